@@ -1,0 +1,74 @@
+/**
+ * The typed messages between the supervisor and the role isolates. They play
+ * the part of qmail's pipes: qmail-send → qmail-lspawn commands and reports,
+ * qmail-queue's trigger, and qmail-start's signals. Everything here must
+ * survive structured clone (plain data only).
+ */
+import type { LogRecord } from "./log.ts";
+
+/** The roles the supervisor runs. */
+export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin";
+
+/** What every role receives when it starts and on reload. */
+export interface RoleSettings {
+  /** Absolute path of the qmd home (QMAILHOME). */
+  home: string;
+  /** Environment layered for the role (QMAILQUEUE, DATABYTES, RELAYCLIENT, ...). */
+  env: Record<string, string>;
+  /** Role-specific options, e.g. listener addresses for smtpd. */
+  options: Record<string, unknown>;
+}
+
+/** Supervisor → role. */
+export type ToRole =
+  | { type: "start"; settings: RoleSettings }
+  /** SIGHUP: re-read control files; keep connections. */
+  | { type: "reload" }
+  /** SIGTERM: stop accepting, finish what is running, then post `drained`. */
+  | { type: "drain" }
+  /** SIGALRM / `qmd flush`: retry everything now (send only). */
+  | { type: "flush" }
+  /** A message was committed to todo/ (send only; the FIFO also wakes it). */
+  | { type: "trigger" }
+  /** send → local: one delivery, as qmail-send's command to qmail-lspawn. */
+  | { type: "deliver"; job: DeliveryJob }
+  /** local → send: the report for one delivery. */
+  | { type: "report"; report: DeliveryReport }
+  /** The supervisor restarted a role; work in flight with it is lost. */
+  | { type: "peer-restarted"; role: RoleName };
+
+/** Role → supervisor. */
+export type FromRole =
+  | { type: "log"; record: LogRecord }
+  | { type: "ready"; detail?: Record<string, unknown> }
+  | { type: "drained" }
+  /** smtpd/local (forwarding) committed a message; the supervisor pokes send. */
+  | { type: "queued"; id: string }
+  /** send → local: route a delivery command. */
+  | { type: "deliver"; job: DeliveryJob }
+  /** local → send: route a delivery report. */
+  | { type: "report"; report: DeliveryReport }
+  /** A fatal configuration problem: the supervisor logs it and does not restart blindly. */
+  | { type: "fatal"; message: string };
+
+/** One recipient of one message (qmail-formats.md §4.6 command). */
+export interface DeliveryJob {
+  /** Slot number (qmail's delnum), unique among outstanding deliveries. */
+  delivery: number;
+  /** Message number (decimal string; it is an inode number and may exceed 2^53). */
+  id: string;
+  /** "NN/ID", relative to queue/mess. */
+  mess: string;
+  /** Envelope sender after VERP expansion. */
+  sender: string;
+  /** Routed recipient from the channel file. */
+  recipient: string;
+}
+
+/** The spawner's report: K success, Z temporary failure, D permanent failure. */
+export interface DeliveryReport {
+  delivery: number;
+  status: "K" | "Z" | "D";
+  /** Human-readable text, normally LF-terminated lines. */
+  text: string;
+}

@@ -1,0 +1,166 @@
+/**
+ * Log events. Roles call one function per event; the record travels to the
+ * supervisor (postMessage), which writes it to stdout either as qmail's text
+ * line, prefixed with a `seconds.micros` timestamp as accustamp/splogger do so
+ * qmailanalog-style tools keep working, or as one JSON object per line.
+ *
+ * Untrusted text is made safe the way qmail-send does it: LF becomes `/`, and
+ * bytes below 33, above 126 and `%` become `_` (qmail-formats.md §4.13).
+ */
+
+export interface LogRecord {
+  /** Unix milliseconds. */
+  time: number;
+  /** The role that logged it: send, local, smtpd, supervisor, ... */
+  role: string;
+  /** Machine name of the event, e.g. "new_msg", "delivery_success". */
+  event: string;
+  /** qmail's wording for text logs. */
+  text: string;
+  /** Structured fields for JSON logs. Never secrets. */
+  fields: Record<string, string | number | boolean | null>;
+}
+
+export type LogFormat = "text" | "json";
+
+export type LogSink = (record: LogRecord) => void;
+
+let sink: LogSink = (record) => console.log(formatLogRecord(record, "text"));
+let roleName = "main";
+
+/** Directs this isolate's log records somewhere (a worker posts them to the supervisor). */
+export function setLogSink(next: LogSink, role: string): void {
+  sink = next;
+  roleName = role;
+}
+
+/** Emits one event. Prefer the named event functions below. */
+export function logEvent(
+  event: string,
+  text: string,
+  fields: LogRecord["fields"] = {},
+): void {
+  sink({ time: Date.now(), role: roleName, event, text, fields });
+}
+
+export function formatLogRecord(record: LogRecord, format: LogFormat): string {
+  if (format === "json") {
+    return JSON.stringify({
+      time: new Date(record.time).toISOString(),
+      role: record.role,
+      event: record.event,
+      ...record.fields,
+      text: record.text,
+    });
+  }
+  const seconds = Math.floor(record.time / 1000);
+  const micros = String((record.time % 1000) * 1000).padStart(6, "0");
+  return `${seconds}.${micros} ${record.text}`;
+}
+
+/** qmail-send's "safe" filter for untrusted text in log lines. */
+export function safeLogText(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    if (ch === "\n") out += "/";
+    else if (code < 33 || code > 126 || ch === "%") out += "_";
+    else out += ch;
+  }
+  return out;
+}
+
+// --- qmail-send events (qmail-formats.md §4.13) ---
+
+export function logStatus(
+  local: number,
+  localMax: number,
+  remote: number,
+  remoteMax: number,
+  exiting = false,
+): void {
+  logEvent(
+    "status",
+    `status: local ${local}/${localMax} remote ${remote}/${remoteMax}${exiting ? " exitasap" : ""}`,
+    { local, localMax, remote, remoteMax },
+  );
+}
+
+export function logExiting(): void {
+  logEvent("exiting", "status: exiting");
+}
+
+export function logNewMessage(id: bigint): void {
+  logEvent("new_msg", `new msg ${id}`, { msg: Number(id) });
+}
+
+export function logMessageInfo(
+  id: bigint,
+  bytes: number,
+  sender: string,
+  qp: string,
+  uid: string,
+): void {
+  logEvent(
+    "info_msg",
+    `info msg ${id}: bytes ${bytes} from <${safeLogText(sender)}> qp ${safeLogText(qp)} uid ${
+      safeLogText(uid)
+    }`,
+    { msg: Number(id), bytes, sender, qp, uid },
+  );
+}
+
+export function logDeliveryStarted(
+  delivery: number,
+  id: bigint,
+  channel: "local" | "remote",
+  recipient: string,
+): void {
+  logEvent(
+    "starting_delivery",
+    `starting delivery ${delivery}: msg ${id} to ${channel} ${safeLogText(recipient)}`,
+    { delivery, msg: Number(id), channel, recipient },
+  );
+}
+
+export type DeliveryOutcome = "success" | "deferral" | "failure";
+
+export function logDeliveryResult(
+  delivery: number,
+  outcome: DeliveryOutcome,
+  report: string,
+): void {
+  logEvent(`delivery_${outcome}`, `delivery ${delivery}: ${outcome}: ${safeLogText(report)}`, {
+    delivery,
+    outcome,
+    report,
+  });
+}
+
+export function logReportMangled(delivery: number): void {
+  logEvent("delivery_mangled", `delivery ${delivery}: report mangled, will defer`, { delivery });
+}
+
+export function logBounced(id: bigint, qp: string): void {
+  logEvent("bounce_msg", `bounce msg ${id} qp ${qp}`, { msg: Number(id), qp });
+}
+
+export function logTripleBounce(id: bigint): void {
+  logEvent("triple_bounce", `triple bounce: discarding bounce/${id}`, { msg: Number(id) });
+}
+
+export function logEndMessage(id: bigint): void {
+  logEvent("end_msg", `end msg ${id}`, { msg: Number(id) });
+}
+
+export function logWarning(text: string, fields: LogRecord["fields"] = {}): void {
+  logEvent("warning", `warning: ${text}`, fields);
+}
+
+export function logAlert(text: string, fields: LogRecord["fields"] = {}): void {
+  logEvent("alert", `alert: ${text}`, fields);
+}
+
+export function logInfo(text: string, fields: LogRecord["fields"] = {}): void {
+  logEvent("info", text, fields);
+}

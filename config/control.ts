@@ -1,0 +1,96 @@
+/**
+ * Reading qmail control files (qmail-control(5)): single-line files use their
+ * first line with trailing white space removed, list files skip blank lines and
+ * `#` comments, and a missing file gives the default. Unlike qmail, a number
+ * that does not parse is an error naming the file and line, so an operator's
+ * typo is reported instead of silently ignored.
+ *
+ * This module is a leaf: it never imports appliance/ and returns plain data.
+ */
+
+/** A control file that exists but cannot be used. */
+export class ControlError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    reason: string,
+  ) {
+    super(line > 0 ? `${file} line ${line}: ${reason}` : `${file}: ${reason}`);
+    this.name = "ControlError";
+  }
+}
+
+/** Reads a file under HOME/control, or undefined when it does not exist. */
+export function readControlText(home: string, name: string): string | undefined {
+  const path = `${home}/control/${name}`;
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    if (error instanceof Deno.errors.IsADirectory) {
+      throw new ControlError(path, 0, "is a directory, expected a file");
+    }
+    throw new ControlError(path, 0, `cannot read: ${(error as Error).message}`);
+  }
+}
+
+function stripTrailing(line: string): string {
+  return line.replace(/[ \t\r]+$/, "");
+}
+
+/** The first line of a single-line control file, or undefined when absent. */
+export function readControlLine(home: string, name: string): string | undefined {
+  const text = readControlText(home, name);
+  if (text === undefined) return undefined;
+  return stripTrailing(text.split("\n", 1)[0]);
+}
+
+/** Every line of a multi-line file (e.g. smtpgreeting), trailing white space removed. */
+export function readControlLines(home: string, name: string): string[] | undefined {
+  const text = readControlText(home, name);
+  if (text === undefined) return undefined;
+  const lines = text.split("\n").map(stripTrailing);
+  if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+/** A list file: blank lines and `#` comments skipped. Each entry keeps its line number. */
+export function readControlList(home: string, name: string): ListEntry[] | undefined {
+  const text = readControlText(home, name);
+  if (text === undefined) return undefined;
+  return parseControlList(text);
+}
+
+export interface ListEntry {
+  value: string;
+  line: number;
+}
+
+export function parseControlList(text: string): ListEntry[] {
+  const entries: ListEntry[] = [];
+  text.split("\n").forEach((raw, index) => {
+    const value = stripTrailing(raw);
+    if (value === "" || value.startsWith("#")) return;
+    entries.push({ value, line: index + 1 });
+  });
+  return entries;
+}
+
+/** A non-negative integer control file; absent gives the default. */
+export function readControlNumber(home: string, name: string, fallback: number): number {
+  const line = readControlLine(home, name);
+  if (line === undefined || line.trim() === "") return fallback;
+  return parseControlNumber(`${home}/control/${name}`, line);
+}
+
+export function parseControlNumber(path: string, text: string): number {
+  const trimmed = text.trim();
+  if (!/^-?\d+$/.test(trimmed)) {
+    throw new ControlError(path, 1, `expected a whole number, found ${JSON.stringify(trimmed)}`);
+  }
+  const value = Number(trimmed);
+  if (!Number.isSafeInteger(value)) {
+    throw new ControlError(path, 1, `number out of range: ${trimmed}`);
+  }
+  return value;
+}
