@@ -1,0 +1,331 @@
+/**
+ * The supervisor, qmd's qmail-start: one table of roles (module, count,
+ * permissions), spawning each as a Worker with only the permissions its job
+ * needs, routing messages between them the way qmail-start wires pipes,
+ * restarting crashed roles with backoff, and turning signals into reload,
+ * flush and drain.
+ */
+import type { FromRole, RoleName, ToRole } from "./ipc.ts";
+import { formatLogRecord, logEvent, type LogFormat, type LogRecord, setLogSink } from "./log.ts";
+import { homePaths } from "../config/home.ts";
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface SupervisorOptions {
+  home: string;
+  smtp: ListenAddress[];
+  smtpdWorkers: number;
+  logFormat: LogFormat;
+  /** Seconds that sessions and deliveries get to finish on SIGTERM. */
+  graceSeconds: number;
+  /** Environment passed to the roles (RELAYCLIENT, DATABYTES, QMAILQUEUE, ...). */
+  env: Record<string, string>;
+  /** Where log lines go (stdout by default). */
+  writeLine?: (line: string) => void;
+}
+
+interface RoleSpec {
+  name: RoleName;
+  module: URL;
+  count: number;
+  permissions: Deno.PermissionOptionsObject;
+  options: (index: number) => Record<string, unknown>;
+}
+
+/**
+ * The role table: what each isolate runs and may touch. This is qmail's
+ * privilege separation in Deno's terms: smtpd can write only the queue's
+ * intake directories and cannot read a Maildir; local cannot open sockets;
+ * send has no network and runs no programs.
+ */
+export function roleTable(options: SupervisorOptions): RoleSpec[] {
+  const paths = homePaths(options.home);
+  const q = paths.queue;
+  const intake = [`${q}/pid`, `${q}/mess`, `${q}/intd`, `${q}/todo`, `${q}/lock/trigger`];
+  const accounts = [
+    paths.accounts,
+    `${paths.accounts}-wal`,
+    `${paths.accounts}-shm`,
+    `${paths.accounts}-journal`,
+  ];
+  return [
+    {
+      name: "send",
+      module: new URL("./roles/send.ts", import.meta.url),
+      count: 1,
+      permissions: {
+        read: [paths.control, q],
+        write: [q],
+        env: false,
+        net: false,
+        run: false,
+        ffi: false,
+        sys: false,
+        import: false,
+      },
+      options: () => ({}),
+    },
+    {
+      name: "local",
+      module: new URL("./roles/local.ts", import.meta.url),
+      count: 1,
+      permissions: {
+        read: [paths.home],
+        write: [paths.mail, paths.alias, ...intake, ...accounts, ...assignHomes(options.home)],
+        // |program lines in .qmail files run as qmail-local would run them.
+        run: true,
+        env: true,
+        sys: ["hostname", "uid", "gid"],
+        net: false,
+        ffi: false,
+        import: false,
+      },
+      options: () => ({}),
+    },
+    {
+      name: "smtpd",
+      module: new URL("./roles/smtpd.ts", import.meta.url),
+      count: options.smtpdWorkers,
+      permissions: {
+        read: [paths.control, ...intake],
+        write: intake,
+        net: true,
+        env: false,
+        run: false,
+        ffi: false,
+        sys: ["hostname"],
+        import: false,
+      },
+      options: (index) => ({ listen: options.smtp, index: index + 1 }),
+    },
+  ];
+}
+
+/** Home directories named in users/assign, which the local role must be able to write. */
+function assignHomes(home: string): string[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${home}/users/assign`);
+  } catch {
+    return [];
+  }
+  const homes = new Set<string>();
+  for (const line of text.split("\n")) {
+    const fields = line.split(":");
+    if (
+      (line.startsWith("=") || line.startsWith("+")) && fields.length >= 5 &&
+      fields[4].startsWith("/")
+    ) {
+      homes.add(fields[4]);
+    }
+  }
+  return [...homes];
+}
+
+interface RunningRole {
+  spec: RoleSpec;
+  index: number;
+  worker: Worker;
+  ready: boolean;
+  restarts: number;
+  startedAt: number;
+}
+
+const MAX_BACKOFF_MS = 60_000;
+
+export class Supervisor {
+  readonly #options: SupervisorOptions;
+  readonly #roles: RunningRole[] = [];
+  readonly #writeLine: (line: string) => void;
+  #stopping = false;
+  #readyWaiters: Array<() => void> = [];
+  #drainedRoles = new Set<RunningRole>();
+  #onDrained: (() => void) | undefined;
+  #fatal: ((message: string) => void) | undefined;
+
+  constructor(options: SupervisorOptions) {
+    this.#options = options;
+    this.#writeLine = options.writeLine ?? ((line) => console.log(line));
+    setLogSink((record) => this.#writeLog(record), "supervisor");
+  }
+
+  #writeLog(record: LogRecord): void {
+    this.#writeLine(formatLogRecord(record, this.#options.logFormat));
+  }
+
+  /** Spawns every role and resolves when all have reported ready. Rejects on a fatal start error. */
+  async start(): Promise<void> {
+    const fatal = new Promise<never>((_, reject) => {
+      this.#fatal = (message) => reject(new Error(message));
+    });
+    for (const spec of roleTable(this.#options)) {
+      for (let index = 0; index < spec.count; index++) this.#spawn(spec, index, 0);
+    }
+    const ready = new Promise<void>((resolve) => {
+      const check = () => {
+        if (this.#roles.every((role) => role.ready)) resolve();
+        else this.#readyWaiters.push(check);
+      };
+      check();
+    });
+    await Promise.race([ready, fatal]);
+    this.#fatal = undefined;
+  }
+
+  #spawn(spec: RoleSpec, index: number, restarts: number): RunningRole {
+    const worker = new Worker(spec.module, {
+      type: "module",
+      name: `${spec.name}-${index + 1}`,
+      deno: { permissions: spec.permissions },
+    });
+    const role: RunningRole = {
+      spec,
+      index,
+      worker,
+      ready: false,
+      restarts,
+      startedAt: Date.now(),
+    };
+    const existing = this.#roles.findIndex((r) => r.spec.name === spec.name && r.index === index);
+    if (existing >= 0) this.#roles[existing] = role;
+    else this.#roles.push(role);
+    worker.onmessage = (event: MessageEvent<FromRole>) => this.#receive(role, event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#crashed(role, event.message);
+    };
+    worker.postMessage(
+      {
+        type: "start",
+        settings: {
+          home: this.#options.home,
+          env: this.#options.env,
+          options: spec.options(index),
+        },
+      } satisfies ToRole,
+    );
+    return role;
+  }
+
+  #crashed(role: RunningRole, reason: string): void {
+    role.worker.terminate();
+    const current = this.#roles.find((r) => r === role);
+    if (current === undefined) return;
+    if (this.#stopping) {
+      this.#markDrained(role);
+      return;
+    }
+    if (this.#fatal !== undefined && !role.ready) {
+      this.#fatal(`${role.spec.name} failed to start: ${reason}`);
+      return;
+    }
+    // A role that ran for a minute has earned a fresh backoff.
+    const restarts = Date.now() - role.startedAt > 60_000 ? 0 : role.restarts + 1;
+    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(restarts, 7));
+    logEvent(
+      "role_crashed",
+      `alert: ${role.spec.name} ${role.index + 1} crashed (${reason}); restarting in ${delay} ms`,
+      { role: role.spec.name, index: role.index + 1, reason, delayMs: delay },
+    );
+    role.ready = false;
+    setTimeout(() => {
+      if (this.#stopping) return;
+      this.#spawn(role.spec, role.index, restarts);
+      if (role.spec.name === "local") this.#post("send", { type: "peer-restarted", role: "local" });
+    }, delay);
+  }
+
+  #receive(role: RunningRole, message: FromRole): void {
+    switch (message.type) {
+      case "log":
+        this.#writeLog(message.record);
+        break;
+      case "ready":
+        role.ready = true;
+        for (const waiter of this.#readyWaiters.splice(0)) waiter();
+        break;
+      case "queued":
+        this.#post("send", { type: "trigger" });
+        break;
+      case "deliver":
+        this.#post("local", { type: "deliver", job: message.job });
+        break;
+      case "report":
+        this.#post("send", { type: "report", report: message.report });
+        break;
+      case "drained":
+        this.#markDrained(role);
+        break;
+      case "fatal":
+        logEvent("role_fatal", `alert: ${message.message}`, { role: role.spec.name });
+        if (this.#fatal !== undefined) this.#fatal(message.message);
+        else this.#crashed(role, message.message);
+        break;
+    }
+  }
+
+  #post(name: RoleName, message: ToRole): void {
+    for (const role of this.#roles) {
+      if (role.spec.name === name) role.worker.postMessage(message);
+    }
+  }
+
+  /** SIGHUP: every role re-reads its control files; connections stay up. */
+  reload(): void {
+    logEvent("reload", "status: reloading control files");
+    for (const role of this.#roles) role.worker.postMessage({ type: "reload" } satisfies ToRole);
+  }
+
+  /** SIGALRM or `qmd flush`: every queued delivery is due now. */
+  flush(): void {
+    this.#post("send", { type: "flush" });
+  }
+
+  #markDrained(role: RunningRole): void {
+    this.#drainedRoles.add(role);
+    if (role.spec.name === "send") {
+      // Nothing is in flight any more: local can stop now.
+      for (const local of this.#roles.filter((r) => r.spec.name === "local")) {
+        this.#drainedRoles.add(local);
+      }
+    }
+    if (this.#roles.every((r) => this.#drainedRoles.has(r))) this.#onDrained?.();
+  }
+
+  /**
+   * SIGTERM: stop accepting, let sessions and deliveries finish within the
+   * grace period, then end every isolate. Work cut off by the grace period is
+   * still on disk and is redone at the next start (at worst a duplicate).
+   */
+  async drain(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    logEvent("draining", `status: draining, grace ${this.#options.graceSeconds} s`);
+    const drained = new Promise<void>((resolve) => (this.#onDrained = resolve));
+    for (const role of this.#roles) {
+      if (role.spec.name !== "local") role.worker.postMessage({ type: "drain" } satisfies ToRole);
+    }
+    let timer: number | undefined;
+    const grace = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.#options.graceSeconds * 1000);
+    });
+    const result = await Promise.race([drained, grace]);
+    clearTimeout(timer);
+    if (result === "timeout") {
+      logEvent(
+        "grace_expired",
+        "warning: grace period over; stopping the remaining work (it stays queued)",
+      );
+    }
+    for (const role of this.#roles) role.worker.terminate();
+  }
+
+  /** Terminates every isolate at once (tests). */
+  terminate(): void {
+    this.#stopping = true;
+    for (const role of this.#roles) role.worker.terminate();
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * qmd's command line and multi-call entry. `qmd <command> ...`, or, when the
+ * program is invoked under a qmail program's name (a symlink such as
+ * `qmail-queue` or `sendmail`), that program. Nothing else lives here.
+ */
+import { EXIT_USAGE } from "./appliance/cli/args.ts";
+
+type CommandMain = (args: string[]) => Promise<number>;
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ main: CommandMain }>;
+}
+
+/** Every command, in the order `qmd --help` lists them. */
+const COMMANDS: Record<string, Command> = {
+  start: {
+    summary: "run the appliance in the foreground",
+    load: () => import("./appliance/cli/start.ts"),
+  },
+  init: {
+    summary: "create or complete a home directory",
+    load: () => import("./appliance/cli/init.ts"),
+  },
+  queue: {
+    summary: "qmail-queue: message on fd 0, envelope on fd 1",
+    load: () => import("./appliance/cli/queue.ts"),
+  },
+  inject: {
+    summary: "qmail-inject: complete headers and queue a message",
+    load: () => import("./appliance/cli/inject.ts"),
+  },
+  sendmail: {
+    summary: "sendmail interface (-f, -t, -i, -oi, -F)",
+    load: () => import("./appliance/cli/sendmail.ts"),
+  },
+  qstat: {
+    summary: "qmail-qstat: count queued messages",
+    load: () => import("./appliance/cli/qstat.ts"),
+  },
+  qread: {
+    summary: "qmail-qread: list queued messages",
+    load: () => import("./appliance/cli/qread.ts"),
+  },
+  flush: {
+    summary: "retry every queued delivery now (SIGALRM)",
+    load: () => import("./appliance/cli/flush.ts"),
+  },
+  showctl: {
+    summary: "show every control file and its default",
+    load: () => import("./appliance/cli/showctl.ts"),
+  },
+  newu: {
+    summary: "qmail-newu: compile users/assign into users/cdb",
+    load: () => import("./appliance/cli/newu.ts"),
+  },
+  user: {
+    summary: "add, delete, list mailboxes; set passwords",
+    load: () => import("./appliance/cli/user.ts"),
+  },
+  domain: {
+    summary: "add, delete, list virtual domains",
+    load: () => import("./appliance/cli/domain.ts"),
+  },
+};
+
+/** argv[0] names that make the binary behave as one qmail program. */
+const PROGRAM_NAMES: Record<string, string> = {
+  "qmail-queue": "queue",
+  "qmail-inject": "inject",
+  "sendmail": "sendmail",
+  "qmail-qread": "qread",
+  "qmail-qstat": "qstat",
+  "qmail-showctl": "showctl",
+  "qmail-newu": "newu",
+  "qmail-start": "start",
+  "qmail-send": "start",
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, command]) =>
+    `  ${name.padEnd(width)}  ${command.summary}`
+  );
+  return [
+    "usage: qmd <command> [options]   (qmd <command> --help for each)",
+    "",
+    ...lines,
+    "",
+    "Installed under a qmail program's name (qmail-queue, qmail-inject, sendmail,",
+    "qmail-qread, qmail-qstat, qmail-showctl, qmail-newu), qmd behaves as that program.",
+  ].join("\n");
+}
+
+/**
+ * The name qmd was started under: argv[0] from /proc/self/cmdline (Deno does
+ * not expose argv[0], and execPath resolves symlinks), or QMD_ARGV0 for tests.
+ */
+function invokedName(): string {
+  let path = Deno.env.get("QMD_ARGV0");
+  if (path === undefined) {
+    try {
+      path = Deno.readTextFileSync("/proc/self/cmdline").split("\0", 1)[0];
+    } catch {
+      path = "qmd";
+    }
+  }
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+export async function runCli(args: string[], name = invokedName()): Promise<number> {
+  let commandName = PROGRAM_NAMES[name];
+  let rest = args;
+  if (commandName === undefined) {
+    const [first, ...others] = args;
+    if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+      console.log(usage());
+      return first === undefined ? EXIT_USAGE : 0;
+    }
+    commandName = first;
+    rest = others;
+  }
+  const command = COMMANDS[commandName];
+  if (command === undefined) {
+    console.error(`qmd: unknown command ${JSON.stringify(commandName)} (try qmd --help)`);
+    return EXIT_USAGE;
+  }
+  const module = await command.load();
+  return await module.main(rest);
+}
+
+if (import.meta.main) {
+  Deno.exit(await runCli(Deno.args));
+}

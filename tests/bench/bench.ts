@@ -1,0 +1,178 @@
+/**
+ * `deno task bench`: figures, never assertions. Starts the appliance on a
+ * temporary home and measures, on this machine:
+ *  - accepted/s and delivered-to-Maildir/s for 2 KiB messages, one
+ *    connection per message, at 1, 10 and 50 concurrent sessions;
+ *  - RSS growth of the appliance while one 100 MB message is accepted;
+ *  - cold start: process spawn to the first 220 greeting.
+ * Every loop is bounded in count and time.
+ */
+import { maildirNew, makeTempHome, runQmd, SmtpClient, startQmd } from "../harness.ts";
+
+const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
+const MESSAGE = `Subject: bench\n\n${"x".repeat(70)}\n`.repeat(28).slice(0, 2048);
+
+function rssKb(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+async function sendOne(port: number, body: string): Promise<boolean> {
+  const client = await SmtpClient.connect(port);
+  try {
+    await client.reply();
+    await client.send(
+      "HELO bench.example\r\nMAIL FROM:<bench@example.org>\r\nRCPT TO:<joe@example.test>\r\nDATA\r\n",
+    );
+    for (let i = 0; i < 4; i++) await client.reply();
+    await client.send(body.replace(/\n/g, "\r\n") + ".\r\nQUIT\r\n");
+    const reply = await client.reply();
+    return reply.startsWith("250 ");
+  } finally {
+    client.close();
+  }
+}
+
+async function load(port: number, sessions: number, count: number, maxMs: number) {
+  let next = 0;
+  let accepted = 0;
+  const started = performance.now();
+  const deadline = started + maxMs;
+  await Promise.all(Array.from({ length: sessions }, async () => {
+    while (next < count && performance.now() < deadline) {
+      next++;
+      if (await sendOne(port, MESSAGE).catch(() => false)) accepted++;
+    }
+  }));
+  return { accepted, seconds: (performance.now() - started) / 1000 };
+}
+
+async function waitDelivered(maildir: string, expected: number, maxMs: number): Promise<number> {
+  const deadline = performance.now() + maxMs;
+  while (performance.now() < deadline) {
+    if (maildirNew(maildir).length >= expected) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return maildirNew(maildir).length;
+}
+
+async function coldStart(home: string): Promise<number> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--unstable-worker-options",
+      "--allow-all",
+      new URL("../../main.ts", import.meta.url).pathname,
+      "start",
+      "--home",
+      home,
+      "--smtp",
+      `127.0.0.1:${port}`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let elapsed = -1;
+  while (performance.now() - started < 20_000) {
+    try {
+      const client = await SmtpClient.connect(port);
+      const greeting = await client.reply();
+      client.close();
+      if (greeting.startsWith("220")) {
+        elapsed = performance.now() - started;
+        break;
+      }
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+  child.kill("SIGTERM");
+  await child.status;
+  return elapsed;
+}
+
+async function main() {
+  const home = await makeTempHome();
+  await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
+  await runQmd(["user", "add", "joe@example.test", "--password-stdin", "--home", home], {
+    stdin: "pw\n",
+  });
+  const maildir = `${home}/mail/example.test/joe/Maildir`;
+  const rows: string[] = [];
+  const qmd = await startQmd(home, { workers: navigator.hardwareConcurrency });
+  let delivered = maildirNew(maildir).length;
+  let endToEnd10 = 0;
+  try {
+    for (const [sessions, count] of [[1, 300], [10, 2000], [50, 2000]]) {
+      const before = delivered;
+      const started = performance.now();
+      const result = await load(qmd.port, sessions, count, 60_000);
+      delivered = await waitDelivered(maildir, before + result.accepted, 120_000);
+      const totalSeconds = (performance.now() - started) / 1000;
+      const perSecond = (delivered - before) / totalSeconds;
+      if (sessions === 10) endToEnd10 = perSecond;
+      rows.push(
+        `${String(sessions).padStart(3)} sessions: ${result.accepted} accepted in ${
+          result.seconds.toFixed(2)
+        } s = ${(result.accepted / result.seconds).toFixed(0)} accepted/s; ${
+          delivered - before
+        } delivered in ${totalSeconds.toFixed(2)} s = ${perSecond.toFixed(0)} delivered/s`,
+      );
+    }
+    // One 100 MB message: sample the appliance's RSS while it is accepted.
+    const pid = qmd.process.pid;
+    const baseline = rssKb(pid);
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 20);
+    const client = await SmtpClient.connect(qmd.port);
+    await client.reply();
+    await client.send(
+      "HELO bench.example\r\nMAIL FROM:<bench@example.org>\r\nRCPT TO:<joe@example.test>\r\nDATA\r\n",
+    );
+    for (let i = 0; i < 4; i++) await client.reply();
+    const line = new TextEncoder().encode("y".repeat(998) + "\r\n");
+    const block = new Uint8Array(line.length * 1000);
+    for (let i = 0; i < 1000; i++) block.set(line, i * line.length);
+    for (let sent = 0; sent < 100_000_000; sent += block.length) await client.send(block);
+    await client.send(".\r\n");
+    const reply = await client.reply();
+    client.close();
+    clearInterval(sampler);
+    const growthMb = (peak - baseline) / 1024;
+    rows.push(
+      `100 MB message: ${reply.slice(0, 3)}; appliance RSS ${
+        (baseline / 1024).toFixed(1)
+      } MB -> peak ${(peak / 1024).toFixed(1)} MB, growth ${
+        growthMb.toFixed(1)
+      } MB (target < ${TARGETS.rssGrowthMb} MB, ratio ${
+        (growthMb / TARGETS.rssGrowthMb).toFixed(2)
+      })`,
+    );
+  } finally {
+    await qmd.stop();
+  }
+  const cold = await coldStart(home);
+  rows.push(
+    `cold start to first 220: ${cold.toFixed(0)} ms (target ${TARGETS.coldStartMs} ms, ratio ${
+      (cold / TARGETS.coldStartMs).toFixed(2)
+    })`,
+  );
+  rows.push(
+    `end to end at 10 sessions: ${
+      endToEnd10.toFixed(0)
+    } msg/s (target ${TARGETS.endToEndPerSecond}, ratio ${
+      (endToEnd10 / TARGETS.endToEndPerSecond).toFixed(2)
+    })`,
+  );
+  console.log(`qmd bench (${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno})`);
+  for (const row of rows) console.log(`  ${row}`);
+  await Deno.remove(home.replace(/\/home$/, ""), { recursive: true });
+}
+
+if (import.meta.main) await main();

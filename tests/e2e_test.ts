@@ -1,0 +1,205 @@
+/**
+ * End to end over loopback: a real `qmd start` on a temporary home, an
+ * independent SMTP client (nodemailer) on the other end, and the Maildir
+ * checked byte for byte where qmail fixes the bytes.
+ */
+import nodemailer from "nodemailer";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
+import {
+  maildirNew,
+  makeTempHome,
+  runQmd,
+  sendMessage,
+  SmtpClient,
+  startQmd,
+  waitFor,
+} from "./harness.ts";
+
+async function homeWithMailbox(): Promise<string> {
+  const home = await makeTempHome();
+  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
+  assertEquals(init.code, 0, init.stderr);
+  const add = await runQmd(
+    ["user", "add", "joe@example.test", "--password-stdin", "--home", home],
+    {
+      stdin: "correct horse\n",
+    },
+  );
+  assertEquals(add.code, 0, add.stderr + add.stdout);
+  return home;
+}
+
+Deno.test("e2e: nodemailer sends through the appliance and the message lands in the Maildir", async () => {
+  const home = await homeWithMailbox();
+  const qmd = await startQmd(home);
+  try {
+    const transport = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: qmd.port,
+      secure: false,
+      ignoreTLS: true,
+      name: "client.example",
+    });
+    const info = await transport.sendMail({
+      from: "alice@sender.example",
+      to: "joe@example.test",
+      subject: "spine test",
+      text: "Hello Joe.\n.leading dot line\n",
+    });
+    assertMatch(String(info.response), /^250 ok \d+ qp \d+$/);
+    transport.close();
+    const maildir = `${home}/mail/example.test/joe/Maildir`;
+    const [file] = await waitFor(
+      () => {
+        const files = maildirNew(maildir);
+        return files.length > 0 ? files : undefined;
+      },
+      20_000,
+      () => `delivery to ${maildir}\n${qmd.output()}`,
+    );
+    const text = await Deno.readTextFile(file);
+    const lines = text.split("\n");
+    assertEquals(lines[0], "Return-Path: <alice@sender.example>");
+    assertEquals(lines[1], "Delivered-To: example.test-joe@example.test");
+    assertMatch(
+      lines[2],
+      /^Received: \(qmail \d+ invoked from network\); \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d -0000$/,
+    );
+    assertEquals(lines[3], "Received: from unknown (HELO client.example) (127.0.0.1)");
+    assertMatch(
+      lines[4],
+      /^ {2}by mx\.example\.test with SMTP; \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d -0000$/,
+    );
+    assertStringIncludes(text, "Subject: spine test\n");
+    assertStringIncludes(text, "\n.leading dot line\n");
+    assert(!text.includes("\r"), "the Maildir copy has LF line ends");
+    await waitFor(
+      () => qmd.output().includes("end msg") ? true : undefined,
+      10_000,
+      () => qmd.output(),
+    );
+    assertMatch(qmd.output(), /\d+\.\d{6} new msg \d+\n/);
+    assertMatch(
+      qmd.output(),
+      /info msg \d+: bytes \d+ from <alice@sender\.example> qp \d+ uid \d+/,
+    );
+    assertMatch(
+      qmd.output(),
+      /starting delivery 1: msg \d+ to local example\.test-joe@example\.test/,
+    );
+    assertMatch(
+      qmd.output(),
+      /delivery 1: success: did_0\+0\+0\/|delivery 1: success: did_1\+0\+0\//,
+    );
+  } finally {
+    assertEquals(await qmd.stop(), 0);
+  }
+  assertStringIncludes(qmd.output(), "status: exiting");
+});
+
+Deno.test("e2e: a second start on the same home refuses (sendmutex)", async () => {
+  const home = await homeWithMailbox();
+  const qmd = await startQmd(home);
+  try {
+    const second = await runQmd(["start", "--home", home, "--smtp", "127.0.0.1:0"]);
+    assertEquals(second.code, 111);
+    assertMatch(second.stderr, /already running/);
+  } finally {
+    await qmd.stop();
+  }
+});
+
+Deno.test("e2e: SIGHUP re-reads control files without dropping a connection", async () => {
+  const home = await homeWithMailbox();
+  const qmd = await startQmd(home, { workers: 1 });
+  const client = await SmtpClient.connect(qmd.port);
+  try {
+    assertMatch(await client.reply(), /^220 mx\.example\.test ESMTP$/);
+    assertEquals(await client.command("HELO a.example"), "250 mx.example.test");
+    await Deno.writeTextFile(`${home}/control/smtpgreeting`, "greeting.example.test\n");
+    qmd.process.kill("SIGHUP");
+    await waitFor(() => qmd.output().includes("reloading") ? true : undefined, 5000);
+    assertEquals(await client.command("MAIL FROM:<a@b.example>"), "250 ok");
+    assertEquals(await client.command("RCPT TO:<joe@example.test>"), "250 ok");
+    assertEquals(await client.command("DATA"), "354 go ahead");
+    await client.send("Subject: kept\r\n\r\nstill here\r\n.\r\n");
+    assertMatch(await client.reply(), /^250 ok/);
+    client.close();
+    const fresh = await SmtpClient.connect(qmd.port);
+    await waitFor(async () => {
+      const reply = await fresh.reply();
+      return reply;
+    }, 5000).then((reply) => assertEquals(reply, "220 greeting.example.test ESMTP"));
+    fresh.close();
+  } finally {
+    client.close();
+    await qmd.stop();
+  }
+});
+
+Deno.test("e2e: bad input leaves nothing half-queued", async () => {
+  const home = await homeWithMailbox();
+  const qmd = await startQmd(home, { workers: 1 });
+  try {
+    // A dropped connection mid-DATA.
+    const dropped = await SmtpClient.connect(qmd.port);
+    await dropped.reply();
+    await dropped.command("HELO a.example");
+    await dropped.command("MAIL FROM:<a@b.example>");
+    await dropped.command("RCPT TO:<joe@example.test>");
+    await dropped.command("DATA");
+    await dropped.send("Subject: cut\r\n\r\n" + "x".repeat(100_000));
+    dropped.close();
+    // A 1 MB line without LF, then a valid command on a fresh connection.
+    const long = await SmtpClient.connect(qmd.port);
+    await long.reply();
+    await long.send("NOOP " + "A".repeat(1_000_000) + "\r\n");
+    assertMatch(await long.reply(), /^5\d\d /);
+    assertEquals(await long.command("NOOP"), "250 ok");
+    // NUL inside a command.
+    assertMatch(await long.command("MAIL FROM:<a\0b@example.test>"), /^5\d\d /);
+    // A bare LF in DATA: 451 and nothing queued.
+    await long.command("MAIL FROM:<a@b.example>");
+    await long.command("RCPT TO:<joe@example.test>");
+    await long.command("DATA");
+    await long.send("Subject: smuggle\r\n\r\nline\n.\nMAIL FROM:<x@y>\r\n.\r\n");
+    assertEquals(await long.reply(), "451 See http://pobox.com/~djb/docs/smtplf.html.");
+    long.close();
+    // Wait until the server has noticed the dropped connection, then check the queue.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const stat = await runQmd(["qstat", "--home", home]);
+    assertEquals(
+      stat.stdout,
+      "messages in queue: 0\nmessages in queue but not yet preprocessed: 0\n",
+    );
+    assertEquals(maildirNew(`${home}/mail/example.test/joe/Maildir`), []);
+  } finally {
+    await qmd.stop();
+  }
+});
+
+Deno.test("e2e: a message from the raw client is delivered once", async () => {
+  const home = await homeWithMailbox();
+  const qmd = await startQmd(home);
+  try {
+    const reply = await sendMessage(
+      qmd.port,
+      "",
+      ["joe@example.test"],
+      "Subject: bounce-ish\n\nbody\n",
+    );
+    assertMatch(reply, /^250 ok \d+ qp \d+$/);
+    const files = await waitFor(
+      () => {
+        const found = maildirNew(`${home}/mail/example.test/joe/Maildir`);
+        return found.length > 0 ? found : undefined;
+      },
+      20_000,
+      () => qmd.output(),
+    );
+    assertEquals(files.length, 1);
+    assertStringIncludes(await Deno.readTextFile(files[0]), "Return-Path: <>\n");
+  } finally {
+    await qmd.stop();
+  }
+});

@@ -1,0 +1,221 @@
+/**
+ * Helpers for end-to-end tests: a running appliance on a temporary home and
+ * a small raw SMTP client. Every wait is bounded.
+ */
+const ROOT = new URL("../", import.meta.url).pathname;
+
+export interface RunningQmd {
+  home: string;
+  port: number;
+  process: Deno.ChildProcess;
+  /** Everything the appliance printed so far. */
+  output(): string;
+  /** SIGTERM and wait; returns the exit code. */
+  stop(): Promise<number>;
+  kill(): Promise<void>;
+}
+
+export async function makeTempHome(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "qmd-test-" });
+  return `${dir}/home`;
+}
+
+/** Runs a qmd command to completion from the checkout. */
+export async function runQmd(
+  args: string[],
+  options: { stdin?: string | Uint8Array; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--unstable-worker-options", "--allow-all", `${ROOT}main.ts`, ...args],
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...options.env },
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(
+      typeof options.stdin === "string" ? new TextEncoder().encode(options.stdin) : options.stdin,
+    );
+    await writer.close();
+  }
+  const result = await child.output();
+  return {
+    code: result.code,
+    stdout: new TextDecoder().decode(result.stdout),
+    stderr: new TextDecoder().decode(result.stderr),
+  };
+}
+
+/** Starts `qmd start` on a kernel-chosen loopback port and waits for its banner. */
+export async function startQmd(
+  home: string,
+  options: { workers?: number; extraArgs?: string[]; env?: Record<string, string>; port?: number } =
+    {},
+): Promise<RunningQmd> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--unstable-worker-options",
+      "--allow-all",
+      `${ROOT}main.ts`,
+      "start",
+      "--home",
+      home,
+      "--smtp",
+      `127.0.0.1:${options.port ?? 0}`,
+      "--smtpd-workers",
+      String(options.workers ?? 2),
+      "--grace",
+      "5",
+      ...(options.extraArgs ?? []),
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...options.env },
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  };
+  const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const port = await waitFor(
+    () => {
+      const match = /smtp: +127\.0\.0\.1:(\d+)/.exec(text);
+      return match ? Number(match[1]) : undefined;
+    },
+    30_000,
+    () => `qmd did not start:\n${text}`,
+  );
+  return {
+    home,
+    port,
+    process: child,
+    output: () => text,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      const status = await child.status;
+      await done;
+      return status.code;
+    },
+    async kill() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await child.status;
+      await done;
+    },
+  };
+}
+
+/** Polls until `probe` returns a value, at most `timeoutMs`. */
+export async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  describe: () => string = () => "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value as T;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${describe()}`);
+}
+
+/** Files in a Maildir's new/ directory (empty when it does not exist). */
+export function maildirNew(maildir: string): string[] {
+  try {
+    return [...Deno.readDirSync(`${maildir}/new`)].map((entry) => `${maildir}/new/${entry.name}`)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** A minimal SMTP client speaking one line at a time; returns every reply. */
+export class SmtpClient {
+  #conn: Deno.TcpConn;
+  #buffer = "";
+  #decoder = new TextDecoder();
+
+  private constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+  }
+
+  static async connect(port: number): Promise<SmtpClient> {
+    return new SmtpClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  /** Reads one complete (possibly multi-line) reply. */
+  async reply(): Promise<string> {
+    const chunk = new Uint8Array(65536);
+    while (true) {
+      const lines = this.#buffer.split("\r\n");
+      for (let i = 0; i < lines.length - 1; i++) {
+        if (/^\d{3} /.test(lines[i]) || /^\d{3}$/.test(lines[i])) {
+          const reply = lines.slice(0, i + 1).join("\r\n");
+          this.#buffer = lines.slice(i + 1).join("\r\n");
+          return reply;
+        }
+      }
+      const n = await this.#conn.read(chunk);
+      if (n === null) {
+        throw new Error(`connection closed; buffered: ${JSON.stringify(this.#buffer)}`);
+      }
+      this.#buffer += this.#decoder.decode(chunk.subarray(0, n), { stream: true });
+    }
+  }
+
+  async send(bytes: string | Uint8Array): Promise<void> {
+    const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+    let written = 0;
+    while (written < data.length) written += await this.#conn.write(data.subarray(written));
+  }
+
+  async command(line: string): Promise<string> {
+    await this.send(line + "\r\n");
+    return await this.reply();
+  }
+
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** One message, one connection; returns the reply to the final dot. */
+export async function sendMessage(
+  port: number,
+  from: string,
+  to: string[],
+  body: string,
+): Promise<string> {
+  const client = await SmtpClient.connect(port);
+  try {
+    await client.reply();
+    await client.command("HELO test.example");
+    await client.command(`MAIL FROM:<${from}>`);
+    for (const rcpt of to) await client.command(`RCPT TO:<${rcpt}>`);
+    const go = await client.command("DATA");
+    if (!go.startsWith("354")) return go;
+    const stuffed = body.replace(/\r?\n/g, "\r\n").replace(/^\./gm, "..");
+    await client.send(stuffed + (stuffed.endsWith("\r\n") ? "" : "\r\n") + ".\r\n");
+    const result = await client.reply();
+    await client.command("QUIT").catch(() => "");
+    return result;
+  } finally {
+    client.close();
+  }
+}

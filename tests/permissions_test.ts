@@ -1,0 +1,77 @@
+/**
+ * Each role gets only what its job needs. A worker started with the smtpd
+ * role's permissions from the supervisor's role table must not read a
+ * Maildir or the accounts database, nor write outside the queue's intake.
+ */
+import { assertEquals, assertNotEquals } from "./assert.ts";
+import { roleTable, type SupervisorOptions } from "../appliance/supervisor.ts";
+
+function optionsFor(home: string): SupervisorOptions {
+  return {
+    home,
+    smtp: [{ host: "127.0.0.1", port: 0 }],
+    smtpdWorkers: 1,
+    logFormat: "text",
+    graceSeconds: 1,
+    env: {},
+  };
+}
+
+async function probe(permissions: Deno.PermissionOptionsObject, reads: string[], writes: string[]) {
+  const worker = new Worker(new URL("./fixtures/permission_probe.ts", import.meta.url), {
+    type: "module",
+    deno: { permissions: { ...permissions, import: true } },
+  });
+  try {
+    return await new Promise<Record<string, string>>((resolve, reject) => {
+      worker.onmessage = (event) => resolve(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(event.message));
+      };
+      worker.postMessage({ reads, writes });
+    });
+  } finally {
+    worker.terminate();
+  }
+}
+
+Deno.test("permissions: smtpd cannot read a Maildir or accounts, nor write outside its queue paths", async () => {
+  const home = await Deno.makeTempDir();
+  const maildirFile = `${home}/mail/example.test/joe/Maildir/new/1.2.host`;
+  Deno.mkdirSync(`${home}/mail/example.test/joe/Maildir/new`, { recursive: true });
+  Deno.writeTextFileSync(maildirFile, "secret mail");
+  Deno.writeTextFileSync(`${home}/accounts.sqlite`, "db");
+  Deno.mkdirSync(`${home}/control`);
+  Deno.writeTextFileSync(`${home}/control/me`, "mx.example.test\n");
+  Deno.mkdirSync(`${home}/queue/pid`, { recursive: true });
+  const smtpd = roleTable(optionsFor(home)).find((role) => role.name === "smtpd")!;
+  const results = await probe(smtpd.permissions, [
+    maildirFile,
+    `${home}/accounts.sqlite`,
+    `${home}/control/me`,
+  ], [
+    `${home}/control/rcpthosts`,
+    `${home}/mail/example.test/joe/Maildir/new/evil`,
+    `${home}/queue/pid/ok`,
+    "/tmp/qmd-permission-probe",
+  ]);
+  assertEquals(results[`read ${maildirFile}`], "NotCapable");
+  assertEquals(results[`read ${home}/accounts.sqlite`], "NotCapable");
+  assertEquals(results[`read ${home}/control/me`], "allowed");
+  assertEquals(results[`write ${home}/control/rcpthosts`], "NotCapable");
+  assertEquals(results[`write ${home}/mail/example.test/joe/Maildir/new/evil`], "NotCapable");
+  assertEquals(results["write /tmp/qmd-permission-probe"], "NotCapable");
+  assertEquals(results[`write ${home}/queue/pid/ok`], "allowed");
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("permissions: send has no network and runs no programs; local opens no sockets", () => {
+  const table = roleTable(optionsFor("/nonexistent"));
+  const send = table.find((role) => role.name === "send")!;
+  const local = table.find((role) => role.name === "local")!;
+  assertEquals(send.permissions.net, false);
+  assertEquals(send.permissions.run, false);
+  assertEquals(local.permissions.net, false);
+  assertNotEquals(table.find((role) => role.name === "smtpd")!.permissions.run, true);
+});
