@@ -22,6 +22,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "create or complete a home directory",
     load: () => import("./appliance/cli/init.ts"),
   },
+  smtpd: {
+    summary: "qmail-smtpd: one SMTP session on stdin/stdout (tcpserver, inetd)",
+    load: () => import("./appliance/cli/smtpd.ts"),
+  },
   queue: {
     summary: "qmail-queue: message on fd 0, envelope on fd 1",
     load: () => import("./appliance/cli/queue.ts"),
@@ -73,6 +77,7 @@ const PROGRAM_NAMES: Record<string, string> = {
   "qmail-qstat": "qstat",
   "qmail-showctl": "showctl",
   "qmail-newu": "newu",
+  "qmail-smtpd": "smtpd",
   "qmail-start": "start",
   "qmail-send": "start",
 };

@@ -308,7 +308,7 @@ export class Supervisor {
     for (const role of this.#roles) {
       if (role.spec.name !== "local") role.worker.postMessage({ type: "drain" } satisfies ToRole);
     }
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.#options.graceSeconds * 1000);
     });

@@ -52,7 +52,7 @@ const CRLF = "\r\n";
 class ReadTimeout extends Error {}
 
 function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ReadTimeout()), seconds * 1000);
   });

@@ -134,7 +134,26 @@ export function detectTodoSplit(root: string): boolean {
   }
 }
 
-/** The queue under a qmd home. */
+/**
+ * The split of an existing queue: the number of consecutive decimal
+ * subdirectories 0, 1, … of mess/ (qmail compiles conf-split in; a queue made
+ * by another qmail may use another value). DEFAULT_SPLIT when mess/ has none.
+ */
+export function detectSplit(root: string): number {
+  let split = 0;
+  for (;;) {
+    try {
+      if (!Deno.statSync(`${root}/mess/${split}`).isDirectory) break;
+    } catch {
+      break;
+    }
+    split++;
+  }
+  return split > 0 ? split : DEFAULT_SPLIT;
+}
+
+/** The queue under a qmd home, its split and todo layout read from the disk. */
 export function queueLayoutFor(home: string): QueueLayout {
-  return new QueueLayout(`${home}/queue`);
+  const root = `${home}/queue`;
+  return new QueueLayout(root, { split: detectSplit(root) });
 }

@@ -1,0 +1,38 @@
+/**
+ * `qmd qread`: qmail-qread, every preprocessed message with its sender and
+ * recipients (qmail-qread.c). Output and exit codes are qmail's: 0, or 111
+ * after a fatal line.
+ */
+import { resolveHome } from "../../config/home.ts";
+import { queueLayoutFor } from "../queue/layout.ts";
+import { describeQueue } from "../queue/status.ts";
+import { parseCommand } from "./args.ts";
+
+const USAGE = `Usage: qmd qread [--home DIR]
+Lists the messages in the queue as qmail-qread does: one line per message
+(date, #id, size, <sender>, "bouncing"), then one line per recipient,
+"done" before those already delivered or bounced.
+
+  --home DIR   the qmd home (default $QMD_HOME, else ./qmd-home)
+`;
+
+export async function main(args: string[]): Promise<number> {
+  const parsed = parseCommand(
+    {
+      name: "qmd qread",
+      usage: USAGE,
+      options: { home: { type: "string" } },
+      positionals: false,
+    },
+    args,
+  );
+  if (!parsed.ok) return parsed.exitCode;
+  const { text, exitCode } = describeQueue(queueLayoutFor(resolveHome(parsed.values.home)));
+  // The text is ASCII: qmail-qread prints every other byte as "_".
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  while (offset < bytes.length) offset += await Deno.stdout.write(bytes.subarray(offset));
+  return exitCode;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

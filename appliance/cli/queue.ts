@@ -1,0 +1,148 @@
+/**
+ * `qmd queue`: qmail-queue (qmail-formats.md §3). The message comes on fd 0,
+ * the envelope on fd 1, read only after the message's EOF; nothing is
+ * printed and the result is the exit status (§3.4). It can stand in for
+ * bin/qmail-queue through QMAILQUEUE (§3.5): every path is absolute, so the
+ * caller's working directory does not matter.
+ */
+import { resolveHome } from "../../config/home.ts";
+import { EnvelopeError, EnvelopeParser } from "../queue/envelope.ts";
+import { openQueueMessage, QUEUE_EXIT, QueueError } from "../queue/inject.ts";
+import { queueLayoutFor } from "../queue/layout.ts";
+import { parseCommand } from "./args.ts";
+
+const USAGE = `Usage: qmd queue <message 1<envelope
+Queues one message, as qmail-queue does: the message on fd 0, then the
+envelope on fd 1 (F sender NUL, T recipient NUL ..., NUL). Prints nothing;
+exits 0 when queued, else with a qmail-queue exit code. The queue is
+$QMD_HOME/queue (default ./qmd-home/queue).
+`;
+
+/** qmail-queue's alarm(86400): a writer that never finishes gives up after 24 h (§3.2 step 3). */
+export const QUEUE_TIMEOUT_MS = 86_400_000;
+
+export interface QueueRun {
+  home: string;
+  /** fd 0: the message. */
+  message: ReadableStream<Uint8Array>;
+  /** fd 1, opened only after the message's EOF. */
+  openEnvelope: () => Promise<ReadableStream<Uint8Array>>;
+  /** The real uid of the caller, for the Received line and the intd u record. */
+  uid: number;
+  pid?: number;
+  now?: Date;
+  /** Rings instead of the 24-hour timer (for tests). */
+  alarm?: Promise<unknown>;
+}
+
+export async function main(args: string[]): Promise<number> {
+  const parsed = parseCommand(
+    { name: "qmd queue", usage: USAGE, options: {}, positionals: false },
+    args,
+  );
+  if (!parsed.ok) return parsed.exitCode;
+  return await runQueue({
+    home: resolveHome(undefined),
+    message: Deno.stdin.readable,
+    openEnvelope: async () => (await Deno.open("/dev/fd/1", { read: true })).readable,
+    uid: Deno.uid() ?? 0,
+  });
+}
+
+/** Does what qmail-queue does and returns its exit code. */
+export async function runQueue(run: QueueRun): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // On the alarm qmail-queue exits 52 without cleanup; leftovers go in the 36-hour sweep (§4.9).
+  const alarm = run.alarm ?? new Promise((resolve) => {
+    timer = setTimeout(resolve, QUEUE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([queue(run), alarm.then(() => QUEUE_EXIT.timeout)]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function queue(run: QueueRun): Promise<number> {
+  try {
+    if (!(await Deno.stat(run.home)).isDirectory) return QUEUE_EXIT.home;
+  } catch {
+    return QUEUE_EXIT.home;
+  }
+  let message;
+  try {
+    message = await openQueueMessage(queueLayoutFor(run.home), {
+      pid: run.pid,
+      // qmd runs as one uid, so qmail's "from network" / "for bounce" / "by alias"
+      // (which key on qmaild, qmails and alias uids) never apply here (§3.3).
+      who: `by uid ${run.uid}`,
+      now: run.now,
+    });
+  } catch (error) {
+    return exitCodeOf(error);
+  }
+  try {
+    for await (const chunk of readAll(run.message)) await message.write(chunk);
+    const envelope = await readEnvelope(await openEnvelopeStream(run));
+    await message.commit(envelope.sender, envelope.recipients, String(run.uid));
+    return 0;
+  } catch (error) {
+    // qmail-queue cleans up only after 53/54; qmd removes what it made on every failure.
+    await message.abort();
+    return exitCodeOf(error);
+  }
+}
+
+async function* readAll(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      let result;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        throw new QueueError(QUEUE_EXIT.read, "Cannot read the message", { cause: error });
+      }
+      if (result.done) return;
+      yield result.value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function openEnvelopeStream(run: QueueRun): Promise<ReadableStream<Uint8Array>> {
+  try {
+    return await run.openEnvelope();
+  } catch (error) {
+    throw new QueueError(QUEUE_EXIT.read, "Cannot open the envelope", { cause: error });
+  }
+}
+
+/** Reads fd 1 up to the envelope's terminating NUL and no further (§3.1). */
+async function readEnvelope(stream: ReadableStream<Uint8Array>) {
+  const parser = new EnvelopeParser();
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      let result;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        throw new QueueError(QUEUE_EXIT.read, "Cannot read the envelope", { cause: error });
+      }
+      if (result.done) return parser.finish();
+      const envelope = parser.push(result.value);
+      if (envelope) return envelope;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof QueueError || error instanceof EnvelopeError) return error.exitCode;
+  return QUEUE_EXIT.internalBug;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

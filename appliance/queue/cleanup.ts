@@ -1,0 +1,107 @@
+/**
+ * Start-up and periodic recovery of what a dead queue writer left behind
+ * (qmail-formats.md §4.9): qmail-clean's sweep of pid/ and qmail-send's
+ * cleanup of S2/S3 messages (mess, maybe intd, but no todo and no info).
+ * 36 hours (OSSIFIED_SECONDS) exceeds the writer's 24-hour alarm, so no
+ * live writer can own what is removed.
+ */
+import { logWarning } from "../log.ts";
+import { OSSIFIED_SECONDS, type QueueLayout } from "./layout.ts";
+
+export interface RecoveryReport {
+  /** Names removed from pid/. */
+  pidFiles: string[];
+  /** Messages removed from S2/S3 (the "foop" operation). */
+  messages: bigint[];
+}
+
+/** Both sweeps, as qmail does them at start-up. */
+export async function recoverQueue(layout: QueueLayout, now: Date): Promise<RecoveryReport> {
+  return {
+    pidFiles: await removeOssifiedPidFiles(layout, now),
+    messages: await removeOssifiedMessages(layout, now),
+  };
+}
+
+/**
+ * qmail-clean's cleanuppid: unlinks every pid/ entry whose atime is at least
+ * 36 hours old (`now >= atime + OSSIFIED`).
+ */
+export async function removeOssifiedPidFiles(layout: QueueLayout, now: Date): Promise<string[]> {
+  const removed: string[] = [];
+  const seconds = Math.floor(now.getTime() / 1000);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(layout.pidDir));
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    const path = layout.pid(entry.name);
+    const atime = await atimeOf(path);
+    if (atime === undefined || seconds < atime + OSSIFIED_SECONDS) continue;
+    try {
+      await Deno.remove(path);
+      removed.push(entry.name);
+    } catch {
+      // qmail-clean ignores a failed unlink here.
+    }
+  }
+  return removed;
+}
+
+/**
+ * qmail-send's cleanup pass over mess/*: a message whose mess atime is more
+ * than 36 hours old (`now > atime + OSSIFIED`) and which has neither
+ * info/NN/ID nor todo/ID is removed as qmail-clean's `foop/ID` does: unlink
+ * intd/ID, then mess/NN/ID (ENOENT ignored). Any doubt (a stat error other
+ * than ENOENT) leaves the message alone; S4 and S5 are never touched.
+ */
+export async function removeOssifiedMessages(layout: QueueLayout, now: Date): Promise<bigint[]> {
+  const removed: bigint[] = [];
+  const seconds = Math.floor(now.getTime() / 1000);
+  for (const id of layout.listIds("mess")) {
+    const atime = await atimeOf(layout.mess(id));
+    if (atime === undefined || seconds <= atime + OSSIFIED_SECONDS) continue;
+    if (await mayExist(layout.info(id)) || await mayExist(layout.todo(id))) continue;
+    try {
+      await removeIfExists(layout.intd(id));
+      await removeIfExists(layout.mess(id));
+      removed.push(id);
+    } catch (error) {
+      logWarning(`qmail-clean unable to clean up foop/${id}`, {
+        msg: id.toString(),
+        reason: (error as Error).message,
+      });
+    }
+  }
+  return removed;
+}
+
+/** The atime in whole seconds, or undefined when the file cannot be stat'ed. */
+async function atimeOf(path: string): Promise<number | undefined> {
+  try {
+    const atime = (await Deno.stat(path)).atime;
+    return atime ? Math.floor(atime.getTime() / 1000) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** False only when the path certainly does not exist (ENOENT). */
+async function mayExist(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    return !(error instanceof Deno.errors.NotFound);
+  }
+}
+
+async function removeIfExists(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}

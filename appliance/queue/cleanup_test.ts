@@ -1,0 +1,86 @@
+import { assertEquals } from "../../tests/assert.ts";
+import { recoverQueue } from "./cleanup.ts";
+import { OSSIFIED_SECONDS, type QueueLayout } from "./layout.ts";
+import { makeTestQueue } from "./test_queue.ts";
+
+const NOW = 1_800_000_000; // seconds
+const OLD = NOW - OSSIFIED_SECONDS - 1;
+const RECENT = NOW - 3600;
+
+async function withQueue(
+  run: (layout: QueueLayout) => Promise<void>,
+  options: { todoSplit?: boolean } = {},
+): Promise<void> {
+  const home = await Deno.makeTempDir({ prefix: "qmd-cleanup-" });
+  try {
+    await run(makeTestQueue(home, options));
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+function put(path: string, atime: number, text = "x"): void {
+  Deno.writeFileSync(path, new TextEncoder().encode(text));
+  Deno.utimeSync(path, atime, atime);
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("recoverQueue removes pid files whose atime is at least 36 hours old", () =>
+  withQueue(async (layout) => {
+    put(layout.pid("1.100.1"), OLD);
+    put(layout.pid("2.100.1"), NOW - OSSIFIED_SECONDS); // exactly 36 h: qmail-clean removes it
+    put(layout.pid("3.100.1"), RECENT);
+    const report = await recoverQueue(layout, new Date(NOW * 1000));
+    assertEquals(report.pidFiles.sort(), ["1.100.1", "2.100.1"]);
+    assertEquals(Array.from(Deno.readDirSync(layout.pidDir), (entry) => entry.name), [
+      "3.100.1",
+    ]);
+  }));
+
+for (const todoSplit of [true, false]) {
+  Deno.test(`recoverQueue removes only old S2/S3 messages (todoSplit ${todoSplit})`, () =>
+    withQueue(async (layout) => {
+      // S2, old: removed.
+      put(layout.mess(100n), OLD);
+      // S3, old: intd then mess removed.
+      put(layout.mess(101n), OLD);
+      put(layout.intd(101n), OLD);
+      // S2, recent: kept.
+      put(layout.mess(102n), RECENT);
+      // S2, exactly 36 h: qmail-send wants strictly more.
+      put(layout.mess(103n), NOW - OSSIFIED_SECONDS);
+      // S4, old: kept.
+      put(layout.mess(104n), OLD);
+      put(layout.intd(104n), OLD);
+      Deno.linkSync(layout.intd(104n), layout.todo(104n));
+      // S5, old: kept.
+      put(layout.mess(105n), OLD);
+      put(layout.info(105n), OLD, "F\0");
+      put(layout.remote(105n), OLD, "Ta@b\0");
+      // S4 after preprocessing began (todo and info both): kept.
+      put(layout.mess(106n), OLD);
+      put(layout.todo(106n), OLD);
+      put(layout.info(106n), OLD, "F\0");
+
+      const report = await recoverQueue(layout, new Date(NOW * 1000));
+      assertEquals(report.messages, [100n, 101n]);
+      assertEquals(exists(layout.mess(100n)), false);
+      assertEquals(exists(layout.mess(101n)), false);
+      assertEquals(exists(layout.intd(101n)), false);
+      for (const id of [102n, 103n, 104n, 105n, 106n]) {
+        assertEquals(exists(layout.mess(id)), true, `mess ${id} kept`);
+      }
+      assertEquals(exists(layout.todo(104n)), true);
+      assertEquals(exists(layout.intd(104n)), true);
+      assertEquals(exists(layout.remote(105n)), true);
+      assertEquals((await recoverQueue(layout, new Date(NOW * 1000))).messages, []);
+    }, { todoSplit }));
+}

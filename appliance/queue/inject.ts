@@ -1,0 +1,453 @@
+/**
+ * qmail-queue inside qmd: the only code that creates pid/, mess/, intd/ and
+ * todo/ entries (qmail-formats.md §3.2). It moves a message S1 → S2 (mess
+ * written) → S3 (intd written) → S4 (todo linked: the commit point), and on
+ * failure back to S1 the way qmail-queue cleans up: truncate and unlink intd,
+ * then mess.
+ */
+import { statSync } from "node:fs";
+import { formatIntd, MAX_ADDRESS_BYTES, stringToBytes } from "./envelope.ts";
+import type { QueueLayout } from "./layout.ts";
+import { formatQueueReceived } from "./received.ts";
+import { pullTrigger } from "./trigger.ts";
+
+/** qmail-queue exit codes (§3.4). */
+export const QUEUE_EXIT = {
+  addressTooLong: 11,
+  timeout: 52,
+  write: 53,
+  read: 54,
+  home: 61,
+  queue: 62,
+  pid: 63,
+  mess: 64,
+  intd: 65,
+  todo: 66,
+  internalBug: 81,
+  envelopeFormat: 91,
+} as const;
+
+/**
+ * A message qmail-queue would not queue. `exitCode` is qmail-queue's exit
+ * code (§3.4); `temporary` follows qmail_close: only its D texts are
+ * permanent.
+ */
+export class QueueError extends Error {
+  readonly exitCode: number;
+  readonly temporary: boolean;
+
+  constructor(exitCode: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "QueueError";
+    this.exitCode = exitCode;
+    this.temporary = !qmailCloseText(exitCode).startsWith("D");
+  }
+}
+
+/**
+ * The text qmail's client library (qmail_close in qmail.c) makes of a
+ * qmail-queue exit code: `D…` permanent, `Z…` temporary, "" for success
+ * (§3.4). qmail-smtpd sends it after 554/451 without its first letter.
+ */
+export function qmailCloseText(exitCode: number): string {
+  switch (exitCode) {
+    case 0:
+      return "";
+    case 11:
+    case 115:
+      return "Denvelope address too long for qq (#5.1.3)";
+    case 31:
+      return "Dmail server permanently rejected message (#5.3.0)";
+    case 51:
+      return "Zqq out of memory (#4.3.0)";
+    case 52:
+      return "Zqq timeout (#4.3.0)";
+    case 53:
+      return "Zqq write error or disk full (#4.3.0)";
+    case 54:
+      return "Zqq read error (#4.3.0)";
+    case 55:
+      return "Zqq unable to read configuration (#4.3.0)";
+    case 56:
+      return "Zqq trouble making network connection (#4.3.0)";
+    case 61:
+      return "Zqq trouble in home directory (#4.3.0)";
+    case 62:
+    case 63:
+    case 64:
+    case 65:
+    case 66:
+      return "Zqq trouble creating files in queue (#4.3.0)";
+    case 71:
+      return "Zmail server temporarily rejected message (#4.3.0)";
+    case 72:
+      return "Zconnection to mail server timed out (#4.4.1)";
+    case 73:
+      return "Zconnection to mail server rejected (#4.4.1)";
+    case 74:
+      return "Zcommunication with mail server failed (#4.4.2)";
+    case 81:
+    case 91:
+      return "Zqq internal bug (#4.3.0)";
+    case 120:
+      return "Zunable to exec qq (#4.3.0)";
+    default:
+      return exitCode >= 11 && exitCode <= 40
+        ? "Dqq permanent problem (#5.3.0)"
+        : "Zqq temporary problem (#4.3.0)";
+  }
+}
+
+export interface QueueWriterOptions {
+  /** The number in the Received line and the intd `p` record ("qp"); default Deno.pid. */
+  pid?: number;
+  /** Received line WHO: "from network", "for bounce", "by alias", "by uid N" (§3.3). */
+  who: string;
+  /** Start time for the Received line and the pid file name; default now. */
+  now?: Date;
+}
+
+/** One message being written into the queue. Calls must not overlap: await each one. */
+export interface QueueMessage {
+  /** The inode number of the mess file, i.e. the message number (§2.2). */
+  readonly id: bigint;
+  /** Decimal pid used in the Received line and the intd p record. */
+  readonly qp: string;
+  /** Appends body bytes to mess/NN/ID; buffers up to 64 KiB. A failure aborts (53). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Body bytes written so far, the Received line not counted. */
+  readonly bytesWritten: number;
+  /**
+   * Fsyncs mess, writes and fsyncs intd, links todo (the commit point), fsyncs
+   * the directories and pulls the trigger. `uid` defaults to the real uid.
+   */
+  commit(sender: Uint8Array, recipients: Uint8Array[], uid?: string): Promise<void>;
+  /** Removes what was created (S2/S3 → S1). Does nothing after a commit; may be called twice. */
+  abort(): Promise<void>;
+}
+
+/** Flushes the write buffer to disk at this size (qmail's substdio uses 4 KiB; larger is cheaper). */
+const BUFFER_BYTES = 65536;
+
+/** qmail-queue tries SEQ = 1..9 for its pid file name; qmd counts on so that in-process calls differ. */
+const PID_FILE_ATTEMPTS = 9;
+let pidFileSequence = 0;
+
+/**
+ * Starts a message: creates pid/PID.TIME.SEQ with O_EXCL, takes its inode
+ * number as the id, links it to mess/NN/ID and removes the pid name (§3.2
+ * steps 4–6). The Received line (§3.3) is the first thing written.
+ */
+export async function openQueueMessage(
+  layout: QueueLayout,
+  options: QueueWriterOptions,
+): Promise<QueueMessage> {
+  const pid = options.pid ?? Deno.pid;
+  const now = options.now ?? new Date();
+  try {
+    if (!(await Deno.stat(layout.root)).isDirectory) throw new Error("not a directory");
+  } catch (error) {
+    throw new QueueError(QUEUE_EXIT.queue, `Cannot use queue ${layout.root}`, { cause: error });
+  }
+
+  const seconds = Math.floor(now.getTime() / 1000);
+  let file: Deno.FsFile | undefined;
+  let pidPath = "";
+  let lastError: unknown;
+  for (let attempt = 0; attempt < PID_FILE_ATTEMPTS && !file; attempt++) {
+    pidPath = layout.pid(`${pid}.${seconds}.${++pidFileSequence}`);
+    try {
+      file = await Deno.open(pidPath, { write: true, createNew: true, mode: 0o644 });
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  if (!file) {
+    throw new QueueError(QUEUE_EXIT.pid, `Cannot create a file in ${layout.pidDir}`, {
+      cause: lastError,
+    });
+  }
+
+  let id: bigint;
+  try {
+    // qmail-queue runs with umask 033, so its files are exactly 0644 (§2.1).
+    await Deno.chmod(pidPath, 0o644);
+    id = await inodeOf(file, pidPath);
+  } catch (error) {
+    await discardPidFile(file, pidPath);
+    throw new QueueError(QUEUE_EXIT.pid, `Cannot stat ${pidPath}`, { cause: error });
+  }
+  const messPath = layout.mess(id);
+  try {
+    await Deno.link(pidPath, messPath);
+  } catch (error) {
+    // qmail-queue leaves the pid file for qmail-clean's 36-hour sweep; qmd removes it now.
+    await discardPidFile(file, pidPath);
+    throw new QueueError(QUEUE_EXIT.mess, `Cannot link ${pidPath} to ${messPath}`, {
+      cause: error,
+    });
+  }
+  try {
+    await Deno.remove(pidPath);
+  } catch (error) {
+    // As qmail-queue: exit 63 and leave mess for the 36-hour cleanup (§4.9).
+    file.close();
+    throw new QueueError(QUEUE_EXIT.pid, `Cannot remove ${pidPath}`, { cause: error });
+  }
+
+  const received = stringToBytes(formatQueueReceived(pid, options.who, now));
+  return new MessageWriter(layout, id, String(pid), file, received);
+}
+
+/**
+ * Queues a whole message (open, write, commit) and returns its id and qp. A
+ * stream that fails to read gives QueueError 54; every failure before the
+ * commit point leaves nothing behind.
+ */
+export async function injectMessage(
+  layout: QueueLayout,
+  body: Uint8Array | ReadableStream<Uint8Array>,
+  sender: Uint8Array,
+  recipients: Uint8Array[],
+  options: QueueWriterOptions,
+): Promise<{ id: bigint; qp: string }> {
+  const message = await openQueueMessage(layout, options);
+  try {
+    if (body instanceof Uint8Array) {
+      await message.write(body);
+    } else {
+      const reader = body.getReader();
+      for (;;) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          throw new QueueError(QUEUE_EXIT.read, "Cannot read the message", { cause: error });
+        }
+        if (result.done) break;
+        await message.write(result.value);
+      }
+    }
+    await message.commit(sender, recipients);
+  } catch (error) {
+    await message.abort();
+    throw error;
+  }
+  return { id: message.id, qp: message.qp };
+}
+
+type Phase = "writing" | "committed" | "aborted";
+
+class MessageWriter implements QueueMessage {
+  readonly id: bigint;
+  readonly qp: string;
+  #layout: QueueLayout;
+  #file: Deno.FsFile | undefined;
+  #buffer = new Uint8Array(BUFFER_BYTES);
+  #buffered = 0;
+  #bytesWritten = 0;
+  #intdCreated = false;
+  #phase: Phase = "writing";
+
+  constructor(
+    layout: QueueLayout,
+    id: bigint,
+    qp: string,
+    file: Deno.FsFile,
+    received: Uint8Array,
+  ) {
+    this.#layout = layout;
+    this.id = id;
+    this.qp = qp;
+    this.#file = file;
+    this.#buffer.set(received);
+    this.#buffered = received.length;
+  }
+
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.#assertWriting();
+    try {
+      if (this.#buffered + chunk.length <= BUFFER_BYTES) {
+        this.#buffer.set(chunk, this.#buffered);
+        this.#buffered += chunk.length;
+      } else {
+        await this.#flush();
+        if (chunk.length >= BUFFER_BYTES) {
+          await writeAll(this.#file!, chunk);
+        } else {
+          this.#buffer.set(chunk);
+          this.#buffered = chunk.length;
+        }
+      }
+    } catch (error) {
+      await this.abort();
+      throw new QueueError(QUEUE_EXIT.write, `Cannot write ${this.#layout.mess(this.id)}`, {
+        cause: error,
+      });
+    }
+    this.#bytesWritten += chunk.length;
+  }
+
+  async commit(sender: Uint8Array, recipients: Uint8Array[], uid?: string): Promise<void> {
+    this.#assertWriting();
+    const layout = this.#layout;
+    const id = this.id;
+    try {
+      for (const address of [sender, ...recipients]) checkAddress(address);
+
+      // §3.2 step 7: flush and fsync mess.
+      try {
+        await this.#flush();
+        await this.#file!.sync();
+      } catch (error) {
+        throw new QueueError(QUEUE_EXIT.write, `Cannot write ${layout.mess(id)}`, {
+          cause: error,
+        });
+      }
+      this.#file!.close();
+      this.#file = undefined;
+      // Not in qmail (which assumes synchronous BSD FFS metadata): on Linux the
+      // new directory entries are only durable once their directory is fsynced.
+      await syncDirectory(dirname(layout.mess(id)), QUEUE_EXIT.mess);
+
+      // §3.2 steps 8–9: intd, created O_EXCL, written and fsynced.
+      const intdPath = layout.intd(id);
+      let intd: Deno.FsFile;
+      try {
+        intd = await Deno.open(intdPath, { write: true, createNew: true, mode: 0o644 });
+      } catch (error) {
+        throw new QueueError(QUEUE_EXIT.intd, `Cannot create ${intdPath}`, { cause: error });
+      }
+      this.#intdCreated = true;
+      try {
+        await Deno.chmod(intdPath, 0o644);
+        const records = formatIntd(uid ?? String(Deno.uid() ?? 0), this.qp, sender, recipients);
+        await writeAll(intd, records);
+        await intd.sync();
+      } catch (error) {
+        throw new QueueError(QUEUE_EXIT.write, `Cannot write ${intdPath}`, { cause: error });
+      } finally {
+        intd.close();
+      }
+      await syncDirectory(dirname(intdPath), QUEUE_EXIT.intd);
+
+      // §3.2 step 10: the commit point.
+      const todoPath = layout.todo(id);
+      try {
+        await Deno.link(intdPath, todoPath);
+      } catch (error) {
+        throw new QueueError(QUEUE_EXIT.todo, `Cannot link ${intdPath} to ${todoPath}`, {
+          cause: error,
+        });
+      }
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+    this.#phase = "committed";
+
+    // After the commit point nothing may be undone: the sender may already be
+    // preprocessing the message. A failed fsync here is reported (the client
+    // may queue again: a duplicate rather than a loss) but the message stays.
+    try {
+      await syncDirectory(dirname(layout.todo(id)), QUEUE_EXIT.write);
+    } finally {
+      pullTrigger(layout);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.#phase !== "writing") return;
+    this.#phase = "aborted";
+    const layout = this.#layout;
+    // qmail-queue's cleanup: truncate and unlink intd, then mess (§3.2).
+    if (this.#intdCreated) await truncateAndRemove(layout.intd(this.id));
+    if (this.#file) {
+      try {
+        await this.#file.truncate(0);
+      } catch {
+        // Removing it below is what matters.
+      }
+      this.#file.close();
+      this.#file = undefined;
+    }
+    await truncateAndRemove(layout.mess(this.id));
+  }
+
+  #assertWriting(): void {
+    if (this.#phase !== "writing") {
+      throw new QueueError(QUEUE_EXIT.internalBug, `Message ${this.id} is already ${this.#phase}`);
+    }
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#buffered === 0) return;
+    await writeAll(this.#file!, this.#buffer.subarray(0, this.#buffered));
+    this.#buffered = 0;
+  }
+}
+
+/** Addresses hold any byte but NUL and at most 1002 of them (§3.1). */
+function checkAddress(address: Uint8Array): void {
+  if (address.length > MAX_ADDRESS_BYTES) {
+    throw new QueueError(QUEUE_EXIT.addressTooLong, "Envelope address too long");
+  }
+  if (address.includes(0)) {
+    throw new QueueError(QUEUE_EXIT.envelopeFormat, "Envelope address contains a NUL byte");
+  }
+}
+
+async function inodeOf(file: Deno.FsFile, path: string): Promise<bigint> {
+  const { ino } = await file.stat();
+  if (ino !== null && Number.isSafeInteger(ino)) return BigInt(ino);
+  // Inode numbers above 2^53 do not survive a JS number.
+  return statSync(path, { bigint: true }).ino;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+}
+
+async function syncDirectory(path: string, exitCode: number): Promise<void> {
+  try {
+    const directory = await Deno.open(path, { read: true });
+    try {
+      await directory.sync();
+    } finally {
+      directory.close();
+    }
+  } catch (error) {
+    throw new QueueError(exitCode, `Cannot fsync directory ${path}`, { cause: error });
+  }
+}
+
+async function discardPidFile(file: Deno.FsFile, path: string): Promise<void> {
+  file.close();
+  try {
+    await Deno.remove(path);
+  } catch {
+    // Left for the 36-hour pid/ sweep (§4.9).
+  }
+}
+
+async function truncateAndRemove(path: string): Promise<void> {
+  try {
+    await Deno.truncate(path, 0);
+  } catch {
+    // Gone already, or unwritable: try the unlink anyway.
+  }
+  try {
+    await Deno.remove(path);
+  } catch {
+    // Left for the 36-hour cleanup (§4.9).
+  }
+}
+
+function dirname(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
+}

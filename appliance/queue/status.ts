@@ -1,0 +1,244 @@
+/**
+ * What qmail-qstat and qmail-qread print, byte for byte (qmail-qstat.sh,
+ * qmail-qread.c; queue layout in qmail-formats.md §2, file formats §4.5).
+ */
+import { bytesToString } from "./envelope.ts";
+import type { Channel, QueueLayout } from "./layout.ts";
+import { formatDate822 } from "./received.ts";
+
+export interface QueueCounts {
+  /** Entries under mess/* (qmail-qstat: `find queue/mess/* | wc -w` minus the subdirectories). */
+  messages: number;
+  /** Entries under todo (flat) or todo/* (big-todo): queued, not yet preprocessed. */
+  unprocessed: number;
+}
+
+/**
+ * Counts as qmail-qstat does: every entry found below each top-level entry of
+ * mess/ (and of todo/ with big-todo, or below todo/ itself when flat).
+ */
+export function countQueue(layout: QueueLayout): QueueCounts {
+  return {
+    messages: countBelowEach(`${layout.root}/mess`),
+    unprocessed: layout.todoSplit
+      ? countBelowEach(`${layout.root}/todo`)
+      : countBelow(`${layout.root}/todo`),
+  };
+}
+
+/** qmail-qstat's two lines. */
+export function formatQstat(counts: QueueCounts): string {
+  return `messages in queue: ${counts.messages}\n` +
+    `messages in queue but not yet preprocessed: ${counts.unprocessed}\n`;
+}
+
+export interface QreadRecipient {
+  channel: Channel;
+  done: boolean;
+  address: Uint8Array;
+}
+
+export interface QreadMessage {
+  id: bigint;
+  /** The info file's mtime: the message's birth (§4.5). */
+  birth: Date;
+  /** Size of the mess file in bytes. */
+  size: number;
+  sender: Uint8Array;
+  /** bounce/ID exists. */
+  bouncing: boolean;
+  recipients: QreadRecipient[];
+}
+
+/**
+ * One message as qmail-qread prints it: the stats line, then a line per
+ * recipient (formatQreadStats, formatQreadRecipient).
+ */
+export function formatQreadMessage(message: QreadMessage): string {
+  return formatQreadStats(message) + message.recipients.map(formatQreadRecipient).join("");
+}
+
+/**
+ * qmail-qread's stats line: `D Mon YYYY HH:MM:SS GMT  #ID  SIZE  <SENDER> `,
+ * then ` bouncing` when bounce/ID exists. The birth is shown to the second
+ * (UTC); sender bytes outside 32–126 print as `_`.
+ */
+export function formatQreadStats(message: Omit<QreadMessage, "recipients">): string {
+  // qmail-qread cuts " -0000\n" off date822fmt's output and appends " GMT".
+  const date = formatDate822(message.birth).slice(0, -" -0000".length);
+  const bouncing = message.bouncing ? " bouncing" : "";
+  return `${date} GMT  #${message.id}  ${message.size}  <${
+    printable(message.sender)
+  }> ${bouncing}\n`;
+}
+
+/** `\tlocal\tADDR` or `\tremote\tADDR`, with `  done` in front once delivered. */
+export function formatQreadRecipient(recipient: QreadRecipient): string {
+  return `${recipient.done ? "  done" : ""}\t${recipient.channel}\t${
+    printable(recipient.address)
+  }\n`;
+}
+
+/** qmail-qread's warning for a message it cannot read. */
+export function formatQreadTrouble(id: bigint, error: unknown): string {
+  return `warning: trouble with #${id}: ${errorText(error)}\n`;
+}
+
+export interface QreadResult {
+  text: string;
+  /** 0, or 111 after a fatal error (its line ends the text). */
+  exitCode: number;
+}
+
+/**
+ * Everything qmail-qread prints for this queue: messages in the order
+ * readsubdir finds them in info/ (subdirectory 0 first; within one, by
+ * number, where qmail takes readdir order).
+ */
+export function describeQueue(layout: QueueLayout): QreadResult {
+  let text = "";
+  try {
+    if (!Deno.statSync(layout.root).isDirectory) throw new Deno.errors.NotADirectory("queue");
+  } catch (error) {
+    return { text: `fatal: unable to chdir: ${errorText(error)}\n`, exitCode: 111 };
+  }
+  for (let bucket = 0; bucket < layout.split; bucket++) {
+    let names: string[];
+    try {
+      names = Array.from(Deno.readDirSync(`${layout.root}/info/${bucket}`), (entry) => entry.name);
+    } catch (error) {
+      text += `fatal: unable to opendir info/${bucket}: ${errorText(error)}\n`;
+      return { text, exitCode: 111 };
+    }
+    const ids = names.filter((name) => /^\d+$/.test(name)).map(BigInt)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const id of ids) text += describeMessage(layout, id);
+  }
+  return { text, exitCode: 0 };
+}
+
+function describeMessage(layout: QueueLayout, id: bigint): string {
+  let size: number;
+  let sender: Uint8Array;
+  let birth: Date;
+  try {
+    size = Deno.statSync(layout.mess(id)).size;
+    const info = Deno.readFileSync(layout.info(id));
+    const end = info.indexOf(0);
+    // qmail-qread prints the first record minus its first byte, whatever that is.
+    sender = info.slice(1, end < 0 ? info.length : end);
+    birth = Deno.statSync(layout.info(id)).mtime ?? new Date(0);
+  } catch (error) {
+    return formatQreadTrouble(id, error);
+  }
+  const bouncing = exists(layout.bounce(id));
+  let text = formatQreadStats({ id, birth, size, sender, bouncing });
+  for (const channel of ["local", "remote"] as const) {
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(layout.channel(channel, id));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) text += formatQreadTrouble(id, error);
+      continue;
+    }
+    for (const { done, address } of readChannelRecords(bytes)) {
+      text += formatQreadRecipient({ channel, done, address });
+    }
+  }
+  return text;
+}
+
+/** T and D records; unlike qmail-send, qmail-qread skips other records and reads on. */
+function readChannelRecords(bytes: Uint8Array): { done: boolean; address: Uint8Array }[] {
+  const records: { done: boolean; address: Uint8Array }[] = [];
+  let start = 0;
+  for (;;) {
+    const end = bytes.indexOf(0, start);
+    if (end < 0) return records;
+    if (end > start && (bytes[start] === 0x54 || bytes[start] === 0x44)) {
+      records.push({ done: bytes[start] === 0x44, address: bytes.subarray(start + 1, end) });
+    }
+    start = end + 1;
+  }
+}
+
+/** qmail-qread's out(): bytes 32–126 as they are, every other byte as `_`. */
+function printable(bytes: Uint8Array): string {
+  return bytesToString(bytes).replace(/[^\x20-\x7e]/g, "_");
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Entries found below every top-level entry of `dir` (qmail-qstat's `find DIR/*` minus `DIR/*`). */
+function countBelowEach(dir: string): number {
+  let count = 0;
+  for (const entry of readDirOrEmpty(dir)) {
+    if (entry.name.startsWith(".")) continue; // the shell's * skips dot files
+    if (entry.isDirectory) count += countBelow(`${dir}/${entry.name}`);
+  }
+  return count;
+}
+
+/** Entries found below `dir`, recursively (`find DIR` minus DIR itself). */
+function countBelow(dir: string): number {
+  let count = 0;
+  for (const entry of readDirOrEmpty(dir)) {
+    count++;
+    if (entry.isDirectory) count += countBelow(`${dir}/${entry.name}`);
+  }
+  return count;
+}
+
+function readDirOrEmpty(dir: string): Deno.DirEntry[] {
+  try {
+    return Array.from(Deno.readDirSync(dir));
+  } catch {
+    return [];
+  }
+}
+
+/** qmail's error_str wording for the errors a queue reader meets. */
+function errorText(error: unknown): string {
+  const { code, name } = error as { code?: string; name?: string };
+  return ERROR_TEXT[code ?? ""] ?? ERROR_TEXT[ERROR_CODE_OF_NAME[name ?? ""] ?? ""] ??
+    "unknown error";
+}
+
+/** Deno error classes without an errno code, by the errno they stand for. */
+const ERROR_CODE_OF_NAME: Record<string, string> = {
+  NotFound: "ENOENT",
+  PermissionDenied: "EACCES",
+  AlreadyExists: "EEXIST",
+  NotADirectory: "ENOTDIR",
+  IsADirectory: "EISDIR",
+  Interrupted: "EINTR",
+  FilesystemLoop: "ELOOP",
+};
+
+const ERROR_TEXT: Record<string, string> = {
+  EINTR: "interrupted system call",
+  ENOMEM: "out of memory",
+  ENOENT: "file does not exist",
+  EIO: "input/output error",
+  EEXIST: "file already exists",
+  EAGAIN: "temporary failure",
+  EPERM: "permission denied",
+  EACCES: "access denied",
+  EBADF: "file descriptor not open",
+  EBUSY: "device busy",
+  ENOTDIR: "not a directory",
+  EISDIR: "is a directory",
+  EINVAL: "invalid argument",
+  ENFILE: "system cannot open more files",
+  EMFILE: "process cannot open more files",
+  ELOOP: "symbolic link loop",
+  ENAMETOOLONG: "file name too long",
+  ESTALE: "stale NFS file handle",
+};

@@ -1,0 +1,601 @@
+/**
+ * The queue state changes that belong to qmail-send and qmail-clean
+ * (qmail-formats.md §2.3, §4.3, §4.5, §4.8, §4.11). Each function names the
+ * transition it makes. Only the send role calls these: it alone moves a
+ * message S4 → S5, marks recipients done, writes bounce/ and deletes.
+ *
+ * File I/O is synchronous, as in qmail-send's single-threaded loop: the send
+ * role is one isolate and a state change must not interleave with another.
+ * Bounce injection is the exception (the queue writer is asynchronous).
+ *
+ * Unlike qmail, which assumes synchronous BSD FFS metadata, directories are
+ * fsynced after entries that a crash must not lose are created or removed
+ * (Linux semantics).
+ */
+import {
+  bytesToString,
+  formatChannelRecord,
+  parseChannelFile,
+  parseInfo,
+  parseTodo,
+  stringToBytes,
+} from "./envelope.ts";
+import { injectMessage } from "./inject.ts";
+import type { Channel, QueueLayout } from "./layout.ts";
+import { stripVerpMarker } from "../send/address.ts";
+import { bounceCopyLimit, formatBounceHead, planBounce, STRIPPED_NOTICE } from "../send/bounce.ts";
+import { routeRecipient, type RoutingTable } from "../send/routing.ts";
+
+const CHANNELS: readonly Channel[] = ["local", "remote"];
+
+/** A path relative to the queue, as qmail-send names files in its log ("todo/123"). */
+export function queueName(layout: QueueLayout, path: string): string {
+  return path.startsWith(`${layout.root}/`) ? path.slice(layout.root.length + 1) : path;
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound;
+}
+
+function dirname(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
+}
+
+/** Fsyncs a directory so that entries created or removed in it survive a crash. */
+function syncDirectory(path: string): void {
+  const directory = Deno.openSync(path, { read: true });
+  try {
+    directory.syncSync();
+  } finally {
+    directory.close();
+  }
+}
+
+/** Unlinks a file; true when it was removed or absent. Other errors throw. */
+function unlinkIfPresent(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return bytes;
+}
+
+/** Creates a file with O_EXCL (mode 0600: qmail-send's umask 077), writes it, fsyncs, closes. */
+function createExclusive(path: string, bytes: Uint8Array): void {
+  const file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+  try {
+    writeAllSync(file, bytes);
+    file.syncSync();
+  } finally {
+    file.close();
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export type PreprocessResult =
+  | {
+    ok: true;
+    /** Which channel files were written. Neither: the message goes to the done queue. */
+    local: boolean;
+    remote: boolean;
+    /** Size of the mess file, for `info msg`. */
+    bytes: number;
+    /** Envelope sender (the F record); undefined when the todo file had none. */
+    sender?: Uint8Array;
+    qp: string;
+    uid: string;
+  }
+  | {
+    ok: false;
+    /** qmail's warning text, without the `warning: ` prefix. */
+    warning: string;
+    /** Whether info was created (qmail has logged `new msg` by then). */
+    infoCreated: boolean;
+    bytes?: number;
+    sender?: Uint8Array;
+    qp?: string;
+    uid?: string;
+  };
+
+/**
+ * S4 → S5: preprocesses todo/ID into info, local and remote (§4.3, §4.4),
+ * then removes intd/ID and todo/ID as qmail-clean's `todo/ID` command does
+ * (§4.11). Idempotent after a crash: local, remote and info are unlinked
+ * first, then info and the channel files are created with O_EXCL and
+ * fsynced, and only then is todo removed.
+ *
+ * `now` (Unix seconds) becomes the mtime of info (the message's birth) and
+ * of the channel files (their first due time); omitted, the file system's
+ * clock stands.
+ *
+ * On failure the message stays in todo/ (it is preprocessed again at the
+ * next scan) and the result carries qmail's warning.
+ */
+export function preprocessMessage(
+  layout: QueueLayout,
+  id: bigint,
+  table: RoutingTable,
+  now?: number,
+): PreprocessResult {
+  const todoPath = layout.todo(id);
+  const todoName = queueName(layout, todoPath);
+  let todo: Uint8Array;
+  try {
+    todo = Deno.readFileSync(todoPath);
+  } catch {
+    return { ok: false, warning: `unable to open ${todoName}`, infoCreated: false };
+  }
+  const messPath = layout.mess(id);
+  let bytes: number;
+  try {
+    bytes = Deno.statSync(messPath).size;
+  } catch {
+    return {
+      ok: false,
+      warning: `unable to stat ${queueName(layout, messPath)}`,
+      infoCreated: false,
+    };
+  }
+  const infoPath = layout.info(id);
+  for (const path of [layout.local(id), layout.remote(id), infoPath]) {
+    try {
+      unlinkIfPresent(path);
+    } catch (error) {
+      return {
+        ok: false,
+        warning: `unable to unlink ${queueName(layout, path)}: ${errorText(error)}`,
+        infoCreated: false,
+      };
+    }
+  }
+
+  const records = parseTodo(todo);
+  const qp = records.pid ?? "0";
+  const uid = records.uid ?? "0";
+  const base = { bytes, sender: records.sender, qp, uid };
+
+  // §4.3 step 4: info is created O_EXCL before the records are read.
+  let info: Deno.FsFile;
+  try {
+    info = Deno.openSync(infoPath, { write: true, createNew: true, mode: 0o600 });
+  } catch {
+    return {
+      ok: false,
+      warning: `unable to create ${queueName(layout, infoPath)}`,
+      infoCreated: false,
+      ...base,
+    };
+  }
+  try {
+    if (records.sender !== undefined) {
+      writeAllSync(info, concat([stringToBytes("F"), records.sender, new Uint8Array(1)]));
+    }
+    if (records.unknown) {
+      return {
+        ok: false,
+        warning: `unknown record type in ${todoName}`,
+        infoCreated: true,
+        ...base,
+      };
+    }
+    info.syncSync();
+  } catch (error) {
+    return {
+      ok: false,
+      warning: `trouble writing to ${queueName(layout, infoPath)}: ${errorText(error)}`,
+      infoCreated: true,
+      ...base,
+    };
+  } finally {
+    info.close();
+  }
+
+  const channelRecords: Record<Channel, Uint8Array[]> = { local: [], remote: [] };
+  for (const recipient of records.recipients) {
+    const route = routeRecipient(recipient, table);
+    channelRecords[route.channel].push(formatChannelRecord(route.address));
+  }
+  const written: Record<Channel, boolean> = { local: false, remote: false };
+  for (const channel of CHANNELS) {
+    if (channelRecords[channel].length === 0) continue;
+    const path = layout.channel(channel, id);
+    try {
+      createExclusive(path, concat(channelRecords[channel]));
+    } catch (error) {
+      return {
+        ok: false,
+        warning: `unable to create ${queueName(layout, path)}: ${errorText(error)}`,
+        infoCreated: true,
+        ...base,
+      };
+    }
+    written[channel] = true;
+  }
+
+  try {
+    if (now !== undefined) {
+      Deno.utimeSync(infoPath, now, now);
+      for (const channel of CHANNELS) {
+        if (written[channel]) Deno.utimeSync(layout.channel(channel, id), now, now);
+      }
+    }
+    syncDirectory(dirname(infoPath));
+    for (const channel of CHANNELS) {
+      if (written[channel]) syncDirectory(dirname(layout.channel(channel, id)));
+    }
+  } catch (error) {
+    return {
+      ok: false,
+      warning: `trouble writing to ${queueName(layout, infoPath)}: ${errorText(error)}`,
+      infoCreated: true,
+      ...base,
+    };
+  }
+
+  // §4.3 step 7, qmail-clean's `todo/ID`: intd first, then todo (the S4 → S5 point).
+  const intdPath = layout.intd(id);
+  for (const path of [intdPath, todoPath]) {
+    try {
+      unlinkIfPresent(path);
+    } catch (error) {
+      return {
+        ok: false,
+        warning: `qmail-clean unable to clean up ${todoName}: ${errorText(error)}`,
+        infoCreated: true,
+        ...base,
+      };
+    }
+  }
+  try {
+    syncDirectory(dirname(todoPath));
+  } catch {
+    // The todo entry may come back after a crash; preprocessing is idempotent.
+  }
+  return { ok: true, local: written.local, remote: written.remote, ...base };
+}
+
+/** What a delivery pass needs from info/ID (§4.5, §4.6). */
+export interface MessageInfo {
+  /** The envelope sender (F record). */
+  sender: Uint8Array;
+  /** The message's birth: info's mtime, Unix seconds. */
+  birth: number;
+}
+
+/** Reads info/NN/ID; undefined when it is missing or has no F record (qmail's getinfo). */
+export function readMessageInfo(layout: QueueLayout, id: bigint): MessageInfo | undefined {
+  const path = layout.info(id);
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = file.statSync();
+    const sender = parseInfo(readAllSync(file));
+    if (sender === undefined) return undefined;
+    return { sender, birth: Math.floor((stat.mtime?.getTime() ?? 0) / 1000) };
+  } catch {
+    return undefined;
+  } finally {
+    file.close();
+  }
+}
+
+function readAllSync(file: Deno.FsFile): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(65536);
+  for (;;) {
+    const n = file.readSync(buffer);
+    if (n === null || n === 0) break;
+    chunks.push(buffer.slice(0, n));
+  }
+  return concat(chunks);
+}
+
+/** One channel file as a pass reads it (§4.5, §4.6). */
+export interface ChannelPass {
+  /** T and D records, with the byte offset where a D marks each one done. */
+  records: { offset: number; done: boolean; address: Uint8Array }[];
+  /**
+   * The file holds a record of another type after these (qmail: `unknown record
+   * type`); the pass must not count as having reached EOF.
+   */
+  corrupt: boolean;
+}
+
+/** Reads local/NN/ID or remote/NN/ID; throws when it cannot be read. */
+export function readChannelFile(layout: QueueLayout, channel: Channel, id: bigint): ChannelPass {
+  const bytes = Deno.readFileSync(layout.channel(channel, id));
+  const records = parseChannelFile(bytes);
+  const last = records.at(-1);
+  const end = last === undefined ? 0 : last.offset + last.address.length + 2;
+  // A trailing fragment without its NUL is EOF to qmail's getln; another NUL-terminated
+  // record means parseChannelFile stopped at an unknown record type.
+  return { records, corrupt: bytes.indexOf(0, end) >= 0 };
+}
+
+/**
+ * Marks one recipient done in place (§4.5): open O_WRONLY, seek to the
+ * record's first byte, write one `D`, close; no fsync. Returns false when
+ * that failed (qmail logs `trouble marking …; message will be delivered
+ * twice!`).
+ */
+export function markDone(path: string, offset: number): boolean {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { write: true });
+  } catch {
+    return false;
+  }
+  try {
+    file.seekSync(offset, Deno.SeekMode.Start);
+    return file.writeSync(stringToBytes("D")) === 1;
+  } catch {
+    return false;
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Appends one recipient paragraph to bounce/ID (§4.8), opened
+ * O_WRONLY|O_APPEND|O_CREAT with mode 0600. Not crash-proof by design: a
+ * crash may leave a partial or duplicated paragraph, which is sent as is.
+ * Throws when the append fails.
+ */
+export function appendBounce(layout: QueueLayout, id: bigint, paragraph: Uint8Array): void {
+  const file = Deno.openSync(layout.bounce(id), {
+    write: true,
+    append: true,
+    create: true,
+    mode: 0o600,
+  });
+  try {
+    writeAllSync(file, paragraph);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Writes a channel file's next due time into its mtime and atime (§4.5,
+ * §4.7): what qmail-send does for every queued job when it exits, so the
+ * next start resumes the schedule. Returns false on failure.
+ */
+export function setChannelRetryTime(path: string, time: number): boolean {
+  try {
+    Deno.utimeSync(path, time, time);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Unlinks a channel file whose records are all done (§4.6 job close). Throws on failure. */
+export function removeChannelFile(layout: QueueLayout, channel: Channel, id: bigint): void {
+  unlinkIfPresent(layout.channel(channel, id));
+}
+
+/** Whether a file exists; throws on errors other than ENOENT (qmail's stat checks). */
+export function fileExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+/** Where a message stands when it is taken from the done queue (§4.8 messdone step 1). */
+export type DoneCheck =
+  /** A channel file or todo/ID exists: not finished after all (qmail's "false alarm"). */
+  | "not-done"
+  /** info/ID is gone: someone else finished it. */
+  | "gone"
+  /** -todo +info -local -remote: bounce and remove it. */
+  | "done";
+
+/** messdone step 1 (§4.8). Throws when a stat fails other than with ENOENT. */
+export function checkMessageDone(layout: QueueLayout, id: bigint): DoneCheck {
+  for (const channel of CHANNELS) {
+    if (fileExists(layout.channel(channel, id))) return "not-done";
+  }
+  if (fileExists(layout.todo(id))) return "not-done";
+  return fileExists(layout.info(id)) ? "done" : "gone";
+}
+
+/** The bounce-related controls (§9). */
+export interface BounceSettings {
+  bounceFrom: string;
+  bounceHost: string;
+  /** doublebounceto + "@" + doublebouncehost. */
+  doubleBounceRecipient: string;
+  /** bouncemaxbytes; 0 = copy the whole message. */
+  maxBytes: number;
+}
+
+export type BounceResult =
+  /** No bounce/ID: nothing to send. */
+  | { kind: "none" }
+  /** The sender was `#@[]`: bounce/ID discarded without a message (log `triple bounce`). */
+  | { kind: "triple" }
+  /** Injected; bounce/ID removed. */
+  | { kind: "injected"; bounce: "single" | "double"; newId: bigint; qp: string };
+
+/** Thrown when a bounce cannot be injected; `temporary` says whether to try again. */
+export class BounceError extends Error {
+  readonly temporary: boolean;
+  readonly bounce: "single" | "double" | undefined;
+
+  constructor(
+    message: string,
+    temporary: boolean,
+    bounce?: "single" | "double",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "BounceError";
+    this.temporary = temporary;
+    this.bounce = bounce;
+  }
+}
+
+export interface InjectBounceOptions {
+  settings: BounceSettings;
+  /** The Date: field's time. */
+  date: Date;
+  /** The queue writer; tests substitute a failing one. */
+  inject?: typeof injectMessage;
+}
+
+/**
+ * bounce/ID → a new queued message (S1 → S4 for the bounce), then bounce/ID
+ * is unlinked (§4.8 messdone steps 2–6, qmail-send's injectbounce). A
+ * sender of `#@[]` discards bounce/ID (triple bounce). The bounce is a QSBMF
+ * message with the first bouncemaxbytes of mess/ID streamed after its head.
+ * Throws BounceError (temporary unless the queue writer failed permanently).
+ */
+export async function injectBounce(
+  layout: QueueLayout,
+  id: bigint,
+  options: InjectBounceOptions,
+): Promise<BounceResult> {
+  const info = readMessageInfo(layout, id);
+  if (info === undefined) {
+    throw new BounceError(`unable to read ${queueName(layout, layout.info(id))}`, true);
+  }
+  const bouncePath = layout.bounce(id);
+  let bounceText: Uint8Array;
+  try {
+    bounceText = Deno.readFileSync(bouncePath);
+  } catch (error) {
+    if (isNotFound(error)) return { kind: "none" };
+    throw new BounceError(`unable to read ${queueName(layout, bouncePath)}`, true, undefined, {
+      cause: error,
+    });
+  }
+  const sender = stripVerpMarker(bytesToString(info.sender));
+  const plan = planBounce(sender, options.settings.doubleBounceRecipient);
+  if (plan.kind === "triple") {
+    unlinkBounce(layout, id);
+    return { kind: "triple" };
+  }
+
+  const messPath = layout.mess(id);
+  let mess: Deno.FsFile;
+  let messBytes: number;
+  try {
+    mess = Deno.openSync(messPath, { read: true });
+    messBytes = mess.statSync().size;
+  } catch (error) {
+    throw new BounceError(`unable to open ${queueName(layout, messPath)}`, true, plan.kind, {
+      cause: error,
+    });
+  }
+  const head = formatBounceHead({
+    kind: plan.kind,
+    date: options.date,
+    bounceFrom: options.settings.bounceFrom,
+    bounceHost: options.settings.bounceHost,
+    recipient: plan.recipient,
+    returnPath: plan.returnPath,
+    bounceText,
+  });
+  const { copyBytes, stripped } = bounceCopyLimit(messBytes, options.settings.maxBytes);
+  const inject = options.inject ?? injectMessage;
+  let queued: { id: bigint; qp: string };
+  try {
+    queued = await inject(
+      layout,
+      ReadableStream.from(bounceBody(head, mess, copyBytes, stripped)),
+      stringToBytes(plan.envelopeSender),
+      [stringToBytes(plan.recipient)],
+      { who: "for bounce", now: options.date },
+    );
+  } catch (error) {
+    const temporary = (error as { temporary?: unknown }).temporary !== false;
+    throw new BounceError(errorText(error), temporary, plan.kind, { cause: error });
+  } finally {
+    try {
+      mess.close();
+    } catch {
+      // Already closed by the stream.
+    }
+  }
+  unlinkBounce(layout, id);
+  return { kind: "injected", bounce: plan.kind, newId: queued.id, qp: queued.qp };
+}
+
+async function* bounceBody(
+  head: Uint8Array,
+  mess: Deno.FsFile,
+  copyBytes: number,
+  stripped: boolean,
+): AsyncGenerator<Uint8Array> {
+  yield head;
+  let left = copyBytes;
+  const buffer = new Uint8Array(65536);
+  while (left > 0) {
+    const n = await mess.read(buffer.subarray(0, Math.min(left, buffer.length)));
+    if (n === null || n === 0) break;
+    yield buffer.slice(0, n);
+    left -= n;
+  }
+  if (stripped) yield stringToBytes(STRIPPED_NOTICE);
+}
+
+function unlinkBounce(layout: QueueLayout, id: bigint): void {
+  const path = layout.bounce(id);
+  try {
+    unlinkIfPresent(path);
+  } catch (error) {
+    throw new BounceError(`unable to unlink ${queueName(layout, path)}`, true, undefined, {
+      cause: error,
+    });
+  }
+}
+
+/** Removes bounce/ID without sending it (a double bounce that cannot be injected at all). */
+export function discardBounce(layout: QueueLayout, id: bigint): void {
+  unlinkBounce(layout, id);
+}
+
+/**
+ * S5 → S1, the end of messdone (§4.8 step 6): unlinks info/ID (the message
+ * leaves the sender's view), then does qmail-clean's `foop/ID` (§4.11):
+ * intd/ID, then mess/ID. Throws when info cannot be unlinked.
+ */
+export function finishMessage(layout: QueueLayout, id: bigint): void {
+  unlinkIfPresent(layout.info(id));
+  removeMessage(layout, id);
+}
+
+/**
+ * qmail-clean's `foop/ID` (§4.11): unlinks intd/ID, then mess/ID, ignoring
+ * ENOENT (S2/S3 → S1, or the last step of S5 → S1). Throws on other errors.
+ */
+export function removeMessage(layout: QueueLayout, id: bigint): void {
+  unlinkIfPresent(layout.intd(id));
+  unlinkIfPresent(layout.mess(id));
+}

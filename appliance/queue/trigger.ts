@@ -1,0 +1,131 @@
+/**
+ * lock/trigger, the FIFO through which queue writers wake the sender
+ * (qmail-formats.md §3.2 step 11, §4.2).
+ */
+import { closeSync, constants, openSync, writeSync } from "node:fs";
+import { logWarning } from "../log.ts";
+import type { QueueLayout } from "./layout.ts";
+
+/**
+ * Wakes whoever watches lock/trigger, as qmail-queue does: open it
+ * write-only and non-blocking, write one NUL byte, close. Every error is
+ * ignored; ENXIO (nobody listening) is the usual one (§3.2 step 11).
+ */
+export function pullTrigger(layout: QueueLayout): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(layout.trigger, constants.O_WRONLY | constants.O_NONBLOCK);
+    writeSync(fd, new Uint8Array(1));
+  } catch {
+    // qmail-queue ignores every trigger error.
+  } finally {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // Nothing to do.
+      }
+    }
+  }
+}
+
+export interface TriggerWatch {
+  /** Stops watching; the pending read is cancelled. */
+  close(): void;
+  /** Settles once the watch loop has stopped. */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * Calls `onWake` each time something is written to lock/trigger. The FIFO is
+ * opened read-write so that the open never blocks and reads never see EOF
+ * when writers go away; qmail-send instead reopens it O_RDONLY|O_NDELAY
+ * before each todo scan (§4.2), which this replaces. A read error stops the
+ * watch and is passed to `onError` (default: a logged warning).
+ */
+export function watchTrigger(
+  layout: QueueLayout,
+  onWake: () => void,
+  onError: (error: unknown) => void = (error) =>
+    logWarning(`trouble reading ${layout.trigger}: ${(error as Error).message}`),
+): TriggerWatch {
+  const file = Deno.openSync(layout.trigger, { read: true, write: true });
+  let stopped = false;
+  const closed = (async () => {
+    const buffer = new Uint8Array(512);
+    try {
+      while (!stopped) {
+        // Null (EOF) cannot happen while we hold the write side ourselves.
+        if (await file.read(buffer) === null) break;
+        if (stopped) break;
+        try {
+          onWake();
+        } catch (error) {
+          onError(error);
+        }
+      }
+    } catch (error) {
+      // Closing the file cancels the pending read, which then rejects: not an error.
+      if (!stopped) onError(error);
+    } finally {
+      if (!stopped) {
+        stopped = true;
+        file.close();
+      }
+    }
+  })();
+  return {
+    closed,
+    close() {
+      if (stopped) return;
+      stopped = true;
+      file.close();
+    },
+  };
+}
+
+/**
+ * Makes a named pipe with exactly `mode` (umask undone with chmod), as the
+ * qmail installer makes lock/trigger (§2.1: mode 0622). Uses libc's mkfifo
+ * through FFI, else the mkfifo command. Throws when the path exists.
+ */
+export function makeFifo(path: string, mode = 0o622): void {
+  if (!makeFifoWithLibc(path, mode)) {
+    const result = new Deno.Command("mkfifo", { args: ["-m", mode.toString(8), "--", path] })
+      .outputSync();
+    if (!result.success) {
+      const reason = new TextDecoder().decode(result.stderr).trim();
+      throw new Error(`Cannot make FIFO ${path}: ${reason}`);
+    }
+  }
+  Deno.chmodSync(path, mode);
+}
+
+/** True when libc made the FIFO; false when FFI is unavailable; throws when mkfifo failed. */
+function makeFifoWithLibc(path: string, mode: number): boolean {
+  let library;
+  try {
+    library = Deno.dlopen(
+      "libc.so.6",
+      {
+        mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
+      } as const,
+    );
+  } catch {
+    return false;
+  }
+  try {
+    const name = new TextEncoder().encode(`${path}\0`);
+    if (library.symbols.mkfifo(name, mode) !== 0) {
+      try {
+        Deno.lstatSync(path);
+      } catch {
+        throw new Error(`Cannot make FIFO ${path}`);
+      }
+      throw new Deno.errors.AlreadyExists(`Cannot make FIFO ${path}: it exists`);
+    }
+    return true;
+  } finally {
+    library.close();
+  }
+}
