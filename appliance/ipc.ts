@@ -72,3 +72,14 @@ export interface DeliveryReport {
   /** Human-readable text, normally LF-terminated lines. */
   text: string;
 }
+
+/** The worker's side of its channel to the supervisor, typed. */
+export interface RolePort {
+  postMessage(message: FromRole): void;
+  onmessage: ((event: MessageEvent<ToRole>) => void) | null;
+}
+
+/** This isolate's port to the supervisor (the Worker global scope). */
+export function rolePort(): RolePort {
+  return globalThis as unknown as RolePort;
+}

@@ -4,13 +4,13 @@
  * in the session core (appliance/smtp) and the connection driver (net/).
  */
 import net from "node:net";
-import type { FromRole, RoleSettings, ToRole } from "../ipc.ts";
+import { type FromRole, type RoleSettings, rolePort, type ToRole } from "../ipc.ts";
 import { logEvent, setLogSink } from "../log.ts";
 import { loadSmtpdControls, type SmtpdControls } from "../../config/smtpd.ts";
-import { CdbReader } from "../../config/cdb.ts";
+import type { CdbReader } from "../../config/cdb.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { serveSmtpConnection, type Transport } from "../net/smtp_connection.ts";
-import type { SmtpSessionOptions } from "../smtp/session.ts";
+import { buildSessionOptions, loadMoreRcptHosts } from "../net/smtp_options.ts";
 
 export interface Listen {
   host: string;
@@ -20,8 +20,7 @@ export interface Listen {
 /** Longest command line accepted (RFC 5321 §4.5.3.1.4 allows 512; generous for old clients). */
 const MAX_LINE_LENGTH = 4096;
 
-const post = (message: FromRole) => self.postMessage(message);
-const encoder = new TextEncoder();
+const post = (message: FromRole) => rolePort().postMessage(message);
 
 let settings: RoleSettings;
 let controls: SmtpdControls;
@@ -33,34 +32,7 @@ let draining = false;
 
 function loadControls(): void {
   controls = loadSmtpdControls(settings.home, settings.env);
-  moreRcptHosts = controls.moreRcptHostsCdb === null
-    ? null
-    : new CdbReader(Deno.readFileSync(controls.moreRcptHostsCdb));
-}
-
-/** rcpthosts then morercpthosts.cdb, each exact domain (qmail-formats.md §8.5). */
-function isRcptHost(domain: string): boolean {
-  if (controls.rcptHosts?.includes(domain)) return true;
-  return moreRcptHosts?.get(encoder.encode(domain)) !== undefined;
-}
-
-export function sessionOptionsFor(
-  socket: { remoteAddress?: string; localAddress?: string },
-): SmtpSessionOptions {
-  const remoteIp = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
-  const localIp = (socket.localAddress ?? "").replace(/^::ffff:/, "");
-  return {
-    greeting: controls.greeting,
-    localHost: controls.me,
-    remoteIp,
-    remoteHost: settings.env.TCPREMOTEHOST ?? "unknown",
-    relayClient: settings.env.RELAYCLIENT,
-    rcptHosts: controls.rcptHosts === null && moreRcptHosts === null ? null : isRcptHost,
-    databytes: controls.databytes,
-    badMailFrom: controls.badMailFrom,
-    localIpHost: controls.localIpHost,
-    localIps: localIp === "" ? [] : [localIp],
-  };
+  moreRcptHosts = loadMoreRcptHosts(controls);
 }
 
 function socketTransport(socket: net.Socket): Transport {
@@ -89,7 +61,12 @@ async function handleConnection(socket: net.Socket, workerIndex: number): Promis
   logEvent("smtp_connect", `smtpd ${sessionId}: connect ${remote}`, { session: sessionId, remote });
   try {
     await serveSmtpConnection(socketTransport(socket), {
-      session: sessionOptionsFor(socket),
+      session: buildSessionOptions(controls, moreRcptHosts, {
+        remoteIp: remote,
+        remoteHost: settings.env.TCPREMOTEHOST,
+        localIp: socket.localAddress,
+        relayClient: settings.env.RELAYCLIENT,
+      }),
       layout: queueLayoutFor(settings.home),
       timeoutSeconds: controls.timeoutSeconds,
       maxLineLength: MAX_LINE_LENGTH,
@@ -125,6 +102,18 @@ async function start(next: RoleSettings): Promise<void> {
   post({ type: "ready" });
 }
 
+/** SIGHUP: new sessions get the new controls; a broken file keeps the old ones. */
+function reload(): void {
+  try {
+    loadControls();
+  } catch (error) {
+    logEvent(
+      "reload_failed",
+      `alert: smtpd reload failed, keeping the old controls: ${(error as Error).message}`,
+    );
+  }
+}
+
 function drain(): void {
   draining = true;
   for (const server of servers) server.close();
@@ -134,14 +123,14 @@ function drain(): void {
 /** Runs the role inside a Worker. */
 export function runSmtpdWorker(): void {
   setLogSink((record) => post({ type: "log", record }), "smtpd");
-  self.onmessage = (event: MessageEvent<ToRole>) => {
+  rolePort().onmessage = (event: MessageEvent<ToRole>) => {
     const message = event.data;
     try {
       if (message.type === "start") {
         start(message.settings).catch((error) =>
           post({ type: "fatal", message: `smtpd: ${error.message}` })
         );
-      } else if (message.type === "reload") loadControls();
+      } else if (message.type === "reload") reload();
       else if (message.type === "drain") drain();
     } catch (error) {
       post({ type: "fatal", message: `smtpd: ${(error as Error).message}` });

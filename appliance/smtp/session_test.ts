@@ -1,0 +1,281 @@
+import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
+import { bytesToString, stringToBytes } from "../queue/envelope.ts";
+import { type SmtpDataEffect, SmtpSession, type SmtpSessionOptions } from "./session.ts";
+
+const NOW = new Date("2024-03-05T07:08:09Z");
+
+function session(overrides: Partial<SmtpSessionOptions> = {}): SmtpSession {
+  const listed = new Set(["example.net"]);
+  const smtp = new SmtpSession({
+    greeting: ["mx.example.net"],
+    localHost: "mx.example.net",
+    remoteIp: "192.0.2.1",
+    remoteHost: "unknown",
+    rcptHosts: (domain) => listed.has(domain),
+    databytes: 0,
+    badMailFrom: [],
+    ...overrides,
+  });
+  smtp.greet();
+  return smtp;
+}
+
+function send(smtp: SmtpSession, line: string) {
+  return smtp.receiveLine(stringToBytes(line), NOW);
+}
+
+function replies(smtp: SmtpSession, ...lines: string[]): string[] {
+  return lines.flatMap((line) => send(smtp, line).replies);
+}
+
+function startData(smtp: SmtpSession, ...recipients: string[]): SmtpDataEffect {
+  send(smtp, "MAIL FROM:<a@example.org>");
+  for (const recipient of recipients) send(smtp, `RCPT TO:<${recipient}>`);
+  const step = send(smtp, "DATA");
+  assertEquals(step.replies, ["354 go ahead"]);
+  assertEquals(step.effects.length, 1);
+  return step.effects[0];
+}
+
+Deno.test("greet sends the greeting once", () => {
+  const smtp = new SmtpSession({
+    greeting: ["a b", "c"],
+    localHost: "l",
+    remoteIp: "192.0.2.1",
+    remoteHost: "unknown",
+    rcptHosts: null,
+    databytes: 0,
+    badMailFrom: [],
+  });
+  assertEquals(smtp.phase, "connected");
+  assertThrows(() => smtp.receiveLine(stringToBytes("NOOP"), NOW));
+  assertEquals(smtp.greet(), { replies: ["220-a b", "220 c ESMTP"], effects: [], close: false });
+  assertThrows(() => smtp.greet());
+  assertEquals(send(smtp, "QUIT").replies, ["221 a b"]);
+});
+
+Deno.test("an empty greeting is refused", () => {
+  assertThrows(() =>
+    new SmtpSession({
+      greeting: [],
+      localHost: "l",
+      remoteIp: "i",
+      remoteHost: "h",
+      rcptHosts: null,
+      databytes: 0,
+      badMailFrom: [],
+    })
+  );
+});
+
+Deno.test("one trailing CR is removed, a second one is part of the argument", () => {
+  const smtp = session();
+  assertEquals(replies(smtp, "NOOP\r"), ["250 ok"]);
+  assertEquals(replies(smtp, "MAIL FROM:a@example.org\r\r"), ["250 ok"]);
+  assertEquals(replies(smtp, "RCPT TO:<b@example.net>\r"), ["250 ok"]);
+  const effect = send(smtp, "DATA\r").effects[0];
+  assertEquals(bytesToString(effect.sender), "a@example.org\r");
+  assertEquals(effect.recipients.map(bytesToString), ["b@example.net"]);
+});
+
+Deno.test("the data effect carries exact envelope bytes and the Received line", () => {
+  const smtp = session({ remoteHost: "client.example.org", remoteInfo: "who" });
+  send(smtp, "EHLO helo.example.org");
+  send(smtp, "MAIL FROM:<s\xe4nder@example.org>");
+  send(smtp, "RCPT TO:<\xff\x80@example.net>");
+  send(smtp, "RCPT TO:<b@EXAMPLE.net>");
+  const step = send(smtp, "DATA");
+  assertEquals(step.close, false);
+  const effect = step.effects[0];
+  assertEquals(effect.kind, "data");
+  assertEquals([...effect.sender], [...stringToBytes("s\xe4nder@example.org")]);
+  assertEquals(effect.recipients.map((r) => [...r]), [
+    [0xff, 0x80, ...new TextEncoder().encode("@example.net")],
+    [...new TextEncoder().encode("b@EXAMPLE.net")],
+  ]);
+  assertEquals(
+    effect.received,
+    "Received: from client.example.org (HELO helo.example.org) (who@192.0.2.1)\n" +
+      "  by mx.example.net with SMTP; 5 Mar 2024 07:08:09 -0000\n",
+  );
+  assertEquals(smtp.phase, "data");
+});
+
+Deno.test("no command is read while the role streams DATA", () => {
+  const smtp = session();
+  startData(smtp, "b@example.net");
+  assertThrows(() => send(smtp, "NOOP"));
+  assertThrows(() => smtp.lineTooLong());
+  assertEquals(smtp.dataFinished({ kind: "queued", time: 1700000000, qp: "77" }).replies, [
+    "250 ok 1700000000 qp 77",
+  ]);
+  assertThrows(() => smtp.dataFinished({ kind: "hops" }));
+  assertEquals(replies(smtp, "NOOP"), ["250 ok"]);
+});
+
+Deno.test("dataFinished answers each outcome and resets the transaction", () => {
+  const cases: [Parameters<SmtpSession["dataFinished"]>[0], string, boolean][] = [
+    [{ kind: "queued", time: 5, qp: "9" }, "250 ok 5 qp 9", false],
+    [{ kind: "hops" }, "554 too many hops, this message is looping (#5.4.6)", false],
+    [{ kind: "toobig" }, "552 sorry, that message size exceeds my databytes limit (#5.3.4)", false],
+    [
+      { kind: "queue-error", text: "Zqq write error or disk full (#4.3.0)" },
+      "451 qq write error or disk full (#4.3.0)",
+      false,
+    ],
+    [
+      { kind: "queue-error", text: "Denvelope address too long for qq (#5.1.3)" },
+      "554 envelope address too long for qq (#5.1.3)",
+      false,
+    ],
+    [{ kind: "barelf" }, "451 See http://pobox.com/~djb/docs/smtplf.html.", true],
+  ];
+  for (const [outcome, reply, close] of cases) {
+    const smtp = session();
+    startData(smtp, "b@example.net");
+    const step = smtp.dataFinished(outcome);
+    assertEquals(step, { replies: [reply], effects: [], close });
+    if (close) {
+      assertEquals(smtp.phase, "closed");
+    } else {
+      assertEquals(replies(smtp, "RCPT TO:<b@example.net>", "DATA"), [
+        "503 MAIL first (#5.5.1)",
+        "503 MAIL first (#5.5.1)",
+      ]);
+    }
+  }
+});
+
+Deno.test("the HELO name survives DATA for the next Received line", () => {
+  const smtp = session();
+  send(smtp, "HELO first.example");
+  startData(smtp, "b@example.net");
+  smtp.dataFinished({ kind: "toobig" });
+  const effect = startData(smtp, "b@example.net");
+  assert(effect.received.includes("(HELO first.example)"));
+});
+
+Deno.test("timeout answers 451 and closes, once", () => {
+  const smtp = session();
+  assertEquals(smtp.timeout(), { replies: ["451 timeout (#4.4.2)"], effects: [], close: true });
+  assertEquals(smtp.timeout(), { replies: [], effects: [], close: true });
+  assertEquals(send(smtp, "NOOP"), { replies: [], effects: [], close: true });
+  const during = session();
+  startData(during, "b@example.net");
+  assertEquals(during.timeout().replies, ["451 timeout (#4.4.2)"]);
+});
+
+Deno.test("lineTooLong answers 500 and the session goes on", () => {
+  const smtp = session();
+  send(smtp, "MAIL FROM:<a@example.org>");
+  assertEquals(smtp.lineTooLong(), {
+    replies: ["500 sorry, that command line is too long (#5.5.2)"],
+    effects: [],
+    close: false,
+  });
+  assertEquals(replies(smtp, "RCPT TO:<b@example.net>"), ["250 ok"]);
+});
+
+Deno.test("after QUIT every call is a closed step", () => {
+  const smtp = session();
+  assertEquals(send(smtp, "QUIT"), { replies: ["221 mx.example.net"], effects: [], close: true });
+  assertEquals(send(smtp, "NOOP"), { replies: [], effects: [], close: true });
+  assertEquals(smtp.lineTooLong(), { replies: [], effects: [], close: true });
+});
+
+Deno.test("RELAYCLIENT bypasses rcpthosts and the routing check, and is appended", () => {
+  const smtp = session({ relayClient: "", rcptHosts: null });
+  const effect = startData(smtp, "u@victim.org", "a%b@victim.org", "postmaster");
+  assertEquals(effect.recipients.map(bytesToString), [
+    "u@victim.org",
+    "a%b@victim.org",
+    "postmaster",
+  ]);
+  const suffixed = session({ relayClient: "-x" });
+  assertEquals(startData(suffixed, "u@victim.org").recipients.map(bytesToString), [
+    "u@victim.org-x",
+  ]);
+});
+
+Deno.test("badmailfrom is answered at RCPT even with RELAYCLIENT", () => {
+  const smtp = session({ relayClient: "", badMailFrom: ["@Example.ORG"] });
+  assertEquals(replies(smtp, "MAIL FROM:<a@example.org>", "RCPT TO:<b@example.net>"), [
+    "250 ok",
+    "553 sorry, your envelope sender is in my badmailfrom list (#5.7.1)",
+  ]);
+});
+
+Deno.test("address syntax is checked before badmailfrom at RCPT", () => {
+  const smtp = session({ badMailFrom: ["a@example.org"] });
+  send(smtp, "MAIL FROM:<a@example.org>");
+  assertEquals(replies(smtp, `RCPT TO:<${"x".repeat(900)}>`), ["555 syntax error (#5.5.4)"]);
+});
+
+Deno.test("rcpthosts lookups get lower-case domains and suffixes", () => {
+  const asked: string[] = [];
+  const smtp = session({
+    rcptHosts: (domain) => {
+      asked.push(domain);
+      return domain === ".example.net";
+    },
+  });
+  assertEquals(replies(smtp, "MAIL FROM:<>", "RCPT TO:<u@Mail.EXAMPLE.net>"), ["250 ok", "250 ok"]);
+  assertEquals(asked, ["mail.example.net", ".example.net"]);
+});
+
+Deno.test("HTTP verbs get 502 and close; other unknown verbs only 502", () => {
+  for (const line of ["GET / HTTP/1.1", "post /x HTTP/1.0", "CONNECT host:25 HTTP/1.1", "HEAD /"]) {
+    const smtp = session();
+    assertEquals(send(smtp, line), {
+      replies: ["502 unimplemented (#5.5.1)"],
+      effects: [],
+      close: true,
+    });
+  }
+  const smtp = session();
+  assertEquals(send(smtp, "GETX /"), {
+    replies: ["502 unimplemented (#5.5.1)"],
+    effects: [],
+    close: false,
+  });
+});
+
+Deno.test("verbs match ASCII case only", () => {
+  const smtp = session();
+  assertEquals(replies(smtp, "nOoP", "NOOP\xa0", "N\xd6OP"), [
+    "250 ok",
+    "502 unimplemented (#5.5.1)",
+    "502 unimplemented (#5.5.1)",
+  ]);
+});
+
+Deno.test("a NUL anywhere in a command line is refused", () => {
+  const smtp = session();
+  const line = stringToBytes("MAIL FROM:<a\0@example.org>");
+  assertEquals(smtp.receiveLine(line, NOW).replies, ["501 syntax error (#5.5.4)"]);
+  assertEquals(smtp.receiveLine(new Uint8Array([0x0d]), NOW).replies, [
+    "502 unimplemented (#5.5.1)",
+  ]);
+  assertEquals(smtp.receiveLine(new Uint8Array([0, 0x0d]), NOW).replies, [
+    "501 syntax error (#5.5.4)",
+  ]);
+});
+
+Deno.test("maxRecipients counts accepted recipients per message", () => {
+  const smtp = session({ maxRecipients: 1 });
+  assertEquals(
+    replies(
+      smtp,
+      "MAIL FROM:<>",
+      "RCPT TO:<x@victim.org>",
+      "RCPT TO:<a@example.net>",
+      "RCPT TO:<b@example.net>",
+    ),
+    [
+      "250 ok",
+      "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+      "250 ok",
+      "452 sorry, too many recipients (#4.5.3)",
+    ],
+  );
+});

@@ -1,0 +1,582 @@
+/**
+ * SMTP transcripts (style.md example 1): small text files under
+ * tests/transcripts/, one event a line, run here against the pure session and
+ * by the live tests against a real server over loopback.
+ *
+ * ```
+ * # why this case matters                      comment (also blank lines)
+ * @ rcpthosts example.net .example.org         setup, before any other event
+ * S: 220 mx.example.net ESMTP                  the server's next line, exactly
+ * S~ ^250 ok \d+ qp \d+$                       the server's next line matches a regex
+ * C: MAIL FROM:<a@example.org>                 the client sends this line + CRLF (UTF-8)
+ * C! "DATA\r\nbody\n.\r\n"                     the client sends these raw bytes (JSON string,
+ *                                              each char 0–255 is one byte)
+ * S! closed                                    the server has closed the connection
+ * Q: a body line                               the last queued message's body, line by line
+ * Q! "body\r\n"                                the last queued message's body, exact bytes
+ * E: Fa@example.org                            the last queued message's envelope: F sender,
+ * E: Tb@example.net                            then T per recipient, all of them, in order
+ * R: Received: from unknown (192.0.2.1)        the smtpd Received header, line by line
+ * R~ ^  by mx\.example\.net with SMTP; .*$     (R: exact, R~ regex)
+ * ```
+ *
+ * Q lines cover the body only: what the client sent after un-stuffing, without
+ * the Received lines the server adds. Consecutive Q:, E: and R:/R~ lines form
+ * one group that must match the whole body, envelope or header.
+ *
+ * Setup (`@ key value`), all optional:
+ * - `greeting TEXT` a control/smtpgreeting line (repeat for more lines;
+ *   default `mx.example.net`)
+ * - `rcpthosts [DOMAIN…]` control/rcpthosts (repeatable; absent = no file)
+ * - `badmailfrom [ADDRESS…]` control/badmailfrom
+ * - `databytes N` control/databytes
+ * - `relayclient VALUE` RELAYCLIENT (a JSON string such as `""`, or raw text)
+ * - `localiphost NAME` control/localiphost
+ * - `maxrecipients N` the optional recipient limit
+ *
+ * and, for the pure session only (see transcriptNeedsPureSession):
+ * - `remote IP [HOST [INFO]]` TCPREMOTEIP/HOST/INFO (default 192.0.2.1, unknown)
+ * - `local HOST` TCPLOCALHOST (default mx.example.net)
+ * - `localips IP…` this host's addresses for the `[d.d.d.d]` rewrite
+ * - `max-line N` the reader's command-line limit (default 4096, as roles/smtpd.ts)
+ * - `queue-error TEXT` every DATA fails with this qmail_close text
+ * - `now ISO-DATE` the clock (default 2024-03-05T07:08:09Z)
+ *
+ * Queued messages get `250 ok 1700000000 qp 4242` from the pure runner; write
+ * `S~ ^250 ok \d+ qp \d+$` so the transcript also holds on a live server.
+ */
+import { bytesToString } from "../appliance/queue/envelope.ts";
+import { DataReader, rejectedDataOutcome } from "../appliance/smtp/data.ts";
+import {
+  type DataOutcome,
+  SmtpSession,
+  type SmtpSessionOptions,
+  type SmtpStep,
+} from "../appliance/smtp/session.ts";
+
+export type TranscriptEvent =
+  | { kind: "client"; line: number; bytes: Uint8Array }
+  | { kind: "server"; line: number; text: string }
+  | { kind: "server-match"; line: number; pattern: RegExp }
+  | { kind: "closed"; line: number }
+  | { kind: "setup"; line: number; key: string; value: string }
+  | { kind: "body-line"; line: number; text: string }
+  | { kind: "body"; line: number; bytes: Uint8Array }
+  | { kind: "envelope"; line: number; text: string }
+  | { kind: "received"; line: number; text: string }
+  | { kind: "received-match"; line: number; pattern: RegExp };
+
+/** A transcript that does not parse, or a server that does not follow it. */
+export class TranscriptError extends Error {
+  constructor(readonly line: number, message: string) {
+    super(line > 0 ? `line ${line}: ${message}` : message);
+    this.name = "TranscriptError";
+  }
+}
+
+const SETUP_KEYS = new Set([
+  "greeting",
+  "rcpthosts",
+  "badmailfrom",
+  "databytes",
+  "relayclient",
+  "localiphost",
+  "maxrecipients",
+  "remote",
+  "local",
+  "localips",
+  "max-line",
+  "queue-error",
+  "now",
+]);
+
+/** Setup keys a live server cannot be given through control files and the environment. */
+const PURE_ONLY_KEYS = new Set(["remote", "local", "localips", "max-line", "queue-error", "now"]);
+
+const encoder = new TextEncoder();
+
+/** Parses a transcript file; throws TranscriptError naming the line. */
+export function parseTranscript(text: string): TranscriptEvent[] {
+  const events: TranscriptEvent[] = [];
+  let seenEvent = false;
+  text.split("\n").forEach((raw, index) => {
+    const line = index + 1;
+    const source = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (source.trim() === "" || source.startsWith("#")) return;
+    if (source.startsWith("@")) {
+      if (seenEvent) throw new TranscriptError(line, "setup must come before the first event");
+      const body = source.slice(1).replace(/^ /, "");
+      const space = body.indexOf(" ");
+      const key = space < 0 ? body : body.slice(0, space);
+      if (!SETUP_KEYS.has(key)) throw new TranscriptError(line, `unknown setup ${key}`);
+      events.push({ kind: "setup", line, key, value: space < 0 ? "" : body.slice(space + 1) });
+      return;
+    }
+    seenEvent = true;
+    const tag = source.slice(0, 2);
+    const value = source.slice(2).replace(/^ /, "");
+    switch (tag) {
+      case "C:":
+        events.push({ kind: "client", line, bytes: concat(encoder.encode(value), CRLF) });
+        return;
+      case "C!":
+        events.push({ kind: "client", line, bytes: parseRawBytes(value, line) });
+        return;
+      case "S:":
+        events.push({ kind: "server", line, text: value });
+        return;
+      case "S~":
+        events.push({ kind: "server-match", line, pattern: parsePattern(value, line) });
+        return;
+      case "S!":
+        if (value !== "closed") throw new TranscriptError(line, 'S! takes only "closed"');
+        events.push({ kind: "closed", line });
+        return;
+      case "Q:":
+        events.push({ kind: "body-line", line, text: value });
+        return;
+      case "Q!":
+        events.push({ kind: "body", line, bytes: parseRawBytes(value, line) });
+        return;
+      case "E:":
+        events.push({ kind: "envelope", line, text: value });
+        return;
+      case "R:":
+        events.push({ kind: "received", line, text: value });
+        return;
+      case "R~":
+        events.push({ kind: "received-match", line, pattern: parsePattern(value, line) });
+        return;
+      default:
+        throw new TranscriptError(line, `unknown event ${JSON.stringify(tag)}`);
+    }
+  });
+  return events;
+}
+
+const CRLF = new Uint8Array([0x0d, 0x0a]);
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function parseRawBytes(value: string, line: number): Uint8Array {
+  let text: unknown;
+  try {
+    text = JSON.parse(value);
+  } catch {
+    throw new TranscriptError(line, "expected a JSON string");
+  }
+  if (typeof text !== "string") throw new TranscriptError(line, "expected a JSON string");
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 255) throw new TranscriptError(line, "raw bytes must be chars 0-255");
+    bytes[i] = code;
+  }
+  return bytes;
+}
+
+function parsePattern(value: string, line: number): RegExp {
+  try {
+    return new RegExp(value);
+  } catch (error) {
+    throw new TranscriptError(line, `bad regex: ${(error as Error).message}`);
+  }
+}
+
+/** The `@` lines, resolved with their defaults. */
+export interface TranscriptSetup {
+  greeting: string[];
+  rcptHosts: string[] | null;
+  badMailFrom: string[];
+  databytes: number;
+  relayClient?: string;
+  localIpHost?: string;
+  maxRecipients?: number;
+  remoteIp: string;
+  remoteHost: string;
+  remoteInfo?: string;
+  localHost: string;
+  localIps: string[];
+  maxLineLength: number;
+  queueError?: string;
+  now: Date;
+}
+
+export function parseTranscriptSetup(events: TranscriptEvent[]): TranscriptSetup {
+  const setup: TranscriptSetup = {
+    greeting: ["mx.example.net"],
+    rcptHosts: null,
+    badMailFrom: [],
+    databytes: 0,
+    remoteIp: "192.0.2.1",
+    remoteHost: "unknown",
+    localHost: "mx.example.net",
+    localIps: [],
+    maxLineLength: 4096,
+    now: new Date("2024-03-05T07:08:09Z"),
+  };
+  let greetingSet = false;
+  for (const event of events) {
+    if (event.kind !== "setup") continue;
+    const { key, value, line } = event;
+    const words = value.split(/\s+/).filter((word) => word !== "");
+    const number = () => {
+      if (!/^\d+$/.test(value)) throw new TranscriptError(line, `${key} needs a number`);
+      return Number(value);
+    };
+    switch (key) {
+      case "greeting":
+        if (!greetingSet) setup.greeting = [];
+        greetingSet = true;
+        setup.greeting.push(value);
+        break;
+      case "rcpthosts":
+        setup.rcptHosts = [...(setup.rcptHosts ?? []), ...words];
+        break;
+      case "badmailfrom":
+        setup.badMailFrom.push(...words);
+        break;
+      case "databytes":
+        setup.databytes = number();
+        break;
+      case "relayclient":
+        setup.relayClient = value.startsWith('"') ? JSON.parse(value) : value;
+        break;
+      case "localiphost":
+        setup.localIpHost = value;
+        break;
+      case "maxrecipients":
+        setup.maxRecipients = number();
+        break;
+      case "remote":
+        if (words.length < 1 || words.length > 3) {
+          throw new TranscriptError(line, "remote takes IP [HOST [INFO]]");
+        }
+        setup.remoteIp = words[0];
+        setup.remoteHost = words[1] ?? "unknown";
+        setup.remoteInfo = words[2];
+        break;
+      case "local":
+        setup.localHost = value;
+        break;
+      case "localips":
+        setup.localIps.push(...words);
+        break;
+      case "max-line":
+        setup.maxLineLength = number();
+        break;
+      case "queue-error":
+        setup.queueError = value;
+        break;
+      case "now":
+        setup.now = new Date(value);
+        if (Number.isNaN(setup.now.getTime())) throw new TranscriptError(line, "bad date");
+        break;
+    }
+  }
+  return setup;
+}
+
+/** Whether the transcript uses setup only the pure runner can provide. */
+export function transcriptNeedsPureSession(events: TranscriptEvent[]): boolean {
+  return events.some((event) => event.kind === "setup" && PURE_ONLY_KEYS.has(event.key));
+}
+
+/** Session options for a setup; rcpthosts entries are lower-cased as config/smtpd.ts does. */
+export function sessionOptionsForSetup(setup: TranscriptSetup): SmtpSessionOptions {
+  const hosts = setup.rcptHosts === null
+    ? null
+    : new Set(setup.rcptHosts.map((host) => host.toLowerCase()));
+  return {
+    greeting: setup.greeting,
+    localHost: setup.localHost,
+    remoteIp: setup.remoteIp,
+    remoteHost: setup.remoteHost,
+    remoteInfo: setup.remoteInfo,
+    relayClient: setup.relayClient,
+    rcptHosts: hosts === null ? null : (domain) => hosts.has(domain),
+    databytes: setup.databytes,
+    badMailFrom: setup.badMailFrom,
+    localIpHost: setup.localIpHost,
+    localIps: setup.localIps,
+    maxRecipients: setup.maxRecipients,
+  };
+}
+
+/** A message the pure runner "queued". */
+export interface QueuedMessage {
+  sender: Uint8Array;
+  recipients: Uint8Array[];
+  received: string;
+  body: Uint8Array;
+}
+
+/** The pure run's record, for tests that want to look further. */
+export interface TranscriptRun {
+  queued: QueuedMessage[];
+  closed: boolean;
+}
+
+export const FAKE_QUEUE_TIME = 1700000000;
+export const FAKE_QUEUE_QP = "4242";
+
+/**
+ * Drives SmtpSession and DataReader exactly as a role does (a line reader
+ * with a length limit that discards over-long lines to their LF, the DATA
+ * byte machine after a `data` effect, pipelined bytes handed back) and checks
+ * every expectation. Throws TranscriptError at the first mismatch.
+ */
+export function runTranscriptAgainstSession(events: TranscriptEvent[]): TranscriptRun {
+  const setup = parseTranscriptSetup(events);
+  const session = new SmtpSession(sessionOptionsForSetup(setup));
+  const output: string[] = [];
+  const run: TranscriptRun = { queued: [], closed: false };
+  let input: Uint8Array = new Uint8Array(0);
+  let discarding = false;
+  let data: {
+    reader: DataReader;
+    sender: Uint8Array;
+    recipients: Uint8Array[];
+    received: string;
+    body: Uint8Array[];
+  } | undefined;
+
+  const apply = (result: SmtpStep) => {
+    output.push(...result.replies);
+    if (result.close) {
+      run.closed = true;
+      input = new Uint8Array(0);
+    }
+    const effect = result.effects.find((candidate) => candidate.kind === "data");
+    if (effect !== undefined) {
+      data = {
+        reader: new DataReader({ databytes: setup.databytes }),
+        sender: effect.sender,
+        recipients: effect.recipients,
+        received: effect.received,
+        body: [],
+      };
+    }
+  };
+
+  const finishData = (current: NonNullable<typeof data>) => {
+    let outcome: DataOutcome | null = rejectedDataOutcome(current.reader);
+    if (outcome === null && setup.queueError !== undefined) {
+      outcome = { kind: "queue-error", text: setup.queueError };
+    }
+    if (outcome === null) {
+      run.queued.push({
+        sender: current.sender,
+        recipients: current.recipients,
+        received: current.received,
+        body: concatAll(current.body),
+      });
+      outcome = { kind: "queued", time: FAKE_QUEUE_TIME, qp: FAKE_QUEUE_QP };
+    }
+    data = undefined;
+    apply(session.dataFinished(outcome));
+  };
+
+  const pump = () => {
+    while (!run.closed && input.length > 0) {
+      if (data !== undefined) {
+        const current = data;
+        const chunk = current.reader.push(input);
+        input = new Uint8Array(0);
+        current.body.push(...chunk.body.map((piece) => piece.slice()));
+        if (!chunk.done) return;
+        input = chunk.rest ?? new Uint8Array(0);
+        finishData(current);
+        continue;
+      }
+      const lf = input.indexOf(0x0a);
+      if (lf < 0) {
+        if (input.length > setup.maxLineLength) {
+          discarding = true;
+          input = new Uint8Array(0);
+        }
+        return;
+      }
+      const line = input.subarray(0, lf);
+      input = input.subarray(lf + 1);
+      if (discarding || line.length > setup.maxLineLength) {
+        discarding = false;
+        apply(session.lineTooLong());
+      } else {
+        apply(session.receiveLine(line, setup.now));
+      }
+    }
+  };
+
+  apply(session.greet());
+  const body = events.filter((event) => event.kind !== "setup");
+  for (let i = 0; i < body.length; i++) {
+    const event = body[i];
+    switch (event.kind) {
+      case "client":
+        // Bytes sent after the server closed are lost, as on a socket.
+        if (!run.closed) {
+          input = concat(input, event.bytes);
+          pump();
+        }
+        break;
+      case "server":
+      case "server-match": {
+        const actual = output.shift();
+        if (actual === undefined) {
+          throw new TranscriptError(
+            event.line,
+            `expected a server line, the server is waiting${run.closed ? " (closed)" : ""}`,
+          );
+        }
+        const ok = event.kind === "server" ? actual === event.text : event.pattern.test(actual);
+        if (!ok) {
+          const expected = event.kind === "server"
+            ? JSON.stringify(event.text)
+            : String(event.pattern);
+          throw new TranscriptError(
+            event.line,
+            `expected ${expected}, got ${JSON.stringify(actual)}`,
+          );
+        }
+        break;
+      }
+      case "closed":
+        if (!run.closed) throw new TranscriptError(event.line, "expected the server to close");
+        if (output.length > 0) {
+          throw new TranscriptError(event.line, `unread server lines: ${JSON.stringify(output)}`);
+        }
+        break;
+      default: {
+        let end = i;
+        while (end + 1 < body.length && sameGroup(body[end + 1].kind, event.kind)) end++;
+        checkQueued(body.slice(i, end + 1), run.queued.at(-1));
+        i = end;
+      }
+    }
+  }
+  if (output.length > 0) {
+    const last = body.at(-1)?.line ?? 0;
+    throw new TranscriptError(
+      last,
+      `the server sent lines nobody expected: ${JSON.stringify(output)}`,
+    );
+  }
+  return run;
+}
+
+type GroupKind = TranscriptEvent["kind"];
+
+function groupOf(kind: GroupKind): string {
+  if (kind === "body-line" || kind === "body") return "body";
+  if (kind === "received" || kind === "received-match") return "received";
+  return kind;
+}
+
+function sameGroup(a: GroupKind, b: GroupKind): boolean {
+  return groupOf(a) === groupOf(b);
+}
+
+function checkQueued(group: TranscriptEvent[], message: QueuedMessage | undefined): void {
+  const first = group[0];
+  if (message === undefined) throw new TranscriptError(first.line, "no message was queued");
+  const fail = (line: number, expected: string, actual: string) => {
+    throw new TranscriptError(line, `expected ${expected}, got ${actual}`);
+  };
+  switch (groupOf(first.kind)) {
+    case "body": {
+      const whole = group.find((event) => event.kind === "body");
+      if (whole !== undefined) {
+        if (group.length !== 1) throw new TranscriptError(first.line, "Q! cannot be mixed with Q:");
+        if (bytesToString(message.body) !== bytesToString(whole.bytes)) {
+          fail(
+            whole.line,
+            JSON.stringify(bytesToString(whole.bytes)),
+            JSON.stringify(bytesToString(message.body)),
+          );
+        }
+        return;
+      }
+      const lines = splitLines(bytesToString(message.body));
+      const expected = group.map((event) => event.kind === "body-line" ? event.text : "");
+      compareLines(
+        group,
+        expected.map((text) => (actual) => actual === stringOf(text)),
+        lines,
+        "body",
+      );
+      return;
+    }
+    case "envelope": {
+      const actual = [
+        "F" + bytesToString(message.sender),
+        ...message.recipients.map((recipient) => "T" + bytesToString(recipient)),
+      ];
+      const expected = group.map((event) => event.kind === "envelope" ? stringOf(event.text) : "");
+      compareLines(group, expected.map((text) => (line) => line === text), actual, "envelope");
+      return;
+    }
+    case "received": {
+      const lines = splitLines(message.received);
+      const matchers = group.map((event) =>
+        event.kind === "received-match"
+          ? (line: string) => event.pattern.test(line)
+          : (line: string) => event.kind === "received" && line === event.text
+      );
+      compareLines(group, matchers, lines, "Received header");
+      return;
+    }
+  }
+}
+
+/** A transcript's text as the bytes a UTF-8 client would send, one char per byte. */
+function stringOf(text: string): string {
+  return bytesToString(encoder.encode(text));
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  return lines;
+}
+
+function compareLines(
+  group: TranscriptEvent[],
+  matchers: ((line: string) => boolean)[],
+  actual: string[],
+  what: string,
+): void {
+  for (let i = 0; i < Math.max(group.length, actual.length); i++) {
+    const event = group[Math.min(i, group.length - 1)];
+    if (i >= group.length) {
+      throw new TranscriptError(
+        event.line,
+        `${what} has more lines: ${JSON.stringify(actual.slice(i))}`,
+      );
+    }
+    if (i >= actual.length) {
+      throw new TranscriptError(event.line, `${what} has only ${actual.length} lines`);
+    }
+    if (!matchers[i](actual[i])) {
+      throw new TranscriptError(
+        event.line,
+        `${what} line ${i + 1} is ${JSON.stringify(actual[i])}`,
+      );
+    }
+  }
+}
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,152 @@
+/**
+ * Runs every transcript in tests/transcripts/ against the pure SMTP session,
+ * and checks the transcript parser itself.
+ */
+import { assert, assertEquals, assertThrows } from "./assert.ts";
+import {
+  parseTranscript,
+  parseTranscriptSetup,
+  runTranscriptAgainstSession,
+  TranscriptError,
+  transcriptNeedsPureSession,
+} from "./transcript.ts";
+
+const DIRECTORY = new URL("./transcripts/", import.meta.url);
+
+const files = [...Deno.readDirSync(DIRECTORY)]
+  .filter((entry) => entry.isFile && entry.name.endsWith(".txt"))
+  .map((entry) => entry.name)
+  .sort();
+
+for (const name of files) {
+  Deno.test(`transcript ${name} against the pure session`, () => {
+    const events = parseTranscript(Deno.readTextFileSync(new URL(name, DIRECTORY)));
+    try {
+      runTranscriptAgainstSession(events);
+    } catch (error) {
+      if (error instanceof TranscriptError) throw new Error(`${name} ${error.message}`);
+      throw error;
+    }
+  });
+}
+
+Deno.test("there are transcripts to run", () => {
+  assert(files.length >= 20, `only ${files.length} transcripts`);
+});
+
+Deno.test("parseTranscript reads every event kind", () => {
+  const events = parseTranscript([
+    "# a comment",
+    "",
+    "@ rcpthosts example.net .example.org",
+    '@ relayclient ""',
+    "S: 220 mx.example.net ESMTP",
+    "S~ ^250 ok \\d+ qp \\d+$",
+    "C: MAIL FROM:<a@example.org>",
+    'C! "x\\u0000\\u00ff\\r\\n"',
+    "S! closed",
+    "Q: line",
+    'Q! "raw"',
+    "E: Fa@example.org",
+    "R: Received: from unknown (192.0.2.1)",
+    "R~ ^  by ",
+  ].join("\n"));
+  assertEquals(events.map((event) => event.kind), [
+    "setup",
+    "setup",
+    "server",
+    "server-match",
+    "client",
+    "client",
+    "closed",
+    "body-line",
+    "body",
+    "envelope",
+    "received",
+    "received-match",
+  ]);
+  const client = events[4];
+  assert(client.kind === "client");
+  assertEquals(new TextDecoder().decode(client.bytes), "MAIL FROM:<a@example.org>\r\n");
+  const raw = events[5];
+  assert(raw.kind === "client");
+  assertEquals([...raw.bytes], [0x78, 0, 0xff, 0x0d, 0x0a]);
+  const setup = parseTranscriptSetup(events);
+  assertEquals(setup.rcptHosts, ["example.net", ".example.org"]);
+  assertEquals(setup.relayClient, "");
+  assertEquals(transcriptNeedsPureSession(events), false);
+});
+
+Deno.test("parseTranscript keeps trailing spaces of a client line", () => {
+  const [event] = parseTranscript("C: NOOP  ");
+  assert(event.kind === "client");
+  assertEquals(new TextDecoder().decode(event.bytes), "NOOP  \r\n");
+});
+
+Deno.test("parseTranscript refuses what it does not know", () => {
+  assertThrows(() => parseTranscript("X: what"), TranscriptError);
+  assertThrows(() => parseTranscript("@ colour blue"), TranscriptError);
+  assertThrows(() => parseTranscript("S: 220 x\n@ databytes 5"), TranscriptError);
+  assertThrows(() => parseTranscript('C! "\\u0100"'), TranscriptError);
+  assertThrows(() => parseTranscript("C! not json"), TranscriptError);
+  assertThrows(() => parseTranscript("S! open"), TranscriptError);
+  assertThrows(() => parseTranscript("S~ ("), TranscriptError);
+  const error = assertThrows(() => parseTranscript("# ok\nZ: bad"), TranscriptError);
+  assertEquals(error.line, 2);
+});
+
+Deno.test("pure-only setup is flagged for live runners", () => {
+  assert(transcriptNeedsPureSession(parseTranscript("@ remote 192.0.2.9 host.example")));
+  assert(transcriptNeedsPureSession(parseTranscript("@ queue-error Zqq read error (#4.3.0)")));
+  assert(!transcriptNeedsPureSession(parseTranscript("@ databytes 100")));
+});
+
+Deno.test("the runner reports a wrong server line with its line number", () => {
+  const events = parseTranscript("S: 220 mx.example.net ESMTP\nC: NOOP\nS: 250 not ok");
+  const error = assertThrows(() => runTranscriptAgainstSession(events), TranscriptError);
+  assertEquals(error.line, 3);
+});
+
+Deno.test("the runner reports server lines nobody expected", () => {
+  const events = parseTranscript("S: 220 mx.example.net ESMTP\nC: NOOP");
+  assertThrows(() => runTranscriptAgainstSession(events), TranscriptError);
+});
+
+Deno.test("the runner reports a missing close", () => {
+  const events = parseTranscript("S: 220 mx.example.net ESMTP\nC: NOOP\nS: 250 ok\nS! closed");
+  assertThrows(() => runTranscriptAgainstSession(events), TranscriptError);
+});
+
+Deno.test("the runner checks the queued body, envelope and Received header", () => {
+  const base = [
+    "@ rcpthosts example.net",
+    "S: 220 mx.example.net ESMTP",
+    "C: MAIL FROM:<a@example.org>",
+    "S: 250 ok",
+    "C: RCPT TO:<b@example.net>",
+    "S: 250 ok",
+    "C: DATA",
+    "S: 354 go ahead",
+    "C: one",
+    "C: .",
+    "S: 250 ok 1700000000 qp 4242",
+  ];
+  const run = runTranscriptAgainstSession(parseTranscript([...base, "Q: one"].join("\n")));
+  assertEquals(run.queued.length, 1);
+  assertThrows(
+    () => runTranscriptAgainstSession(parseTranscript([...base, "Q: two"].join("\n"))),
+    TranscriptError,
+  );
+  assertThrows(
+    () => runTranscriptAgainstSession(parseTranscript([...base, "Q: one", "Q: two"].join("\n"))),
+    TranscriptError,
+  );
+  assertThrows(
+    () => runTranscriptAgainstSession(parseTranscript([...base, "E: Fa@example.org"].join("\n"))),
+    TranscriptError,
+  );
+  assertThrows(
+    () => runTranscriptAgainstSession(parseTranscript([...base, "R~ ^Received"].join("\n"))),
+    TranscriptError,
+  );
+});
