@@ -482,7 +482,7 @@ function sameGroup(a: GroupKind, b: GroupKind): boolean {
   return groupOf(a) === groupOf(b);
 }
 
-function checkQueued(group: TranscriptEvent[], message: QueuedMessage | undefined): void {
+export function checkQueued(group: TranscriptEvent[], message: QueuedMessage | undefined): void {
   const first = group[0];
   if (message === undefined) throw new TranscriptError(first.line, "no message was queued");
   const fail = (line: number, expected: string, actual: string) => {

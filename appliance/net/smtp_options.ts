@@ -21,7 +21,9 @@ const encoder = new TextEncoder();
 
 /** Loads control/morercpthosts.cdb when the controls name one. */
 export function loadMoreRcptHosts(controls: SmtpdControls): CdbReader | null {
-  return controls.moreRcptHostsCdb === null ? null : new CdbReader(Deno.readFileSync(controls.moreRcptHostsCdb));
+  return controls.moreRcptHostsCdb === null
+    ? null
+    : new CdbReader(Deno.readFileSync(controls.moreRcptHostsCdb));
 }
 
 export function buildSessionOptions(

@@ -4,12 +4,13 @@
  * in the session core (appliance/smtp) and the connection driver (net/).
  */
 import net from "node:net";
-import { type FromRole, type RoleSettings, rolePort, type ToRole } from "../ipc.ts";
+import { type FromRole, rolePort, type RoleSettings, type ToRole } from "../ipc.ts";
 import { logEvent, setLogSink } from "../log.ts";
 import { loadSmtpdControls, type SmtpdControls } from "../../config/smtpd.ts";
 import type { CdbReader } from "../../config/cdb.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
-import { serveSmtpConnection, type Transport } from "../net/smtp_connection.ts";
+import { serveSmtpConnection } from "../net/smtp_connection.ts";
+import { socketTransport } from "../net/socket_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts } from "../net/smtp_options.ts";
 
 export interface Listen {
@@ -33,24 +34,6 @@ let draining = false;
 function loadControls(): void {
   controls = loadSmtpdControls(settings.home, settings.env);
   moreRcptHosts = loadMoreRcptHosts(controls);
-}
-
-function socketTransport(socket: net.Socket): Transport {
-  const chunks = socket[Symbol.asyncIterator]();
-  return {
-    async read() {
-      const next = await chunks.next();
-      return next.done ? undefined : new Uint8Array(next.value as Uint8Array);
-    },
-    write: (bytes) =>
-      new Promise((resolve, reject) =>
-        socket.write(bytes, (error) => (error ? reject(error) : resolve()))
-      ),
-    close() {
-      socket.end();
-      setTimeout(() => socket.destroy(), 1000).unref?.();
-    },
-  };
 }
 
 async function handleConnection(socket: net.Socket, workerIndex: number): Promise<void> {
