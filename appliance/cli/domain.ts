@@ -1,0 +1,115 @@
+/**
+ * `qmd domain add|del|list`: virtual domains, as vpopmail's vadddomain and
+ * vdeldomain keep them for qmail: a row in HOME/accounts.sqlite, a line in
+ * control/rcpthosts and a line `domain:domain` in control/virtualdomains.
+ */
+import { parseCommand, usageError } from "./args.ts";
+import { resolveHome } from "../../config/home.ts";
+import type { DomainChange } from "../accounts/provision.ts";
+import { provisionDomain, unprovisionDomain } from "../accounts/provision.ts";
+import { existsSync, withStore } from "./user.ts";
+
+const NAME = "qmd domain";
+
+const USAGE = `usage: qmd domain add DOMAIN
+       qmd domain del DOMAIN [--force]
+       qmd domain list [--json]
+
+add puts DOMAIN in the account database, control/rcpthosts and
+control/virtualdomains (as DOMAIN:DOMAIN) and makes HOME/mail/DOMAIN; running
+it again repairs what is missing. del removes those entries; it refuses while
+the domain has mailboxes unless --force, which removes the mailboxes from the
+database too. Mail on disk is never deleted. All subcommands take --home DIR
+(default: $QMD_HOME, else ./qmd-home).
+`;
+
+function report(change: DomainChange, verb: "added" | "removed"): void {
+  const parts = [
+    change.database ? "database" : undefined,
+    change.rcpthosts ? "control/rcpthosts" : undefined,
+    change.virtualdomains ? "control/virtualdomains" : undefined,
+  ].filter((part) => part !== undefined);
+  if (parts.length === 0) {
+    console.log(`${NAME}: ${change.domain} is already set up; nothing to change`);
+  } else {
+    console.log(`${NAME}: ${verb} ${change.domain} (${parts.join(", ")})`);
+  }
+  for (const note of change.notes) console.log(`${NAME}: note: ${note}`);
+  if (change.virtualdomains) {
+    console.log(`${NAME}: a running qmd re-reads control/virtualdomains on SIGHUP (qmail-send)`);
+  }
+}
+
+export function main(args: string[]): Promise<number> {
+  return Promise.resolve(run(args));
+}
+
+function run(args: string[]): number {
+  const [subcommand, ...rest] = args;
+  const home = { home: { type: "string" } } as const;
+  switch (subcommand) {
+    case "add": {
+      const parsed = parseCommand({ name: `${NAME} add`, usage: USAGE, options: home }, rest);
+      if (!parsed.ok) return parsed.exitCode;
+      if (parsed.positionals.length !== 1) return usageError(`${NAME} add`, "expected one DOMAIN");
+      return withStore(parsed.values.home, false, (store) => {
+        report(provisionDomain(store, parsed.positionals[0]), "added");
+        return 0;
+      }, NAME);
+    }
+    case "del": {
+      const parsed = parseCommand({
+        name: `${NAME} del`,
+        usage: USAGE,
+        options: { ...home, force: { type: "boolean" } },
+      }, rest);
+      if (!parsed.ok) return parsed.exitCode;
+      if (parsed.positionals.length !== 1) return usageError(`${NAME} del`, "expected one DOMAIN");
+      return withStore(parsed.values.home, false, (store) => {
+        const change = unprovisionDomain(store, parsed.positionals[0], {
+          force: parsed.values.force,
+        });
+        report(change, "removed");
+        if (change.mailboxesRemoved.length > 0) {
+          console.log(
+            `${NAME}: removed ${change.mailboxesRemoved.length} mailbox` +
+              `${change.mailboxesRemoved.length === 1 ? "" : "es"} from the database ` +
+              `(${change.mailboxesRemoved.map((m) => m.address).join(", ")}); ` +
+              `their mail stays on disk under ${store.home}/mail/${change.domain}`,
+          );
+        }
+        return 0;
+      }, NAME);
+    }
+    case "list": {
+      const parsed = parseCommand({
+        name: `${NAME} list`,
+        usage: USAGE,
+        options: { ...home, json: { type: "boolean" } },
+        positionals: false,
+      }, rest);
+      if (!parsed.ok) return parsed.exitCode;
+      if (!existsSync(`${resolveHome(parsed.values.home)}/accounts.sqlite`)) {
+        if (parsed.values.json) console.log("[]");
+        return 0;
+      }
+      return withStore(parsed.values.home, true, (store) => {
+        const domains = store.listDomains().map((domain) => ({
+          domain,
+          mailboxes: store.listMailboxes(domain).length,
+        }));
+        if (parsed.values.json) console.log(JSON.stringify(domains, null, 2));
+        else for (const d of domains) console.log(`${d.domain}\t${d.mailboxes} mailboxes`);
+        return 0;
+      }, NAME);
+    }
+    case "--help":
+    case "-h":
+      console.log(USAGE.trimEnd());
+      return 0;
+    case undefined:
+      return usageError(NAME, "expected add, del or list");
+    default:
+      return usageError(NAME, `unknown subcommand ${JSON.stringify(subcommand)}`);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * `qmd showctl [--home DIR] [--json]`: like qmail-showctl, every control
+ * file qmd knows (config/controls.ts), what it means, its value, or the
+ * default in force when it is absent; then the files in control/ that qmd
+ * does not read.
+ */
+import { parseCommand } from "./args.ts";
+import { resolveHome } from "../../config/home.ts";
+import { ControlError, parseControlList, readControlText } from "../../config/control.ts";
+import { CONTROLS, type ControlSpec, findControl } from "../../config/controls.ts";
+
+const NAME = "qmd showctl";
+
+const USAGE = `usage: qmd showctl [--home DIR] [--json]
+
+Prints every control file qmd knows: its kind, who reads it, what it means,
+and its value, or the default in force when it is absent. Then lists the
+files in control/ that qmd does not read.
+
+  --home DIR   the home (default: $QMD_HOME, else ./qmd-home)
+  --json       one JSON object instead of text
+`;
+
+export interface ControlState {
+  name: string;
+  kind: string;
+  readers: string[];
+  read: boolean;
+  meaning: string;
+  present: boolean;
+  /** The value (lines for list and lines kinds); undefined when absent or unreadable. */
+  value?: string | string[];
+  /** The default in force when absent, with "me" resolved. */
+  default?: string;
+  /** Why a present file cannot be used. */
+  error?: string;
+}
+
+function firstLine(text: string): string {
+  return text.split("\n", 1)[0].replace(/[ \t\r]+$/, "");
+}
+
+/** The state of one control file under `home`. */
+export function describeControl(home: string, spec: ControlSpec): ControlState {
+  const state: ControlState = {
+    name: spec.name,
+    kind: spec.kind,
+    readers: [...spec.readers],
+    read: spec.read,
+    meaning: spec.meaning,
+    present: false,
+  };
+  const path = `${home}/control/${spec.name}`;
+  if (spec.kind === "cdb") {
+    try {
+      state.value = `${Deno.statSync(path).size} bytes`;
+      state.present = true;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) state.error = (error as Error).message;
+      state.default = spec.default;
+    }
+    return state;
+  }
+  let text: string | undefined;
+  try {
+    text = readControlText(home, spec.name);
+  } catch (error) {
+    state.present = true;
+    state.error = error instanceof ControlError ? error.message : String(error);
+    return state;
+  }
+  if (text === undefined) {
+    state.default = resolveDefault(home, spec);
+    return state;
+  }
+  state.present = true;
+  switch (spec.kind) {
+    case "list":
+      state.value = parseControlList(text).map((entry) => entry.value);
+      break;
+    case "lines": {
+      const lines = text.split("\n").map((line) => line.replace(/[ \t\r]+$/, ""));
+      if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
+      state.value = lines;
+      break;
+    }
+    case "number": {
+      const line = firstLine(text).trim();
+      if (line === "") {
+        state.default = spec.default;
+      } else if (!/^\d+$/.test(line)) {
+        state.error = `${path} line 1: expected a whole number, found ${JSON.stringify(line)}`;
+      }
+      state.value = line;
+      break;
+    }
+    default:
+      state.value = firstLine(text);
+  }
+  return state;
+}
+
+function resolveDefault(home: string, spec: ControlSpec): string {
+  if (spec.default !== "me") return spec.default;
+  let me: string | undefined;
+  try {
+    const text = readControlText(home, "me");
+    me = text === undefined ? undefined : firstLine(text);
+  } catch {
+    me = undefined;
+  }
+  if (me !== undefined) return `me = ${me}`;
+  return spec.fallback !== undefined
+    ? `${spec.fallback} (control/me is absent too)`
+    : "none (control/me is absent too)";
+}
+
+/** Files in control/ that are not in the table (and not temporary files). */
+export function unknownControls(home: string): string[] {
+  const names: string[] = [];
+  try {
+    for (const entry of Deno.readDirSync(`${home}/control`)) {
+      if (/\.tmp(\.\d+)?$/.test(entry.name)) continue;
+      if (!findControl(entry.name)) names.push(entry.isDirectory ? `${entry.name}/` : entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return names.sort();
+}
+
+/** The text report, one block per file. */
+export function formatShowctl(home: string, states: ControlState[], unknown: string[]): string {
+  const out: string[] = [`qmd home: ${home}`, ""];
+  for (const state of states) {
+    const who = state.readers.length > 0 ? state.readers.join(" ") : "nobody";
+    const status = state.read ? who : `${who}, not read yet`;
+    out.push(`${state.name} (${state.kind}; ${status}): ${state.meaning}`);
+    if (state.error !== undefined) {
+      out.push(`  (unusable) ${state.error}`);
+    } else if (!state.present) {
+      out.push(`  (absent) default: ${state.default}`);
+    } else if (Array.isArray(state.value)) {
+      if (state.value.length === 0) out.push("  (present, no entries)");
+      for (const line of state.value) out.push(`  ${line}`);
+    } else if (state.value === "" && state.default !== undefined) {
+      out.push(`  (empty) default: ${state.default}`);
+    } else {
+      out.push(`  ${state.value}`);
+    }
+  }
+  if (unknown.length > 0) {
+    out.push("", "Other files in control/ (qmd does not read them):");
+    for (const name of unknown) out.push(`  ${name}`);
+  }
+  return out.join("\n");
+}
+
+export function main(args: string[]): Promise<number> {
+  const parsed = parseCommand({
+    name: NAME,
+    usage: USAGE,
+    options: { home: { type: "string" }, json: { type: "boolean" } },
+    positionals: false,
+  }, args);
+  if (!parsed.ok) return Promise.resolve(parsed.exitCode);
+  const home = resolveHome(parsed.values.home);
+  try {
+    Deno.statSync(`${home}/control`);
+  } catch {
+    console.error(`${NAME}: ${home}/control does not exist; run qmd init first`);
+    return Promise.resolve(100);
+  }
+  const states = CONTROLS.map((spec) => describeControl(home, spec));
+  const unknown = unknownControls(home);
+  if (parsed.values.json) {
+    console.log(JSON.stringify({ home, controls: states, unknown }, null, 2));
+  } else {
+    console.log(formatShowctl(home, states, unknown));
+  }
+  return Promise.resolve(0);
+}

@@ -1,0 +1,251 @@
+/**
+ * `qmd user add|del|passwd|list`: virtual mailboxes in HOME/accounts.sqlite,
+ * each with a Maildir under HOME/mail/DOMAIN/USER. Passwords come from the
+ * first line of stdin and are never printed or logged.
+ */
+import { parseCommand, usageError } from "./args.ts";
+import { resolveHome } from "../../config/home.ts";
+import { AccountError } from "../accounts/address.ts";
+import { AccountStore, type Mailbox } from "../accounts/store.ts";
+import { provisionMailbox } from "../accounts/provision.ts";
+
+const NAME = "qmd user";
+
+const USAGE = `usage: qmd user add ADDRESS --password-stdin [--quota BYTES] [--quota-messages N]
+       qmd user passwd ADDRESS --password-stdin
+       qmd user del ADDRESS
+       qmd user list [--json] [--domain DOMAIN]
+
+Virtual mailboxes user@domain. add creates HOME/mail/DOMAIN/USER/Maildir and
+adds the domain first when it is new (as qmd domain add does). del removes
+the account but keeps the Maildir on disk. The password is the first line of
+stdin. All subcommands take --home DIR (default: $QMD_HOME, else ./qmd-home).
+`;
+
+/** Longest stdin accepted for a password (the first line is used). */
+const MAX_STDIN = 64 * 1024;
+
+/** Exit codes: 64 usage or invalid name, 100 permanent refusal, 111 temporary failure. */
+function exitCodeFor(error: unknown): number {
+  if (error instanceof AccountError) return error.kind === "invalid" ? 64 : 100;
+  return 111;
+}
+
+function fail(error: unknown, name = NAME): number {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`${name}: ${error instanceof AccountError ? "" : "fatal: "}${message}`);
+  return exitCodeFor(error);
+}
+
+/** The first line of stdin (without CR LF), or undefined when stdin is empty. */
+export async function readPasswordLine(
+  stdin: ReadableStream<Uint8Array>,
+): Promise<string | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stdin.getReader();
+  try {
+    while (size < MAX_STDIN) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+      if (value.includes(0x0a)) break;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  const text = new TextDecoder().decode(bytes);
+  if (text === "") return undefined;
+  return text.split("\n", 1)[0].replace(/\r$/, "");
+}
+
+function parseCount(value: string | undefined, flag: string): number | undefined | string {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    return `${flag} ${JSON.stringify(value)} is not a whole number`;
+  }
+  return Number(value);
+}
+
+function formatMailbox(mailbox: Mailbox) {
+  return {
+    address: mailbox.address,
+    domain: mailbox.domain,
+    user: mailbox.user,
+    maildir: mailbox.maildir,
+    quotaBytes: mailbox.quotaBytes,
+    quotaMessages: mailbox.quotaMessages,
+  };
+}
+
+export async function main(
+  args: string[],
+  stdin: ReadableStream<Uint8Array> = Deno.stdin.readable,
+): Promise<number> {
+  const [subcommand, ...rest] = args;
+  const home = { home: { type: "string" } } as const;
+  switch (subcommand) {
+    case "add": {
+      const parsed = parseCommand({
+        name: `${NAME} add`,
+        usage: USAGE,
+        options: {
+          ...home,
+          "password-stdin": { type: "boolean" },
+          quota: { type: "string" },
+          "quota-messages": { type: "string" },
+        },
+      }, rest);
+      if (!parsed.ok) return parsed.exitCode;
+      if (parsed.positionals.length !== 1) return usageError(`${NAME} add`, "expected one ADDRESS");
+      if (!parsed.values["password-stdin"]) {
+        return usageError(`${NAME} add`, "give the password on stdin with --password-stdin");
+      }
+      const quotaBytes = parseCount(parsed.values.quota, "--quota");
+      const quotaMessages = parseCount(parsed.values["quota-messages"], "--quota-messages");
+      if (typeof quotaBytes === "string") return usageError(`${NAME} add`, quotaBytes);
+      if (typeof quotaMessages === "string") return usageError(`${NAME} add`, quotaMessages);
+      const password = await readPasswordLine(stdin);
+      if (!password) return usageError(`${NAME} add`, "no password on stdin");
+      return withStore(parsed.values.home, false, (store) => {
+        const { mailbox, domain } = provisionMailbox(store, parsed.positionals[0], password, {
+          quotaBytes,
+          quotaMessages,
+        });
+        if (domain?.database) {
+          console.log(
+            `${NAME}: domain ${domain.domain} was new: added it ` +
+              `(database, control/rcpthosts, control/virtualdomains)`,
+          );
+          for (const note of domain.notes) console.log(`${NAME}: note: ${note}`);
+          if (domain.virtualdomains) {
+            console.log(
+              `${NAME}: a running qmd re-reads control/virtualdomains on SIGHUP (qmail-send)`,
+            );
+          }
+        }
+        console.log(`${NAME}: added ${mailbox.address}, Maildir ${mailbox.maildir}`);
+        return 0;
+      });
+    }
+    case "passwd": {
+      const parsed = parseCommand({
+        name: `${NAME} passwd`,
+        usage: USAGE,
+        options: { ...home, "password-stdin": { type: "boolean" } },
+      }, rest);
+      if (!parsed.ok) return parsed.exitCode;
+      if (parsed.positionals.length !== 1) {
+        return usageError(`${NAME} passwd`, "expected one ADDRESS");
+      }
+      if (!parsed.values["password-stdin"]) {
+        return usageError(`${NAME} passwd`, "give the password on stdin with --password-stdin");
+      }
+      const password = await readPasswordLine(stdin);
+      if (!password) return usageError(`${NAME} passwd`, "no password on stdin");
+      return withStore(parsed.values.home, false, (store) => {
+        store.setPassword(parsed.positionals[0], password);
+        console.log(`${NAME}: changed the password of ${parsed.positionals[0].toLowerCase()}`);
+        return 0;
+      });
+    }
+    case "del": {
+      const parsed = parseCommand({ name: `${NAME} del`, usage: USAGE, options: home }, rest);
+      if (!parsed.ok) return parsed.exitCode;
+      if (parsed.positionals.length !== 1) return usageError(`${NAME} del`, "expected one ADDRESS");
+      return withStore(parsed.values.home, false, (store) => {
+        const address = parsed.positionals[0];
+        const at = address.lastIndexOf("@");
+        const mailbox = at < 0
+          ? undefined
+          : store.findMailbox(address.slice(at + 1), address.slice(0, at));
+        store.deleteMailbox(address);
+        console.log(
+          `${NAME}: deleted ${mailbox?.address ?? address}; ` +
+            `its mail stays on disk in ${mailbox?.maildir}`,
+        );
+        return 0;
+      });
+    }
+    case "list": {
+      const parsed = parseCommand({
+        name: `${NAME} list`,
+        usage: USAGE,
+        options: { ...home, json: { type: "boolean" }, domain: { type: "string" } },
+        positionals: false,
+      }, rest);
+      if (!parsed.ok) return parsed.exitCode;
+      const path = `${resolveHome(parsed.values.home)}/accounts.sqlite`;
+      if (!existsSync(path)) {
+        if (parsed.values.json) console.log("[]");
+        return 0;
+      }
+      return withStore(parsed.values.home, true, (store) => {
+        const mailboxes = store.listMailboxes(parsed.values.domain);
+        if (parsed.values.json) {
+          console.log(JSON.stringify(mailboxes.map(formatMailbox), null, 2));
+        } else {
+          for (const mailbox of mailboxes) {
+            const quota = mailbox.quotaBytes || mailbox.quotaMessages
+              ? `\tquota ${mailbox.quotaBytes}S,${mailbox.quotaMessages}C`
+              : "";
+            console.log(`${mailbox.address}\t${mailbox.maildir}${quota}`);
+          }
+        }
+        return 0;
+      });
+    }
+    case "--help":
+    case "-h":
+      console.log(USAGE.trimEnd());
+      return 0;
+    case undefined:
+      return usageError(NAME, "expected add, del, passwd or list");
+    default:
+      return usageError(NAME, `unknown subcommand ${JSON.stringify(subcommand)}`);
+  }
+}
+
+export function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** Opens the home's store, runs `fn`, closes; errors become one line and an exit code. */
+export function withStore(
+  homeFlag: string | undefined,
+  readonly: boolean,
+  fn: (store: AccountStore) => number,
+  name = NAME,
+): number {
+  const home = resolveHome(homeFlag);
+  if (!existsSync(`${home}/control`)) {
+    console.error(`${name}: ${home} is not a qmd home (no control/); run qmd init first`);
+    return 100;
+  }
+  let store: AccountStore;
+  try {
+    store = AccountStore.open(home, { readonly });
+  } catch (error) {
+    return fail(error, name);
+  }
+  try {
+    return fn(store);
+  } catch (error) {
+    return fail(error, name);
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,105 @@
+import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
+import { initHome } from "../home/init_home.ts";
+import { AccountStore } from "../accounts/store.ts";
+import { captureConsole, streamOf } from "../inject/test_io.ts";
+import { main } from "./user.ts";
+
+async function withHome(fn: (home: string) => Promise<void>) {
+  const home = await Deno.makeTempDir();
+  try {
+    await initHome(home, { me: "mail.example.com" });
+    await fn(home);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+Deno.test("qmd user add/passwd/list/del; the password never appears in output", async () => {
+  await withHome(async (home) => {
+    const add = await captureConsole(() =>
+      main(
+        ["add", "Joe@Example.com", "--password-stdin", "--home", home, "--quota", "1000"],
+        streamOf("s3cret\nignored\n"),
+      )
+    );
+    assertEquals(add.result, 0);
+    assertStringIncludes(add.out.join("\n"), "domain example.com was new");
+    assert(!add.out.join("").includes("s3cret"));
+    assert(Deno.statSync(`${home}/mail/example.com/joe/Maildir/new`).isDirectory);
+    assertStringIncludes(Deno.readTextFileSync(`${home}/control/rcpthosts`), "example.com\n");
+
+    const store = AccountStore.open(home, { readonly: true });
+    try {
+      assert(await store.verifyPassword("joe@example.com", "s3cret"));
+    } finally {
+      store.close();
+    }
+
+    const passwd = await captureConsole(() =>
+      main(["passwd", "joe@example.com", "--password-stdin", "--home", home], streamOf("n3w\r\n"))
+    );
+    assertEquals(passwd.result, 0);
+    const reopened = AccountStore.open(home, { readonly: true });
+    try {
+      assert(await reopened.verifyPassword("joe@example.com", "n3w"));
+    } finally {
+      reopened.close();
+    }
+
+    const list = await captureConsole(() => main(["list", "--json", "--home", home]));
+    assertEquals(list.result, 0);
+    assertEquals(JSON.parse(list.out.join("\n")), [{
+      address: "joe@example.com",
+      domain: "example.com",
+      user: "joe",
+      maildir: `${home}/mail/example.com/joe/Maildir`,
+      quotaBytes: 1000,
+      quotaMessages: 0,
+    }]);
+    const other = await captureConsole(() =>
+      main(["list", "--json", "--domain", "other.org", "--home", home])
+    );
+    assertEquals(JSON.parse(other.out.join("\n")), []);
+
+    const del = await captureConsole(() => main(["del", "joe@example.com", "--home", home]));
+    assertEquals(del.result, 0);
+    assertStringIncludes(del.out[0], "stays on disk");
+    assert(Deno.statSync(`${home}/mail/example.com/joe/Maildir`).isDirectory);
+    const again = await captureConsole(() => main(["del", "joe@example.com", "--home", home]));
+    assertEquals([again.result, again.err.length], [100, 1]);
+  });
+});
+
+Deno.test("qmd user: invalid addresses and bad flags give one line and 64", async () => {
+  await withHome(async (home) => {
+    for (
+      const args of [
+        ["add", "joe", "--password-stdin"],
+        ["add", "../x@example.com", "--password-stdin"],
+        ["add", "joe@bad_domain", "--password-stdin"],
+        ["add", "joe@example.com"],
+        ["add", "joe@example.com", "--password-stdin", "--quota", "lots"],
+        ["add", "--bogus"],
+        ["frobnicate"],
+        [],
+      ]
+    ) {
+      const result = await captureConsole(() => main([...args, "--home", home], streamOf("pw\n")));
+      assertEquals(result.result, 64, args.join(" "));
+      assertEquals(result.err.length, 1, args.join(" "));
+      assertEquals(result.out, []);
+    }
+    const empty = await captureConsole(() =>
+      main(["add", "joe@example.com", "--password-stdin", "--home", home], streamOf(""))
+    );
+    assertEquals([empty.result, empty.err.length], [64, 1]);
+    const exists = await captureConsole(async () => {
+      await main(["add", "a@example.com", "--password-stdin", "--home", home], streamOf("x\n"));
+      return await main(
+        ["add", "A@example.com", "--password-stdin", "--home", home],
+        streamOf("x\n"),
+      );
+    });
+    assertEquals(exists.result, 100);
+  });
+});

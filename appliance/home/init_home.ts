@@ -1,0 +1,189 @@
+/**
+ * Builds a working qmd home, as qmail's install (`hier.c`) plus
+ * `config-fast FQDN` do: control/ (me, defaultdomain, plusdomain, locals,
+ * rcpthosts), users/assign, the alias user's home with .qmail-postmaster,
+ * .qmail-mailer-daemon and .qmail-root delivering to ./Maildir/, HOME/mail for
+ * virtual mailboxes, and queue/ with qmail's directories and modes
+ * (qmail-formats.md §2.1) in the big-todo layout (§2.4).
+ *
+ * Idempotent: directories are made only when missing and files are created
+ * with O_EXCL, so nothing an operator wrote is ever overwritten and existing
+ * modes are left alone. An existing queue keeps its todo layout.
+ */
+import { homePaths } from "../../config/home.ts";
+import { DEFAULT_SPLIT } from "../queue/layout.ts";
+import { isValidHostname } from "../accounts/address.ts";
+import { makeFifo } from "../queue/trigger.ts";
+
+export interface InitHomeOptions {
+  /** This host's name (control/me); default from the host name, see defaultMe. */
+  me?: string;
+}
+
+export interface InitHomeResult {
+  /** Paths created, relative to the home, in creation order. */
+  created: string[];
+}
+
+/** Size of lock/tcpto at install: 1024 NUL bytes (§2.1, §5.9). */
+const TCPTO_SIZE = 1024;
+
+/**
+ * control/me when none is given: the host name if it is a fully qualified
+ * (dotted) host name, else "localhost".
+ */
+export function defaultMe(hostname: string): string {
+  const name = hostname.toLowerCase().replace(/\.$/, "");
+  return name.includes(".") && isValidHostname(name) ? name : "localhost";
+}
+
+/**
+ * The control files qmail's config-fast writes for FQDN `me`: defaultdomain
+ * drops the first label when two dots remain, plusdomain keeps the last two
+ * labels. locals and rcpthosts also get "localhost" (qmail's `config` adds the
+ * local interfaces' names), so the home relays for nobody.
+ */
+export function formatInitialControls(me: string): Record<string, string> {
+  const labels = me.split(".");
+  const defaultdomain = labels.length >= 3 ? labels.slice(1).join(".") : me;
+  const plusdomain = labels.length >= 3 ? labels.slice(-2).join(".") : me;
+  const locals = [...new Set([me, "localhost"])].map((name) => `${name}\n`).join("");
+  return {
+    me: `${me}\n`,
+    defaultdomain: `${defaultdomain}\n`,
+    plusdomain: `${plusdomain}\n`,
+    locals,
+    rcpthosts: locals,
+  };
+}
+
+/** What each alias .qmail file holds: deliver to ~alias/Maildir/. */
+const ALIAS_DELIVERY = "./Maildir/\n";
+const ALIAS_FILES = [".qmail-postmaster", ".qmail-mailer-daemon", ".qmail-root"];
+
+/** Creates every missing part of a home. Throws on an invalid `me` or an I/O error. */
+export async function initHome(
+  home: string,
+  options: InitHomeOptions = {},
+): Promise<InitHomeResult> {
+  const me = options.me ?? defaultMe(Deno.hostname());
+  if (!isValidHostname(me)) {
+    throw new Error(`Invalid host name for control/me: ${JSON.stringify(me)}`);
+  }
+  const created: string[] = [];
+  const paths = homePaths(home);
+  const relative = (path: string) => path === home ? "." : path.slice(home.length + 1);
+
+  const dir = (path: string, mode: number) => {
+    if (makeDirectory(path, mode)) created.push(`${relative(path)}/`);
+  };
+  const file = (path: string, data: Uint8Array | string, mode: number) => {
+    if (createFile(path, data, mode)) created.push(relative(path));
+  };
+
+  await Deno.mkdir(home, { recursive: true });
+
+  dir(paths.control, 0o755);
+  for (const [name, text] of Object.entries(formatInitialControls(me.toLowerCase()))) {
+    file(`${paths.control}/${name}`, text, 0o644);
+  }
+
+  dir(paths.users, 0o755);
+  file(`${paths.users}/assign`, ".\n", 0o644);
+
+  dir(paths.alias, 0o755);
+  for (const name of ALIAS_FILES) file(`${paths.alias}/${name}`, ALIAS_DELIVERY, 0o644);
+  dir(`${paths.alias}/Maildir`, 0o700);
+  for (const sub of ["tmp", "new", "cur"]) dir(`${paths.alias}/Maildir/${sub}`, 0o700);
+
+  dir(paths.mail, 0o755);
+
+  makeQueue(paths.queue, dir, file, (path) => created.push(relative(path)));
+  return { created };
+}
+
+type MakeDir = (path: string, mode: number) => void;
+type MakeFile = (path: string, data: Uint8Array | string, mode: number) => void;
+
+/** queue/ as hier.c makes it (§2.1), with todo/ and intd/ split as big-todo does (§2.4). */
+function makeQueue(
+  queue: string,
+  dir: MakeDir,
+  file: MakeFile,
+  fifoCreated: (path: string) => void,
+): void {
+  // An existing vanilla queue (todo/ without todo/0) must keep its layout:
+  // splitting it now would hide the messages already in todo/.
+  const todoSplit = !exists(`${queue}/todo`) || isDirectory(`${queue}/todo/0`);
+  const split = (name: string, mode: number, splitIt = true) => {
+    dir(`${queue}/${name}`, mode);
+    if (!splitIt) return;
+    for (let i = 0; i < DEFAULT_SPLIT; i++) dir(`${queue}/${name}/${i}`, mode);
+  };
+  dir(queue, 0o750);
+  dir(`${queue}/pid`, 0o700);
+  split("mess", 0o750);
+  split("intd", 0o700, todoSplit);
+  split("todo", 0o750, todoSplit);
+  split("info", 0o700);
+  split("local", 0o700);
+  split("remote", 0o700);
+  dir(`${queue}/bounce`, 0o700);
+  dir(`${queue}/lock`, 0o750);
+  file(`${queue}/lock/tcpto`, new Uint8Array(TCPTO_SIZE), 0o644);
+  file(`${queue}/lock/sendmutex`, new Uint8Array(0), 0o600);
+  const trigger = `${queue}/lock/trigger`;
+  if (!exists(trigger)) {
+    makeFifo(trigger, 0o622);
+    fifoCreated(trigger);
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** mkdir with an exact mode (chmod after, since the umask trims it). False if it existed. */
+function makeDirectory(path: string, mode: number): boolean {
+  try {
+    Deno.mkdirSync(path, { mode });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) {
+      if (!Deno.statSync(path).isDirectory) {
+        throw new Error(`${path} exists and is not a directory`);
+      }
+      return false;
+    }
+    throw error;
+  }
+  Deno.chmodSync(path, mode);
+  return true;
+}
+
+/** Creates a file with O_EXCL and an exact mode. False (file untouched) if it existed. */
+function createFile(path: string, data: Uint8Array | string, mode: number): boolean {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  try {
+    Deno.writeFileSync(path, bytes, { createNew: true, mode });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw error;
+  }
+  Deno.chmodSync(path, mode);
+  return true;
+}
