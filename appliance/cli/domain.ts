@@ -3,6 +3,7 @@
  * vdeldomain keep them for qmail: a row in HOME/accounts.sqlite, a line in
  * control/rcpthosts and a line `domain:domain` in control/virtualdomains.
  */
+import { reloadRunningQmd } from "../home/running.ts";
 import { parseCommand, usageError } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
 import type { DomainChange } from "../accounts/provision.ts";
@@ -23,7 +24,7 @@ database too. Mail on disk is never deleted. All subcommands take --home DIR
 (default: $QMD_HOME, else ./qmd-home).
 `;
 
-function report(change: DomainChange, verb: "added" | "removed"): void {
+function report(change: DomainChange, verb: "added" | "removed", home: string): void {
   const parts = [
     change.database ? "database" : undefined,
     change.rcpthosts ? "control/rcpthosts" : undefined,
@@ -36,7 +37,7 @@ function report(change: DomainChange, verb: "added" | "removed"): void {
   }
   for (const note of change.notes) console.log(`${NAME}: note: ${note}`);
   if (change.virtualdomains) {
-    console.log(`${NAME}: a running qmd re-reads control/virtualdomains on SIGHUP (qmail-send)`);
+    reloadRunningQmd(home, NAME);
   }
 }
 
@@ -53,7 +54,7 @@ function run(args: string[]): number {
       if (!parsed.ok) return parsed.exitCode;
       if (parsed.positionals.length !== 1) return usageError(`${NAME} add`, "expected one DOMAIN");
       return withStore(parsed.values.home, false, (store) => {
-        report(provisionDomain(store, parsed.positionals[0]), "added");
+        report(provisionDomain(store, parsed.positionals[0]), "added", store.home);
         return 0;
       }, NAME);
     }
@@ -69,7 +70,7 @@ function run(args: string[]): number {
         const change = unprovisionDomain(store, parsed.positionals[0], {
           force: parsed.values.force,
         });
-        report(change, "removed");
+        report(change, "removed", store.home);
         if (change.mailboxesRemoved.length > 0) {
           console.log(
             `${NAME}: removed ${change.mailboxesRemoved.length} mailbox` +

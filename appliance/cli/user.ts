@@ -3,6 +3,7 @@
  * each with a Maildir under HOME/mail/DOMAIN/USER. Passwords come from the
  * first line of stdin and are never printed or logged.
  */
+import { reloadRunningQmd } from "../home/running.ts";
 import { parseCommand, usageError } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
 import { AccountError } from "../accounts/address.ts";
@@ -126,9 +127,7 @@ export async function main(
           );
           for (const note of domain.notes) console.log(`${NAME}: note: ${note}`);
           if (domain.virtualdomains) {
-            console.log(
-              `${NAME}: a running qmd re-reads control/virtualdomains on SIGHUP (qmail-send)`,
-            );
+            reloadRunningQmd(store.home, NAME);
           }
         }
         console.log(`${NAME}: added ${mailbox.address}, Maildir ${mailbox.maildir}`);
