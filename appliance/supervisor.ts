@@ -63,7 +63,8 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
         net: false,
         run: false,
         ffi: false,
-        sys: false,
+        // The u record of an injected bounce's envelope (qmail-queue's getuid()).
+        sys: ["uid"],
         import: false,
       },
       options: () => ({}),
@@ -96,7 +97,7 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
         env: false,
         run: false,
         ffi: false,
-        sys: ["hostname"],
+        sys: ["hostname", "uid"],
         import: false,
       },
       options: (index) => ({ listen: options.smtp, index: index + 1 }),

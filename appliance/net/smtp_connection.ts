@@ -150,7 +150,7 @@ async function receiveMessage(
     message = await openQueueMessage(options.layout, { who: "from network" });
     await message.write(encoder.encode(data.received));
   } catch (error) {
-    queueError = asQueueError(error);
+    queueError = asQueueError(error, options.sessionId);
   }
   let chunk: Uint8Array | undefined = lines.take();
   try {
@@ -163,7 +163,7 @@ async function receiveMessage(
           try {
             for (const piece of step.body) await message.write(piece);
           } catch (error) {
-            queueError = asQueueError(error);
+            queueError = asQueueError(error, options.sessionId);
           }
         }
         if (step.bareLf) {
@@ -200,14 +200,20 @@ async function receiveMessage(
     await message.commit(data.sender, data.recipients);
   } catch (error) {
     await message.abort().catch(() => {});
-    return { kind: "queue-error", text: qmailCloseText(asQueueError(error).exitCode) };
+    return { kind: "queue-error", text: qmailCloseText(asQueueError(error, options.sessionId).exitCode) };
   }
   options.onQueued?.(message.id);
   return { kind: "queued", time: Math.floor(Date.now() / 1000), qp: message.qp };
 }
 
-function asQueueError(error: unknown): QueueError {
-  if (error instanceof QueueError) return error;
-  logEvent("queue_error", `smtpd: queue trouble: ${(error as Error).message}`);
-  return new QueueError(53, (error as Error).message);
+/** Tell the client little, log everything: the reason, errno and path go to the log. */
+function asQueueError(error: unknown, sessionId: string): QueueError {
+  const queueError = error instanceof QueueError ? error : new QueueError(53, (error as Error).message);
+  const cause = (error as Error).cause instanceof Error ? `: ${((error as Error).cause as Error).message}` : "";
+  logEvent(
+    "queue_error",
+    `smtpd ${sessionId}: queue trouble (exit ${queueError.exitCode}): ${queueError.message}${cause}`,
+    { session: sessionId, exitCode: queueError.exitCode },
+  );
+  return queueError;
 }

@@ -144,8 +144,10 @@ export async function openQueueMessage(
 ): Promise<QueueMessage> {
   const pid = options.pid ?? Deno.pid;
   const now = options.now ?? new Date();
+  // qmail-queue's chdir("queue") (exit 62). pid/ stands for the queue: the
+  // smtpd isolate may read only the intake directories, not the queue root.
   try {
-    if (!(await Deno.stat(layout.root)).isDirectory) throw new Error("not a directory");
+    if (!(await Deno.stat(layout.pidDir)).isDirectory) throw new Error("not a directory");
   } catch (error) {
     throw new QueueError(QUEUE_EXIT.queue, `Cannot use queue ${layout.root}`, { cause: error });
   }

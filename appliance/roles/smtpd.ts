@@ -8,7 +8,7 @@ import { type FromRole, rolePort, type RoleSettings, type ToRole } from "../ipc.
 import { logEvent, setLogSink } from "../log.ts";
 import { loadSmtpdControls, type SmtpdControls } from "../../config/smtpd.ts";
 import type { CdbReader } from "../../config/cdb.ts";
-import { queueLayoutFor } from "../queue/layout.ts";
+import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import { socketTransport } from "../net/socket_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts } from "../net/smtp_options.ts";
@@ -24,6 +24,7 @@ const MAX_LINE_LENGTH = 4096;
 const post = (message: FromRole) => rolePort().postMessage(message);
 
 let settings: RoleSettings;
+let layout: QueueLayout;
 let controls: SmtpdControls;
 let moreRcptHosts: CdbReader | null = null;
 const servers: net.Server[] = [];
@@ -50,7 +51,7 @@ async function handleConnection(socket: net.Socket, workerIndex: number): Promis
         localIp: socket.localAddress,
         relayClient: settings.env.RELAYCLIENT,
       }),
-      layout: queueLayoutFor(settings.home),
+      layout,
       timeoutSeconds: controls.timeoutSeconds,
       maxLineLength: MAX_LINE_LENGTH,
       sessionId,
@@ -71,6 +72,7 @@ async function handleConnection(socket: net.Socket, workerIndex: number): Promis
 
 async function start(next: RoleSettings): Promise<void> {
   settings = next;
+  layout = queueLayoutFor(settings.home);
   loadControls();
   const listen = settings.options.listen as Listen[];
   const workerIndex = Number(settings.options.index ?? 0);
