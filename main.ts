@@ -113,7 +113,7 @@ function invokedName(): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-export async function runCli(args: string[], name = invokedName()): Promise<number> {
+export async function runCli(args: string[], name: string = invokedName()): Promise<number> {
   let commandName = PROGRAM_NAMES[name];
   let rest = args;
   if (commandName === undefined) {

@@ -21,7 +21,11 @@ Reads TCPREMOTEIP, TCPREMOTEHOST, TCPREMOTEINFO, TCPLOCALIP, TCPLOCALHOST,
 RELAYCLIENT and DATABYTES from the environment. Log lines go to stderr.`;
 
 export async function main(args: string[]): Promise<number> {
-  const parsed = parseCommand({ name: "qmd smtpd", usage: USAGE, options: { home: { type: "string" } } }, args);
+  const parsed = parseCommand({
+    name: "qmd smtpd",
+    usage: USAGE,
+    options: { home: { type: "string" } },
+  }, args);
   if (!parsed.ok) return parsed.exitCode;
   const home = resolveHome(parsed.values.home);
   const env = Deno.env.toObject();

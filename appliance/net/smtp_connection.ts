@@ -200,7 +200,10 @@ async function receiveMessage(
     await message.commit(data.sender, data.recipients);
   } catch (error) {
     await message.abort().catch(() => {});
-    return { kind: "queue-error", text: qmailCloseText(asQueueError(error, options.sessionId).exitCode) };
+    return {
+      kind: "queue-error",
+      text: qmailCloseText(asQueueError(error, options.sessionId).exitCode),
+    };
   }
   options.onQueued?.(message.id);
   return { kind: "queued", time: Math.floor(Date.now() / 1000), qp: message.qp };
@@ -208,8 +211,12 @@ async function receiveMessage(
 
 /** Tell the client little, log everything: the reason, errno and path go to the log. */
 function asQueueError(error: unknown, sessionId: string): QueueError {
-  const queueError = error instanceof QueueError ? error : new QueueError(53, (error as Error).message);
-  const cause = (error as Error).cause instanceof Error ? `: ${((error as Error).cause as Error).message}` : "";
+  const queueError = error instanceof QueueError
+    ? error
+    : new QueueError(53, (error as Error).message);
+  const cause = (error as Error).cause instanceof Error
+    ? `: ${((error as Error).cause as Error).message}`
+    : "";
   logEvent(
     "queue_error",
     `smtpd ${sessionId}: queue trouble (exit ${queueError.exitCode}): ${queueError.message}${cause}`,

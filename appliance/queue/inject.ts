@@ -149,7 +149,13 @@ export async function openQueueMessage(
   try {
     if (!(await Deno.stat(layout.pidDir)).isDirectory) throw new Error("not a directory");
   } catch (error) {
-    throw new QueueError(QUEUE_EXIT.queue, `Cannot use queue ${layout.root}`, { cause: error });
+    const queueMissing = await Deno.stat(layout.root).then(
+      () => false,
+      (e) => e instanceof Deno.errors.NotFound,
+    );
+    throw queueMissing
+      ? new QueueError(QUEUE_EXIT.queue, `Cannot use queue ${layout.root}`, { cause: error })
+      : new QueueError(QUEUE_EXIT.pid, `Cannot use ${layout.pidDir}`, { cause: error });
   }
 
   const seconds = Math.floor(now.getTime() / 1000);
