@@ -25,9 +25,11 @@ export interface SupervisorOptions {
   env: Record<string, string>;
   /** Where log lines go (stdout by default). */
   writeLine?: (line: string) => void;
+  /** Replaces the role table (tests). */
+  roles?: RoleSpec[];
 }
 
-interface RoleSpec {
+export interface RoleSpec {
   name: RoleName;
   module: URL;
   count: number;
@@ -162,7 +164,7 @@ export class Supervisor {
     const fatal = new Promise<never>((_, reject) => {
       this.#fatal = (message) => reject(new Error(message));
     });
-    for (const spec of roleTable(this.#options)) {
+    for (const spec of this.#options.roles ?? roleTable(this.#options)) {
       for (let index = 0; index < spec.count; index++) this.#spawn(spec, index, 0);
     }
     const ready = new Promise<void>((resolve) => {
