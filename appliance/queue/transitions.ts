@@ -20,7 +20,7 @@ import {
   parseTodo,
   stringToBytes,
 } from "./envelope.ts";
-import { injectMessage } from "./inject.ts";
+import { openQueueMessage } from "./inject.ts";
 import type { Channel, QueueLayout } from "./layout.ts";
 import { stripVerpMarker } from "../send/address.ts";
 import { bounceCopyLimit, formatBounceHead, planBounce, STRIPPED_NOTICE } from "../send/bounce.ts";
@@ -88,6 +88,35 @@ function createExclusive(path: string, bytes: Uint8Array): void {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** An error's message followed by those of its causes. */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let current = error; current !== undefined && parts.length < 5;) {
+    parts.push(errorText(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(": ");
+}
+
+/**
+ * The uid for the bounce's intd `u` record (qmail records qmail-send's
+ * uid). Deno.uid() needs the sys permission, which the send role may lack;
+ * the owner of a file this process just created says the same.
+ */
+function processUid(ownedPath: string): string {
+  try {
+    const uid = Deno.uid();
+    if (uid !== null) return String(uid);
+  } catch {
+    // No sys permission: fall back to the file's owner.
+  }
+  try {
+    return String(Deno.statSync(ownedPath).uid ?? 0);
+  } catch {
+    return "0";
+  }
 }
 
 export type PreprocessResult =
@@ -465,8 +494,8 @@ export interface InjectBounceOptions {
   settings: BounceSettings;
   /** The Date: field's time. */
   date: Date;
-  /** The queue writer; tests substitute a failing one. */
-  inject?: typeof injectMessage;
+  /** The queue writer (queue/inject.ts); tests substitute a failing one. */
+  open?: typeof openQueueMessage;
 }
 
 /**
@@ -523,19 +552,28 @@ export async function injectBounce(
     bounceText,
   });
   const { copyBytes, stripped } = bounceCopyLimit(messBytes, options.settings.maxBytes);
-  const inject = options.inject ?? injectMessage;
+  const open = options.open ?? openQueueMessage;
   let queued: { id: bigint; qp: string };
   try {
-    queued = await inject(
-      layout,
-      ReadableStream.from(bounceBody(head, mess, copyBytes, stripped)),
-      stringToBytes(plan.envelopeSender),
-      [stringToBytes(plan.recipient)],
-      { who: "for bounce", now: options.date },
-    );
+    const message = await open(layout, { who: "for bounce", now: options.date });
+    try {
+      for await (const chunk of bounceBody(head, mess, copyBytes, stripped)) {
+        await message.write(chunk);
+      }
+      const uid = processUid(layout.mess(message.id));
+      await message.commit(
+        stringToBytes(plan.envelopeSender),
+        [stringToBytes(plan.recipient)],
+        uid,
+      );
+    } catch (error) {
+      await message.abort();
+      throw error;
+    }
+    queued = { id: message.id, qp: message.qp };
   } catch (error) {
     const temporary = (error as { temporary?: unknown }).temporary !== false;
-    throw new BounceError(errorText(error), temporary, plan.kind, { cause: error });
+    throw new BounceError(describeError(error), temporary, plan.kind, { cause: error });
   } finally {
     try {
       mess.close();

@@ -39,7 +39,7 @@ const settings: BounceSettings = {
 };
 
 async function withQueue(
-  run: (layout: QueueLayout) => Promise<void>,
+  run: (layout: QueueLayout) => Promise<void> | void,
   options: { todoSplit?: boolean } = {},
 ): Promise<void> {
   const home = await Deno.makeTempDir({ prefix: "qmd-transitions-" });
@@ -162,7 +162,7 @@ Deno.test("markDone writes one D at the record's offset", () =>
   }));
 
 Deno.test("readChannelFile tells a trailing fragment from an unknown record", () =>
-  withQueue(async (layout) => {
+  withQueue((layout) => {
     const id = 5n;
     Deno.writeFileSync(layout.local(id), b("Ta@b\0Tpart"));
     assertEquals(readChannelFile(layout, "local", id).corrupt, false);
@@ -173,7 +173,7 @@ Deno.test("readChannelFile tells a trailing fragment from an unknown record", ()
   }));
 
 Deno.test("appendBounce appends paragraphs to a 0600 bounce file", () =>
-  withQueue(async (layout) => {
+  withQueue((layout) => {
     appendBounce(layout, 7n, b("<a@b>:\none\n\n"));
     appendBounce(layout, 7n, b("<c@d>:\ntwo\n\n"));
     assertEquals(read(layout.bounce(7n)), "<a@b>:\none\n\n<c@d>:\ntwo\n\n");
@@ -181,7 +181,7 @@ Deno.test("appendBounce appends paragraphs to a 0600 bounce file", () =>
   }));
 
 Deno.test("setChannelRetryTime sets mtime and atime", () =>
-  withQueue(async (layout) => {
+  withQueue((layout) => {
     const path = layout.local(3n);
     Deno.writeFileSync(path, b("Ta@b\0"));
     assert(setChannelRetryTime(path, NOW + 400));
@@ -252,10 +252,8 @@ Deno.test("injectBounce: no bounce file, triple bounce, bouncemaxbytes, failures
     assertEquals(await injectBounce(layout, plain.id, { settings, date: DATE }), { kind: "none" });
 
     appendBounce(layout, plain.id, b("<x@mx.example.com>:\nno\n\n"));
-    const failing = async () => {
-      throw new QueueError(53, "disk full");
-    };
-    const error = await injectBounce(layout, plain.id, { settings, date: DATE, inject: failing })
+    const failing = () => Promise.reject(new QueueError(53, "disk full"));
+    const error = await injectBounce(layout, plain.id, { settings, date: DATE, open: failing })
       .then(() => undefined, (error) => error);
     assert(error instanceof BounceError);
     assertEquals([error.temporary, error.bounce], [true, "single"]);
@@ -285,13 +283,11 @@ Deno.test("injectBounce: no bounce file, triple bounce, bouncemaxbytes, failures
     const double = await queue(layout, "", ["x@mx.example.com"]);
     preprocessMessage(layout, double.id, table, NOW);
     appendBounce(layout, double.id, b("<x@mx.example.com>:\nno\n\n"));
-    const permanent = async () => {
-      throw new QueueError(11, "address too long");
-    };
+    const permanent = () => Promise.reject(new QueueError(11, "address too long"));
     const doubleError = await injectBounce(layout, double.id, {
       settings,
       date: DATE,
-      inject: permanent,
+      open: permanent,
     }).then(() => undefined, (error) => error);
     assert(doubleError instanceof BounceError);
     assertEquals([doubleError.temporary, doubleError.bounce], [false, "double"]);
