@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { makeTestQueue } from "../queue/test_queue.ts";
-import { findSupervisor, main } from "./flush.ts";
+import { main } from "./flush.ts";
+import { findSupervisor } from "../home/running.ts";
 
 async function withHome(run: (home: string) => Promise<void>): Promise<void> {
   const home = await Deno.makeTempDir({ prefix: "qmd-flush-" });

@@ -1,42 +1,84 @@
 /**
- * Finding and signalling the qmd running on a home: the supervisor writes
- * queue/lock/supervisor.pid on start, and the send role holds
- * queue/lock/sendmutex. A pid is trusted only while the mutex is held, so a
- * stale pid file never makes us signal an unrelated process.
+ * Finding and signalling the qmd running on a home. The supervisor writes
+ * queue/lock/supervisor.pid on start and the send role holds
+ * queue/lock/sendmutex. A pid is trusted only when (on Linux, where /proc
+ * tells) that process holds the sendmutex open, so a stale pid file never
+ * makes us signal an unrelated process, and the lock itself is never touched.
  */
-import { queueLayoutFor } from "../queue/layout.ts";
 
-/** The supervisor's pid when a qmd is running on this home, else undefined. */
-export function runningQmdPid(home: string): number | undefined {
-  const layout = queueLayoutFor(home);
-  let file: Deno.FsFile;
+/** Why the supervisor cannot be signalled, or its pid. */
+export type SupervisorLookup =
+  | { ok: true; pid: number }
+  | { ok: false; reason: string };
+
+/** Reads the supervisor's pid file and checks that the process is qmd on this queue. */
+export function findSupervisor(home: string): SupervisorLookup {
+  const pidPath = `${home}/queue/lock/supervisor.pid`;
+  let text: string;
   try {
-    file = Deno.openSync(layout.sendmutex, { write: true });
-  } catch {
-    return undefined;
-  }
-  try {
-    if (file.tryLockSync(true)) {
-      file.unlockSync();
-      return undefined;
+    text = Deno.readTextFileSync(pidPath);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return { ok: false, reason: `no ${pidPath}; is qmd start running?` };
     }
-  } finally {
-    file.close();
+    return { ok: false, reason: `cannot read ${pidPath}: ${(error as Error).message}` };
+  }
+  const trimmed = text.trim();
+  if (!/^[1-9]\d*$/.test(trimmed) || !Number.isSafeInteger(Number(trimmed))) {
+    return { ok: false, reason: `${pidPath} does not hold a process id` };
+  }
+  const pid = Number(trimmed);
+  const holds = holdsFile(pid, `${home}/queue/lock/sendmutex`);
+  if (holds === "no-process") {
+    return { ok: false, reason: `stale ${pidPath}: no process ${pid}; is qmd start running?` };
+  }
+  if (holds === "no") {
+    return {
+      ok: false,
+      reason: `stale ${pidPath}: process ${pid} does not hold ${home}/queue/lock/sendmutex`,
+    };
+  }
+  return { ok: true, pid };
+}
+
+/**
+ * Whether process `pid` has `path` open, from /proc/PID/fd. "unknown" when
+ * that cannot be read (no /proc, or another user's process).
+ */
+function holdsFile(pid: number, path: string): "yes" | "no" | "no-process" | "unknown" {
+  let target: string;
+  try {
+    target = Deno.realPathSync(path);
+  } catch {
+    target = path;
+  }
+  let entries: Deno.DirEntry[];
+  try {
+    if (!Deno.statSync("/proc/self").isDirectory) return "unknown";
+  } catch {
+    return "unknown";
   }
   try {
-    const pid = Number(Deno.readTextFileSync(`${layout.root}/lock/supervisor.pid`).trim());
-    return Number.isSafeInteger(pid) && pid > 1 ? pid : undefined;
-  } catch {
-    return undefined;
+    entries = [...Deno.readDirSync(`/proc/${pid}/fd`)];
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound ? "no-process" : "unknown";
   }
+  for (const entry of entries) {
+    try {
+      if (Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`) === target) return "yes";
+    } catch {
+      // The descriptor closed meanwhile.
+    }
+  }
+  return "no";
 }
 
 /** Sends a signal to the running qmd; returns whether one was there to receive it. */
 export function signalRunningQmd(home: string, signal: Deno.Signal): boolean {
-  const pid = runningQmdPid(home);
-  if (pid === undefined) return false;
+  const found = findSupervisor(home);
+  if (!found.ok) return false;
   try {
-    Deno.kill(pid, signal);
+    Deno.kill(found.pid, signal);
     return true;
   } catch {
     return false;

@@ -10,7 +10,7 @@
 import { maildirNew, makeTempHome, runQmd, SmtpClient, startQmd } from "../harness.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
-const MESSAGE = `Subject: bench\n\n${"x".repeat(70)}\n`.repeat(28).slice(0, 2048);
+const MESSAGE = `Subject: bench\n\n${`${"x".repeat(72)}\n`.repeat(28)}`.slice(0, 2047) + "\n";
 
 function rssKb(pid: number): number {
   try {
