@@ -203,3 +203,75 @@ Deno.test("e2e: a message from the raw client is delivered once", async () => {
     await qmd.stop();
   }
 });
+
+Deno.test("e2e: inject queues locally and remotely; qread shows the waiting remote recipient; json logs", async () => {
+  const home = await homeWithMailbox();
+  const qmd = await startQmd(home, { extraArgs: ["--log-format", "json"] });
+  try {
+    const injected = await runQmd([
+      "inject",
+      "--home",
+      home,
+      "-f",
+      "alice@example.test",
+      "joe@example.test",
+      "far@remote.example",
+    ], {
+      stdin: "Subject: two ways\n\nhello\n",
+      env: { QMAILUSER: "alice", QMAILHOST: "example.test" },
+    });
+    assertEquals(injected.code, 0, injected.stderr);
+    const [file] = await waitFor(
+      () => {
+        const files = maildirNew(`${home}/mail/example.test/joe/Maildir`);
+        return files.length > 0 ? files : undefined;
+      },
+      20_000,
+      () => qmd.output(),
+    );
+    const text = await Deno.readTextFile(file);
+    assertStringIncludes(text, "Return-Path: <alice@example.test>\n");
+    assertMatch(text, /\nReceived: \(qmail \d+ invoked by uid \d+\); /);
+    assertMatch(text, /\nMessage-ID: <[^>]+>\n/i);
+    assertMatch(text, /\nDate: /);
+    const qread = await waitFor(
+      async () => {
+        const result = await runQmd(["qread", "--home", home]);
+        return result.stdout.includes("remote\tfar@remote.example") ? result.stdout : undefined;
+      },
+      10_000,
+      () => "qread to show the remote recipient",
+    );
+    assertMatch(
+      qread,
+      /^\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT {2}#\d+ {2}\d+ {2}<alice@example\.test> \n/,
+    );
+    assertStringIncludes(qread, "\tremote\tfar@remote.example\n");
+    const events = qmd.output().split("\n").filter((line) => line.startsWith("{")).map((line) =>
+      JSON.parse(line)
+    );
+    const newMessage = events.find((event) => event.event === "new_msg");
+    assertEquals(typeof newMessage?.msg, "number");
+    assert(events.some((event) => event.event === "delivery_success" && event.role === "send"));
+  } finally {
+    await qmd.stop();
+  }
+});
+
+Deno.test("e2e: multi-call: invoked as qmail-qstat, qmd behaves as qmail-qstat", async () => {
+  const home = await homeWithMailbox();
+  const result = await runQmd([], {
+    env: { QMD_ARGV0: "/var/qmail/bin/qmail-qstat", QMD_HOME: home },
+  });
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(
+    result.stdout,
+    "messages in queue: 0\nmessages in queue but not yet preprocessed: 0\n",
+  );
+  const unknown = await runQmd(["frobnicate"]);
+  assertEquals(unknown.code, 64);
+  assertEquals(unknown.stderr.trim().split("\n").length, 1);
+  const badFlag = await runQmd(["qstat", "--bogus"]);
+  assertEquals(badFlag.code, 64);
+  assertEquals(badFlag.stderr.trim().split("\n").length, 1);
+});

@@ -155,10 +155,14 @@ export class SmtpClient {
     return new SmtpClient(await Deno.connect({ hostname: "127.0.0.1", port }));
   }
 
-  /** Reads one complete (possibly multi-line) reply. */
+  /** Reads one complete (possibly multi-line) reply; gives up after 30 s. */
   async reply(): Promise<string> {
     const chunk = new Uint8Array(65536);
+    const deadline = Date.now() + 30_000;
     while (true) {
+      if (Date.now() > deadline) {
+        throw new Error(`no reply within 30 s; buffered: ${JSON.stringify(this.#buffer)}`);
+      }
       const lines = this.#buffer.split("\r\n");
       for (let i = 0; i < lines.length - 1; i++) {
         if (/^\d{3} /.test(lines[i]) || /^\d{3}$/.test(lines[i])) {
@@ -167,7 +171,14 @@ export class SmtpClient {
           return reply;
         }
       }
-      const n = await this.#conn.read(chunk);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<"timeout">((
+        resolve,
+      ) => (timer = setTimeout(() => resolve("timeout"), 30_000)));
+      const n = await Promise.race([this.#conn.read(chunk), timeout]).finally(() =>
+        clearTimeout(timer)
+      );
+      if (n === "timeout") continue;
       if (n === null) {
         throw new Error(`connection closed; buffered: ${JSON.stringify(this.#buffer)}`);
       }
