@@ -145,7 +145,7 @@ export const CONTROLS: readonly ControlSpec[] = [
     kind: "list",
     default: "none",
     readers: ["smtpd"],
-    meaning: "domains accepted in RCPT TO, .suffix matches subdomains (absent: every domain!)",
+    meaning: "domains accepted in RCPT TO, .suffix matches subdomains (absent: none, unlike qmail)",
     read: true,
   },
   {
