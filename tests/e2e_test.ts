@@ -275,3 +275,16 @@ Deno.test("e2e: multi-call: invoked as qmail-qstat, qmd behaves as qmail-qstat",
   assertEquals(badFlag.code, 64);
   assertEquals(badFlag.stderr.trim().split("\n").length, 1);
 });
+
+Deno.test("e2e: a broken control file stops the start with a message naming the file and line", async () => {
+  const home = await homeWithMailbox();
+  await Deno.writeTextFile(`${home}/control/databytes`, "ten megabytes\n");
+  const smtpd = await runQmd(["start", "--home", home, "--smtp", "127.0.0.1:0"]);
+  assertEquals(smtpd.code, 111);
+  assertStringIncludes(smtpd.stderr, `${home}/control/databytes line 1: expected a whole number`);
+  await Deno.remove(`${home}/control/databytes`);
+  await Deno.writeTextFile(`${home}/control/concurrencylocal`, "lots\n");
+  const send = await runQmd(["start", "--home", home, "--smtp", "127.0.0.1:0"]);
+  assertEquals(send.code, 111);
+  assertStringIncludes(send.stderr, `${home}/control/concurrencylocal line 1`);
+});
