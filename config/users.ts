@@ -13,6 +13,7 @@
  * but NUL survives. Case folding is ASCII only, as qmail's case_lowerb.
  */
 import { ControlError } from "./control.ts";
+import { asciiLower } from "./ascii.ts";
 import { buildCdb, CdbReader, type CdbRecord } from "./cdb.ts";
 
 /** One line of users/assign. */
@@ -42,10 +43,7 @@ export interface Assignment {
   ext: string;
 }
 
-/** ASCII-only lower case, as qmail's case_lowerb (never touches bytes ≥ 128). */
-export function asciiLower(text: string): string {
-  return text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
-}
+export { asciiLower };
 
 function byteString(bytes: Uint8Array): string {
   let text = "";

@@ -7,29 +7,10 @@
  * passes through; the results are byte strings too.
  */
 
-/** Characters a local part may hold without quotes (quote.c's ok[] table). */
-const ATOM_OK = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]*$/;
+import { quoteAddress } from "../send/address.ts";
 
-/** Whether a local part must be quoted (quote_need in quote.c). */
-function needsQuoting(local: string): boolean {
-  if (local.length === 0) return true;
-  if (!ATOM_OK.test(local)) return true;
-  return local.startsWith(".") || local.endsWith(".") || local.includes("..");
-}
-
-/**
- * quote2: the text before the last `@` is wrapped in double quotes, with a
- * backslash before CR, LF, `"` and `\`, when it is empty or not a plain
- * dot-atom; the domain is never quoted; an empty address stays empty.
- */
-export function quoteAddress(address: string): string {
-  if (address === "") return "";
-  const at = address.lastIndexOf("@");
-  const local = at < 0 ? address : address.slice(0, at);
-  const rest = at < 0 ? "" : address.slice(at);
-  if (!needsQuoting(local)) return address;
-  return `"${local.replace(/[\r\n"\\]/g, (c) => "\\" + c)}"${rest}`;
-}
+/** qmail's quote2 (§4.10), shared with qmail-send's bounces and qmail-inject. */
+export { quoteAddress };
 
 /** `Delivered-To: LOCAL@DOMAIN\n`, LF inside replaced by `_` (no quoting). */
 export function formatDeliveredTo(local: string, domain: string): string {

@@ -31,6 +31,7 @@
  * Strings inside hold one char per byte (0–255); values from the
  * environment and the command line are taken as UTF-8.
  */
+import { needsQuoting, quoteAddress } from "../send/address.ts";
 import { bytesToString } from "../queue/envelope.ts";
 import { formatDate822 } from "../queue/received.ts";
 import {
@@ -260,27 +261,12 @@ function latin1(text: string): Uint8Array {
   return bytes;
 }
 
-/** Bytes allowed bare in a local part (quote.c's table). */
-const QUOTE_OK = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]*$/;
-
-function needsQuote(local: string): boolean {
-  if (local === "") return true;
-  if (!QUOTE_OK.test(local)) return true;
-  return local.startsWith(".") || local.endsWith(".") || local.includes("..");
-}
-
-/** quote2: an address with its local part (before the last @) quoted when needed. */
-export function quoteAddress(address: string): string {
-  if (address === "") return address;
-  const at = address.lastIndexOf("@");
-  const local = at < 0 ? address : address.slice(0, at);
-  const quoted = needsQuote(local) ? `"${local.replace(/[\r\n"\\]/g, (ch) => `\\${ch}`)}"` : local;
-  return at < 0 ? quoted : quoted + address.slice(at);
-}
-
 function twoDigits(n: number): string {
   return String(n).padStart(2, "0");
 }
+
+/** qmail's quote2 (§4.10), shared with qmail-send and qmail-local. */
+export { quoteAddress };
 
 /** `Date: 26 Sep 1995 04:46:53 -0000` plus LF (newfield.c). */
 export function formatDateField(now: Date): string {
@@ -554,7 +540,7 @@ function formatDefaultFrom(
   if (angle) {
     tokens.push({ type: TokenType.Quote, text: fullname }, { type: TokenType.Left, text: "" });
   }
-  tokens.push({ type: needsQuote(user) ? TokenType.Quote : TokenType.Atom, text: user });
+  tokens.push({ type: needsQuoting(user) ? TokenType.Quote : TokenType.Atom, text: user });
   if (host !== undefined) {
     tokens.push({ type: TokenType.At, text: "" }, { type: TokenType.Atom, text: host });
   }

@@ -11,6 +11,7 @@
  * byte-wise constmap does. Domain comparison is ASCII case-insensitive.
  */
 import { bytesToString, stringToBytes } from "../queue/envelope.ts";
+import { asciiLower } from "../../config/ascii.ts";
 import { utf8ByteString } from "./address.ts";
 
 export type Channel = "local" | "remote";
@@ -42,10 +43,7 @@ export interface Route {
   address: Uint8Array;
 }
 
-/** ASCII-only lower case, as qmail's constmap and case_diffb compare. */
-export function asciiLower(text: string): string {
-  return text.replace(/[A-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 32));
-}
+export { asciiLower };
 
 /**
  * Compiles the control values. virtualdomains lines without a colon are

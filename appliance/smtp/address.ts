@@ -5,6 +5,8 @@
  * exactly; `bytesToString`/`stringToBytes` convert at the edges.
  */
 
+import { asciiLower as asciiLowerCase } from "../../config/ascii.ts";
+
 /**
  * qmail-smtpd refuses an address when `addr.len > 900`, and addr.len counts the
  * NUL it appends, so an address of 900 bytes or more is a syntax error. This
@@ -102,10 +104,7 @@ function normalizeIpv4(parts: string[]): string | undefined {
   return numbers.join(".");
 }
 
-/** ASCII-only lower case, like qmail's case_lowerb (bytes ≥ 0x80 are left alone). */
-export function asciiLowerCase(text: string): string {
-  return text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
-}
+export { asciiLowerCase };
 
 /**
  * badmailfrom (§8.6): the whole address, or `@` + the part after its last `@`,
