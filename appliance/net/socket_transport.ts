@@ -9,7 +9,10 @@ export function socketTransport(socket: net.Socket): Transport {
   return {
     async read() {
       const next = await chunks.next();
-      return next.done ? undefined : new Uint8Array(next.value as Uint8Array);
+      if (next.done) return undefined;
+      // A view, not a copy: node:net hands out a fresh Buffer per chunk.
+      const chunk = next.value as Uint8Array;
+      return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     },
     write: (bytes) =>
       new Promise((resolve, reject) =>

@@ -46,7 +46,8 @@ import {
   finishMessage,
   injectBounce,
   markDone,
-  preprocessMessage,
+  preprocessMessages,
+  type PreprocessResult,
   queueName,
   readChannelFile,
   readMessageInfo,
@@ -81,6 +82,13 @@ export const LOCAL_CRASHED = "qmail-local crashed.\n";
 
 /** Work units done before yielding to the event loop (timers, incoming messages). */
 const STEPS_PER_TURN = 64;
+
+/**
+ * Todo entries preprocessed together (their fsyncs run concurrently and each
+ * directory is fsynced once per batch). qmail-send takes one per loop; the
+ * result per message, its log lines and their order are the same.
+ */
+const TODO_BATCH = 64;
 
 // --- controls ---
 
@@ -221,6 +229,7 @@ export class SendEngine {
   #todoRequested = false;
   #todoIds: bigint[] = [];
   #nextTodoScan = 0;
+  #preprocessing: Promise<void> | undefined;
   #finishing: Promise<void> | undefined;
   #cleaning: Promise<void> | undefined;
   #nextCleanup = 0;
@@ -418,7 +427,8 @@ export class SendEngine {
   async settle(): Promise<void> {
     for (let round = 0; round < 100000; round++) {
       this.#pump();
-      if (this.#finishing || this.#cleaning) {
+      if (this.#preprocessing || this.#finishing || this.#cleaning) {
+        await this.#preprocessing;
         await this.#finishing;
         await this.#cleaning;
         continue;
@@ -508,7 +518,10 @@ export class SendEngine {
     const now = this.#now();
     let wake = now + MAX_SLEEP_SECONDS;
     if (!this.#draining) {
-      wake = Math.min(wake, this.#todoRequested ? now : this.#nextTodoScan);
+      // A batch in flight pumps when it is done.
+      if (!this.#preprocessing) {
+        wake = Math.min(wake, this.#todoRequested ? now : this.#nextTodoScan);
+      }
       for (const channel of CHANNELS) {
         const scheduler = this.#channels[channel];
         if (!this.#channelEnabled(channel) || !scheduler.slots.available) continue;
@@ -534,6 +547,8 @@ export class SendEngine {
   // --- todo (§4.3) ---
 
   #todoStep(now: number): boolean {
+    // A batch in flight still has its ids in todo/: no rescan until it is done.
+    if (this.#preprocessing) return false;
     if (this.#todoIds.length === 0) {
       if (!this.#todoRequested && now < this.#nextTodoScan) return false;
       this.#todoRequested = false;
@@ -546,12 +561,19 @@ export class SendEngine {
       }
       if (this.#todoIds.length === 0) return false;
     }
-    this.#preprocess(this.#todoIds.shift()!, now);
+    const ids = this.#todoIds.splice(0, TODO_BATCH);
+    this.#preprocessing = preprocessMessages(this.#layout, ids, this.#routing, now).then(
+      (results) => results.forEach((result, index) => this.#preprocessed(ids[index], result, now)),
+      (error) => logWarning(`trouble preprocessing todo: ${describeError(error)}`),
+    ).finally(() => {
+      this.#preprocessing = undefined;
+      this.#pump();
+    });
     return true;
   }
 
-  #preprocess(id: bigint, now: number): void {
-    const result = preprocessMessage(this.#layout, id, this.#routing, now);
+  /** Logs a preprocessed message as qmail-send does and queues its channel jobs. */
+  #preprocessed(id: bigint, result: PreprocessResult, now: number): void {
     if (result.ok || result.infoCreated) {
       logNewMessage(id);
       if (result.sender !== undefined) {
@@ -832,7 +854,7 @@ export class SendEngine {
   #checkDrained(): void {
     if (!this.#draining || this.#drainWaiters.length === 0) return;
     if (CHANNELS.some((channel) => this.#channels[channel].deliveries().length > 0)) return;
-    if (this.#finishing || this.#cleaning) return;
+    if (this.#preprocessing || this.#finishing || this.#cleaning) return;
     for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 }
