@@ -15,8 +15,21 @@ export interface RunningQmd {
   kill(): Promise<void>;
 }
 
+const tempDirs: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const dir of tempDirs) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // already gone, or still in use by a process we could not stop
+    }
+  }
+});
+
+/** A fresh home path under a temporary directory, removed when the test module ends. */
 export async function makeTempHome(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "qmd-test-" });
+  tempDirs.push(dir);
   return `${dir}/home`;
 }
 
