@@ -27,8 +27,8 @@ globalThis.addEventListener("unload", () => {
 });
 
 /** A fresh home path under a temporary directory, removed when the test module ends. */
-export async function makeTempHome(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "qmd-test-" });
+export async function makeTempHome(base?: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "qmd-test-", dir: base });
   tempDirs.push(dir);
   return `${dir}/home`;
 }
