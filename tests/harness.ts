@@ -2,6 +2,8 @@
  * Helpers for end-to-end tests: a running appliance on a temporary home and
  * a small raw SMTP client. Every wait is bounded.
  */
+import { RUN_FLAGS } from "../mod.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 
 export interface RunningQmd {
@@ -39,7 +41,7 @@ export async function runQmd(
   options: { stdin?: string | Uint8Array; env?: Record<string, string> } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--unstable-worker-options", "--allow-all", `${ROOT}main.ts`, ...args],
+    args: ["run", ...RUN_FLAGS, `${ROOT}main.ts`, ...args],
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -69,8 +71,7 @@ export async function startQmd(
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--unstable-worker-options",
-      "--allow-all",
+      ...RUN_FLAGS,
       `${ROOT}main.ts`,
       "start",
       "--home",

@@ -143,7 +143,8 @@ async function receiveMessage(
   read: () => Promise<Uint8Array | undefined>,
   options: SmtpConnectionOptions,
 ): Promise<DataOutcome> {
-  const reader = new DataReader({ databytes: options.session.databytes });
+  // Body chunks are written before the next push, so the reader may reuse one buffer.
+  const reader = new DataReader({ databytes: options.session.databytes, reuseBuffer: true });
   let message: QueueMessage | undefined;
   let queueError: QueueError | undefined;
   try {

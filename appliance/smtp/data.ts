@@ -30,6 +30,12 @@ export interface DataReaderOptions {
   databytes: number;
   /** Hop count at which the message is refused as looping; default 100. */
   maxHops?: number;
+  /**
+   * Write body chunks into one scratch buffer owned by the reader instead of
+   * a new array per push: no garbage per chunk, so memory stays flat while a
+   * large message streams. The chunks are then valid only until the next push.
+   */
+  reuseBuffer?: boolean;
 }
 
 export interface DataChunk {
@@ -73,10 +79,19 @@ export class DataReader {
   #maybeBlankLine = true;
   #done = false;
   #bareLf = false;
+  readonly #reuseBuffer: boolean;
+  #scratch = new Uint8Array(0);
 
   constructor(options: DataReaderOptions) {
     this.#databytes = options.databytes;
     this.#maxHops = options.maxHops ?? DEFAULT_MAX_HOPS;
+    this.#reuseBuffer = options.reuseBuffer ?? false;
+  }
+
+  #output(size: number): Uint8Array {
+    if (!this.#reuseBuffer) return new Uint8Array(size);
+    if (this.#scratch.length < size) this.#scratch = new Uint8Array(Math.max(size, 65536 + 2));
+    return this.#scratch;
   }
 
   /** Message bytes produced so far (after conversion), including any beyond databytes. */
@@ -114,7 +129,7 @@ export class DataReader {
     if (this.#done) {
       return { body: [], done: true, rest: this.#bareLf ? null : chunk, bareLf: this.#bareLf };
     }
-    const out = new Uint8Array(chunk.length + 2);
+    const out = this.#output(chunk.length + 2);
     let length = 0;
     const put = (byte: number) => {
       this.#bytes++;

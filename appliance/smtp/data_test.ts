@@ -273,3 +273,20 @@ Deno.test("rejectedDataOutcome follows qmail's order: hops before size", () => {
   assert(result.reader.tooBig && result.reader.tooManyHops);
   assertEquals(rejectedDataOutcome(result.reader), { kind: "hops" });
 });
+
+Deno.test("DataReader with reuseBuffer gives the same bytes when each chunk is used before the next push", () => {
+  const input = new TextEncoder().encode(
+    "Subject: a\r\n\r\n..dot\r\nline\r\n".repeat(500) + ".\r\nQUIT\r\n",
+  );
+  const collect = (reuseBuffer: boolean) => {
+    const reader = new DataReader({ databytes: 0, reuseBuffer });
+    const parts: number[] = [];
+    for (let i = 0; i < input.length; i += 977) {
+      const step = reader.push(input.subarray(i, i + 977));
+      for (const piece of step.body) parts.push(...piece);
+      if (step.done) break;
+    }
+    return parts;
+  };
+  assertEquals(collect(true), collect(false));
+});

@@ -7,6 +7,7 @@
  *  - cold start: process spawn to the first 220 greeting.
  * Every loop is bounded in count and time.
  */
+import { RUN_FLAGS } from "../../mod.ts";
 import { maildirNew, makeTempHome, runQmd, SmtpClient, startQmd } from "../harness.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
@@ -66,8 +67,7 @@ async function coldStart(home: string): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--unstable-worker-options",
-      "--allow-all",
+      ...RUN_FLAGS,
       new URL("../../main.ts", import.meta.url).pathname,
       "start",
       "--home",
@@ -171,7 +171,9 @@ async function main() {
       (endToEnd10 / TARGETS.endToEndPerSecond).toFixed(2)
     })`,
   );
-  console.log(`qmd bench (${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}, home ${home})`);
+  console.log(
+    `qmd bench (${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}, home ${home})`,
+  );
   for (const row of rows) console.log(`  ${row}`);
   await Deno.remove(home.replace(/\/home$/, ""), { recursive: true });
 }

@@ -4,7 +4,7 @@
  * denort runtime (downloaded from Deno's release site, or DENORT_BIN); when
  * neither is available this fails with one clear line instead of a stack.
  */
-import { COMPILE_INCLUDES } from "../../mod.ts";
+import { COMPILE_INCLUDES, RUN_FLAGS } from "../../mod.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const output = Deno.args[0] ?? "qmd";
@@ -19,8 +19,7 @@ if (denort !== undefined) {
 }
 const args = [
   "compile",
-  "--unstable-worker-options",
-  "--allow-all",
+  ...RUN_FLAGS,
   ...COMPILE_INCLUDES.flatMap((path) => ["--include", path]),
   "--output",
   output,
