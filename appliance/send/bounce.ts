@@ -12,9 +12,6 @@ import { formatDate822 } from "../queue/received.ts";
 import { DOUBLE_BOUNCE_SENDER, quoteAddress, quoteLocalPart, utf8ByteString } from "./address.ts";
 import { type RoutingTable, stripVirtualDomainPrepend } from "./routing.ts";
 
-/** control/bouncemaxbytes's default (qmail aio patch, seed 001). */
-export const DEFAULT_BOUNCE_MAX_BYTES = 50000;
-
 /** What follows a copy of the original message cut at bouncemaxbytes (the aio patch's wording). */
 export const STRIPPED_NOTICE = "\n\n--- End of message stripped.\n";
 

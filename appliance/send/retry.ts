@@ -7,9 +7,6 @@ import type { Channel } from "./routing.ts";
 /** chanskip: local passes are (10k)² seconds after birth, remote (20k)². */
 export const CHANSKIP: Readonly<Record<Channel, number>> = { local: 10, remote: 20 };
 
-/** control/queuelifetime's default: one week. */
-export const DEFAULT_QUEUE_LIFETIME = 604800;
-
 /** SLEEP_TODO: todo/ is scanned at least this often even without a trigger. */
 export const TODO_RESCAN_SECONDS = 1500;
 
