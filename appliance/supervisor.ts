@@ -23,7 +23,7 @@ export interface SupervisorOptions {
   graceSeconds: number;
   /** Environment passed to the roles (RELAYCLIENT, DATABYTES, QMAILQUEUE, ...). */
   env: Record<string, string>;
-  /** Where log lines go (stdout by default). */
+  /** Where log lines go (stdout by default, buffered: see StdoutLines). */
   writeLine?: (line: string) => void;
   /** Replaces the role table (tests). */
   roles?: RoleSpec[];
@@ -139,10 +139,56 @@ interface RunningRole {
 
 const MAX_BACKOFF_MS = 60_000;
 
+/**
+ * Log lines for stdout, written together: a line is queued and all lines
+ * queued during one turn of the event loop go out in one write when a 0 ms
+ * timer fires (instead of one console.log, one write(2), per line). Order is
+ * kept; `flush` writes what is queued at once and runs on drain, terminate
+ * and unload, so nothing is lost at exit. A write error (stdout closed)
+ * drops the lines, as nothing could be logged anyway.
+ */
+class StdoutLines {
+  static readonly #encoder = new TextEncoder();
+  /** Flush at once past this many queued characters. */
+  static readonly #limit = 64 * 1024;
+  #lines: string[] = [];
+  #length = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor() {
+    globalThis.addEventListener("unload", () => this.flush());
+  }
+
+  write(line: string): void {
+    this.#lines.push(line);
+    this.#length += line.length + 1;
+    if (this.#length >= StdoutLines.#limit) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), 0);
+  }
+
+  flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#lines.length === 0) return;
+    this.#lines.push("");
+    const bytes = StdoutLines.#encoder.encode(this.#lines.join("\n"));
+    this.#lines = [];
+    this.#length = 0;
+    try {
+      for (let written = 0; written < bytes.length;) {
+        written += Deno.stdout.writeSync(bytes.subarray(written));
+      }
+    } catch {
+      // stdout is gone
+    }
+  }
+}
+
 export class Supervisor {
   readonly #options: SupervisorOptions;
   readonly #roles: RunningRole[] = [];
   readonly #writeLine: (line: string) => void;
+  readonly #flushLines: () => void;
   #stopping = false;
   #readyWaiters: Array<() => void> = [];
   #drainedRoles = new Set<RunningRole>();
@@ -151,7 +197,14 @@ export class Supervisor {
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
-    this.#writeLine = options.writeLine ?? ((line) => console.log(line));
+    if (options.writeLine !== undefined) {
+      this.#writeLine = options.writeLine;
+      this.#flushLines = () => {};
+    } else {
+      const stdout = new StdoutLines();
+      this.#writeLine = (line) => stdout.write(line);
+      this.#flushLines = () => stdout.flush();
+    }
     setLogSink((record) => this.#writeLog(record), "supervisor");
   }
 
@@ -174,7 +227,12 @@ export class Supervisor {
       };
       check();
     });
-    await Promise.race([ready, fatal]);
+    try {
+      await Promise.race([ready, fatal]);
+    } finally {
+      // Start-up lines come before whatever the caller prints next.
+      this.#flushLines();
+    }
     this.#fatal = undefined;
   }
 
@@ -324,11 +382,13 @@ export class Supervisor {
       );
     }
     for (const role of this.#roles) role.worker.terminate();
+    this.#flushLines();
   }
 
   /** Terminates every isolate at once (tests). */
   terminate(): void {
     this.#stopping = true;
     for (const role of this.#roles) role.worker.terminate();
+    this.#flushLines();
   }
 }

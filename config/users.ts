@@ -212,9 +212,19 @@ interface Cached {
 
 let cache: Cached | undefined;
 
-async function stampOf(path: string): Promise<string | undefined> {
+/**
+ * The users/ directory's stamp under which users/cdb was seen missing: a cdb
+ * made later (qmail-newu renames it into place) changes the directory's mtime
+ * and ctime, so the next lookup looks again. Not set while the directory
+ * changed within the last RACY_MS (a change in the same clock tick might
+ * leave mtime as it was).
+ */
+let cdbMissing: { home: string; stamp: string } | undefined;
+const RACY_MS = 2000;
+
+function stampOf(path: string): string | undefined {
   try {
-    const info = await Deno.stat(path);
+    const info = Deno.statSync(path);
     return `${info.ino}:${info.size}:${info.mtime?.getTime()}`;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
@@ -222,21 +232,52 @@ async function stampOf(path: string): Promise<string | undefined> {
   }
 }
 
+/** A directory's stamp when it is old enough to trust, else undefined. */
+function directoryStamp(path: string): string | undefined {
+  try {
+    const info = Deno.statSync(path);
+    const mtime = info.mtime?.getTime();
+    const ctime = info.ctime?.getTime();
+    const now = Date.now();
+    if (mtime === undefined || ctime === undefined || info.ino === null) return undefined;
+    if (now - mtime < RACY_MS || now - ctime < RACY_MS) return undefined;
+    return `${info.dev}:${info.ino}:${mtime}:${ctime}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** users/cdb's stamp, or undefined when it does not exist. */
+function cdbStamp(home: string): string | undefined {
+  const users = `${home}/users`;
+  if (cdbMissing?.home === home && directoryStamp(users) === cdbMissing.stamp) return undefined;
+  cdbMissing = undefined;
+  const stamp = stampOf(`${users}/cdb`);
+  if (stamp !== undefined) return stamp;
+  // Stamp the directory first, then look again: a cdb made in between is not missed.
+  const directory = directoryStamp(users);
+  if (directory === undefined) return undefined;
+  const again = stampOf(`${users}/cdb`);
+  if (again === undefined) cdbMissing = { home, stamp: directory };
+  return again;
+}
+
 /**
  * Where lookups come from: HOME/users/cdb when it exists, else the parsed
  * HOME/users/assign, else undefined (no assignments). Re-read only when the
  * file changes. Throws on unreadable or malformed files.
  */
+// deno-lint-ignore require-await
 export async function readAssignSource(
   home: string,
 ): Promise<{ file: string; source: CdbReader | AssignEntry[] } | undefined> {
   const cdbPath = `${home}/users/cdb`;
   const assignPath = `${home}/users/assign`;
   for (const path of [cdbPath, assignPath]) {
-    const stamp = await stampOf(path);
+    const stamp = path === cdbPath ? cdbStamp(home) : stampOf(path);
     if (stamp === undefined) continue;
     if (cache?.path === path && cache.stamp === stamp) return { file: path, source: cache.source };
-    const bytes = await Deno.readFile(path);
+    const bytes = Deno.readFileSync(path);
     const source = path === cdbPath
       ? new CdbReader(bytes)
       : parseAssign(byteString(bytes), assignPath);

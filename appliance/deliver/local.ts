@@ -18,6 +18,7 @@ import { bytesToString, stringToBytes } from "../queue/envelope.ts";
 import { isValidHostname } from "../accounts/address.ts";
 import { logWarning, safeLogText } from "../log.ts";
 import { asciiLower, type Assignment, lookupAssign, readAssignSource } from "../../config/users.ts";
+import { AbsentNames } from "./absent_names.ts";
 import { DeliveryError, errorText } from "./delivery_error.ts";
 import {
   dotQmailCandidates,
@@ -92,14 +93,24 @@ export const LOOPING = "This message is looping: it already has my Delivered-To 
 const REPORT_LIMIT = 3000;
 const REPORT_TOO_LONG = "\nError report too long, sorry.\n";
 
+/** Messages up to this size are read once: the loop check and each delivery use the bytes. */
+const SMALL_MESSAGE_BYTES = 256 * 1024;
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
 /** JS text (paths, OS messages) → byte string for report texts. */
 function toByteString(text: string): string {
-  return bytesToString(new TextEncoder().encode(text));
+  return bytesToString(utf8Encoder.encode(text));
 }
 
 /** Byte string (an address) → JS text for paths, environment and lookups. */
 function fromByteString(text: string): string {
-  return new TextDecoder().decode(stringToBytes(text));
+  // ASCII (nearly every address) is the same in both.
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return utf8Decoder.decode(stringToBytes(text));
+  }
+  return text;
 }
 
 function dirname(path: string): string {
@@ -128,9 +139,9 @@ export function formatLocalReport(delivery: number, code: number, output: string
   return { delivery, status, text };
 }
 
-async function isRegularFile(path: string): Promise<boolean> {
+function isRegularFile(path: string): boolean {
   try {
-    return (await Deno.stat(path)).isFile;
+    return Deno.statSync(path).isFile;
   } catch {
     return false;
   }
@@ -214,13 +225,44 @@ export async function resolveLocalUser(
     if (rest !== undefined) {
       const domainHome = `${context.home}/mail/${domainName}`;
       for (const candidate of dotQmailCandidates("-", rest)) {
-        if (await isRegularFile(`${domainHome}/${fromByteString(candidate.name)}`)) {
+        if (isRegularFile(`${domainHome}/${fromByteString(candidate.name)}`)) {
           return { user: domainName, home: domainHome, dash: "-", ext: rest, source: "domain" };
         }
       }
     }
   }
   return { user: "alias", home: `${context.home}/alias`, dash: "-", ext: local, source: "alias" };
+}
+
+/** The loop check's scan over the header, fed in chunks. */
+class DeliveredToScan {
+  readonly #dtline: Uint8Array;
+  #lineLength = 0;
+  #matching = true;
+
+  constructor(dtline: Uint8Array) {
+    this.#dtline = dtline;
+  }
+
+  /** true: found; false: the header ended without it; undefined: feed more. */
+  feed(chunk: Uint8Array, count = chunk.length): boolean | undefined {
+    const dtline = this.#dtline;
+    for (let i = 0; i < count; i++) {
+      const byte = chunk[i];
+      if (
+        this.#matching && (this.#lineLength >= dtline.length || dtline[this.#lineLength] !== byte)
+      ) {
+        this.#matching = false;
+      }
+      this.#lineLength++;
+      if (byte !== 0x0a) continue;
+      if (this.#lineLength <= 1) return false;
+      if (this.#matching && this.#lineLength === dtline.length) return true;
+      this.#lineLength = 0;
+      this.#matching = true;
+    }
+    return undefined;
+  }
 }
 
 /**
@@ -234,27 +276,21 @@ export async function hasDeliveredToLine(
   const file = await Deno.open(messagePath, { read: true });
   try {
     const buffer = new Uint8Array(64 * 1024);
-    let lineLength = 0;
-    let matching = true;
+    const scan = new DeliveredToScan(dtline);
     for (;;) {
       const count = await file.read(buffer);
       if (count === null) return false; // a last line without LF ends the header
-      for (let i = 0; i < count; i++) {
-        const byte = buffer[i];
-        if (matching && (lineLength >= dtline.length || dtline[lineLength] !== byte)) {
-          matching = false;
-        }
-        lineLength++;
-        if (byte !== 0x0a) continue;
-        if (lineLength <= 1) return false;
-        if (matching && lineLength === dtline.length) return true;
-        lineLength = 0;
-        matching = true;
-      }
+      const found = scan.feed(buffer, count);
+      if (found !== undefined) return found;
     }
   } finally {
     file.close();
   }
+}
+
+/** The loop check (§6.1) on a message already in memory. */
+export function messageHasDeliveredToLine(message: Uint8Array, dtline: Uint8Array): boolean {
+  return new DeliveredToScan(dtline).feed(message) ?? false;
 }
 
 /** DTLINE + the message file, as one stream, for forwarding. */
@@ -301,6 +337,8 @@ export interface QmailLocalRun {
   sender: string;
   defaultDelivery: string;
   messagePath: string;
+  /** The message file's bytes, when deliverLocal read them (small messages). */
+  message?: Uint8Array;
 }
 
 /** qmail-local's result: its exit code (0, 100, 111) and everything it and its programs printed. */
@@ -309,14 +347,27 @@ export interface QmailLocalResult {
   output: string;
 }
 
-async function checkHome(home: string, create: boolean): Promise<void> {
+/**
+ * qmail-local's chdir to the home and its mode checks (§6.1). Returns the
+ * home's stat, which also stamps the cache of its absent .qmail names.
+ */
+function checkHome(home: string, create: boolean): Deno.FileInfo {
   if (!home.startsWith("/")) {
     throw new DeliveryError(true, `Unable to switch to ${home}: not an absolute path. (#4.3.0)`);
   }
-  if (create) await Deno.mkdir(home, { recursive: true, mode: 0o700 }).catch(() => {});
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(home);
+    try {
+      info = Deno.statSync(home);
+    } catch (error) {
+      if (!create || !(error instanceof Deno.errors.NotFound)) throw error;
+      try {
+        Deno.mkdirSync(home, { recursive: true, mode: 0o700 });
+      } catch {
+        // the stat below reports it
+      }
+      info = Deno.statSync(home);
+    }
   } catch (error) {
     throw new DeliveryError(true, `Unable to switch to ${home}: ${errorText(error)}. (#4.3.0)`, {
       cause: error,
@@ -334,7 +385,11 @@ async function checkHome(home: string, create: boolean): Promise<void> {
       "Home directory is sticky: user is editing his .qmail file. (#4.2.1)",
     );
   }
+  return info;
 }
+
+/** Absent .qmail names per home directory (see absent_names.ts). */
+const absentNames = new AbsentNames();
 
 interface FoundDotQmail {
   text: string;
@@ -343,24 +398,28 @@ interface FoundDotQmail {
 }
 
 /** The .qmail search (§6.2): undefined when no candidate exists. */
-async function findDotQmail(
+function findDotQmail(
   home: string,
   dash: string,
   ext: string,
-): Promise<FoundDotQmail | undefined> {
+  absent: Set<string> | undefined,
+): FoundDotQmail | undefined {
   for (const candidate of dotQmailCandidates(dash, ext)) {
     const name = fromByteString(candidate.name);
+    if (absent?.has(name)) continue;
     const path = `${home}/${name}`;
     let info: Deno.FileInfo;
     let bytes: Uint8Array;
     try {
-      info = await Deno.stat(path);
+      info = Deno.statSync(path);
       if (!info.isFile) continue;
-      bytes = await Deno.readFile(path);
+      bytes = Deno.readFileSync(path);
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      if (error instanceof Deno.errors.NotFound) {
+        absentNames.note(absent, home, name);
         continue;
       }
+      if (error instanceof Deno.errors.NotADirectory) continue;
       throw new DeliveryError(true, `Unable to open ${name}: ${errorText(error)}. (#4.3.0)`, {
         cause: error,
       });
@@ -378,11 +437,14 @@ async function findDotQmail(
   return undefined;
 }
 
-async function ownerExists(home: string, name: string): Promise<boolean> {
+function ownerExists(home: string, name: string, absent: Set<string> | undefined): boolean {
+  const text = fromByteString(name);
+  if (absent?.has(text)) return false;
   try {
-    await Deno.stat(`${home}/${fromByteString(name)}`);
+    Deno.statSync(`${home}/${text}`);
     return true;
   } catch (error) {
+    if (error instanceof Deno.errors.NotFound) absentNames.note(absent, home, text);
     if (
       error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
       error instanceof Deno.errors.PermissionDenied
@@ -407,7 +469,8 @@ export async function runQmailLocal(
   let output = "";
   const { user, local, domain, sender, messagePath } = run;
   try {
-    await checkHome(user.home, user.mailbox !== undefined);
+    const homeInfo = checkHome(user.home, user.mailbox !== undefined);
+    const absent = absentNames.namesFor(user.home, homeInfo, Date.now());
     const now = context.now();
     const dtline = formatDeliveredTo(local, domain);
     const rpline = formatReturnPath(sender);
@@ -416,9 +479,10 @@ export async function runQmailLocal(
     const rplineBytes = stringToBytes(rpline);
 
     try {
-      if (await hasDeliveredToLine(messagePath, dtlineBytes)) {
-        throw new DeliveryError(false, LOOPING);
-      }
+      const looping = run.message !== undefined
+        ? messageHasDeliveredToLine(run.message, dtlineBytes)
+        : await hasDeliveredToLine(messagePath, dtlineBytes);
+      if (looping) throw new DeliveryError(false, LOOPING);
     } catch (error) {
       if (error instanceof DeliveryError) throw error;
       throw new DeliveryError(true, `Unable to read message: ${errorText(error)}. (#4.3.0)`, {
@@ -428,12 +492,12 @@ export async function runQmailLocal(
 
     const owners = ownerFileNames(user.dash, user.ext);
     const newSender = formatNewSender(sender, local, domain, {
-      owner: sender !== "" && sender !== "#@[]" && await ownerExists(user.home, owners.owner),
+      owner: sender !== "" && sender !== "#@[]" && ownerExists(user.home, owners.owner, absent),
       ownerDefault: sender !== "" && sender !== "#@[]" &&
-        await ownerExists(user.home, owners.ownerDefault),
+        ownerExists(user.home, owners.ownerDefault, absent),
     });
 
-    const found = await findDotQmail(user.home, user.dash, user.ext);
+    const found = findDotQmail(user.home, user.dash, user.ext, absent);
     if (found === undefined && user.dash !== "") throw new DeliveryError(false, NO_MAILBOX);
     let forwardOnly = found?.forwardOnly ?? false;
     let text = found?.text ?? run.defaultDelivery;
@@ -443,7 +507,8 @@ export async function runQmailLocal(
     }
     const instructions: DotQmailInstruction[] = parseDotQmail(text);
 
-    const env = {
+    // Built when the first |program line needs it.
+    const programEnvironment = () => ({
       ...context.env,
       ...formatProgramEnvironment({
         user: fromByteString(user.user),
@@ -460,7 +525,8 @@ export async function runQmailLocal(
         rpline: fromByteString(rpline),
         ufline: fromByteString(ufline),
       }),
-    };
+    });
+    let env: Record<string, string> | undefined;
 
     let files = 0;
     let programs = 0;
@@ -497,6 +563,7 @@ export async function runQmailLocal(
                 now,
                 create: own,
                 quota: own ? user.mailbox!.quota : undefined,
+                message: run.message,
               },
             );
           } else {
@@ -521,7 +588,7 @@ export async function runQmailLocal(
           try {
             result = await deliverToProgram(fromByteString(instruction.command), {
               cwd: user.home,
-              env,
+              env: env ??= programEnvironment(),
               messagePath,
               outputLimit: REPORT_LIMIT + 1,
             });
@@ -575,6 +642,37 @@ export async function runQmailLocal(
 }
 
 /**
+ * The whole message file, or undefined (then each step reads the file
+ * itself and reports its own error). A queue message never changes once
+ * queued; one that grew past the size seen is left to the file path.
+ */
+function readSmallMessage(messagePath: string): Uint8Array | undefined {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(messagePath, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = file.statSync().size;
+    if (size > SMALL_MESSAGE_BYTES) return undefined;
+    const bytes = new Uint8Array(size + 1);
+    let length = 0;
+    for (;;) {
+      const count = file.readSync(bytes.subarray(length));
+      if (count === null) break;
+      length += count;
+      if (length > size) return undefined;
+    }
+    return bytes.subarray(0, length);
+  } catch {
+    return undefined;
+  } finally {
+    file.close();
+  }
+}
+
+/**
  * One delivery, as qmail-lspawn + qmail-local: validate the command, find
  * the user, run the .qmail instructions, report K/Z/D.
  */
@@ -589,13 +687,13 @@ export async function deliverLocal(
   const at = job.recipient.lastIndexOf("@");
   if (at < 0) return report(100, ADDRESS_NEEDS_HOST + "\n");
   const messagePath = `${context.layout.root}/mess/${job.mess}`;
+  let info: Deno.FileInfo;
   try {
-    if (!(await Deno.stat(messagePath)).isFile) {
-      return report(111, "Sorry, message has wrong type. (#4.3.5)\n");
-    }
+    info = Deno.statSync(messagePath);
   } catch {
     return report(111, "qmail-spawn unable to open message. (#4.3.0)\n");
   }
+  if (!info.isFile) return report(111, "Sorry, message has wrong type. (#4.3.5)\n");
   const local = job.recipient.slice(0, at);
   const domain = job.recipient.slice(at + 1);
   if (local === "") return report(0, ""); // the trash can (§5.2 step 1)
@@ -620,6 +718,7 @@ export async function deliverLocal(
     sender: job.sender,
     defaultDelivery,
     messagePath,
+    message: info.size <= SMALL_MESSAGE_BYTES ? readSmallMessage(messagePath) : undefined,
   }, context);
   return report(result.code, result.output);
 }

@@ -9,6 +9,7 @@ import {
   type LocalContext,
   type LocalMailbox,
   LOOPING,
+  messageHasDeliveredToLine,
   NO_MAILBOX,
   resolveLocalUser,
 } from "./local.ts";
@@ -245,6 +246,58 @@ Deno.test("hasDeliveredToLine: header only, exact bytes, across read boundaries"
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("messageHasDeliveredToLine: the same answers on bytes in memory", () => {
+  const encoder = new TextEncoder();
+  const dtline = encoder.encode("Delivered-To: a@b\n");
+  const check = (text: string) => messageHasDeliveredToLine(encoder.encode(text), dtline);
+  assertEquals(check("X: 1\nDelivered-To: a@b\n\nbody"), true);
+  assertEquals(check("X: 1\nDelivered-To: a@bc\n\n"), false);
+  assertEquals(check("X: 1\n\nDelivered-To: a@b\n"), false);
+  assertEquals(check("Delivered-To: a@b"), false);
+  assertEquals(check(""), false);
+  assertEquals(check("x".repeat(100000) + "\nDelivered-To: a@b\n"), true);
+});
+
+Deno.test("deliverLocal: a message too big to hold in memory is checked and copied from the file", async () => {
+  await withHome(async ({ home, context, job, mailboxes }) => {
+    const maildir = `${home}/mail/example.com/joe/Maildir`;
+    mailboxes.set("joe@example.com", { maildir, quotaBytes: 0, quotaMessages: 0 });
+    const big = "Subject: big\n\n" + `${"y".repeat(99)}\n`.repeat(4000);
+    const report = await deliverLocal(await job("joe@example.com", { text: big }), context);
+    assertEquals(report, { delivery: 3, status: "K", text: "did 1+0+0\n" });
+    const [name] = newFiles(maildir);
+    assertEquals(
+      await Deno.readTextFile(`${maildir}/new/${name}`),
+      "Return-Path: <bob@example.org>\nDelivered-To: joe@example.com\n" + big,
+    );
+    const looping = "Delivered-To: joe@example.com\n" + big;
+    assertEquals(
+      await deliverLocal(await job("joe@example.com", { text: looping }), context),
+      { delivery: 3, status: "D", text: LOOPING + "\n" },
+    );
+  });
+});
+
+Deno.test("deliverLocal: a Maildir or .qmail changed between deliveries is seen by the next one", async () => {
+  await withHome(async ({ home, context, job, mailboxes, write, injected }) => {
+    const maildir = `${home}/mail/example.com/joe/Maildir`;
+    mailboxes.set("joe@example.com", { maildir, quotaBytes: 0, quotaMessages: 0 });
+    assertEquals((await deliverLocal(await job("joe@example.com"), context)).status, "K");
+    // The mailbox's Maildir removed: made again.
+    await Deno.remove(maildir, { recursive: true });
+    assertEquals((await deliverLocal(await job("joe@example.com"), context)).status, "K");
+    assertEquals(newFiles(maildir).length, 1);
+    // A .qmail written now applies to the next delivery.
+    await write("mail/example.com/joe/.qmail", "&joe@example.net\n");
+    const report = await deliverLocal(await job("joe@example.com"), context);
+    assertEquals(report.text, "did 0+1+0\nqp 4242\n");
+    assertEquals(injected.length, 1);
+    await Deno.remove(`${home}/mail/example.com/joe/.qmail`);
+    assertEquals((await deliverLocal(await job("joe@example.com"), context)).text, "did 1+0+0\n");
+    assertEquals(newFiles(maildir).length, 2);
+  });
 });
 
 Deno.test("deliverLocal: forwards are injected once at the end with DTLINE + message", async () => {

@@ -6,6 +6,8 @@ import {
   MAILBOX_FULL,
   MAILDIR_CHDIR,
   MAILDIR_READ,
+  MAILDIR_TEMPORARY,
+  syncDirectory,
 } from "./maildir.ts";
 
 const encoder = new TextEncoder();
@@ -151,5 +153,55 @@ Deno.test("deliverToMaildir: a maildirsize in a .qmail Maildir is honoured", asy
       DeliveryError,
     );
     assertEquals(error.temporary, false);
+  });
+});
+
+Deno.test("deliverToMaildir: message bytes given in memory are written as the file would be", async () => {
+  await withMaildir(async (dir, message) => {
+    const bytes = await Deno.readFile(message);
+    const result = await deliverToMaildir(dir, parts, `${dir}/not-read`, {
+      hostname: "mx",
+      now: NOW,
+      message: bytes,
+    });
+    assertEquals(
+      await Deno.readTextFile(`${dir}/new/${result.name}`),
+      "Return-Path: <bob@example.org>\nDelivered-To: joe@example.com\nSubject: hi\n\nFrom here\nbody",
+    );
+    assertEquals(names(`${dir}/tmp`), []);
+  });
+});
+
+Deno.test("deliverToMaildir: a Maildir checked a moment ago and then removed gets the same errors", async () => {
+  await withMaildir(async (dir, message) => {
+    const options = { hostname: "mx", now: NOW };
+    await deliverToMaildir(dir, parts, message, options);
+    await Deno.remove(`${dir}/tmp`);
+    const noTmp = await assertRejects(
+      () => deliverToMaildir(dir, parts, message, options),
+      DeliveryError,
+    );
+    assertEquals(noTmp.message, MAILDIR_TEMPORARY);
+    await Deno.remove(dir, { recursive: true });
+    const gone = await assertRejects(
+      () => deliverToMaildir(dir, parts, message, options),
+      DeliveryError,
+    );
+    assertEquals(gone.message, MAILDIR_CHDIR);
+    // With create, a removed new/ (or the whole Maildir) is made again.
+    await deliverToMaildir(dir, parts, message, { ...options, create: true });
+    await Deno.remove(`${dir}/new`, { recursive: true });
+    const again = await deliverToMaildir(dir, parts, message, { ...options, create: true });
+    assertEquals(names(`${dir}/new`), [again.name]);
+    assertEquals(names(`${dir}/tmp`), []);
+  });
+});
+
+Deno.test("syncDirectory: concurrent callers share fsyncs and all resolve", async () => {
+  await withMaildir(async (dir) => {
+    await Promise.all(Array.from({ length: 8 }, () => syncDirectory(`${dir}/new`)));
+    await syncDirectory(`${dir}/new`);
+    // A directory that cannot be opened is left alone, as before.
+    await syncDirectory(`${dir}/missing`);
   });
 });
