@@ -288,3 +288,24 @@ Deno.test("e2e: a broken control file stops the start with a message naming the 
   assertEquals(send.code, 111);
   assertStringIncludes(send.stderr, `${home}/control/concurrencylocal line 1`);
 });
+
+Deno.test("e2e: recipients past 1000 in one message get 452 and memory stays bounded", async () => {
+  const home = await homeWithMailbox();
+  const qmd = await startQmd(home, { workers: 1 });
+  const client = await SmtpClient.connect(qmd.port);
+  try {
+    await client.reply();
+    await client.command("HELO a.example");
+    await client.command("MAIL FROM:<a@b.example>");
+    const batch = Array.from({ length: 1001 }, (_, i) => `RCPT TO:<joe-${i}@example.test>\r\n`)
+      .join("");
+    await client.send(batch);
+    const replies: string[] = [];
+    for (let i = 0; i < 1001; i++) replies.push(await client.reply());
+    assertEquals(replies.filter((reply) => reply === "250 ok").length, 1000);
+    assertEquals(replies[1000], "452 sorry, too many recipients (#4.5.3)");
+  } finally {
+    client.close();
+    await qmd.stop();
+  }
+});

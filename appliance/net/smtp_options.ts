@@ -19,6 +19,13 @@ export interface ConnectionFacts {
 
 const encoder = new TextEncoder();
 
+/**
+ * Recipients accepted per message. qmail has no limit, which lets one client
+ * hold any amount of memory (reliability catalogue L4, CVE-1999-0144); 1000
+ * is Postfix's and mox's figure. control/maxrcpt (a later issue) will set it.
+ */
+export const DEFAULT_MAX_RECIPIENTS = 1000;
+
 /** Loads control/morercpthosts.cdb when the controls name one. */
 export function loadMoreRcptHosts(controls: SmtpdControls): CdbReader | null {
   return controls.moreRcptHostsCdb === null
@@ -47,5 +54,6 @@ export function buildSessionOptions(
     badMailFrom: controls.badMailFrom,
     localIpHost: controls.localIpHost,
     localIps: localIp === "" ? [] : [localIp],
+    maxRecipients: DEFAULT_MAX_RECIPIENTS,
   };
 }
