@@ -309,3 +309,54 @@ Deno.test("e2e: recipients past 1000 in one message get 452 and memory stays bou
     await qmd.stop();
   }
 });
+
+Deno.test("e2e: qmd smtpd serves one session on stdin/stdout as under tcpserver", async () => {
+  const home = await homeWithMailbox();
+  const session = [
+    "HELO client.example",
+    "MAIL FROM:<alice@sender.example>",
+    "RCPT TO:<joe@example.test>",
+    "RCPT TO:<victim@elsewhere.example>",
+    "DATA",
+    "Subject: via tcpserver",
+    "",
+    "body",
+    ".",
+    "QUIT",
+  ].map((line) => line + "\r\n").join("");
+  const result = await runQmd(["smtpd", "--home", home], {
+    stdin: session,
+    env: {
+      TCPREMOTEIP: "192.0.2.7",
+      TCPREMOTEHOST: "client.example",
+      TCPLOCALHOST: "mx.example.test",
+    },
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const replies = result.stdout.split("\r\n");
+  assertEquals(replies.slice(0, 6), [
+    "220 mx.example.test ESMTP",
+    "250 mx.example.test",
+    "250 ok",
+    "250 ok",
+    "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+    "354 go ahead",
+  ]);
+  assertMatch(replies[6], /^250 ok \d+ qp \d+$/);
+  assertEquals(replies[7], "221 mx.example.test");
+  const stat = await runQmd(["qstat", "--home", home]);
+  assertEquals(
+    stat.stdout,
+    "messages in queue: 1\nmessages in queue but not yet preprocessed: 1\n",
+  );
+  const todo = [...Deno.readDirSync(`${home}/queue/mess`)].flatMap((dir) =>
+    [...Deno.readDirSync(`${home}/queue/mess/${dir.name}`)].map((file) =>
+      `${home}/queue/mess/${dir.name}/${file.name}`
+    )
+  );
+  const text = await Deno.readTextFile(todo[0]);
+  assertStringIncludes(
+    text,
+    "Received: from client.example (192.0.2.7)\n  by mx.example.test with SMTP; ",
+  );
+});
