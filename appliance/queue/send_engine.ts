@@ -45,6 +45,7 @@ import {
   DueQueue,
   type JobRelease,
   type OutstandingDelivery,
+  type PassJob,
   settleReport,
 } from "../send/scheduler.ts";
 import { bounceAndFinish } from "./bounce_and_finish.ts";
@@ -57,10 +58,12 @@ import {
   describeError,
   fileExists,
   markDone,
+  markDoneAt,
+  openChannelFile,
   preprocessMessages,
   type PreprocessResult,
+  probeFile,
   queueName,
-  readChannelFile,
   readMessageInfo,
   removeChannelFile,
   setChannelRetryTime,
@@ -116,6 +119,17 @@ export interface SendEngineOptions {
   recover?: (layout: QueueLayout, now: number) => Promise<unknown>;
 }
 
+/** What the engine keeps for a job until its last reference is released. */
+interface JobFiles {
+  /** The channel file. */
+  path: string;
+  /** The pass's handle on it, for marking records done; see openChannelFile. */
+  file: Deno.FsFile | undefined;
+  /** The message number and its mess name as deliveries carry them. */
+  id: string;
+  mess: string;
+}
+
 /** The state of the loop, for tests and status pages. */
 export interface SendStatus {
   local: { inUse: number; limit: number; queued: number };
@@ -141,6 +155,8 @@ export class SendEngine {
   #lock: Deno.FsFile | undefined;
   #trigger: { close(): void } | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the armed timer fires: Unix seconds, or -Infinity for at once. */
+  #timerWake = 0;
   #started = false;
   #closed = false;
   #draining = false;
@@ -154,6 +170,8 @@ export class SendEngine {
   /** Messages whose stat failed at start: looked at again later (qmail's pqfail). */
   #failed = new DueQueue();
   #nextDelid = 1;
+  /** Jobs with references left (a pass open or deliveries in flight). */
+  #jobs = new Map<PassJob, JobFiles>();
 
   #todoRequested = false;
   #todoIds: bigint[] = [];
@@ -302,6 +320,7 @@ export class SendEngine {
     if (this.#closed) return;
     this.#draining = true;
     for (const channel of CHANNELS) this.#channels[channel].abandon(this.#now());
+    for (const job of this.#jobs.keys()) if (job.refs <= 0) this.#closeJob(job);
     this.#logStatus();
     await new Promise<void>((resolve) => {
       this.#drainWaiters.push(resolve);
@@ -337,6 +356,7 @@ export class SendEngine {
     }
     this.#lock?.close();
     this.#lock = undefined;
+    for (const job of this.#jobs.keys()) this.#closeJob(job);
     for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 
@@ -431,7 +451,6 @@ export class SendEngine {
 
   #arm(immediately: boolean): void {
     if (!this.#timers || this.#closed) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
     const now = this.#now();
     let wake = now + MAX_SLEEP_SECONDS;
     if (!this.#draining) {
@@ -453,8 +472,13 @@ export class SendEngine {
     const failed = this.#failed.peek();
     if (failed) wake = Math.min(wake, failed.due);
     if (!this.#cleaning && !this.#draining) wake = Math.min(wake, this.#nextCleanup);
+    const at = immediately || wake <= now ? -Infinity : wake;
+    // The timer already armed wakes the loop when this one would (pumping is idempotent).
+    if (this.#timer !== undefined && this.#timerWake === at) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     // qmail adds one second of fuzz to every sleep (SLEEP_FUZZ) to avoid waking early.
-    const delay = immediately || wake <= now ? 0 : (wake - now + 1) * 1000;
+    const delay = at === -Infinity ? 0 : (wake - now + 1) * 1000;
+    this.#timerWake = at;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#pump();
@@ -518,9 +542,9 @@ export class SendEngine {
     const layout = this.#layout;
     let path = layout.info(id);
     try {
-      if (!fileExists(path)) return;
+      if (!probeFile(path) && !fileExists(path)) return;
       path = layout.todo(id);
-      if (fileExists(path)) return;
+      if (probeFile(path)) return;
       const due: Partial<Record<Channel, number>> = {};
       for (const channel of CHANNELS) {
         path = layout.channel(channel, id);
@@ -562,29 +586,38 @@ export class SendEngine {
       const path = this.#layout.channel(channel, step.job.id);
       logWarning(`unknown record type in ${queueName(this.#layout, path)}!`);
     }
-    this.#afterRelease(channel, step.job.id, step.release);
+    this.#afterRelease(step.job, step.release);
     return true;
   }
 
   #openPass(channel: Channel, id: bigint, now: number): void {
     const info = readMessageInfo(this.#layout, id);
+    let file: Deno.FsFile | undefined;
     try {
       if (info === undefined) throw new Error("no info");
-      const file = readChannelFile(this.#layout, channel, id);
-      const records = file.records.map((record) => ({
+      const pass = openChannelFile(this.#layout, channel, id);
+      file = pass.file;
+      const records = pass.records.map((record) => ({
         offset: record.offset,
         done: record.done,
         address: bytesToString(record.address),
       }));
-      this.#channels[channel].openPass(
+      const job = this.#channels[channel].openPass(
         id,
         { sender: bytesToString(info.sender), birth: info.birth },
         records,
-        file.corrupt,
+        pass.corrupt,
         now,
         this.#controls.queueLifetime,
       );
+      this.#jobs.set(job, {
+        path: this.#layout.channel(channel, id),
+        file,
+        id: String(id),
+        mess: this.#layout.messName(id),
+      });
     } catch {
+      file?.close();
       const path = this.#layout.channel(channel, id);
       logWarning(`trouble opening ${queueName(this.#layout, path)}; will try again later`);
       this.#channels[channel].queue.insert(id, now + SYSTEM_FAILURE_RETRY_SECONDS);
@@ -593,10 +626,11 @@ export class SendEngine {
 
   #startDelivery(delivery: OutstandingDelivery, sender: string): void {
     const { job, recipient } = delivery;
+    const files = this.#jobFiles(job);
     this.#deliver({
       delivery: delivery.slot,
-      id: String(job.id),
-      mess: this.#layout.messName(job.id),
+      id: files.id,
+      mess: files.mess,
       sender,
       recipient,
     }, job.channel);
@@ -607,18 +641,18 @@ export class SendEngine {
   /** Handles one report (§4.6): log it, mark the record done or bounce it, release the job. */
   #finishDelivery(delivery: OutstandingDelivery, status: string, reportText: string): void {
     const { job, delid } = delivery;
-    const channelPath = this.#layout.channel(job.channel, job.id);
+    const files = this.#jobFiles(job);
     const { outcome, text } = settleReport(status, reportText, job.dying);
     if (outcome === "mangled") logReportMangled(delid);
     else logDeliveryResult(delid, outcome, text);
     if (outcome === "success") {
-      this.#markDone(channelPath, delivery.offset);
+      this.#markDone(files, delivery.offset);
       job.open--;
     } else if (outcome === "failure") {
       const paragraph = formatBounceParagraph(delivery.recipient, text, this.#routing);
       try {
         appendBounce(this.#layout, job.id, paragraph);
-        this.#markDone(channelPath, delivery.offset);
+        this.#markDone(files, delivery.offset);
         job.open--;
       } catch (error) {
         // qmail sleeps and retries for ever; qmd leaves the recipient undone so that a
@@ -630,15 +664,45 @@ export class SendEngine {
       }
     }
     const release = this.#channels[job.channel].release(job, this.#now());
-    this.#afterRelease(job.channel, job.id, release);
+    this.#afterRelease(job, release);
     this.#logStatus();
   }
 
-  #markDone(path: string, offset: number): void {
-    if (!markDone(path, offset)) {
+  #markDone(files: JobFiles, offset: number): void {
+    const marked = files.file === undefined
+      ? markDone(files.path, offset)
+      : markDoneAt(files.file, offset);
+    if (!marked) {
       logWarning(
-        `trouble marking ${queueName(this.#layout, path)}; message will be delivered twice!`,
+        `trouble marking ${queueName(this.#layout, files.path)}; message will be delivered twice!`,
       );
+    }
+  }
+
+  /** The files of a job (a job is registered when its pass opens). */
+  #jobFiles(job: PassJob): JobFiles {
+    let files = this.#jobs.get(job);
+    if (files === undefined) {
+      files = {
+        path: this.#layout.channel(job.channel, job.id),
+        file: undefined,
+        id: String(job.id),
+        mess: this.#layout.messName(job.id),
+      };
+      this.#jobs.set(job, files);
+    }
+    return files;
+  }
+
+  /** A job's last reference is gone: close its channel file handle. */
+  #closeJob(job: PassJob): void {
+    const files = this.#jobs.get(job);
+    if (files === undefined) return;
+    this.#jobs.delete(job);
+    try {
+      files.file?.close();
+    } catch {
+      // Already closed.
     }
   }
 
@@ -647,8 +711,11 @@ export class SendEngine {
    * its channel file unlinked, and the message is finished once no channel
    * file is left.
    */
-  #afterRelease(channel: Channel, id: bigint, release: JobRelease): void {
+  #afterRelease(job: PassJob, release: JobRelease): void {
+    if (release.kind === "pending") return;
+    this.#closeJob(job);
     if (release.kind !== "complete") return;
+    const { channel, id } = job;
     const now = this.#now();
     try {
       removeChannelFile(this.#layout, channel, id);
@@ -665,7 +732,8 @@ export class SendEngine {
       if (other === channel) continue;
       const path = this.#layout.channel(other, id);
       try {
-        if (fileExists(path)) return;
+        // Normally absent: probed without an exception.
+        if (probeFile(path)) return;
       } catch {
         logWarning(`unable to stat ${queueName(this.#layout, path)}`);
       }
@@ -759,6 +827,8 @@ function lockSendMutex(path: string): Deno.FsFile {
 
 /** A channel file's mtime in Unix seconds; undefined when it does not exist. */
 function channelMtime(path: string): number | undefined {
+  // Often absent (a message without remote recipients): probed without an exception.
+  if (!probeFile(path)) return undefined;
   try {
     const mtime = Deno.statSync(path).mtime;
     return Math.floor((mtime?.getTime() ?? 0) / 1000);

@@ -12,6 +12,7 @@
  * fsynced after entries that a crash must not lose are created or removed
  * (Linux semantics).
  */
+import { existsSync } from "node:fs";
 import {
   bytesToString,
   formatChannelRecord,
@@ -59,6 +60,18 @@ async function syncDirectoryAsync(path: string): Promise<void> {
   } finally {
     directory.close();
   }
+}
+
+/**
+ * Whether a file that is normally absent exists, without the cost of the
+ * exception a failed Deno.statSync raises (node:fs existsSync). Any stat
+ * failure reads as absence; it is used only for entries of the queue's own
+ * directories, which this process writes, and where a stat that fails with
+ * anything but ENOENT means an I/O error that the next operation on the
+ * message meets too. Deno permission errors still throw.
+ */
+export function probeFile(path: string): boolean {
+  return existsSync(path);
 }
 
 /** Unlinks a file; true when it was removed or absent. Other errors throw. */
@@ -469,7 +482,7 @@ export function readMessageInfo(layout: QueueLayout, id: bigint): MessageInfo | 
   }
   try {
     const stat = file.statSync();
-    const sender = parseInfo(readAllSync(file));
+    const sender = parseInfo(readFirstRecordSync(file));
     if (sender === undefined) return undefined;
     return { sender, birth: Math.floor((stat.mtime?.getTime() ?? 0) / 1000) };
   } catch {
@@ -479,15 +492,54 @@ export function readMessageInfo(layout: QueueLayout, id: bigint): MessageInfo | 
   }
 }
 
+/**
+ * The envelope sender of info/NN/ID without its birth (no fstat): what
+ * injectBounce needs. Undefined when info is missing or has no F record.
+ */
+function readMessageSender(layout: QueueLayout, id: bigint): Uint8Array | undefined {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(layout.info(id), { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    return parseInfo(readFirstRecordSync(file));
+  } catch {
+    return undefined;
+  } finally {
+    file.close();
+  }
+}
+
+/** A scratch buffer for the synchronous reads below (one isolate, no interleaving). */
+const READ_BUFFER = new Uint8Array(65536);
+
+/** Reads a file to its end. */
 function readAllSync(file: Deno.FsFile): Uint8Array {
   const chunks: Uint8Array[] = [];
-  const buffer = new Uint8Array(65536);
   for (;;) {
-    const n = file.readSync(buffer);
+    const n = file.readSync(READ_BUFFER);
     if (n === null || n === 0) break;
-    chunks.push(buffer.slice(0, n));
+    chunks.push(READ_BUFFER.slice(0, n));
   }
-  return concat(chunks);
+  return chunks.length === 1 ? chunks[0] : concat(chunks);
+}
+
+/**
+ * Reads a file up to its first NUL (or its end): all that parseInfo looks
+ * at, so one read serves a whole info file.
+ */
+function readFirstRecordSync(file: Deno.FsFile): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const n = file.readSync(READ_BUFFER);
+    if (n === null || n === 0) break;
+    const chunk = READ_BUFFER.slice(0, n);
+    chunks.push(chunk);
+    if (chunk.indexOf(0) >= 0) break;
+  }
+  return chunks.length === 1 ? chunks[0] : concat(chunks);
 }
 
 /** One channel file as a pass reads it (§4.5, §4.6). */
@@ -503,13 +555,52 @@ export interface ChannelPass {
 
 /** Reads local/NN/ID or remote/NN/ID; throws when it cannot be read. */
 export function readChannelFile(layout: QueueLayout, channel: Channel, id: bigint): ChannelPass {
-  const bytes = Deno.readFileSync(layout.channel(channel, id));
+  return parseChannelPass(Deno.readFileSync(layout.channel(channel, id)));
+}
+
+function parseChannelPass(bytes: Uint8Array): ChannelPass {
   const records = parseChannelFile(bytes);
   const last = records.at(-1);
   const end = last === undefined ? 0 : last.offset + last.address.length + 2;
   // A trailing fragment without its NUL is EOF to qmail's getln; another NUL-terminated
   // record means parseChannelFile stopped at an unknown record type.
   return { records, corrupt: bytes.indexOf(0, end) >= 0 };
+}
+
+/** A channel file opened for a pass, with the handle its records are marked done through. */
+export interface OpenChannelPass extends ChannelPass {
+  /**
+   * Open for reading and writing until the job is over; undefined when the
+   * file could be read but not opened for writing (markDone then opens it
+   * per record, as qmail does).
+   */
+  file: Deno.FsFile | undefined;
+}
+
+/**
+ * readChannelFile for a pass that keeps one handle for its markDoneAt
+ * calls, instead of opening the file for every record marked done. The
+ * caller closes `file` when the job is over. Throws when the file cannot be
+ * read.
+ */
+export function openChannelFile(
+  layout: QueueLayout,
+  channel: Channel,
+  id: bigint,
+): OpenChannelPass {
+  const path = layout.channel(channel, id);
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true, write: true });
+  } catch {
+    return { ...readChannelFile(layout, channel, id), file: undefined };
+  }
+  try {
+    return { ...parseChannelPass(readAllSync(file)), file };
+  } catch (error) {
+    file.close();
+    throw error;
+  }
 }
 
 /**
@@ -526,12 +617,25 @@ export function markDone(path: string, offset: number): boolean {
     return false;
   }
   try {
-    file.seekSync(offset, Deno.SeekMode.Start);
-    return file.writeSync(stringToBytes("D")) === 1;
-  } catch {
-    return false;
+    return markDoneAt(file, offset);
   } finally {
     file.close();
+  }
+}
+
+const DONE = stringToBytes("D");
+
+/**
+ * markDone through a handle a pass holds open (openChannelFile): lseek to
+ * the record's first byte and write one `D`; no fsync (§4.5). False on
+ * failure.
+ */
+export function markDoneAt(file: Deno.FsFile, offset: number): boolean {
+  try {
+    file.seekSync(offset, Deno.SeekMode.Start);
+    return file.writeSync(DONE) === 1;
+  } catch {
+    return false;
   }
 }
 
@@ -596,11 +700,15 @@ export type DoneCheck =
 
 /** messdone step 1 (§4.8). Throws when a stat fails other than with ENOENT. */
 export function checkMessageDone(layout: QueueLayout, id: bigint): DoneCheck {
-  for (const channel of CHANNELS) {
-    if (fileExists(layout.channel(channel, id))) return "not-done";
+  // This check decides whether the message may be deleted, so absence is
+  // confirmed exactly (an I/O error must not read as "absent" and lose
+  // recipients); the cheap probe answers the common "present" case.
+  for (const path of [layout.channel("local", id), layout.channel("remote", id), layout.todo(id)]) {
+    if (probeFile(path) || fileExists(path)) return "not-done";
   }
-  if (fileExists(layout.todo(id))) return "not-done";
-  return fileExists(layout.info(id)) ? "done" : "gone";
+  const info = layout.info(id);
+  // Normally present: the exact check only when the probe says otherwise.
+  return probeFile(info) || fileExists(info) ? "done" : "gone";
 }
 
 /** The bounce-related controls (§9). */
@@ -659,11 +767,13 @@ export async function injectBounce(
   id: bigint,
   options: InjectBounceOptions,
 ): Promise<BounceResult> {
-  const info = readMessageInfo(layout, id);
-  if (info === undefined) {
+  const infoSender = readMessageSender(layout, id);
+  if (infoSender === undefined) {
     throw new BounceError(`unable to read ${queueName(layout, layout.info(id))}`, true);
   }
   const bouncePath = layout.bounce(id);
+  // A bounce hidden by an I/O error would be lost with the message: absence is confirmed exactly.
+  if (!probeFile(bouncePath) && !fileExists(bouncePath)) return { kind: "none" };
   let bounceText: Uint8Array;
   try {
     bounceText = Deno.readFileSync(bouncePath);
@@ -673,7 +783,7 @@ export async function injectBounce(
       cause: error,
     });
   }
-  const sender = stripVerpMarker(bytesToString(info.sender));
+  const sender = stripVerpMarker(bytesToString(infoSender));
   const plan = planBounce(sender, options.settings.doubleBounceRecipient);
   if (plan.kind === "triple") {
     unlinkBounce(layout, id);
@@ -783,6 +893,8 @@ export function finishMessage(layout: QueueLayout, id: bigint): void {
  * ENOENT (S2/S3 → S1, or the last step of S5 → S1). Throws on other errors.
  */
 export function removeMessage(layout: QueueLayout, id: bigint): void {
-  unlinkIfPresent(layout.intd(id));
+  // intd/ID is normally gone already (removed with todo/ID at preprocessing).
+  const intd = layout.intd(id);
+  if (probeFile(intd)) unlinkIfPresent(intd);
   unlinkIfPresent(layout.mess(id));
 }

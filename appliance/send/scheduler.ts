@@ -241,6 +241,7 @@ export class ChannelScheduler {
   /**
    * Opens a pass over a message born at `birth` (info mtime) and sent by
    * `sender`: computes its retry time (§4.7) and whether it is dying.
+   * Returns the pass's job.
    */
   openPass(
     id: bigint,
@@ -249,7 +250,7 @@ export class ChannelScheduler {
     corrupt: boolean,
     now: number,
     lifetime: number,
-  ): void {
+  ): PassJob {
     const job: PassJob = {
       id,
       channel: this.channel,
@@ -262,6 +263,7 @@ export class ChannelScheduler {
       abandoned: false,
     };
     this.#pass = { job, records: records.filter((record) => !record.done), next: 0, corrupt };
+    return job;
   }
 
   /**
