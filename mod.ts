@@ -19,10 +19,13 @@ export const RUN_FLAGS: readonly string[] = [
   "--v8-flags=--max-semi-space-size=1",
 ];
 
-/** Modules loaded at run time (workers, lazily imported commands) that `deno compile` must embed. */
+/**
+ * Worker modules: `deno compile` cannot see `new Worker(url)` targets, so they
+ * are passed to --include. (The commands' dynamic imports are string
+ * literals, which compile follows by itself.)
+ */
 export const COMPILE_INCLUDES: readonly string[] = [
   "appliance/roles/smtpd.ts",
   "appliance/roles/send.ts",
   "appliance/roles/local.ts",
-  "appliance/cli",
 ];

@@ -82,3 +82,14 @@ Deno.test("architecture: mod.ts only exports (no side effects on import)", () =>
   const others = statements.filter((s) => !/^export\s/.test(s) && !/^\]$/.test(s));
   assertEquals(others, []);
 });
+
+Deno.test("architecture: every Worker module the supervisor starts is in deno compile's --include list", async () => {
+  const { COMPILE_INCLUDES } = await import("../mod.ts");
+  const supervisor = Deno.readTextFileSync(`${ROOT}appliance/supervisor.ts`);
+  const workers = [
+    ...supervisor.matchAll(/new URL\("\.\/(roles\/[a-z_]+\.ts)", import\.meta\.url\)/g),
+  ]
+    .map((match) => `appliance/${match[1]}`);
+  assertEquals(workers.length > 0, true);
+  assertEquals(workers.filter((path) => !COMPILE_INCLUDES.includes(path)), []);
+});
