@@ -21,6 +21,7 @@
  */
 import { DeliveryError, isQuotaError } from "./delivery_error.ts";
 import { addMaildirQuota, exceedsQuota, type MaildirQuota, readMaildirQuota } from "./quota.ts";
+import { writeAll, writeAllSync } from "../bytes.ts";
 
 export const MAILDIR_CHDIR = "Unable to chdir to maildir. (#4.2.1)";
 export const MAILDIR_TEMPORARY = "Temporary error on maildir delivery. (#4.3.0)";
@@ -74,16 +75,6 @@ export function formatMaildirName(
     .replaceAll("/", "\\057")
     .replaceAll(":", "\\072");
   return `${seconds}.M${micros}P${pid}Q${count}.${host}` + (size === undefined ? "" : `,S=${size}`);
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await file.write(bytes.subarray(written));
-}
-
-function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
-  let written = 0;
-  while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
 }
 
 function failure(error: unknown, fallback: string): DeliveryError {

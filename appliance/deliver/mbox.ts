@@ -10,6 +10,7 @@
  * takes, so qmail programs and mail readers using flock see it.
  */
 import { DeliveryError, errorText } from "./delivery_error.ts";
+import { concatBytes, writeAll } from "../bytes.ts";
 
 export const MBOX_LOCK_TIMEOUT_MS = 30_000;
 export const MBOX_LOCKED = "File has been locked for 30 seconds straight. (#4.3.0)";
@@ -108,27 +109,10 @@ export class FromLineQuoter {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /** The whole mbox body of a message held in memory (for tests and small callers). */
 export function formatMboxBody(message: Uint8Array): Uint8Array {
   const quoter = new FromLineQuoter();
-  return concat([quoter.push(message), quoter.finish(), new Uint8Array([LF])]);
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+  return concatBytes([quoter.push(message), quoter.finish(), new Uint8Array([LF])]);
 }
 
 /** Waits for an exclusive flock; false on timeout; throws when locking itself fails. */
@@ -193,7 +177,7 @@ export async function deliverToMbox(
     }
     try {
       try {
-        await writeAll(file, concat([parts.ufline, parts.rpline, parts.dtline]));
+        await writeAll(file, concatBytes([parts.ufline, parts.rpline, parts.dtline]));
       } catch (error) {
         await writeFailed(error);
       }
@@ -217,7 +201,7 @@ export async function deliverToMbox(
         }
       }
       try {
-        await writeAll(file, concat([quoter.finish(), new Uint8Array([LF])]));
+        await writeAll(file, concatBytes([quoter.finish(), new Uint8Array([LF])]));
         await file.sync();
       } catch (error) {
         await writeFailed(error);

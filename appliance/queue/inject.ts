@@ -10,6 +10,7 @@ import { formatIntd, MAX_ADDRESS_BYTES, stringToBytes } from "./envelope.ts";
 import type { QueueLayout } from "./layout.ts";
 import { formatQueueReceived } from "./received.ts";
 import { pullTrigger } from "./trigger.ts";
+import { writeAllSync } from "../bytes.ts";
 
 /** qmail-queue exit codes (§3.4). */
 export const QUEUE_EXIT = {
@@ -401,11 +402,6 @@ function missingQueueError(layout: QueueLayout, cause: unknown): QueueError {
   return queueMissing
     ? new QueueError(QUEUE_EXIT.queue, `Cannot use queue ${layout.root}`, { cause })
     : new QueueError(QUEUE_EXIT.pid, `Cannot create a file in ${layout.pidDir}`, { cause });
-}
-
-function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
-  let offset = 0;
-  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
 }
 
 /** Addresses hold any byte but NUL and at most 1002 of them (§3.1). */

@@ -26,6 +26,7 @@ import type { Channel, QueueLayout } from "./layout.ts";
 import { stripVerpMarker } from "../send/address.ts";
 import { bounceCopyLimit, formatBounceHead, planBounce, STRIPPED_NOTICE } from "../send/bounce.ts";
 import { routeRecipient, type RoutingTable } from "../send/routing.ts";
+import { concatBytes, writeAllSync } from "../bytes.ts";
 
 const CHANNELS: readonly Channel[] = ["local", "remote"];
 
@@ -81,21 +82,6 @@ function unlinkIfPresent(path: string): void {
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-}
-
-function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
-  let offset = 0;
-  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
 }
 
 function errorText(error: unknown): string {
@@ -255,7 +241,7 @@ function prepareMessage(
   };
   try {
     if (records.sender !== undefined) {
-      writeAllSync(info, concat([stringToBytes("F"), records.sender, new Uint8Array(1)]));
+      writeAllSync(info, concatBytes([stringToBytes("F"), records.sender, new Uint8Array(1)]));
     }
   } catch (error) {
     return fail(`trouble writing to ${infoName}: ${errorText(error)}`);
@@ -280,7 +266,7 @@ function prepareMessage(
     }
     prepared.files.push({ file, warning });
     try {
-      writeAllSync(file, concat(channelRecords[channel]));
+      writeAllSync(file, concatBytes(channelRecords[channel]));
     } catch (error) {
       return fail(warning(error));
     }
@@ -523,7 +509,7 @@ function readAllSync(file: Deno.FsFile): Uint8Array {
     if (n === null || n === 0) break;
     chunks.push(READ_BUFFER.slice(0, n));
   }
-  return chunks.length === 1 ? chunks[0] : concat(chunks);
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
 }
 
 /**
@@ -539,7 +525,7 @@ function readFirstRecordSync(file: Deno.FsFile): Uint8Array {
     chunks.push(chunk);
     if (chunk.indexOf(0) >= 0) break;
   }
-  return chunks.length === 1 ? chunks[0] : concat(chunks);
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
 }
 
 /** One channel file as a pass reads it (§4.5, §4.6). */
