@@ -120,6 +120,18 @@ export function makeMaildir(home: string, maildir: string): void {
   for (const sub of ["tmp", "new", "cur"]) makeDirectory(`${maildir}/${sub}`);
 }
 
+/** A DomainChange in which nothing has happened yet. */
+function unchangedDomain(domain: string): DomainChange {
+  return {
+    domain,
+    database: false,
+    rcpthosts: false,
+    virtualdomains: false,
+    mailboxesRemoved: [],
+    notes: [],
+  };
+}
+
 /**
  * Adds a virtual domain: the database row, a control/rcpthosts line, a
  * control/virtualdomains line `domain:domain` and HOME/mail/DOMAIN. Each part
@@ -129,14 +141,7 @@ export function provisionDomain(store: AccountStore, domainName: string): Domain
   const domain = parseDomain(domainName);
   const home = store.home;
   return store.transaction(() => {
-    const change: DomainChange = {
-      domain,
-      database: false,
-      rcpthosts: false,
-      virtualdomains: false,
-      mailboxesRemoved: [],
-      notes: [],
-    };
+    const change = unchangedDomain(domain);
     if (!store.hasDomain(domain)) {
       store.addDomain(domain);
       change.database = true;
@@ -211,14 +216,7 @@ export function unprovisionDomain(
   const domain = parseDomain(domainName);
   const home = store.home;
   return store.transaction(() => {
-    const change: DomainChange = {
-      domain,
-      database: false,
-      rcpthosts: false,
-      virtualdomains: false,
-      mailboxesRemoved: [],
-      notes: [],
-    };
+    const change = unchangedDomain(domain);
     if (store.hasDomain(domain)) {
       const mailboxes = store.listMailboxes(domain);
       if (mailboxes.length > 0 && !options.force) {

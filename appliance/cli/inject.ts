@@ -24,6 +24,7 @@ import {
 } from "../inject/headers.ts";
 import { injectMessage, qmailCloseText, QueueError } from "../queue/inject.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
+import { concatBytes } from "../bytes.ts";
 
 const NAME = "qmd inject";
 
@@ -82,13 +83,6 @@ export function readInjectControls(
   }, env);
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /**
  * The completed message as a stream: the new header, the buffered start of
  * the body, then the rest of stdin; an unterminated last line gets its LF as
@@ -105,7 +99,7 @@ function messageStream(
     async pull(controller) {
       if (!started) {
         started = true;
-        controller.enqueue(concat(head, buffered));
+        controller.enqueue(concatBytes([head, buffered]));
         return;
       }
       const { value, done } = await reader.read();
@@ -158,7 +152,7 @@ export async function runInject(run: InjectRun): Promise<number> {
       }
       const { value, done } = await reader.read();
       if (done) eof = true;
-      else buffered = concat(buffered, value);
+      else buffered = concatBytes([buffered, value]);
     }
   } catch (error) {
     return fatal(`read error: ${(error as Error).message}`, 111);

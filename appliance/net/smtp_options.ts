@@ -33,12 +33,23 @@ export function loadMoreRcptHosts(controls: SmtpdControls): CdbReader | null {
     : new CdbReader(Deno.readFileSync(controls.moreRcptHostsCdb));
 }
 
+/** rcpthosts as a set, built once per loaded controls rather than once per connection. */
+const rcptHostSets = new WeakMap<SmtpdControls, Set<string>>();
+function rcptHostSet(controls: SmtpdControls): Set<string> {
+  let set = rcptHostSets.get(controls);
+  if (set === undefined) {
+    set = new Set(controls.rcptHosts ?? []);
+    rcptHostSets.set(controls, set);
+  }
+  return set;
+}
+
 export function buildSessionOptions(
   controls: SmtpdControls,
   moreRcptHosts: CdbReader | null,
   facts: ConnectionFacts,
 ): SmtpSessionOptions {
-  const rcptHosts = new Set(controls.rcptHosts ?? []);
+  const rcptHosts = rcptHostSet(controls);
   const isRcptHost = (domain: string) =>
     rcptHosts.has(domain) || moreRcptHosts?.get(encoder.encode(domain)) !== undefined;
   const localIp = (facts.localIp ?? "").replace(/^::ffff:/, "");

@@ -3,6 +3,7 @@
  * §4.5). Pure: bytes in, bytes or records out. Addresses are Uint8Array
  * because qmail lets them hold any byte but NUL.
  */
+import { concatBytes } from "../bytes.ts";
 
 /** The longest address qmail-queue accepts: 1002 bytes before the NUL (ADDR = 1003). */
 export const MAX_ADDRESS_BYTES = 1002;
@@ -112,7 +113,7 @@ export class EnvelopeParser {
   }
 
   #endAddress(): void {
-    const address = this.#parts.length === 1 ? this.#parts[0] : concatRecords(this.#parts);
+    const address = this.#parts.length === 1 ? this.#parts[0] : concatBytes(this.#parts);
     if (this.#sender === undefined) this.#sender = address;
     else this.#recipients.push(address);
     this.#parts = [];
@@ -123,7 +124,7 @@ export class EnvelopeParser {
 
 /** The envelope a qmail-queue client writes to fd 1 (§3.5): `F…\0 T…\0 … \0`. */
 export function formatEnvelope(sender: Uint8Array, recipients: Uint8Array[]): Uint8Array {
-  return concatRecords([
+  return concatBytes([
     record(F, sender),
     ...recipients.map((recipient) => record(T, recipient)),
     new Uint8Array(1),
@@ -141,7 +142,7 @@ export function formatIntd(
   sender: Uint8Array,
   recipients: Uint8Array[],
 ): Uint8Array {
-  return concatRecords([
+  return concatBytes([
     record(U, stringToBytes(uid)),
     record(P, stringToBytes(pid)),
     record(F, sender),
@@ -253,16 +254,6 @@ function record(type: number, value: Uint8Array): Uint8Array {
   const bytes = new Uint8Array(value.length + 2);
   bytes[0] = type;
   bytes.set(value, 1);
-  return bytes;
-}
-
-function concatRecords(parts: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
   return bytes;
 }
 

@@ -11,6 +11,7 @@ import { bytesToString, stringToBytes } from "../queue/envelope.ts";
 import { formatDate822 } from "../queue/received.ts";
 import { DOUBLE_BOUNCE_SENDER, quoteAddress, quoteLocalPart, utf8ByteString } from "./address.ts";
 import { type RoutingTable, stripVirtualDomainPrepend } from "./routing.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** What follows a copy of the original message cut at bouncemaxbytes (the aio patch's wording). */
 export const STRIPPED_NOTICE = "\n\n--- End of message stripped.\n";
@@ -148,14 +149,4 @@ export function formatBounceMessage(
     input.message.subarray(0, copyBytes),
     stripped ? stringToBytes(STRIPPED_NOTICE) : new Uint8Array(),
   ]);
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
 }
