@@ -66,6 +66,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "add, delete, list virtual domains",
     load: () => import("./appliance/cli/domain.ts"),
   },
+  tcprules: {
+    summary: "tcprules: compile tcpserver rules (tcp.smtp) into a cdb, or print one",
+    load: () => import("./appliance/cli/tcprules.ts"),
+  },
 };
 
 /** argv[0] names that make the binary behave as one qmail program. */
@@ -80,6 +84,7 @@ const PROGRAM_NAMES: Record<string, string> = {
   "qmail-smtpd": "smtpd",
   "qmail-start": "start",
   "qmail-send": "start",
+  "tcprules": "tcprules",
 };
 
 function usage(): string {

@@ -28,4 +28,5 @@ export const COMPILE_INCLUDES: readonly string[] = [
   "appliance/roles/smtpd.ts",
   "appliance/roles/send.ts",
   "appliance/roles/local.ts",
+  "appliance/roles/auth.ts",
 ];

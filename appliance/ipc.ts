@@ -5,9 +5,13 @@
  * survive structured clone (plain data only).
  */
 import type { LogRecord } from "./log.ts";
+import type { Credentials, VerifyResult } from "./auth/sasl_server.ts";
 
 /** The roles the supervisor runs. */
-export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin";
+export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";
+
+/** What an SMTP listener is for: port 25, submission (587, AUTH first) or SMTPS (465). */
+export type ListenerKind = "smtp" | "submission" | "smtps";
 
 /** What every role receives when it starts and on reload. */
 export interface RoleSettings {
@@ -34,6 +38,10 @@ export type ToRole =
   | { type: "deliver"; job: DeliveryJob }
   /** local → send: the report for one delivery. */
   | { type: "report"; report: DeliveryReport }
+  /** smtpd → auth: check credentials (the request number is the smtpd isolate's own). */
+  | { type: "auth-verify"; request: number; worker: number; credentials: Credentials }
+  /** auth → smtpd: the answer to one auth-verify. */
+  | { type: "auth-result"; request: number; worker: number; result: VerifyResult }
   /** The supervisor restarted a role; work in flight with it is lost. */
   | { type: "peer-restarted"; role: RoleName };
 
@@ -48,6 +56,10 @@ export type FromRole =
   | { type: "deliver"; job: DeliveryJob }
   /** local → send: route a delivery report. */
   | { type: "report"; report: DeliveryReport }
+  /** smtpd → auth (routed by the supervisor). */
+  | { type: "auth-verify"; request: number; worker: number; credentials: Credentials }
+  /** auth → the smtpd isolate numbered `worker`. */
+  | { type: "auth-result"; request: number; worker: number; result: VerifyResult }
   /** A fatal configuration problem: the supervisor logs it and does not restart blindly. */
   | { type: "fatal"; message: string };
 

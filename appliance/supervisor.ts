@@ -5,17 +5,22 @@
  * restarting crashed roles with backoff, and turning signals into reload,
  * flush and drain.
  */
-import type { FromRole, RoleName, ToRole } from "./ipc.ts";
+import type { FromRole, ListenerKind, RoleName, ToRole } from "./ipc.ts";
 import { formatLogRecord, logEvent, type LogFormat, type LogRecord, setLogSink } from "./log.ts";
 import { homePaths } from "../config/home.ts";
+import { createLimitsBuffer } from "./net/connection_limits.ts";
+import { AuthFailures } from "./net/auth_failures.ts";
 
 export interface ListenAddress {
   host: string;
   port: number;
+  /** What the listener is for; default smtp. */
+  kind?: ListenerKind;
 }
 
 export interface SupervisorOptions {
   home: string;
+  /** SMTP, submission and SMTPS listeners, each with its kind. */
   smtp: ListenAddress[];
   smtpdWorkers: number;
   logFormat: LogFormat;
@@ -45,6 +50,9 @@ export interface RoleSpec {
  */
 export function roleTable(options: SupervisorOptions): RoleSpec[] {
   const paths = homePaths(options.home);
+  // Shared by every smtpd isolate: connection counts and failed AUTHs per IP.
+  const limits = createLimitsBuffer();
+  const authFailures = AuthFailures.createBuffer();
   const q = paths.queue;
   const intake = [`${q}/pid`, `${q}/mess`, `${q}/intd`, `${q}/todo`, `${q}/lock/trigger`];
   const accounts = [
@@ -89,22 +97,79 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
       options: () => ({}),
     },
     {
+      name: "auth",
+      module: new URL("./roles/auth.ts", import.meta.url),
+      count: 1,
+      permissions: {
+        // The account database and control/checkpassword; nothing else of the home.
+        read: [paths.control, ...accounts],
+        write: [],
+        // control/checkpassword runs the operator's checkpassword program.
+        run: checkpasswordPrograms(options.home),
+        env: false,
+        net: false,
+        ffi: false,
+        sys: false,
+        import: false,
+      },
+      options: () => ({}),
+    },
+    {
       name: "smtpd",
       module: new URL("./roles/smtpd.ts", import.meta.url),
       count: options.smtpdWorkers,
       permissions: {
-        read: [paths.control, ...intake],
+        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake],
         write: intake,
         net: true,
         env: false,
-        run: false,
+        // QMAILQUEUE programs named in the environment or tcp.smtp, through /bin/sh.
+        run: qmailQueuePrograms(options),
         ffi: false,
         sys: ["hostname", "uid"],
         import: false,
       },
-      options: (index) => ({ listen: options.smtp, index: index + 1 }),
+      options: (index) => ({
+        listen: options.smtp.map((address) => ({ ...address, kind: address.kind ?? "smtp" })),
+        index: index + 1,
+        limits,
+        authFailures,
+      }),
     },
   ];
+}
+
+/**
+ * control/checkpassword's program (and the program it runs on success), run
+ * through /bin/sh for the fd 3 interface. Fixed when the isolate starts: a
+ * changed control/checkpassword needs a restart to widen this.
+ */
+function checkpasswordPrograms(home: string): string[] | false {
+  let line: string;
+  try {
+    line = Deno.readTextFileSync(`${home}/control/checkpassword`).split("\n")[0].trim();
+  } catch {
+    return false;
+  }
+  const words = line.split(/\s+/).filter((word) => word.startsWith("/"));
+  return words.length === 0 ? false : ["/bin/sh", ...words];
+}
+
+/**
+ * QMAILQUEUE programs the smtpd isolates may run: the environment's and any
+ * named in tcp.smtp (a QMAILQUEUE= instruction), plus /bin/sh that starts
+ * them with the envelope on fd 1. Fixed when the isolates start.
+ */
+function qmailQueuePrograms(options: SupervisorOptions): string[] | false {
+  const programs = new Set<string>();
+  if (options.env.QMAILQUEUE) programs.add(options.env.QMAILQUEUE);
+  try {
+    const text = Deno.readTextFileSync(homePaths(options.home).tcpSmtp);
+    for (const match of text.matchAll(/QMAILQUEUE=(.)(.*?)\1/g)) programs.add(match[2]);
+  } catch {
+    // no tcp.smtp text file
+  }
+  return programs.size === 0 ? false : ["/bin/sh", ...programs];
 }
 
 /** Home directories named in users/assign, which the local role must be able to write. */
@@ -296,6 +361,7 @@ export class Supervisor {
       if (this.#stopping) return;
       this.#spawn(role.spec, role.index, restarts);
       if (role.spec.name === "local") this.#post("send", { type: "peer-restarted", role: "local" });
+      if (role.spec.name === "auth") this.#post("smtpd", { type: "peer-restarted", role: "auth" });
     }, delay);
   }
 
@@ -317,6 +383,12 @@ export class Supervisor {
       case "report":
         this.#post("send", { type: "report", report: message.report });
         break;
+      case "auth-verify":
+        this.#post("auth", message);
+        break;
+      case "auth-result":
+        this.#postTo("smtpd", message.worker - 1, message);
+        break;
       case "drained":
         this.#markDrained(role);
         break;
@@ -326,6 +398,11 @@ export class Supervisor {
         else this.#crashed(role, message.message);
         break;
     }
+  }
+
+  #postTo(name: RoleName, index: number, message: ToRole): void {
+    this.#roles.find((role) => role.spec.name === name && role.index === index)?.worker
+      .postMessage(message);
   }
 
   #post(name: RoleName, message: ToRole): void {

@@ -46,7 +46,7 @@ Deno.test("e2e: nodemailer sends through the appliance and the message lands in 
       subject: "spine test",
       text: "Hello Joe.\n.leading dot line\n",
     });
-    assertMatch(String(info.response), /^250 ok \d+ qp \d+$/);
+    assertMatch(String(info.response), /^250 2\.6\.0 ok \d+ qp \d+$/);
     transport.close();
     const maildir = `${home}/mail/example.test/joe/Maildir`;
     const [file] = await waitFor(
@@ -119,11 +119,11 @@ Deno.test("e2e: SIGHUP re-reads control files without dropping a connection", as
     await Deno.writeTextFile(`${home}/control/smtpgreeting`, "greeting.example.test\n");
     qmd.process.kill("SIGHUP");
     await waitFor(() => qmd.output().includes("reloading") ? true : undefined, 5000);
-    assertEquals(await client.command("MAIL FROM:<a@b.example>"), "250 ok");
-    assertEquals(await client.command("RCPT TO:<joe@example.test>"), "250 ok");
+    assertEquals(await client.command("MAIL FROM:<a@b.example>"), "250 2.1.0 ok");
+    assertEquals(await client.command("RCPT TO:<joe@example.test>"), "250 2.1.5 ok");
     assertEquals(await client.command("DATA"), "354 go ahead");
     await client.send("Subject: kept\r\n\r\nstill here\r\n.\r\n");
-    assertMatch(await client.reply(), /^250 ok/);
+    assertMatch(await client.reply(), /^250 2\.6\.0 ok/);
     client.close();
     const fresh = await SmtpClient.connect(qmd.port);
     await waitFor(async () => {
@@ -155,7 +155,7 @@ Deno.test("e2e: bad input leaves nothing half-queued", async () => {
     await long.reply();
     await long.send("NOOP " + "A".repeat(1_000_000) + "\r\n");
     assertMatch(await long.reply(), /^5\d\d /);
-    assertEquals(await long.command("NOOP"), "250 ok");
+    assertEquals(await long.command("NOOP"), "250 2.0.0 ok");
     // NUL inside a command.
     assertMatch(await long.command("MAIL FROM:<a\0b@example.test>"), /^5\d\d /);
     // A bare LF in DATA: 451 and nothing queued.
@@ -163,7 +163,7 @@ Deno.test("e2e: bad input leaves nothing half-queued", async () => {
     await long.command("RCPT TO:<joe@example.test>");
     await long.command("DATA");
     await long.send("Subject: smuggle\r\n\r\nline\n.\nMAIL FROM:<x@y>\r\n.\r\n");
-    assertEquals(await long.reply(), "451 See http://pobox.com/~djb/docs/smtplf.html.");
+    assertEquals(await long.reply(), "451 4.5.0 See http://pobox.com/~djb/docs/smtplf.html.");
     long.close();
     // Once the server has noticed the dropped connection and aborted, the queue is empty.
     const empty = "messages in queue: 0\nmessages in queue but not yet preprocessed: 0\n";
@@ -194,7 +194,7 @@ Deno.test("e2e: a message from the raw client is delivered once", async () => {
       ["joe@example.test"],
       "Subject: bounce-ish\n\nbody\n",
     );
-    assertMatch(reply, /^250 ok \d+ qp \d+$/);
+    assertMatch(reply, /^250 2\.6\.0 ok \d+ qp \d+$/);
     const files = await waitFor(
       () => {
         const found = maildirNew(`${home}/mail/example.test/joe/Maildir`);
@@ -295,7 +295,7 @@ Deno.test("e2e: a broken control file stops the start with a message naming the 
   assertStringIncludes(send.stderr, `${home}/control/concurrencylocal line 1`);
 });
 
-Deno.test("e2e: recipients past 1000 in one message get 452 and memory stays bounded", async () => {
+Deno.test("e2e: recipients past maxrecipients (100) in one message get 452", async () => {
   const home = await homeWithMailbox();
   const qmd = await startQmd(home, { workers: 1 });
   const client = await SmtpClient.connect(qmd.port);
@@ -303,13 +303,13 @@ Deno.test("e2e: recipients past 1000 in one message get 452 and memory stays bou
     await client.reply();
     await client.command("HELO a.example");
     await client.command("MAIL FROM:<a@b.example>");
-    const batch = Array.from({ length: 1001 }, (_, i) => `RCPT TO:<joe-${i}@example.test>\r\n`)
+    const batch = Array.from({ length: 101 }, (_, i) => `RCPT TO:<joe-${i}@example.test>\r\n`)
       .join("");
     await client.send(batch);
     const replies: string[] = [];
-    for (let i = 0; i < 1001; i++) replies.push(await client.reply());
-    assertEquals(replies.filter((reply) => reply === "250 ok").length, 1000);
-    assertEquals(replies[1000], "452 sorry, too many recipients (#4.5.3)");
+    for (let i = 0; i < 101; i++) replies.push(await client.reply());
+    assertEquals(replies.filter((reply) => reply === "250 2.1.5 ok").length, 100);
+    assertEquals(replies[100], "452 4.5.3 sorry, too many recipients");
   } finally {
     client.close();
     await qmd.stop();
@@ -343,13 +343,13 @@ Deno.test("e2e: qmd smtpd serves one session on stdin/stdout as under tcpserver"
   assertEquals(replies.slice(0, 6), [
     "220 mx.example.test ESMTP",
     "250 mx.example.test",
-    "250 ok",
-    "250 ok",
-    "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+    "250 2.1.0 ok",
+    "250 2.1.5 ok",
+    "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts",
     "354 go ahead",
   ]);
-  assertMatch(replies[6], /^250 ok \d+ qp \d+$/);
-  assertEquals(replies[7], "221 mx.example.test");
+  assertMatch(replies[6], /^250 2\.6\.0 ok \d+ qp \d+$/);
+  assertEquals(replies[7], "221 2.0.0 mx.example.test");
   const stat = await runQmd(["qstat", "--home", home]);
   assertEquals(
     stat.stdout,

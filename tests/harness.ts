@@ -8,7 +8,10 @@ const ROOT = new URL("../", import.meta.url).pathname;
 
 export interface RunningQmd {
   home: string;
+  /** The SMTP port, then submission (AUTH first) and SMTPS (TLS first). */
   port: number;
+  submissionPort: number;
+  smtpsPort: number;
   process: Deno.ChildProcess;
   /** Everything the appliance printed so far. */
   output(): string;
@@ -78,6 +81,10 @@ export async function startQmd(
       home,
       "--smtp",
       `127.0.0.1:${options.port ?? 0}`,
+      "--submission",
+      "127.0.0.1:0",
+      "--smtps",
+      "127.0.0.1:0",
       "--smtpd-workers",
       String(options.workers ?? 2),
       "--grace",
@@ -103,9 +110,13 @@ export async function startQmd(
     30_000,
     () => `qmd did not start:\n${text}`,
   );
+  const listenerPort = (name: string) =>
+    Number(new RegExp(`${name}: +127\\.0\\.0\\.1:(\\d+)`).exec(text)?.[1] ?? 0);
   return {
     home,
     port,
+    submissionPort: listenerPort("submission"),
+    smtpsPort: listenerPort("smtps"),
     process: child,
     output: () => text,
     async stop() {

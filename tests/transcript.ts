@@ -24,6 +24,9 @@
  * the Received lines the server adds. Consecutive Q:, E: and R:/R~ lines form
  * one group that must match the whole body, envelope or header.
  *
+ * P: 5                                        the server paused 5 s before its next line
+ *                                              (tarpits, delays; pure runner only)
+ *
  * Setup (`@ key value`), all optional:
  * - `greeting TEXT` a control/smtpgreeting line (repeat for more lines;
  *   default `mx.example.net`)
@@ -32,33 +35,46 @@
  * - `databytes N` control/databytes
  * - `relayclient VALUE` RELAYCLIENT (a JSON string such as `""`, or raw text)
  * - `localiphost NAME` control/localiphost
- * - `maxrecipients N` the optional recipient limit
+ * - `maxrecipients N` control/maxrecipients
+ * - `max-line N` control/maxcmdlen
+ * - `control NAME [LINE]` a line of any control file (repeatable; `auth/smtp`, `log/smtp_in`…)
+ * - `env NAME=VALUE` an environment variable, as tcp.smtp would set it (VALUE raw or JSON)
+ * - `user NAME PASSWORD` a mailbox AUTH accepts (the password is also its challenge secret)
+ * - `submission` the submission port: AUTH before MAIL
  *
  * and, for the pure session only (see transcriptNeedsPureSession):
  * - `remote IP [HOST [INFO]]` TCPREMOTEIP/HOST/INFO (default 192.0.2.1, unknown)
  * - `local HOST` TCPLOCALHOST (default mx.example.net)
  * - `localips IP…` this host's addresses for the `[d.d.d.d]` rewrite
- * - `max-line N` the reader's command-line limit (default 4096, as roles/smtpd.ts)
  * - `queue-error TEXT` every DATA fails with this qmail_close text
  * - `now ISO-DATE` the clock (default 2024-03-05T07:08:09Z)
+ * - `tls` a server certificate exists (STARTTLS is offered; the handshake is assumed)
+ * - `challenge TEXT` / `nonce TEXT` the CRAM challenge and DIGEST-MD5 nonce
  *
- * Queued messages get `250 ok 1700000000 qp 4242` from the pure runner; write
- * `S~ ^250 ok \d+ qp \d+$` so the transcript also holds on a live server.
+ * Queued messages get `250 2.6.0 ok 1700000000 qp 4242` from the pure runner; write
+ * `S~ ^250 2\.6\.0 ok \d+ qp \d+$` so the transcript also holds on a live server.
  */
 import { bytesToString } from "../appliance/queue/envelope.ts";
 import { DataReader, rejectedDataOutcome } from "../appliance/smtp/data.ts";
 import {
   type DataOutcome,
+  type SmtpEffect,
   SmtpSession,
   type SmtpSessionOptions,
   type SmtpStep,
 } from "../appliance/smtp/session.ts";
+import { loadSmtpdControls, resolveSmtpdPolicy, SMTPD_DEFAULTS } from "../config/smtpd.ts";
+import { buildSessionOptions } from "../appliance/net/smtp_options.ts";
+import type { Credentials, VerifyResult } from "../appliance/auth/sasl_server.ts";
+import { cramDigest } from "../appliance/auth/cram.ts";
+import { computeDigestMd5 } from "../appliance/auth/digest_md5.ts";
 
 export type TranscriptEvent =
   | { kind: "client"; line: number; bytes: Uint8Array }
   | { kind: "server"; line: number; text: string }
   | { kind: "server-match"; line: number; pattern: RegExp }
   | { kind: "closed"; line: number }
+  | { kind: "pause"; line: number; seconds: number }
   | { kind: "setup"; line: number; key: string; value: string }
   | { kind: "body-line"; line: number; text: string }
   | { kind: "body"; line: number; bytes: Uint8Array }
@@ -75,6 +91,13 @@ export class TranscriptError extends Error {
 }
 
 const SETUP_KEYS = new Set([
+  "control",
+  "env",
+  "user",
+  "tls",
+  "submission",
+  "challenge",
+  "nonce",
   "greeting",
   "rcpthosts",
   "badmailfrom",
@@ -91,7 +114,16 @@ const SETUP_KEYS = new Set([
 ]);
 
 /** Setup keys a live server cannot be given through control files and the environment. */
-const PURE_ONLY_KEYS = new Set(["remote", "local", "localips", "max-line", "queue-error", "now"]);
+const PURE_ONLY_KEYS = new Set([
+  "remote",
+  "local",
+  "localips",
+  "queue-error",
+  "now",
+  "tls",
+  "challenge",
+  "nonce",
+]);
 
 const encoder = new TextEncoder();
 
@@ -127,6 +159,10 @@ export function parseTranscript(text: string): TranscriptEvent[] {
         return;
       case "S~":
         events.push({ kind: "server-match", line, pattern: parsePattern(value, line) });
+        return;
+      case "P:":
+        if (!/^\d+$/.test(value)) throw new TranscriptError(line, "P: takes whole seconds");
+        events.push({ kind: "pause", line, seconds: Number(value) });
         return;
       case "S!":
         if (value !== "closed") throw new TranscriptError(line, 'S! takes only "closed"');
@@ -190,68 +226,104 @@ function parsePattern(value: string, line: number): RegExp {
 
 /** The `@` lines, resolved with their defaults. */
 export interface TranscriptSetup {
-  greeting: string[];
-  rcptHosts: string[] | null;
-  badMailFrom: string[];
-  databytes: number;
-  relayClient?: string;
-  localIpHost?: string;
-  maxRecipients?: number;
+  /** Control files to write: name → lines (control/me is mx.example.net unless given). */
+  controls: Record<string, string[]>;
+  /** The environment over which the policy is resolved (RELAYCLIENT, TARPITCOUNT, ...). */
+  env: Record<string, string>;
+  /** Mailboxes AUTH accepts: user → password (also the challenge secret). */
+  users: Record<string, string>;
+  /** A server certificate exists: STARTTLS can be offered. */
+  tls: boolean;
+  /** The submission port: AUTH before MAIL. */
+  submission: boolean;
+  /** The CRAM challenge and DIGEST-MD5 nonce the server uses. */
+  challenge: string;
+  nonce: string;
   remoteIp: string;
   remoteHost: string;
   remoteInfo?: string;
   localHost: string;
   localIps: string[];
-  maxLineLength: number;
   queueError?: string;
   now: Date;
 }
 
 export function parseTranscriptSetup(events: TranscriptEvent[]): TranscriptSetup {
   const setup: TranscriptSetup = {
-    greeting: ["mx.example.net"],
-    rcptHosts: null,
-    badMailFrom: [],
-    databytes: 0,
+    controls: { me: ["mx.example.net"] },
+    env: {},
+    users: {},
+    tls: false,
+    submission: false,
+    challenge: "<1896.697170952@mx.example.net>",
+    nonce: "OA6MG9tEQGm2hh",
     remoteIp: "192.0.2.1",
     remoteHost: "unknown",
     localHost: "mx.example.net",
     localIps: [],
-    maxLineLength: 4096,
     now: new Date("2024-03-05T07:08:09Z"),
   };
-  let greetingSet = false;
+  const add = (name: string, lines: string[]) => {
+    setup.controls[name] = [...(setup.controls[name] ?? []), ...lines];
+  };
   for (const event of events) {
     if (event.kind !== "setup") continue;
     const { key, value, line } = event;
     const words = value.split(/\s+/).filter((word) => word !== "");
     const number = () => {
       if (!/^\d+$/.test(value)) throw new TranscriptError(line, `${key} needs a number`);
-      return Number(value);
+      return value;
     };
     switch (key) {
       case "greeting":
-        if (!greetingSet) setup.greeting = [];
-        greetingSet = true;
-        setup.greeting.push(value);
+        add("smtpgreeting", [value]);
         break;
       case "rcpthosts":
-        setup.rcptHosts = [...(setup.rcptHosts ?? []), ...words];
+        add("rcpthosts", words);
         break;
       case "badmailfrom":
-        setup.badMailFrom.push(...words);
+        add("badmailfrom", words);
         break;
       case "databytes":
-        setup.databytes = number();
+        setup.controls.databytes = [number()];
         break;
       case "relayclient":
-        setup.relayClient = value.startsWith('"') ? JSON.parse(value) : value;
+        setup.env.RELAYCLIENT = value.startsWith('"') ? JSON.parse(value) : value;
         break;
       case "localiphost":
-        setup.localIpHost = value;
+        setup.controls.localiphost = [value];
         break;
       case "maxrecipients":
-        setup.maxRecipients = number();
+        setup.controls.maxrecipients = [number()];
+        break;
+      case "control": {
+        const [name, ...rest] = words;
+        if (name === undefined) throw new TranscriptError(line, "control takes NAME [LINE]");
+        add(name, rest.length === 0 ? [] : [value.slice(value.indexOf(name) + name.length + 1)]);
+        break;
+      }
+      case "env": {
+        const equals = value.indexOf("=");
+        if (equals <= 0) throw new TranscriptError(line, "env takes NAME=VALUE");
+        const raw = value.slice(equals + 1);
+        setup.env[value.slice(0, equals)] = raw.startsWith('"') ? JSON.parse(raw) : raw;
+        break;
+      }
+      case "user":
+        if (words.length !== 2) throw new TranscriptError(line, "user takes NAME PASSWORD");
+        setup.users[words[0]] = words[1];
+        break;
+      case "tls":
+        setup.tls = true;
+        break;
+      case "submission":
+        setup.submission = true;
+        break;
+      case "challenge":
+        setup.challenge = value;
+        break;
+      case "nonce":
+        setup.nonce = value;
         break;
       case "remote":
         if (words.length < 1 || words.length > 3) {
@@ -268,7 +340,7 @@ export function parseTranscriptSetup(events: TranscriptEvent[]): TranscriptSetup
         setup.localIps.push(...words);
         break;
       case "max-line":
-        setup.maxLineLength = number();
+        setup.controls.maxcmdlen = [number()];
         break;
       case "queue-error":
         setup.queueError = value;
@@ -282,30 +354,84 @@ export function parseTranscriptSetup(events: TranscriptEvent[]): TranscriptSetup
   return setup;
 }
 
-/** Whether the transcript uses setup only the pure runner can provide. */
+/**
+ * Whether the transcript uses setup only the pure runner can provide, or
+ * pauses (`P:`) a live run would have to sit through.
+ */
 export function transcriptNeedsPureSession(events: TranscriptEvent[]): boolean {
-  return events.some((event) => event.kind === "setup" && PURE_ONLY_KEYS.has(event.key));
+  return events.some((event) =>
+    (event.kind === "setup" && PURE_ONLY_KEYS.has(event.key)) || event.kind === "pause"
+  );
 }
 
-/** Session options for a setup; rcpthosts entries are lower-cased as config/smtpd.ts does. */
+/** Writes the setup's control files into HOME/control. */
+export function writeTranscriptControls(home: string, setup: TranscriptSetup): void {
+  Deno.mkdirSync(`${home}/control/auth`, { recursive: true });
+  Deno.mkdirSync(`${home}/control/log`, { recursive: true });
+  for (const [name, lines] of Object.entries(setup.controls)) {
+    Deno.writeTextFileSync(`${home}/control/${name}`, lines.map((l) => l + "\n").join(""));
+  }
+}
+
+/** Session options for a setup, through the real control loader and policy, as a role builds them. */
 export function sessionOptionsForSetup(setup: TranscriptSetup): SmtpSessionOptions {
-  const hosts = setup.rcptHosts === null
-    ? null
-    : new Set(setup.rcptHosts.map((host) => host.toLowerCase()));
-  return {
-    greeting: setup.greeting,
-    localHost: setup.localHost,
-    remoteIp: setup.remoteIp,
-    remoteHost: setup.remoteHost,
-    remoteInfo: setup.remoteInfo,
-    relayClient: setup.relayClient,
-    rcptHosts: hosts === null ? null : (domain) => hosts.has(domain),
-    databytes: setup.databytes,
-    badMailFrom: setup.badMailFrom,
-    localIpHost: setup.localIpHost,
-    localIps: setup.localIps,
-    maxRecipients: setup.maxRecipients,
-  };
+  const home = Deno.makeTempDirSync({ prefix: "qmd-transcript-" });
+  try {
+    writeTranscriptControls(home, setup);
+    const controls = loadSmtpdControls(home);
+    const policy = resolveSmtpdPolicy(controls, setup.env);
+    const options = buildSessionOptions(controls, null, policy, {
+      remoteIp: setup.remoteIp,
+      remoteHost: setup.remoteHost,
+      remoteInfo: setup.remoteInfo,
+      localHost: setup.localHost,
+    }, {
+      tlsAvailable: setup.tls,
+      tlsActive: policy.smtps,
+      authAvailable: Object.keys(setup.users).length > 0,
+      authRequired: setup.submission,
+      newChallenge: () => ({ challenge: setup.challenge, nonce: setup.nonce }),
+    });
+    return { ...options, localIps: setup.localIps };
+  } finally {
+    Deno.removeSync(home, { recursive: true });
+  }
+}
+
+/** Checks credentials against the setup's users (password = challenge secret), as the auth role does. */
+export function verifyTranscriptCredentials(
+  users: Record<string, string>,
+  credentials: Credentials,
+): VerifyResult {
+  const secret = users[credentials.user];
+  if (secret === undefined) return { ok: false, temporary: false };
+  const accepted: VerifyResult = { ok: true, user: credentials.user };
+  switch (credentials.kind) {
+    case "password":
+      return credentials.password === secret ? accepted : { ok: false, temporary: false };
+    case "cram":
+      return cramDigest(credentials.mechanism, secret, credentials.challenge) ===
+          credentials.response
+        ? accepted
+        : { ok: false, temporary: false };
+    case "digest-md5": {
+      const response = credentials.response;
+      const expected = computeDigestMd5({
+        username: response.username,
+        realm: response.realm,
+        password: secret,
+        nonce: response.nonce,
+        cnonce: response.cnonce,
+        nc: response.nc,
+        qop: response.qop,
+        digestUri: response.digestUri,
+        authzid: response.authzid,
+      });
+      return expected.response === response.response
+        ? { ...accepted, rspauth: expected.rspauth }
+        : { ok: false, temporary: false };
+    }
+  }
 }
 
 /** A message the pure runner "queued". */
@@ -320,22 +446,30 @@ export interface QueuedMessage {
 export interface TranscriptRun {
   queued: QueuedMessage[];
   closed: boolean;
+  /** Effects the session asked for, in order (log effects included). */
+  effects: SmtpEffect[];
 }
 
 export const FAKE_QUEUE_TIME = 1700000000;
 export const FAKE_QUEUE_QP = "4242";
 
+/** How a pause shows in the pure runner's output queue. */
+const PAUSE = "\u0000pause ";
+
 /**
- * Drives SmtpSession and DataReader exactly as a role does (a line reader
- * with a length limit that discards over-long lines to their LF, the DATA
- * byte machine after a `data` effect, pipelined bytes handed back) and checks
- * every expectation. Throws TranscriptError at the first mismatch.
+ * Drives SmtpSession and DataReader exactly as the connection driver does (a
+ * line reader with a length limit that discards over-long lines to their LF,
+ * the DATA byte machine after a `data` effect, pipelined bytes handed back,
+ * buffered input dropped at STARTTLS, AUTH checked against the setup's users)
+ * and checks every expectation. Throws TranscriptError at the first mismatch.
  */
 export function runTranscriptAgainstSession(events: TranscriptEvent[]): TranscriptRun {
   const setup = parseTranscriptSetup(events);
-  const session = new SmtpSession(sessionOptionsForSetup(setup));
+  const options = sessionOptionsForSetup(setup);
+  const maxLineLength = Number(setup.controls.maxcmdlen?.[0] ?? SMTPD_DEFAULTS.maxCmdLen);
+  const session = new SmtpSession(options);
   const output: string[] = [];
-  const run: TranscriptRun = { queued: [], closed: false };
+  const run: TranscriptRun = { queued: [], closed: false, effects: [] };
   let input: Uint8Array = new Uint8Array(0);
   let discarding = false;
   let data: {
@@ -347,20 +481,31 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
   } | undefined;
 
   const apply = (result: SmtpStep) => {
+    if (result.delay > 0) output.push(`${PAUSE}${result.delay}`);
     output.push(...result.replies);
     if (result.close) {
       run.closed = true;
       input = new Uint8Array(0);
     }
-    const effect = result.effects.find((candidate) => candidate.kind === "data");
-    if (effect !== undefined) {
-      data = {
-        reader: new DataReader({ databytes: setup.databytes }),
-        sender: effect.sender,
-        recipients: effect.recipients,
-        received: effect.received,
-        body: [],
-      };
+    run.effects.push(...result.effects);
+    for (const effect of result.effects) {
+      if (effect.kind === "data") {
+        data = {
+          reader: new DataReader({ databytes: effect.databytes, maxHops: effect.maxHops }),
+          sender: effect.sender,
+          recipients: effect.recipients,
+          received: effect.received,
+          body: [],
+        };
+      } else if (effect.kind === "starttls") {
+        // The handshake "succeeds"; what the client pipelined after STARTTLS is dropped.
+        input = new Uint8Array(0);
+        discarding = false;
+        apply(session.tlsStarted());
+      } else if (effect.kind === "auth") {
+        const result = verifyTranscriptCredentials(setup.users, effect.credentials);
+        apply(session.authVerified(result, result.ok ? 0 : 1));
+      }
     }
   };
 
@@ -396,7 +541,7 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
       }
       const lf = input.indexOf(0x0a);
       if (lf < 0) {
-        if (input.length > setup.maxLineLength) {
+        if (input.length > maxLineLength) {
           discarding = true;
           input = new Uint8Array(0);
         }
@@ -404,7 +549,7 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
       }
       const line = input.subarray(0, lf);
       input = input.subarray(lf + 1);
-      if (discarding || line.length > setup.maxLineLength) {
+      if (discarding || line.length > maxLineLength) {
         discarding = false;
         apply(session.lineTooLong());
       } else {
@@ -425,6 +570,16 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
           pump();
         }
         break;
+      case "pause": {
+        const actual = output.shift();
+        if (actual !== `${PAUSE}${event.seconds}`) {
+          throw new TranscriptError(
+            event.line,
+            `expected a pause of ${event.seconds} s, got ${JSON.stringify(actual ?? "nothing")}`,
+          );
+        }
+        break;
+      }
       case "server":
       case "server-match": {
         const actual = output.shift();

@@ -13,8 +13,11 @@ import {
   TranscriptError,
   type TranscriptEvent,
   transcriptNeedsPureSession,
+  verifyTranscriptCredentials,
+  writeTranscriptControls,
 } from "./transcript.ts";
-import { loadSmtpdControls } from "../config/smtpd.ts";
+import { loadSmtpdControls, resolveSmtpdPolicy } from "../config/smtpd.ts";
+import { openQueueMessage } from "../appliance/queue/inject.ts";
 import { buildSessionOptions, loadMoreRcptHosts } from "../appliance/net/smtp_options.ts";
 import { serveSmtpConnection } from "../appliance/net/smtp_connection.ts";
 import { socketTransport } from "../appliance/net/socket_transport.ts";
@@ -23,28 +26,6 @@ import type { QueueLayout } from "../appliance/queue/layout.ts";
 import { parseTodo } from "../appliance/queue/envelope.ts";
 
 const DIR = new URL("./transcripts/", import.meta.url).pathname;
-
-function writeControls(home: string, events: TranscriptEvent[]): Record<string, string> {
-  const setup = parseTranscriptSetup(events);
-  const control = `${home}/control`;
-  Deno.mkdirSync(control, { recursive: true });
-  Deno.writeTextFileSync(`${control}/me`, "mx.example.net\n");
-  Deno.writeTextFileSync(`${control}/smtpgreeting`, setup.greeting.join("\n") + "\n");
-  if (setup.rcptHosts !== null) {
-    Deno.writeTextFileSync(
-      `${control}/rcpthosts`,
-      setup.rcptHosts.map((h) => h + "\n").join(""),
-    );
-  }
-  if (setup.badMailFrom.length > 0) {
-    Deno.writeTextFileSync(`${control}/badmailfrom`, setup.badMailFrom.join("\n") + "\n");
-  }
-  if (setup.databytes > 0) Deno.writeTextFileSync(`${control}/databytes`, `${setup.databytes}\n`);
-  if (setup.localIpHost !== undefined) {
-    Deno.writeTextFileSync(`${control}/localiphost`, setup.localIpHost + "\n");
-  }
-  return setup.relayClient === undefined ? {} : { RELAYCLIENT: setup.relayClient };
-}
 
 function readQueued(layout: QueueLayout, id: bigint): QueuedMessage {
   const mess = Deno.readFileSync(layout.mess(id));
@@ -105,23 +86,34 @@ class LineReader {
 
 async function runLive(name: string, events: TranscriptEvent[]): Promise<void> {
   const home = await Deno.makeTempDir({ prefix: "qmd-transcript-" });
-  const env = writeControls(home, events);
+  const setup = parseTranscriptSetup(events);
+  writeTranscriptControls(home, setup);
   const layout = makeTestQueue(home);
-  const controls = loadSmtpdControls(home, env);
+  const controls = loadSmtpdControls(home);
+  const policy = resolveSmtpdPolicy(controls, setup.env);
   const queued: bigint[] = [];
   const sessions: Promise<void>[] = [];
   const server = net.createServer((socket) => {
     sessions.push(serveSmtpConnection(socketTransport(socket), {
-      session: buildSessionOptions(controls, loadMoreRcptHosts(controls), {
+      session: buildSessionOptions(controls, loadMoreRcptHosts(controls), policy, {
         remoteIp: socket.remoteAddress ?? "unknown",
         localIp: socket.localAddress,
-        relayClient: env.RELAYCLIENT,
+      }, {
+        tlsAvailable: false,
+        tlsActive: false,
+        authAvailable: Object.keys(setup.users).length > 0,
+        authRequired: setup.submission,
+        newChallenge: () => ({ challenge: setup.challenge, nonce: setup.nonce }),
       }),
-      layout,
+      openQueue: () => openQueueMessage(layout, { who: "from network" }),
       timeoutSeconds: controls.timeoutSeconds,
-      maxLineLength: 4096,
+      maxLineLength: controls.maxCmdLen,
       sessionId: name,
-      onQueued: (id) => queued.push(id),
+      verify: (credentials) =>
+        Promise.resolve(verifyTranscriptCredentials(setup.users, credentials)),
+      onQueued: (id) => {
+        if (id !== undefined) queued.push(id);
+      },
     }));
   });
   await new Promise<void>((resolve) =>
@@ -183,8 +175,7 @@ async function runLive(name: string, events: TranscriptEvent[]): Promise<void> {
 for (const entry of [...Deno.readDirSync(DIR)].sort((a, b) => a.name.localeCompare(b.name))) {
   if (!entry.name.endsWith(".txt")) continue;
   const events = parseTranscript(Deno.readTextFileSync(`${DIR}${entry.name}`));
-  const pureOnly = transcriptNeedsPureSession(events) ||
-    events.some((event) => event.kind === "setup" && event.key === "maxrecipients");
+  const pureOnly = transcriptNeedsPureSession(events);
   Deno.test({
     name: `transcript over loopback: ${entry.name}`,
     ignore: pureOnly,

@@ -41,7 +41,7 @@ Deno.test("parseTranscript reads every event kind", () => {
     "@ rcpthosts example.net .example.org",
     '@ relayclient ""',
     "S: 220 mx.example.net ESMTP",
-    "S~ ^250 ok \\d+ qp \\d+$",
+    "S~ ^250 2\\.6\\.0 ok \\d+ qp \\d+$",
     "C: MAIL FROM:<a@example.org>",
     'C! "x\\u0000\\u00ff\\r\\n"',
     "S! closed",
@@ -72,8 +72,8 @@ Deno.test("parseTranscript reads every event kind", () => {
   assert(raw.kind === "client");
   assertEquals([...raw.bytes], [0x78, 0, 0xff, 0x0d, 0x0a]);
   const setup = parseTranscriptSetup(events);
-  assertEquals(setup.rcptHosts, ["example.net", ".example.org"]);
-  assertEquals(setup.relayClient, "");
+  assertEquals(setup.controls.rcpthosts, ["example.net", ".example.org"]);
+  assertEquals(setup.env.RELAYCLIENT, "");
   assertEquals(transcriptNeedsPureSession(events), false);
 });
 
@@ -113,7 +113,9 @@ Deno.test("the runner reports server lines nobody expected", () => {
 });
 
 Deno.test("the runner reports a missing close", () => {
-  const events = parseTranscript("S: 220 mx.example.net ESMTP\nC: NOOP\nS: 250 ok\nS! closed");
+  const events = parseTranscript(
+    "S: 220 mx.example.net ESMTP\nC: NOOP\nS: 250 2.0.0 ok\nS! closed",
+  );
   assertThrows(() => runTranscriptAgainstSession(events), TranscriptError);
 });
 
@@ -122,14 +124,14 @@ Deno.test("the runner checks the queued body, envelope and Received header", () 
     "@ rcpthosts example.net",
     "S: 220 mx.example.net ESMTP",
     "C: MAIL FROM:<a@example.org>",
-    "S: 250 ok",
+    "S: 250 2.1.0 ok",
     "C: RCPT TO:<b@example.net>",
-    "S: 250 ok",
+    "S: 250 2.1.5 ok",
     "C: DATA",
     "S: 354 go ahead",
     "C: one",
     "C: .",
-    "S: 250 ok 1700000000 qp 4242",
+    "S: 250 2.6.0 ok 1700000000 qp 4242",
   ];
   const run = runTranscriptAgainstSession(parseTranscript([...base, "Q: one"].join("\n")));
   assertEquals(run.queued.length, 1);

@@ -9,8 +9,15 @@
  *
  * The database runs in WAL mode with a busy timeout, so the admin CLI and a
  * running `qmd start` can use it at the same time.
+ *
+ * Challenge mechanisms (CRAM-MD5, CRAM-SHA1, CRAM-RIPEMD, DIGEST-MD5) need a
+ * password equivalent on the server: the HMAC or digest is computed from the
+ * password itself, which a scrypt hash cannot give back. So a mailbox with
+ * challenge auth enabled also stores its password as given, in the
+ * `challenge_secret` column (schema version 2); for every other mailbox that
+ * column is NULL and only the scrypt hash exists. The file is mode 0600.
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 import { homePaths } from "../../config/home.ts";
 import { AccountError, parseDomain, parseMailboxAddress } from "./address.ts";
@@ -26,15 +33,32 @@ export interface Mailbox {
   quotaBytes: number;
   /** Maildir++ quota in messages; 0 = none. */
   quotaMessages: number;
+  /** Whether a challenge secret is stored, so CRAM-* and DIGEST-MD5 can authenticate it. */
+  challengeAuth: boolean;
 }
 
 export interface MailboxOptions {
   quotaBytes?: number;
   quotaMessages?: number;
+  /** Store the password for challenge mechanisms too (default false: scrypt hash only). */
+  challengeAuth?: boolean;
 }
 
-/** The schema this code writes. Opening a newer database is refused. */
-export const SCHEMA_VERSION = 1;
+/** What AUTH needs to check a mailbox's credentials. */
+export interface MailboxSecrets {
+  /** user@domain, lower case. */
+  address: string;
+  /** The `scrypt$N$r$p$SALT$HASH` string for PLAIN and LOGIN. */
+  scryptHash: string;
+  /** The password as given, only for mailboxes with challenge auth enabled. */
+  challengeSecret: string | undefined;
+}
+
+/**
+ * The schema this code writes. Opening a newer database is refused.
+ * 1: domains, mailboxes. 2: mailboxes.challenge_secret (nullable).
+ */
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -49,6 +73,7 @@ CREATE TABLE IF NOT EXISTS mailboxes (
   quota_bytes INTEGER NOT NULL DEFAULT 0,
   quota_messages INTEGER NOT NULL DEFAULT 0,
   created INTEGER NOT NULL,
+  challenge_secret TEXT,
   PRIMARY KEY (domain, user)
 );
 `;
@@ -70,23 +95,32 @@ interface MailboxRow {
   user: string;
   quota_bytes: number;
   quota_messages: number;
+  challenge_auth: number;
 }
 
 export class AccountStore {
   readonly #db: DatabaseSync;
   readonly #home: string;
   readonly #mail: string;
+  /** False only while a version 1 database opened read-only is not yet migrated. */
+  #secretColumn: boolean;
+  /** The columns a Mailbox is made from (challenge_auth is 0 or 1). */
+  #mailboxColumns: string;
+  readonly #statements = new Map<string, StatementSync>();
   #depth = 0;
 
-  private constructor(db: DatabaseSync, home: string) {
+  private constructor(db: DatabaseSync, home: string, secretColumn: boolean) {
     this.#db = db;
     this.#home = home;
     this.#mail = homePaths(home).mail;
+    this.#secretColumn = secretColumn;
+    this.#mailboxColumns = mailboxColumns(secretColumn);
   }
 
   /**
    * Opens (and, unless read-only, creates or upgrades) HOME/accounts.sqlite.
-   * Read-only opening of a home without a database throws.
+   * Read-only opening of a home without a database throws. A version 1
+   * database opened read-only is read as it is: no mailbox has challenge auth.
    */
   static open(home: string, options: { readonly?: boolean } = {}): AccountStore {
     const path = homePaths(home).accounts;
@@ -103,6 +137,7 @@ export class AccountStore {
     }
     if (!readOnly) createPrivateFile(path);
     const db = new DatabaseSync(path, { readOnly });
+    let secretColumn: boolean;
     try {
       db.exec("PRAGMA busy_timeout = 5000");
       if (!readOnly) {
@@ -112,11 +147,12 @@ export class AccountStore {
       } else {
         checkVersion(db, path);
       }
+      secretColumn = hasColumn(db, "mailboxes", "challenge_secret");
     } catch (error) {
       db.close();
       throw error;
     }
-    return new AccountStore(db, home);
+    return new AccountStore(db, home, secretColumn);
   }
 
   /** The home this store belongs to. */
@@ -125,7 +161,31 @@ export class AccountStore {
   }
 
   close(): void {
+    this.#statements.clear();
     this.#db.close();
+  }
+
+  /**
+   * A read-only handle on a version 1 database notices when a writer (`qmd
+   * user`) migrates it, so challenge auth works without a restart.
+   */
+  #checkSecretColumn(): void {
+    if (this.#secretColumn) return;
+    const rows = this.#statement("PRAGMA table_info(mailboxes)").all() as { name: string }[];
+    if (rows.some((row) => row.name === "challenge_secret")) {
+      this.#secretColumn = true;
+      this.#mailboxColumns = mailboxColumns(true);
+    }
+  }
+
+  /** A prepared statement, made on first use and kept for the life of the store. */
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /**
@@ -155,14 +215,14 @@ export class AccountStore {
     if (this.hasDomain(name)) {
       throw new AccountError(`Domain ${name} already exists`, "exists");
     }
-    this.#db.prepare("INSERT INTO domains (name, created) VALUES (?, ?)").run(name, Date.now());
+    this.#statement("INSERT INTO domains (name, created) VALUES (?, ?)").run(name, Date.now());
   }
 
   /** Deletes a domain that has no mailboxes left (delete them first). */
   deleteDomain(domain: string): void {
     const name = parseDomain(domain);
     if (!this.hasDomain(name)) throw new AccountError(`No such domain ${name}`, "missing");
-    const count = this.#db.prepare("SELECT count(*) AS n FROM mailboxes WHERE domain = ?")
+    const count = this.#statement("SELECT count(*) AS n FROM mailboxes WHERE domain = ?")
       .get(name) as { n: number };
     if (count.n > 0) {
       throw new AccountError(
@@ -170,23 +230,26 @@ export class AccountStore {
         "not-empty",
       );
     }
-    this.#db.prepare("DELETE FROM domains WHERE name = ?").run(name);
+    this.#statement("DELETE FROM domains WHERE name = ?").run(name);
   }
 
   listDomains(): string[] {
-    const rows = this.#db.prepare("SELECT name FROM domains ORDER BY name").all() as {
+    const rows = this.#statement("SELECT name FROM domains ORDER BY name").all() as {
       name: string;
     }[];
     return rows.map((row) => row.name);
   }
 
   hasDomain(domain: string): boolean {
-    const row = this.#db.prepare("SELECT 1 AS found FROM domains WHERE name = ?")
+    const row = this.#statement("SELECT 1 AS found FROM domains WHERE name = ?")
       .get(domain.toLowerCase());
     return row !== undefined;
   }
 
-  /** Adds a mailbox to an existing domain. Does not create the Maildir on disk. */
+  /**
+   * Adds a mailbox to an existing domain. Does not create the Maildir on disk.
+   * With `challengeAuth` the password is also stored as the challenge secret.
+   */
   addMailbox(address: string, password: string, options: MailboxOptions = {}): Mailbox {
     const { user, domain } = parseMailboxAddress(address);
     checkPassword(password);
@@ -196,29 +259,45 @@ export class AccountStore {
     if (this.findMailbox(domain, user)) {
       throw new AccountError(`Mailbox ${user}@${domain} already exists`, "exists");
     }
-    this.#db.prepare(
-      "INSERT INTO mailboxes (domain, user, password, quota_bytes, quota_messages, created) " +
-        "VALUES (?, ?, ?, ?, ?, ?)",
-    ).run(domain, user, hashPassword(password), quotaBytes, quotaMessages, Date.now());
-    return this.#mailbox({ domain, user, quota_bytes: quotaBytes, quota_messages: quotaMessages });
+    const secret = options.challengeAuth ? password : null;
+    this.#statement(
+      "INSERT INTO mailboxes " +
+        "(domain, user, password, quota_bytes, quota_messages, created, challenge_secret) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ).run(domain, user, hashPassword(password), quotaBytes, quotaMessages, Date.now(), secret);
+    return this.#mailbox({
+      domain,
+      user,
+      quota_bytes: quotaBytes,
+      quota_messages: quotaMessages,
+      challenge_auth: secret === null ? 0 : 1,
+    });
   }
 
   /** Removes the mailbox row. Mail on disk is never touched. */
   deleteMailbox(address: string): void {
     const { user, domain } = parseMailboxAddress(address);
-    const result = this.#db.prepare("DELETE FROM mailboxes WHERE domain = ? AND user = ?")
+    const result = this.#statement("DELETE FROM mailboxes WHERE domain = ? AND user = ?")
       .run(domain, user);
     if (Number(result.changes) === 0) {
       throw new AccountError(`No such mailbox ${user}@${domain}`, "missing");
     }
   }
 
-  setPassword(address: string, password: string): void {
+  /**
+   * Replaces a mailbox's password. The challenge secret is replaced too when
+   * `challengeAuth` is set, and cleared (NULL) when it is not.
+   */
+  setPassword(
+    address: string,
+    password: string,
+    options: { challengeAuth?: boolean } = {},
+  ): void {
     const { user, domain } = parseMailboxAddress(address);
     checkPassword(password);
-    const result = this.#db.prepare(
-      "UPDATE mailboxes SET password = ? WHERE domain = ? AND user = ?",
-    ).run(hashPassword(password), domain, user);
+    const result = this.#statement(
+      "UPDATE mailboxes SET password = ?, challenge_secret = ? WHERE domain = ? AND user = ?",
+    ).run(hashPassword(password), options.challengeAuth ? password : null, domain, user);
     if (Number(result.changes) === 0) {
       throw new AccountError(`No such mailbox ${user}@${domain}`, "missing");
     }
@@ -229,7 +308,7 @@ export class AccountStore {
     const { user, domain } = parseMailboxAddress(address);
     const current = this.findMailbox(domain, user);
     if (!current) throw new AccountError(`No such mailbox ${user}@${domain}`, "missing");
-    this.#db.prepare(
+    this.#statement(
       "UPDATE mailboxes SET quota_bytes = ?, quota_messages = ? WHERE domain = ? AND user = ?",
     ).run(
       checkQuota(options.quotaBytes ?? current.quotaBytes, "quota bytes"),
@@ -241,23 +320,50 @@ export class AccountStore {
 
   /** Case-insensitive lookup. */
   findMailbox(domain: string, user: string): Mailbox | undefined {
-    const row = this.#db.prepare(
-      "SELECT domain, user, quota_bytes, quota_messages FROM mailboxes " +
-        "WHERE domain = ? AND user = ?",
+    this.#checkSecretColumn();
+    const row = this.#statement(
+      `SELECT ${this.#mailboxColumns} FROM mailboxes WHERE domain = ? AND user = ?`,
     ).get(domain.toLowerCase(), user.toLowerCase()) as MailboxRow | undefined;
     return row ? this.#mailbox(row) : undefined;
   }
 
   listMailboxes(domain?: string): Mailbox[] {
+    this.#checkSecretColumn();
     const rows = (domain === undefined
-      ? this.#db.prepare(
-        "SELECT domain, user, quota_bytes, quota_messages FROM mailboxes ORDER BY domain, user",
+      ? this.#statement(
+        `SELECT ${this.#mailboxColumns} FROM mailboxes ORDER BY domain, user`,
       ).all()
-      : this.#db.prepare(
-        "SELECT domain, user, quota_bytes, quota_messages FROM mailboxes " +
-          "WHERE domain = ? ORDER BY user",
+      : this.#statement(
+        `SELECT ${this.#mailboxColumns} FROM mailboxes WHERE domain = ? ORDER BY user`,
       ).all(domain.toLowerCase())) as unknown as MailboxRow[];
     return rows.map((row) => this.#mailbox(row));
+  }
+
+  /**
+   * The stored secrets of a mailbox for AUTH (case-insensitive), or undefined
+   * for an unknown or invalid address. Callers compare in constant time.
+   */
+  findSecrets(address: string): MailboxSecrets | undefined {
+    let parsed: { user: string; domain: string };
+    try {
+      parsed = parseMailboxAddress(address);
+    } catch (error) {
+      if (error instanceof AccountError) return undefined;
+      throw error;
+    }
+    this.#checkSecretColumn();
+    const row = this.#statement(
+      "SELECT password, " + (this.#secretColumn ? "challenge_secret" : "NULL") +
+        " AS challenge_secret FROM mailboxes WHERE domain = ? AND user = ?",
+    ).get(parsed.domain, parsed.user) as
+      | { password: string; challenge_secret: string | null }
+      | undefined;
+    if (row === undefined) return undefined;
+    return {
+      address: `${parsed.user}@${parsed.domain}`,
+      scryptHash: row.password,
+      challengeSecret: row.challenge_secret ?? undefined,
+    };
   }
 
   /**
@@ -265,17 +371,7 @@ export class AccountStore {
    * unknown or invalid address costs the same hashing work and gives false.
    */
   async verifyPassword(address: string, password: string): Promise<boolean> {
-    let stored: string | undefined;
-    try {
-      const { user, domain } = parseMailboxAddress(address);
-      const row = this.#db.prepare(
-        "SELECT password FROM mailboxes WHERE domain = ? AND user = ?",
-      ).get(domain, user) as { password: string } | undefined;
-      stored = row?.password;
-    } catch (error) {
-      if (!(error instanceof AccountError)) throw error;
-    }
-    return await verifyPasswordHash(stored, password);
+    return await verifyPasswordHash(this.findSecrets(address)?.scryptHash, password);
   }
 
   #mailbox(row: MailboxRow): Mailbox {
@@ -286,6 +382,7 @@ export class AccountStore {
       maildir: `${this.#mail}/${row.domain}/${row.user}/Maildir`,
       quotaBytes: Number(row.quota_bytes),
       quotaMessages: Number(row.quota_messages),
+      challengeAuth: Number(row.challenge_auth) !== 0,
     };
   }
 }
@@ -310,18 +407,35 @@ function migrate(db: DatabaseSync, path: string): void {
     const row = db.prepare("SELECT max(version) AS version FROM schema_version").get() as {
       version: number | null;
     };
-    if (row.version === null) {
-      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
-    } else if (Number(row.version) > SCHEMA_VERSION) {
+    const version = row.version === null ? null : Number(row.version);
+    if (version !== null && version > SCHEMA_VERSION) {
       throw new Error(
-        `${path} has schema version ${row.version}; this qmd understands up to ${SCHEMA_VERSION}`,
+        `${path} has schema version ${version}; this qmd understands up to ${SCHEMA_VERSION}`,
       );
+    }
+    // 1 → 2: the nullable challenge secret; existing mailboxes keep scrypt only.
+    if (!hasColumn(db, "mailboxes", "challenge_secret")) {
+      db.exec("ALTER TABLE mailboxes ADD COLUMN challenge_secret TEXT");
+    }
+    if (version !== SCHEMA_VERSION) {
+      db.exec("DELETE FROM schema_version");
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
     }
     db.exec("COMMIT");
   } catch (error) {
     db.exec("ROLLBACK");
     throw error;
   }
+}
+
+function mailboxColumns(secretColumn: boolean): string {
+  return "domain, user, quota_bytes, quota_messages, " +
+    (secretColumn ? "challenge_secret IS NOT NULL" : "0") + " AS challenge_auth";
+}
+
+function hasColumn(db: DatabaseSync, table: string, column: string): boolean {
+  const rows = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+  return rows.some((row) => row.name === column);
 }
 
 function checkVersion(db: DatabaseSync, path: string): void {

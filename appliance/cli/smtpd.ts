@@ -1,57 +1,124 @@
 /**
  * `qmd smtpd` (and argv[0] `qmail-smtpd`): one SMTP session on stdin/stdout,
  * as qmail-smtpd runs under tcpserver or inetd. The connection facts come
- * from tcpserver's environment: TCPREMOTEIP, TCPREMOTEHOST, TCPREMOTEINFO,
- * TCPLOCALIP, TCPLOCALHOST, RELAYCLIENT, DATABYTES.
+ * from tcpserver's environment (TCPREMOTEIP, TCPREMOTEHOST, TCPREMOTEINFO,
+ * TCPLOCALIP, TCPLOCALHOST) and the policy from the variables the seed
+ * patches read (RELAYCLIENT, DATABYTES, QMAILQUEUE, SMTPS, TARPITCOUNT, ...).
+ * The AUTH patches' arguments are accepted in both forms:
+ * `qmail-smtpd HOSTNAME checkpassword prog` (aio, seed 001) and
+ * `qmail-smtpd checkpassword prog` (qmail-md since md20, seed 000).
  */
+import { randomBytes } from "node:crypto";
 import { parseCommand } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
-import { loadSmtpdControls } from "../../config/smtpd.ts";
+import { readControlLine } from "../../config/control.ts";
+import { loadSmtpdControls, resolveSmtpdPolicy } from "../../config/smtpd.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
+import { openQueueMessage } from "../queue/inject.ts";
+import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import { stdioTransport } from "../net/stdio_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts } from "../net/smtp_options.ts";
+import { ServerTls } from "../tls/server_tls.ts";
+import { accountsVerifier, chainVerifiers, checkpasswordVerifier } from "../auth/verifier.ts";
 import { setLogSink } from "../log.ts";
 
-const USAGE = `usage: qmd smtpd [--home DIR]
+const USAGE = `usage: qmd smtpd [--home DIR] [HOSTNAME] [CHECKPASSWORD PROG ...]
 
 Serves one SMTP session on stdin/stdout, for tcpserver or inetd:
   tcpserver -v -R -x /var/qmail/tcp.smtp.cdb 0 25 qmd smtpd --home /var/qmail
+  tcpserver ... 0 587 qmd smtpd --home /var/qmail mail.example.com /bin/checkpassword /bin/true
 Reads TCPREMOTEIP, TCPREMOTEHOST, TCPREMOTEINFO, TCPLOCALIP, TCPLOCALHOST,
-RELAYCLIENT and DATABYTES from the environment. Log lines go to stderr.`;
+RELAYCLIENT, DATABYTES, QMAILQUEUE, SMTPS (TLS from the first byte) and the
+other variables in the README from the environment. AUTH checks the account
+database, then CHECKPASSWORD (or control/checkpassword) for other users.
+Log lines go to stderr.`;
+
+/** Splits `[HOSTNAME] CHECKPASSWORD ARGS...`: a checkpassword program is an absolute path. */
+export function splitSmtpdArguments(
+  positionals: string[],
+): { hostname?: string; checkpassword?: string[] } {
+  if (positionals.length === 0) return {};
+  if (positionals[0].startsWith("/")) return { checkpassword: positionals };
+  const [hostname, ...rest] = positionals;
+  return { hostname, checkpassword: rest.length > 0 ? rest : undefined };
+}
 
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand({
     name: "qmd smtpd",
     usage: USAGE,
     options: { home: { type: "string" } },
+    positionals: true,
   }, args);
   if (!parsed.ok) return parsed.exitCode;
   const home = resolveHome(parsed.values.home);
   const env = Deno.env.toObject();
+  const { checkpassword } = splitSmtpdArguments(parsed.positionals);
   setLogSink((record) => console.error(`qmd-smtpd: pid ${Deno.pid} ${record.text}`), "smtpd");
   const transport = stdioTransport();
   let controls;
   try {
-    controls = loadSmtpdControls(home, env);
+    controls = loadSmtpdControls(home);
   } catch (error) {
     console.error(`qmd-smtpd: ${(error as Error).message}`);
-    await transport.write(new TextEncoder().encode("421 unable to read controls (#4.3.0)\r\n"));
+    await transport.write(new TextEncoder().encode("421 4.3.0 unable to read controls\r\n"));
+    transport.close();
     return 1;
   }
+  const policy = resolveSmtpdPolicy(controls, env);
+  const layout = queueLayoutFor(home);
+  const serverTls = new ServerTls(home, {
+    onError: (message) => console.error(`qmd-smtpd: alert: ${message}`),
+  });
+  const checkpasswordArgv = checkpassword ??
+    readControlLine(home, "checkpassword")?.trim().split(/\s+/).filter((word) => word !== "");
+  const verifier = chainVerifiers(
+    accountsVerifier(home),
+    checkpasswordArgv === undefined || checkpasswordArgv.length === 0
+      ? undefined
+      : checkpasswordVerifier(checkpasswordArgv),
+  );
   await serveSmtpConnection(transport, {
-    session: buildSessionOptions(controls, loadMoreRcptHosts(controls), {
+    session: buildSessionOptions(controls, loadMoreRcptHosts(controls), policy, {
       remoteIp: env.TCPREMOTEIP ?? "unknown",
       remoteHost: env.TCPREMOTEHOST,
       remoteInfo: env.TCPREMOTEINFO,
       localIp: env.TCPLOCALIP,
       localHost: env.TCPLOCALHOST ?? env.TCPLOCALIP ?? "unknown",
-      relayClient: env.RELAYCLIENT,
+    }, {
+      tlsAvailable: serverTls.context() !== undefined,
+      tlsActive: policy.smtps,
+      authAvailable: true,
+      authRequired: false,
+      newChallenge: () => ({
+        challenge: `<${Deno.pid}.${Math.floor(Date.now() / 1000)}@${controls.me}>`,
+        nonce: randomBytes(18).toString("base64"),
+      }),
     }),
-    layout: queueLayoutFor(home),
+    openQueue: policy.qmailQueue === undefined
+      ? () => openQueueMessage(layout, { who: "from network" })
+      : () =>
+        openExternalQueue(policy.qmailQueue!, layout, {
+          timeoutSeconds: controls.timeoutSeconds,
+          cwd: home,
+          env,
+        }),
     timeoutSeconds: controls.timeoutSeconds,
-    maxLineLength: 4096,
+    maxLineLength: controls.maxCmdLen,
     sessionId: String(Deno.pid),
+    greetDelay: policy.greetDelay,
+    dataBeforeGreet: policy.dataBeforeGreet,
+    tls: () => {
+      const context = serverTls.context();
+      return context === undefined
+        ? undefined
+        : { secureContext: context, requestCert: serverTls.requestClientCert };
+    },
+    implicitTls: policy.smtps,
+    tlsClientRelays: (socket) => serverTls.clientCertificateEmail(socket) !== undefined,
+    verify: (credentials) => verifier.verify(credentials),
+    log: controls.log,
   });
   return 0;
 }

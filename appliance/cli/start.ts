@@ -5,7 +5,9 @@
  * INT), reload (HUP) and flush (ALRM).
  */
 import { parseCommand, usageError } from "./args.ts";
-import { resolveHome } from "../../config/home.ts";
+import { homePaths, resolveHome } from "../../config/home.ts";
+import { loadTcpRules } from "../../config/tcprules.ts";
+import type { ListenerKind } from "../ipc.ts";
 import { loadSmtpdControls } from "../../config/smtpd.ts";
 import { ControlError } from "../../config/control.ts";
 import { initHome } from "../home/init_home.ts";
@@ -14,12 +16,16 @@ import { queueLayoutFor } from "../queue/layout.ts";
 import { freePort } from "../net/free_port.ts";
 import type { LogFormat } from "../log.ts";
 
-const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--smtpd-workers N]
+const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--submission ADDR:PORT ...]
+                 [--smtps ADDR:PORT ...] [--smtpd-workers N]
                  [--log-format text|json] [--grace SECONDS]
 
 Runs the appliance in the foreground with its log on stdout.
   --home DIR          the qmd home (default $QMD_HOME, else ./qmd-home; created if missing)
   --smtp ADDR:PORT    an SMTP listener; repeat for several (default 127.0.0.1:2525)
+  --submission A:P    a submission listener, AUTH before MAIL (default 127.0.0.1:2587)
+  --smtps ADDR:PORT   an SMTPS listener, TLS from the first byte (default 127.0.0.1:2465)
+                      (--submission off / --smtps off: no such listener)
   --smtpd-workers N   smtpd isolates sharing each port (default: number of CPUs)
   --log-format F      text (qmail's lines with a timestamp) or json (one object a line)
   --grace SECONDS     how long SIGTERM waits for sessions and deliveries (default 10)
@@ -55,6 +61,8 @@ export async function main(args: string[]): Promise<number> {
     options: {
       home: { type: "string" },
       smtp: { type: "string", multiple: true },
+      submission: { type: "string", multiple: true },
+      smtps: { type: "string", multiple: true },
       "smtpd-workers": { type: "string" },
       "log-format": { type: "string" },
       grace: { type: "string" },
@@ -64,15 +72,23 @@ export async function main(args: string[]): Promise<number> {
   const values = parsed.values;
   const home = resolveHome(values.home);
   const smtp: ListenAddress[] = [];
-  for (const text of values.smtp ?? ["127.0.0.1:2525"]) {
-    const address = parseListen(text);
-    if (address === undefined) {
-      return usageError(
-        "qmd start",
-        `bad --smtp address ${JSON.stringify(text)}, expected ADDR:PORT`,
-      );
+  const listeners: Array<[ListenerKind, string[]]> = [
+    ["smtp", values.smtp ?? ["127.0.0.1:2525"]],
+    ["submission", values.submission ?? ["127.0.0.1:2587"]],
+    ["smtps", values.smtps ?? ["127.0.0.1:2465"]],
+  ];
+  for (const [kind, texts] of listeners) {
+    for (const text of texts) {
+      if (text === "off" && kind !== "smtp") continue;
+      const address = parseListen(text);
+      if (address === undefined) {
+        return usageError(
+          "qmd start",
+          `bad --${kind} address ${JSON.stringify(text)}, expected ADDR:PORT`,
+        );
+      }
+      smtp.push({ ...address, kind });
     }
-    smtp.push(address);
   }
   const workers = Number(values["smtpd-workers"] ?? navigator.hardwareConcurrency ?? 1);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
@@ -89,7 +105,8 @@ export async function main(args: string[]): Promise<number> {
 
   const created = await initHome(home, {});
   try {
-    loadSmtpdControls(home, Deno.env.toObject());
+    loadSmtpdControls(home);
+    loadTcpRules(homePaths(home).tcpSmtp);
   } catch (error) {
     if (error instanceof ControlError) {
       console.error(`qmd: cannot start: ${error.message}`);
@@ -150,18 +167,26 @@ function printBanner(home: string, smtp: ListenAddress[], fresh: boolean): void 
       return "localhost";
     }
   })();
-  const listeners = smtp.map((a) => `${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`);
-  const first = smtp[0];
+  const show = (kind: ListenerKind) =>
+    smtp.filter((a) => (a.kind ?? "smtp") === kind)
+      .map((a) => `${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`).join(", ") ||
+    "off";
+  const first = smtp.find((a) => (a.kind ?? "smtp") === "smtp") ?? smtp[0];
   const lines = [
     `qmd is running (pid ${Deno.pid})${fresh ? "; a new home was created" : ""}`,
     `  home:     ${home}`,
     `  control:  ${home}/control   (me = ${me})`,
     `  queue:    ${home}/queue`,
-    `  smtp:     ${listeners.join(", ")}`,
+    `  smtp:     ${show("smtp")}`,
+    `  submission: ${show("submission")}   (AUTH required; STARTTLS offered)`,
+    `  smtps:    ${show("smtps")}`,
+    `  tls:      ${home}/control/servercert.pem (self-signed for ${me} until you replace it)`,
     `  log:      this terminal (stdout); --log-format json for JSON lines`,
     ``,
     `Add a mailbox:`,
     `  echo 'a-password' | deno task qmd user add you@example.test --password-stdin --home ${home}`,
+    `Log in (SMTP AUTH, e.g. a mail client on the submission port): you@example.test`,
+    `  and that password; PLAIN and LOGIN are offered once the session is encrypted.`,
     `Send it a test message:`,
     `  printf 'Subject: hello\\n\\nIt works.\\n' | deno task qmd inject --home ${home} you@example.test`,
     `  swaks --server ${first.host}:${first.port} --to you@example.test`,

@@ -2,6 +2,10 @@
  * `qmd user add|del|passwd|list`: virtual mailboxes in HOME/accounts.sqlite,
  * each with a Maildir under HOME/mail/DOMAIN/USER. Passwords come from the
  * first line of stdin and are never printed or logged.
+ *
+ * `--challenge-auth` also stores the password itself, which CRAM-MD5,
+ * CRAM-SHA1, CRAM-RIPEMD and DIGEST-MD5 need on the server; without it only
+ * the scrypt hash is kept and those mechanisms fail for the mailbox.
  */
 import { reloadRunningQmd } from "../home/running.ts";
 import { parseCommand, usageError } from "./args.ts";
@@ -12,8 +16,9 @@ import { provisionMailbox } from "../accounts/provision.ts";
 
 const NAME = "qmd user";
 
-const USAGE = `usage: qmd user add ADDRESS --password-stdin [--quota BYTES] [--quota-messages N]
-       qmd user passwd ADDRESS --password-stdin
+const USAGE = `usage: qmd user add ADDRESS --password-stdin [--challenge-auth] [--quota BYTES]
+                [--quota-messages N]
+       qmd user passwd ADDRESS --password-stdin [--challenge-auth]
        qmd user del ADDRESS
        qmd user list [--json] [--domain DOMAIN]
 
@@ -21,6 +26,11 @@ Virtual mailboxes user@domain. add creates HOME/mail/DOMAIN/USER/Maildir and
 adds the domain first when it is new (as qmd domain add does). del removes
 the account but keeps the Maildir on disk. The password is the first line of
 stdin. All subcommands take --home DIR (default: $QMD_HOME, else ./qmd-home).
+
+Passwords are kept as scrypt hashes, enough for AUTH PLAIN and LOGIN and for
+USER/PASS. --challenge-auth also stores the password itself (in the 0600
+accounts database), because CRAM-MD5, CRAM-SHA1, CRAM-RIPEMD and DIGEST-MD5
+need it on the server. passwd without --challenge-auth removes it again.
 `;
 
 /** Longest stdin accepted for a password (the first line is used). */
@@ -83,6 +93,7 @@ function formatMailbox(mailbox: Mailbox) {
     maildir: mailbox.maildir,
     quotaBytes: mailbox.quotaBytes,
     quotaMessages: mailbox.quotaMessages,
+    challengeAuth: mailbox.challengeAuth,
   };
 }
 
@@ -100,6 +111,7 @@ export async function main(
         options: {
           ...home,
           "password-stdin": { type: "boolean" },
+          "challenge-auth": { type: "boolean" },
           quota: { type: "string" },
           "quota-messages": { type: "string" },
         },
@@ -119,6 +131,7 @@ export async function main(
         const { mailbox, domain } = provisionMailbox(store, parsed.positionals[0], password, {
           quotaBytes,
           quotaMessages,
+          challengeAuth: parsed.values["challenge-auth"] ?? false,
         });
         if (domain?.database) {
           console.log(
@@ -130,7 +143,10 @@ export async function main(
             reloadRunningQmd(store.home, NAME);
           }
         }
-        console.log(`${NAME}: added ${mailbox.address}, Maildir ${mailbox.maildir}`);
+        console.log(
+          `${NAME}: added ${mailbox.address}, Maildir ${mailbox.maildir}` +
+            (mailbox.challengeAuth ? ", challenge auth on" : ""),
+        );
         return 0;
       });
     }
@@ -138,7 +154,11 @@ export async function main(
       const parsed = parseCommand({
         name: `${NAME} passwd`,
         usage: USAGE,
-        options: { ...home, "password-stdin": { type: "boolean" } },
+        options: {
+          ...home,
+          "password-stdin": { type: "boolean" },
+          "challenge-auth": { type: "boolean" },
+        },
       }, rest);
       if (!parsed.ok) return parsed.exitCode;
       if (parsed.positionals.length !== 1) {
@@ -150,8 +170,12 @@ export async function main(
       const password = await readPasswordLine(stdin);
       if (!password) return usageError(`${NAME} passwd`, "no password on stdin");
       return withStore(parsed.values.home, false, (store) => {
-        store.setPassword(parsed.positionals[0], password);
-        console.log(`${NAME}: changed the password of ${parsed.positionals[0].toLowerCase()}`);
+        const challengeAuth = parsed.values["challenge-auth"] ?? false;
+        store.setPassword(parsed.positionals[0], password, { challengeAuth });
+        console.log(
+          `${NAME}: changed the password of ${parsed.positionals[0].toLowerCase()}; ` +
+            `challenge auth ${challengeAuth ? "on" : "off"}`,
+        );
         return 0;
       });
     }
@@ -195,7 +219,8 @@ export async function main(
             const quota = mailbox.quotaBytes || mailbox.quotaMessages
               ? `\tquota ${mailbox.quotaBytes}S,${mailbox.quotaMessages}C`
               : "";
-            console.log(`${mailbox.address}\t${mailbox.maildir}${quota}`);
+            const challenge = mailbox.challengeAuth ? "\tchallenge-auth" : "";
+            console.log(`${mailbox.address}\t${mailbox.maildir}${quota}${challenge}`);
           }
         }
         return 0;

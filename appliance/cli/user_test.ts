@@ -55,6 +55,7 @@ Deno.test("qmd user add/passwd/list/del; the password never appears in output", 
       maildir: `${home}/mail/example.com/joe/Maildir`,
       quotaBytes: 1000,
       quotaMessages: 0,
+      challengeAuth: false,
     }]);
     const other = await captureConsole(() =>
       main(["list", "--json", "--domain", "other.org", "--home", home])
@@ -101,5 +102,60 @@ Deno.test("qmd user: invalid addresses and bad flags give one line and 64", asyn
       );
     });
     assertEquals(exists.result, 100);
+  });
+});
+
+Deno.test("qmd user --challenge-auth stores the secret; passwd without it clears it", async () => {
+  await withHome(async (home) => {
+    const secretOf = (address: string) => {
+      const store = AccountStore.open(home, { readonly: true });
+      try {
+        return store.findSecrets(address)?.challengeSecret;
+      } finally {
+        store.close();
+      }
+    };
+    const add = await captureConsole(() =>
+      main(
+        ["add", "joe@example.com", "--password-stdin", "--challenge-auth", "--home", home],
+        streamOf("s3cret\n"),
+      )
+    );
+    assertEquals(add.result, 0);
+    assertStringIncludes(add.out.join("\n"), "challenge auth on");
+    assert(!add.out.join("").includes("s3cret"));
+    assertEquals(secretOf("joe@example.com"), "s3cret");
+    await captureConsole(() =>
+      main(["add", "ann@example.com", "--password-stdin", "--home", home], streamOf("pw\n"))
+    );
+    assertEquals(secretOf("ann@example.com"), undefined);
+
+    const text = await captureConsole(() => main(["list", "--home", home]));
+    assertEquals(text.out, [
+      `ann@example.com\t${home}/mail/example.com/ann/Maildir`,
+      `joe@example.com\t${home}/mail/example.com/joe/Maildir\tchallenge-auth`,
+    ]);
+    const json = await captureConsole(() => main(["list", "--json", "--home", home]));
+    assertEquals(
+      JSON.parse(json.out.join("\n")).map((m: { challengeAuth: boolean }) => m.challengeAuth),
+      [false, true],
+    );
+
+    const off = await captureConsole(() =>
+      main(["passwd", "joe@example.com", "--password-stdin", "--home", home], streamOf("n3w\n"))
+    );
+    assertEquals(off.result, 0);
+    assertStringIncludes(off.out[0], "challenge auth off");
+    assertEquals(secretOf("joe@example.com"), undefined);
+
+    const on = await captureConsole(() =>
+      main(
+        ["passwd", "ann@example.com", "--password-stdin", "--challenge-auth", "--home", home],
+        streamOf("an0ther\n"),
+      )
+    );
+    assertEquals(on.result, 0);
+    assert(!on.out.join("").includes("an0ther"));
+    assertEquals(secretOf("ann@example.com"), "an0ther");
   });
 });

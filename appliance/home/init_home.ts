@@ -6,11 +6,18 @@
  * virtual mailboxes, and queue/ with qmail's directories and modes
  * (qmail-formats.md §2.1) in the big-todo layout (§2.4).
  *
+ * It also writes control/servercert.pem, mode 0600: a private key and a
+ * self-signed certificate for control/me in one PEM file, as qmail's TLS
+ * patch expects (its `make cert`), so STARTTLS and SMTPS work at once; the
+ * operator replaces it with a CA-signed one (README).
+ *
  * Idempotent: directories are made only when missing and files are created
  * with O_EXCL, so nothing an operator wrote is ever overwritten and existing
  * modes are left alone. An existing queue keeps its todo layout.
  */
 import { homePaths } from "../../config/home.ts";
+import { readControlLine } from "../../config/control.ts";
+import { createSelfSignedCertificate } from "../tls/self_signed.ts";
 import { DEFAULT_SPLIT } from "../queue/layout.ts";
 import { isValidHostname } from "../accounts/address.ts";
 import { makeFifo } from "../queue/trigger.ts";
@@ -86,6 +93,17 @@ export async function initHome(
   dir(paths.control, 0o755);
   for (const [name, text] of Object.entries(formatInitialControls(me.toLowerCase()))) {
     file(`${paths.control}/${name}`, text, 0o644);
+  }
+  const serverCert = `${paths.control}/servercert.pem`;
+  if (!exists(serverCert)) {
+    // For the name in control/me, which may be an operator's own.
+    const name = readControlLine(home, "me")?.toLowerCase() ?? "";
+    const commonName = isValidHostname(name) ? name : me.toLowerCase();
+    const { certPem, keyPem } = createSelfSignedCertificate({
+      commonName,
+      altNames: [commonName, "localhost", "127.0.0.1"],
+    });
+    file(serverCert, keyPem + certPem, 0o600);
   }
 
   dir(paths.users, 0o755);

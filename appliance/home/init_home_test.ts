@@ -1,6 +1,9 @@
-import { assert, assertEquals } from "../../tests/assert.ts";
+import crypto from "node:crypto";
+import { assert, assertEquals, assertMatch } from "../../tests/assert.ts";
 import { defaultMe, formatInitialControls, initHome } from "./init_home.ts";
 import { QueueLayout } from "../queue/layout.ts";
+import { ServerTls } from "../tls/server_tls.ts";
+import { handshake } from "../../tests/fixtures/tls/handshake.ts";
 
 function mode(path: string): string {
   return ((Deno.statSync(path).mode ?? 0) & 0o7777).toString(8).padStart(4, "0");
@@ -95,6 +98,7 @@ Deno.test("init: control files, users, alias home and mail", async () => {
       "me",
       "plusdomain",
       "rcpthosts",
+      "servercert.pem",
     ]);
     assertEquals(read("users/assign"), ".\n");
     for (const name of [".qmail-postmaster", ".qmail-mailer-daemon", ".qmail-root"]) {
@@ -149,4 +153,50 @@ Deno.test("init: default me and config-fast's defaultdomain/plusdomain", () => {
   assertEquals(formatInitialControls("a.b.c.d").plusdomain, "c.d\n");
   assertEquals(formatInitialControls("example.com").defaultdomain, "example.com\n");
   assertEquals(formatInitialControls("localhost").locals, "localhost\n");
+});
+
+Deno.test("init: control/servercert.pem, key and self-signed certificate for control/me, mode 0600", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    const { created } = await initHome(home, { me: "Mail.Example.com" });
+    assert(created.includes("control/servercert.pem"));
+    const path = `${home}/control/servercert.pem`;
+    assertEquals(mode(path), "0600");
+    const text = Deno.readTextFileSync(path);
+    assertMatch(text, /^-----BEGIN PRIVATE KEY-----\n[^]*-----BEGIN CERTIFICATE-----\n/);
+    const certPem = text.slice(text.indexOf("-----BEGIN CERTIFICATE-----"));
+    const cert = new crypto.X509Certificate(certPem);
+    assertEquals(cert.subject, "CN=mail.example.com");
+    assertEquals(
+      cert.subjectAltName,
+      "DNS:mail.example.com, DNS:localhost, IP Address:127.0.0.1",
+    );
+    const keyPem = text.slice(0, text.indexOf("-----BEGIN CERTIFICATE-----"));
+    assert(cert.checkPrivateKey(crypto.createPrivateKey(keyPem)));
+
+    // The running server serves it: a client trusting it reaches mail.example.com.
+    const errors: string[] = [];
+    const tls = new ServerTls(home, { onError: (message) => errors.push(message) });
+    const result = await handshake({
+      secureContext: tls.context()!,
+      client: { ca: certPem, servername: "mail.example.com" },
+    });
+    assertEquals([result.authorized, result.serverCommonName], [true, "mail.example.com"]);
+    assertEquals(errors, []);
+
+    // Never overwritten; made again (for the current control/me) only when removed.
+    Deno.writeTextFileSync(path, "operator's own\n");
+    assertEquals((await initHome(home, { me: "other.example.net" })).created, []);
+    assertEquals(Deno.readTextFileSync(path), "operator's own\n");
+    Deno.removeSync(path);
+    Deno.writeTextFileSync(`${home}/control/me`, "mx.example.org\n");
+    assertEquals((await initHome(home)).created, ["control/servercert.pem"]);
+    const again = Deno.readTextFileSync(path);
+    const renewed = new crypto.X509Certificate(
+      again.slice(again.indexOf("-----BEGIN CERTIFICATE")),
+    );
+    assertEquals(renewed.subject, "CN=mx.example.org");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });

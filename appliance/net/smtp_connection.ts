@@ -1,28 +1,37 @@
 /**
  * Drives one SMTP connection: bytes in, the pure session core deciding, the
- * DATA byte machine streaming the body into the queue, replies out. Transport
- * neutral, so the same driver serves a node:net socket in the appliance and
- * stdin/stdout under tcpserver.
+ * DATA byte machine streaming the body into the queue, replies out; and the
+ * session's effects run here: pauses (tarpits, delays), STARTTLS, AUTH
+ * verification, session log lines. Transport neutral, so the same driver
+ * serves a node:net socket in the appliance and stdin/stdout under tcpserver.
  *
- * qmail's promise is kept here: "250 ok" is written only after
- * QueueMessage.commit() returned, i.e. after todo/ID was linked and fsynced.
+ * qmail's promise is kept here: "250 ok" is written only after the queue
+ * committed the message (todo/ID linked and fsynced, or the QMAILQUEUE
+ * program exited 0).
  */
+import type tls from "node:tls";
 import {
   type DataOutcome,
+  type SmtpDataEffect,
   SmtpSession,
   type SmtpSessionOptions,
   type SmtpStep,
 } from "../smtp/session.ts";
 import { DataReader } from "../smtp/data.ts";
-import {
-  openQueueMessage,
-  qmailCloseText,
-  QueueError,
-  type QueueMessage,
-} from "../queue/inject.ts";
-import type { QueueLayout } from "../queue/layout.ts";
+import { qmailCloseText, QueueError } from "../queue/inject.ts";
+import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
+import { AUTH_FAILURE_LIMIT, type AuthFailures } from "./auth_failures.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import { logEvent } from "../log.ts";
+
+export interface TlsStartOptions {
+  secureContext: tls.SecureContext;
+  requestCert: boolean;
+}
+
+export interface TlsStarted {
+  socket: tls.TLSSocket;
+}
 
 /** What the driver needs from a connection. */
 export interface Transport {
@@ -30,26 +39,66 @@ export interface Transport {
   read(): Promise<Uint8Array | undefined>;
   write(bytes: Uint8Array): Promise<void>;
   close(): void;
+  /** Server-side TLS over this connection; input not yet read is dropped. */
+  startTls?(options: TlsStartOptions): Promise<TlsStarted>;
+}
+
+/** Where a message goes: the built-in queue (QueueMessage) or a QMAILQUEUE program. */
+export interface MessageSink {
+  readonly qp: string;
+  /** The queue id when the built-in queue took it. */
+  readonly id?: bigint;
+  write(chunk: Uint8Array): Promise<void>;
+  commit(sender: Uint8Array, recipients: Uint8Array[]): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** Session log switches (seed 000 control/log/*). */
+export interface SmtpLogSwitches {
+  smtpIn: boolean;
+  smtpOut: boolean;
+  orChecks: boolean;
+  tarpitting: boolean;
 }
 
 export interface SmtpConnectionOptions {
   session: SmtpSessionOptions;
-  layout: QueueLayout;
+  /** Opens the place the next message goes. */
+  openQueue: () => Promise<MessageSink>;
   /** Seconds allowed for each read and write (control/timeoutsmtpd). */
   timeoutSeconds: number;
-  /** Longest command line accepted, in bytes. */
+  /** Longest command line accepted, in bytes (control/maxcmdlen). */
   maxLineLength: number;
   /** Session id for log lines. */
   sessionId: string;
-  /** Called after a message was committed to the queue. */
-  onQueued?: (id: bigint) => void;
+  /** greetdelay seconds before the 220; databeforegreet hangs up on input during it. */
+  greetDelay?: number;
+  dataBeforeGreet?: boolean;
+  /** TLS for STARTTLS and SMTPS: the current context, or undefined when there is none. */
+  tls?: () => TlsStartOptions | undefined;
+  /** SMTPS: start TLS before the greeting. */
+  implicitTls?: boolean;
+  /** control/tlsclients: a verified client certificate's address that may relay. */
+  tlsClientRelays?: (socket: tls.TLSSocket) => boolean;
+  /** Checks AUTH credentials. */
+  verify?: (credentials: Credentials) => Promise<VerifyResult>;
+  /** The shared per-IP failed-AUTH table. */
+  authFailures?: AuthFailures;
+  log?: SmtpLogSwitches;
+  /** Called after a message was committed to the built-in queue. */
+  onQueued?: (id: bigint | undefined) => void;
   now?: () => Date;
+  /** Pauses; tests may pass a fake. */
+  sleep?: (seconds: number) => Promise<void>;
 }
 
 const encoder = new TextEncoder();
 const CRLF = "\r\n";
 
 class ReadTimeout extends Error {}
+
+/** The client broke the protocol in a way that ends the session (databeforegreet, TLS failure). */
+class SessionAbort extends Error {}
 
 function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -59,15 +108,41 @@ function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+function realSleep(seconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+}
+
+/** Reply for databeforegreet (seed 001): the client spoke before the 220. */
+const REPLY_DATA_BEFORE_GREET = "554 5.5.0 sorry, you spoke before my greeting";
+
+/** A command line for the session log, with AUTH secrets hidden. */
+function loggedCommand(line: Uint8Array, inAuth: boolean): string {
+  if (inAuth) return "<hidden>";
+  let text = "";
+  for (const byte of line) text += byte === 0x0d ? "" : String.fromCharCode(byte);
+  const auth = /^(auth\s+\S+)\s+\S/i.exec(text);
+  return auth === null ? text : `${auth[1]} <hidden>`;
+}
+
 /** Serves one SMTP session to its end. Never throws for client behaviour. */
 export async function serveSmtpConnection(
   transport: Transport,
   options: SmtpConnectionOptions,
 ): Promise<void> {
   const now = options.now ?? (() => new Date());
-  const session = new SmtpSession(options.session);
+  const sleep = options.sleep ?? realSleep;
+  const sessionId = options.sessionId;
+  const logSwitches = options.log;
+  const session = new SmtpSession({
+    ...options.session,
+    tls: {
+      offered: (options.session.tls?.offered ?? false) && options.tls?.() !== undefined,
+      active: options.implicitTls ?? false,
+    },
+  });
   const lines = new LineBuffer(options.maxLineLength);
   let output: string[] = [];
+  let pendingRead: Promise<Uint8Array | undefined> | undefined;
 
   const flush = async () => {
     if (output.length === 0) return;
@@ -75,18 +150,58 @@ export async function serveSmtpConnection(
     output = [];
     await withTimeout(transport.write(bytes), options.timeoutSeconds);
   };
-  /** Queues a step's replies; returns whether the session is over. */
-  const apply = (step: SmtpStep): boolean => {
-    for (const reply of step.replies) output.push(reply + CRLF);
+  /** Queues a step's replies after its pause; returns whether the session is over. */
+  const apply = async (step: SmtpStep): Promise<boolean> => {
+    if (step.delay > 0) {
+      await flush();
+      await sleep(step.delay);
+    }
+    for (const effect of step.effects) {
+      if (effect.kind !== "log") continue;
+      if (effect.event === "tarpit" && !logSwitches?.tarpitting) continue;
+      if (effect.event === "relay-refused" && !logSwitches?.orChecks) continue;
+      logEvent(`smtp_${effect.event.replace("-", "_")}`, `smtpd ${sessionId}: ${effect.text}`, {
+        session: sessionId,
+      });
+    }
+    for (const reply of step.replies) {
+      if (logSwitches?.smtpOut) {
+        logEvent("smtp_out", `smtpd ${sessionId}: S: ${reply}`, { session: sessionId });
+      }
+      output.push(reply + CRLF);
+    }
     return step.close;
+  };
+  const readChunk = (): Promise<Uint8Array | undefined> => {
+    const next = pendingRead ?? transport.read();
+    pendingRead = undefined;
+    return withTimeout(next, options.timeoutSeconds);
   };
   const read = async (): Promise<Uint8Array | undefined> => {
     await flush();
-    return await withTimeout(transport.read(), options.timeoutSeconds);
+    return await readChunk();
+  };
+  const startTls = async (): Promise<tls.TLSSocket> => {
+    const tlsOptions = options.tls?.();
+    if (tlsOptions === undefined || transport.startTls === undefined) {
+      throw new SessionAbort("TLS is not available");
+    }
+    await flush();
+    lines.clear();
+    try {
+      const started = await withTimeout(transport.startTls(tlsOptions), options.timeoutSeconds);
+      return started.socket;
+    } catch (error) {
+      if (error instanceof ReadTimeout) throw error;
+      throw new SessionAbort(`TLS handshake failed: ${(error as Error).message}`);
+    }
   };
 
   try {
-    if (apply(session.greet())) return;
+    if (options.implicitTls) await startTls();
+    if (!(await greet(session, options, transport, sleep, (read) => pendingRead = read, apply))) {
+      return;
+    }
     while (true) {
       const result = lines.next();
       if (result === undefined) {
@@ -95,25 +210,42 @@ export async function serveSmtpConnection(
         lines.push(chunk);
         continue;
       }
+      if (logSwitches?.smtpIn) {
+        const text = result.kind === "too-long"
+          ? "<command line too long>"
+          : loggedCommand(result.line, session.phase === "auth");
+        logEvent("smtp_in", `smtpd ${sessionId}: C: ${text}`, { session: sessionId });
+      }
       const step = result.kind === "too-long"
         ? session.lineTooLong()
         : session.receiveLine(result.line, now());
-      if (apply(step)) return;
-      const data = step.effects.find((effect) => effect.kind === "data");
-      if (data === undefined) continue;
-      await flush();
-      const outcome = await receiveMessage(data, lines, read, options);
-      if (apply(session.dataFinished(outcome))) return;
+      if (await apply(step)) return;
+      for (const effect of step.effects) {
+        if (effect.kind === "data") {
+          await flush();
+          const outcome = await receiveMessage(effect, lines, read, options);
+          if (await apply(session.dataFinished(outcome))) return;
+        } else if (effect.kind === "starttls") {
+          const socket = await startTls();
+          const relay = options.tlsClientRelays?.(socket) ?? false;
+          logEvent("smtp_tls", `smtpd ${sessionId}: tls ${socket.getProtocol() ?? ""}`, {
+            session: sessionId,
+          });
+          if (await apply(session.tlsStarted(relay))) return;
+        } else if (effect.kind === "auth") {
+          if (await apply(await verifyAuth(session, effect.credentials, options))) return;
+        }
+      }
     }
   } catch (error) {
     if (error instanceof ReadTimeout) {
-      apply(session.timeout());
-      logEvent("smtp_timeout", `smtpd ${options.sessionId}: timeout`, {
-        session: options.sessionId,
-      });
+      await apply(session.timeout());
+      logEvent("smtp_timeout", `smtpd ${sessionId}: timeout`, { session: sessionId });
+    } else if (error instanceof SessionAbort) {
+      logEvent("smtp_abort", `smtpd ${sessionId}: ${error.message}`, { session: sessionId });
     } else if (!isDisconnect(error)) {
-      logEvent("smtp_error", `smtpd ${options.sessionId}: ${(error as Error).message}`, {
-        session: options.sessionId,
+      logEvent("smtp_error", `smtpd ${sessionId}: ${(error as Error).message}`, {
+        session: sessionId,
       });
     }
   } finally {
@@ -124,6 +256,86 @@ export async function serveSmtpConnection(
     }
     transport.close();
   }
+}
+
+/**
+ * The 220, after greetdelay. With databeforegreet a client that speaks during
+ * the delay is refused and dropped (seed 001); otherwise its early bytes are
+ * kept, as qmail keeps them. Returns false when the session is over.
+ */
+async function greet(
+  session: SmtpSession,
+  options: SmtpConnectionOptions,
+  transport: Transport,
+  sleep: (seconds: number) => Promise<void>,
+  keepRead: (read: Promise<Uint8Array | undefined>) => void,
+  apply: (step: SmtpStep) => Promise<boolean>,
+): Promise<boolean> {
+  const delay = options.greetDelay ?? 0;
+  if (delay > 0) {
+    const early = transport.read();
+    const spoke = await Promise.race([
+      early.then(() => true, () => true),
+      sleep(delay).then(() => false),
+    ]);
+    keepRead(early);
+    if (spoke && options.dataBeforeGreet) {
+      logEvent("smtp_early_talker", `smtpd ${options.sessionId}: data before greeting`, {
+        session: options.sessionId,
+      });
+      await apply({ replies: [REPLY_DATA_BEFORE_GREET], effects: [], close: true, delay: 0 });
+      return false;
+    }
+  }
+  return !(await apply(session.greet()));
+}
+
+/**
+ * Runs an `auth` effect: refuses at once when this IP reached the failed-AUTH
+ * limit, else verifies, counts a failure and lets the session pause.
+ */
+async function verifyAuth(
+  session: SmtpSession,
+  credentials: Credentials,
+  options: SmtpConnectionOptions,
+): Promise<SmtpStep> {
+  const ip = options.session.remoteIp;
+  const failures = options.authFailures;
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  const user = credentials.user;
+  if (failures !== undefined && failures.recent(ip, nowSeconds) >= AUTH_FAILURE_LIMIT) {
+    logEvent("smtp_auth_blocked", `smtpd ${options.sessionId}: auth blocked for ${ip}`, {
+      session: options.sessionId,
+    });
+    return session.authVerified({ ok: false, temporary: false }, AUTH_FAILURE_LIMIT, true);
+  }
+  let result: VerifyResult;
+  try {
+    result = options.verify === undefined
+      ? { ok: false, temporary: true }
+      : await options.verify(credentials);
+  } catch (error) {
+    logEvent("smtp_auth_error", `smtpd ${options.sessionId}: ${(error as Error).message}`, {
+      session: options.sessionId,
+    });
+    result = { ok: false, temporary: true };
+  }
+  let recent = 0;
+  if (!result.ok) {
+    recent = failures?.record(ip, nowSeconds) ?? 1;
+    logEvent(
+      "smtp_auth_failed",
+      `smtpd ${options.sessionId}: auth failed for ${JSON.stringify(user)} from ${ip}` +
+        (result.temporary ? " (temporary)" : ""),
+      { session: options.sessionId, user, remote: ip },
+    );
+  } else {
+    logEvent("smtp_auth", `smtpd ${options.sessionId}: auth ${JSON.stringify(result.user)}`, {
+      session: options.sessionId,
+      user: result.user,
+    });
+  }
+  return session.authVerified(result, recent);
 }
 
 function isDisconnect(error: unknown): boolean {
@@ -138,17 +350,21 @@ function isDisconnect(error: unknown): boolean {
  * aborts the queue message, so nothing half-written is ever queued.
  */
 async function receiveMessage(
-  data: { sender: Uint8Array; recipients: Uint8Array[]; received: string },
+  data: SmtpDataEffect,
   lines: LineBuffer,
   read: () => Promise<Uint8Array | undefined>,
   options: SmtpConnectionOptions,
 ): Promise<DataOutcome> {
   // Body chunks are written before the next push, so the reader may reuse one buffer.
-  const reader = new DataReader({ databytes: options.session.databytes, reuseBuffer: true });
-  let message: QueueMessage | undefined;
+  const reader = new DataReader({
+    databytes: data.databytes,
+    maxHops: data.maxHops,
+    reuseBuffer: true,
+  });
+  let message: MessageSink | undefined;
   let queueError: QueueError | undefined;
   try {
-    message = await openQueueMessage(options.layout, { who: "from network" });
+    message = await options.openQueue();
     await message.write(encoder.encode(data.received));
   } catch (error) {
     queueError = asQueueError(error, options.sessionId);
@@ -187,7 +403,7 @@ async function receiveMessage(
   }
   if (queueError !== undefined || message === undefined) {
     await message?.abort();
-    return { kind: "queue-error", text: qmailCloseText(queueError?.exitCode ?? 53) };
+    return { kind: "queue-error", text: queueErrorText(queueError) };
   }
   if (reader.tooManyHops) {
     await message.abort();
@@ -201,13 +417,15 @@ async function receiveMessage(
     await message.commit(data.sender, data.recipients);
   } catch (error) {
     await message.abort().catch(() => {});
-    return {
-      kind: "queue-error",
-      text: qmailCloseText(asQueueError(error, options.sessionId).exitCode),
-    };
+    return { kind: "queue-error", text: queueErrorText(asQueueError(error, options.sessionId)) };
   }
   options.onQueued?.(message.id);
   return { kind: "queued", time: Math.floor(Date.now() / 1000), qp: message.qp };
+}
+
+/** qmail_close's text, or a QMAILQUEUE program's own `D…`/`Z…` line (seed 001). */
+function queueErrorText(error: QueueError | undefined): string {
+  return error?.replyText ?? qmailCloseText(error?.exitCode ?? 53);
 }
 
 /** Tell the client little, log everything: the reason, errno and path go to the log. */

@@ -1,11 +1,14 @@
 /**
- * Builds one SMTP session's options from the controls and what is known of
- * the connection, the same way for the appliance's sockets and for
- * tcpserver's environment (TCPREMOTEIP, TCPLOCALHOST, RELAYCLIENT, ...).
+ * Builds one SMTP session's options from the controls, the per-connection
+ * policy (controls + environment + tcprules) and what is known of the
+ * connection, the same way for the appliance's sockets and for tcpserver's
+ * environment (TCPREMOTEIP, TCPLOCALHOST, RELAYCLIENT, ...).
  */
-import type { SmtpdControls } from "../../config/smtpd.ts";
+import type { SizeTable, SmtpdControls, SmtpdPolicy } from "../../config/smtpd.ts";
 import { CdbReader } from "../../config/cdb.ts";
 import type { SmtpSessionOptions } from "../smtp/session.ts";
+import { mechanismsFromMask } from "../auth/mechanisms.ts";
+import { authFailureDelaySeconds } from "./auth_failures.ts";
 
 export interface ConnectionFacts {
   remoteIp: string;
@@ -14,17 +17,23 @@ export interface ConnectionFacts {
   localIp?: string;
   /** TCPLOCALHOST; the appliance uses control/me. */
   localHost?: string;
-  relayClient?: string;
+}
+
+/** What the listener and the role add to the policy. */
+export interface SessionExtras {
+  /** A server certificate is loaded (control/servercert.pem). */
+  tlsAvailable: boolean;
+  /** The connection is TLS from the first byte (SMTPS). */
+  tlsActive: boolean;
+  /** Credentials can be checked (accounts database or checkpassword). */
+  authAvailable: boolean;
+  /** Submission port: AUTH before MAIL. */
+  authRequired: boolean;
+  /** A fresh CRAM challenge and DIGEST-MD5 nonce. */
+  newChallenge: () => { challenge: string; nonce: string };
 }
 
 const encoder = new TextEncoder();
-
-/**
- * Recipients accepted per message. qmail has no limit, which lets one client
- * hold any amount of memory (reliability catalogue L4, CVE-1999-0144); 1000
- * is Postfix's and mox's figure. control/maxrcpt (a later issue) will set it.
- */
-export const DEFAULT_MAX_RECIPIENTS = 1000;
 
 /** Loads control/morercpthosts.cdb when the controls name one. */
 export function loadMoreRcptHosts(controls: SmtpdControls): CdbReader | null {
@@ -44,10 +53,26 @@ function rcptHostSet(controls: SmtpdControls): Set<string> {
   return set;
 }
 
+/** A databytesmf/databytesrcpt lookup: the whole address, then `@domain` (lower case). */
+function sizeLookup(
+  table: SizeTable | null,
+): ((address: string) => number | undefined) | undefined {
+  if (table === null) return undefined;
+  return (address) => {
+    const lower = address.toLowerCase();
+    const exact = table[lower];
+    if (exact !== undefined) return exact;
+    const at = lower.lastIndexOf("@");
+    return at < 0 ? undefined : table[lower.slice(at)];
+  };
+}
+
 export function buildSessionOptions(
   controls: SmtpdControls,
   moreRcptHosts: CdbReader | null,
+  policy: SmtpdPolicy,
   facts: ConnectionFacts,
+  extras: SessionExtras,
 ): SmtpSessionOptions {
   const rcptHosts = rcptHostSet(controls);
   const isRcptHost = (domain: string) =>
@@ -59,12 +84,42 @@ export function buildSessionOptions(
     remoteIp: facts.remoteIp.replace(/^::ffff:/, ""),
     remoteHost: facts.remoteHost ?? "unknown",
     remoteInfo: facts.remoteInfo,
-    relayClient: facts.relayClient,
+    relayClient: policy.relayClient,
     rcptHosts: controls.rcptHosts === null && moreRcptHosts === null ? null : isRcptHost,
-    databytes: controls.databytes,
+    databytes: policy.databytes,
+    databytesForSender: sizeLookup(policy.databytesMf),
+    databytesForRecipient: sizeLookup(policy.databytesRcpt),
     badMailFrom: controls.badMailFrom,
     localIpHost: controls.localIpHost,
     localIps: localIp === "" ? [] : [localIp],
-    maxRecipients: DEFAULT_MAX_RECIPIENTS,
+    maxRecipients: policy.maxRecipients,
+    maxUnauthRecipients: policy.maxRcpt,
+    maxAddressLength: controls.maxAddrLen - 1,
+    maxHops: controls.maxHops,
+    tarpit: { count: policy.tarpitCount, delaySeconds: policy.tarpitDelay },
+    delays: {
+      greet: policy.greetDelay,
+      helo: policy.heloDelay,
+      mail: policy.mfDelay,
+      rcpt: policy.rcptDelay,
+    },
+    tls: { offered: extras.tlsAvailable && policy.tlsOffered, active: extras.tlsActive },
+    auth: extras.authAvailable
+      ? {
+        plainMechanisms: mechanismsFromMask(controls.authSmtp),
+        tlsMechanisms: mechanismsFromMask(controls.authSmtps),
+        oldAuth: controls.oldAuth,
+        requireTls: policy.secAuth,
+        failDelaySeconds: Math.max(controls.authDelay, policy.authFailDelay),
+        required: extras.authRequired,
+        hostname: controls.me,
+        newChallenge: extras.newChallenge,
+        failureDelay: authFailureDelaySeconds,
+      }
+      : undefined,
+    blacklisted: policy.blacklisted === undefined ? undefined : {
+      recipient: policy.blacklisted,
+      databytes: policy.databytesPlus > 0 ? policy.databytesPlus : policy.databytes,
+    },
   };
 }

@@ -1,26 +1,103 @@
 /**
- * A node:net socket as a Transport for the connection drivers.
+ * A node stream (a node:net socket, or stdin/stdout wrapped as a Duplex) as
+ * a Transport for the connection drivers, with the server side of STARTTLS:
+ * node:tls TLSSocket over the existing stream, since Deno.startTls is
+ * client-only. Reading is event-based so the plain stream can be handed to
+ * TLS mid-session; input the client sent before the handshake is dropped
+ * (RFC 3207 §4.2, CVE-2011-0411).
  */
 import type net from "node:net";
-import type { Transport } from "./smtp_connection.ts";
+import tls from "node:tls";
+import type { Duplex } from "node:stream";
+import type { TlsStarted, TlsStartOptions, Transport } from "./smtp_connection.ts";
 
-export function socketTransport(socket: net.Socket): Transport {
-  const chunks = socket[Symbol.asyncIterator]();
+/** Stop reading from the socket while this much input waits for the session. */
+const HIGH_WATER = 256 * 1024;
+
+export function socketTransport(socket: net.Socket | Duplex): Transport {
+  let stream: Duplex = socket;
+  let queue: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+
+  const onData = (chunk: Uint8Array) => {
+    // A view, not a copy: node streams hand out a fresh Buffer per chunk.
+    queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    queued += chunk.byteLength;
+    if (queued > HIGH_WATER) stream.pause();
+    wake?.();
+  };
+  const onEnd = () => {
+    ended = true;
+    wake?.();
+  };
+  const onError = (error: Error) => {
+    failure = error;
+    ended = true;
+    wake?.();
+  };
+  const attach = (next: Duplex) => {
+    stream = next;
+    next.on("data", onData);
+    next.on("end", onEnd);
+    next.on("close", onEnd);
+    next.on("error", onError);
+  };
+  const detach = () => {
+    stream.off("data", onData);
+    stream.off("end", onEnd);
+    stream.off("close", onEnd);
+    stream.off("error", onError);
+  };
+  attach(socket);
+
   return {
     async read() {
-      const next = await chunks.next();
-      if (next.done) return undefined;
-      // A view, not a copy: node:net hands out a fresh Buffer per chunk.
-      const chunk = next.value as Uint8Array;
-      return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      while (queue.length === 0) {
+        if (ended) {
+          if (failure !== undefined) throw failure;
+          return undefined;
+        }
+        await new Promise<void>((resolve) => wake = resolve);
+        wake = undefined;
+      }
+      const chunk = queue.shift()!;
+      queued -= chunk.byteLength;
+      if (queued <= HIGH_WATER && stream.isPaused()) stream.resume();
+      return chunk;
     },
     write: (bytes) =>
       new Promise((resolve, reject) =>
-        socket.write(bytes, (error) => (error ? reject(error) : resolve()))
+        stream.write(bytes, (error) => (error ? reject(error) : resolve()))
       ),
     close() {
-      socket.end();
-      setTimeout(() => socket.destroy(), 1000).unref?.();
+      stream.end();
+      setTimeout(() => stream.destroy(), 1000).unref?.();
+    },
+    startTls(options: TlsStartOptions): Promise<TlsStarted> {
+      detach();
+      queue = [];
+      queued = 0;
+      const secure = new tls.TLSSocket(stream as net.Socket, {
+        isServer: true,
+        secureContext: options.secureContext,
+        requestCert: options.requestCert,
+        rejectUnauthorized: false,
+      });
+      return new Promise((resolve, reject) => {
+        const fail = (error: Error) => {
+          secure.destroy();
+          reject(error);
+        };
+        secure.once("error", fail);
+        secure.once("secure", () => {
+          secure.off("error", fail);
+          attach(secure);
+          resolve({ socket: secure });
+        });
+      });
     },
   };
 }

@@ -30,19 +30,27 @@ export const QUEUE_EXIT = {
 
 /**
  * A message qmail-queue would not queue. `exitCode` is qmail-queue's exit
- * code (§3.4); `temporary` follows qmail_close: only its D texts are
- * permanent.
+ * code (§3.4); `replyText` is qmail_close's `D…`/`Z…` text for it, or the
+ * custom text a QMAILQUEUE program gave with exit 82 (seed 001); `temporary`
+ * follows that text: only D texts are permanent.
  */
 export class QueueError extends Error {
   readonly exitCode: number;
   readonly temporary: boolean;
+  readonly replyText: string;
 
-  constructor(exitCode: number, message: string, options?: ErrorOptions) {
+  constructor(exitCode: number, message: string, options?: QueueErrorOptions) {
     super(message, options);
     this.name = "QueueError";
     this.exitCode = exitCode;
-    this.temporary = !qmailCloseText(exitCode).startsWith("D");
+    this.replyText = options?.replyText ?? qmailCloseText(exitCode);
+    this.temporary = !this.replyText.startsWith("D");
   }
+}
+
+export interface QueueErrorOptions extends ErrorOptions {
+  /** A `D…` (permanent) or `Z…` (temporary) text replacing qmailCloseText(exitCode). */
+  replyText?: string;
 }
 
 /**

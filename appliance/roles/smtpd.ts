@@ -1,25 +1,44 @@
 /**
- * The smtpd role: one isolate of N sharing the SMTP port through SO_REUSEPORT.
- * Receive settings, listen, serve sessions, drain on shutdown. Policy lives
- * in the session core (appliance/smtp) and the connection driver (net/).
+ * The smtpd role: one isolate of N sharing the SMTP, submission and SMTPS
+ * ports through SO_REUSEPORT. Receive settings, listen, serve sessions, drain
+ * on shutdown. Per connection it does what tcpserver did for qmail-smtpd
+ * (tcprules, connection limits, the TCP* variables) and hands the rest to the
+ * connection driver (net/) and the session core (smtp/).
  */
 import net from "node:net";
-import { type FromRole, rolePort, type RoleSettings, type ToRole } from "../ipc.ts";
+import { randomBytes } from "node:crypto";
+import {
+  type FromRole,
+  type ListenerKind,
+  rolePort,
+  type RoleSettings,
+  type ToRole,
+} from "../ipc.ts";
 import { logEvent, setLogSink } from "../log.ts";
-import { loadSmtpdControls, type SmtpdControls } from "../../config/smtpd.ts";
+import { loadSmtpdControls, resolveSmtpdPolicy, type SmtpdControls } from "../../config/smtpd.ts";
 import type { CdbReader } from "../../config/cdb.ts";
+import { loadTcpRules, type TcpRulesTable } from "../../config/tcprules.ts";
+import { homePaths } from "../../config/home.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
+import { openQueueMessage } from "../queue/inject.ts";
+import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import { socketTransport } from "../net/socket_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts } from "../net/smtp_options.ts";
+import { ConnectionLimits } from "../net/connection_limits.ts";
+import { AuthFailures } from "../net/auth_failures.ts";
+import { reverseLookup } from "../net/reverse_dns.ts";
+import { ServerTls } from "../tls/server_tls.ts";
+import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 
 export interface Listen {
   host: string;
   port: number;
+  kind: ListenerKind;
 }
 
-/** Longest command line accepted (RFC 5321 §4.5.3.1.4 allows 512; generous for old clients). */
-const MAX_LINE_LENGTH = 4096;
+/** Sent to a client over the connection limits (tcpserver would not even accept it). */
+const REPLY_TOO_MANY_CONNECTIONS = "421 4.7.0 too many connections, try again later\r\n";
 
 const post = (message: FromRole) => rolePort().postMessage(message);
 
@@ -27,35 +46,123 @@ let settings: RoleSettings;
 let layout: QueueLayout;
 let controls: SmtpdControls;
 let moreRcptHosts: CdbReader | null = null;
+let tcpRules: TcpRulesTable | undefined;
+let serverTls: ServerTls;
+let limits: ConnectionLimits;
+let authFailures: AuthFailures;
+let workerIndex = 0;
 const servers: net.Server[] = [];
 const sockets = new Set<net.Socket>();
 let sessionCount = 0;
 let draining = false;
+let authRequests = 0;
+const pendingAuth = new Map<number, (result: VerifyResult) => void>();
 
 function loadControls(): void {
-  controls = loadSmtpdControls(settings.home, settings.env);
+  const nextControls = loadSmtpdControls(settings.home);
+  const nextRules = loadTcpRules(homePaths(settings.home).tcpSmtp);
+  controls = nextControls;
+  tcpRules = nextRules;
   moreRcptHosts = loadMoreRcptHosts(controls);
 }
 
-async function handleConnection(socket: net.Socket, workerIndex: number): Promise<void> {
-  sockets.add(socket);
+/** Asks the auth role (through the supervisor) to check credentials. */
+function verifyCredentials(credentials: Credentials): Promise<VerifyResult> {
+  const request = ++authRequests;
+  return new Promise((resolve) => {
+    pendingAuth.set(request, resolve);
+    post({ type: "auth-verify", request, worker: workerIndex, credentials });
+  });
+}
+
+function newChallenge(): { challenge: string; nonce: string } {
+  const digits = randomBytes(6).readUIntBE(0, 6);
+  return {
+    challenge: `<${digits}.${Math.floor(Date.now() / 1000)}@${controls.me}>`,
+    nonce: randomBytes(18).toString("base64"),
+  };
+}
+
+async function handleConnection(socket: net.Socket, listen: Listen): Promise<void> {
   socket.on("error", () => {});
   const sessionId = `${workerIndex}.${++sessionCount}`;
   const remote = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
-  logEvent("smtp_connect", `smtpd ${sessionId}: connect ${remote}`, { session: sessionId, remote });
+  const localIp = (socket.localAddress ?? "").replace(/^::ffff:/, "");
+  const remoteHost = tcpRules?.needsHost ? await reverseLookup(remote) : undefined;
+  const rule = tcpRules?.lookup({ ip: remote, host: remoteHost });
+  if (rule?.deny) {
+    logEvent("smtp_deny", `smtpd ${sessionId}: deny ${remote} (tcp.smtp ${rule.key})`, {
+      session: sessionId,
+      remote,
+    });
+    socket.destroy();
+    return;
+  }
+  const env: Record<string, string> = {
+    ...settings.env,
+    ...(listen.kind === "smtps" ? { SMTPS: "1" } : {}),
+    ...(rule?.env ?? {}),
+  };
+  const policy = resolveSmtpdPolicy(controls, env);
+  const admitted = limits.tryAcquire(remote, {
+    maxTotal: controls.concurrencyIncoming,
+    maxPerIp: policy.maxPerIp,
+  });
+  if (admitted !== "ok") {
+    logEvent("smtp_limit", `smtpd ${sessionId}: ${admitted} limit reached for ${remote}`, {
+      session: sessionId,
+      remote,
+    });
+    socket.end(REPLY_TOO_MANY_CONNECTIONS);
+    setTimeout(() => socket.destroy(), 1000).unref?.();
+    return;
+  }
+  sockets.add(socket);
+  logEvent("smtp_connect", `smtpd ${sessionId}: connect ${remote} ${listen.kind}`, {
+    session: sessionId,
+    remote,
+    listener: listen.kind,
+  });
+  const tlsAvailable = serverTls.context() !== undefined;
   try {
     await serveSmtpConnection(socketTransport(socket), {
-      session: buildSessionOptions(controls, moreRcptHosts, {
+      session: buildSessionOptions(controls, moreRcptHosts, policy, {
         remoteIp: remote,
-        remoteHost: settings.env.TCPREMOTEHOST,
-        localIp: socket.localAddress,
-        relayClient: settings.env.RELAYCLIENT,
+        remoteHost: remoteHost ?? env.TCPREMOTEHOST,
+        localIp,
+      }, {
+        tlsAvailable,
+        tlsActive: policy.smtps,
+        authAvailable: true,
+        authRequired: listen.kind === "submission",
+        newChallenge,
       }),
-      layout,
+      openQueue: policy.qmailQueue === undefined
+        ? () => openQueueMessage(layout, { who: "from network" })
+        : () =>
+          openExternalQueue(policy.qmailQueue!, layout, {
+            timeoutSeconds: controls.timeoutSeconds,
+            cwd: settings.home,
+            env: { ...env, TCPREMOTEIP: remote, TCPLOCALIP: localIp },
+          }),
       timeoutSeconds: controls.timeoutSeconds,
-      maxLineLength: MAX_LINE_LENGTH,
+      maxLineLength: controls.maxCmdLen,
       sessionId,
+      greetDelay: policy.greetDelay,
+      dataBeforeGreet: policy.dataBeforeGreet,
+      tls: () => {
+        const context = serverTls.context();
+        return context === undefined
+          ? undefined
+          : { secureContext: context, requestCert: serverTls.requestClientCert };
+      },
+      implicitTls: policy.smtps,
+      tlsClientRelays: (tlsSocket) => serverTls.clientCertificateEmail(tlsSocket) !== undefined,
+      verify: verifyCredentials,
+      authFailures,
+      log: controls.log,
       onQueued: (id) => {
+        if (id === undefined) return;
         logEvent("smtp_queued", `smtpd ${sessionId}: queued msg ${id}`, {
           session: sessionId,
           msg: String(id),
@@ -64,6 +171,7 @@ async function handleConnection(socket: net.Socket, workerIndex: number): Promis
       },
     });
   } finally {
+    limits.release(remote);
     sockets.delete(socket);
     logEvent("smtp_close", `smtpd ${sessionId}: close`, { session: sessionId });
     if (draining && sockets.size === 0) post({ type: "drained" });
@@ -73,11 +181,16 @@ async function handleConnection(socket: net.Socket, workerIndex: number): Promis
 async function start(next: RoleSettings): Promise<void> {
   settings = next;
   layout = queueLayoutFor(settings.home);
+  serverTls = new ServerTls(settings.home, {
+    onError: (message) => logEvent("tls_error", `alert: smtpd: ${message}`),
+  });
   loadControls();
+  limits = new ConnectionLimits(settings.options.limits as SharedArrayBuffer);
+  authFailures = new AuthFailures(settings.options.authFailures as SharedArrayBuffer);
   const listen = settings.options.listen as Listen[];
-  const workerIndex = Number(settings.options.index ?? 0);
+  workerIndex = Number(settings.options.index ?? 0);
   for (const address of listen) {
-    const server = net.createServer((socket) => void handleConnection(socket, workerIndex));
+    const server = net.createServer((socket) => void handleConnection(socket, address));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen({ host: address.host, port: address.port, reusePort: true }, () => resolve());
@@ -117,6 +230,14 @@ export function runSmtpdWorker(): void {
         );
       } else if (message.type === "reload") reload();
       else if (message.type === "drain") drain();
+      else if (message.type === "auth-result") {
+        pendingAuth.get(message.request)?.(message.result);
+        pendingAuth.delete(message.request);
+      } else if (message.type === "peer-restarted" && message.role === "auth") {
+        // Requests in flight with the old auth isolate are lost: fail them temporarily.
+        for (const resolve of pendingAuth.values()) resolve({ ok: false, temporary: true });
+        pendingAuth.clear();
+      }
     } catch (error) {
       post({ type: "fatal", message: `smtpd: ${(error as Error).message}` });
     }

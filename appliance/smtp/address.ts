@@ -20,6 +20,8 @@ export interface LocalIpOptions {
   localIpHost?: string;
   /** This host's IPv4 addresses, dotted quads. */
   localIps?: readonly string[];
+  /** Longest address accepted (control/maxaddrlen, seed 000); default MAX_ADDRESS_LENGTH. */
+  maxAddressLength?: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export function parseSmtpAddress(argument: string, options: LocalIpOptions = {})
   }
 
   address = replaceLocalIpLiteral(address, options);
-  if (address.length > MAX_ADDRESS_LENGTH) return null;
+  if (address.length > (options.maxAddressLength ?? MAX_ADDRESS_LENGTH)) return null;
   return address;
 }
 

@@ -1,6 +1,11 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { bytesToString, stringToBytes } from "../queue/envelope.ts";
-import { type SmtpDataEffect, SmtpSession, type SmtpSessionOptions } from "./session.ts";
+import {
+  type SmtpDataEffect,
+  type SmtpEffect,
+  SmtpSession,
+  type SmtpSessionOptions,
+} from "./session.ts";
 
 const NOW = new Date("2024-03-05T07:08:09Z");
 
@@ -34,7 +39,12 @@ function startData(smtp: SmtpSession, ...recipients: string[]): SmtpDataEffect {
   const step = send(smtp, "DATA");
   assertEquals(step.replies, ["354 go ahead"]);
   assertEquals(step.effects.length, 1);
-  return step.effects[0];
+  return dataEffect(step.effects[0]);
+}
+
+function dataEffect(effect: SmtpEffect | undefined): SmtpDataEffect {
+  if (effect?.kind !== "data") throw new Error(`expected a data effect, got ${effect?.kind}`);
+  return effect;
 }
 
 Deno.test("greet sends the greeting once", () => {
@@ -49,9 +59,14 @@ Deno.test("greet sends the greeting once", () => {
   });
   assertEquals(smtp.phase, "connected");
   assertThrows(() => smtp.receiveLine(stringToBytes("NOOP"), NOW));
-  assertEquals(smtp.greet(), { replies: ["220-a b", "220 c ESMTP"], effects: [], close: false });
+  assertEquals(smtp.greet(), {
+    replies: ["220-a b", "220 c ESMTP"],
+    effects: [],
+    close: false,
+    delay: 0,
+  });
   assertThrows(() => smtp.greet());
-  assertEquals(send(smtp, "QUIT").replies, ["221 a b"]);
+  assertEquals(send(smtp, "QUIT").replies, ["221 2.0.0 a b"]);
 });
 
 Deno.test("an empty greeting is refused", () => {
@@ -70,10 +85,10 @@ Deno.test("an empty greeting is refused", () => {
 
 Deno.test("one trailing CR is removed, a second one is part of the argument", () => {
   const smtp = session();
-  assertEquals(replies(smtp, "NOOP\r"), ["250 ok"]);
-  assertEquals(replies(smtp, "MAIL FROM:a@example.org\r\r"), ["250 ok"]);
-  assertEquals(replies(smtp, "RCPT TO:<b@example.net>\r"), ["250 ok"]);
-  const effect = send(smtp, "DATA\r").effects[0];
+  assertEquals(replies(smtp, "NOOP\r"), ["250 2.0.0 ok"]);
+  assertEquals(replies(smtp, "MAIL FROM:a@example.org\r\r"), ["250 2.1.0 ok"]);
+  assertEquals(replies(smtp, "RCPT TO:<b@example.net>\r"), ["250 2.1.5 ok"]);
+  const effect = dataEffect(send(smtp, "DATA\r").effects[0]);
   assertEquals(bytesToString(effect.sender), "a@example.org\r");
   assertEquals(effect.recipients.map(bytesToString), ["b@example.net"]);
 });
@@ -86,7 +101,7 @@ Deno.test("the data effect carries exact envelope bytes and the Received line", 
   send(smtp, "RCPT TO:<b@EXAMPLE.net>");
   const step = send(smtp, "DATA");
   assertEquals(step.close, false);
-  const effect = step.effects[0];
+  const effect = dataEffect(step.effects[0]);
   assertEquals(effect.kind, "data");
   assertEquals([...effect.sender], [...stringToBytes("s\xe4nder@example.org")]);
   assertEquals(effect.recipients.map((r) => [...r]), [
@@ -107,40 +122,40 @@ Deno.test("no command is read while the role streams DATA", () => {
   assertThrows(() => send(smtp, "NOOP"));
   assertThrows(() => smtp.lineTooLong());
   assertEquals(smtp.dataFinished({ kind: "queued", time: 1700000000, qp: "77" }).replies, [
-    "250 ok 1700000000 qp 77",
+    "250 2.6.0 ok 1700000000 qp 77",
   ]);
   assertThrows(() => smtp.dataFinished({ kind: "hops" }));
-  assertEquals(replies(smtp, "NOOP"), ["250 ok"]);
+  assertEquals(replies(smtp, "NOOP"), ["250 2.0.0 ok"]);
 });
 
 Deno.test("dataFinished answers each outcome and resets the transaction", () => {
   const cases: [Parameters<SmtpSession["dataFinished"]>[0], string, boolean][] = [
-    [{ kind: "queued", time: 5, qp: "9" }, "250 ok 5 qp 9", false],
-    [{ kind: "hops" }, "554 too many hops, this message is looping (#5.4.6)", false],
-    [{ kind: "toobig" }, "552 sorry, that message size exceeds my databytes limit (#5.3.4)", false],
+    [{ kind: "queued", time: 5, qp: "9" }, "250 2.6.0 ok 5 qp 9", false],
+    [{ kind: "hops" }, "554 5.4.6 too many hops, this message is looping", false],
+    [{ kind: "toobig" }, "552 5.3.4 sorry, that message size exceeds my databytes limit", false],
     [
       { kind: "queue-error", text: "Zqq write error or disk full (#4.3.0)" },
-      "451 qq write error or disk full (#4.3.0)",
+      "451 4.3.0 qq write error or disk full",
       false,
     ],
     [
       { kind: "queue-error", text: "Denvelope address too long for qq (#5.1.3)" },
-      "554 envelope address too long for qq (#5.1.3)",
+      "554 5.1.3 envelope address too long for qq",
       false,
     ],
-    [{ kind: "barelf" }, "451 See http://pobox.com/~djb/docs/smtplf.html.", true],
+    [{ kind: "barelf" }, "451 4.5.0 See http://pobox.com/~djb/docs/smtplf.html.", true],
   ];
   for (const [outcome, reply, close] of cases) {
     const smtp = session();
     startData(smtp, "b@example.net");
     const step = smtp.dataFinished(outcome);
-    assertEquals(step, { replies: [reply], effects: [], close });
+    assertEquals(step, { replies: [reply], effects: [], close, delay: 0 });
     if (close) {
       assertEquals(smtp.phase, "closed");
     } else {
       assertEquals(replies(smtp, "RCPT TO:<b@example.net>", "DATA"), [
-        "503 MAIL first (#5.5.1)",
-        "503 MAIL first (#5.5.1)",
+        "503 5.5.1 MAIL first",
+        "503 5.5.1 MAIL first",
       ]);
     }
   }
@@ -157,30 +172,41 @@ Deno.test("the HELO name survives DATA for the next Received line", () => {
 
 Deno.test("timeout answers 451 and closes, once", () => {
   const smtp = session();
-  assertEquals(smtp.timeout(), { replies: ["451 timeout (#4.4.2)"], effects: [], close: true });
-  assertEquals(smtp.timeout(), { replies: [], effects: [], close: true });
-  assertEquals(send(smtp, "NOOP"), { replies: [], effects: [], close: true });
+  assertEquals(smtp.timeout(), {
+    replies: ["451 4.4.2 timeout"],
+    effects: [],
+    close: true,
+    delay: 0,
+  });
+  assertEquals(smtp.timeout(), { replies: [], effects: [], close: true, delay: 0 });
+  assertEquals(send(smtp, "NOOP"), { replies: [], effects: [], close: true, delay: 0 });
   const during = session();
   startData(during, "b@example.net");
-  assertEquals(during.timeout().replies, ["451 timeout (#4.4.2)"]);
+  assertEquals(during.timeout().replies, ["451 4.4.2 timeout"]);
 });
 
 Deno.test("lineTooLong answers 500 and the session goes on", () => {
   const smtp = session();
   send(smtp, "MAIL FROM:<a@example.org>");
   assertEquals(smtp.lineTooLong(), {
-    replies: ["500 sorry, that command line is too long (#5.5.2)"],
+    replies: ["500 5.5.2 sorry, that command line is too long"],
     effects: [],
     close: false,
+    delay: 0,
   });
-  assertEquals(replies(smtp, "RCPT TO:<b@example.net>"), ["250 ok"]);
+  assertEquals(replies(smtp, "RCPT TO:<b@example.net>"), ["250 2.1.5 ok"]);
 });
 
 Deno.test("after QUIT every call is a closed step", () => {
   const smtp = session();
-  assertEquals(send(smtp, "QUIT"), { replies: ["221 mx.example.net"], effects: [], close: true });
-  assertEquals(send(smtp, "NOOP"), { replies: [], effects: [], close: true });
-  assertEquals(smtp.lineTooLong(), { replies: [], effects: [], close: true });
+  assertEquals(send(smtp, "QUIT"), {
+    replies: ["221 2.0.0 mx.example.net"],
+    effects: [],
+    close: true,
+    delay: 0,
+  });
+  assertEquals(send(smtp, "NOOP"), { replies: [], effects: [], close: true, delay: 0 });
+  assertEquals(smtp.lineTooLong(), { replies: [], effects: [], close: true, delay: 0 });
 });
 
 Deno.test("RELAYCLIENT bypasses rcpthosts and the routing check, and is appended", () => {
@@ -200,15 +226,15 @@ Deno.test("RELAYCLIENT bypasses rcpthosts and the routing check, and is appended
 Deno.test("badmailfrom is answered at RCPT even with RELAYCLIENT", () => {
   const smtp = session({ relayClient: "", badMailFrom: ["@Example.ORG"] });
   assertEquals(replies(smtp, "MAIL FROM:<a@example.org>", "RCPT TO:<b@example.net>"), [
-    "250 ok",
-    "553 sorry, your envelope sender is in my badmailfrom list (#5.7.1)",
+    "250 2.1.0 ok",
+    "553 5.7.1 sorry, your envelope sender is in my badmailfrom list",
   ]);
 });
 
 Deno.test("address syntax is checked before badmailfrom at RCPT", () => {
   const smtp = session({ badMailFrom: ["a@example.org"] });
   send(smtp, "MAIL FROM:<a@example.org>");
-  assertEquals(replies(smtp, `RCPT TO:<${"x".repeat(900)}>`), ["555 syntax error (#5.5.4)"]);
+  assertEquals(replies(smtp, `RCPT TO:<${"x".repeat(900)}>`), ["555 5.5.4 syntax error"]);
 });
 
 Deno.test("rcpthosts lookups get lower-case domains and suffixes", () => {
@@ -219,7 +245,10 @@ Deno.test("rcpthosts lookups get lower-case domains and suffixes", () => {
       return domain === ".example.net";
     },
   });
-  assertEquals(replies(smtp, "MAIL FROM:<>", "RCPT TO:<u@Mail.EXAMPLE.net>"), ["250 ok", "250 ok"]);
+  assertEquals(replies(smtp, "MAIL FROM:<>", "RCPT TO:<u@Mail.EXAMPLE.net>"), [
+    "250 2.1.0 ok",
+    "250 2.1.5 ok",
+  ]);
   assertEquals(asked, ["mail.example.net", ".example.net"]);
 });
 
@@ -227,37 +256,39 @@ Deno.test("HTTP verbs get 502 and close; other unknown verbs only 502", () => {
   for (const line of ["GET / HTTP/1.1", "post /x HTTP/1.0", "CONNECT host:25 HTTP/1.1", "HEAD /"]) {
     const smtp = session();
     assertEquals(send(smtp, line), {
-      replies: ["502 unimplemented (#5.5.1)"],
+      replies: ["502 5.5.1 unimplemented"],
       effects: [],
       close: true,
+      delay: 0,
     });
   }
   const smtp = session();
   assertEquals(send(smtp, "GETX /"), {
-    replies: ["502 unimplemented (#5.5.1)"],
+    replies: ["502 5.5.1 unimplemented"],
     effects: [],
     close: false,
+    delay: 0,
   });
 });
 
 Deno.test("verbs match ASCII case only", () => {
   const smtp = session();
   assertEquals(replies(smtp, "nOoP", "NOOP\xa0", "N\xd6OP"), [
-    "250 ok",
-    "502 unimplemented (#5.5.1)",
-    "502 unimplemented (#5.5.1)",
+    "250 2.0.0 ok",
+    "502 5.5.1 unimplemented",
+    "502 5.5.1 unimplemented",
   ]);
 });
 
 Deno.test("a NUL anywhere in a command line is refused", () => {
   const smtp = session();
   const line = stringToBytes("MAIL FROM:<a\0@example.org>");
-  assertEquals(smtp.receiveLine(line, NOW).replies, ["501 syntax error (#5.5.4)"]);
+  assertEquals(smtp.receiveLine(line, NOW).replies, ["501 5.5.4 syntax error"]);
   assertEquals(smtp.receiveLine(new Uint8Array([0x0d]), NOW).replies, [
-    "502 unimplemented (#5.5.1)",
+    "502 5.5.1 unimplemented",
   ]);
   assertEquals(smtp.receiveLine(new Uint8Array([0, 0x0d]), NOW).replies, [
-    "501 syntax error (#5.5.4)",
+    "501 5.5.4 syntax error",
   ]);
 });
 
@@ -272,10 +303,10 @@ Deno.test("maxRecipients counts accepted recipients per message", () => {
       "RCPT TO:<b@example.net>",
     ),
     [
-      "250 ok",
-      "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
-      "250 ok",
-      "452 sorry, too many recipients (#4.5.3)",
+      "250 2.1.0 ok",
+      "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts",
+      "250 2.1.5 ok",
+      "452 4.5.3 sorry, too many recipients",
     ],
   );
 });

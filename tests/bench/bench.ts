@@ -9,6 +9,7 @@
  */
 import { RUN_FLAGS } from "../../mod.ts";
 import { maildirNew, makeTempHome, runQmd, SmtpClient, startQmd } from "../harness.ts";
+import { frontDoorBench } from "./front_door.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
 const MESSAGE = `Subject: bench\n\n${`${"x".repeat(72)}\n`.repeat(28)}`.slice(0, 2047) + "\n";
@@ -175,6 +176,7 @@ async function main() {
     `qmd bench (${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}, home ${home})`,
   );
   for (const row of rows) console.log(`  ${row}`);
+  for (const row of await frontDoorBench()) console.log(`  ${row}`);
   await Deno.remove(home.replace(/\/home$/, ""), { recursive: true });
 }
 

@@ -1,0 +1,194 @@
+/**
+ * Deciding credentials from a SASL exchange (I/O): virtual mailboxes in
+ * HOME/accounts.sqlite, and users/assign users through an external
+ * checkpassword program. Every secret comparison is constant time
+ * (timingSafeEqual); nothing here logs.
+ *
+ * accounts.sqlite holds a scrypt hash for every mailbox (PLAIN, LOGIN) and the
+ * password itself only for mailboxes with challenge auth enabled (CRAM-*,
+ * DIGEST-MD5); see appliance/accounts/store.ts.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { homePaths } from "../../config/home.ts";
+import { AccountStore, verifyPasswordHash } from "../accounts/store.ts";
+import {
+  type CheckpasswordRunOptions,
+  formatCheckpasswordInput,
+  runCheckpassword,
+} from "./checkpassword.ts";
+import { cramDigest } from "./cram.ts";
+import { computeDigestMd5 } from "./digest_md5.ts";
+import type { Credentials, VerifyResult } from "./sasl_server.ts";
+
+export interface AuthVerifier {
+  verify(credentials: Credentials): Promise<VerifyResult>;
+  /**
+   * Decides only users this verifier knows; undefined means "not mine" (and
+   * costs no padding work). chainVerifiers uses it to pass others on. A
+   * verifier without it knows everyone.
+   */
+  verifyIfKnown?(credentials: Credentials): Promise<VerifyResult | undefined>;
+  /** Releases what the verifier holds open (the accounts database). */
+  close?(): void;
+}
+
+const REJECTED: VerifyResult = { ok: false, temporary: false };
+const TEMPORARY: VerifyResult = { ok: false, temporary: true };
+
+/** Constant-time equality of two ASCII texts (hex digests). */
+function sameText(a: string, b: string): boolean {
+  const left = new TextEncoder().encode(a);
+  const right = new TextEncoder().encode(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/**
+ * Virtual mailboxes (user@domain, case-insensitive). The database is opened
+ * read-only on first use; a home without one knows nobody yet, and is looked
+ * at again on the next call.
+ */
+export class AccountsVerifier implements AuthVerifier {
+  readonly #home: string;
+  #store: AccountStore | undefined;
+
+  constructor(home: string) {
+    this.#home = home;
+  }
+
+  /**
+   * The verdict for a known mailbox. An unknown one (or a user name without
+   * '@') gives undefined; a database that cannot be read gives a temporary
+   * failure.
+   */
+  async verifyIfKnown(credentials: Credentials): Promise<VerifyResult | undefined> {
+    if (!credentials.user.includes("@")) return undefined;
+    let secrets;
+    try {
+      const store = this.#open();
+      if (store === undefined) return undefined;
+      secrets = store.findSecrets(credentials.user);
+    } catch {
+      return TEMPORARY;
+    }
+    if (secrets === undefined) return undefined;
+    const accepted: VerifyResult = { ok: true, user: secrets.address };
+    switch (credentials.kind) {
+      case "password":
+        return await verifyPasswordHash(secrets.scryptHash, credentials.password)
+          ? accepted
+          : REJECTED;
+      case "cram": {
+        // Challenge auth not enabled for this mailbox: nothing to compare with.
+        if (secrets.challengeSecret === undefined) return REJECTED;
+        const expected = cramDigest(
+          credentials.mechanism,
+          secrets.challengeSecret,
+          credentials.challenge,
+        );
+        return sameText(expected, credentials.response) ? accepted : REJECTED;
+      }
+      case "digest-md5": {
+        if (secrets.challengeSecret === undefined) return REJECTED;
+        const response = credentials.response;
+        const expected = computeDigestMd5({
+          username: response.username,
+          realm: response.realm,
+          password: secrets.challengeSecret,
+          nonce: response.nonce,
+          cnonce: response.cnonce,
+          nc: response.nc,
+          qop: response.qop,
+          digestUri: response.digestUri,
+          authzid: response.authzid,
+        });
+        return sameText(expected.response, response.response)
+          ? { ...accepted, rspauth: expected.rspauth }
+          : REJECTED;
+      }
+    }
+  }
+
+  /**
+   * The verdict for anyone: an unknown user is rejected after the same scrypt
+   * work a known one costs for PLAIN and LOGIN, so timing does not tell which
+   * addresses exist (reliability catalogue A3).
+   */
+  async verify(credentials: Credentials): Promise<VerifyResult> {
+    const known = await this.verifyIfKnown(credentials);
+    if (known !== undefined) return known;
+    if (credentials.kind === "password") {
+      await verifyPasswordHash(undefined, credentials.password);
+    }
+    return REJECTED;
+  }
+
+  close(): void {
+    this.#store?.close();
+    this.#store = undefined;
+  }
+
+  #open(): AccountStore | undefined {
+    if (this.#store === undefined) {
+      try {
+        Deno.statSync(homePaths(this.#home).accounts);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return undefined;
+        throw error;
+      }
+      this.#store = AccountStore.open(this.#home, { readonly: true });
+    }
+    return this.#store;
+  }
+}
+
+/** Mailboxes in HOME/accounts.sqlite: scrypt for PLAIN/LOGIN, the challenge secret for the rest. */
+export function accountsVerifier(home: string): AccountsVerifier {
+  return new AccountsVerifier(home);
+}
+
+/**
+ * An external checkpassword program, `argv` = program and its arguments
+ * (e.g. ["/bin/checkpassword", "/bin/true"]). Exit 0 accepts, 1 rejects,
+ * anything else, a crash or the timeout is a temporary failure. DIGEST-MD5
+ * cannot go through this interface and is rejected.
+ */
+export function checkpasswordVerifier(
+  argv: string[],
+  options: CheckpasswordRunOptions = {},
+): AuthVerifier {
+  if (argv.length === 0) throw new Error("Checkpassword needs a program to run");
+  const program = [...argv];
+  return {
+    async verify(credentials: Credentials): Promise<VerifyResult> {
+      const input = formatCheckpasswordInput(credentials);
+      if (input === undefined) return REJECTED;
+      const run = await runCheckpassword(program, input, options);
+      if (run.outcome === "accepted") return { ok: true, user: credentials.user };
+      return run.outcome === "rejected" ? REJECTED : TEMPORARY;
+    },
+  };
+}
+
+/**
+ * `first` decides the users it knows (for accounts: an address with '@' that
+ * has a mailbox); everyone else goes to `second` (checkpassword) when there
+ * is one, else `first` rejects them.
+ */
+export function chainVerifiers(
+  first: AuthVerifier,
+  second: AuthVerifier | undefined,
+): AuthVerifier {
+  if (second === undefined) return first;
+  return {
+    async verify(credentials: Credentials): Promise<VerifyResult> {
+      const decided = first.verifyIfKnown
+        ? await first.verifyIfKnown(credentials)
+        : await first.verify(credentials);
+      return decided ?? await second.verify(credentials);
+    },
+    close() {
+      first.close?.();
+      second.close?.();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The auth role: checks SMTP AUTH credentials for the smtpd isolates, the
+ * part qmail-smtpd's auth patches hand to checkpassword. It alone reads the
+ * account database and runs control/checkpassword, so an smtpd isolate never
+ * sees a password hash or a challenge secret (privilege separation, as
+ * qmail-smtpd runs checkpassword as a separate program).
+ */
+import { type FromRole, rolePort, type ToRole } from "../ipc.ts";
+import { logEvent, setLogSink } from "../log.ts";
+import { readControlLine } from "../../config/control.ts";
+import {
+  accountsVerifier,
+  type AuthVerifier,
+  chainVerifiers,
+  checkpasswordVerifier,
+} from "../auth/verifier.ts";
+import type { VerifyResult } from "../auth/sasl_server.ts";
+
+const post = (message: FromRole) => rolePort().postMessage(message);
+
+let verifier: AuthVerifier | undefined;
+let home = "";
+
+/** The verifier for the current controls: accounts.sqlite, then control/checkpassword. */
+function loadVerifier(): AuthVerifier {
+  const line = readControlLine(home, "checkpassword")?.trim();
+  const argv = line === undefined || line === "" ? undefined : line.split(/\s+/);
+  return chainVerifiers(
+    accountsVerifier(home),
+    argv === undefined ? undefined : checkpasswordVerifier(argv),
+  );
+}
+
+async function verify(message: ToRole & { type: "auth-verify" }): Promise<void> {
+  let result: VerifyResult;
+  try {
+    verifier ??= loadVerifier();
+    result = await verifier.verify(message.credentials);
+  } catch (error) {
+    logEvent("auth_error", `auth: verification failed: ${(error as Error).message}`);
+    result = { ok: false, temporary: true };
+  }
+  post({ type: "auth-result", request: message.request, worker: message.worker, result });
+}
+
+/** Runs the role inside a Worker. */
+export function runAuthWorker(): void {
+  setLogSink((record) => post({ type: "log", record }), "auth");
+  rolePort().onmessage = (event: MessageEvent<ToRole>) => {
+    const message = event.data;
+    if (message.type === "start") {
+      home = message.settings.home;
+      post({ type: "ready" });
+    } else if (message.type === "auth-verify") {
+      void verify(message);
+    } else if (message.type === "reload") {
+      verifier?.close?.();
+      verifier = undefined;
+    } else if (message.type === "drain") {
+      // Sessions still draining may AUTH; this isolate serves them until it is ended.
+      post({ type: "drained" });
+    }
+  };
+}
+
+if (import.meta.main) runAuthWorker();
