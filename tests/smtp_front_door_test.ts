@@ -338,3 +338,119 @@ Deno.test("front door: qmd smtpd speaks SMTPS over a pipe with SMTPS set, as und
     assertEquals(status.code, 0);
   }
 });
+
+/** Collects what a socket receives; `until` waits for a pattern. */
+function collector(socket: net.Socket | tls.TLSSocket) {
+  let text = "";
+  socket.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
+  socket.on("error", () => {});
+  return {
+    text: () => text,
+    until: (pattern: RegExp) =>
+      waitFor(() => pattern.test(text) ? true : undefined, 20_000, () => JSON.stringify(text)),
+    reset: () => (text = ""),
+  };
+}
+
+Deno.test("front door: commands sent with STARTTLS in one packet are dropped (CVE-2011-0411)", async () => {
+  const home = await homeWithMailboxes();
+  const qmd = await startQmd(home);
+  try {
+    const plain = net.connect({ host: "127.0.0.1", port: qmd.port });
+    const before = collector(plain);
+    await before.until(/^220 .*\r\n/);
+    plain.write("EHLO client.example\r\n");
+    await before.until(/250 8BITMIME\r\n/);
+    assertStringIncludes(before.text(), "250-STARTTLS\r\n");
+    before.reset();
+    plain.write("STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n");
+    await before.until(/^220 2\.0\.0 ready to start TLS\r\n$/);
+    plain.removeAllListeners("data");
+    const ca = Deno.readTextFileSync(`${home}/control/servercert.pem`);
+    const secure = tls.connect({ socket: plain, ca, servername: "mx.example.test" });
+    const after = collector(secure);
+    await new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", () => resolve());
+      secure.once("error", reject);
+    });
+    secure.write("RCPT TO:<joe@example.test>\r\n");
+    await after.until(/\r\n/);
+    // Had the injected MAIL survived the handshake, this RCPT would get 250.
+    assertEquals(after.text(), "503 5.5.1 MAIL first\r\n");
+    secure.write("QUIT\r\n");
+    await after.until(/221 /);
+    secure.destroy();
+  } finally {
+    await qmd.stop();
+  }
+});
+
+Deno.test("front door: databeforegreet hangs up on a client that talks during greetdelay", async () => {
+  const home = await homeWithMailboxes();
+  Deno.writeTextFileSync(`${home}/control/greetdelay`, "2\n");
+  Deno.writeTextFileSync(`${home}/control/databeforegreet`, "1\n");
+  const qmd = await startQmd(home);
+  try {
+    const early = net.connect({ host: "127.0.0.1", port: qmd.port });
+    const seen = collector(early);
+    early.write("EHLO too.early.example\r\n");
+    await seen.until(/^554 /);
+    assert(!seen.text().includes("220"), "no greeting for an early talker");
+    early.destroy();
+    const patient = net.connect({ host: "127.0.0.1", port: qmd.port });
+    const greeted = collector(patient);
+    await greeted.until(/^220 mx\.example\.test ESMTP\r\n/);
+    patient.destroy();
+  } finally {
+    await qmd.stop();
+  }
+});
+
+Deno.test("front door: log/smtp_in and log/smtp_out log the dialogue with AUTH data hidden", async () => {
+  const home = await homeWithMailboxes();
+  Deno.mkdirSync(`${home}/control/log`, { recursive: true });
+  Deno.writeTextFileSync(`${home}/control/log/smtp_in`, "1\n");
+  Deno.writeTextFileSync(`${home}/control/log/smtp_out`, "1\n");
+  Deno.mkdirSync(`${home}/control/auth`, { recursive: true });
+  Deno.writeTextFileSync(`${home}/control/auth/smtp`, "3\n");
+  const qmd = await startQmd(home);
+  try {
+    const client = await LoopbackClient.connect(qmd.port);
+    await client.reply();
+    await client.command("EHLO client.example");
+    const plain = btoa(`\0joe@example.test\0${PASSWORD}`);
+    assertEquals(await client.command(`AUTH PLAIN ${plain}`), "235 2.7.0 ok, go ahead");
+    client.close();
+    await waitFor(() => qmd.output().includes("S: 235") ? true : undefined, 10_000);
+    const log = qmd.output();
+    assertStringIncludes(log, "C: EHLO client.example");
+    assertStringIncludes(log, "C: AUTH PLAIN <hidden>");
+    assertStringIncludes(log, "S: 235 2.7.0 ok, go ahead");
+    assert(!log.includes(plain), "the AUTH line reached the log");
+  } finally {
+    await qmd.stop();
+  }
+});
+
+Deno.test("front door: qmd smtpd takes checkpassword arguments as qmail-smtpd HOST checkpassword true", async () => {
+  const home = await homeWithMailboxes();
+  const checkpassword = `${FIXTURES}checkpassword/checkpassword.sh`;
+  Deno.mkdirSync(`${home}/control/auth`, { recursive: true });
+  Deno.writeTextFileSync(`${home}/control/auth/smtp`, "1\n");
+  const login = (user: string, password: string) =>
+    runQmd(["smtpd", "--home", home, "mx.example.test", checkpassword, "/bin/true"], {
+      stdin: [
+        "EHLO client.example",
+        `AUTH LOGIN ${btoa(user)}`,
+        btoa(password),
+        "QUIT",
+      ].map((line) => line + "\r\n").join(""),
+      env: { TCPREMOTEIP: "192.0.2.9" },
+    });
+  // The fixture accepts joe / s3cret (a system user, not in accounts.sqlite).
+  const good = await login("joe", "s3cret");
+  assertEquals(good.code, 0, good.stderr);
+  assertStringIncludes(good.stdout, "235 2.7.0 ok, go ahead\r\n");
+  const bad = await login("joe", "guess");
+  assertStringIncludes(bad.stdout, "535 5.7.8 authentication failed\r\n");
+});
