@@ -75,3 +75,49 @@ Deno.test("permissions: send has no network and runs no programs; local opens no
   assertEquals(local.permissions.net, false);
   assertNotEquals(table.find((role) => role.name === "smtpd")!.permissions.run, true);
 });
+
+Deno.test("permissions: auth reads the accounts but no mail, writes nothing and has no network", async () => {
+  const home = await Deno.makeTempDir();
+  const maildirFile = `${home}/mail/example.test/joe/Maildir/new/1.2.host`;
+  Deno.mkdirSync(`${home}/mail/example.test/joe/Maildir/new`, { recursive: true });
+  Deno.writeTextFileSync(maildirFile, "secret mail");
+  Deno.writeTextFileSync(`${home}/accounts.sqlite`, "db");
+  Deno.mkdirSync(`${home}/control`);
+  Deno.mkdirSync(`${home}/queue/pid`, { recursive: true });
+  const table = roleTable(optionsFor(home));
+  const auth = table.find((role) => role.name === "auth")!;
+  assertEquals(auth.permissions.net, false);
+  assertEquals(auth.permissions.run, false, "no control/checkpassword, no programs");
+  const results = await probe(auth.permissions, [maildirFile, `${home}/accounts.sqlite`], [
+    `${home}/accounts.sqlite`,
+    `${home}/queue/pid/evil`,
+  ]);
+  assertEquals(results[`read ${maildirFile}`], "NotCapable");
+  assertEquals(results[`read ${home}/accounts.sqlite`], "allowed");
+  assertEquals(results[`write ${home}/accounts.sqlite`], "NotCapable");
+  assertEquals(results[`write ${home}/queue/pid/evil`], "NotCapable");
+  Deno.writeTextFileSync(`${home}/control/checkpassword`, "/bin/checkpassword /bin/true\n");
+  const withProgram = roleTable(optionsFor(home)).find((role) => role.name === "auth")!;
+  assertEquals(withProgram.permissions.run, ["/bin/sh", "/bin/checkpassword", "/bin/true"]);
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("permissions: smtpd runs only /bin/sh and the QMAILQUEUE programs it was given", async () => {
+  const home = await Deno.makeTempDir();
+  assertEquals(
+    roleTable(optionsFor(home)).find((role) => role.name === "smtpd")!.permissions.run,
+    false,
+  );
+  Deno.writeTextFileSync(
+    `${home}/tcp.smtp`,
+    '127.:allow,QMAILQUEUE="/usr/bin/simscan"\n:allow,RELAYCLIENT=""\n',
+  );
+  const options = { ...optionsFor(home), env: { QMAILQUEUE: "/var/qmail/bin/qmail-queue" } };
+  const smtpd = roleTable(options).find((role) => role.name === "smtpd")!;
+  assertEquals(smtpd.permissions.run, [
+    "/bin/sh",
+    "/var/qmail/bin/qmail-queue",
+    "/usr/bin/simscan",
+  ]);
+  await Deno.remove(home, { recursive: true });
+});
