@@ -310,3 +310,69 @@ Deno.test("maxRecipients counts accepted recipients per message", () => {
     ],
   );
 });
+
+const AUTH_OPTIONS = {
+  plainMechanisms: ["PLAIN" as const],
+  tlsMechanisms: ["PLAIN" as const, "LOGIN" as const],
+  oldAuth: false,
+  requireTls: false,
+  failDelaySeconds: 3,
+  required: false,
+  hostname: "mx.example.net",
+  newChallenge: () => ({ challenge: "<1.2@mx.example.net>", nonce: "n" }),
+};
+
+Deno.test("AUTH asks the role to verify, then relays; a failure pauses and logs no secret", () => {
+  const smtp = session({ auth: AUTH_OPTIONS });
+  const plain = btoa("\0tim@example.net\0secret");
+  const asked = send(smtp, `AUTH PLAIN ${plain}`);
+  assertEquals(asked.replies, []);
+  assertEquals(asked.effects, [{
+    kind: "auth",
+    credentials: {
+      kind: "password",
+      mechanism: "PLAIN",
+      user: "tim@example.net",
+      password: "secret",
+    },
+  }]);
+  const failed = smtp.authVerified({ ok: false, temporary: false }, 2);
+  assertEquals(failed.replies, ["535 5.7.8 authentication failed"]);
+  assert(failed.delay >= 3, "the failure pauses at least authfaildelay");
+  assert(!JSON.stringify(failed.effects).includes("secret"));
+  send(smtp, `AUTH PLAIN ${plain}`);
+  const ok = smtp.authVerified({ ok: true, user: "tim@example.net" });
+  assertEquals(ok.replies, ["235 2.7.0 ok, go ahead"]);
+  assertEquals(smtp.authUser, "tim@example.net");
+  assertEquals(replies(smtp, "MAIL FROM:<tim@example.net>", "RCPT TO:<x@elsewhere.example>"), [
+    "250 2.1.0 ok",
+    "250 2.1.5 ok",
+  ]);
+});
+
+Deno.test("AUTH from an IP over the failure limit gets 421 and the session closes", () => {
+  const smtp = session({ auth: AUTH_OPTIONS });
+  send(smtp, `AUTH PLAIN ${btoa("\0tim@example.net\0guess")}`);
+  const blocked = smtp.authVerified({ ok: false, temporary: false }, 10, true);
+  assertEquals(blocked.replies, ["421 4.7.0 too many failed authentications, try again later"]);
+  assertEquals(blocked.close, true);
+});
+
+Deno.test("a tlsclients certificate relays; STARTTLS forgets HELO and the transaction", () => {
+  const smtp = session({ tls: { offered: true, active: false } });
+  send(smtp, "HELO client.example");
+  send(smtp, "MAIL FROM:<a@example.org>");
+  const start = send(smtp, "STARTTLS");
+  assertEquals(start.replies, ["220 2.0.0 ready to start TLS"]);
+  assertEquals(start.effects, [{ kind: "starttls" }]);
+  assertEquals(smtp.phase, "starttls");
+  smtp.tlsStarted(true);
+  assertEquals(smtp.tlsActive, true);
+  assertEquals(replies(smtp, "RCPT TO:<x@elsewhere.example>"), ["503 5.5.1 MAIL first"]);
+  assertEquals(replies(smtp, "MAIL FROM:<a@example.org>", "RCPT TO:<x@elsewhere.example>"), [
+    "250 2.1.0 ok",
+    "250 2.1.5 ok",
+  ]);
+  const data = startData(smtp, "y@elsewhere.example");
+  assertEquals(data.received.includes("with ESMTPS;"), true);
+});
