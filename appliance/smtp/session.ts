@@ -177,10 +177,10 @@ export interface SmtpAuthEffect {
   credentials: Credentials;
 }
 
-/** Something for the session log (orchecks, tarpitting, auth); never holds a secret. */
+/** Something for the session log (control/log/orchecks, tarpitting); never holds a secret. */
 export interface SmtpLogEffect {
   kind: "log";
-  event: "tarpit" | "relay-refused" | "auth-ok" | "auth-failed";
+  event: "tarpit" | "relay-refused";
   text: string;
 }
 
@@ -716,9 +716,8 @@ export class SmtpSession {
       case "success":
         this.#authUser = next.user;
         this.#state = { phase: "command", conversation: state.conversation };
-        return step([REPLY_AUTH_OK], {
-          effects: [{ kind: "log", event: "auth-ok", text: `auth: ${next.user} logged in` }],
-        });
+        // The role logs the user with the verification it ran.
+        return step([REPLY_AUTH_OK]);
       case "failure":
         if (next.reason === "cancelled") return this.#authEnd(state, REPLY_AUTH_CANCELLED);
         if (next.reason === "malformed") return this.#authEnd(state, REPLY_AUTH_DECODE);
@@ -738,9 +737,6 @@ export class SmtpSession {
     const auth = this.#options.auth!;
     const base = auth.failDelaySeconds;
     const delay = auth.failureDelay === undefined ? base : auth.failureDelay(failures, base);
-    return step([REPLY_AUTH_FAILED], {
-      delay,
-      effects: [{ kind: "log", event: "auth-failed", text: "auth: failed" }],
-    });
+    return step([REPLY_AUTH_FAILED], { delay });
   }
 }

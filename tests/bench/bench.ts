@@ -102,6 +102,9 @@ async function main() {
   // QMD_BENCH_DIR puts the home (and so the queue and Maildirs) on another filesystem.
   const home = await makeTempHome(Deno.env.get("QMD_BENCH_DIR"));
   await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
+  // One load generator on 127.0.0.1 opens up to 50 sessions at once: lift the per-IP limit.
+  Deno.writeTextFileSync(`${home}/control/concurrencyperip`, "1000\n");
+  Deno.writeTextFileSync(`${home}/control/concurrencyincoming`, "1000\n");
   await runQmd(["user", "add", "joe@example.test", "--password-stdin", "--home", home], {
     stdin: "pw\n",
   });
