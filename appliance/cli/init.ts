@@ -13,7 +13,8 @@ const NAME = "qmd init";
 const USAGE = `usage: qmd init [--home DIR] [--me HOST]
 
 Creates what is missing of a qmd home: control/ (me, defaultdomain,
-plusdomain, locals, rcpthosts), users/assign, alias/ with .qmail-postmaster,
+plusdomain, locals, rcpthosts, and servercert.pem: a private key and a
+self-signed certificate for me), users/assign, alias/ with .qmail-postmaster,
 .qmail-mailer-daemon and .qmail-root, mail/, and queue/ with qmail's
 directories and modes. Existing files are never changed.
 
