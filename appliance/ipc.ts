@@ -34,10 +34,10 @@ export type ToRole =
   | { type: "flush" }
   /** A message was committed to todo/ (send only; the FIFO also wakes it). */
   | { type: "trigger" }
-  /** send → local: one delivery, as qmail-send's command to qmail-lspawn. */
+  /** send → local or remote: one delivery, as qmail-send's command to qmail-lspawn/rspawn. */
   | { type: "deliver"; job: DeliveryJob }
-  /** local → send: the report for one delivery. */
-  | { type: "report"; report: DeliveryReport }
+  /** local/remote → send: the report for one delivery; the channel says which spawner sent it. */
+  | { type: "report"; report: DeliveryReport; channel?: DeliveryChannel }
   /** smtpd → auth: check credentials (the request number is the smtpd isolate's own). */
   | { type: "auth-verify"; request: number; worker: number; credentials: Credentials }
   /** auth → smtpd: the answer to one auth-verify. */
@@ -52,9 +52,9 @@ export type FromRole =
   | { type: "drained" }
   /** smtpd/local (forwarding) committed a message; the supervisor pokes send. */
   | { type: "queued"; id: string }
-  /** send → local: route a delivery command. */
-  | { type: "deliver"; job: DeliveryJob }
-  /** local → send: route a delivery report. */
+  /** send → the channel's delivery role: route a delivery command (default channel local). */
+  | { type: "deliver"; job: DeliveryJob; channel?: DeliveryChannel }
+  /** local/remote → send: route a delivery report (the supervisor adds the channel). */
   | { type: "report"; report: DeliveryReport }
   /** smtpd → auth (routed by the supervisor). */
   | { type: "auth-verify"; request: number; worker: number; credentials: Credentials }
@@ -62,6 +62,9 @@ export type FromRole =
   | { type: "auth-result"; request: number; worker: number; result: VerifyResult }
   /** A fatal configuration problem: the supervisor logs it and does not restart blindly. */
   | { type: "fatal"; message: string };
+
+/** qmail-send's two channels: qmail-lspawn's and qmail-rspawn's. */
+export type DeliveryChannel = "local" | "remote";
 
 /** One recipient of one message (qmail-formats.md §4.6 command). */
 export interface DeliveryJob {

@@ -204,6 +204,9 @@ interface RunningRole {
 
 const MAX_BACKOFF_MS = 60_000;
 
+/** The spawners: they finish what send gave them and stop when send has drained. */
+const DELIVERY_ROLES: ReadonlySet<RoleName> = new Set(["local", "remote"]);
+
 /**
  * Log lines for stdout, written together: a line is queued and all lines
  * queued during one turn of the event loop go out in one write when a 0 ms
@@ -360,7 +363,9 @@ export class Supervisor {
     setTimeout(() => {
       if (this.#stopping) return;
       this.#spawn(role.spec, role.index, restarts);
-      if (role.spec.name === "local") this.#post("send", { type: "peer-restarted", role: "local" });
+      if (role.spec.name === "local" || role.spec.name === "remote") {
+        this.#post("send", { type: "peer-restarted", role: role.spec.name });
+      }
       if (role.spec.name === "auth") this.#post("smtpd", { type: "peer-restarted", role: "auth" });
     }, delay);
   }
@@ -378,10 +383,14 @@ export class Supervisor {
         this.#post("send", { type: "trigger" });
         break;
       case "deliver":
-        this.#post("local", { type: "deliver", job: message.job });
+        this.#post(message.channel ?? "local", { type: "deliver", job: message.job });
         break;
       case "report":
-        this.#post("send", { type: "report", report: message.report });
+        this.#post("send", {
+          type: "report",
+          report: message.report,
+          channel: role.spec.name === "remote" ? "remote" : "local",
+        });
         break;
       case "auth-verify":
         this.#post("auth", message);
@@ -425,9 +434,9 @@ export class Supervisor {
   #markDrained(role: RunningRole): void {
     this.#drainedRoles.add(role);
     if (role.spec.name === "send") {
-      // Nothing is in flight any more: local can stop now.
-      for (const local of this.#roles.filter((r) => r.spec.name === "local")) {
-        this.#drainedRoles.add(local);
+      // Nothing is in flight any more: the delivery roles can stop now.
+      for (const spawner of this.#roles.filter((r) => DELIVERY_ROLES.has(r.spec.name))) {
+        this.#drainedRoles.add(spawner);
       }
     }
     if (this.#roles.every((r) => this.#drainedRoles.has(r))) this.#onDrained?.();
@@ -444,7 +453,9 @@ export class Supervisor {
     logEvent("draining", `status: draining, grace ${this.#options.graceSeconds} s`);
     const drained = new Promise<void>((resolve) => (this.#onDrained = resolve));
     for (const role of this.#roles) {
-      if (role.spec.name !== "local") role.worker.postMessage({ type: "drain" } satisfies ToRole);
+      if (!DELIVERY_ROLES.has(role.spec.name)) {
+        role.worker.postMessage({ type: "drain" } satisfies ToRole);
+      }
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<"timeout">((resolve) => {

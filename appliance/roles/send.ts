@@ -27,9 +27,7 @@ export function runSendWorker(scope: WorkerScope): void {
       const candidate = new SendEngine({
         home: settings.home,
         remoteDelivery: settings.options.remoteDelivery === true,
-        deliver: (job, channel) => {
-          if (channel === "local") post({ type: "deliver", job });
-        },
+        deliver: (job, channel) => post({ type: "deliver", job, channel }),
       });
       started = candidate.start().then(() => {
         post({ type: "ready" });
@@ -50,7 +48,7 @@ export function runSendWorker(scope: WorkerScope): void {
       }
       switch (message.type) {
         case "report":
-          target.report(message.report);
+          target.report(message.report, message.channel ?? "local");
           break;
         case "trigger":
           target.trigger();
