@@ -29,4 +29,5 @@ export const COMPILE_INCLUDES: readonly string[] = [
   "appliance/roles/send.ts",
   "appliance/roles/local.ts",
   "appliance/roles/auth.ts",
+  "appliance/roles/remote.ts",
 ];

@@ -77,7 +77,7 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
         sys: ["uid"],
         import: false,
       },
-      options: () => ({}),
+      options: () => ({ remoteDelivery: true }),
     },
     {
       name: "local",
@@ -92,6 +92,24 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
         sys: ["hostname", "uid", "gid"],
         net: false,
         ffi: false,
+        import: false,
+      },
+      options: () => ({}),
+    },
+    {
+      name: "remote",
+      module: new URL("./roles/remote.ts", import.meta.url),
+      count: 1,
+      permissions: {
+        // Controls (tlshosts/, clientcert.pem), the messages, and the tcpto table.
+        read: [paths.control, `${q}/mess`, `${q}/lock/tcpto`, "/etc/resolv.conf"],
+        write: [`${q}/lock/tcpto`],
+        net: true,
+        env: false,
+        run: false,
+        ffi: false,
+        // ipme needs the interface addresses (qmail's ipme_init).
+        sys: ["networkInterfaces", "hostname"],
         import: false,
       },
       options: () => ({}),

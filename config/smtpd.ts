@@ -60,6 +60,8 @@ export interface SmtpdControls {
   checkpassword: string[] | null;
   concurrencyIncoming: number;
   concurrencyPerIp: number;
+  /** BATV (seed 001): control/signkey (null = no checking), signkeystale days, and the exclusions. */
+  batv: { key: string | null; staleDays: number; noSignMyDoms: string[]; noSignHosts: string[] };
   log: { smtpIn: boolean; smtpOut: boolean; orChecks: boolean; tarpitting: boolean };
 }
 
@@ -177,6 +179,12 @@ export function loadSmtpdControls(home: string): SmtpdControls {
       SMTPD_DEFAULTS.concurrencyIncoming,
     ),
     concurrencyPerIp: readControlNumber(home, "concurrencyperip", SMTPD_DEFAULTS.concurrencyPerIp),
+    batv: {
+      key: readControlLine(home, "signkey")?.trim() || null,
+      staleDays: readControlNumber(home, "signkeystale", 7),
+      noSignMyDoms: readControlList(home, "nosignmydoms")?.map((e) => e.value.toLowerCase()) ?? [],
+      noSignHosts: readControlList(home, "nosignhosts")?.map((e) => e.value.toLowerCase()) ?? [],
+    },
     log: {
       smtpIn: readFlag(home, "log/smtp_in"),
       smtpOut: readFlag(home, "log/smtp_out"),

@@ -19,6 +19,8 @@ async function homeWithMailbox(): Promise<string> {
   const home = await makeTempHome();
   const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
   assertEquals(init.code, 0, init.stderr);
+  // Remote recipients must not reach for the internet: a name server that answers nothing.
+  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
   const add = await runQmd(
     ["user", "add", "joe@example.test", "--password-stdin", "--home", home],
     {

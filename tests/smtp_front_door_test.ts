@@ -22,6 +22,8 @@ async function homeWithMailboxes(): Promise<string> {
   const home = await makeTempHome();
   const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
   assertEquals(init.code, 0, init.stderr);
+  // Remote recipients must not reach for the internet: a name server that answers nothing.
+  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
   for (
     const [address, flags] of [["joe@example.test", []], ["ann@example.test", ["--challenge-auth"]]]
   ) {

@@ -391,6 +391,7 @@ export function sessionOptionsForSetup(setup: TranscriptSetup): SmtpSessionOptio
       authAvailable: Object.keys(setup.users).length > 0,
       authRequired: setup.submission,
       newChallenge: () => ({ challenge: setup.challenge, nonce: setup.nonce }),
+      nowMs: setup.now.getTime(),
     });
     return { ...options, localIps: setup.localIps };
   } finally {

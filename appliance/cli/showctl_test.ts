@@ -19,7 +19,7 @@ Deno.test("qmd showctl: values, defaults with me resolved, unknown files, JSON",
     assertStringIncludes(out, "(absent) default: me = mail.example.com");
     assertStringIncludes(out, "(absent) default: 10\n");
     assertStringIncludes(out, "(unusable) ");
-    assertStringIncludes(out, "smtproutes (list; remote, not read yet)");
+    assertStringIncludes(out, "qmqpservers (list; nobody, not read yet)");
     assert(out.trimEnd().endsWith("  mystery"), out);
 
     const json = await captureConsole(() => main(["--home", home, "--json"]));

@@ -296,7 +296,10 @@ export class ClientSocket {
         this.#ended = true;
         reject(new ClientSocketError("tls", error.message, { cause: error }));
       };
-      const cancel = sleepTimer(options.timeoutMs, () => fail(new Error("TLS handshake timed out")));
+      const cancel = sleepTimer(
+        options.timeoutMs,
+        () => fail(new Error("TLS handshake timed out")),
+      );
       secure.once("error", fail);
       secure.once("close", () => fail(new Error("Connection closed during the TLS handshake")));
       secure.once("secureConnect", () => {

@@ -9,6 +9,7 @@ import { CdbReader } from "../../config/cdb.ts";
 import type { SmtpSessionOptions } from "../smtp/session.ts";
 import { mechanismsFromMask } from "../auth/mechanisms.ts";
 import { authFailureDelaySeconds } from "./auth_failures.ts";
+import { batvDay, checkBatvAddress } from "../send/batv.ts";
 
 export interface ConnectionFacts {
   remoteIp: string;
@@ -31,6 +32,25 @@ export interface SessionExtras {
   authRequired: boolean;
   /** A fresh CRAM challenge and DIGEST-MD5 nonce. */
   newChallenge: () => { challenge: string; nonce: string };
+  /** Unix milliseconds, for BATV's day number (default the clock). */
+  nowMs?: number;
+}
+
+/** The BATV check for smtpd (seed 001), or undefined without control/signkey. */
+function batvOptions(controls: SmtpdControls, remoteHost: string | undefined, nowMs: number) {
+  const { key, staleDays, noSignMyDoms, noSignHosts } = controls.batv;
+  if (key === null) return undefined;
+  const today = batvDay(nowMs);
+  return {
+    check: (address: string) => checkBatvAddress(address, key, today, staleDays),
+    exempt: (recipient: string, helo: string | undefined) => {
+      const domain = recipient.slice(recipient.lastIndexOf("@") + 1).toLowerCase();
+      if (noSignMyDoms.includes(domain)) return true;
+      return [remoteHost, helo].some((host) =>
+        host !== undefined && noSignHosts.includes(host.toLowerCase())
+      );
+    },
+  };
 }
 
 const encoder = new TextEncoder();
@@ -117,6 +137,7 @@ export function buildSessionOptions(
         failureDelay: authFailureDelaySeconds,
       }
       : undefined,
+    batv: batvOptions(controls, facts.remoteHost, extras.nowMs ?? Date.now()),
     blacklisted: policy.blacklisted === undefined ? undefined : {
       recipient: policy.blacklisted,
       databytes: policy.databytesPlus > 0 ? policy.databytesPlus : policy.databytes,

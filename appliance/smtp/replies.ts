@@ -58,6 +58,11 @@ export const REPLY_LINE_TOO_LONG = "500 5.5.2 sorry, that command line is too lo
 /** Over maxrecipients or maxrcpt: RFC 5321 §4.5.3.1.10 asks for 452 so the client retries the rest. */
 export const REPLY_TOO_MANY_RECIPIENTS = "452 4.5.3 sorry, too many recipients";
 
+/** BATV (seed 001): a bounce to an address this host did not sign, or whose tag is bad or stale. */
+export const REPLY_BATV_UNSIGNED = "553 5.7.1 sorry, this bounce is for an address I did not sign";
+export const REPLY_BATV_INVALID =
+  "553 5.7.1 sorry, the signature of this bounce address is bad or expired";
+
 /** Submission without AUTH (RFC 4954 §6, RFC 6409 §4.3). */
 export const REPLY_AUTH_REQUIRED = "530 5.7.0 authentication required";
 

@@ -25,6 +25,7 @@ import {
   type RcptHostsLookup,
 } from "./address.ts";
 import { formatSmtpReceived } from "./received.ts";
+import type { BatvCheck } from "../send/batv.ts";
 import { type MechanismName, parseMechanismName } from "../auth/mechanisms.ts";
 import {
   type Credentials,
@@ -49,6 +50,8 @@ import {
   REPLY_AUTH_TWICE,
   REPLY_BAD_MAIL_FROM,
   REPLY_BARE_LF,
+  REPLY_BATV_INVALID,
+  REPLY_BATV_UNSIGNED,
   REPLY_BREAK_RULES,
   REPLY_FLUSHED,
   REPLY_GO_AHEAD,
@@ -147,6 +150,15 @@ export interface SmtpSessionOptions {
   tls?: { offered: boolean; active: boolean };
   /** SMTP AUTH; undefined = no credentials source, so no AUTH. */
   auth?: SmtpAuthOptions;
+  /**
+   * BATV (seed 001): with a signkey, bounces (MAIL FROM:<>) are accepted only
+   * for addresses this host signed; a signed recipient is delivered without
+   * its tag. `exempt` names recipients and clients the check skips.
+   */
+  batv?: {
+    check: (address: string) => BatvCheck;
+    exempt: (recipient: string, helo: string | undefined) => boolean;
+  };
   /** BLACKLISTED (seed 000): every recipient becomes this address; databytes+ limits the size. */
   blacklisted?: { recipient: string; databytes: number };
 }
@@ -568,6 +580,15 @@ export class SmtpSession {
       return this.#tarpitted([REPLY_SYNTAX], "address too long or malformed");
     }
     if (transaction.badMailFrom) return step([REPLY_BAD_MAIL_FROM]);
+    const batv = options.batv;
+    if (batv !== undefined) {
+      const checked = batv.check(recipient);
+      if (checked.signed && checked.ok) {
+        recipient = checked.original;
+      } else if (transaction.sender === "" && !batv.exempt(recipient, conversation.helo)) {
+        return step([checked.signed ? REPLY_BATV_INVALID : REPLY_BATV_UNSIGNED]);
+      }
+    }
     const relayClient = options.relayClient;
     if (relayClient !== undefined) {
       recipient += relayClient;

@@ -8,7 +8,7 @@
  * answer with the TC bit set, whatever EDNS size the client offers, so a
  * client has to retry over TCP (the bigdns case).
  */
-import dns2 from "npm:dns2@3.1.1";
+import dns2 from "dns2";
 import type { Socket } from "node:net";
 
 export interface FakeMx {
@@ -42,6 +42,8 @@ export interface FakeDns {
   port: number;
   /** Every question received, in order. */
   queries: FakeQuery[];
+  /** Resolves once at least `count` questions have been received. */
+  waitForQueries(count: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -154,6 +156,18 @@ export async function startFakeDns(zone: FakeZone): Promise<FakeDns> {
   const names = new Map<string, FakeRecords>();
   for (const [name, entry] of Object.entries(zone)) names.set(normalise(name), entry);
   const queries: FakeQuery[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+
+  function waitForQueries(count: number): Promise<void> {
+    if (queries.length >= count) return Promise.resolve();
+    return new Promise((resolve) => waiters.push({ count, resolve }));
+  }
+
+  function wake(): void {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (queries.length >= waiters[i].count) waiters.splice(i, 1)[0].resolve();
+    }
+  }
 
   function handler(transport: "udp" | "tcp") {
     return (request: DnsPacket, send: (response: DnsPacket) => unknown) => {
@@ -164,6 +178,7 @@ export async function startFakeDns(zone: FakeZone): Promise<FakeDns> {
           transport,
         });
       }
+      wake();
       const response = answer(request, names);
       if (response === undefined) return;
       void send(transport === "udp" ? truncateForUdp(response) : response);
@@ -205,5 +220,5 @@ export async function startFakeDns(zone: FakeZone): Promise<FakeDns> {
     ]).then(() => {});
     return closed;
   }
-  return { port, queries, close };
+  return { port, queries, waitForQueries, close };
 }

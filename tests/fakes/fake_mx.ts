@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { SMTPServer } from "npm:smtp-server@3.21.6";
+import { SMTPServer } from "smtp-server";
 
 /** One SMTP reply the fake gives instead of its default. */
 export interface FakeReply {

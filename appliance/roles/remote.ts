@@ -1,0 +1,183 @@
+/**
+ * The remote role: qmail-rspawn and qmail-remote in an isolate. It receives
+ * `deliver` jobs from send (through the supervisor), runs each as
+ * qmail-remote would (appliance/net/remote_delivery.ts), several at a time,
+ * and posts one `report` per job. Connections to one host are shared between
+ * jobs (ConnectionPool). Start-up clears lock/tcpto as qmail-rspawn does.
+ *
+ * RemoteRole holds the logic so tests drive it without a Worker; the bottom
+ * of the file wires it to the Worker protocol (ipc.ts).
+ */
+import { readControlLine } from "../../config/control.ts";
+import { loadRemoteControls } from "../../config/remote.ts";
+import { Resolver } from "../dns/resolver.ts";
+import type { DeliveryJob, FromRole, RoleSettings, ToRole } from "../ipc.ts";
+import { logWarning, setLogSink } from "../log.ts";
+import { ConnectionPool } from "../net/connection_pool.ts";
+import { buildIpMe } from "../net/ipme.ts";
+import {
+  deliverRemote,
+  type RemoteContext,
+  type SmtpConnection,
+  tcptoFile,
+} from "../net/remote_delivery.ts";
+import { queueLayoutFor } from "../queue/layout.ts";
+import { clearTcpto } from "../queue/tcpto.ts";
+
+const TEMPORARY_FAILURE = "Temporary failure in qmail-rspawn.\n";
+
+/** Options the role takes from RoleSettings.options (tests). */
+export interface RemoteRoleOptions {
+  /** Per-destination connection bound (default 10). */
+  maxPerDestination?: number;
+  /** Idle connection lifetime in ms (default 10,000). */
+  idleMs?: number;
+}
+
+function buildContext(settings: RoleSettings, pool: ConnectionPool<SmtpConnection>): RemoteContext {
+  const home = settings.home;
+  const controls = loadRemoteControls(home);
+  const layout = queueLayoutFor(home);
+  const logFd = readControlLine(home, "log/remote_fd");
+  return {
+    home,
+    layout,
+    controls,
+    resolver: new Resolver({ home }),
+    tcpto: tcptoFile(
+      `${layout.root}/lock/tcpto`,
+      () => Math.floor(Date.now() / 1000),
+      Deno.pid,
+    ),
+    ipme: buildIpMe({ moreIpMe: controls.moreIpMe, notIpMe: controls.notIpMe }),
+    pool,
+    now: () => Date.now(),
+    random: Math.random,
+    logSession: logFd !== undefined && logFd.trim() !== "" && logFd.trim() !== "0",
+  };
+}
+
+/** The role's state: deliveries in flight, the shared pool, and the drain request. */
+export class RemoteRole {
+  readonly #post: (message: FromRole) => void;
+  readonly #running = new Set<Promise<void>>();
+  #settings: RoleSettings | undefined;
+  #context: RemoteContext | undefined;
+  #pool: ConnectionPool<SmtpConnection> | undefined;
+  #draining = false;
+
+  constructor(post: (message: FromRole) => void) {
+    this.#post = post;
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** The connection pool (tests). */
+  get pool(): ConnectionPool<SmtpConnection> | undefined {
+    return this.#pool;
+  }
+
+  async start(settings: RoleSettings): Promise<void> {
+    const options = settings.options as RemoteRoleOptions;
+    this.#settings = settings;
+    this.#pool = new ConnectionPool<SmtpConnection>({
+      idleMs: options.idleMs,
+      maxPerDestination: options.maxPerDestination,
+    });
+    this.#context = buildContext(settings, this.#pool);
+    await clearTcpto(`${this.#context.layout.root}/lock/tcpto`);
+    this.#post({ type: "ready" });
+  }
+
+  /** SIGHUP: re-read the controls and name servers; pooled connections stay. */
+  reload(): void {
+    if (this.#settings === undefined || this.#pool === undefined) return;
+    try {
+      this.#context = buildContext(this.#settings, this.#pool);
+    } catch (error) {
+      logWarning(`remote: reload failed, keeping the old controls: ${(error as Error).message}`);
+    }
+  }
+
+  deliver(job: DeliveryJob): Promise<void> {
+    const context = this.#context;
+    const task = (async () => {
+      let report;
+      if (context === undefined) {
+        report = { delivery: job.delivery, status: "Z" as const, text: TEMPORARY_FAILURE };
+      } else {
+        try {
+          report = await deliverRemote(job, context);
+        } catch (error) {
+          logWarning(`remote delivery ${job.delivery} failed: ${(error as Error).message}`);
+          report = { delivery: job.delivery, status: "Z" as const, text: TEMPORARY_FAILURE };
+        }
+      }
+      this.#post({ type: "report", report });
+    })();
+    this.#running.add(task);
+    return task.finally(() => {
+      this.#running.delete(task);
+      if (this.#draining && this.#running.size === 0) this.#finishDrain();
+    });
+  }
+
+  drain(): void {
+    this.#draining = true;
+    if (this.#running.size === 0) this.#finishDrain();
+  }
+
+  #finishDrain(): void {
+    this.#pool?.close();
+    this.#post({ type: "drained" });
+  }
+
+  close(): void {
+    this.#pool?.close();
+  }
+}
+
+// --- Worker wiring (ipc.ts role protocol) ---
+
+interface WorkerScope {
+  postMessage(message: FromRole): void;
+  onmessage: ((event: MessageEvent<ToRole>) => void) | null;
+}
+
+export function runRemoteWorker(scope: WorkerScope): RemoteRole {
+  const post = (message: FromRole) => scope.postMessage(message);
+  setLogSink((record) => post({ type: "log", record }), "remote");
+  const role = new RemoteRole(post);
+  const fatal = (error: unknown) =>
+    post({ type: "fatal", message: `remote: ${(error as Error).message}` });
+  scope.onmessage = (event) => {
+    const message = event.data;
+    try {
+      switch (message.type) {
+        case "start":
+          role.start(message.settings).catch(fatal);
+          break;
+        case "deliver":
+          void role.deliver(message.job);
+          break;
+        case "reload":
+          role.reload();
+          break;
+        case "drain":
+          role.drain();
+          break;
+      }
+    } catch (error) {
+      fatal(error);
+    }
+  };
+  return role;
+}
+
+const workerGlobal = (globalThis as { WorkerGlobalScope?: abstract new () => unknown })
+  .WorkerGlobalScope;
+if (workerGlobal !== undefined && globalThis instanceof workerGlobal) {
+  runRemoteWorker(globalThis as unknown as WorkerScope);
+}
