@@ -26,6 +26,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "qmail-smtpd: one SMTP session on stdin/stdout (tcpserver, inetd)",
     load: () => import("./appliance/cli/smtpd.ts"),
   },
+  remote: {
+    summary: "qmail-remote: deliver the message on stdin to one remote recipient",
+    load: () => import("./appliance/cli/remote.ts"),
+  },
   queue: {
     summary: "qmail-queue: message on fd 0, envelope on fd 1",
     load: () => import("./appliance/cli/queue.ts"),
@@ -82,6 +86,7 @@ const PROGRAM_NAMES: Record<string, string> = {
   "qmail-showctl": "showctl",
   "qmail-newu": "newu",
   "qmail-smtpd": "smtpd",
+  "qmail-remote": "remote",
   "qmail-start": "start",
   "qmail-send": "start",
   "tcprules": "tcprules",

@@ -106,7 +106,8 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
         write: [`${q}/lock/tcpto`],
         net: true,
         env: false,
-        run: false,
+        // control/extraremote: the wrapper HOME/bin/qmail-remote.extra (fixed at start).
+        run: extraRemoteProgram(options.home),
         ffi: false,
         // ipme needs the interface addresses (qmail's ipme_init).
         sys: ["networkInterfaces", "hostname"],
@@ -171,6 +172,17 @@ function checkpasswordPrograms(home: string): string[] | false {
   }
   const words = line.split(/\s+/).filter((word) => word.startsWith("/"));
   return words.length === 0 ? false : ["/bin/sh", ...words];
+}
+
+/** The extraremote wrapper when control/extraremote is on (seed 001), else no programs. */
+function extraRemoteProgram(home: string): string[] | false {
+  let line: string;
+  try {
+    line = Deno.readTextFileSync(`${home}/control/extraremote`).split("\n")[0].trim();
+  } catch {
+    return false;
+  }
+  return line === "" || line === "0" ? false : [`${home}/bin/qmail-remote.extra`];
 }
 
 /**

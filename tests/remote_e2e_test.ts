@@ -9,6 +9,9 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "./asser
 import { maildirNew, makeTempHome, runQmd, startQmd, waitFor } from "./harness.ts";
 import { startFakeDns } from "./fakes/fake_dns.ts";
 import { startFakeMx } from "./fakes/fake_mx.ts";
+import { RUN_FLAGS } from "../mod.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
 
 async function homeWithRoute(dnsPort: number, mxPort: number): Promise<string> {
   const home = await makeTempHome();
@@ -71,6 +74,50 @@ Deno.test("remote: a message to a remote address reaches the smart host; a 550 b
     assertStringIncludes(text, "Remote host said: 550 no such user here\n");
     assertStringIncludes(text, "Giving up on 127.0.0.2.\n");
     assert(dns.queries.some((query) => query.name === "relay.isp.test"));
+  } finally {
+    await qmd.stop();
+    await mx.close();
+    await dns.close();
+  }
+});
+
+Deno.test("remote: extraremote runs bin/qmail-remote.extra, which ends with qmd remote", async () => {
+  const mx = await startFakeMx({ host: "127.0.0.3" });
+  const dns = await startFakeDns({ "relay.isp.test": { a: ["127.0.0.3"] } });
+  const home = await homeWithRoute(dns.port, mx.port);
+  Deno.writeTextFileSync(`${home}/control/extraremote`, "1\n");
+  Deno.mkdirSync(`${home}/bin`);
+  const wrapper = `${home}/bin/qmail-remote.extra`;
+  Deno.writeTextFileSync(
+    wrapper,
+    [
+      "#!/bin/sh",
+      `echo "$@" > ${home}/extra-args`,
+      `exec "${Deno.execPath()}" run ${
+        RUN_FLAGS.join(" ")
+      } ${ROOT}main.ts remote --home ${home} "$@"`,
+    ].join("\n") + "\n",
+  );
+  Deno.chmodSync(wrapper, 0o755);
+  const qmd = await startQmd(home);
+  try {
+    const sent = await runQmd(
+      ["inject", "--home", home, "-f", "joe@example.test", "far@remote.example"],
+      { stdin: "Subject: through the wrapper\n\nhello\n" },
+    );
+    assertEquals(sent.code, 0, sent.stderr);
+    await waitFor(() => mx.messages.length > 0 ? true : undefined, 30_000, () => qmd.output());
+    assertEquals(mx.messages[0].recipients, ["far@remote.example"]);
+    assertEquals(
+      Deno.readTextFileSync(`${home}/extra-args`),
+      "remote.example joe@example.test far@remote.example\n",
+    );
+    await waitFor(
+      () =>
+        /delivery \d+: success: 127\.0\.0\.3_accepted_message\./.test(qmd.output()) || undefined,
+      10_000,
+      () => qmd.output(),
+    );
   } finally {
     await qmd.stop();
     await mx.close();

@@ -26,15 +26,17 @@
 import {
   findLocalBind,
   findRoute,
+  loadRemoteControls,
   type LocalBind,
   type RemoteControls,
   type Route,
 } from "../../config/remote.ts";
-import type { Resolver } from "../dns/resolver.ts";
-import { parseAddressLiteral } from "../dns/resolver.ts";
+import { readControlLine } from "../../config/control.ts";
+import { parseAddressLiteral, Resolver } from "../dns/resolver.ts";
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import { logEvent } from "../log.ts";
-import type { QueueLayout } from "../queue/layout.ts";
+import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
+import { buildIpMe } from "./ipme.ts";
 import { isDead, recordAttempt } from "../queue/tcpto.ts";
 import { batvDay, shouldSign, signSender } from "../send/batv.ts";
 import {
@@ -69,6 +71,31 @@ export interface TcptoTable {
 }
 
 /** The tcpto table in queue/lock/tcpto (§5.9); pid is qmail-remote's for the dead window. */
+/**
+ * Everything a delivery needs, from the home's controls: the routes and
+ * limits, the resolver (control/dnsservers), the tcpto table and ipme.
+ */
+export function buildRemoteContext(
+  home: string,
+  pool: ConnectionPool<SmtpConnection>,
+): RemoteContext {
+  const controls = loadRemoteControls(home);
+  const layout = queueLayoutFor(home);
+  const logFd = readControlLine(home, "log/remote_fd")?.trim();
+  return {
+    home,
+    layout,
+    controls,
+    resolver: new Resolver({ home }),
+    tcpto: tcptoFile(`${layout.root}/lock/tcpto`, () => Math.floor(Date.now() / 1000), Deno.pid),
+    ipme: buildIpMe({ moreIpMe: controls.moreIpMe, notIpMe: controls.notIpMe }),
+    pool,
+    now: () => Date.now(),
+    random: Math.random,
+    logSession: logFd !== undefined && logFd !== "" && logFd !== "0",
+  };
+}
+
 export function tcptoFile(path: string, nowSeconds: () => number, pid: number): TcptoTable {
   return {
     isDead: (ip) => isDead(path, ip, nowSeconds(), pid),

@@ -8,20 +8,16 @@
  * RemoteRole holds the logic so tests drive it without a Worker; the bottom
  * of the file wires it to the Worker protocol (ipc.ts).
  */
-import { readControlLine } from "../../config/control.ts";
-import { loadRemoteControls } from "../../config/remote.ts";
-import { Resolver } from "../dns/resolver.ts";
 import type { DeliveryJob, FromRole, RoleSettings, ToRole } from "../ipc.ts";
 import { logWarning, setLogSink } from "../log.ts";
 import { ConnectionPool } from "../net/connection_pool.ts";
-import { buildIpMe } from "../net/ipme.ts";
 import {
+  buildRemoteContext,
   deliverRemote,
   type RemoteContext,
   type SmtpConnection,
-  tcptoFile,
 } from "../net/remote_delivery.ts";
-import { queueLayoutFor } from "../queue/layout.ts";
+import { runExtraRemote } from "../deliver/extra_remote.ts";
 import { clearTcpto } from "../queue/tcpto.ts";
 
 const TEMPORARY_FAILURE = "Temporary failure in qmail-rspawn.\n";
@@ -32,29 +28,6 @@ export interface RemoteRoleOptions {
   maxPerDestination?: number;
   /** Idle connection lifetime in ms (default 10,000). */
   idleMs?: number;
-}
-
-function buildContext(settings: RoleSettings, pool: ConnectionPool<SmtpConnection>): RemoteContext {
-  const home = settings.home;
-  const controls = loadRemoteControls(home);
-  const layout = queueLayoutFor(home);
-  const logFd = readControlLine(home, "log/remote_fd");
-  return {
-    home,
-    layout,
-    controls,
-    resolver: new Resolver({ home }),
-    tcpto: tcptoFile(
-      `${layout.root}/lock/tcpto`,
-      () => Math.floor(Date.now() / 1000),
-      Deno.pid,
-    ),
-    ipme: buildIpMe({ moreIpMe: controls.moreIpMe, notIpMe: controls.notIpMe }),
-    pool,
-    now: () => Date.now(),
-    random: Math.random,
-    logSession: logFd !== undefined && logFd.trim() !== "" && logFd.trim() !== "0",
-  };
 }
 
 /** The role's state: deliveries in flight, the shared pool, and the drain request. */
@@ -86,7 +59,7 @@ export class RemoteRole {
       idleMs: options.idleMs,
       maxPerDestination: options.maxPerDestination,
     });
-    this.#context = buildContext(settings, this.#pool);
+    this.#context = buildRemoteContext(settings.home, this.#pool);
     await clearTcpto(`${this.#context.layout.root}/lock/tcpto`);
     this.#post({ type: "ready" });
   }
@@ -95,7 +68,7 @@ export class RemoteRole {
   reload(): void {
     if (this.#settings === undefined || this.#pool === undefined) return;
     try {
-      this.#context = buildContext(this.#settings, this.#pool);
+      this.#context = buildRemoteContext(this.#settings.home, this.#pool);
     } catch (error) {
       logWarning(`remote: reload failed, keeping the old controls: ${(error as Error).message}`);
     }
@@ -109,7 +82,10 @@ export class RemoteRole {
         report = { delivery: job.delivery, status: "Z" as const, text: TEMPORARY_FAILURE };
       } else {
         try {
-          report = await deliverRemote(job, context);
+          // extraremote (seed 001): a wrapper script takes qmail-remote's place.
+          report = context.controls.extraRemote
+            ? await runExtraRemote(job, context.home, context.layout)
+            : await deliverRemote(job, context);
         } catch (error) {
           logWarning(`remote delivery ${job.delivery} failed: ${(error as Error).message}`);
           report = { delivery: job.delivery, status: "Z" as const, text: TEMPORARY_FAILURE };

@@ -185,36 +185,46 @@ export async function startFakeDns(zone: FakeZone): Promise<FakeDns> {
     };
   }
 
-  const udp = dns2.createUDPServer({ type: "udp4" });
-  udp.on("request", handler("udp"));
-  udp.on("requestError", () => {});
-  await udp.listen(0, "127.0.0.1");
-  const port = udp.address().port;
-
-  const tcp = dns2.createTCPServer();
   const sockets = new Set<Socket>();
-  tcp.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  tcp.on("request", handler("tcp"));
-  tcp.on("requestError", () => {});
-  try {
-    await new Promise<void>((resolve, reject) => {
-      tcp.once("error", reject);
-      tcp.listen(port, "127.0.0.1", () => resolve());
+  // UDP and TCP on one port: the kernel picks a free UDP port, which another
+  // test may hold for TCP; try a new pair a bounded number of times.
+  let udp: ReturnType<typeof dns2.createUDPServer> | undefined;
+  let tcp: ReturnType<typeof dns2.createTCPServer> | undefined;
+  let port = 0;
+  for (let attempt = 1; tcp === undefined; attempt++) {
+    const udpServer = dns2.createUDPServer({ type: "udp4" });
+    udpServer.on("request", handler("udp"));
+    udpServer.on("requestError", () => {});
+    await udpServer.listen(0, "127.0.0.1");
+    port = udpServer.address().port;
+    const tcpServer = dns2.createTCPServer();
+    tcpServer.on("connection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
     });
-  } catch (error) {
-    udp.close();
-    throw error;
+    tcpServer.on("request", handler("tcp"));
+    tcpServer.on("requestError", () => {});
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcpServer.once("error", reject);
+        tcpServer.listen(port, "127.0.0.1", () => resolve());
+      });
+      udp = udpServer;
+      tcp = tcpServer;
+    } catch (error) {
+      udpServer.close();
+      if (attempt >= 20) throw error;
+    }
   }
+  const udpServer = udp!;
+  const tcpServer = tcp;
 
   let closed: Promise<void> | undefined;
   function close(): Promise<void> {
     closed ??= Promise.all([
-      new Promise<void>((resolve) => udp.close(() => resolve())),
+      new Promise<void>((resolve) => udpServer.close(() => resolve())),
       new Promise<void>((resolve) => {
-        tcp.close(() => resolve());
+        tcpServer.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       }),
     ]).then(() => {});

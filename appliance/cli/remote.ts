@@ -1,0 +1,65 @@
+/**
+ * `qmd remote HOST SENDER RECIPIENT` (and argv[0] `qmail-remote`): qmail-remote
+ * for one recipient. The message comes on stdin, the routes and timeouts from
+ * the home's controls, and the result goes to stdout in qmail-remote's form:
+ * NUL-terminated records (`r`/`h`/`s` for the recipient, then `K`/`Z`/`D`),
+ * exit 0 (qmail-formats.md §5.7). This is what an extraremote wrapper runs at
+ * its end, and what a qmail-rspawn can run in qmail-remote's place.
+ */
+import { resolveHome } from "../../config/home.ts";
+import { parseCommand } from "./args.ts";
+import { ConnectionPool } from "../net/connection_pool.ts";
+import { buildRemoteContext, deliverRecords, type SmtpConnection } from "../net/remote_delivery.ts";
+import { queueLayoutFor } from "../queue/layout.ts";
+import { encodeRemoteOutput } from "../send/remote_report.ts";
+import { setLogSink } from "../log.ts";
+
+const USAGE = `usage: qmd remote [--home DIR] HOST SENDER RECIPIENT
+
+Delivers the message on stdin to RECIPIENT as qmail-remote does (routes,
+MX, TLS, AUTH from the home's control files) and prints qmail-remote's
+NUL-terminated report on stdout. One recipient per call.`;
+
+function print(text: string): Promise<number> {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return Deno.stdout.write(bytes);
+}
+
+export async function main(args: string[]): Promise<number> {
+  const parsed = parseCommand({
+    name: "qmd remote",
+    usage: USAGE,
+    options: { home: { type: "string" } },
+    positionals: true,
+  }, args);
+  if (!parsed.ok) return parsed.exitCode;
+  const [host, sender, recipient, extra] = parsed.positionals;
+  if (recipient === undefined || extra !== undefined || host === "") {
+    // qmail-remote's perm_usage, which exits 0 after its report.
+    await print("DI (qmail-remote) was invoked improperly. (#5.3.5)\n\0");
+    return 0;
+  }
+  setLogSink((record) => console.error(`qmd-remote: ${record.text}`), "remote");
+  const home = resolveHome(parsed.values.home);
+  // The message goes to a private scratch queue so the driver reads it as it reads mess/.
+  const scratch = await Deno.makeTempDir({ prefix: "qmd-remote-" });
+  const pool = new ConnectionPool<SmtpConnection>({ idleMs: 0 });
+  try {
+    await Deno.mkdir(`${scratch}/queue/mess/0`, { recursive: true });
+    const file = await Deno.open(`${scratch}/queue/mess/0/1`, { write: true, create: true });
+    await Deno.stdin.readable.pipeTo(file.writable);
+    const context = { ...buildRemoteContext(home, pool), layout: queueLayoutFor(scratch) };
+    const records = await deliverRecords(
+      { delivery: 0, id: "1", mess: "0/1", sender, recipient },
+      context,
+    );
+    await print(encodeRemoteOutput(records));
+  } catch (error) {
+    await print(`Z${(error as Error).message.replace(/\0/g, "?")}. (#4.3.0)\n\0`);
+  } finally {
+    pool.close();
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
+  return 0;
+}

@@ -1,0 +1,70 @@
+/**
+ * extraremote (seed 001): qmail-rspawn runs the wrapper
+ * QMAILHOME/bin/qmail-remote.extra instead of qmail-remote, with the same
+ * arguments (HOST SENDER RECIPIENT) and the message on fd 0; the wrapper does
+ * its work and ends by running the real qmail-remote (`qmd remote`, or
+ * qmd installed as qmail-remote). Its NUL-terminated output is translated as
+ * qmail-rspawn translates qmail-remote's (qmail-formats.md §5.7).
+ */
+import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
+import type { QueueLayout } from "../queue/layout.ts";
+import {
+  formatRemoteReport,
+  formatRemoteSpawnFailure,
+  parseRemoteOutput,
+} from "../send/remote_report.ts";
+
+/** The wrapper's path inside the home. */
+export function extraRemotePath(home: string): string {
+  return `${home}/bin/qmail-remote.extra`;
+}
+
+/** Most output read from the wrapper (qmail-remote's texts are short; rspawn keeps what fits). */
+const MAX_OUTPUT = 64 * 1024;
+
+export async function runExtraRemote(
+  job: DeliveryJob,
+  home: string,
+  layout: QueueLayout,
+): Promise<DeliveryReport> {
+  const at = job.recipient.lastIndexOf("@");
+  const host = at >= 0 ? job.recipient.slice(at + 1) : "";
+  let child: Deno.ChildProcess;
+  let message: Deno.FsFile;
+  try {
+    message = await Deno.open(`${layout.root}/mess/${job.mess}`, { read: true });
+  } catch {
+    return { delivery: job.delivery, status: "Z", text: "Unable to read message. (#4.3.0)\n" };
+  }
+  try {
+    child = new Deno.Command(extraRemotePath(home), {
+      args: [host, job.sender, job.recipient],
+      cwd: home,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+  } catch {
+    message.close();
+    const failure = formatRemoteSpawnFailure({ exitCode: 111 });
+    return { delivery: job.delivery, ...failure };
+  }
+  const feed = message.readable.pipeTo(child.stdin).catch(() => {});
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of child.stdout) {
+    if (size < MAX_OUTPUT) chunks.push(chunk.subarray(0, MAX_OUTPUT - size));
+    size += chunk.length;
+  }
+  const status = await child.status;
+  await feed;
+  if (status.signal !== null) {
+    return { delivery: job.delivery, ...formatRemoteSpawnFailure({ crashed: true }) };
+  }
+  if (status.code !== 0) {
+    return { delivery: job.delivery, ...formatRemoteSpawnFailure({ exitCode: status.code }) };
+  }
+  let output = "";
+  for (const chunk of chunks) for (const byte of chunk) output += String.fromCharCode(byte);
+  return { delivery: job.delivery, ...formatRemoteReport(parseRemoteOutput(output)) };
+}
