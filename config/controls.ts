@@ -677,7 +677,8 @@ export const CONTROLS: readonly ControlSpec[] = [
     kind: "line",
     default: "0",
     readers: ["remote"],
-    meaning: "not 0: read; acting on it (fallback route after a 4xx) is not implemented yet",
+    meaning:
+      "not 0: a temporary failure on a specific route is retried at once through the default smtproutes relay (it always takes over when a specific route is unreachable)",
     read: true,
   },
   {
@@ -685,7 +686,8 @@ export const CONTROLS: readonly ControlSpec[] = [
     kind: "line",
     default: "0",
     readers: ["remote"],
-    meaning: "not 0: read; the qmail-remote.extra wrapper is not implemented yet",
+    meaning:
+      "not 0: run HOME/bin/qmail-remote.extra HOST SENDER RECIPIENT in qmail-remote's place (it should end by running qmd remote)",
     read: true,
   },
   {

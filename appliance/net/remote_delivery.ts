@@ -260,13 +260,48 @@ export async function deliverRecords(
   const helo = ctx.controls.helohost;
   if (helo === null) return [REMOTE_TEXTS.noControls];
   const route = findRoute(ctx.controls, domain, job.sender);
+  const first = await deliverByRoute(job, domain, route, helo, ctx);
+  // The fallback (seed 001): the default smtproutes entry ":relay" takes the
+  // message when a more specific route could not be reached, and with
+  // straightfallback also after a temporary failure.
+  const fallback = fallbackRoute(ctx.controls, route);
+  if (fallback === undefined) return first.records;
+  const temporary = formatRemoteReport(first.records).status === "Z";
+  if (first.unreached || (temporary && ctx.controls.straightFallback)) {
+    return (await deliverByRoute(job, domain, fallback, helo, ctx)).records;
+  }
+  return first.records;
+}
+
+/** smtproutes' default entry as a route, unless it is the route already taken. */
+function fallbackRoute(controls: RemoteControls, taken: Route): Route | undefined {
+  const entry = controls.smtproutes.find((candidate) => candidate.key === "");
+  if (entry === undefined || entry.relay === "") return undefined;
+  if (taken.relay === entry.relay && taken.port === entry.port) return undefined;
+  return {
+    kind: "smtp",
+    relay: entry.relay,
+    port: entry.port,
+    ...(entry.auth ? { auth: entry.auth } : {}),
+    source: "smtproutes",
+  };
+}
+
+/** One route's attempt; `unreached` when no host of it could be connected to. */
+async function deliverByRoute(
+  job: DeliveryJob,
+  domain: string,
+  route: Route,
+  helo: string,
+  ctx: RemoteContext,
+): Promise<{ records: RemoteRecord[]; unreached: boolean }> {
   const list = await findTargets(domain, route, ctx);
-  if (!list.ok) return [list.record];
+  if (!list.ok) return { records: [list.record], unreached: false };
   let file: Deno.FsFile;
   try {
     file = await Deno.open(`${ctx.layout.root}/mess/${job.mess}`, { read: true });
   } catch {
-    return [REMOTE_TEXTS.unreadable];
+    return { records: [REMOTE_TEXTS.unreadable], unreached: false };
   }
   try {
     const size = (await file.stat()).size;
@@ -289,9 +324,11 @@ export async function deliverRecords(
         greetingFailed = result.records;
         continue;
       }
-      return result.records;
+      return { records: result.records, unreached: false };
     }
-    return greetingFailed ?? [REMOTE_TEXTS.noConnection];
+    return greetingFailed === undefined
+      ? { records: [REMOTE_TEXTS.noConnection], unreached: true }
+      : { records: greetingFailed, unreached: false };
   } finally {
     file.close();
   }

@@ -551,3 +551,36 @@ Deno.test("remote: a reused connection that dies at RSET is retried on a fresh o
     await server.close();
   }
 });
+
+Deno.test("remote: the default smtproutes relay is the fallback; straightfallback after a 4xx too", async () => {
+  await withMx(
+    [{ host: "127.0.0.2", rcpt: { code: 451, text: "try later" } }, { host: "127.0.0.4" }],
+    async ([busy, fallback]) => {
+      const s = await setup(ZONE, busy.port, (home) => {
+        Deno.writeTextFileSync(
+          `${home}/control/smtproutes`,
+          [
+            // A specific route to a host nobody listens on, one to the busy host.
+            `down.test:[127.0.0.5]:${busy.port}`,
+            `busy.test:[127.0.0.2]:${busy.port}`,
+            `:[127.0.0.4]:${fallback.port}`,
+          ].join("\n") + "\n",
+        );
+      });
+      try {
+        s.ctx.controls = loadRemoteControls(s.home);
+        // Unreachable specific route: the default relay takes it.
+        const viaFallback = await deliverRemote(await s.job("x@down.test"), s.ctx);
+        assertEquals(viaFallback.status, "K", viaFallback.text);
+        assertEquals(fallback.messages.length, 1);
+        // A 4xx from the specific route: deferred, unless straightfallback.
+        assertEquals((await deliverRemote(await s.job("x@busy.test"), s.ctx)).status, "Z");
+        s.ctx.controls = { ...s.ctx.controls, straightFallback: true };
+        assertEquals((await deliverRemote(await s.job("x@busy.test"), s.ctx)).status, "K");
+        assertEquals(fallback.messages.length, 2);
+      } finally {
+        await s.close();
+      }
+    },
+  );
+});
