@@ -121,3 +121,27 @@ Deno.test("permissions: smtpd runs only /bin/sh and the QMAILQUEUE programs it w
   ]);
   await Deno.remove(home, { recursive: true });
 });
+
+Deno.test("permissions: remote reads messages and controls, writes only tcpto, runs nothing", async () => {
+  const home = await Deno.makeTempDir();
+  Deno.mkdirSync(`${home}/mail/example.test/joe/Maildir/new`, { recursive: true });
+  const maildirFile = `${home}/mail/example.test/joe/Maildir/new/1.2.host`;
+  Deno.writeTextFileSync(maildirFile, "secret mail");
+  Deno.writeTextFileSync(`${home}/accounts.sqlite`, "db");
+  Deno.mkdirSync(`${home}/queue/mess/0`, { recursive: true });
+  Deno.mkdirSync(`${home}/queue/lock`, { recursive: true });
+  Deno.writeTextFileSync(`${home}/queue/mess/0/1`, "message");
+  const remote = roleTable(optionsFor(home)).find((role) => role.name === "remote")!;
+  assertEquals(remote.permissions.run, false);
+  const results = await probe(remote.permissions, [
+    `${home}/queue/mess/0/1`,
+    maildirFile,
+    `${home}/accounts.sqlite`,
+  ], [`${home}/queue/lock/tcpto`, `${home}/queue/mess/0/2`]);
+  assertEquals(results[`read ${home}/queue/mess/0/1`], "allowed");
+  assertEquals(results[`read ${maildirFile}`], "NotCapable");
+  assertEquals(results[`read ${home}/accounts.sqlite`], "NotCapable");
+  assertEquals(results[`write ${home}/queue/lock/tcpto`], "allowed");
+  assertEquals(results[`write ${home}/queue/mess/0/2`], "NotCapable");
+  await Deno.remove(home, { recursive: true });
+});
