@@ -96,10 +96,35 @@ export function buildRemoteContext(
   };
 }
 
+/**
+ * The tcpto table for one remote isolate. Its deliveries take turns with the
+ * file (so the flock is never contended inside the isolate, which would cost
+ * a thread per wait), and an address just found alive is not looked up again
+ * within the same second; recording an attempt for it forgets that.
+ */
 export function tcptoFile(path: string, nowSeconds: () => number, pid: number): TcptoTable {
+  let turn: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = turn.then(work, work);
+    turn = next.catch(() => {});
+    return next;
+  };
+  const aliveUntil = new Map<string, number>();
   return {
-    isDead: (ip) => isDead(path, ip, nowSeconds(), pid),
-    record: (ip, timedOut) => recordAttempt(path, ip, timedOut ? "timeout" : "ok", nowSeconds()),
+    async isDead(ip) {
+      const now = nowSeconds();
+      if ((aliveUntil.get(ip) ?? 0) > now) return false;
+      const dead = await serial(() => isDead(path, ip, now, pid));
+      if (!dead) {
+        if (aliveUntil.size > 10_000) aliveUntil.clear();
+        aliveUntil.set(ip, now + 1);
+      }
+      return dead;
+    },
+    record(ip, timedOut) {
+      aliveUntil.delete(ip);
+      return serial(() => recordAttempt(path, ip, timedOut ? "timeout" : "ok", nowSeconds()));
+    },
   };
 }
 
@@ -704,6 +729,9 @@ export async function streamBody(
 ): Promise<BodyResult> {
   const encoder = new DataEncoder();
   const buffer = new Uint8Array(chunkSize);
+  // Each chunk is written when the next one is read, so the last one goes out
+  // together with the final dot: one write for a small message.
+  let pending: Uint8Array | undefined;
   for (;;) {
     let count: number | null;
     try {
@@ -713,9 +741,17 @@ export async function streamBody(
     }
     if (count === null) break;
     if (count === 0) continue;
-    await write(encoder.push(buffer.subarray(0, count)));
+    if (pending !== undefined) await write(pending);
+    pending = encoder.push(buffer.subarray(0, count));
   }
   if (encoder.partialFinalLine) return "partial";
-  await write(DATA_END);
+  if (pending === undefined) {
+    await write(DATA_END);
+  } else {
+    const last = new Uint8Array(pending.length + DATA_END.length);
+    last.set(pending);
+    last.set(DATA_END, pending.length);
+    await write(last);
+  }
   return "sent";
 }

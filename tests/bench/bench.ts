@@ -10,6 +10,7 @@
 import { RUN_FLAGS } from "../../mod.ts";
 import { maildirNew, makeTempHome, runQmd, SmtpClient, startQmd } from "../harness.ts";
 import { frontDoorBench } from "./front_door.ts";
+import { remoteBench } from "./remote.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
 const MESSAGE = `Subject: bench\n\n${`${"x".repeat(72)}\n`.repeat(28)}`.slice(0, 2047) + "\n";
@@ -180,6 +181,7 @@ async function main() {
   );
   for (const row of rows) console.log(`  ${row}`);
   for (const row of await frontDoorBench()) console.log(`  ${row}`);
+  for (const row of await remoteBench()) console.log(`  ${row}`);
   await Deno.remove(home.replace(/\/home$/, ""), { recursive: true });
 }
 
