@@ -30,6 +30,7 @@
  */
 import { ControlError } from "./control.ts";
 import { buildCdb, CdbFormatError, CdbReader, type CdbRecord } from "./cdb.ts";
+import { byteString } from "./byte_string.ts";
 
 /** One rule line of the text format. */
 export interface TcpRule {
@@ -341,15 +342,6 @@ export function tcpRulesFromText(
   options: CompileOptions = {},
 ): TcpRulesTable {
   return tcpRulesFromCdb(compileTcpRules(rules, options));
-}
-
-/** Bytes as a byte string, one char per byte (not TextDecoder's "latin1", which is windows-1252). */
-export function byteString(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return text;
 }
 
 /** Quote characters tried in turn when writing a value back as text. */

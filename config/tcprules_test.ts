@@ -2,7 +2,6 @@ import { assert, assertEquals, assertMatch, assertThrows } from "../tests/assert
 import { ControlError } from "./control.ts";
 import { buildCdb, cdbHash, CdbReader } from "./cdb.ts";
 import {
-  byteString,
   compileTcpRules,
   formatTcpRules,
   loadTcpRules,
@@ -14,6 +13,7 @@ import {
   tcpRulesFromCdb,
   tcpRulesFromText,
 } from "./tcprules.ts";
+import { byteString } from "./byte_string.ts";
 
 const FIXTURES = new URL("../tests/fixtures/tcprules/", import.meta.url).pathname;
 const FIXTURE_TEXT = byteString(Deno.readFileSync(`${FIXTURES}tcp.smtp`));

@@ -15,6 +15,7 @@
 import { ControlError } from "./control.ts";
 import { asciiLower } from "./ascii.ts";
 import { buildCdb, CdbReader, type CdbRecord } from "./cdb.ts";
+import { byteString, byteStringBytes as stringBytes } from "./byte_string.ts";
 
 /** One line of users/assign. */
 export interface AssignEntry {
@@ -44,20 +45,6 @@ export interface Assignment {
 }
 
 export { asciiLower };
-
-function byteString(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return text;
-}
-
-function stringBytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 255;
-  return bytes;
-}
 
 /**
  * Parses users/assign as qmail-newu does: lines until one starting with `.`;

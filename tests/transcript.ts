@@ -55,6 +55,7 @@
  * `S~ ^250 2\.6\.0 ok \d+ qp \d+$` so the transcript also holds on a live server.
  */
 import { bytesToString } from "../appliance/queue/envelope.ts";
+import { concatBytes } from "../appliance/bytes.ts";
 import { DataReader, rejectedDataOutcome } from "../appliance/smtp/data.ts";
 import {
   type DataOutcome,
@@ -520,7 +521,7 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
         sender: current.sender,
         recipients: current.recipients,
         received: current.received,
-        body: concatAll(current.body),
+        body: concatBytes(current.body),
       });
       outcome = { kind: "queued", time: FAKE_QUEUE_TIME, qp: FAKE_QUEUE_QP };
     }
@@ -725,14 +726,4 @@ function compareLines(
       );
     }
   }
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

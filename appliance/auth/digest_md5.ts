@@ -7,6 +7,7 @@
 import type { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { decodeUtf8 } from "./base64.ts";
+import { byteString, byteStringBytes as bytesOfByteString } from "../../config/byte_string.ts";
 
 /** The fields of a client's digest-response (RFC 2831 §2.1.2) that the server uses. */
 export interface DigestMd5Response {
@@ -106,17 +107,6 @@ export function parseDigestDirectives(text: string): [string, string][] | undefi
 export function formatDigestMd5Challenge(options: { realm: string; nonce: string }): string {
   return `realm=${quoteDigestString(options.realm)},nonce=${quoteDigestString(options.nonce)},` +
     `qop="auth",algorithm=md5-sess,charset=utf-8`;
-}
-
-/** One character per byte (ISO 8859-1), so directive values keep their exact bytes. */
-export function byteString(bytes: Uint8Array): string {
-  let text = "";
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return text;
-}
-
-function bytesOfByteString(text: string): Uint8Array {
-  return Uint8Array.from(text, (char) => char.charCodeAt(0));
 }
 
 /** Directive names whose repetition makes a digest-response invalid (RFC 2831 §2.1.2). */

@@ -7,11 +7,11 @@ import { timingSafeEqual } from "node:crypto";
 import { decodeBase64, decodeUtf8, encodeBase64 } from "./base64.ts";
 import { cramDigest } from "./cram.ts";
 import {
-  byteString,
   computeDigestMd5,
   formatDigestMd5Response,
   parseDigestMd5Challenge,
 } from "./digest_md5.ts";
+import { byteString } from "../../config/byte_string.ts";
 import { type CramMechanism, isCramMechanism, type MechanismName } from "./mechanisms.ts";
 
 /** A server challenge the client cannot answer. Permanent: the server speaks the mechanism wrongly. */

@@ -18,7 +18,7 @@ import { openQueueMessage } from "../queue/inject.ts";
 import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import { stdioTransport } from "../net/stdio_transport.ts";
-import { buildSessionOptions, loadMoreRcptHosts } from "../net/smtp_options.ts";
+import { buildSessionOptions, loadMoreRcptHosts, tlsHooks } from "../net/smtp_options.ts";
 import { ServerTls } from "../tls/server_tls.ts";
 import { accountsVerifier, chainVerifiers, checkpasswordVerifier } from "../auth/verifier.ts";
 import { setLogSink } from "../log.ts";
@@ -109,14 +109,8 @@ export async function main(args: string[]): Promise<number> {
     sessionId: String(Deno.pid),
     greetDelay: policy.greetDelay,
     dataBeforeGreet: policy.dataBeforeGreet,
-    tls: () => {
-      const context = serverTls.context();
-      return context === undefined
-        ? undefined
-        : { secureContext: context, requestCert: serverTls.requestClientCert };
-    },
     implicitTls: policy.smtps,
-    tlsClientRelays: (socket) => serverTls.clientCertificateEmail(socket) !== undefined,
+    ...tlsHooks(serverTls),
     verify: (credentials) => verifier.verify(credentials),
     log: controls.log,
   });

@@ -14,12 +14,8 @@
 import { parseCommand } from "./args.ts";
 import { ControlError } from "../../config/control.ts";
 import { CdbFormatError } from "../../config/cdb.ts";
-import {
-  byteString,
-  compileTcpRules,
-  formatTcpRules,
-  parseTcpRules,
-} from "../../config/tcprules.ts";
+import { compileTcpRules, formatTcpRules, parseTcpRules } from "../../config/tcprules.ts";
+import { byteString } from "../../config/byte_string.ts";
 
 const NAME = "qmd tcprules";
 /** tcprules' own prefix, so scripts and logs read the same. */

@@ -15,6 +15,7 @@
  */
 import net from "node:net";
 import tls from "node:tls";
+import { byteString as latin1, byteStringBytes as latin1Bytes } from "../../config/byte_string.ts";
 
 /** Why a connection or an operation on it failed. */
 export type ClientFailure = "timeout" | "refused" | "bind" | "closed" | "tls" | "other";
@@ -331,20 +332,6 @@ export class ClientSocket {
     this.#ended = true;
     this.#stream.destroy();
   }
-}
-
-function latin1(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return text;
-}
-
-function latin1Bytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
-  return bytes;
 }
 
 // --- The pool ---

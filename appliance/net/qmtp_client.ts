@@ -32,6 +32,7 @@
 import net from "node:net";
 import { formatRemoteHostSaid, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
 import { type ClientFailure, ClientSocketError } from "./connection_pool.ts";
+import { byteString, byteStringBytes as stringBytes } from "../../config/byte_string.ts";
 
 /** The QMTP port (qmtp.txt). */
 export const QMTP_PORT = 209;
@@ -41,20 +42,6 @@ export const MAX_QMTP_ANSWER = 64 * 1024;
 
 /** Bytes read from the message file per write (bounded memory). */
 const CHUNK = 64 * 1024;
-
-function byteString(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return text;
-}
-
-function stringBytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
-  return bytes;
-}
 
 /** A byte string as a netstring ("LEN:" + bytes + ","). */
 export function formatNetstring(bytes: string): string {

@@ -10,6 +10,8 @@ import type { SmtpSessionOptions } from "../smtp/session.ts";
 import { mechanismsFromMask } from "../auth/mechanisms.ts";
 import { authFailureDelaySeconds } from "./auth_failures.ts";
 import { batvDay, checkBatvAddress } from "../send/batv.ts";
+import type { ServerTls } from "../tls/server_tls.ts";
+import type { SmtpConnectionOptions } from "./smtp_connection.ts";
 
 export interface ConnectionFacts {
   remoteIp: string;
@@ -142,5 +144,20 @@ export function buildSessionOptions(
       recipient: policy.blacklisted,
       databytes: policy.databytesPlus > 0 ? policy.databytesPlus : policy.databytes,
     },
+  };
+}
+
+/** The connection driver's TLS hooks from the server certificate (STARTTLS, SMTPS, tlsclients). */
+export function tlsHooks(
+  serverTls: ServerTls,
+): Pick<SmtpConnectionOptions, "tls" | "tlsClientRelays"> {
+  return {
+    tls: () => {
+      const context = serverTls.context();
+      return context === undefined
+        ? undefined
+        : { secureContext: context, requestCert: serverTls.requestClientCert };
+    },
+    tlsClientRelays: (socket) => serverTls.clientCertificateEmail(socket) !== undefined,
   };
 }

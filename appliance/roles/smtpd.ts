@@ -24,7 +24,7 @@ import { openQueueMessage } from "../queue/inject.ts";
 import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import { socketTransport } from "../net/socket_transport.ts";
-import { buildSessionOptions, loadMoreRcptHosts } from "../net/smtp_options.ts";
+import { buildSessionOptions, loadMoreRcptHosts, tlsHooks } from "../net/smtp_options.ts";
 import { ConnectionLimits } from "../net/connection_limits.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
 import { reverseLookup } from "../net/reverse_dns.ts";
@@ -150,14 +150,8 @@ async function handleConnection(socket: net.Socket, listen: Listen): Promise<voi
       sessionId,
       greetDelay: policy.greetDelay,
       dataBeforeGreet: policy.dataBeforeGreet,
-      tls: () => {
-        const context = serverTls.context();
-        return context === undefined
-          ? undefined
-          : { secureContext: context, requestCert: serverTls.requestClientCert };
-      },
       implicitTls: policy.smtps,
-      tlsClientRelays: (tlsSocket) => serverTls.clientCertificateEmail(tlsSocket) !== undefined,
+      ...tlsHooks(serverTls),
       verify: verifyCredentials,
       authFailures,
       log: controls.log,

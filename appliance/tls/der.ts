@@ -5,6 +5,7 @@
  *
  * Pure: no I/O, no clock, no randomness.
  */
+import { concatBytes } from "../bytes.ts";
 
 /** Universal tags (X.690 §8.x), with the constructed bit for SEQUENCE and SET. */
 export const DER_TAG = {
@@ -32,16 +33,6 @@ export class DerError extends Error {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 function formatLength(length: number): Uint8Array {
   if (length < 0x80) return Uint8Array.of(length);
   const bytes: number[] = [];
@@ -52,16 +43,16 @@ function formatLength(length: number): Uint8Array {
 /** One element: identifier octet `tag`, the DER length, then `content` (X.690 §8.1). */
 export function derElement(tag: number, content: Uint8Array): Uint8Array {
   if ((tag & 0x1f) === 0x1f) throw new DerError("Tag numbers above 30 are not supported");
-  return concat([Uint8Array.of(tag), formatLength(content.length), content]);
+  return concatBytes([Uint8Array.of(tag), formatLength(content.length), content]);
 }
 
 export function derSequence(...items: Uint8Array[]): Uint8Array {
-  return derElement(DER_TAG.sequence, concat(items));
+  return derElement(DER_TAG.sequence, concatBytes(items));
 }
 
 /** SET OF: DER sorts the encodings in ascending order (X.690 §11.6). */
 export function derSet(...items: Uint8Array[]): Uint8Array {
-  return derElement(DER_TAG.set, concat([...items].sort(compareBytes)));
+  return derElement(DER_TAG.set, concatBytes([...items].sort(compareBytes)));
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -151,7 +142,7 @@ export function derBitString(bytes: Uint8Array, unusedBits = 0): Uint8Array {
   if (unusedBits < 0 || unusedBits > 7 || (bytes.length === 0 && unusedBits !== 0)) {
     throw new DerError(`Invalid unused bit count: ${unusedBits}`);
   }
-  return derElement(DER_TAG.bitString, concat([Uint8Array.of(unusedBits), bytes]));
+  return derElement(DER_TAG.bitString, concatBytes([Uint8Array.of(unusedBits), bytes]));
 }
 
 /**
