@@ -67,7 +67,7 @@ import {
 import { loadSmtpdControls, resolveSmtpdPolicy, SMTPD_DEFAULTS } from "../config/smtpd.ts";
 import { buildSessionOptions } from "../appliance/net/smtp_options.ts";
 import type { Credentials, VerifyResult } from "../appliance/auth/sasl_server.ts";
-import { cramDigest } from "../appliance/auth/cram.ts";
+import { apopDigest, cramDigest } from "../appliance/auth/cram.ts";
 import { computeDigestMd5 } from "../appliance/auth/digest_md5.ts";
 
 export type TranscriptEvent =
@@ -433,6 +433,10 @@ export function verifyTranscriptCredentials(
         ? { ...accepted, rspauth: expected.rspauth }
         : { ok: false, temporary: false };
     }
+    case "apop":
+      return apopDigest(credentials.timestamp, secret) === credentials.digest.toLowerCase()
+        ? accepted
+        : { ok: false, temporary: false };
   }
 }
 

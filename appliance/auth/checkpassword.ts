@@ -38,6 +38,9 @@ export function formatCheckpasswordInput(credentials: Credentials): Uint8Array |
     fields = [credentials.user, credentials.password, ""];
   } else if (credentials.kind === "cram") {
     fields = [credentials.user, credentials.response, credentials.challenge];
+  } else if (credentials.kind === "apop") {
+    // qmail-popup passes the APOP digest as the password and the banner as the timestamp (§7.1).
+    fields = [credentials.user, credentials.digest, credentials.timestamp];
   } else {
     return undefined;
   }

@@ -4,7 +4,7 @@
  * (seed 000, README.auth) are the same exchange with HMAC-SHA1 (RFC 2104,
  * RFC 2202) and HMAC-RIPEMD-160 (RFC 2286).
  */
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import type { CramMechanism } from "./mechanisms.ts";
 
 const HASHES: Record<CramMechanism, { algorithm: string; hexLength: number }> = {
@@ -42,4 +42,9 @@ export function parseCramResponse(
   }
   if (user.includes("\0")) return undefined;
   return { user, digest };
+}
+
+/** APOP's digest (RFC 1939 §7): lower-case hex MD5 of the banner timestamp and the secret. */
+export function apopDigest(timestamp: string, secret: string): string {
+  return createHash("md5").update(timestamp + secret).digest("hex");
 }

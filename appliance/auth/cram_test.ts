@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { assertEquals } from "../../tests/assert.ts";
-import { cramDigest, cramDigestLength, parseCramResponse } from "./cram.ts";
+import { apopDigest, cramDigest, cramDigestLength, parseCramResponse } from "./cram.ts";
 
 Deno.test("cram: RFC 2195 §2 CRAM-MD5 example", () => {
   assertEquals(
@@ -54,4 +54,11 @@ Deno.test("cram: responses split at the last space; digest length and hex checke
   }
   assertEquals(parseCramResponse("CRAM-SHA1", `tim ${md5}`), undefined);
   assertEquals(parseCramResponse("CRAM-SHA1", `tim ${"a".repeat(40)}`)?.digest, "a".repeat(40));
+});
+
+Deno.test("apop: RFC 1939 §7 example digest", () => {
+  assertEquals(
+    apopDigest("<1896.697170952@dbc.mtview.ca.us>", "tanstaaf"),
+    "c4c9334bac560ecc979e58001b3e22fb",
+  );
 });

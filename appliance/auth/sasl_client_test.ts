@@ -109,6 +109,8 @@ function verify(credentials: Credentials, password = PASSWORD): VerifyResult {
         ? { ok: true, user: credentials.user, rspauth: expected.rspauth }
         : { ok: false, temporary: false };
     }
+    case "apop":
+      return { ok: false, temporary: false };
   }
 }
 

@@ -30,7 +30,10 @@ import { type CramMechanism, isCramMechanism, type MechanismName } from "./mecha
 export type { DigestMd5Response } from "./digest_md5.ts";
 
 export type Credentials =
-  | { kind: "password"; mechanism: "LOGIN" | "PLAIN"; user: string; password: string }
+  /** PLAIN, LOGIN, or POP3's USER/PASS. */
+  | { kind: "password"; mechanism: "LOGIN" | "PLAIN" | "USER"; user: string; password: string }
+  /** POP3 APOP (RFC 1939 §7): digest = hex MD5(timestamp + secret). */
+  | { kind: "apop"; user: string; timestamp: string; digest: string }
   | {
     kind: "cram";
     mechanism: CramMechanism;

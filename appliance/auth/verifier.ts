@@ -16,7 +16,7 @@ import {
   formatCheckpasswordInput,
   runCheckpassword,
 } from "./checkpassword.ts";
-import { cramDigest } from "./cram.ts";
+import { apopDigest, cramDigest } from "./cram.ts";
 import { computeDigestMd5 } from "./digest_md5.ts";
 import type { Credentials, VerifyResult } from "./sasl_server.ts";
 
@@ -86,6 +86,11 @@ export class AccountsVerifier implements AuthVerifier {
           credentials.challenge,
         );
         return sameText(expected, credentials.response) ? accepted : REJECTED;
+      }
+      case "apop": {
+        if (secrets.challengeSecret === undefined) return REJECTED;
+        const expected = apopDigest(credentials.timestamp, secrets.challengeSecret);
+        return sameText(expected, credentials.digest.toLowerCase()) ? accepted : REJECTED;
       }
       case "digest-md5": {
         if (secrets.challengeSecret === undefined) return REJECTED;
