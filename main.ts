@@ -26,6 +26,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "qmail-smtpd: one SMTP session on stdin/stdout (tcpserver, inetd)",
     load: () => import("./appliance/cli/smtpd.ts"),
   },
+  pop3d: {
+    summary: "qmail-popup + qmail-pop3d: one POP3 session on stdin/stdout",
+    load: () => import("./appliance/cli/pop3d.ts"),
+  },
   remote: {
     summary: "qmail-remote: deliver the message on stdin to one remote recipient",
     load: () => import("./appliance/cli/remote.ts"),
@@ -87,6 +91,7 @@ const PROGRAM_NAMES: Record<string, string> = {
   "qmail-newu": "newu",
   "qmail-smtpd": "smtpd",
   "qmail-remote": "remote",
+  "qmail-popup": "pop3d",
   "qmail-start": "start",
   "qmail-send": "start",
   "tcprules": "tcprules",

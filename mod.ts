@@ -30,4 +30,5 @@ export const COMPILE_INCLUDES: readonly string[] = [
   "appliance/roles/local.ts",
   "appliance/roles/auth.ts",
   "appliance/roles/remote.ts",
+  "appliance/roles/pop3d.ts",
 ];

@@ -11,7 +11,7 @@ import type { Credentials, VerifyResult } from "./auth/sasl_server.ts";
 export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";
 
 /** What an SMTP listener is for: port 25, submission (587, AUTH first) or SMTPS (465). */
-export type ListenerKind = "smtp" | "submission" | "smtps";
+export type ListenerKind = "smtp" | "submission" | "smtps" | "pop3" | "pop3s";
 
 /** What every role receives when it starts and on reload. */
 export interface RoleSettings {
@@ -38,10 +38,20 @@ export type ToRole =
   | { type: "deliver"; job: DeliveryJob }
   /** local/remote → send: the report for one delivery; the channel says which spawner sent it. */
   | { type: "report"; report: DeliveryReport; channel?: DeliveryChannel }
-  /** smtpd → auth: check credentials (the request number is the smtpd isolate's own). */
-  | { type: "auth-verify"; request: number; worker: number; credentials: Credentials }
-  /** auth → smtpd: the answer to one auth-verify. */
-  | { type: "auth-result"; request: number; worker: number; result: VerifyResult }
+  /**
+   * smtpd/pop3d → auth: check credentials (the request number is the asking
+   * isolate's own); `home` asks for the user's home as well (POP3).
+   */
+  | {
+    type: "auth-verify";
+    request: number;
+    worker: number;
+    role?: RoleName;
+    credentials: Credentials;
+    home?: boolean;
+  }
+  /** auth → smtpd/pop3d: the answer to one auth-verify. */
+  | { type: "auth-result"; request: number; worker: number; role?: RoleName; result: VerifyResult }
   /** The supervisor restarted a role; work in flight with it is lost. */
   | { type: "peer-restarted"; role: RoleName };
 
@@ -56,10 +66,17 @@ export type FromRole =
   | { type: "deliver"; job: DeliveryJob; channel?: DeliveryChannel }
   /** local/remote → send: route a delivery report (the supervisor adds the channel). */
   | { type: "report"; report: DeliveryReport }
-  /** smtpd → auth (routed by the supervisor). */
-  | { type: "auth-verify"; request: number; worker: number; credentials: Credentials }
-  /** auth → the smtpd isolate numbered `worker`. */
-  | { type: "auth-result"; request: number; worker: number; result: VerifyResult }
+  /** smtpd/pop3d → auth (routed by the supervisor, which fills in `role`). */
+  | {
+    type: "auth-verify";
+    request: number;
+    worker: number;
+    role?: RoleName;
+    credentials: Credentials;
+    home?: boolean;
+  }
+  /** auth → the asking isolate (`role`, numbered `worker`). */
+  | { type: "auth-result"; request: number; worker: number; role?: RoleName; result: VerifyResult }
   /** A fatal configuration problem: the supervisor logs it and does not restart blindly. */
   | { type: "fatal"; message: string };
 

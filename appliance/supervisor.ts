@@ -23,6 +23,8 @@ export interface SupervisorOptions {
   /** SMTP, submission and SMTPS listeners, each with its kind. */
   smtp: ListenAddress[];
   smtpdWorkers: number;
+  /** POP3 and POP3S listeners (kinds pop3, pop3s); none = no pop3d role. */
+  pop3?: ListenAddress[];
   logFormat: LogFormat;
   /** Seconds that sessions and deliveries get to finish on SIGTERM. */
   graceSeconds: number;
@@ -52,6 +54,8 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
   const paths = homePaths(options.home);
   // Shared by every smtpd isolate: connection counts and failed AUTHs per IP.
   const limits = createLimitsBuffer();
+  const pop3Limits = createLimitsBuffer();
+  // One failed-login table for SMTP AUTH and POP3: guessing on both counts together.
   const authFailures = AuthFailures.createBuffer();
   const q = paths.queue;
   const intake = [`${q}/pid`, `${q}/mess`, `${q}/intd`, `${q}/todo`, `${q}/lock/trigger`];
@@ -155,7 +159,44 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
         authFailures,
       }),
     },
+    ...((options.pop3 ?? []).length === 0 ? [] : [{
+      name: "pop3d" as const,
+      module: new URL("./roles/pop3d.ts", import.meta.url),
+      count: options.smtpdWorkers,
+      permissions: {
+        // Mailboxes: virtual ones under mail/, users/assign homes, and for
+        // checkpassword users the trees named in control/pop3homes.
+        read: [paths.control, paths.mail, ...assignHomes(options.home), ...pop3Homes(options.home)],
+        write: [paths.mail, ...assignHomes(options.home), ...pop3Homes(options.home)],
+        net: true,
+        env: false,
+        run: false,
+        ffi: false,
+        sys: ["hostname"],
+        import: false,
+      } satisfies Deno.PermissionOptionsObject,
+      options: (index: number) => ({
+        listen: options.pop3,
+        index: index + 1,
+        limits: pop3Limits,
+        authFailures,
+      }),
+    }]),
   ];
+}
+
+/**
+ * control/pop3homes (qmd's): directories under which checkpassword users'
+ * homes lie (e.g. /home, /var/vpopmail/domains), which pop3d may then read
+ * and write. Absent: none. Fixed when the isolates start.
+ */
+function pop3Homes(home: string): string[] {
+  try {
+    return Deno.readTextFileSync(`${home}/control/pop3homes`).split("\n").map((line) => line.trim())
+      .filter((line) => line.startsWith("/"));
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -396,7 +437,10 @@ export class Supervisor {
       if (role.spec.name === "local" || role.spec.name === "remote") {
         this.#post("send", { type: "peer-restarted", role: role.spec.name });
       }
-      if (role.spec.name === "auth") this.#post("smtpd", { type: "peer-restarted", role: "auth" });
+      if (role.spec.name === "auth") {
+        this.#post("smtpd", { type: "peer-restarted", role: "auth" });
+        this.#post("pop3d", { type: "peer-restarted", role: "auth" });
+      }
     }, delay);
   }
 
@@ -423,10 +467,10 @@ export class Supervisor {
         });
         break;
       case "auth-verify":
-        this.#post("auth", message);
+        this.#post("auth", { ...message, role: role.spec.name });
         break;
       case "auth-result":
-        this.#postTo("smtpd", message.worker - 1, message);
+        this.#postTo(message.role ?? "smtpd", message.worker - 1, message);
         break;
       case "drained":
         this.#markDrained(role);

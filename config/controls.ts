@@ -16,7 +16,7 @@
 export type ControlKind = "line" | "lines" | "list" | "number" | "cdb";
 
 /** Who reads a file: qmd's roles, plus the inject/sendmail commands. */
-export type ControlReader = "send" | "smtpd" | "auth" | "local" | "remote" | "inject";
+export type ControlReader = "send" | "smtpd" | "pop3d" | "auth" | "local" | "remote" | "inject";
 
 export interface ControlSpec {
   name: string;
@@ -459,15 +459,15 @@ export const CONTROLS: readonly ControlSpec[] = [
     name: "concurrencyincoming",
     kind: "number",
     default: "200",
-    readers: ["smtpd"],
-    meaning: "SMTP sessions at once over all listeners; 421 past it",
+    readers: ["smtpd", "pop3d"],
+    meaning: "SMTP sessions at once over all listeners, and POP3 sessions counted apart; 421 / -ERR past it",
     read: true,
   },
   {
     name: "concurrencyperip",
     kind: "number",
     default: "20",
-    readers: ["smtpd"],
+    readers: ["smtpd", "pop3d"],
     meaning:
       "qmd's: SMTP sessions at once from one IP; 421 past it (MAXCONNIP in tcp.smtp overrides)",
     read: true,
@@ -502,6 +502,62 @@ export const CONTROLS: readonly ControlSpec[] = [
     default: "0",
     readers: ["smtpd"],
     meaning: "1: log tarpitted clients",
+    read: true,
+  },
+  {
+    name: "auth/pop3",
+    kind: "number",
+    default: "60",
+    readers: ["pop3d"],
+    meaning: "POP3 AUTH mechanisms before TLS (same bits as auth/smtp)",
+    read: true,
+  },
+  {
+    name: "auth/spop3",
+    kind: "number",
+    default: "63",
+    readers: ["pop3d"],
+    meaning: "POP3 AUTH mechanisms with TLS (STLS or POP3S)",
+    read: true,
+  },
+  {
+    name: "pop3plaintext",
+    kind: "line",
+    default: "0",
+    readers: ["pop3d"],
+    meaning: "qmd's: not 0 lets USER/PASS and AUTH PLAIN/LOGIN run without TLS for every client (default: only over TLS or from loopback)",
+    read: true,
+  },
+  {
+    name: "timeoutpop3d",
+    kind: "number",
+    default: "1200",
+    readers: ["pop3d"],
+    meaning: "qmd's: seconds pop3d waits for each read or write (qmail-popup's 1200)",
+    read: true,
+  },
+  {
+    name: "log/pop3_in",
+    kind: "line",
+    default: "0",
+    readers: ["pop3d"],
+    meaning: "1: log every POP3 command (passwords and AUTH data hidden)",
+    read: true,
+  },
+  {
+    name: "log/pop3_out",
+    kind: "line",
+    default: "0",
+    readers: ["pop3d"],
+    meaning: "1: log every POP3 reply line (not message bodies)",
+    read: true,
+  },
+  {
+    name: "pop3homes",
+    kind: "list",
+    default: "none",
+    readers: ["pop3d"],
+    meaning: "qmd's: directories holding checkpassword users' homes (e.g. /home), which pop3d may read and write",
     read: true,
   },
   {

@@ -12,6 +12,9 @@ export interface RunningQmd {
   port: number;
   submissionPort: number;
   smtpsPort: number;
+  /** POP3 (STLS offered) and POP3S. */
+  pop3Port: number;
+  pop3sPort: number;
   process: Deno.ChildProcess;
   /** Everything the appliance printed so far. */
   output(): string;
@@ -85,6 +88,10 @@ export async function startQmd(
       "127.0.0.1:0",
       "--smtps",
       "127.0.0.1:0",
+      "--pop3",
+      "127.0.0.1:0",
+      "--pop3s",
+      "127.0.0.1:0",
       "--smtpd-workers",
       String(options.workers ?? 2),
       "--grace",
@@ -117,6 +124,8 @@ export async function startQmd(
     port,
     submissionPort: listenerPort("submission"),
     smtpsPort: listenerPort("smtps"),
+    pop3Port: listenerPort("pop3"),
+    pop3sPort: listenerPort("pop3s"),
     process: child,
     output: () => text,
     async stop() {

@@ -18,6 +18,7 @@
  * failure.
  */
 import type { Credentials } from "./sasl_server.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** checkpassword 0.90 reads at most this much from fd 3. */
 export const MAX_CHECKPASSWORD_INPUT = 512;
@@ -59,12 +60,16 @@ export function checkpasswordOutcome(code: number, signal: string | null): Check
 
 export interface CheckpasswordRunOptions {
   timeoutSeconds?: number;
+  /** Keep what the program prints (at most 4 KiB), e.g. the home a `pwd` run after it reports. */
+  captureOutput?: boolean;
   /** Variables added to the inherited environment (e.g. TCPREMOTEIP for vchkpw). */
   env?: Record<string, string>;
 }
 
 export interface CheckpasswordRun {
   outcome: CheckpasswordOutcome;
+  /** stdout, when captureOutput was asked for. */
+  output?: string;
   code: number;
   signal: string | null;
   timedOut: boolean;
@@ -87,7 +92,7 @@ export async function runCheckpassword(
       args: ["-c", 'exec "$0" "$@" 3<&0 </dev/null', ...argv],
       env: options.env,
       stdin: "piped",
-      stdout: "null",
+      stdout: options.captureOutput ? "piped" : "null",
       stderr: "null",
     }).spawn();
   } catch {
@@ -108,7 +113,9 @@ export async function runCheckpassword(
     // A program that exits without reading makes this fail (EPIPE): it sees no input.
     await writer.write(input).catch(() => {});
     await writer.close().catch(() => {});
+    const output = options.captureOutput ? readOutput(child.stdout) : undefined;
     const status = await child.status;
+    const printed = output === undefined ? undefined : await output;
     if (timedOut) {
       return { outcome: "temporary", code: status.code, signal: status.signal, timedOut };
     }
@@ -117,8 +124,20 @@ export async function runCheckpassword(
       code: status.code,
       signal: status.signal,
       timedOut,
+      ...(printed === undefined ? {} : { output: printed }),
     };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A child's stdout as text, at most 4 KiB kept. */
+async function readOutput(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    if (size < 4096) chunks.push(chunk.subarray(0, 4096 - size));
+    size += chunk.length;
+  }
+  return new TextDecoder().decode(concatBytes(chunks));
 }

@@ -45,7 +45,14 @@ export type Credentials =
   | { kind: "digest-md5"; user: string; realm: string; response: DigestMd5Response };
 
 export type VerifyResult =
-  | { ok: true; user: string; /** DIGEST-MD5 only */ rspauth?: string }
+  | {
+    ok: true;
+    user: string;
+    /** DIGEST-MD5 only. */
+    rspauth?: string;
+    /** The user's home (its Maildir is HOME/Maildir), when the verifier was asked for it (POP3). */
+    home?: string;
+  }
   | { ok: false; temporary: boolean };
 
 export type SaslFailureReason = "cancelled" | "malformed" | "rejected" | "temporary";

@@ -71,7 +71,13 @@ export class AccountsVerifier implements AuthVerifier {
       return TEMPORARY;
     }
     if (secrets === undefined) return undefined;
-    const accepted: VerifyResult = { ok: true, user: secrets.address };
+    const [local, domain] = splitAddress(secrets.address);
+    const accepted: VerifyResult = {
+      ok: true,
+      user: secrets.address,
+      // Derived as the store derives a Maildir: HOME/mail/DOMAIN/USER/Maildir.
+      home: `${homePaths(this.#home).mail}/${domain}/${local}`,
+    };
     switch (credentials.kind) {
       case "password":
         return await verifyPasswordHash(secrets.scryptHash, credentials.password)
@@ -159,16 +165,27 @@ export function accountsVerifier(home: string): AccountsVerifier {
  */
 export function checkpasswordVerifier(
   argv: string[],
-  options: CheckpasswordRunOptions = {},
+  options: CheckpasswordRunOptions & { reportHome?: boolean } = {},
 ): AuthVerifier {
   if (argv.length === 0) throw new Error("Checkpassword needs a program to run");
-  const program = [...argv];
+  // For POP3 the program checkpassword runs on success (the last word, e.g.
+  // /bin/true) becomes `/bin/sh -c pwd`: checkpassword has changed to the
+  // user's home by then, so this prints where the Maildir is (qmail-popup
+  // would run qmail-pop3d there instead).
+  const program = options.reportHome
+    ? [...argv.slice(0, Math.max(1, argv.length - 1)), "/bin/sh", "-c", "pwd"]
+    : [...argv];
+  const runOptions = { ...options, captureOutput: options.reportHome };
   return {
     async verify(credentials: Credentials): Promise<VerifyResult> {
       const input = formatCheckpasswordInput(credentials);
       if (input === undefined) return REJECTED;
-      const run = await runCheckpassword(program, input, options);
-      if (run.outcome === "accepted") return { ok: true, user: credentials.user };
+      const run = await runCheckpassword(program, input, runOptions);
+      if (run.outcome === "accepted") {
+        const home = run.output?.split("\n")[0].trim();
+        if (options.reportHome && (home === undefined || !home.startsWith("/"))) return TEMPORARY;
+        return { ok: true, user: credentials.user, ...(options.reportHome ? { home } : {}) };
+      }
       return run.outcome === "rejected" ? REJECTED : TEMPORARY;
     },
   };
@@ -196,4 +213,10 @@ export function chainVerifiers(
       second.close?.();
     },
   };
+}
+
+/** user@domain → [user, domain] at the last "@". */
+function splitAddress(address: string): [string, string] {
+  const at = address.lastIndexOf("@");
+  return [address.slice(0, at), address.slice(at + 1)];
 }

@@ -157,7 +157,11 @@ Deno.test("accounts verifier: a home without a database knows nobody, then finds
     store.addDomain("example.com");
     store.addMailbox("joe@example.com", "pw");
     store.close();
-    assertEquals(await verifier.verify(credentials), { ok: true, user: "joe@example.com" });
+    assertEquals(await verifier.verify(credentials), {
+      ok: true,
+      user: "joe@example.com",
+      home: `${home}/mail/example.com/joe`,
+    });
   } finally {
     verifier.close();
     await Deno.remove(home, { recursive: true });
@@ -263,9 +267,31 @@ Deno.test("verifiers never put a password in an error or result", async () => {
         user: "joe@example.com",
         password: "s3cret-joe",
       });
-      assertMatch(JSON.stringify(result), /^\{"ok":true,"user":"joe@example.com"\}$/);
+      assertMatch(
+        JSON.stringify(result),
+        /^\{"ok":true,"user":"joe@example.com","home":"[^"]+\/mail\/example.com\/joe"\}$/,
+      );
     } finally {
       verifier.close();
     }
   });
+});
+
+Deno.test("checkpassword verifier: for POP3 the home comes from the program's directory", async () => {
+  const script = new URL("../../tests/fixtures/checkpassword/checkpassword.sh", import.meta.url)
+    .pathname;
+  const home = await Deno.makeTempDir();
+  const verifier = checkpasswordVerifier([script, "/bin/true"], {
+    reportHome: true,
+    env: { HOME: home },
+  });
+  const result = await verifier.verify({
+    kind: "password",
+    mechanism: "USER",
+    user: "joe",
+    password: "s3cret",
+  });
+  assertEquals(result.ok, true);
+  assertEquals(result.ok && typeof result.home === "string" && result.home.startsWith("/"), true);
+  await Deno.remove(home, { recursive: true });
 });

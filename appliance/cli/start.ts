@@ -17,7 +17,8 @@ import { freePort } from "../net/free_port.ts";
 import type { LogFormat } from "../log.ts";
 
 const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--submission ADDR:PORT ...]
-                 [--smtps ADDR:PORT ...] [--smtpd-workers N]
+                 [--smtps ADDR:PORT ...] [--pop3 ADDR:PORT ...] [--pop3s ADDR:PORT ...]
+                 [--smtpd-workers N]
                  [--log-format text|json] [--grace SECONDS]
 
 Runs the appliance in the foreground with its log on stdout.
@@ -25,7 +26,9 @@ Runs the appliance in the foreground with its log on stdout.
   --smtp ADDR:PORT    an SMTP listener; repeat for several (default 127.0.0.1:2525)
   --submission A:P    a submission listener, AUTH before MAIL (default 127.0.0.1:2587)
   --smtps ADDR:PORT   an SMTPS listener, TLS from the first byte (default 127.0.0.1:2465)
-                      (--submission off / --smtps off: no such listener)
+  --pop3 ADDR:PORT    a POP3 listener, STLS offered (default 127.0.0.1:2110)
+  --pop3s ADDR:PORT   a POP3S listener, TLS from the first byte (default 127.0.0.1:2995)
+                      (--submission, --smtps, --pop3, --pop3s off: no such listener)
   --smtpd-workers N   smtpd isolates sharing each port (default: number of CPUs)
   --log-format F      text (qmail's lines with a timestamp) or json (one object a line)
   --grace SECONDS     how long SIGTERM waits for sessions and deliveries (default 10)
@@ -63,6 +66,8 @@ export async function main(args: string[]): Promise<number> {
       smtp: { type: "string", multiple: true },
       submission: { type: "string", multiple: true },
       smtps: { type: "string", multiple: true },
+      pop3: { type: "string", multiple: true },
+      pop3s: { type: "string", multiple: true },
       "smtpd-workers": { type: "string" },
       "log-format": { type: "string" },
       grace: { type: "string" },
@@ -76,6 +81,8 @@ export async function main(args: string[]): Promise<number> {
     ["smtp", values.smtp ?? ["127.0.0.1:2525"]],
     ["submission", values.submission ?? ["127.0.0.1:2587"]],
     ["smtps", values.smtps ?? ["127.0.0.1:2465"]],
+    ["pop3", values.pop3 ?? ["127.0.0.1:2110"]],
+    ["pop3s", values.pop3s ?? ["127.0.0.1:2995"]],
   ];
   for (const [kind, texts] of listeners) {
     for (const text of texts) {
@@ -121,10 +128,14 @@ export async function main(args: string[]): Promise<number> {
     return 111;
   }
   for (const address of smtp) if (address.port === 0) address.port = await freePort(address.host);
+  const isPop3 = (address: ListenAddress) => address.kind === "pop3" || address.kind === "pop3s";
+  const pop3 = smtp.filter(isPop3);
+  const smtpOnly = smtp.filter((address) => !isPop3(address));
 
   const supervisor = new Supervisor({
     home,
-    smtp,
+    smtp: smtpOnly,
+    pop3,
     smtpdWorkers: workers,
     logFormat,
     graceSeconds,
@@ -180,13 +191,15 @@ function printBanner(home: string, smtp: ListenAddress[], fresh: boolean): void 
     `  smtp:     ${show("smtp")}`,
     `  submission: ${show("submission")}   (AUTH required; STARTTLS offered)`,
     `  smtps:    ${show("smtps")}`,
+    `  pop3:     ${show("pop3")}   (STLS offered)`,
+    `  pop3s:    ${show("pop3s")}`,
     `  tls:      ${home}/control/servercert.pem (self-signed for ${me} until you replace it)`,
     `  log:      this terminal (stdout); --log-format json for JSON lines`,
     ``,
     `Add a mailbox:`,
     `  echo 'a-password' | deno task qmd user add you@example.test --password-stdin --home ${home}`,
-    `Log in (SMTP AUTH, e.g. a mail client on the submission port): you@example.test`,
-    `  and that password; PLAIN and LOGIN are offered once the session is encrypted.`,
+    `Log in (SMTP AUTH on the submission port, POP3 with STLS or POP3S): you@example.test`,
+    `  and that password; plain-text logins are offered once the session is encrypted.`,
     `Send it a test message:`,
     `  printf 'Subject: hello\\n\\nIt works.\\n' | deno task qmd inject --home ${home} you@example.test`,
     `  swaks --server ${first.host}:${first.port} --to you@example.test`,

@@ -18,29 +18,42 @@ import type { VerifyResult } from "../auth/sasl_server.ts";
 
 const post = (message: FromRole) => rolePort().postMessage(message);
 
-let verifier: AuthVerifier | undefined;
+/** For SMTP (no home needed) and for POP3 (the home is needed to find the Maildir). */
+let verifiers: { smtp: AuthVerifier; pop3: AuthVerifier } | undefined;
 let home = "";
 
-/** The verifier for the current controls: accounts.sqlite, then control/checkpassword. */
-function loadVerifier(): AuthVerifier {
+/** The verifiers for the current controls: accounts.sqlite, then control/checkpassword. */
+function loadVerifiers(): { smtp: AuthVerifier; pop3: AuthVerifier } {
   const line = readControlLine(home, "checkpassword")?.trim();
   const argv = line === undefined || line === "" ? undefined : line.split(/\s+/);
-  return chainVerifiers(
-    accountsVerifier(home),
-    argv === undefined ? undefined : checkpasswordVerifier(argv),
-  );
+  return {
+    smtp: chainVerifiers(
+      accountsVerifier(home),
+      argv === undefined ? undefined : checkpasswordVerifier(argv),
+    ),
+    pop3: chainVerifiers(
+      accountsVerifier(home),
+      argv === undefined ? undefined : checkpasswordVerifier(argv, { reportHome: true }),
+    ),
+  };
 }
 
 async function verify(message: ToRole & { type: "auth-verify" }): Promise<void> {
   let result: VerifyResult;
   try {
-    verifier ??= loadVerifier();
-    result = await verifier.verify(message.credentials);
+    verifiers ??= loadVerifiers();
+    result = await (message.home ? verifiers.pop3 : verifiers.smtp).verify(message.credentials);
   } catch (error) {
     logEvent("auth_error", `auth: verification failed: ${(error as Error).message}`);
     result = { ok: false, temporary: true };
   }
-  post({ type: "auth-result", request: message.request, worker: message.worker, result });
+  post({
+    type: "auth-result",
+    request: message.request,
+    worker: message.worker,
+    role: message.role,
+    result,
+  });
 }
 
 /** Runs the role inside a Worker. */
@@ -54,8 +67,9 @@ export function runAuthWorker(): void {
     } else if (message.type === "auth-verify") {
       void verify(message);
     } else if (message.type === "reload") {
-      verifier?.close?.();
-      verifier = undefined;
+      verifiers?.smtp.close?.();
+      verifiers?.pop3.close?.();
+      verifiers = undefined;
     } else if (message.type === "drain") {
       // Sessions still draining may AUTH; this isolate serves them until it is ended.
       post({ type: "drained" });

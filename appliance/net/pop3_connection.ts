@@ -1,0 +1,326 @@
+/**
+ * Drives one POP3 connection: lines in, the pure session core (pop3/session.ts)
+ * deciding, its effects run here — STLS, credentials checked by the caller's
+ * verifier (the auth role, or in-process for `qmd pop3d`), the Maildir locked
+ * and scanned, messages streamed, QUIT's deletions committed — replies out.
+ * Transport neutral like the SMTP driver: a node:net socket in the appliance,
+ * stdin/stdout under tcpserver.
+ */
+import type tls from "node:tls";
+import {
+  type Pop3Message,
+  Pop3Session,
+  type Pop3SessionOptions,
+  type Pop3Step,
+} from "../pop3/session.ts";
+import { MaildirBox } from "../pop3/maildir_box.ts";
+import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
+import { AUTH_FAILURE_LIMIT, type AuthFailures } from "./auth_failures.ts";
+import type { TlsStartOptions, Transport } from "./smtp_connection.ts";
+import { LineBuffer } from "./line_buffer.ts";
+import { logEvent } from "../log.ts";
+
+export interface Pop3ConnectionOptions {
+  session: Pop3SessionOptions;
+  /** Seconds allowed for each read and write (qmail-popup and qmail-pop3d: 1200). */
+  timeoutSeconds: number;
+  /** Longest command line accepted, in bytes. */
+  maxLineLength: number;
+  sessionId: string;
+  remoteIp: string;
+  /** Checks credentials; an ok result must carry the user's home (HOME/Maildir is the mailbox). */
+  verify: (credentials: Credentials) => Promise<VerifyResult>;
+  /** The Maildir's name inside the home (qmail-pop3d's argument; default "Maildir"). */
+  maildirName?: string;
+  authFailures?: AuthFailures;
+  tls?: () => TlsStartOptions | undefined;
+  /** POP3S: TLS before the greeting. */
+  implicitTls?: boolean;
+  /** control/log/pop3_in and pop3_out (seed 000). */
+  log?: { pop3In: boolean; pop3Out: boolean };
+  now?: () => Date;
+  sleep?: (seconds: number) => Promise<void>;
+}
+
+const encoder = new TextEncoder();
+
+class ReadTimeout extends Error {}
+class SessionAbort extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ReadTimeout()), seconds * 1000);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A command for the session log: passwords and AUTH data hidden. */
+function loggedCommand(line: Uint8Array, inAuth: boolean): string {
+  if (inAuth) return "<hidden>";
+  let text = "";
+  for (const byte of line) text += byte === 0x0d ? "" : String.fromCharCode(byte);
+  if (/^pass\b/i.test(text)) return "PASS <hidden>";
+  const apop = /^(apop\s+\S+)\s/i.exec(text);
+  if (apop !== null) return `${apop[1]} <hidden>`;
+  const auth = /^(auth\s+\S+)\s+\S/i.exec(text);
+  return auth === null ? text : `${auth[1]} <hidden>`;
+}
+
+/** Serves one POP3 session to its end. Never throws for client behaviour. */
+export async function servePop3Connection(
+  transport: Transport,
+  options: Pop3ConnectionOptions,
+): Promise<void> {
+  const now = options.now ?? (() => new Date());
+  const sleep = options.sleep ??
+    ((seconds: number) => new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000)));
+  const sessionId = options.sessionId;
+  const session = new Pop3Session({
+    ...options.session,
+    tls: {
+      offered: options.session.tls.offered && options.tls?.() !== undefined,
+      active: options.implicitTls ?? false,
+    },
+  });
+  const lines = new LineBuffer(options.maxLineLength);
+  let output: Uint8Array[] = [];
+  let outputSize = 0;
+  let box: MaildirBox | undefined;
+
+  const flush = async () => {
+    if (outputSize === 0) return;
+    const bytes = new Uint8Array(outputSize);
+    let offset = 0;
+    for (const part of output) {
+      bytes.set(part, offset);
+      offset += part.length;
+    }
+    output = [];
+    outputSize = 0;
+    await withTimeout(transport.write(bytes), options.timeoutSeconds);
+  };
+  const queue = (bytes: Uint8Array) => {
+    output.push(bytes);
+    outputSize += bytes.length;
+  };
+  const apply = async (step: Pop3Step): Promise<boolean> => {
+    if (step.delay > 0) {
+      await flush();
+      await sleep(step.delay);
+    }
+    for (const reply of step.replies) {
+      if (options.log?.pop3Out) {
+        logEvent("pop3_out", `pop3d ${sessionId}: S: ${reply}`, { session: sessionId });
+      }
+      queue(encoder.encode(reply + "\r\n"));
+    }
+    return step.close;
+  };
+  const read = async (): Promise<Uint8Array | undefined> => {
+    await flush();
+    return await withTimeout(transport.read(), options.timeoutSeconds);
+  };
+  const startTls = async (): Promise<tls.TLSSocket> => {
+    const tlsOptions = options.tls?.();
+    if (tlsOptions === undefined || transport.startTls === undefined) {
+      throw new SessionAbort("TLS is not available");
+    }
+    await flush();
+    lines.clear();
+    try {
+      return (await withTimeout(transport.startTls(tlsOptions), options.timeoutSeconds)).socket;
+    } catch (error) {
+      if (error instanceof ReadTimeout) throw error;
+      throw new SessionAbort(`TLS handshake failed: ${(error as Error).message}`);
+    }
+  };
+
+  /** Runs a step's effects in order; returns whether the session is over. */
+  const runEffects = async (step: Pop3Step): Promise<boolean> => {
+    for (const effect of step.effects) {
+      let next: Pop3Step;
+      switch (effect.kind) {
+        case "starttls":
+          await startTls();
+          next = session.tlsStarted();
+          break;
+        case "auth":
+          next = await verify(session, effect.credentials, options, (user, home) => {
+            pendingHome = home;
+            logEvent("pop3_login", `pop3d ${sessionId}: login ${JSON.stringify(user)}`, {
+              session: sessionId,
+              user,
+            });
+          });
+          break;
+        case "open":
+          next = await openMailbox(pendingHome, options, now(), (opened) => (box = opened))
+            .then((result) =>
+              result === "in-use" || result === "temporary"
+                ? session.mailboxFailed(result)
+                : session.mailboxOpened(result)
+            );
+          break;
+        case "retrieve": {
+          // The step's "+OK" is the last thing queued: it goes out with the
+          // message's first bytes, or is replaced when the message is gone.
+          const okLine = output.pop();
+          if (okLine !== undefined) outputSize -= okLine.length;
+          await flush();
+          next = await retrieve(effect.message, effect.lines, okLine);
+          break;
+        }
+        case "commit": {
+          const result = box === undefined
+            ? { ok: true as const }
+            : await box.commit(effect.deleted);
+          next = session.committed(result);
+          break;
+        }
+      }
+      if (await apply(next)) return true;
+      if (await runEffects(next)) return true;
+    }
+    return false;
+  };
+  let pendingHome: string | undefined;
+
+  /**
+   * Streams a message after its "+OK" line, sent together with the first
+   * bytes; a message that vanished (qmail-pop3d opens it before answering)
+   * gets retrieveFailed()'s reply instead.
+   */
+  const retrieve = async (
+    message: Pop3Message,
+    count: number | undefined,
+    okLine: Uint8Array | undefined,
+  ): Promise<Pop3Step> => {
+    if (box === undefined) return session.retrieveFailed();
+    let head = okLine;
+    const result = await box.stream(message, async (bytes) => {
+      let chunk = bytes;
+      if (head !== undefined) {
+        chunk = new Uint8Array(head.length + bytes.length);
+        chunk.set(head);
+        chunk.set(bytes, head.length);
+        head = undefined;
+      }
+      await withTimeout(transport.write(chunk), options.timeoutSeconds);
+    }, count);
+    return result === "gone"
+      ? session.retrieveFailed()
+      : { replies: [], effects: [], close: false, delay: 0 };
+  };
+
+  try {
+    if (options.implicitTls) await startTls();
+    if (await apply(session.greet())) return;
+    while (true) {
+      const result = lines.next();
+      if (result === undefined) {
+        const chunk = await read();
+        if (chunk === undefined) return;
+        lines.push(chunk);
+        continue;
+      }
+      if (options.log?.pop3In) {
+        const text = result.kind === "too-long"
+          ? "<command line too long>"
+          : loggedCommand(result.line, session.phase === "auth");
+        logEvent("pop3_in", `pop3d ${sessionId}: C: ${text}`, { session: sessionId });
+      }
+      const step = result.kind === "too-long"
+        ? session.lineTooLong()
+        : session.receiveLine(result.line);
+      if (await apply(step)) return;
+      if (await runEffects(step)) return;
+    }
+  } catch (error) {
+    if (error instanceof ReadTimeout) {
+      await apply(session.timeout()).catch(() => true);
+      logEvent("pop3_timeout", `pop3d ${sessionId}: timeout`, { session: sessionId });
+    } else if (error instanceof SessionAbort) {
+      logEvent("pop3_abort", `pop3d ${sessionId}: ${error.message}`, { session: sessionId });
+    } else if (!isDisconnect(error)) {
+      logEvent("pop3_error", `pop3d ${sessionId}: ${(error as Error).message}`, {
+        session: sessionId,
+      });
+    }
+  } finally {
+    box?.close();
+    try {
+      await flush();
+    } catch {
+      // the client is gone
+    }
+    transport.close();
+  }
+}
+
+function isDisconnect(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === "ECONNRESET" || code === "EPIPE" || error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionReset;
+}
+
+/** Checks credentials with the per-IP failure table, as the SMTP driver does. */
+async function verify(
+  session: Pop3Session,
+  credentials: Credentials,
+  options: Pop3ConnectionOptions,
+  loggedIn: (user: string, home: string | undefined) => void,
+): Promise<Pop3Step> {
+  const ip = options.remoteIp;
+  const failures = options.authFailures;
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  if (failures !== undefined && failures.recent(ip, nowSeconds) >= AUTH_FAILURE_LIMIT) {
+    logEvent("pop3_login_blocked", `pop3d ${options.sessionId}: logins blocked for ${ip}`, {
+      session: options.sessionId,
+    });
+    return session.authVerified({ ok: false, temporary: false }, AUTH_FAILURE_LIMIT, true);
+  }
+  let result: VerifyResult;
+  try {
+    result = await options.verify(credentials);
+  } catch (error) {
+    logEvent("pop3_auth_error", `pop3d ${options.sessionId}: ${(error as Error).message}`, {
+      session: options.sessionId,
+    });
+    result = { ok: false, temporary: true };
+  }
+  if (result.ok) {
+    loggedIn(result.user, result.home);
+    return session.authVerified(result, 0);
+  }
+  const recent = failures?.record(ip, nowSeconds) ?? 1;
+  logEvent(
+    "pop3_login_failed",
+    `pop3d ${options.sessionId}: login failed for ${JSON.stringify(credentials.user)} from ${ip}` +
+      (result.temporary ? " (temporary)" : ""),
+    { session: options.sessionId, user: credentials.user, remote: ip },
+  );
+  return session.authVerified(result, recent);
+}
+
+/** Locks and scans HOME/Maildir; "in-use" for [IN-USE], "temporary" for anything else. */
+async function openMailbox(
+  home: string | undefined,
+  options: Pop3ConnectionOptions,
+  now: Date,
+  keep: (box: MaildirBox) => void,
+): Promise<Pop3Message[] | "in-use" | "temporary"> {
+  if (home === undefined) return "temporary";
+  const maildir = `${home}/${options.maildirName ?? "Maildir"}`;
+  try {
+    const opened = await MaildirBox.open(maildir, now);
+    if (opened === "in-use") return "in-use";
+    keep(opened);
+    return opened.messages;
+  } catch (error) {
+    logEvent("pop3_maildir_error", `pop3d ${options.sessionId}: ${(error as Error).message}`, {
+      session: options.sessionId,
+    });
+    return "temporary";
+  }
+}

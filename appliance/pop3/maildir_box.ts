@@ -1,0 +1,449 @@
+/**
+ * One POP3 session's view of a Maildir, as qmail-pop3d has it
+ * (qmail-formats.md §7.3, maildir.5):
+ *
+ * - open: lock the Maildir for this session (RFC 2449 [IN-USE]), delete tmp/
+ *   entries untouched (atime) for 36 hours, then list new/ then cur/, skipping
+ *   names that start with "." and keeping only files whose mtime (in whole
+ *   seconds, as qmail's maildir_scan) is strictly before the scan time, in
+ *   mtime order. The listing is fixed for the session: a message delivered
+ *   after open shows up at the next open.
+ * - stream: RETR/TOP with qmail-pop3d's blast(): LF → CRLF, a leading "."
+ *   doubled, and after the last line's CRLF the ending "\r\n.\r\n" (an extra
+ *   empty line, then the terminator: qmail-pop3d's quirk). TOP n l sends the
+ *   header, the blank line and l body lines.
+ * - commit (QUIT): unlink the deleted messages, subtract them from a Maildir++
+ *   maildirsize if there is one, and rename every other message still in new/
+ *   to cur/NAME:2, (rename errors ignored, as qmail).
+ *
+ * The lock is an flock(2) (FsFile.tryLock) on Maildir/.qmd-pop3.lock, a dot
+ * file so listings skip it; it holds across isolates and processes and goes
+ * away with the file descriptor (close or process death). The file itself is
+ * left in place: removing it would let two sessions lock two different files.
+ *
+ * Deviations from qmail-pop3d, both for robustness:
+ * - only regular files are listed (qmail lists any name, and a directory
+ *   would then fail at RETR);
+ * - a CRLF line end in the file is sent as CRLF (qmail sends "\r\r\n"), and a
+ *   line holding only "\r" counts as the blank line that ends the header.
+ *
+ * Cost: the metadata calls and the reads are synchronous (page-cache reads,
+ * cheaper in CPU than a trip to Deno's I/O threads, as appliance/deliver/
+ * maildir.ts found); the output is coalesced into writes of 64 to 192 KiB,
+ * one write for a message of up to 64 KiB including the ending.
+ */
+import { addMaildirQuota, sizeFromName } from "../deliver/quota.ts";
+import type { Pop3Message } from "./session.ts";
+
+export type { Pop3Message };
+
+/** Why a mailbox cannot be opened; `temporary` as everywhere else. */
+export class MaildirBoxError extends Error {
+  readonly temporary: boolean;
+  constructor(temporary: boolean, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "MaildirBoxError";
+    this.temporary = temporary;
+  }
+}
+
+/** The lock file inside the Maildir (a dot file: never listed). */
+export const LOCK_FILE = ".qmd-pop3.lock";
+/** maildir.5 / qmail's maildir_clean: tmp/ files untouched this long are removed. */
+export const TMP_MAX_AGE_SECONDS = 129600;
+/** qmail-pop3d's QUIT text when an unlink fails. */
+export const UNLINK_FAILED = "-ERR unable to unlink all deleted messages";
+
+const READ_BYTES = 64 * 1024;
+const FLUSH_BYTES = 64 * 1024;
+// The end of a message: a withheld CR, the last line's CRLF and the ending.
+const TAIL_BYTES = 8;
+const LF = 0x0a;
+const CR = 0x0d;
+const DOT = 0x2e;
+const ENDING = new Uint8Array([CR, LF, DOT, CR, LF]);
+
+export interface MaildirBoxOptions {
+  /**
+   * Make the Maildir (tmp/ new/ cur/, mode 0700) when missing: a virtual
+   * mailbox nothing has been delivered to yet.
+   */
+  create?: boolean;
+}
+
+function seconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
+/** The UIDL of a listed name: the file name after new/ or cur/ up to the first ":". */
+export function uidlOf(name: string): string {
+  const base = name.slice(name.indexOf("/") + 1);
+  const colon = base.indexOf(":");
+  return colon === -1 ? base : base.slice(0, colon);
+}
+
+function isMissing(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory;
+}
+
+/** qmail's maildir_clean: unlink tmp/ entries (not dot files) with atime older than 36 h. */
+function cleanTmp(maildir: string, now: Date): void {
+  const limit = seconds(now) - TMP_MAX_AGE_SECONDS;
+  let entries: Iterable<Deno.DirEntry>;
+  try {
+    entries = Deno.readDirSync(`${maildir}/tmp`);
+    for (const entry of entries) {
+      if (entry.name.startsWith(".")) continue;
+      const path = `${maildir}/tmp/${entry.name}`;
+      try {
+        const atime = Deno.statSync(path).atime;
+        if (atime !== null && seconds(atime) < limit) Deno.removeSync(path);
+      } catch {
+        // Gone meanwhile, or not removable (a directory): qmail ignores both.
+      }
+    }
+  } catch {
+    // No tmp/, or unreadable: qmail's maildir_clean just returns.
+  }
+}
+
+interface Listed {
+  message: Pop3Message;
+  mtime: number;
+}
+
+function scanDirectory(maildir: string, sub: "new" | "cur", before: number, out: Listed[]): void {
+  let entries: Iterable<Deno.DirEntry>;
+  try {
+    entries = Deno.readDirSync(`${maildir}/${sub}`);
+  } catch (error) {
+    if (isMissing(error)) {
+      throw new MaildirBoxError(false, `This user has no Maildir/${sub}`, { cause: error });
+    }
+    throw new MaildirBoxError(true, `Unable to scan Maildir/${sub}`, { cause: error });
+  }
+  try {
+    for (const entry of entries) {
+      if (entry.name.startsWith(".")) continue;
+      let info: Deno.FileInfo;
+      try {
+        info = Deno.statSync(`${maildir}/${sub}/${entry.name}`);
+      } catch {
+        continue; // vanished between readdir and stat (qmail: stat fails, skipped)
+      }
+      if (!info.isFile || info.mtime === null) continue;
+      const mtime = info.mtime.getTime();
+      if (Math.floor(mtime / 1000) >= before) continue; // the mtime rule, in seconds
+      const name = `${sub}/${entry.name}`;
+      out.push({ message: { name, size: info.size, uidl: uidlOf(name) }, mtime });
+    }
+  } catch (error) {
+    throw new MaildirBoxError(true, `Unable to scan Maildir/${sub}`, { cause: error });
+  }
+}
+
+function compareListed(a: Listed, b: Listed): number {
+  if (a.mtime !== b.mtime) return a.mtime - b.mtime;
+  return a.message.uidl < b.message.uidl ? -1 : a.message.uidl > b.message.uidl ? 1 : 0;
+}
+
+/** Lists new/ then cur/ (maildir_scan): mtime strictly before `now` (seconds), by mtime. */
+export function scanMaildir(maildir: string, now: Date): Pop3Message[] {
+  const listed: Listed[] = [];
+  const before = seconds(now);
+  scanDirectory(maildir, "new", before, listed);
+  scanDirectory(maildir, "cur", before, listed);
+  // qmail's prioq orders by the mtime in seconds, ties in heap order; this
+  // orders by the full mtime, ties by UIDL (names start with the delivery time).
+  listed.sort(compareListed);
+  return listed.map((entry) => entry.message);
+}
+
+function makeMaildir(maildir: string): void {
+  for (const sub of ["tmp", "new", "cur"]) {
+    Deno.mkdirSync(`${maildir}/${sub}`, { recursive: true, mode: 0o700 });
+  }
+}
+
+function openLock(maildir: string): Deno.FsFile {
+  try {
+    return Deno.openSync(`${maildir}/${LOCK_FILE}`, {
+      read: true,
+      write: true,
+      create: true,
+      mode: 0o600,
+    });
+  } catch (error) {
+    if (isMissing(error)) {
+      throw new MaildirBoxError(false, "This user has no Maildir", { cause: error });
+    }
+    throw new MaildirBoxError(true, "Unable to open the Maildir lock", { cause: error });
+  }
+}
+
+/** The output side of stream(): bytes coalesced into large writes. */
+class Output {
+  #write: (bytes: Uint8Array) => Promise<void>;
+  #buffer: Uint8Array;
+  #used = 0;
+
+  constructor(write: (bytes: Uint8Array) => Promise<void>, capacity: number) {
+    this.#write = write;
+    this.#buffer = new Uint8Array(capacity);
+  }
+
+  /** Makes room for `length` more bytes, writing out what is buffered if need be. */
+  async reserve(length: number): Promise<void> {
+    if (this.#used + length <= this.#buffer.length) return;
+    await this.flush();
+    if (length > this.#buffer.length) this.#buffer = new Uint8Array(length);
+  }
+
+  /** Enough buffered for one write. */
+  get full(): boolean {
+    return this.#used >= FLUSH_BYTES;
+  }
+
+  byte(value: number): void {
+    this.#buffer[this.#used++] = value;
+  }
+
+  crlf(): void {
+    this.#buffer[this.#used++] = CR;
+    this.#buffer[this.#used++] = LF;
+  }
+
+  range(bytes: Uint8Array, start: number, end: number): void {
+    this.#buffer.set(bytes.subarray(start, end), this.#used);
+    this.#used += end - start;
+  }
+
+  async flush(): Promise<void> {
+    if (this.#used === 0) return;
+    // A fresh buffer each time: the writer may hold on to what it was given.
+    const bytes = this.#buffer.subarray(0, this.#used);
+    this.#buffer = new Uint8Array(this.#buffer.length);
+    this.#used = 0;
+    await this.#write(bytes);
+  }
+}
+
+/** The most a chunk of `length` bytes becomes: every byte an LF (CRLF), plus a withheld CR. */
+function converted(length: number): number {
+  return 2 * length + 1;
+}
+
+/** blast()'s state across reads. */
+interface BlastState {
+  lineStart: boolean;
+  /** Content bytes of the current line so far (a withheld CR not counted). */
+  lineLength: number;
+  /** The chunk ended in a CR: CRLF if the next byte is LF, else a plain CR. */
+  pendingCr: boolean;
+  inHeaders: boolean;
+  /** Body lines still to send (TOP); Infinity for RETR. */
+  remaining: number;
+  stopped: boolean;
+}
+
+/**
+ * Converts one chunk (at most READ_BYTES) into `out`, which has room for it.
+ * qmail-pop3d's blast(): a line starting with "." gets another; each line
+ * ends in CRLF; past the header's blank line, the TOP count is checked at the
+ * start of each line.
+ */
+function blastChunk(chunk: Uint8Array, state: BlastState, out: Output): void {
+  let pos = 0;
+  while (pos < chunk.length) {
+    if (state.lineStart) {
+      if (!state.inHeaders) {
+        if (state.remaining <= 0) {
+          state.stopped = true;
+          return;
+        }
+        state.remaining--;
+      }
+      if (chunk[pos] === DOT) out.byte(DOT);
+      state.lineStart = false;
+      state.lineLength = 0;
+    }
+    const lf = chunk.indexOf(LF, pos);
+    const end = lf === -1 ? chunk.length : lf;
+    if (end > pos) {
+      if (state.pendingCr) {
+        out.byte(CR);
+        state.lineLength++;
+        state.pendingCr = false;
+      }
+      let contentEnd = end;
+      if (chunk[end - 1] === CR) {
+        contentEnd = end - 1;
+        state.pendingCr = true;
+      }
+      out.range(chunk, pos, contentEnd);
+      state.lineLength += contentEnd - pos;
+    }
+    if (lf === -1) return;
+    state.pendingCr = false;
+    if (state.lineLength === 0) state.inHeaders = false;
+    out.crlf();
+    state.lineStart = true;
+    pos = lf + 1;
+  }
+}
+
+/** A locked Maildir, listed once, for one POP3 session. */
+export class MaildirBox {
+  readonly maildir: string;
+  readonly messages: Pop3Message[];
+  #lock: Deno.FsFile | undefined;
+
+  private constructor(maildir: string, messages: Pop3Message[], lock: Deno.FsFile) {
+    this.maildir = maildir;
+    this.messages = messages;
+    this.#lock = lock;
+  }
+
+  /**
+   * Locks the Maildir ("in-use" when another session, in any isolate or
+   * process, holds it), cleans tmp/ and lists the messages. A missing Maildir
+   * (or new/, cur/) throws a MaildirBoxError with temporary false
+   * (qmail-pop3d: "-ERR this user has no $HOME/Maildir"); other I/O errors
+   * throw one with temporary true.
+   */
+  static async open(
+    maildir: string,
+    now: Date,
+    options: MaildirBoxOptions = {},
+  ): Promise<MaildirBox | "in-use"> {
+    if (options.create) {
+      try {
+        makeMaildir(maildir);
+      } catch (error) {
+        throw new MaildirBoxError(true, "Unable to make the Maildir", { cause: error });
+      }
+    }
+    const lock = openLock(maildir);
+    try {
+      if (!(await lock.tryLock(true))) {
+        lock.close();
+        return "in-use";
+      }
+    } catch (error) {
+      lock.close();
+      throw new MaildirBoxError(true, "Unable to lock the Maildir", { cause: error });
+    }
+    try {
+      cleanTmp(maildir, now);
+      return new MaildirBox(maildir, scanMaildir(maildir, now), lock);
+    } catch (error) {
+      lock.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Sends one message (RETR) or its header and `lines` body lines (TOP),
+   * framed as qmail-pop3d does, ending with "\r\n.\r\n" after the last line's
+   * CRLF. The "+OK " line is the caller's. "gone" when the file has vanished
+   * (deleted or moved by another client); nothing has been written then.
+   */
+  async stream(
+    message: Pop3Message,
+    write: (bytes: Uint8Array) => Promise<void>,
+    lines?: number,
+  ): Promise<"sent" | "gone"> {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(`${this.maildir}/${message.name}`, { read: true });
+    } catch (error) {
+      if (isMissing(error)) return "gone";
+      throw error;
+    }
+    try {
+      const state: BlastState = {
+        lineStart: true,
+        lineLength: 0,
+        pendingCr: false,
+        inHeaders: true,
+        remaining: lines === undefined || !(lines >= 0) ? Infinity : Math.floor(lines),
+        stopped: false,
+      };
+      // Sized for the file as listed (it may have grown: the loop reads to EOF).
+      const chunk = new Uint8Array(Math.min(READ_BYTES, Math.max(message.size, 0) + 1));
+      // A small message: one write. A large one: writes of FLUSH_BYTES or more.
+      const small = chunk.length < READ_BYTES;
+      const out = new Output(
+        write,
+        (small ? 0 : FLUSH_BYTES) + converted(chunk.length) + TAIL_BYTES,
+      );
+      for (;;) {
+        const count = file.readSync(chunk);
+        if (count === null) break;
+        await out.reserve(converted(count));
+        blastChunk(chunk.subarray(0, count), state, out);
+        if (state.stopped) break;
+        if (out.full) await out.flush();
+      }
+      await out.reserve(TAIL_BYTES);
+      if (!state.stopped && !state.lineStart) {
+        // A last line without LF: qmail adds the CRLF.
+        if (state.pendingCr) out.byte(CR);
+        out.crlf();
+      }
+      out.range(ENDING, 0, ENDING.length);
+      await out.flush();
+      return "sent";
+    } finally {
+      file.close();
+    }
+  }
+
+  /**
+   * QUIT: unlinks the deleted messages (one already gone is fine), appends
+   * "-BYTES -COUNT" to maildirsize when it exists (Maildir++; the size from
+   * ",S=" in the name when present, else the listed size), then renames every
+   * other listed message still in new/ to cur/NAME:2, (errors ignored). A
+   * failed unlink gives qmail-pop3d's "-ERR unable to unlink all deleted
+   * messages"; the renames happen anyway.
+   */
+  async commit(deleted: Pop3Message[]): Promise<{ ok: true } | { ok: false; text: string }> {
+    let failed = false;
+    let bytes = 0;
+    let count = 0;
+    const gone = new Set<string>();
+    for (const message of deleted) {
+      gone.add(message.name);
+      try {
+        Deno.removeSync(`${this.maildir}/${message.name}`);
+        bytes += sizeFromName(message.name) ?? message.size;
+        count++;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) failed = true;
+      }
+    }
+    if (count > 0) {
+      try {
+        await addMaildirQuota(this.maildir, -bytes, -count);
+      } catch {
+        // A maildirsize that cannot be appended to is recalculated by the next delivery check.
+      }
+    }
+    for (const message of this.messages) {
+      if (gone.has(message.name) || !message.name.startsWith("new/")) continue;
+      const base = message.name.slice("new/".length);
+      try {
+        Deno.renameSync(`${this.maildir}/new/${base}`, `${this.maildir}/cur/${base}:2,`);
+      } catch {
+        // qmail-pop3d ignores rename errors (a message another client moved or deleted).
+      }
+    }
+    return failed ? { ok: false, text: UNLINK_FAILED } : { ok: true };
+  }
+
+  /** Releases the lock (idempotent). */
+  close(): void {
+    this.#lock?.close();
+    this.#lock = undefined;
+  }
+}

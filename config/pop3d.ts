@@ -1,0 +1,44 @@
+/**
+ * The POP3 controls (seed 000: control/auth/pop3 and auth/spop3, the log
+ * switches; qmd's own control/pop3plaintext), read once per reload as plain
+ * data. Connection limits are smtpd's (concurrencyincoming,
+ * concurrencyperip), counted separately for POP3.
+ */
+import { readControlLine, readControlNumber } from "./control.ts";
+
+export interface Pop3dControls {
+  me: string;
+  /** AUTH mechanisms before TLS (control/auth/pop3, default 60). */
+  authPop3: number;
+  /** AUTH mechanisms with TLS (control/auth/spop3, default 63). */
+  authSpop3: number;
+  /**
+   * qmd's control/pop3plaintext: 1 lets USER/PASS and AUTH PLAIN/LOGIN run
+   * without TLS for every client; default 0 = only over TLS or from loopback.
+   */
+  plaintext: boolean;
+  /** Seconds per read and write (qmail-popup's and qmail-pop3d's 1200). */
+  timeoutSeconds: number;
+  concurrencyIncoming: number;
+  concurrencyPerIp: number;
+  log: { pop3In: boolean; pop3Out: boolean };
+}
+
+function flag(home: string, name: string): boolean {
+  const line = readControlLine(home, name)?.trim();
+  return line !== undefined && line !== "" && line !== "0";
+}
+
+export function loadPop3dControls(home: string): Pop3dControls {
+  const timeout = readControlNumber(home, "timeoutpop3d", 1200);
+  return {
+    me: readControlLine(home, "me")?.trim() || "localhost",
+    authPop3: readControlNumber(home, "auth/pop3", 60),
+    authSpop3: readControlNumber(home, "auth/spop3", 63),
+    plaintext: flag(home, "pop3plaintext"),
+    timeoutSeconds: timeout <= 0 ? 1 : timeout,
+    concurrencyIncoming: readControlNumber(home, "concurrencyincoming", 200),
+    concurrencyPerIp: readControlNumber(home, "concurrencyperip", 20),
+    log: { pop3In: flag(home, "log/pop3_in"), pop3Out: flag(home, "log/pop3_out") },
+  };
+}
