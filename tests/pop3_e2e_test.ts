@@ -158,3 +158,55 @@ Deno.test("pop3: qmd pop3d serves one session on stdin/stdout with qmail-popup's
   assertStringIncludes(result.stdout, "Subject: old\r\n\r\nhello\r\n");
   assertStringIncludes(result.stdout, "\r\n.\r\n");
 });
+
+/** The path of a program on PATH, or undefined. */
+function which(program: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${program}`).isFile) return `${dir}/${program}`;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const FETCHMAIL = which("fetchmail");
+if (FETCHMAIL === undefined) console.log("pop3 fetchmail test skipped: fetchmail is not installed");
+
+Deno.test({
+  name: "pop3: fetchmail fetches and deletes the messages (when fetchmail is installed)",
+  ignore: FETCHMAIL === undefined,
+  async fn() {
+    const home = await homeWithMail(2);
+    const qmd = await startQmd(home);
+    try {
+      await waitFor(() => maildirNew(maildir(home)).length === 2 || undefined, 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const work = await Deno.makeTempDir();
+      const rc = `${work}/fetchmailrc`;
+      Deno.writeTextFileSync(
+        rc,
+        `poll 127.0.0.1 service ${qmd.pop3Port} protocol pop3 auth password\n` +
+          `  user "joe@example.test" password "${PASSWORD}" no sslcertck\n` +
+          `  mda "/bin/sh -c 'cat >> ${work}/fetched'"\n`,
+      );
+      Deno.chmodSync(rc, 0o600);
+      const run = await new Deno.Command(FETCHMAIL!, {
+        args: ["-f", rc, "--nokeep", "--nosslcertck", "--pidfile", `${work}/pid`],
+        env: { HOME: work, FETCHMAILHOME: work },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const errors = new TextDecoder().decode(run.stderr);
+      assertEquals(run.code, 0, errors);
+      const fetched = Deno.readTextFileSync(`${work}/fetched`);
+      assertStringIncludes(fetched, "Subject: message 1");
+      assertStringIncludes(fetched, "Subject: message 2");
+      assertEquals([...Deno.readDirSync(`${maildir(home)}/cur`)].length, 0);
+      await Deno.remove(work, { recursive: true });
+    } finally {
+      await qmd.stop();
+    }
+  },
+});
