@@ -145,3 +145,30 @@ Deno.test("permissions: remote reads messages and controls, writes only tcpto, r
   assertEquals(results[`write ${home}/queue/mess/0/2`], "NotCapable");
   await Deno.remove(home, { recursive: true });
 });
+
+Deno.test("permissions: pop3d reads and writes mailboxes, not the queue or the accounts", async () => {
+  const home = await Deno.makeTempDir();
+  Deno.mkdirSync(`${home}/mail/example.test/joe/Maildir/new`, { recursive: true });
+  const maildirFile = `${home}/mail/example.test/joe/Maildir/new/1.2.host`;
+  Deno.writeTextFileSync(maildirFile, "mail");
+  Deno.writeTextFileSync(`${home}/accounts.sqlite`, "db");
+  Deno.mkdirSync(`${home}/queue/mess/0`, { recursive: true });
+  Deno.writeTextFileSync(`${home}/queue/mess/0/1`, "queued");
+  const options = {
+    ...optionsFor(home),
+    pop3: [{ host: "127.0.0.1", port: 0, kind: "pop3" as const }],
+  };
+  const pop3d = roleTable(options).find((role) => role.name === "pop3d")!;
+  assertEquals(pop3d.permissions.run, false);
+  const results = await probe(pop3d.permissions, [
+    maildirFile,
+    `${home}/accounts.sqlite`,
+    `${home}/queue/mess/0/1`,
+  ], [`${home}/mail/example.test/joe/Maildir/new/2.3.host`, `${home}/queue/mess/0/2`]);
+  assertEquals(results[`read ${maildirFile}`], "allowed");
+  assertEquals(results[`read ${home}/accounts.sqlite`], "NotCapable");
+  assertEquals(results[`read ${home}/queue/mess/0/1`], "NotCapable");
+  assertEquals(results[`write ${home}/mail/example.test/joe/Maildir/new/2.3.host`], "allowed");
+  assertEquals(results[`write ${home}/queue/mess/0/2`], "NotCapable");
+  await Deno.remove(home, { recursive: true });
+});
