@@ -460,7 +460,8 @@ export const CONTROLS: readonly ControlSpec[] = [
     kind: "number",
     default: "200",
     readers: ["smtpd", "pop3d"],
-    meaning: "SMTP sessions at once over all listeners, and POP3 sessions counted apart; 421 / -ERR past it",
+    meaning:
+      "SMTP sessions at once over all listeners, and POP3 sessions counted apart; 421 / -ERR past it",
     read: true,
   },
   {
@@ -525,7 +526,8 @@ export const CONTROLS: readonly ControlSpec[] = [
     kind: "line",
     default: "0",
     readers: ["pop3d"],
-    meaning: "qmd's: not 0 lets USER/PASS and AUTH PLAIN/LOGIN run without TLS for every client (default: only over TLS or from loopback)",
+    meaning:
+      "qmd's: not 0 lets USER/PASS and AUTH PLAIN/LOGIN run without TLS for every client (default: only over TLS or from loopback)",
     read: true,
   },
   {
@@ -557,7 +559,8 @@ export const CONTROLS: readonly ControlSpec[] = [
     kind: "list",
     default: "none",
     readers: ["pop3d"],
-    meaning: "qmd's: directories holding checkpassword users' homes (e.g. /home), which pop3d may read and write",
+    meaning:
+      "qmd's: directories holding checkpassword users' homes (e.g. /home), which pop3d may read and write",
     read: true,
   },
   {

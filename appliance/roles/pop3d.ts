@@ -21,7 +21,7 @@ import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import { servePop3Connection } from "../net/pop3_connection.ts";
 import { socketTransport } from "../net/socket_transport.ts";
 import { ConnectionLimits } from "../net/connection_limits.ts";
-import { AuthFailures, authFailureDelaySeconds } from "../net/auth_failures.ts";
+import { authFailureDelaySeconds, AuthFailures } from "../net/auth_failures.ts";
 import { isLoopback } from "../net/loopback.ts";
 import { ServerTls } from "../tls/server_tls.ts";
 
