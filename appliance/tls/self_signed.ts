@@ -112,7 +112,8 @@ export function createCertificate(options: CertificateOptions): CreatedCertifica
   const algorithm = signatureAlgorithm(signingKey);
 
   const serial = new Uint8Array(crypto.randomBytes(16));
-  serial[0] = (serial[0] % 0x7f) + 1; // positive, 16 octets (RFC 5280 §4.1.2.2)
+  // Positive and a full 16 octets with no leading zero nibble (RFC 5280 §4.1.2.2).
+  serial[0] = 0x10 + (serial[0] % 0x70);
 
   const altNames = usage === "server"
     ? [options.commonName, ...(options.altNames ?? [])]
