@@ -44,6 +44,9 @@ export interface Pop3ConnectionOptions {
 
 const encoder = new TextEncoder();
 
+/** Output queued past this many bytes is written at once. */
+const OUTPUT_HIGH_WATER = 1024 * 1024;
+
 class ReadTimeout extends Error {}
 class SessionAbort extends Error {}
 
@@ -167,7 +170,6 @@ export async function servePop3Connection(
           // message's first bytes, or is replaced when the message is gone.
           const okLine = output.pop();
           if (okLine !== undefined) outputSize -= okLine.length;
-          await flush();
           next = await retrieve(effect.message, effect.lines, okLine);
           break;
         }
@@ -206,7 +208,10 @@ export async function servePop3Connection(
         chunk.set(bytes, head.length);
         head = undefined;
       }
-      await withTimeout(transport.write(chunk), options.timeoutSeconds);
+      // Small messages join the output queue, so pipelined RETRs leave in large
+      // writes at the next read; past 1 MiB queued, write through (bounded memory).
+      queue(chunk);
+      if (outputSize >= OUTPUT_HIGH_WATER) await flush();
     }, count);
     return result === "gone"
       ? session.retrieveFailed()
