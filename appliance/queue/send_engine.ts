@@ -10,9 +10,10 @@
  * Tests drive the engine directly (injected clock, no timers); roles/send.ts
  * wires it to the Worker protocol (ipc.ts).
  *
- * The remote channel is scheduled like the local one but no remote delivery
- * starts unless `remoteDelivery` is set: until the remote role exists,
- * remote recipients stay queued as under qmail with concurrencyremote 0.
+ * The remote channel is scheduled like the local one; remote deliveries start
+ * only with `remoteDelivery` (the supervisor sets it when the remote role
+ * runs), else remote recipients stay queued as under qmail with
+ * concurrencyremote 0.
  */
 import {
   readSendConcurrency,
@@ -108,7 +109,7 @@ export interface SendEngineOptions {
   timers?: boolean;
   /** Watch lock/trigger for external queue writers (default true). */
   watchTrigger?: boolean;
-  /** Start remote deliveries (default false: no remote role yet). */
+  /** Start remote deliveries (default false, e.g. for tests without a remote role). */
   remoteDelivery?: boolean;
   /** The queue writer used for bounces (tests substitute a failing one). */
   open?: typeof openQueueMessage;

@@ -142,7 +142,7 @@ Deno.test("todo is preprocessed and local recipients become deliver jobs", () =>
       `starting delivery 2: msg ${id} to local joe-foo-info@nowhere.mil`,
       "status: local 2/10 remote 0/20",
     ]);
-    // The remote recipient stays queued: no remote role yet.
+    // The remote recipient stays queued: this engine has remoteDelivery off.
     assertEquals(engine.queued("remote"), [{ id, due: BIRTH }]);
   }));
 
