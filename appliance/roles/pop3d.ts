@@ -6,7 +6,7 @@
  * pop3/maildir_box.ts, the connection driver net/pop3_connection.ts.
  */
 import net from "node:net";
-import { randomBytes } from "node:crypto";
+import { newSaslChallenge } from "../auth/challenge.ts";
 import {
   type FromRole,
   type ListenerKind,
@@ -57,11 +57,7 @@ function verifyCredentials(credentials: Credentials): Promise<VerifyResult> {
 }
 
 function newChallenge(): { challenge: string; nonce: string } {
-  const digits = randomBytes(6).readUIntBE(0, 6);
-  return {
-    challenge: `<${digits}.${Math.floor(Date.now() / 1000)}@${controls.me}>`,
-    nonce: randomBytes(18).toString("base64"),
-  };
+  return newSaslChallenge(controls.me);
 }
 
 async function handleConnection(socket: net.Socket, listen: Pop3Listen): Promise<void> {

@@ -6,7 +6,7 @@
  * connection driver (net/) and the session core (smtp/).
  */
 import net from "node:net";
-import { randomBytes } from "node:crypto";
+import { newSaslChallenge } from "../auth/challenge.ts";
 import {
   type FromRole,
   type ListenerKind,
@@ -15,7 +15,7 @@ import {
   type ToRole,
 } from "../ipc.ts";
 import { logEvent, setLogSink } from "../log.ts";
-import { loadSmtpdControls, resolveSmtpdPolicy, type SmtpdControls } from "../../config/smtpd.ts";
+import { loadSmtpdControls, type SmtpdControls } from "../../config/smtpd.ts";
 import type { CdbReader } from "../../config/cdb.ts";
 import { loadTcpRules, type TcpRulesTable } from "../../config/tcprules.ts";
 import { homePaths } from "../../config/home.ts";
@@ -27,7 +27,7 @@ import { socketTransport } from "../net/socket_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts, tlsHooks } from "../net/smtp_options.ts";
 import { ConnectionLimits } from "../net/connection_limits.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
-import { reverseLookup } from "../net/reverse_dns.ts";
+import { findClientPolicy } from "../net/smtp_client_policy.ts";
 import { ServerTls } from "../tls/server_tls.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 
@@ -76,11 +76,7 @@ function verifyCredentials(credentials: Credentials): Promise<VerifyResult> {
 }
 
 function newChallenge(): { challenge: string; nonce: string } {
-  const digits = randomBytes(6).readUIntBE(0, 6);
-  return {
-    challenge: `<${digits}.${Math.floor(Date.now() / 1000)}@${controls.me}>`,
-    nonce: randomBytes(18).toString("base64"),
-  };
+  return newSaslChallenge(controls.me);
 }
 
 async function handleConnection(socket: net.Socket, listen: Listen): Promise<void> {
@@ -88,22 +84,16 @@ async function handleConnection(socket: net.Socket, listen: Listen): Promise<voi
   const sessionId = `${workerIndex}.${++sessionCount}`;
   const remote = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
   const localIp = (socket.localAddress ?? "").replace(/^::ffff:/, "");
-  const remoteHost = tcpRules?.needsHost ? await reverseLookup(remote) : undefined;
-  const rule = tcpRules?.lookup({ ip: remote, host: remoteHost });
-  if (rule?.deny) {
-    logEvent("smtp_deny", `smtpd ${sessionId}: deny ${remote} (tcp.smtp ${rule.key})`, {
+  const client = await findClientPolicy(controls, tcpRules, settings.env, remote, listen.kind);
+  if (!client.admitted) {
+    logEvent("smtp_deny", `smtpd ${sessionId}: deny ${remote} (tcp.smtp ${client.ruleKey})`, {
       session: sessionId,
       remote,
     });
     socket.destroy();
     return;
   }
-  const env: Record<string, string> = {
-    ...settings.env,
-    ...(listen.kind === "smtps" ? { SMTPS: "1" } : {}),
-    ...(rule?.env ?? {}),
-  };
-  const policy = resolveSmtpdPolicy(controls, env);
+  const { env, policy, remoteHost } = client;
   const admitted = limits.tryAcquire(remote, {
     maxTotal: controls.concurrencyIncoming,
     maxPerIp: policy.maxPerIp,
