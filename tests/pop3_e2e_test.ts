@@ -212,3 +212,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test("pop3: log/pop3_in and pop3_out log the dialogue with the password hidden", async () => {
+  const home = await homeWithMail(0);
+  Deno.mkdirSync(`${home}/control/log`, { recursive: true });
+  Deno.writeTextFileSync(`${home}/control/log/pop3_in`, "1\n");
+  Deno.writeTextFileSync(`${home}/control/log/pop3_out`, "1\n");
+  const qmd = await startQmd(home);
+  try {
+    const socket = net.connect({ host: "127.0.0.1", port: qmd.pop3Port });
+    const talk = conversation(socket);
+    await talk.until(/^\+OK .*\r\n/);
+    talk.send("USER joe@example.test");
+    await talk.until(/\r\n.*\r\n/s);
+    talk.send(`PASS ${PASSWORD}`);
+    await talk.until(/\r\n.*\r\n.*\r\n/s);
+    talk.send("QUIT");
+    await talk.until(/\r\n.*\r\n.*\r\n.*\r\n/s);
+    socket.destroy();
+    const log = await waitFor(
+      () => qmd.output().includes("C: QUIT") ? qmd.output() : undefined,
+      10_000,
+      () => qmd.output(),
+    );
+    assertStringIncludes(log, "C: USER joe@example.test");
+    assertStringIncludes(log, "C: PASS <hidden>");
+    assertMatch(log, /S: \+OK <\d+\.\d+@mx\.example\.test>/);
+    assert(!log.includes(PASSWORD), "the password reached the log");
+  } finally {
+    await qmd.stop();
+  }
+});
