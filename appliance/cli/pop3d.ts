@@ -11,17 +11,14 @@
  * Mailboxes in accounts.sqlite need no checkpassword. POP3S=1 in the
  * environment starts TLS before the greeting.
  */
-import { randomBytes } from "node:crypto";
 import { parseCommand } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
 import { readControlLine } from "../../config/control.ts";
 import { loadPop3dControls } from "../../config/pop3d.ts";
-import { mechanismsFromMask } from "../auth/mechanisms.ts";
 import { accountsVerifier, chainVerifiers, checkpasswordVerifier } from "../auth/verifier.ts";
 import { servePop3Connection } from "../net/pop3_connection.ts";
+import { buildPop3Options } from "../net/pop3_options.ts";
 import { stdioTransport } from "../net/stdio_transport.ts";
-import { isLoopback } from "../net/loopback.ts";
-import { authFailureDelaySeconds } from "../net/auth_failures.ts";
 import { ServerTls } from "../tls/server_tls.ts";
 import { setLogSink } from "../log.ts";
 
@@ -84,36 +81,17 @@ export async function main(args: string[]): Promise<number> {
   const serverTls = new ServerTls(home, {
     onError: (message) => console.error(`qmd-pop3d: alert: ${message}`),
   });
-  const implicitTls = env.POP3S !== undefined;
-  const remoteIp = env.TCPREMOTEIP ?? "unknown";
-  const newChallenge = () => ({
-    challenge: `<${Deno.pid}.${Math.floor(Date.now() / 1000)}@${hostname}>`,
-    nonce: randomBytes(18).toString("base64"),
-  });
-  await servePop3Connection(transport, {
-    session: {
+  await servePop3Connection(
+    transport,
+    buildPop3Options(controls, serverTls, {
       hostname,
-      timestamp: newChallenge().challenge,
-      tls: { offered: serverTls.context() !== undefined, active: implicitTls },
-      plaintextAllowed: controls.plaintext || isLoopback(remoteIp),
-      mechanisms: mechanismsFromMask(controls.authPop3),
-      mechanismsTls: mechanismsFromMask(controls.authSpop3),
-      newChallenge,
-      failureDelay: authFailureDelaySeconds,
-    },
-    timeoutSeconds: controls.timeoutSeconds,
-    maxLineLength: 1024,
-    sessionId: String(Deno.pid),
-    remoteIp,
-    verify: (credentials) => verifier.verify(credentials),
-    maildirName: split.maildir,
-    tls: () => {
-      const context = serverTls.context();
-      return context === undefined ? undefined : { secureContext: context, requestCert: false };
-    },
-    implicitTls,
-    log: controls.log,
-  });
+      remoteIp: env.TCPREMOTEIP ?? "unknown",
+      sessionId: String(Deno.pid),
+      implicitTls: env.POP3S !== undefined,
+      verify: (credentials) => verifier.verify(credentials),
+      maildirName: split.maildir,
+    }),
+  );
   verifier.close?.();
   return 0;
 }

@@ -12,12 +12,21 @@ import {
   Pop3Session,
   type Pop3SessionOptions,
   type Pop3Step,
+  redactPop3Line,
 } from "../pop3/session.ts";
 import { MaildirBox } from "../pop3/maildir_box.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
-import { AUTH_FAILURE_LIMIT, type AuthFailures } from "./auth_failures.ts";
+import type { AuthFailures } from "./auth_failures.ts";
+import { checkCredentials } from "./credentials_check.ts";
 import type { TlsStartOptions, Transport } from "./smtp_connection.ts";
 import { LineBuffer } from "./line_buffer.ts";
+import {
+  isDisconnect,
+  ReadTimeout,
+  realSleep,
+  SessionAbort,
+  withTimeout,
+} from "./connection_io.ts";
 import { logEvent } from "../log.ts";
 
 export interface Pop3ConnectionOptions {
@@ -47,27 +56,11 @@ const encoder = new TextEncoder();
 /** Output queued past this many bytes is written at once. */
 const OUTPUT_HIGH_WATER = 1024 * 1024;
 
-class ReadTimeout extends Error {}
-class SessionAbort extends Error {}
-
-function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ReadTimeout()), seconds * 1000);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** A command for the session log: passwords and AUTH data hidden. */
-function loggedCommand(line: Uint8Array, inAuth: boolean): string {
-  if (inAuth) return "<hidden>";
+/** A client line as text for the log, one char per byte, CR dropped. */
+function logText(line: Uint8Array): string {
   let text = "";
-  for (const byte of line) text += byte === 0x0d ? "" : String.fromCharCode(byte);
-  if (/^pass\b/i.test(text)) return "PASS <hidden>";
-  const apop = /^(apop\s+\S+)\s/i.exec(text);
-  if (apop !== null) return `${apop[1]} <hidden>`;
-  const auth = /^(auth\s+\S+)\s+\S/i.exec(text);
-  return auth === null ? text : `${auth[1]} <hidden>`;
+  for (const byte of line) if (byte !== 0x0d) text += String.fromCharCode(byte);
+  return text;
 }
 
 /** Serves one POP3 session to its end. Never throws for client behaviour. */
@@ -77,7 +70,7 @@ export async function servePop3Connection(
 ): Promise<void> {
   const now = options.now ?? (() => new Date());
   const sleep = options.sleep ??
-    ((seconds: number) => new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000)));
+    realSleep;
   const sessionId = options.sessionId;
   const session = new Pop3Session({
     ...options.session,
@@ -149,13 +142,17 @@ export async function servePop3Connection(
           next = session.tlsStarted();
           break;
         case "auth":
-          next = await verify(session, effect.credentials, options, (user, home) => {
-            pendingHome = home;
-            logEvent("pop3_login", `pop3d ${sessionId}: login ${JSON.stringify(user)}`, {
-              session: sessionId,
-              user,
+          {
+            const checked = await checkCredentials(effect.credentials, {
+              verify: options.verify,
+              authFailures: options.authFailures,
+              remoteIp: options.remoteIp,
+              sessionId,
+              log: { prefix: "pop3d", event: "pop3_login", word: "login" },
             });
-          });
+            if (checked.result.ok) pendingHome = checked.result.home;
+            next = session.authVerified(checked.result, checked.recentFailures, checked.blocked);
+          }
           break;
         case "open":
           next = await openMailbox(pendingHome, options, now(), (opened) => (box = opened))
@@ -232,7 +229,7 @@ export async function servePop3Connection(
       if (options.log?.pop3In) {
         const text = result.kind === "too-long"
           ? "<command line too long>"
-          : loggedCommand(result.line, session.phase === "auth");
+          : redactPop3Line(logText(result.line), session.phase === "auth");
         logEvent("pop3_in", `pop3d ${sessionId}: C: ${text}`, { session: sessionId });
       }
       const step = result.kind === "too-long"
@@ -261,51 +258,6 @@ export async function servePop3Connection(
     }
     transport.close();
   }
-}
-
-function isDisconnect(error: unknown): boolean {
-  const code = (error as { code?: string })?.code;
-  return code === "ECONNRESET" || code === "EPIPE" || error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.ConnectionReset;
-}
-
-/** Checks credentials with the per-IP failure table, as the SMTP driver does. */
-async function verify(
-  session: Pop3Session,
-  credentials: Credentials,
-  options: Pop3ConnectionOptions,
-  loggedIn: (user: string, home: string | undefined) => void,
-): Promise<Pop3Step> {
-  const ip = options.remoteIp;
-  const failures = options.authFailures;
-  const nowSeconds = Math.floor(Date.now() / 1000);
-  if (failures !== undefined && failures.recent(ip, nowSeconds) >= AUTH_FAILURE_LIMIT) {
-    logEvent("pop3_login_blocked", `pop3d ${options.sessionId}: logins blocked for ${ip}`, {
-      session: options.sessionId,
-    });
-    return session.authVerified({ ok: false, temporary: false }, AUTH_FAILURE_LIMIT, true);
-  }
-  let result: VerifyResult;
-  try {
-    result = await options.verify(credentials);
-  } catch (error) {
-    logEvent("pop3_auth_error", `pop3d ${options.sessionId}: ${(error as Error).message}`, {
-      session: options.sessionId,
-    });
-    result = { ok: false, temporary: true };
-  }
-  if (result.ok) {
-    loggedIn(result.user, result.home);
-    return session.authVerified(result, 0);
-  }
-  const recent = failures?.record(ip, nowSeconds) ?? 1;
-  logEvent(
-    "pop3_login_failed",
-    `pop3d ${options.sessionId}: login failed for ${JSON.stringify(credentials.user)} from ${ip}` +
-      (result.temporary ? " (temporary)" : ""),
-    { session: options.sessionId, user: credentials.user, remote: ip },
-  );
-  return session.authVerified(result, recent);
 }
 
 /** Locks and scans HOME/Maildir; "in-use" for [IN-USE], "temporary" for anything else. */

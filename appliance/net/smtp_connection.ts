@@ -20,8 +20,16 @@ import {
 import { DataReader } from "../smtp/data.ts";
 import { qmailCloseText, QueueError } from "../queue/inject.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
-import { AUTH_FAILURE_LIMIT, type AuthFailures } from "./auth_failures.ts";
+import type { AuthFailures } from "./auth_failures.ts";
+import { checkCredentials } from "./credentials_check.ts";
 import { LineBuffer } from "./line_buffer.ts";
+import {
+  isDisconnect,
+  ReadTimeout,
+  realSleep,
+  SessionAbort,
+  withTimeout,
+} from "./connection_io.ts";
 import { logEvent } from "../log.ts";
 
 export interface TlsStartOptions {
@@ -94,23 +102,6 @@ export interface SmtpConnectionOptions {
 
 const encoder = new TextEncoder();
 const CRLF = "\r\n";
-
-class ReadTimeout extends Error {}
-
-/** The client broke the protocol in a way that ends the session (databeforegreet, TLS failure). */
-class SessionAbort extends Error {}
-
-function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ReadTimeout()), seconds * 1000);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function realSleep(seconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-}
 
 /** Reply for databeforegreet (seed 001): the client spoke before the 220. */
 const REPLY_DATA_BEFORE_GREET = "554 5.5.0 sorry, you spoke before my greeting";
@@ -233,7 +224,19 @@ export async function serveSmtpConnection(
           });
           if (await apply(session.tlsStarted(relay))) return;
         } else if (effect.kind === "auth") {
-          if (await apply(await verifyAuth(session, effect.credentials, options))) return;
+          const checked = await checkCredentials(effect.credentials, {
+            verify: options.verify,
+            authFailures: options.authFailures,
+            remoteIp: options.session.remoteIp,
+            sessionId,
+            log: { prefix: "smtpd", event: "smtp_auth", word: "auth" },
+          });
+          const step = session.authVerified(
+            checked.result,
+            checked.recentFailures,
+            checked.blocked,
+          );
+          if (await apply(step)) return;
         }
       }
     }
@@ -288,60 +291,6 @@ async function greet(
     }
   }
   return !(await apply(session.greet()));
-}
-
-/**
- * Runs an `auth` effect: refuses at once when this IP reached the failed-AUTH
- * limit, else verifies, counts a failure and lets the session pause.
- */
-async function verifyAuth(
-  session: SmtpSession,
-  credentials: Credentials,
-  options: SmtpConnectionOptions,
-): Promise<SmtpStep> {
-  const ip = options.session.remoteIp;
-  const failures = options.authFailures;
-  const nowSeconds = Math.floor(Date.now() / 1000);
-  const user = credentials.user;
-  if (failures !== undefined && failures.recent(ip, nowSeconds) >= AUTH_FAILURE_LIMIT) {
-    logEvent("smtp_auth_blocked", `smtpd ${options.sessionId}: auth blocked for ${ip}`, {
-      session: options.sessionId,
-    });
-    return session.authVerified({ ok: false, temporary: false }, AUTH_FAILURE_LIMIT, true);
-  }
-  let result: VerifyResult;
-  try {
-    result = options.verify === undefined
-      ? { ok: false, temporary: true }
-      : await options.verify(credentials);
-  } catch (error) {
-    logEvent("smtp_auth_error", `smtpd ${options.sessionId}: ${(error as Error).message}`, {
-      session: options.sessionId,
-    });
-    result = { ok: false, temporary: true };
-  }
-  let recent = 0;
-  if (!result.ok) {
-    recent = failures?.record(ip, nowSeconds) ?? 1;
-    logEvent(
-      "smtp_auth_failed",
-      `smtpd ${options.sessionId}: auth failed for ${JSON.stringify(user)} from ${ip}` +
-        (result.temporary ? " (temporary)" : ""),
-      { session: options.sessionId, user, remote: ip },
-    );
-  } else {
-    logEvent("smtp_auth", `smtpd ${options.sessionId}: auth ${JSON.stringify(result.user)}`, {
-      session: options.sessionId,
-      user: result.user,
-    });
-  }
-  return session.authVerified(result, recent);
-}
-
-function isDisconnect(error: unknown): boolean {
-  const code = (error as { code?: string })?.code;
-  return code === "ECONNRESET" || code === "EPIPE" || error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.ConnectionReset;
 }
 
 /**

@@ -152,12 +152,7 @@ export function tlsHooks(
   serverTls: ServerTls,
 ): Pick<SmtpConnectionOptions, "tls" | "tlsClientRelays"> {
   return {
-    tls: () => {
-      const context = serverTls.context();
-      return context === undefined
-        ? undefined
-        : { secureContext: context, requestCert: serverTls.requestClientCert };
-    },
+    tls: () => serverTls.startOptions(true),
     tlsClientRelays: (socket) => serverTls.clientCertificateEmail(socket) !== undefined,
   };
 }

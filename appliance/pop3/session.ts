@@ -203,12 +203,12 @@ function credentialText(text: string): string {
  * AUTH's initial response and every SASL response (`inSasl`) are masked.
  */
 export function redactPop3Line(line: string, inSasl: boolean): string {
-  if (inSasl) return "***";
+  if (inSasl) return "<hidden>";
   const { verb } = splitCommand(line);
   const words = line.split(" ");
-  if (SECRET_ARGUMENT.has(verb) && words.length > 1) return `${words[0]} ***`;
-  if (verb === "apop" && words.length > 2) return `${words[0]} ${words[1]} ***`;
-  if (verb === "auth" && words.length > 2) return `${words[0]} ${words[1]} ***`;
+  if (SECRET_ARGUMENT.has(verb) && words.length > 1) return `${words[0]} <hidden>`;
+  if (verb === "apop" && words.length > 2) return `${words[0]} ${words[1]} <hidden>`;
+  if (verb === "auth" && words.length > 2) return `${words[0]} ${words[1]} <hidden>`;
   return line;
 }
 

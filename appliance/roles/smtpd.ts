@@ -5,17 +5,11 @@
  * (tcprules, connection limits, the TCP* variables) and hands the rest to the
  * connection driver (net/) and the session core (smtp/).
  */
-import net from "node:net";
+import type net from "node:net";
 import { newSaslChallenge } from "../auth/challenge.ts";
-import {
-  type FromRole,
-  type ListenerKind,
-  rolePort,
-  type RoleSettings,
-  type ToRole,
-} from "../ipc.ts";
-import { logEvent, setLogSink } from "../log.ts";
-import { loadSmtpdControls, type SmtpdControls } from "../../config/smtpd.ts";
+import type { ListenerKind, RoleSettings } from "../ipc.ts";
+import { logEvent } from "../log.ts";
+import { loadSmtpdControls, type SmtpdControls, type SmtpdPolicy } from "../../config/smtpd.ts";
 import type { CdbReader } from "../../config/cdb.ts";
 import { loadTcpRules, type TcpRulesTable } from "../../config/tcprules.ts";
 import { homePaths } from "../../config/home.ts";
@@ -29,7 +23,7 @@ import { ConnectionLimits } from "../net/connection_limits.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
 import { findClientPolicy } from "../net/smtp_client_policy.ts";
 import { ServerTls } from "../tls/server_tls.ts";
-import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
+import { ListenerRole } from "../net/listener_role.ts";
 
 export interface Listen {
   host: string;
@@ -40,7 +34,7 @@ export interface Listen {
 /** Sent to a client over the connection limits (tcpserver would not even accept it). */
 const REPLY_TOO_MANY_CONNECTIONS = "421 4.7.0 too many connections, try again later\r\n";
 
-const post = (message: FromRole) => rolePort().postMessage(message);
+const role = new ListenerRole("smtpd");
 
 let settings: RoleSettings;
 let layout: QueueLayout;
@@ -50,13 +44,7 @@ let tcpRules: TcpRulesTable | undefined;
 let serverTls: ServerTls;
 let limits: ConnectionLimits;
 let authFailures: AuthFailures;
-let workerIndex = 0;
-const servers: net.Server[] = [];
-const sockets = new Set<net.Socket>();
 let sessionCount = 0;
-let draining = false;
-let authRequests = 0;
-const pendingAuth = new Map<number, (result: VerifyResult) => void>();
 
 function loadControls(): void {
   const nextControls = loadSmtpdControls(settings.home);
@@ -66,24 +54,14 @@ function loadControls(): void {
   moreRcptHosts = loadMoreRcptHosts(controls);
 }
 
-/** Asks the auth role (through the supervisor) to check credentials. */
-function verifyCredentials(credentials: Credentials): Promise<VerifyResult> {
-  const request = ++authRequests;
-  return new Promise((resolve) => {
-    pendingAuth.set(request, resolve);
-    post({ type: "auth-verify", request, worker: workerIndex, credentials });
-  });
-}
-
 function newChallenge(): { challenge: string; nonce: string } {
   return newSaslChallenge(controls.me);
 }
 
 async function handleConnection(socket: net.Socket, listen: Listen): Promise<void> {
   socket.on("error", () => {});
-  const sessionId = `${workerIndex}.${++sessionCount}`;
+  const sessionId = `${role.workerIndex}.${++sessionCount}`;
   const remote = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
-  const localIp = (socket.localAddress ?? "").replace(/^::ffff:/, "");
   const client = await findClientPolicy(controls, tcpRules, settings.env, remote, listen.kind);
   if (!client.admitted) {
     logEvent("smtp_deny", `smtpd ${sessionId}: deny ${remote} (tcp.smtp ${client.ruleKey})`, {
@@ -93,10 +71,9 @@ async function handleConnection(socket: net.Socket, listen: Listen): Promise<voi
     socket.destroy();
     return;
   }
-  const { env, policy, remoteHost } = client;
   const admitted = limits.tryAcquire(remote, {
     maxTotal: controls.concurrencyIncoming,
-    maxPerIp: policy.maxPerIp,
+    maxPerIp: client.policy.maxPerIp,
   });
   if (admitted !== "ok") {
     logEvent("smtp_limit", `smtpd ${sessionId}: ${admitted} limit reached for ${remote}`, {
@@ -107,7 +84,19 @@ async function handleConnection(socket: net.Socket, listen: Listen): Promise<voi
     setTimeout(() => socket.destroy(), 1000).unref?.();
     return;
   }
-  sockets.add(socket);
+  await role.session(() => serve(socket, listen, sessionId, client));
+}
+
+/** One session that tcp.smtp and the connection limits admitted. */
+async function serve(
+  socket: net.Socket,
+  listen: Listen,
+  sessionId: string,
+  client: { env: Record<string, string>; policy: SmtpdPolicy; remoteHost?: string },
+): Promise<void> {
+  const { env, policy, remoteHost } = client;
+  const remote = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
+  const localIp = (socket.localAddress ?? "").replace(/^::ffff:/, "");
   logEvent("smtp_connect", `smtpd ${sessionId}: connect ${remote} ${listen.kind}`, {
     session: sessionId,
     remote,
@@ -142,7 +131,7 @@ async function handleConnection(socket: net.Socket, listen: Listen): Promise<voi
       dataBeforeGreet: policy.dataBeforeGreet,
       implicitTls: policy.smtps,
       ...tlsHooks(serverTls),
-      verify: verifyCredentials,
+      verify: (credentials) => role.verify(credentials),
       authFailures,
       log: controls.log,
       onQueued: (id) => {
@@ -151,14 +140,12 @@ async function handleConnection(socket: net.Socket, listen: Listen): Promise<voi
           session: sessionId,
           msg: String(id),
         });
-        post({ type: "queued", id: String(id) });
+        role.post({ type: "queued", id: String(id) });
       },
     });
   } finally {
     limits.release(remote);
-    sockets.delete(socket);
     logEvent("smtp_close", `smtpd ${sessionId}: close`, { session: sessionId });
-    if (draining && sockets.size === 0) post({ type: "drained" });
   }
 }
 
@@ -171,61 +158,19 @@ async function start(next: RoleSettings): Promise<void> {
   loadControls();
   limits = new ConnectionLimits(settings.options.limits as SharedArrayBuffer);
   authFailures = new AuthFailures(settings.options.authFailures as SharedArrayBuffer);
-  const listen = settings.options.listen as Listen[];
-  workerIndex = Number(settings.options.index ?? 0);
-  for (const address of listen) {
-    const server = net.createServer((socket) => void handleConnection(socket, address));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host: address.host, port: address.port, reusePort: true }, () => resolve());
-    });
-    servers.push(server);
-  }
-  post({ type: "ready" });
+  role.workerIndex = Number(settings.options.index ?? 0);
+  await role.listen(
+    settings.options.listen as Listen[],
+    (socket, address) => void handleConnection(socket, address),
+  );
 }
 
-/** SIGHUP: new sessions get the new controls; a broken file keeps the old ones. */
-function reload(): void {
-  try {
-    loadControls();
-  } catch (error) {
-    logEvent(
-      "reload_failed",
-      `alert: smtpd reload failed, keeping the old controls: ${(error as Error).message}`,
-    );
-  }
-}
-
-function drain(): void {
-  draining = true;
-  for (const server of servers) server.close();
-  if (sockets.size === 0) post({ type: "drained" });
-}
-
-/** Runs the role inside a Worker. */
+/**
+ * Runs the role inside a Worker. SIGHUP: new sessions get the new controls;
+ * a broken file keeps the old ones.
+ */
 export function runSmtpdWorker(): void {
-  setLogSink((record) => post({ type: "log", record }), "smtpd");
-  rolePort().onmessage = (event: MessageEvent<ToRole>) => {
-    const message = event.data;
-    try {
-      if (message.type === "start") {
-        start(message.settings).catch((error) =>
-          post({ type: "fatal", message: `smtpd: ${error.message}` })
-        );
-      } else if (message.type === "reload") reload();
-      else if (message.type === "drain") drain();
-      else if (message.type === "auth-result") {
-        pendingAuth.get(message.request)?.(message.result);
-        pendingAuth.delete(message.request);
-      } else if (message.type === "peer-restarted" && message.role === "auth") {
-        // Requests in flight with the old auth isolate are lost: fail them temporarily.
-        for (const resolve of pendingAuth.values()) resolve({ ok: false, temporary: true });
-        pendingAuth.clear();
-      }
-    } catch (error) {
-      post({ type: "fatal", message: `smtpd: ${(error as Error).message}` });
-    }
-  };
+  role.run({ start, reload: loadControls });
 }
 
 if (import.meta.main) runSmtpdWorker();

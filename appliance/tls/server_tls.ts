@@ -98,6 +98,18 @@ export class ServerTls {
    * address (qmail asks only then). The session never requires one; pass
    * rejectUnauthorized: false and decide with clientCertificate().
    */
+  /**
+   * What a new session's handshake needs: the current context, and whether to
+   * ask for a client certificate (never for POP3); undefined without one.
+   */
+  startOptions(
+    clientCertificates: boolean,
+  ): { secureContext: tls.SecureContext; requestCert: boolean } | undefined {
+    const secureContext = this.context();
+    if (secureContext === undefined) return undefined;
+    return { secureContext, requestCert: clientCertificates && this.requestClientCert };
+  }
+
   get requestClientCert(): boolean {
     const { trust } = this.#client;
     return this.#context !== undefined && trust.authorities.length > 0 &&

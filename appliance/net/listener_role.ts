@@ -1,0 +1,130 @@
+/**
+ * What the smtpd and pop3d roles share, so each role file keeps only its own
+ * policy: listening on several addresses with SO_REUSEPORT, counting open
+ * sessions so that a drain ends when the last one closes, asking the auth
+ * role (through the supervisor) to check credentials, and the Worker message
+ * loop of ipc.ts.
+ */
+import net from "node:net";
+import { type FromRole, type RoleName, rolePort, type RoleSettings, type ToRole } from "../ipc.ts";
+import { logEvent, setLogSink } from "../log.ts";
+import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
+
+export interface ListenerRoleHooks {
+  /** Opens the listeners (through listen()) and loads the controls. */
+  start(settings: RoleSettings): Promise<void>;
+  /** SIGHUP: re-read the controls. */
+  reload(): void;
+}
+
+export class ListenerRole {
+  readonly #name: RoleName;
+  readonly #servers: net.Server[] = [];
+  #open = 0;
+  #draining = false;
+  #requests = 0;
+  readonly #pending = new Map<number, (result: VerifyResult) => void>();
+  /** This isolate's number among its role's (1-based), for session ids and auth replies. */
+  workerIndex = 0;
+
+  constructor(name: RoleName) {
+    this.#name = name;
+  }
+
+  post(message: FromRole): void {
+    rolePort().postMessage(message);
+  }
+
+  /** Listens on every address (SO_REUSEPORT, so N isolates share each port). */
+  async listen<A extends { host: string; port: number }>(
+    addresses: readonly A[],
+    serve: (socket: net.Socket, address: A) => void,
+  ): Promise<void> {
+    for (const address of addresses) {
+      const server = net.createServer((socket) => serve(socket, address));
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ host: address.host, port: address.port, reusePort: true }, () => resolve());
+      });
+      this.#servers.push(server);
+    }
+  }
+
+  /** Runs one admitted session; a drain waits for it. */
+  async session(work: () => Promise<void>): Promise<void> {
+    this.#open++;
+    try {
+      await work();
+    } finally {
+      this.#open--;
+      if (this.#draining && this.#open === 0) this.post({ type: "drained" });
+    }
+  }
+
+  /** Asks the auth role to check credentials; `home` asks for the user's home too (POP3). */
+  verify(credentials: Credentials, home = false): Promise<VerifyResult> {
+    const request = ++this.#requests;
+    return new Promise((resolve) => {
+      this.#pending.set(request, resolve);
+      this.post({
+        type: "auth-verify",
+        request,
+        worker: this.workerIndex,
+        credentials,
+        ...(home ? { home } : {}),
+      });
+    });
+  }
+
+  /** Stops accepting; "drained" goes out when the last session has ended. */
+  drain(): void {
+    this.#draining = true;
+    for (const server of this.#servers) server.close();
+    if (this.#open === 0) this.post({ type: "drained" });
+  }
+
+  /** Runs the role inside its Worker. */
+  run(hooks: ListenerRoleHooks): void {
+    const name = this.#name;
+    setLogSink((record) => this.post({ type: "log", record }), name);
+    const fatal = (error: unknown) =>
+      this.post({ type: "fatal", message: `${name}: ${(error as Error).message}` });
+    rolePort().onmessage = (event: MessageEvent<ToRole>) => {
+      const message = event.data;
+      try {
+        switch (message.type) {
+          case "start":
+            hooks.start(message.settings).then(() => this.post({ type: "ready" }), fatal);
+            break;
+          case "reload":
+            try {
+              hooks.reload();
+            } catch (error) {
+              logEvent(
+                "reload_failed",
+                `alert: ${name} reload failed, keeping the old controls: ${
+                  (error as Error).message
+                }`,
+              );
+            }
+            break;
+          case "drain":
+            this.drain();
+            break;
+          case "auth-result":
+            this.#pending.get(message.request)?.(message.result);
+            this.#pending.delete(message.request);
+            break;
+          case "peer-restarted":
+            if (message.role !== "auth") break;
+            // Requests in flight with the old auth isolate are lost: fail them temporarily.
+            for (const resolve of this.#pending.values()) resolve({ ok: false, temporary: true });
+            this.#pending.clear();
+            break;
+        }
+      } catch (error) {
+        fatal(error);
+      }
+    };
+  }
+}

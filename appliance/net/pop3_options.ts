@@ -1,0 +1,58 @@
+/**
+ * Builds one POP3 connection's options from the controls and what is known
+ * of the client, the same way for the appliance's sockets and for `qmd
+ * pop3d` under tcpserver.
+ */
+import type { Pop3dControls } from "../../config/pop3d.ts";
+import { newSaslChallenge } from "../auth/challenge.ts";
+import { mechanismsFromMask } from "../auth/mechanisms.ts";
+import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
+import type { ServerTls } from "../tls/server_tls.ts";
+import { authFailureDelaySeconds, type AuthFailures } from "./auth_failures.ts";
+import { isLoopback } from "./loopback.ts";
+import type { Pop3ConnectionOptions } from "./pop3_connection.ts";
+
+export interface Pop3Client {
+  /** The greeting's host name (qmail-popup's HOSTNAME argument, else control/me). */
+  hostname: string;
+  remoteIp: string;
+  sessionId: string;
+  /** POP3S: TLS from the first byte. */
+  implicitTls: boolean;
+  verify: (credentials: Credentials) => Promise<VerifyResult>;
+  authFailures?: AuthFailures;
+  /** The Maildir's name inside the home (default Maildir). */
+  maildirName?: string;
+}
+
+export function buildPop3Options(
+  controls: Pop3dControls,
+  serverTls: ServerTls,
+  client: Pop3Client,
+): Pop3ConnectionOptions {
+  const newChallenge = () => newSaslChallenge(client.hostname);
+  return {
+    session: {
+      hostname: client.hostname,
+      // The APOP banner (RFC 1939 §7), fixed for the session.
+      timestamp: newChallenge().challenge,
+      tls: { offered: serverTls.context() !== undefined, active: client.implicitTls },
+      // Plain-text passwords: over TLS (the session's rule), from loopback, or by control/pop3plaintext.
+      plaintextAllowed: controls.plaintext || isLoopback(client.remoteIp),
+      mechanisms: mechanismsFromMask(controls.authPop3),
+      mechanismsTls: mechanismsFromMask(controls.authSpop3),
+      newChallenge,
+      failureDelay: authFailureDelaySeconds,
+    },
+    timeoutSeconds: controls.timeoutSeconds,
+    maxLineLength: 1024,
+    sessionId: client.sessionId,
+    remoteIp: client.remoteIp,
+    verify: client.verify,
+    maildirName: client.maildirName,
+    authFailures: client.authFailures,
+    tls: () => serverTls.startOptions(false),
+    implicitTls: client.implicitTls,
+    log: controls.log,
+  };
+}
