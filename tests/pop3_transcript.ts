@@ -37,7 +37,10 @@
  * there); a commit succeeds unless `commit-error`.
  */
 import {
+  expectNoMoreOutput,
+  expectServerEvent,
   parseTranscript,
+  PAUSE,
   TranscriptError,
   type TranscriptEvent,
   verifyTranscriptCredentials,
@@ -50,6 +53,7 @@ import {
   type Pop3Step,
 } from "../appliance/pop3/session.ts";
 import { mechanismsFromMask } from "../appliance/auth/mechanisms.ts";
+import { concatBytes } from "../appliance/bytes.ts";
 
 export { TranscriptError };
 
@@ -245,16 +249,6 @@ export interface Pop3TranscriptRun {
   committed?: Pop3Message[];
 }
 
-/** How a pause shows in the output queue. */
-const PAUSE = "\u0000pause ";
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /**
  * Drives Pop3Session as the connection driver does (a line reader with a
  * length limit that discards over-long lines to their LF, pipelined lines
@@ -349,54 +343,18 @@ export function runPop3Transcript(transcript: Pop3Transcript): Pop3TranscriptRun
       case "client":
         // Bytes sent after the server closed are lost, as on a socket.
         if (!run.closed) {
-          input = concat(input, event.bytes);
+          input = concatBytes([input, event.bytes]);
           pump();
         }
         break;
-      case "pause": {
-        const actual = output.shift();
-        if (actual !== `${PAUSE}${event.seconds}`) {
-          throw new TranscriptError(
-            event.line,
-            `expected a pause of ${event.seconds} s, got ${JSON.stringify(actual ?? "nothing")}`,
-          );
-        }
-        break;
-      }
+      case "pause":
       case "server":
-      case "server-match": {
-        const actual = output.shift();
-        if (actual === undefined) {
-          throw new TranscriptError(
-            event.line,
-            `expected a server line, the server is waiting${run.closed ? " (closed)" : ""}`,
-          );
-        }
-        const ok = event.kind === "server" ? actual === event.text : event.pattern.test(actual);
-        if (!ok) {
-          const expected = event.kind === "server"
-            ? JSON.stringify(event.text)
-            : String(event.pattern);
-          throw new TranscriptError(
-            event.line,
-            `expected ${expected}, got ${JSON.stringify(actual)}`,
-          );
-        }
-        break;
-      }
+      case "server-match":
       case "closed":
-        if (!run.closed) throw new TranscriptError(event.line, "expected the server to close");
-        if (output.length > 0) {
-          throw new TranscriptError(event.line, `unread server lines: ${JSON.stringify(output)}`);
-        }
+        expectServerEvent(event, output, run.closed);
         break;
     }
   }
-  if (output.length > 0) {
-    throw new TranscriptError(
-      events.at(-1)?.line ?? 0,
-      `the server sent lines nobody expected: ${JSON.stringify(output)}`,
-    );
-  }
+  expectNoMoreOutput(output, events.at(-1)?.line ?? 0);
   return run;
 }

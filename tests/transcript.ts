@@ -150,7 +150,7 @@ export function parseTranscript(text: string): TranscriptEvent[] {
     const value = source.slice(2).replace(/^ /, "");
     switch (tag) {
       case "C:":
-        events.push({ kind: "client", line, bytes: concat(encoder.encode(value), CRLF) });
+        events.push({ kind: "client", line, bytes: concatBytes([encoder.encode(value), CRLF]) });
         return;
       case "C!":
         events.push({ kind: "client", line, bytes: parseRawBytes(value, line) });
@@ -192,13 +192,6 @@ export function parseTranscript(text: string): TranscriptEvent[] {
 }
 
 const CRLF = new Uint8Array([0x0d, 0x0a]);
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 function parseRawBytes(value: string, line: number): Uint8Array {
   let text: unknown;
@@ -459,8 +452,8 @@ export interface TranscriptRun {
 export const FAKE_QUEUE_TIME = 1700000000;
 export const FAKE_QUEUE_QP = "4242";
 
-/** How a pause shows in the pure runner's output queue. */
-const PAUSE = "\u0000pause ";
+/** How a pause shows in a pure runner's output queue. */
+export const PAUSE = "\u0000pause ";
 
 /**
  * Drives SmtpSession and DataReader exactly as the connection driver does (a
@@ -572,46 +565,15 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
       case "client":
         // Bytes sent after the server closed are lost, as on a socket.
         if (!run.closed) {
-          input = concat(input, event.bytes);
+          input = concatBytes([input, event.bytes]);
           pump();
         }
         break;
-      case "pause": {
-        const actual = output.shift();
-        if (actual !== `${PAUSE}${event.seconds}`) {
-          throw new TranscriptError(
-            event.line,
-            `expected a pause of ${event.seconds} s, got ${JSON.stringify(actual ?? "nothing")}`,
-          );
-        }
-        break;
-      }
+      case "pause":
       case "server":
-      case "server-match": {
-        const actual = output.shift();
-        if (actual === undefined) {
-          throw new TranscriptError(
-            event.line,
-            `expected a server line, the server is waiting${run.closed ? " (closed)" : ""}`,
-          );
-        }
-        const ok = event.kind === "server" ? actual === event.text : event.pattern.test(actual);
-        if (!ok) {
-          const expected = event.kind === "server"
-            ? JSON.stringify(event.text)
-            : String(event.pattern);
-          throw new TranscriptError(
-            event.line,
-            `expected ${expected}, got ${JSON.stringify(actual)}`,
-          );
-        }
-        break;
-      }
+      case "server-match":
       case "closed":
-        if (!run.closed) throw new TranscriptError(event.line, "expected the server to close");
-        if (output.length > 0) {
-          throw new TranscriptError(event.line, `unread server lines: ${JSON.stringify(output)}`);
-        }
+        expectServerEvent(event, output, run.closed);
         break;
       default: {
         let end = i;
@@ -621,14 +583,58 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
       }
     }
   }
-  if (output.length > 0) {
-    const last = body.at(-1)?.line ?? 0;
+  expectNoMoreOutput(output, body.at(-1)?.line ?? 0);
+  return run;
+}
+
+/**
+ * Checks one server-side event (a pause, a line, the close) against the
+ * output a pure runner collected, taking what it consumes; throws
+ * TranscriptError on a mismatch. Shared by the SMTP and POP3 runners.
+ */
+export function expectServerEvent(
+  event: TranscriptEvent & { kind: "pause" | "server" | "server-match" | "closed" },
+  output: string[],
+  closed: boolean,
+): void {
+  if (event.kind === "closed") {
+    if (!closed) throw new TranscriptError(event.line, "expected the server to close");
+    if (output.length > 0) {
+      throw new TranscriptError(event.line, `unread server lines: ${JSON.stringify(output)}`);
+    }
+    return;
+  }
+  const actual = output.shift();
+  if (event.kind === "pause") {
+    if (actual !== `${PAUSE}${event.seconds}`) {
+      throw new TranscriptError(
+        event.line,
+        `expected a pause of ${event.seconds} s, got ${JSON.stringify(actual ?? "nothing")}`,
+      );
+    }
+    return;
+  }
+  if (actual === undefined) {
     throw new TranscriptError(
-      last,
+      event.line,
+      `expected a server line, the server is waiting${closed ? " (closed)" : ""}`,
+    );
+  }
+  const ok = event.kind === "server" ? actual === event.text : event.pattern.test(actual);
+  if (!ok) {
+    const expected = event.kind === "server" ? JSON.stringify(event.text) : String(event.pattern);
+    throw new TranscriptError(event.line, `expected ${expected}, got ${JSON.stringify(actual)}`);
+  }
+}
+
+/** Throws when the server said more than the transcript expected. */
+export function expectNoMoreOutput(output: string[], line: number): void {
+  if (output.length > 0) {
+    throw new TranscriptError(
+      line,
       `the server sent lines nobody expected: ${JSON.stringify(output)}`,
     );
   }
-  return run;
 }
 
 type GroupKind = TranscriptEvent["kind"];
