@@ -58,8 +58,16 @@ function sleepTimer(ms: number, onTimeout: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
-/** Opens a TCP connection; rejects with ClientSocketError (timeout, refused, bind, other). */
-export function connectClient(options: ConnectOptions): Promise<ClientSocket> {
+/** Opens a TCP connection as a ClientSocket; rejects with ClientSocketError. */
+export async function connectClient(options: ConnectOptions): Promise<ClientSocket> {
+  return new ClientSocket(await openSocket(options), options.ip, options.port);
+}
+
+/**
+ * Opens a TCP connection (SMTP here, QMTP in qmtp_client.ts); rejects with
+ * ClientSocketError (timeout, refused, bind, other).
+ */
+export function openSocket(options: ConnectOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({
       host: options.ip,
@@ -91,7 +99,7 @@ export function connectClient(options: ConnectOptions): Promise<ClientSocket> {
       if (settled) return;
       settled = true;
       cancel();
-      resolve(new ClientSocket(socket, options.ip, options.port));
+      resolve(socket);
     });
   });
 }

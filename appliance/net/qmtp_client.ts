@@ -29,9 +29,9 @@
  * Addresses are byte strings (one char per byte, appliance/send/address.ts)
  * and are sent as those bytes, unquoted.
  */
-import net from "node:net";
+import type net from "node:net";
 import { formatRemoteHostSaid, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
-import { type ClientFailure, ClientSocketError } from "./connection_pool.ts";
+import { type ClientFailure, ClientSocketError, openSocket } from "./connection_pool.ts";
 import { byteString, byteStringBytes as stringBytes } from "../../config/byte_string.ts";
 
 /** The QMTP port (qmtp.txt). */
@@ -157,37 +157,6 @@ export type QmtpOutcome =
   /** Connected: the records (r/h/s per recipient, then K/Z/D). */
   | { kind: "done"; records: RemoteRecord[] };
 
-function connect(options: QmtpDelivery): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({
-      host: options.ip,
-      port: options.port,
-      localAddress: options.localAddress,
-    });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ClientSocketError("timeout", `Connection to ${options.ip} timed out`));
-    }, options.connectTimeoutMs);
-    socket.once("error", (error: Error & { code?: string }) => {
-      clearTimeout(timer);
-      socket.destroy();
-      const kind: ClientFailure = error.code === "ECONNREFUSED"
-        ? "refused"
-        : error.code === "EADDRNOTAVAIL" || error.code === "EINVAL"
-        ? "bind"
-        : error.code === "ETIMEDOUT"
-        ? "timeout"
-        : "other";
-      reject(new ClientSocketError(kind, error.message, { cause: error }));
-    });
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      resolve(socket);
-    });
-  });
-}
-
 /** One connected QMTP exchange: writes with timeouts, answers through the parser. */
 class QmtpConnection {
   readonly #socket: net.Socket;
@@ -281,7 +250,12 @@ export async function deliverQmtp(options: QmtpDelivery): Promise<QmtpOutcome> {
   if (options.recipients.length === 0) throw new Error("A message needs a recipient");
   let socket: net.Socket;
   try {
-    socket = await connect(options);
+    socket = await openSocket({
+      ip: options.ip,
+      port: options.port,
+      localAddress: options.localAddress,
+      timeoutMs: options.connectTimeoutMs,
+    });
   } catch (error) {
     if (!(error instanceof ClientSocketError)) throw error;
     return { kind: "unconnected", failure: error.kind, reason: error.message };
