@@ -70,7 +70,12 @@ Deno.test("architecture: only roles/ and net/ open sockets", () => {
 });
 
 Deno.test("architecture: protocol cores do no I/O, read no clock and draw no randomness", () => {
-  const cores = [...sourceFiles("appliance/smtp"), ...sourceFiles("appliance/send")];
+  const cores = [
+    ...sourceFiles("appliance/smtp"),
+    ...sourceFiles("appliance/send"),
+    // The POP3 core; maildir_box.ts is its Maildir I/O, on purpose.
+    ...sourceFiles("appliance/pop3").filter((file) => !file.endsWith("/maildir_box.ts")),
+  ];
   const offenders = cores.filter((file) => {
     const text = Deno.readTextFileSync(`${ROOT}${file}`).replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, "");
     return /\bDeno\.|from\s+["']node:(fs|net|tls|child_process)["']|Date\.now\(|new Date\(\)|Math\.random\(/
