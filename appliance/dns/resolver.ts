@@ -1,33 +1,26 @@
 /**
- * The DNS layer for remote delivery (qmail's dns.c over Deno.resolveDns):
- * MX lookups with implicit MX and RFC 7505 null MX, A then AAAA addresses,
- * CNAME canonicalisation (qmail-formats §5.8 steps 3–4), per-query timeouts
- * tried on each name server in turn, and a bounded TTL cache shared by
- * every delivery of the role.
+ * The DNS layer for remote delivery (qmail's dns.c): MX lookups with implicit
+ * MX and RFC 7505 null MX, A then AAAA addresses, CNAME canonicalisation
+ * (qmail-formats §5.8 steps 3–4), and a bounded cache shared by every
+ * delivery of the role.
  *
- * What Deno 2.9.6's resolveDns (hickory-resolver) allows, and what follows:
- * - NXDOMAIN, "no data", SERVFAIL, REFUSED and the other error rcodes all
- *   reject with the same Deno.errors.NotFound ("no records found for Query
- *   ..."): the rcode is not exposed. NotFound is therefore read as "this name
- *   has no such records" (qmail's NXDOMAIN/no-data path); a SERVFAIL or
- *   REFUSED answer cannot be told apart and is NOT temporary here. Timeouts,
- *   unreachable servers and other errors are temporary.
- * - Record TTLs are not exposed, so the cache uses fixed TTLs (positive
- *   `ttlSeconds`, default 300; NotFound `negativeTtlSeconds`, default 60).
- *   Temporary failures are never cached.
- * - A truncated UDP answer (TC bit) is retried over TCP by hickory itself
- *   (qmail's bigdns patch is not needed).
- * - A null MX comes back as an MX record whose exchange is ".".
- * - CNAME chains in an answer are followed by hickory for MX/A/AAAA queries;
- *   a CNAME query returns one hop, so cname() walks the chain itself.
+ * Queries go through qmd's own stub resolver (client.ts: UDP with TCP
+ * fallback, every name server in turn) to the servers of control/dnsservers
+ * or /etc/resolv.conf. As in qmail's dns.c, an answer is one of three things
+ * (answer.ts): records; NXDOMAIN or "no data" (permanent, DNS_HARD); anything
+ * else — SERVFAIL, REFUSED, other rcodes, timeouts, unreachable servers,
+ * answers that do not parse — is a temporary failure (DNS_SOFT), so the
+ * message is deferred and never bounced for a broken name server.
+ *
+ * The cache keeps answers for their real TTLs (negative ones for the SOA's,
+ * RFC 2308 §5), capped by maxTtlSeconds / maxNegativeTtlSeconds; temporary
+ * failures are never cached; identical lookups in flight share one query.
  */
-import {
-  isIpv4,
-  isIpv6,
-  loadNameServers,
-  loadSystemNameServers,
-  type NameServer,
-} from "./name_servers.ts";
+import { isIpv4, isIpv6, loadNameServers, loadSystemNameServers } from "./name_servers.ts";
+import type { NameServer } from "./name_servers.ts";
+import { DnsClient } from "./client.ts";
+import { interpretAnswer } from "./answer.ts";
+import { normaliseName, type QueryType, type RecordData } from "./wire.ts";
 
 export { loadNameServers };
 export type { NameServer };
@@ -48,22 +41,27 @@ export interface ResolverOptions {
   nameServers?: NameServer[];
   /** QMAILHOME, for control/dnsservers when nameServers is not given. */
   home?: string;
-  /** Per query, tried on each name server in turn (default 5). */
+  /** Per try on one name server (default 5, glibc's RES_TIMEOUT). */
   timeoutSeconds?: number;
-  /** Positive cache (Deno.resolveDns exposes no TTLs): default 300. */
-  ttlSeconds?: number;
-  /** NotFound (NXDOMAIN or no data) cache: default 60. */
-  negativeTtlSeconds?: number;
+  /** Rounds over the name servers (default 2, glibc's RES_DFLRETRY). */
+  attempts?: number;
+  /** Longest time a positive answer is kept, whatever its TTL (default 86,400). */
+  maxTtlSeconds?: number;
+  /** Longest time NXDOMAIN or no data is kept (default 3,600; RFC 2308 §5 suggests 1–3 hours). */
+  maxNegativeTtlSeconds?: number;
   /** Cache bound; the oldest entry is evicted first (default 10,000). */
   cacheEntries?: number;
   /** ms clock for the cache (tests). */
   now?: () => number;
 }
 
-type QueryType = "MX" | "A" | "AAAA" | "CNAME";
-type MxRecord = { preference: number; exchange: string };
-/** Records, or null when the server had none (NXDOMAIN or no data: Deno cannot tell). */
-type Answer = unknown[] | null;
+/** A lookup's outcome without its TTL: what the cache keeps. */
+type Answer =
+  | { kind: "found"; records: RecordData[] }
+  | { kind: "nxdomain" }
+  | { kind: "nodata" };
+
+type Lookup = { ok: true; value: Answer } | { ok: false; temporary: true; reason: string };
 
 interface CacheEntry {
   expires: number;
@@ -71,18 +69,14 @@ interface CacheEntry {
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 5;
-const DEFAULT_TTL_SECONDS = 300;
-const DEFAULT_NEGATIVE_TTL_SECONDS = 60;
+const DEFAULT_ATTEMPTS = 2;
+const DEFAULT_MAX_TTL_SECONDS = 86_400;
+const DEFAULT_MAX_NEGATIVE_TTL_SECONDS = 3_600;
 const DEFAULT_CACHE_ENTRIES = 10_000;
 /** qmail's dns_cname gives up after 10 hops and keeps the last name (alias loop). */
 const CNAME_HOPS = 10;
 
-/** Lower case, without one trailing dot. */
-function normaliseName(name: string): string {
-  return name.toLowerCase().replace(/\.$/, "");
-}
-
-/** RFC 1035 §2.3.4 sizes; hickory rejects the rest with a plain Error. */
+/** RFC 1035 §2.3.4 sizes, and no characters that cannot be in a host name we send. */
 export function isQueryableName(name: string): boolean {
   if (name === "" || name.length > 253) return false;
   return name.split(".").every((label) =>
@@ -101,32 +95,42 @@ export function parseAddressLiteral(host: string): string | undefined {
   return undefined;
 }
 
-function temporary(reason: string): { ok: false; temporary: true; reason: string } {
-  return { ok: false, temporary: true, reason };
-}
-
 function permanent(reason: string): { ok: false; temporary: false; reason: string } {
   return { ok: false, temporary: false, reason };
 }
 
+function records<T extends RecordData["type"]>(
+  answer: Answer,
+  type: T,
+): Extract<RecordData, { type: T }>[] {
+  if (answer.kind !== "found") return [];
+  return answer.records.filter((record): record is Extract<RecordData, { type: T }> =>
+    record.type === type
+  );
+}
+
 export class Resolver {
+  #client: DnsClient;
   #nameServers: NameServer[];
-  #timeoutMs: number;
-  #ttlMs: number;
-  #negativeTtlMs: number;
+  #maxTtlMs: number;
+  #maxNegativeTtlMs: number;
   #cacheEntries: number;
   #now: () => number;
   #cache = new Map<string, CacheEntry>();
-  #inFlight = new Map<string, Promise<DnsResult<Answer>>>();
+  #inFlight = new Map<string, Promise<Lookup>>();
 
   constructor(options: ResolverOptions = {}) {
     const servers = options.nameServers ??
       (options.home === undefined ? loadSystemNameServers() : loadNameServers(options.home));
     this.#nameServers = servers.map((server) => ({ ...server }));
-    if (this.#nameServers.length === 0) throw new Error("No name servers configured");
-    this.#timeoutMs = (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
-    this.#ttlMs = (options.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000;
-    this.#negativeTtlMs = (options.negativeTtlSeconds ?? DEFAULT_NEGATIVE_TTL_SECONDS) * 1000;
+    this.#client = new DnsClient({
+      nameServers: this.#nameServers,
+      timeoutMs: (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+      attempts: options.attempts ?? DEFAULT_ATTEMPTS,
+    });
+    this.#maxTtlMs = (options.maxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS) * 1000;
+    this.#maxNegativeTtlMs = (options.maxNegativeTtlSeconds ?? DEFAULT_MAX_NEGATIVE_TTL_SECONDS) *
+      1000;
     this.#cacheEntries = Math.max(1, options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
     this.#now = options.now ?? Date.now;
   }
@@ -145,19 +149,20 @@ export class Resolver {
    * MX hosts by ascending preference (answer order within one preference; the
    * caller shuffles equal preferences). "none": NXDOMAIN or no MX records, so
    * the caller falls back to the domain's addresses (implicit MX, RFC 5321
-   * §5.1). "null": RFC 7505 null MX (exchange "."); a "." mixed with real MX
-   * records is ignored and the real ones are used.
+   * §5.1; qmail's dns_mxip → dns_ip on DNS_HARD). "null": RFC 7505 null MX
+   * (exchange "."); a "." mixed with real MX records is ignored and the real
+   * ones are used.
    */
   async mx(domain: string): Promise<DnsResult<MxHost[] | "none" | "null">> {
     const name = normaliseName(domain);
     if (!isQueryableName(name)) return permanent(`Invalid domain name: ${domain}`);
     const result = await this.#lookup("MX", name);
     if (!result.ok) return result;
-    if (result.value === null || result.value.length === 0) return { ok: true, value: "none" };
-    const hosts = (result.value as MxRecord[]).map((record) => ({
-      preference: record.preference,
-      exchange: normaliseName(record.exchange),
+    const hosts = records(result.value, "MX").map(({ preference, exchange }) => ({
+      preference,
+      exchange,
     }));
+    if (hosts.length === 0) return { ok: true, value: "none" };
     const real = hosts.filter((host) => host.exchange !== "");
     if (real.length === 0) return { ok: true, value: "null" };
     real.sort((a, b) => a.preference - b.preference);
@@ -166,10 +171,10 @@ export class Resolver {
 
   /**
    * A records then AAAA records, each in answer order. An address literal is
-   * returned as is without a query. Both lookups NotFound → permanent failure
-   * (Deno cannot tell NXDOMAIN from "no data", see above; [] only when the
-   * server answered with empty data). One family failing temporarily while the
-   * other has addresses still gives those addresses.
+   * returned as is without a query. Any address found wins; otherwise
+   * NXDOMAIN is permanent, a temporary failure of either family is
+   * temporary, and no data for both families is permanent (qmail's dns_ip:
+   * DNS_HARD → "couldn't find any host named").
    */
   async addresses(host: string): Promise<DnsResult<string[]>> {
     const literal = parseAddressLiteral(host);
@@ -178,20 +183,26 @@ export class Resolver {
     if (!isQueryableName(name)) return permanent(`Invalid host name: ${host}`);
     const [a, aaaa] = await Promise.all([this.#lookup("A", name), this.#lookup("AAAA", name)]);
     const found = [a, aaaa].flatMap((result) =>
-      result.ok && result.value !== null ? result.value as string[] : []
+      result.ok
+        ? [...records(result.value, "A"), ...records(result.value, "AAAA")].map((r) => r.address)
+        : []
     );
-    if (found.length > 0) return { ok: true, value: found.map((ip) => ip.toLowerCase()) };
+    if (found.length > 0) return { ok: true, value: found };
+    const answers = [a, aaaa].flatMap((result) => (result.ok ? [result.value] : []));
+    if (answers.some((answer) => answer.kind === "nxdomain")) {
+      return permanent(`No such host: ${name}`);
+    }
     if (!a.ok) return a;
     if (!aaaa.ok) return aaaa;
-    if (a.value === null && aaaa.value === null) return permanent(`No such host: ${name}`);
-    return { ok: true, value: [] };
+    return permanent(`No address records for ${name}`);
   }
 
   /**
    * The canonical name (qmail's dns_cname): CNAME hops followed up to 10
-   * times; NotFound at a hop ends the walk there; after 10 hops (an alias
-   * loop) the last name is kept. Bracketed literals are returned untouched.
-   * Only a temporary failure is an error (→ "CNAME lookup failed temporarily").
+   * times; NXDOMAIN or no CNAME at a hop ends the walk there; after 10 hops
+   * (an alias loop) the last name is kept. Bracketed literals are returned
+   * untouched. Only a temporary failure is an error (→ "CNAME lookup failed
+   * temporarily").
    */
   async cname(host: string): Promise<DnsResult<string>> {
     let name = host.endsWith("]") ? host : normaliseName(host);
@@ -199,15 +210,15 @@ export class Resolver {
       if (name === "" || name.endsWith("]") || isIpv4(name) || !isQueryableName(name)) break;
       const result = await this.#lookup("CNAME", name);
       if (!result.ok) return result;
-      const target = result.value?.[0];
-      if (typeof target !== "string") break;
-      name = normaliseName(target);
+      const target = records(result.value, "CNAME")[0];
+      if (target === undefined) break;
+      name = target.target;
     }
     return { ok: true, value: name };
   }
 
-  /** One cached, coalesced query of every name server in turn. */
-  #lookup(type: QueryType, name: string): Promise<DnsResult<Answer>> {
+  /** One cached, coalesced query. */
+  #lookup(type: QueryType, name: string): Promise<Lookup> {
     const key = `${type} ${name}`;
     const cached = this.#cache.get(key);
     if (cached !== undefined) {
@@ -216,56 +227,32 @@ export class Resolver {
     }
     const pending = this.#inFlight.get(key);
     if (pending !== undefined) return pending;
-    const query = this.#queryServers(type, name).then((result) => {
-      if (result.ok) this.#remember(key, result.value);
-      return result;
-    }).finally(() => this.#inFlight.delete(key));
+    const query = this.#query(type, name, key).finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, query);
     return query;
   }
 
-  #remember(key: string, answer: Answer): void {
-    const ttl = answer === null ? this.#negativeTtlMs : this.#ttlMs;
-    if (ttl <= 0) return;
+  async #query(type: QueryType, name: string, key: string): Promise<Lookup> {
+    const outcome = await this.#client.query(name, type);
+    if (!outcome.ok) return { ok: false, temporary: true, reason: outcome.reason };
+    const interpretation = interpretAnswer(outcome.message, name, type);
+    const answer: Answer = interpretation.kind === "found"
+      ? { kind: "found", records: interpretation.records }
+      : { kind: interpretation.kind };
+    this.#remember(key, answer, interpretation.ttl);
+    return { ok: true, value: answer };
+  }
+
+  #remember(key: string, answer: Answer, ttlSeconds: number): void {
+    const cap = answer.kind === "found" ? this.#maxTtlMs : this.#maxNegativeTtlMs;
+    const ttl = Math.min(ttlSeconds * 1000, cap);
+    if (!(ttl > 0)) return;
     this.#cache.delete(key);
     this.#cache.set(key, { expires: this.#now() + ttl, answer });
     while (this.#cache.size > this.#cacheEntries) {
       const oldest = this.#cache.keys().next().value;
       if (oldest === undefined) break;
       this.#cache.delete(oldest);
-    }
-  }
-
-  async #queryServers(type: QueryType, name: string): Promise<DnsResult<Answer>> {
-    let last: DnsResult<Answer> = temporary("No name server answered");
-    for (const server of this.#nameServers) {
-      last = await this.#queryOne(type, name, server);
-      if (last.ok || !last.temporary) return last;
-    }
-    return last;
-  }
-
-  async #queryOne(type: QueryType, name: string, server: NameServer): Promise<DnsResult<Answer>> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
-    const where = server.ipAddr.includes(":")
-      ? `[${server.ipAddr}]:${server.port}`
-      : `${server.ipAddr}:${server.port}`;
-    try {
-      const records = await Deno.resolveDns(`${name}.`, type, {
-        nameServer: server,
-        signal: controller.signal,
-      });
-      return { ok: true, value: records };
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return { ok: true, value: null };
-      if (controller.signal.aborted || error instanceof Deno.errors.TimedOut) {
-        return temporary(`DNS ${type} query for ${name} to ${where} timed out`);
-      }
-      const message = error instanceof Error ? error.message : String(error);
-      return temporary(`DNS ${type} query for ${name} to ${where} failed: ${message}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

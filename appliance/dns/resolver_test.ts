@@ -1,11 +1,18 @@
 import { assert, assertEquals, assertMatch } from "../../tests/assert.ts";
-import { type FakeDns, type FakeZone, startFakeDns } from "../../tests/fakes/fake_dns.ts";
+import {
+  type FakeDecoy,
+  type FakeDns,
+  type FakeZone,
+  startFakeDns,
+} from "../../tests/fakes/fake_dns.ts";
 import {
   isQueryableName,
   parseAddressLiteral,
   Resolver,
   type ResolverOptions,
 } from "./resolver.ts";
+
+const MX_ONE = { preference: 1, exchange: "mx.example" };
 
 const BIG: string[] = Array.from({ length: 60 }, (_, i) => `10.0.${i >> 4}.${(i % 16) + 1}`);
 
@@ -33,8 +40,13 @@ const ZONE: FakeZone = {
   "loop2.example": { cname: "loop1.example" },
   "fail.example": { servfail: true },
   "refused.example": { refused: true },
+  "notimp.example": { rcode: 4 },
+  "formerr.example": { rcode: 1 },
   "drop.example": { drop: true },
   "big.example": { a: BIG },
+  "small-tc.example": { a: ["192.0.2.77"], truncate: true },
+  "old-server.example": { a: ["192.0.2.78"], noEdns: true },
+  "mxfail.example": { mx: [{ preference: 10, exchange: "fail.example" }] },
 };
 
 async function withFake(
@@ -47,6 +59,7 @@ async function withFake(
       new Resolver({
         nameServers: [{ ipAddr: "127.0.0.1", port: fake.port }],
         timeoutSeconds: 0.3,
+        attempts: 1,
         ...options,
       }));
   } finally {
@@ -103,7 +116,7 @@ Deno.test("resolver: addresses are A then AAAA in answer order", async () => {
   });
 });
 
-Deno.test("resolver: NXDOMAIN (and no data: Deno cannot tell them apart) is a permanent failure", async () => {
+Deno.test("resolver: NXDOMAIN and no data (no A, no AAAA) are permanent failures", async () => {
   await withFake(ZONE, async (_fake, make) => {
     const resolver = make();
     const missing = await resolver.addresses("missing.example");
@@ -172,33 +185,101 @@ Deno.test("resolver: a dropped query is a temporary failure after the timeout", 
   });
 });
 
-Deno.test("resolver: SERVFAIL and REFUSED reach us as NotFound (Deno 2.9.6 hides the rcode)", async () => {
-  // This documents a limitation, not a wish: if Deno starts exposing the
-  // rcode, this test fails and SERVFAIL/REFUSED should become temporary.
+Deno.test("resolver: SERVFAIL, REFUSED, NOTIMP and FORMERR are temporary for MX, A/AAAA and CNAME", async () => {
+  // qmail's dns.c: res_query's TRY_AGAIN (and every failure but NXDOMAIN and
+  // no data) is DNS_SOFT, so the message is deferred, never bounced.
   await withFake(ZONE, async (_fake, make) => {
     const resolver = make();
-    assertEquals(await resolver.mx("fail.example"), { ok: true, value: "none" });
-    const refused = await resolver.addresses("refused.example");
-    assert(!refused.ok && !refused.temporary, JSON.stringify(refused));
+    for (const name of ["fail", "refused", "notimp", "formerr"].map((n) => `${n}.example`)) {
+      const mx = await resolver.mx(name);
+      assert(!mx.ok && mx.temporary, `${name} MX: ${JSON.stringify(mx)}`);
+      const addresses = await resolver.addresses(name);
+      assert(!addresses.ok && addresses.temporary, `${name} A: ${JSON.stringify(addresses)}`);
+      const cname = await resolver.cname(name);
+      assert(!cname.ok && cname.temporary, `${name} CNAME: ${JSON.stringify(cname)}`);
+    }
+    const reason = await resolver.mx("fail.example");
+    assert(!reason.ok);
+    assertMatch(reason.reason, /SERVFAIL/);
+    // An MX whose exchange cannot be resolved for now: the exchange's lookup is temporary.
+    const mx = await resolver.mx("mxfail.example");
+    assert(mx.ok && Array.isArray(mx.value));
+    const exchange = await resolver.addresses(mx.value[0].exchange);
+    assert(!exchange.ok && exchange.temporary, JSON.stringify(exchange));
   });
 });
 
-Deno.test("resolver: the next name server is asked after a temporary failure", async () => {
-  const dead = await startFakeDns({ "x.example": { drop: true } });
-  const live = await startFakeDns({ "x.example": { a: ["192.0.2.44"] } });
+Deno.test("resolver: temporary failures are not cached; a later good answer is used", async () => {
+  const zone: FakeZone = { "flaky.example": { servfail: true } };
+  await withFake(zone, async (fake, make) => {
+    const resolver = make();
+    assert(!(await resolver.mx("flaky.example")).ok);
+    zone["flaky.example"].servfail = false;
+    zone["flaky.example"].mx = [{ preference: 1, exchange: "mx.flaky.example" }];
+    assertEquals(await resolver.mx("flaky.example"), {
+      ok: true,
+      value: [{ preference: 1, exchange: "mx.flaky.example" }],
+    });
+    assertEquals(fake.queries.length, 2);
+  });
+});
+
+Deno.test("resolver: each name server in order, for `attempts` rounds (glibc's res_send)", async () => {
+  const failing = await startFakeDns({ "x.example": { servfail: true } });
+  const dropping = await startFakeDns({ "x.example": { drop: true } });
   try {
     const resolver = new Resolver({
       nameServers: [
-        { ipAddr: "127.0.0.1", port: dead.port },
-        { ipAddr: "127.0.0.1", port: live.port },
+        { ipAddr: "127.0.0.1", port: failing.port },
+        { ipAddr: "127.0.0.1", port: dropping.port },
       ],
+      timeoutSeconds: 0.2,
+      attempts: 2,
+    });
+    const result = await resolver.addresses("x.example");
+    assert(!result.ok && result.temporary, JSON.stringify(result));
+    for (const fake of [failing, dropping]) {
+      assertEquals(fake.queries.filter((q) => q.type === "A").length, 2);
+    }
+  } finally {
+    await failing.close();
+    await dropping.close();
+  }
+});
+
+Deno.test("resolver: the next name server is asked after a timeout, SERVFAIL or REFUSED", async () => {
+  const dead = await startFakeDns({ "x.example": { drop: true } });
+  const failing = await startFakeDns({ "x.example": { servfail: true } });
+  const refusing = await startFakeDns({ "x.example": { refused: true } });
+  const live = await startFakeDns({ "x.example": { a: ["192.0.2.44"] } });
+  const fakes = [dead, failing, refusing, live];
+  try {
+    const resolver = new Resolver({
+      nameServers: fakes.map((fake) => ({ ipAddr: "127.0.0.1", port: fake.port })),
       timeoutSeconds: 0.3,
+      attempts: 1,
     });
     assertEquals(await resolver.addresses("x.example"), { ok: true, value: ["192.0.2.44"] });
-    assert(dead.queries.length > 0);
+    assert(fakes.every((fake) => fake.queries.length > 0));
   } finally {
-    await dead.close();
-    await live.close();
+    for (const fake of fakes) await fake.close();
+  }
+});
+
+Deno.test("resolver: NXDOMAIN from the first server is final (it is an answer)", async () => {
+  const first = await startFakeDns({});
+  const second = await startFakeDns({ "x.example": { a: ["192.0.2.45"] } });
+  try {
+    const resolver = new Resolver({
+      nameServers: [first, second].map((fake) => ({ ipAddr: "127.0.0.1", port: fake.port })),
+      timeoutSeconds: 0.3,
+    });
+    const result = await resolver.addresses("x.example");
+    assert(!result.ok && !result.temporary, JSON.stringify(result));
+    assertEquals(second.queries, []);
+  } finally {
+    await first.close();
+    await second.close();
   }
 });
 
@@ -208,37 +289,136 @@ Deno.test("resolver: a big answer is truncated over UDP and fetched over TCP", a
     const transports = fake.queries.filter((q) => q.name === "big.example" && q.type === "A")
       .map((q) => q.transport);
     assertEquals(transports, ["udp", "tcp"]);
+    // A small answer with TC set is fetched over TCP too.
+    const resolver = make();
+    assertEquals(await resolver.addresses("small-tc.example"), {
+      ok: true,
+      value: ["192.0.2.77"],
+    });
+    assertEquals(
+      fake.queries.filter((q) => q.name === "small-tc.example" && q.type === "A")
+        .map((q) => q.transport),
+      ["udp", "tcp"],
+    );
   });
 });
 
-Deno.test("resolver: positive and negative answers are cached with fixed TTLs", async () => {
+Deno.test("resolver: EDNS0 is offered; a server that answers it with FORMERR is asked without", async () => {
+  await withFake(ZONE, async (fake, make) => {
+    const resolver = make();
+    assertEquals(await resolver.addresses("dual.example").then((r) => r.ok), true);
+    assert(fake.queries.filter((q) => q.name === "dual.example").every((q) => q.edns));
+    assertEquals(await resolver.addresses("old-server.example"), {
+      ok: true,
+      value: ["192.0.2.78"],
+    });
+    assertEquals(
+      fake.queries.filter((q) => q.name === "old-server.example" && q.type === "A")
+        .map((q) => q.edns),
+      [true, false],
+    );
+  });
+});
+
+Deno.test("resolver: forged UDP answers (other ID, other question, other port, garbage) are ignored", async () => {
+  const decoys: FakeDecoy[] = ["id", "question", "source", "garbage"];
+  const zone: FakeZone = {};
+  for (const decoy of decoys) zone[`${decoy}.example`] = { a: ["192.0.2.80"], decoy };
+  await withFake(zone, async (fake, make) => {
+    const resolver = make();
+    for (const decoy of decoys) {
+      // Each decoy is an NXDOMAIN sent before the real answer: taking it would bounce.
+      assertEquals(await resolver.addresses(`${decoy}.example`), {
+        ok: true,
+        value: ["192.0.2.80"],
+      }, decoy);
+    }
+    assertEquals(fake.queries.filter((q) => q.transport === "tcp"), []);
+  });
+});
+
+Deno.test("resolver: answers are cached for their TTLs, negative ones for the SOA's (RFC 2308)", async () => {
   let now = 1_000_000;
-  const fake = await startFakeDns(ZONE);
+  const fake = await startFakeDns({
+    "long.example": { mx: [MX_ONE], ttl: 600 },
+    "short.example": { mx: [MX_ONE], ttl: 30 },
+    "zero.example": { mx: [MX_ONE], ttl: 0 },
+    "alias.example": { cname: "long.example", ttl: 20 },
+    "nodata.example": { negativeTtl: 45 },
+    "gone.example": { nxdomain: true, negativeTtl: 90 },
+  });
   const resolver = new Resolver({
     nameServers: [{ ipAddr: "127.0.0.1", port: fake.port }],
     timeoutSeconds: 0.3,
-    ttlSeconds: 300,
-    negativeTtlSeconds: 60,
+    attempts: 1,
     now: () => now,
   });
+  const names = ["long", "short", "zero", "alias", "nodata", "gone"].map((n) => `${n}.example`);
+  const snapshot = async () => {
+    const out: Record<string, string> = {};
+    for (const name of names) {
+      const result = await resolver.mx(name);
+      out[name] = result.ok ? "cached" : result.temporary ? "asked" : "permanent";
+    }
+    return out;
+  };
   try {
-    assertEquals((await resolver.mx("mx.example")).ok, true);
-    assertEquals(await resolver.mx("implicit.example"), { ok: true, value: "none" });
+    for (const name of names) await resolver.mx(name);
   } finally {
     await fake.close();
   }
-  // The server is gone: cached answers still come back.
-  const mx = await resolver.mx("mx.example");
-  assert(mx.ok && Array.isArray(mx.value) && mx.value.length === 4);
-  assertEquals(await resolver.mx("implicit.example"), { ok: true, value: "none" });
-  // The negative entry expires first, then the positive one.
-  now += 61_000;
-  assertEquals((await resolver.mx("mx.example")).ok, true);
-  const expired = await resolver.mx("implicit.example");
-  assert(!expired.ok && expired.temporary, JSON.stringify(expired));
-  now += 240_000;
-  const gone = await resolver.mx("mx.example");
-  assert(!gone.ok && gone.temporary, JSON.stringify(gone));
+  // The server is gone: what is still cached answers, the rest fails temporarily.
+  assertEquals(await snapshot(), {
+    "long.example": "cached",
+    "short.example": "cached",
+    "zero.example": "asked",
+    "alias.example": "cached",
+    "nodata.example": "cached",
+    "gone.example": "cached",
+  });
+  now += 31_000;
+  assertEquals(await snapshot(), {
+    "long.example": "cached",
+    "short.example": "asked",
+    "zero.example": "asked",
+    // The chain's smallest TTL (the CNAME's 20 s) bounds the answer.
+    "alias.example": "asked",
+    "nodata.example": "cached",
+    "gone.example": "cached",
+  });
+  now += 30_000;
+  const later = await snapshot();
+  assertEquals([later["nodata.example"], later["gone.example"]], ["asked", "cached"]);
+  now += 30_000;
+  assertEquals((await snapshot())["gone.example"], "asked");
+  now += 600_000;
+  assertEquals((await snapshot())["long.example"], "asked");
+});
+
+Deno.test("resolver: without a SOA a negative answer is not cached; TTLs are capped", async () => {
+  let now = 0;
+  const fake = await startFakeDns({ "big-ttl.example": { mx: [MX_ONE], ttl: 2_000_000 } }, {
+    negativeTtl: null,
+  });
+  const resolver = new Resolver({
+    nameServers: [{ ipAddr: "127.0.0.1", port: fake.port }],
+    timeoutSeconds: 0.3,
+    attempts: 1,
+    maxTtlSeconds: 100,
+    now: () => now,
+  });
+  try {
+    assertEquals(await resolver.mx("missing.example"), { ok: true, value: "none" });
+    assertEquals(await resolver.mx("missing.example"), { ok: true, value: "none" });
+    assertEquals(fake.queries.length, 2);
+    assert((await resolver.mx("big-ttl.example")).ok);
+  } finally {
+    await fake.close();
+  }
+  now += 99_000;
+  assert((await resolver.mx("big-ttl.example")).ok);
+  now += 2_000;
+  assert(!(await resolver.mx("big-ttl.example")).ok);
 });
 
 Deno.test("resolver: concurrent identical queries share one lookup; the cache is bounded", async () => {

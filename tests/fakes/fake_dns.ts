@@ -1,14 +1,21 @@
 /**
  * A fake recursive DNS server on 127.0.0.1 for tests (UDP and TCP on the same
- * port), built on npm dns2 (test only). It answers from a fixed zone the way a
+ * port), built on npm dns2 (test only), so the resolver is tested against an
+ * encoder that is not its own. It answers from a fixed zone the way a
  * recursive resolver would: CNAME chains are chased inside the zone and
- * returned with the target's records; names absent from the zone are NXDOMAIN.
+ * returned with the target's records; names absent from the zone are
+ * NXDOMAIN; NXDOMAIN and no-data answers carry a SOA in the authority section
+ * (RFC 2308 §3) whose TTL and MINIMUM are the negative TTL.
  *
  * UDP answers larger than 512 bytes (RFC 1035 §4.2.1) are replaced by an empty
  * answer with the TC bit set, whatever EDNS size the client offers, so a
- * client has to retry over TCP (the bigdns case).
+ * client has to retry over TCP (the bigdns case). A name can also be made to
+ * answer with any rcode, never answer, always truncate over UDP, refuse
+ * EDNS0, or send a forged answer first.
  */
 import dns2 from "dns2";
+import { Buffer } from "node:buffer";
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import type { Socket } from "node:net";
 
 export interface FakeMx {
@@ -16,26 +23,53 @@ export interface FakeMx {
   exchange: string; // "." is an RFC 7505 null MX
 }
 
+/**
+ * What a forged UDP answer sent just before the real one gets wrong (each is
+ * an NXDOMAIN, so a client that takes it would bounce): "id" another query
+ * ID, "question" another name, "source" sent from another port, "garbage"
+ * bytes that do not parse.
+ */
+export type FakeDecoy = "id" | "question" | "source" | "garbage";
+
 /** What one name answers. A name in the zone with no records of a type gives NOERROR/no data. */
 export interface FakeRecords {
   mx?: FakeMx[];
   a?: string[];
   aaaa?: string[];
   cname?: string;
+  /** TTL of this name's records, CNAME included (default 300). */
+  ttl?: number;
+  /** The SOA TTL and MINIMUM in this name's no-data answers (default: the server's). */
+  negativeTtl?: number;
   nxdomain?: boolean;
   servfail?: boolean;
   refused?: boolean;
+  /** Any other rcode (RFC 1035 §4.1.1 numbers, e.g. 4 NOTIMP). */
+  rcode?: number;
   /** Never answer (the client times out). */
   drop?: boolean;
+  /** Every UDP answer has the TC bit and no records; TCP answers in full. */
+  truncate?: boolean;
+  /** A query with an EDNS0 OPT record gets FORMERR, as an old server would give. */
+  noEdns?: boolean;
+  /** A forged answer sent over UDP before the real one. */
+  decoy?: FakeDecoy;
 }
 
 /** Names are matched case-insensitively, without a trailing dot. */
 export type FakeZone = Record<string, FakeRecords>;
 
+export interface FakeDnsOptions {
+  /** SOA TTL and MINIMUM for negative answers; null sends no SOA (default 60). */
+  negativeTtl?: number | null;
+}
+
 export interface FakeQuery {
   name: string;
   type: string;
   transport: "udp" | "tcp";
+  /** Whether the query carried an EDNS0 OPT record. */
+  edns: boolean;
 }
 
 export interface FakeDns {
@@ -49,6 +83,9 @@ export interface FakeDns {
 
 const UDP_LIMIT = 512;
 const MAX_CHASE = 16;
+const DEFAULT_TTL = 300;
+const DEFAULT_NEGATIVE_TTL = 60;
+const OPT_TYPE = 41;
 
 const { Packet } = dns2;
 type DnsPacket = InstanceType<typeof dns2.Packet>;
@@ -59,6 +96,7 @@ const TYPE_NAMES: Record<number, string> = {
   [Packet.TYPE.AAAA]: "AAAA",
   [Packet.TYPE.MX]: "MX",
   [Packet.TYPE.CNAME]: "CNAME",
+  [Packet.TYPE.PTR]: "PTR",
   [Packet.TYPE.ANY]: "ANY",
 };
 
@@ -67,7 +105,7 @@ function normalise(name: string): string {
 }
 
 function recordsFor(name: string, type: number, entry: FakeRecords): DnsResource[] {
-  const base = { name, class: Packet.CLASS.IN, ttl: 300 };
+  const base = { name, class: Packet.CLASS.IN, ttl: entry.ttl ?? DEFAULT_TTL };
   const out: DnsResource[] = [];
   if (type === Packet.TYPE.A || type === Packet.TYPE.ANY) {
     for (const address of entry.a ?? []) {
@@ -94,10 +132,40 @@ function recordsFor(name: string, type: number, entry: FakeRecords): DnsResource
   return out;
 }
 
+/** RFC 2308 §3: the zone's SOA in the authority section, TTL and MINIMUM both `ttl`. */
+function negativeSoa(name: string, ttl: number | null): DnsResource[] {
+  if (ttl === null) return [];
+  const zone = name.split(".").slice(-2).join(".");
+  return [
+    new Packet.Resource({
+      name: zone,
+      type: Packet.TYPE.SOA,
+      class: Packet.CLASS.IN,
+      ttl,
+      primary: `ns.${zone}`,
+      admin: `hostmaster.${zone}`,
+      serial: 1,
+      refresh: 3600,
+      retry: 600,
+      expiration: 86400,
+      minimum: ttl,
+    }),
+  ];
+}
+
+function hasEdns(request: DnsPacket): boolean {
+  return (request.additionals ?? []).some((record: DnsResource) => record.type === OPT_TYPE);
+}
+
 /** Builds the answer for one question; undefined means "drop". */
-function answer(request: DnsPacket, zone: Map<string, FakeRecords>): DnsPacket | undefined {
+function answer(
+  request: DnsPacket,
+  zone: Map<string, FakeRecords>,
+  negativeTtl: number | null,
+): DnsPacket | undefined {
   const response = Packet.createResponseFromRequest(request);
   response.header.ra = 1;
+  response.additionals = [];
   const question = request.questions[0];
   if (question === undefined) {
     response.header.rcode = Packet.RCODE.FORMERR;
@@ -108,15 +176,20 @@ function answer(request: DnsPacket, zone: Map<string, FakeRecords>): DnsPacket |
     const entry = zone.get(name);
     if (entry === undefined || entry.nxdomain) {
       response.header.rcode = Packet.RCODE.NXDOMAIN;
+      response.authorities = negativeSoa(name, entry?.negativeTtl ?? negativeTtl);
       return response;
     }
     if (entry.drop) return undefined;
-    if (entry.servfail) {
-      response.header.rcode = Packet.RCODE.SERVFAIL;
-      return response;
-    }
-    if (entry.refused) {
-      response.header.rcode = Packet.RCODE.REFUSED;
+    const rcode = entry.servfail
+      ? Packet.RCODE.SERVFAIL
+      : entry.refused
+      ? Packet.RCODE.REFUSED
+      : entry.noEdns && hasEdns(request)
+      ? Packet.RCODE.FORMERR
+      : entry.rcode;
+    if (rcode !== undefined) {
+      response.answers = [];
+      response.header.rcode = rcode;
       return response;
     }
     if (entry.cname !== undefined) {
@@ -125,7 +198,7 @@ function answer(request: DnsPacket, zone: Map<string, FakeRecords>): DnsPacket |
           name,
           type: Packet.TYPE.CNAME,
           class: Packet.CLASS.IN,
-          ttl: 300,
+          ttl: entry.ttl ?? DEFAULT_TTL,
           domain: entry.cname,
         }),
       );
@@ -133,7 +206,11 @@ function answer(request: DnsPacket, zone: Map<string, FakeRecords>): DnsPacket |
       name = normalise(entry.cname);
       continue;
     }
-    response.answers.push(...recordsFor(name, question.type, entry));
+    const records = recordsFor(name, question.type, entry);
+    response.answers.push(...records);
+    if (records.length === 0) {
+      response.authorities = negativeSoa(name, entry.negativeTtl ?? negativeTtl);
+    }
     return response;
   }
   // A CNAME loop: a recursive resolver gives up with SERVFAIL.
@@ -142,8 +219,8 @@ function answer(request: DnsPacket, zone: Map<string, FakeRecords>): DnsPacket |
   return response;
 }
 
-function truncateForUdp(response: DnsPacket): DnsPacket {
-  if (response.toBuffer().length <= UDP_LIMIT) return response;
+function truncateForUdp(response: DnsPacket, always: boolean): DnsPacket {
+  if (!always && response.toBuffer().length <= UDP_LIMIT) return response;
   const truncated = new Packet();
   truncated.header = new Packet.Header(response.header);
   truncated.header.tc = 1;
@@ -151,12 +228,35 @@ function truncateForUdp(response: DnsPacket): DnsPacket {
   return truncated;
 }
 
+/** The forged NXDOMAIN of a decoy, as bytes. */
+function forge(request: DnsPacket, decoy: FakeDecoy): Uint8Array {
+  if (decoy === "garbage") return new Uint8Array([0xde, 0xad, 0xbe]);
+  const forged = Packet.createResponseFromRequest(request);
+  forged.header.ra = 1;
+  forged.header.rcode = Packet.RCODE.NXDOMAIN;
+  forged.additionals = [];
+  if (decoy === "id") forged.header.id = (request.header.id + 1) & 0xffff;
+  if (decoy === "question") {
+    forged.questions = forged.questions.map((q: DnsPacket["questions"][number]) => ({
+      ...q,
+      name: `forged.${q.name}`,
+    }));
+  }
+  return forged.toBuffer();
+}
+
 /** Starts the server; UDP and TCP listen on the same free port of 127.0.0.1. */
-export async function startFakeDns(zone: FakeZone): Promise<FakeDns> {
+export async function startFakeDns(zone: FakeZone, options: FakeDnsOptions = {}): Promise<FakeDns> {
   const names = new Map<string, FakeRecords>();
   for (const [name, entry] of Object.entries(zone)) names.set(normalise(name), entry);
+  const negativeTtl = options.negativeTtl === undefined
+    ? DEFAULT_NEGATIVE_TTL
+    : options.negativeTtl;
   const queries: FakeQuery[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
+  // The other port that "source" decoys come from.
+  const spoofer: UdpSocket = createSocket("udp4");
+  await new Promise<void>((resolve) => spoofer.bind(0, "127.0.0.1", resolve));
 
   function waitForQueries(count: number): Promise<void> {
     if (queries.length >= count) return Promise.resolve();
@@ -169,19 +269,50 @@ export async function startFakeDns(zone: FakeZone): Promise<FakeDns> {
     }
   }
 
+  async function sendDecoy(
+    request: DnsPacket,
+    decoy: FakeDecoy,
+    send: (response: DnsPacket | Buffer) => Promise<unknown>,
+    client: unknown,
+  ): Promise<void> {
+    const forged = forge(request, decoy);
+    if (decoy !== "source") {
+      await send(Buffer.from(forged));
+      return;
+    }
+    // dns2 hands a UDP handler the sender's dgram.RemoteInfo.
+    if (typeof client !== "object" || client === null) return;
+    const { address, port }: { address?: unknown; port?: unknown } = client;
+    if (typeof address !== "string" || typeof port !== "number") return;
+    await new Promise<void>((resolve) => spoofer.send(forged, port, address, () => resolve()));
+  }
+
   function handler(transport: "udp" | "tcp") {
-    return (request: DnsPacket, send: (response: DnsPacket) => unknown) => {
+    return async (
+      request: DnsPacket,
+      send: (response: DnsPacket | Buffer) => Promise<unknown>,
+      client: unknown,
+    ) => {
       for (const q of request.questions) {
         queries.push({
           name: normalise(q.name),
           type: TYPE_NAMES[q.type] ?? String(q.type),
           transport,
+          edns: hasEdns(request),
         });
       }
       wake();
-      const response = answer(request, names);
+      const response = answer(request, names, negativeTtl);
       if (response === undefined) return;
-      void send(transport === "udp" ? truncateForUdp(response) : response);
+      const entry = names.get(normalise(request.questions[0]?.name ?? ""));
+      try {
+        // dns2's TCP send returns nothing; its UDP send a promise.
+        if (transport === "tcp") return void await send(response);
+        if (entry?.decoy !== undefined) await sendDecoy(request, entry.decoy, send, client);
+        await send(truncateForUdp(response, entry?.truncate === true));
+      } catch {
+        // the client is gone
+      }
     };
   }
 
@@ -223,6 +354,7 @@ export async function startFakeDns(zone: FakeZone): Promise<FakeDns> {
   function close(): Promise<void> {
     closed ??= Promise.all([
       new Promise<void>((resolve) => udpServer.close(() => resolve())),
+      new Promise<void>((resolve) => spoofer.close(() => resolve())),
       new Promise<void>((resolve) => {
         tcpServer.close(() => resolve());
         for (const socket of sockets) socket.destroy();
