@@ -129,6 +129,9 @@ const ZONE: FakeZone = {
   "amx.test": { a: ["127.0.0.2"] },
   "nomx.test": { nxdomain: true },
   "nullmx.test": { mx: [{ preference: 0, exchange: "." }] },
+  "servfail.test": { servfail: true },
+  "refused.test": { refused: true },
+  "badmx.test": { mx: [{ preference: 10, exchange: "servfail.test" }] },
 };
 
 Deno.test("remote: success, body dot-stuffed and CRLF, report with the remote's words", async () => {
@@ -219,6 +222,33 @@ Deno.test("remote: no MX → A; NXDOMAIN → D; null MX → D; ourselves → #5.
       const self = await deliverRemote(await s.job("x@amx.test"), s.ctx);
       assertEquals(self.status, "D");
       assertStringIncludes(self.text, "(#5.4.6)");
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+Deno.test("remote: DNS SERVFAIL or REFUSED defers (Z), NXDOMAIN bounces (D), as qmail's dns.c", async () => {
+  await withMx([{ host: "127.0.0.2" }], async ([mx]) => {
+    const s = await setup(ZONE, mx.port);
+    try {
+      // The domain's own lookups fail: qmail 1.03's CNAME step reports it first.
+      for (const domain of ["servfail.test", "refused.test"]) {
+        const report = await deliverRemote(await s.job(`x@${domain}`), s.ctx);
+        assertEquals(report.status, "Z", `${domain}: ${report.text}`);
+        assertStringIncludes(report.text, "CNAME lookup failed temporarily. (#4.4.3)");
+      }
+      // The MX is there but its exchange's address lookup fails.
+      const exchange = await deliverRemote(await s.job("x@badmx.test"), s.ctx);
+      assertEquals(exchange.status, "Z", exchange.text);
+      assertStringIncludes(exchange.text, "Sorry, I couldn't find any host by that name. (#4.1.2)");
+      const missing = await deliverRemote(await s.job("x@nomx.test"), s.ctx);
+      assertEquals(missing.status, "D", missing.text);
+      assertStringIncludes(
+        missing.text,
+        "Sorry, I couldn't find any host named nomx.test. (#5.1.2)",
+      );
+      assertEquals(mx.messages.length, 0);
     } finally {
       await s.close();
     }
