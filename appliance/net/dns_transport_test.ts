@@ -55,7 +55,7 @@ Deno.test("dns transport: TCP that never answers times out; a hang-up or a wrong
     assertEquals(result.ok, false);
     if (!result.ok) assertMatch(result.reason, /timed out \(TCP\)/);
   });
-  await withTcp(async (conn) => conn.close(), async (port) => {
+  await withTcp((conn) => Promise.resolve(conn.close()), async (port) => {
     const result = await exchangeTcp({ ipAddr: "127.0.0.1", port }, query(2), 5000);
     assertEquals(result.ok, false);
     if (!result.ok) assertMatch(result.reason, /closed without an answer/);
