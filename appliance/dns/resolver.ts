@@ -76,12 +76,19 @@ const DEFAULT_CACHE_ENTRIES = 10_000;
 /** qmail's dns_cname gives up after 10 hops and keeps the last name (alias loop). */
 const CNAME_HOPS = 10;
 
-/** RFC 1035 §2.3.4 sizes, and no characters that cannot be in a host name we send. */
+const utf8 = new TextEncoder();
+
+/**
+ * RFC 1035 §2.3.4 sizes counted in bytes as they go on the wire (a label of
+ * 8-bit characters is longer than its string), and no characters that cannot
+ * be in a host name we send.
+ */
 export function isQueryableName(name: string): boolean {
-  if (name === "" || name.length > 253) return false;
-  return name.split(".").every((label) =>
-    label.length > 0 && label.length <= 63 && !/[\s\[\]\\@"()<>,;:]/.test(label)
-  );
+  if (name === "" || utf8.encode(name).length > 253) return false;
+  return name.split(".").every((label) => {
+    const size = utf8.encode(label).length;
+    return size > 0 && size <= 63 && !/[\s\[\]\\@"()<>,;:]/.test(label);
+  });
 }
 
 /** An address literal used directly (§5.8 step 4): "1.2.3.4", "[1.2.3.4]", "[IPv6:…]". */
@@ -99,6 +106,7 @@ function permanent(reason: string): { ok: false; temporary: false; reason: strin
   return { ok: false, temporary: false, reason };
 }
 
+/** The records of one type in a found answer ([] for NXDOMAIN and no data). */
 function records<T extends RecordData["type"]>(
   answer: Answer,
   type: T,

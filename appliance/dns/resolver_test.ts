@@ -454,6 +454,9 @@ Deno.test("resolver: pure helpers", () => {
   assertEquals(isQueryableName("a..b"), false);
   assertEquals(isQueryableName("has space.example"), false);
   assertEquals(isQueryableName(`${"a".repeat(63)}.example`), true);
+  // 32 two-byte characters are 64 bytes on the wire: one too many for a label.
+  assertEquals(isQueryableName(`${"é".repeat(31)}.example`), true);
+  assertEquals(isQueryableName(`${"é".repeat(32)}.example`), false);
   assertEquals(parseAddressLiteral("192.0.2.1"), "192.0.2.1");
   assertEquals(parseAddressLiteral("[192.0.2.1]"), "192.0.2.1");
   assertEquals(parseAddressLiteral("[IPv6:::1]"), "::1");
