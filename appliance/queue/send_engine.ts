@@ -645,8 +645,9 @@ export class SendEngine {
     const { job, delid } = delivery;
     const files = this.#jobFiles(job);
     const { outcome, text } = settleReport(status, reportText, job.dying);
-    if (outcome === "mangled") logReportMangled(delid);
-    else logDeliveryResult(delid, outcome, text);
+    const target = { id: job.id, channel: job.channel, recipient: delivery.recipient };
+    if (outcome === "mangled") logReportMangled(delid, target);
+    else logDeliveryResult(delid, outcome, text, target);
     if (outcome === "success") {
       this.#markDone(files, delivery.offset);
       job.open--;
