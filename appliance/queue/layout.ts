@@ -13,6 +13,10 @@
  * | S4    | +    | ?    | +    | ?    | ?     | ?      | -      | queued, awaiting send     |
  * | S5    | +    | -    | -    | +    | ?     | ?      | ?      | preprocessed, delivering  |
  *
+ * An intd or todo entry counts in either form, flat (`todo/ID`, vanilla
+ * qmail-queue) or split (`todo/NN/ID`, big-todo and qmd), whatever layout the
+ * queue was made with (queue/entries.ts).
+ *
  * Writers: inject (S1→S2→S3→S4) is the only code that creates pid/, mess/,
  * intd/ and todo/ entries; the send role alone moves S4→S5, marks recipients
  * done, writes bounce/ and deletes (S5→S1).
