@@ -119,26 +119,47 @@ export function logDeliveryStarted(
   logEvent(
     "starting_delivery",
     `starting delivery ${delivery}: msg ${id} to ${channel} ${safeLogText(recipient)}`,
-    { delivery, msg: Number(id), channel, recipient },
+    deliveryFields(delivery, { id, channel, recipient }),
   );
 }
 
 export type DeliveryOutcome = "success" | "deferral" | "failure";
 
+/** Which message and recipient a delivery is for: JSON fields only, the text stays qmail's. */
+export interface DeliveryTarget {
+  id: bigint;
+  channel: "local" | "remote";
+  recipient: string;
+}
+
+function deliveryFields(delivery: number, target: DeliveryTarget): LogRecord["fields"] {
+  return {
+    delivery,
+    msg: Number(target.id),
+    channel: target.channel,
+    recipient: target.recipient,
+  };
+}
+
 export function logDeliveryResult(
   delivery: number,
   outcome: DeliveryOutcome,
   report: string,
+  target: DeliveryTarget,
 ): void {
   logEvent(`delivery_${outcome}`, `delivery ${delivery}: ${outcome}: ${safeLogText(report)}`, {
-    delivery,
+    ...deliveryFields(delivery, target),
     outcome,
     report,
   });
 }
 
-export function logReportMangled(delivery: number): void {
-  logEvent("delivery_mangled", `delivery ${delivery}: report mangled, will defer`, { delivery });
+export function logReportMangled(delivery: number, target: DeliveryTarget): void {
+  logEvent(
+    "delivery_mangled",
+    `delivery ${delivery}: report mangled, will defer`,
+    deliveryFields(delivery, target),
+  );
 }
 
 export function logBounced(id: bigint, qp: string): void {

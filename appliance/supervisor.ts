@@ -88,7 +88,9 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
       module: new URL("./roles/local.ts", import.meta.url),
       count: 1,
       permissions: {
-        read: [paths.home],
+        // Delivery reads a user's home (its mode, .qmail files, Maildir) before writing to it:
+        // users/assign homes outside the qmd home (/home/joe) need both.
+        read: [paths.home, ...assignHomes(options.home)],
         write: [paths.mail, paths.alias, ...intake, ...accounts, ...assignHomes(options.home)],
         // |program lines in .qmail files run as qmail-local would run them.
         run: true,
@@ -243,7 +245,11 @@ function qmailQueuePrograms(options: SupervisorOptions): string[] | false {
   return programs.size === 0 ? false : ["/bin/sh", ...programs];
 }
 
-/** Home directories named in users/assign, which the local role must be able to write. */
+/**
+ * Home directories named in users/assign, which the local role must be able
+ * to read and write (pop3d too, for their Maildirs). Fixed when the isolates
+ * start: a home added later needs a restart.
+ */
 function assignHomes(home: string): string[] {
   let text: string;
   try {

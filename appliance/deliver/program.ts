@@ -4,6 +4,11 @@
  * Return-Path and Delivered-To lines) on stdin, stdout and stderr collected
  * into the report, qmail-local's variables in the environment.
  *
+ * The program runs with umask 077, which qmail-local sets first thing
+ * (qmail-local.c main): files it creates are 0600, directories 0700.
+ * The outer shell sets it before exec'ing the command's own shell, so the
+ * appliance's process-wide umask is left alone for the other roles.
+ *
  * Departures: stdin is a pipe fed from the message file rather than the file
  * itself, so a program cannot seek on it; stdout and stderr share one pipe
  * (the shell runs `exec 2>&1` before exec'ing the command's own shell), so
@@ -22,6 +27,9 @@ export type ProgramOutcome =
   | "temporary"
   /** Killed by a signal: 111 "Aack, child crashed. (#4.3.0)". */
   | "crashed";
+
+/** qmail-local's umask(077), which its programs inherit. */
+export const PROGRAM_UMASK = "077";
 
 export const CHILD_CRASHED = "Aack, child crashed. (#4.3.0)";
 
@@ -147,7 +155,7 @@ export async function deliverToProgram(
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("/bin/sh", {
-      args: ["-c", 'exec 2>&1; exec /bin/sh -c "$1"', "/bin/sh", command],
+      args: ["-c", `umask ${PROGRAM_UMASK}; exec 2>&1; exec /bin/sh -c "$1"`, "/bin/sh", command],
       cwd: options.cwd,
       env: options.env,
       stdin: "piped",

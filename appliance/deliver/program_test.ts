@@ -111,3 +111,14 @@ Deno.test("deliverToProgram: a program that exits without reading a big message"
     assertEquals(decoder.decode(result.output), "done\n");
   });
 });
+
+Deno.test("deliverToProgram: the program runs with umask 077, as qmail-local runs it", async () => {
+  await withMessage(async (dir, message) => {
+    const result = await deliverToProgram(
+      "umask; cat > made; mkdir madedir; stat -c %a made madedir",
+      { cwd: dir, env: {}, messagePath: message },
+    );
+    assertEquals(result.outcome, "success");
+    assertEquals(decoder.decode(result.output), "0077\n600\n700\n");
+  });
+});

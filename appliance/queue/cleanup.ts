@@ -5,7 +5,8 @@
  * 36 hours (OSSIFIED_SECONDS) exceeds the writer's 24-hour alarm, so no
  * live writer can own what is removed.
  */
-import { logWarning } from "../log.ts";
+import { logInfo, logWarning } from "../log.ts";
+import { anyEntryExists, removeEntries } from "./entries.ts";
 import { OSSIFIED_SECONDS, type QueueLayout } from "./layout.ts";
 
 export interface RecoveryReport {
@@ -52,10 +53,14 @@ export async function removeOssifiedPidFiles(layout: QueueLayout, now: Date): Pr
 
 /**
  * qmail-send's cleanup pass over mess/*: a message whose mess atime is more
- * than 36 hours old (`now > atime + OSSIFIED`) and which has neither
- * info/NN/ID nor todo/ID is removed as qmail-clean's `foop/ID` does: unlink
- * intd/ID, then mess/NN/ID (ENOENT ignored). Any doubt (a stat error other
- * than ENOENT) leaves the message alone; S4 and S5 are never touched.
+ * than 36 hours old (`now > atime + OSSIFIED`) and which has no todo, info,
+ * local or remote entry in either form (split `todo/NN/ID` or flat
+ * `todo/ID`, which a vanilla qmail-queue writes even into a big-todo queue)
+ * is removed as qmail-clean's `foop/ID` does: unlink intd/ID (both forms),
+ * then mess/NN/ID (ENOENT ignored). qmail looks at info/NN/ID and todo/ID
+ * only; a body is never removed here while anything still refers to it. Any
+ * doubt (a stat error other than ENOENT) leaves the message alone; S4 and S5
+ * are never touched. Each removal is logged (qmail-clean is silent).
  */
 export async function removeOssifiedMessages(layout: QueueLayout, now: Date): Promise<bigint[]> {
   const removed: bigint[] = [];
@@ -63,11 +68,15 @@ export async function removeOssifiedMessages(layout: QueueLayout, now: Date): Pr
   for (const id of layout.listIds("mess")) {
     const atime = await atimeOf(layout.mess(id));
     if (atime === undefined || seconds <= atime + OSSIFIED_SECONDS) continue;
-    if (await mayExist(layout.info(id)) || await mayExist(layout.todo(id))) continue;
+    if (referenced(layout, id)) continue;
     try {
-      await removeIfExists(layout.intd(id));
+      removeEntries(layout.intdForms(id));
       await removeIfExists(layout.mess(id));
       removed.push(id);
+      logInfo(`cleanup: removed msg ${id}, left unqueued by a dead queue writer`, {
+        msg: id.toString(),
+        atime,
+      });
     } catch (error) {
       logWarning(`qmail-clean unable to clean up foop/${id}`, {
         msg: id.toString(),
@@ -78,6 +87,16 @@ export async function removeOssifiedMessages(layout: QueueLayout, now: Date): Pr
   return removed;
 }
 
+/** Whether any todo, info, local or remote entry of the message may exist, in either form. */
+function referenced(layout: QueueLayout, id: bigint): boolean {
+  const names = ["todo", "info", "local", "remote"] as const;
+  try {
+    return anyEntryExists(names.flatMap((name) => layout.entryForms(name, id)));
+  } catch {
+    return true;
+  }
+}
+
 /** The atime in whole seconds, or undefined when the file cannot be stat'ed. */
 async function atimeOf(path: string): Promise<number | undefined> {
   try {
@@ -85,16 +104,6 @@ async function atimeOf(path: string): Promise<number | undefined> {
     return atime ? Math.floor(atime.getTime() / 1000) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** False only when the path certainly does not exist (ENOENT). */
-async function mayExist(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    return !(error instanceof Deno.errors.NotFound);
   }
 }
 

@@ -13,6 +13,10 @@
  * | S4    | +    | ?    | +    | ?    | ?     | ?      | -      | queued, awaiting send     |
  * | S5    | +    | -    | -    | +    | ?     | ?      | ?      | preprocessed, delivering  |
  *
+ * An intd or todo entry counts in either form, flat (`todo/ID`, vanilla
+ * qmail-queue) or split (`todo/NN/ID`, big-todo and qmd), whatever layout the
+ * queue was made with (queue/entries.ts).
+ *
  * Writers: inject (S1→S2→S3→S4) is the only code that creates pid/, mess/,
  * intd/ and todo/ entries; the send role alone moves S4→S5, marks recipients
  * done, writes bounce/ and deletes (S5→S1).
@@ -29,16 +33,28 @@ export const OSSIFIED_SECONDS = 129600;
 
 export type Channel = "local" | "remote";
 
-/** Paths of one queue. `todoSplit` tells whether todo/ and intd/ use the big-todo layout. */
+/**
+ * Paths of one queue. `todoSplit` and `intdSplit` tell the form qmd's own
+ * writer uses for todo/ and intd/ (big-todo split, or flat), each detected
+ * from its own directory. Readers accept both forms in any queue: a vanilla
+ * qmail-queue writes flat `todo/ID` and `intd/ID` even where qmd made the
+ * split directories, and a queue may hold both at once (todoForms, intdForms,
+ * listIds).
+ */
 export class QueueLayout {
   readonly root: string;
   readonly split: number;
   readonly todoSplit: boolean;
+  readonly intdSplit: boolean;
 
-  constructor(root: string, options: { split?: number; todoSplit?: boolean } = {}) {
+  constructor(
+    root: string,
+    options: { split?: number; todoSplit?: boolean; intdSplit?: boolean } = {},
+  ) {
     this.root = root;
     this.split = options.split ?? DEFAULT_SPLIT;
-    this.todoSplit = options.todoSplit ?? detectTodoSplit(root);
+    this.todoSplit = options.todoSplit ?? detectDirectorySplit(root, "todo");
+    this.intdSplit = options.intdSplit ?? options.todoSplit ?? detectDirectorySplit(root, "intd");
   }
 
   /** The split subdirectory of a message number. */
@@ -66,15 +82,31 @@ export class QueueLayout {
   remote(id: bigint | number): string {
     return this.channel("remote", id);
   }
+  /** intd/ID in the form qmd's writer uses (intdForms lists both). */
   intd(id: bigint | number): string {
-    return this.todoSplit
-      ? `${this.root}/intd/${this.bucket(id)}/${id}`
-      : `${this.root}/intd/${id}`;
+    return this.intdForms(id)[0];
   }
+  /** todo/ID in the form qmd's writer uses (todoForms lists both). */
   todo(id: bigint | number): string {
-    return this.todoSplit
-      ? `${this.root}/todo/${this.bucket(id)}/${id}`
-      : `${this.root}/todo/${id}`;
+    return this.todoForms(id)[0];
+  }
+  /** Both names intd/ID may have, the writer's form first. */
+  intdForms(id: bigint | number): [string, string] {
+    return this.#forms("intd", id, this.intdSplit);
+  }
+  /** Both names todo/ID may have, the writer's form first. */
+  todoForms(id: bigint | number): [string, string] {
+    return this.#forms("todo", id, this.todoSplit);
+  }
+  /**
+   * Every name an entry of `name` (todo, intd, info, local, remote) may have
+   * for a message: split and flat. qmail writes info, local and remote split
+   * only; checks that guard a message body look for both anyway.
+   */
+  entryForms(name: "todo" | "intd" | "info" | Channel, id: bigint | number): [string, string] {
+    if (name === "todo") return this.todoForms(id);
+    if (name === "intd") return this.intdForms(id);
+    return this.#forms(name, id, true);
   }
   bounce(id: bigint | number): string {
     return `${this.root}/bounce/${id}`;
@@ -95,17 +127,32 @@ export class QueueLayout {
     return `${this.root}/lock/tcpto`;
   }
 
-  /** Every directory a message can be found in, split ones expanded. */
-  directories(name: string): string[] {
-    const split = (SPLIT_DIRS as readonly string[]).includes(name) ||
-      ((name === "todo" || name === "intd") && this.todoSplit);
-    if (!split) return [`${this.root}/${name}`];
-    return Array.from({ length: this.split }, (_, i) => `${this.root}/${name}/${i}`);
+  #forms(name: string, id: bigint | number, splitFirst: boolean): [string, string] {
+    const split = `${this.root}/${name}/${this.bucket(id)}/${id}`;
+    const flat = `${this.root}/${name}/${id}`;
+    return splitFirst ? [split, flat] : [flat, split];
   }
 
-  /** Every message number found under a directory (qmail's readsubdir: decimal names only). */
+  /**
+   * Every directory a message can be found in, split ones expanded. todo/
+   * and intd/ list themselves (flat entries) and their split subdirectories,
+   * whichever form the writer uses.
+   */
+  directories(name: string): string[] {
+    const buckets = Array.from({ length: this.split }, (_, i) => `${this.root}/${name}/${i}`);
+    if ((SPLIT_DIRS as readonly string[]).includes(name)) return buckets;
+    if (name === "todo" || name === "intd") return [`${this.root}/${name}`, ...buckets];
+    return [`${this.root}/${name}`];
+  }
+
+  /**
+   * Every message number found under a directory (qmail's readsubdir:
+   * decimal names only), ascending and each once. Directories are not
+   * entries: in todo/ and intd/ the split subdirectories sit among the flat
+   * entries.
+   */
   listIds(name: string): bigint[] {
-    const ids: bigint[] = [];
+    const ids = new Set<bigint>();
     for (const dir of this.directories(name)) {
       let entries: Iterable<Deno.DirEntry>;
       try {
@@ -115,20 +162,22 @@ export class QueueLayout {
         throw error;
       }
       for (const entry of entries) {
-        if (/^\d+$/.test(entry.name)) ids.push(BigInt(entry.name));
+        if (!entry.isDirectory && /^\d+$/.test(entry.name)) ids.add(BigInt(entry.name));
       }
     }
-    return ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 }
 
 /**
- * Whether todo/ uses the big-todo layout (todo/0 is a directory). This is a
- * heuristic, not qmail's: qmail knows its layout at compile time.
+ * Whether qmd writes a directory's entries split (big-todo: DIR/0 is a
+ * directory) or flat. A heuristic, not qmail's: qmail knows its layout at
+ * compile time. todo/ and intd/ are judged apart, so a queue whose intd/ was
+ * left flat still gets entries its directories can hold.
  */
-export function detectTodoSplit(root: string): boolean {
+export function detectDirectorySplit(root: string, name: "todo" | "intd"): boolean {
   try {
-    return Deno.statSync(`${root}/todo/0`).isDirectory;
+    return Deno.statSync(`${root}/${name}/0`).isDirectory;
   } catch {
     return false;
   }

@@ -51,6 +51,7 @@ import {
 } from "../send/scheduler.ts";
 import { bounceAndFinish } from "./bounce_and_finish.ts";
 import { recoverQueue } from "./cleanup.ts";
+import { probeEntry } from "./entries.ts";
 import { bytesToString } from "./envelope.ts";
 import type { openQueueMessage } from "./inject.ts";
 import { type Channel, type QueueLayout, queueLayoutFor } from "./layout.ts";
@@ -544,8 +545,8 @@ export class SendEngine {
     let path = layout.info(id);
     try {
       if (!probeFile(path) && !fileExists(path)) return;
-      path = layout.todo(id);
-      if (probeFile(path)) return;
+      // Either form of todo/ID: the todo scan preprocesses it again (§4.9).
+      for (path of layout.todoForms(id)) if (probeEntry(path)) return;
       const due: Partial<Record<Channel, number>> = {};
       for (const channel of CHANNELS) {
         path = layout.channel(channel, id);
@@ -644,8 +645,9 @@ export class SendEngine {
     const { job, delid } = delivery;
     const files = this.#jobFiles(job);
     const { outcome, text } = settleReport(status, reportText, job.dying);
-    if (outcome === "mangled") logReportMangled(delid);
-    else logDeliveryResult(delid, outcome, text);
+    const target = { id: job.id, channel: job.channel, recipient: delivery.recipient };
+    if (outcome === "mangled") logReportMangled(delid, target);
+    else logDeliveryResult(delid, outcome, text, target);
     if (outcome === "success") {
       this.#markDone(files, delivery.offset);
       job.open--;

@@ -1,29 +1,32 @@
 /**
- * What qmail-qstat and qmail-qread print, byte for byte (qmail-qstat.sh,
- * qmail-qread.c; queue layout in qmail-formats.md §2, file formats §4.5).
+ * What qmail-qstat and qmail-qread print, byte for byte (notqmail's
+ * qmail-qstat.sh and qmail-qread.c; queue layout in qmail-formats.md §2,
+ * file formats §4.5).
  */
 import { bytesToString } from "./envelope.ts";
 import type { Channel, QueueLayout } from "./layout.ts";
 import { formatDate822 } from "./received.ts";
 
 export interface QueueCounts {
-  /** Entries under mess/* (qmail-qstat: `find queue/mess/* | wc -w` minus the subdirectories). */
+  /** Regular files under mess/* (qmail-qstat: `find queue/mess/* -type f | wc -l`). */
   messages: number;
-  /** Entries under todo (flat) or todo/* (big-todo): queued, not yet preprocessed. */
+  /**
+   * Regular files anywhere under todo/ (`find queue/todo -type f | wc -l`):
+   * flat `todo/ID` and split `todo/NN/ID` alike, queued but not yet
+   * preprocessed.
+   */
   unprocessed: number;
 }
 
-/**
- * Counts as qmail-qstat does: every entry found below each top-level entry of
- * mess/ (and of todo/ with big-todo, or below todo/ itself when flat).
- */
+/** Counts as notqmail's qmail-qstat does: regular files, at any depth. */
 export function countQueue(layout: QueueLayout): QueueCounts {
-  return {
-    messages: countBelowEach(`${layout.root}/mess`),
-    unprocessed: layout.todoSplit
-      ? countBelowEach(`${layout.root}/todo`)
-      : countBelow(`${layout.root}/todo`),
-  };
+  let messages = 0;
+  for (const entry of readDirOrEmpty(`${layout.root}/mess`)) {
+    if (entry.name.startsWith(".")) continue; // the shell's * skips dot files
+    if (entry.isFile) messages++;
+    else if (entry.isDirectory) messages += countFiles(`${layout.root}/mess/${entry.name}`);
+  }
+  return { messages, unprocessed: countFiles(`${layout.root}/todo`) };
 }
 
 /** qmail-qstat's two lines. */
@@ -92,8 +95,8 @@ export interface QreadResult {
 
 /**
  * Everything qmail-qread prints for this queue: messages in the order
- * readsubdir finds them in info/ (subdirectory 0 first; within one, by
- * number, where qmail takes readdir order).
+ * readsubdir finds them in info/ (subdirectory 0 first; within one, in
+ * directory order as readdir returns it, unsorted).
  */
 export function describeQueue(layout: QueueLayout): QreadResult {
   let text = "";
@@ -110,9 +113,7 @@ export function describeQueue(layout: QueueLayout): QreadResult {
       text += `fatal: unable to opendir info/${bucket}: ${errorText(error)}\n`;
       return { text, exitCode: 111 };
     }
-    const ids = names.filter((name) => /^\d+$/.test(name)).map(BigInt)
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const id of ids) text += describeMessage(layout, id);
+    for (const name of names) if (/^\d+$/.test(name)) text += describeMessage(layout, BigInt(name));
   }
   return { text, exitCode: 0 };
 }
@@ -176,22 +177,12 @@ function exists(path: string): boolean {
   }
 }
 
-/** Entries found below every top-level entry of `dir` (qmail-qstat's `find DIR/*` minus `DIR/*`). */
-function countBelowEach(dir: string): number {
+/** Regular files below `dir`, recursively (`find DIR -type f`: symbolic links are not followed). */
+function countFiles(dir: string): number {
   let count = 0;
   for (const entry of readDirOrEmpty(dir)) {
-    if (entry.name.startsWith(".")) continue; // the shell's * skips dot files
-    if (entry.isDirectory) count += countBelow(`${dir}/${entry.name}`);
-  }
-  return count;
-}
-
-/** Entries found below `dir`, recursively (`find DIR` minus DIR itself). */
-function countBelow(dir: string): number {
-  let count = 0;
-  for (const entry of readDirOrEmpty(dir)) {
-    count++;
-    if (entry.isDirectory) count += countBelow(`${dir}/${entry.name}`);
+    if (entry.isFile) count++;
+    else if (entry.isDirectory) count += countFiles(`${dir}/${entry.name}`);
   }
   return count;
 }

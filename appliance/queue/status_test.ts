@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals } from "../../tests/assert.ts";
 import { stringToBytes } from "./envelope.ts";
 import { injectMessage } from "./inject.ts";
 import type { QueueLayout } from "./layout.ts";
@@ -23,6 +23,11 @@ async function withQueue(
   } finally {
     await Deno.remove(home, { recursive: true });
   }
+}
+
+/** The names of a directory in the order readdir returns them. */
+function readdirOrder(dir: string): string[] {
+  return Array.from(Deno.readDirSync(dir), (entry) => entry.name);
 }
 
 /** Puts a preprocessed (S5) message in the queue by hand, as qmail-send leaves it. */
@@ -118,21 +123,41 @@ Deno.test("describeQueue lists info/ messages bucket by bucket", () =>
 
     const result = describeQueue(layout);
     assertEquals(result.exitCode, 0);
-    assertEquals(
-      result.text,
-      "14 Nov 2023 22:13:20 GMT  #46  5  <> \n" +
-        "4 Jan 1970 00:00:05 GMT  #24  0  <#@[]>  bouncing\n" +
-        "\tremote\tpostmaster@x\n" +
-        "31 Dec 2023 23:59:58 GMT  #47  18  <sender@example.com> \n" +
+    const bucket1: Record<string, string> = {
+      24: "4 Jan 1970 00:00:05 GMT  #24  0  <#@[]>  bouncing\n" +
+        "\tremote\tpostmaster@x\n",
+      47: "31 Dec 2023 23:59:58 GMT  #47  18  <sender@example.com> \n" +
         "\tlocal\tlocal@here\n" +
         "  done\tlocal\told@here\n" +
         "  done\tremote\tr1@there\n" +
-        "\tremote\tr2@there\n" +
-        formatQreadTrouble(70n, new Deno.errors.NotFound("x")),
+        "\tremote\tr2@there\n",
+      70: formatQreadTrouble(70n, new Deno.errors.NotFound("x")),
+    };
+    assertEquals(
+      result.text,
+      "14 Nov 2023 22:13:20 GMT  #46  5  <> \n" +
+        readdirOrder(`${layout.root}/info/1`).map((name) => bucket1[name] ?? "").join(""),
     );
     assertEquals(
       formatQreadTrouble(70n, { code: "ENOENT" }),
       "warning: trouble with #70: file does not exist\n",
+    );
+  }));
+
+Deno.test("describeQueue lists a subdirectory in readdir order, unsorted, as qmail-qread", () =>
+  withQueue((layout) => {
+    // Twelve numbers in bucket 5: readdir (hash order on ext4, creation order
+    // elsewhere) is not ascending order for all of them.
+    const ids = [5n, 97n, 212n, 28n, 143n, 74n, 189n, 51n, 235n, 120n, 166n, 258n];
+    for (const id of ids) {
+      writePreprocessed(layout, id, { mess: "", info: `F${id}@a\0`, birth: 0 });
+    }
+    const order = readdirOrder(`${layout.root}/info/5`);
+    const sorted = [...order].sort((a, b) => Number(a) - Number(b));
+    assert(order.join() !== sorted.join(), `readdir gave ascending order: ${order.join()}`);
+    assertEquals(
+      describeQueue(layout).text,
+      order.map((id) => `1 Jan 1970 00:00:00 GMT  #${id}  0  <${id}@a> \n`).join(""),
     );
   }));
 

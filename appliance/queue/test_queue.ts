@@ -42,3 +42,49 @@ export function makeTestQueue(home: string, options: TestQueueOptions = {}): Que
   makeFifo(`${root}/lock/trigger`, 0o622);
   return new QueueLayout(root, { split, todoSplit });
 }
+
+/** A message as a vanilla (big-todo-less) qmail-queue leaves it; see writeVanillaMessage. */
+export interface VanillaMessage {
+  /** qmail-queue's own Received line, with its LF. */
+  received: string;
+  body: string;
+  uid: number;
+  pid: number;
+  sender: string;
+  recipients: string[];
+}
+
+/**
+ * Writes a message the way vanilla qmail-queue does (qmail-formats.md §3.2),
+ * independently of qmd's writer: pid/PID.TIME.1 created O_EXCL with mode
+ * 0644, its inode number as the message number, linked to mess/NN/ID and
+ * unlinked; the Received line and the body; then the flat intd/ID (mode
+ * 0644: `u`, `p`, `F`, `T` records, no final NUL) hard-linked to the flat
+ * todo/ID, whatever layout the queue's directories have. Returns the number.
+ */
+export function writeVanillaMessage(layout: QueueLayout, message: VanillaMessage): bigint {
+  const encoder = new TextEncoder();
+  const pidPath = `${layout.root}/pid/${message.pid}.${Math.floor(Date.now() / 1000)}.1`;
+  const file = Deno.openSync(pidPath, { write: true, createNew: true, mode: 0o644 });
+  Deno.chmodSync(pidPath, 0o644);
+  const id = BigInt(file.statSync().ino!);
+  const mess = `${layout.root}/mess/${id % BigInt(layout.split)}/${id}`;
+  Deno.linkSync(pidPath, mess);
+  Deno.removeSync(pidPath);
+  const content = encoder.encode(message.received + message.body);
+  for (let offset = 0; offset < content.length;) offset += file.writeSync(content.subarray(offset));
+  file.close();
+  const records = [
+    `u${message.uid}`,
+    `p${message.pid}`,
+    `F${message.sender}`,
+    ...message.recipients.map((recipient) => `T${recipient}`),
+  ].map((record) => `${record}\0`).join("");
+  Deno.writeFileSync(`${layout.root}/intd/${id}`, encoder.encode(records), {
+    createNew: true,
+    mode: 0o644,
+  });
+  Deno.chmodSync(`${layout.root}/intd/${id}`, 0o644);
+  Deno.linkSync(`${layout.root}/intd/${id}`, `${layout.root}/todo/${id}`);
+  return id;
+}

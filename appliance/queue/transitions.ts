@@ -21,6 +21,7 @@ import {
   parseTodo,
   stringToBytes,
 } from "./envelope.ts";
+import { anyEntryExists, findEntry, removeEntries } from "./entries.ts";
 import { openQueueMessage } from "./inject.ts";
 import type { Channel, QueueLayout } from "./layout.ts";
 import { stripVerpMarker } from "../send/address.ts";
@@ -178,14 +179,20 @@ function prepareMessage(
   table: RoutingTable,
   now: number | undefined,
 ): PreparedMessage | PreprocessFailure {
-  const todoPath = layout.todo(id);
-  const todoName = queueName(layout, todoPath);
+  // todo/NN/ID or a vanilla qmail-queue's flat todo/ID: one message, one transition.
+  let todoPath = layout.todo(id);
   let todo: Uint8Array;
   try {
+    todoPath = findEntry(layout.todoForms(id)) ?? todoPath;
     todo = Deno.readFileSync(todoPath);
   } catch {
-    return { ok: false, warning: `unable to open ${todoName}`, infoCreated: false };
+    return {
+      ok: false,
+      warning: `unable to open ${queueName(layout, todoPath)}`,
+      infoCreated: false,
+    };
   }
+  const todoName = queueName(layout, todoPath);
   const messPath = layout.mess(id);
   let bytes: number;
   try {
@@ -286,12 +293,13 @@ function prepareMessage(
 
 /**
  * The last step (§4.3 step 7, qmail-clean's `todo/ID`): intd first, then
- * todo (the S4 → S5 point). The caller fsyncs todo's directory.
+ * todo (the S4 → S5 point), each in both its forms. The caller fsyncs todo's
+ * directory.
  */
 function cleanTodo(layout: QueueLayout, id: bigint, prepared: PreparedMessage): PreprocessResult {
-  for (const path of [layout.intd(id), prepared.todoPath]) {
+  for (const paths of [layout.intdForms(id), layout.todoForms(id)]) {
     try {
-      unlinkIfPresent(path);
+      removeEntries(paths);
     } catch (error) {
       return {
         ok: false,
@@ -688,10 +696,14 @@ export type DoneCheck =
 export function checkMessageDone(layout: QueueLayout, id: bigint): DoneCheck {
   // This check decides whether the message may be deleted, so absence is
   // confirmed exactly (an I/O error must not read as "absent" and lose
-  // recipients); the cheap probe answers the common "present" case.
-  for (const path of [layout.channel("local", id), layout.channel("remote", id), layout.todo(id)]) {
-    if (probeFile(path) || fileExists(path)) return "not-done";
-  }
+  // recipients); the cheap probe answers the common "present" case. Every
+  // entry counts in both its forms (split and flat).
+  const entries = [
+    ...layout.entryForms("local", id),
+    ...layout.entryForms("remote", id),
+    ...layout.todoForms(id),
+  ];
+  if (anyEntryExists(entries)) return "not-done";
   const info = layout.info(id);
   // Normally present: the exact check only when the probe says otherwise.
   return probeFile(info) || fileExists(info) ? "done" : "gone";
@@ -875,12 +887,12 @@ export function finishMessage(layout: QueueLayout, id: bigint): void {
 }
 
 /**
- * qmail-clean's `foop/ID` (§4.11): unlinks intd/ID, then mess/ID, ignoring
- * ENOENT (S2/S3 → S1, or the last step of S5 → S1). Throws on other errors.
+ * qmail-clean's `foop/ID` (§4.11): unlinks intd/ID (either form), then
+ * mess/ID, ignoring ENOENT (S2/S3 → S1, or the last step of S5 → S1).
+ * Throws on other errors.
  */
 export function removeMessage(layout: QueueLayout, id: bigint): void {
   // intd/ID is normally gone already (removed with todo/ID at preprocessing).
-  const intd = layout.intd(id);
-  if (probeFile(intd)) unlinkIfPresent(intd);
+  removeEntries(layout.intdForms(id).filter(probeFile));
   unlinkIfPresent(layout.mess(id));
 }

@@ -1,0 +1,69 @@
+/**
+ * Queue entries that may have either of two names (queue/layout.ts): flat
+ * `todo/ID` as a vanilla qmail-queue writes it, or split `todo/NN/ID` as the
+ * big-todo patch and qmd's own writer do (qmail-formats.md §2.4); the same
+ * for intd/. A flat name for a small message number can be a split
+ * subdirectory's name (`todo/5`), so a directory never counts as an entry
+ * and is never removed.
+ */
+import { existsSync } from "node:fs";
+
+function isAbsence(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory;
+}
+
+/**
+ * Whether an entry exists at `path` (anything but a directory). Absence is
+ * confirmed exactly: a stat error other than ENOENT or ENOTDIR throws, so an
+ * I/O error never reads as "absent".
+ */
+export function entryExists(path: string): boolean {
+  try {
+    return !Deno.statSync(path).isDirectory;
+  } catch (error) {
+    if (isAbsence(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * entryExists without the cost of an exception when the entry is absent
+ * (node:fs existsSync), for names that are normally absent. Any stat failure
+ * reads as absence, as transitions.ts's probeFile.
+ */
+export function probeEntry(path: string): boolean {
+  if (!existsSync(path)) return false;
+  try {
+    return !Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** The first of `paths` where an entry exists (entryExists), or undefined. */
+export function findEntry(paths: readonly string[]): string | undefined {
+  return paths.find((path) => entryExists(path));
+}
+
+/** Whether an entry exists under any of `paths`; a cheap probe first, then the exact check. */
+export function anyEntryExists(paths: readonly string[]): boolean {
+  return paths.some((path) => probeEntry(path) || entryExists(path));
+}
+
+/**
+ * Unlinks the entry at `path` if there is one (ENOENT and ENOTDIR ignored,
+ * a directory left alone). Other errors throw.
+ */
+export function removeEntry(path: string): void {
+  try {
+    if (Deno.lstatSync(path).isDirectory) return;
+    Deno.removeSync(path);
+  } catch (error) {
+    if (!isAbsence(error)) throw error;
+  }
+}
+
+/** removeEntry for every path, in order. */
+export function removeEntries(paths: readonly string[]): void {
+  for (const path of paths) removeEntry(path);
+}
