@@ -435,8 +435,10 @@ export class SmtpSession {
 
   /**
    * The TLS handshake after STARTTLS succeeded. RFC 3207 §4.2: the session
-   * starts over, forgetting HELO and any transaction. `relay` is true when
-   * the client's certificate is one of control/tlsclients (seed 001).
+   * starts over, discarding all it learnt from the client before TLS: HELO,
+   * any transaction and a successful AUTH (so relaying needs a new AUTH).
+   * `relay` is true when the client's certificate is one of
+   * control/tlsclients (seed 001).
    */
   tlsStarted(relay = false): SmtpStep {
     if (this.#state.phase !== "starttls") {
@@ -444,6 +446,7 @@ export class SmtpSession {
     }
     this.#tlsActive = true;
     this.#tlsRelay = relay;
+    this.#authUser = undefined;
     this.#state = { phase: "command", conversation: { helo: undefined, transaction: undefined } };
     return step([]);
   }
