@@ -153,6 +153,7 @@ export async function serveSmtpConnection(
       if (effect.event === "relay-refused" && !logSwitches?.orChecks) continue;
       logEvent(`smtp_${effect.event.replace("-", "_")}`, `smtpd ${sessionId}: ${effect.text}`, {
         session: sessionId,
+        ...effect.fields,
       });
     }
     for (const reply of step.replies) {
