@@ -235,6 +235,7 @@ export class SmtpSession {
   #tlsRelay = false;
   /** The AUTH user once authenticated. */
   #authUser: string | undefined;
+  #quit = false;
 
   constructor(options: SmtpSessionOptions) {
     if (options.greeting.length === 0) throw new Error("The SMTP greeting needs at least one line");
@@ -260,6 +261,11 @@ export class SmtpSession {
 
   get tlsActive(): boolean {
     return this.#tlsActive;
+  }
+
+  /** Whether the session ended with the client's QUIT (qmail-smtpd exits 0 only then). */
+  get quit(): boolean {
+    return this.#quit;
   }
 
   /**
@@ -336,6 +342,7 @@ export class SmtpSession {
         return step([REPLY_HELP]);
       case "quit":
         this.#state = { phase: "closed" };
+        this.#quit = true;
         return step([`221 2.0.0 ${this.#options.greeting[0]}`], { close: true });
       default:
         if (HTTP_VERBS.has(verb)) {
