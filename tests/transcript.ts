@@ -18,6 +18,8 @@
  * E: Tb@example.net                            then T per recipient, all of them, in order
  * R: Received: from unknown (192.0.2.1)        the smtpd Received header, line by line
  * R~ ^  by mx\.example\.net with SMTP; .*$     (R: exact, R~ regex)
+ * L~ ^reject: RCPT from [0-9.]+ helo=<>: 553   the session's next `reject:` log line
+ *                                              (L: exact, L~ regex; see below)
  * ```
  *
  * Q lines cover the body only: what the client sent after un-stuffing, without
@@ -26,6 +28,12 @@
  *
  * P: 5                                        the server paused 5 s before its next line
  *                                              (tarpits, delays; pure runner only)
+ *
+ * L lines check the `reject:` lines smtpd logs for every refusal
+ * (appliance/smtp/rejection.ts), without the `smtpd ID: ` prefix, in order.
+ * A transcript with any L line must list every reject line the session logs;
+ * one without L lines does not look at them. Live runs see the client's real
+ * loopback address, so match it with `[0-9.]+` there.
  *
  * Setup (`@ key value`), all optional:
  * - `greeting TEXT` a control/smtpgreeting line (repeat for more lines;
@@ -81,7 +89,9 @@ export type TranscriptEvent =
   | { kind: "body"; line: number; bytes: Uint8Array }
   | { kind: "envelope"; line: number; text: string }
   | { kind: "received"; line: number; text: string }
-  | { kind: "received-match"; line: number; pattern: RegExp };
+  | { kind: "received-match"; line: number; pattern: RegExp }
+  | { kind: "log"; line: number; text: string }
+  | { kind: "log-match"; line: number; pattern: RegExp };
 
 /** A transcript that does not parse, or a server that does not follow it. */
 export class TranscriptError extends Error {
@@ -183,6 +193,12 @@ export function parseTranscript(text: string): TranscriptEvent[] {
         return;
       case "R~":
         events.push({ kind: "received-match", line, pattern: parsePattern(value, line) });
+        return;
+      case "L:":
+        events.push({ kind: "log", line, text: value });
+        return;
+      case "L~":
+        events.push({ kind: "log-match", line, pattern: parsePattern(value, line) });
         return;
       default:
         throw new TranscriptError(line, `unknown event ${JSON.stringify(tag)}`);
@@ -469,6 +485,8 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
   const session = new SmtpSession(options);
   const output: string[] = [];
   const run: TranscriptRun = { queued: [], closed: false, effects: [] };
+  /** Reject log lines not yet checked by an L event. */
+  const rejectLines: string[] = [];
   let input: Uint8Array = new Uint8Array(0);
   let discarding = false;
   let data: {
@@ -488,7 +506,9 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
     }
     run.effects.push(...result.effects);
     for (const effect of result.effects) {
-      if (effect.kind === "data") {
+      if (effect.kind === "log" && effect.event === "reject") {
+        rejectLines.push(effect.text);
+      } else if (effect.kind === "data") {
         data = {
           reader: new DataReader({ databytes: effect.databytes, maxHops: effect.maxHops }),
           sender: effect.sender,
@@ -575,6 +595,10 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
       case "closed":
         expectServerEvent(event, output, run.closed);
         break;
+      case "log":
+      case "log-match":
+        expectLogEvent(event, rejectLines);
+        break;
       default: {
         let end = i;
         while (end + 1 < body.length && sameGroup(body[end + 1].kind, event.kind)) end++;
@@ -584,7 +608,39 @@ export function runTranscriptAgainstSession(events: TranscriptEvent[]): Transcri
     }
   }
   expectNoMoreOutput(output, body.at(-1)?.line ?? 0);
+  if (checksLogs(events)) expectNoMoreLogs(rejectLines, body.at(-1)?.line ?? 0);
   return run;
+}
+
+/** Whether a transcript lists its reject log lines (then it must list all of them). */
+export function checksLogs(events: TranscriptEvent[]): boolean {
+  return events.some((event) => event.kind === "log" || event.kind === "log-match");
+}
+
+/** Checks the next reject log line against an L event, taking it from `logs`. */
+export function expectLogEvent(
+  event: TranscriptEvent & { kind: "log" | "log-match" },
+  logs: string[],
+): void {
+  const actual = logs.shift();
+  if (actual === undefined) {
+    throw new TranscriptError(event.line, "expected a reject log line, none was logged");
+  }
+  const ok = event.kind === "log" ? actual === event.text : event.pattern.test(actual);
+  if (!ok) {
+    const expected = event.kind === "log" ? JSON.stringify(event.text) : String(event.pattern);
+    throw new TranscriptError(
+      event.line,
+      `expected log ${expected}, got ${JSON.stringify(actual)}`,
+    );
+  }
+}
+
+/** Throws when the session logged reject lines the transcript did not list. */
+export function expectNoMoreLogs(logs: string[], line: number): void {
+  if (logs.length > 0) {
+    throw new TranscriptError(line, `reject lines nobody expected: ${JSON.stringify(logs)}`);
+  }
 }
 
 /**

@@ -7,6 +7,9 @@
 import net from "node:net";
 import {
   checkQueued,
+  checksLogs,
+  expectLogEvent,
+  expectNoMoreLogs,
   parseTranscript,
   parseTranscriptSetup,
   type QueuedMessage,
@@ -24,6 +27,7 @@ import { socketTransport } from "../appliance/net/socket_transport.ts";
 import { makeTestQueue } from "../appliance/queue/test_queue.ts";
 import type { QueueLayout } from "../appliance/queue/layout.ts";
 import { parseTodo } from "../appliance/queue/envelope.ts";
+import { setLogSink } from "../appliance/log.ts";
 
 const DIR = new URL("./transcripts/", import.meta.url).pathname;
 
@@ -93,6 +97,15 @@ async function runLive(name: string, events: TranscriptEvent[]): Promise<void> {
   const policy = resolveSmtpdPolicy(controls, setup.env);
   const queued: bigint[] = [];
   const sessions: Promise<void>[] = [];
+  // The driver logs each refusal as `smtpd NAME: reject: ...` before it writes the reply.
+  const rejectLines: string[] = [];
+  const prefix = `smtpd ${name}: `;
+  setLogSink((record) => {
+    if (record.event !== "smtp_reject") return;
+    rejectLines.push(
+      record.text.startsWith(prefix) ? record.text.slice(prefix.length) : record.text,
+    );
+  }, "smtpd");
   const server = net.createServer((socket) => {
     sessions.push(serveSmtpConnection(socketTransport(socket), {
       session: buildSessionOptions(controls, loadMoreRcptHosts(controls), policy, {
@@ -147,6 +160,12 @@ async function runLive(name: string, events: TranscriptEvent[]): Promise<void> {
         if (extra !== undefined) {
           throw new TranscriptError(event.line, `expected close, got ${JSON.stringify(extra)}`);
         }
+      } else if (event.kind === "log" || event.kind === "log-match") {
+        const deadline = Date.now() + 5_000;
+        while (rejectLines.length === 0 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expectLogEvent(event, rejectLines);
       } else {
         let end = i;
         const group = (kind: string) =>
@@ -164,6 +183,9 @@ async function runLive(name: string, events: TranscriptEvent[]): Promise<void> {
         i = end;
       }
     }
+    socket.destroy();
+    await Promise.allSettled(sessions);
+    if (checksLogs(events)) expectNoMoreLogs(rejectLines, body.at(-1)?.line ?? 0);
   } finally {
     socket.destroy();
     await Promise.allSettled(sessions);

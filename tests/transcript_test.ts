@@ -152,3 +152,14 @@ Deno.test("the runner checks the queued body, envelope and Received header", () 
     TranscriptError,
   );
 });
+
+Deno.test("parseTranscript reads L: and L~ reject log lines", () => {
+  const events = parseTranscript([
+    "S: 220 mx.example.net ESMTP",
+    "L: reject: RCPT from 192.0.2.1 helo=<>: 503 5.5.1 MAIL first",
+    "L~ ^reject: MAIL from [0-9.]+ ",
+  ].join("\n"));
+  assertEquals(events.map((event) => event.kind), ["server", "log", "log-match"]);
+  assert(events[1].kind === "log" && events[1].text.startsWith("reject: RCPT from 192.0.2.1"));
+  assert(events[2].kind === "log-match" && events[2].pattern.test("reject: MAIL from 127.0.0.1 "));
+});

@@ -17,6 +17,7 @@ import { queueLayoutFor } from "../queue/layout.ts";
 import { openQueueMessage } from "../queue/inject.ts";
 import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
+import type { SmtpSession } from "../smtp/session.ts";
 import { stdioTransport } from "../net/stdio_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts, tlsHooks } from "../net/smtp_options.ts";
 import { ServerTls } from "../tls/server_tls.ts";
@@ -79,6 +80,7 @@ export async function main(args: string[]): Promise<number> {
       ? undefined
       : checkpasswordVerifier(checkpasswordArgv),
   );
+  let session: SmtpSession | undefined;
   await serveSmtpConnection(transport, {
     session: buildSessionOptions(controls, loadMoreRcptHosts(controls), policy, {
       remoteIp: env.TCPREMOTEIP ?? "unknown",
@@ -113,6 +115,9 @@ export async function main(args: string[]): Promise<number> {
     ...tlsHooks(serverTls),
     verify: (credentials) => verifier.verify(credentials),
     log: controls.log,
+    onSession: (started) => session = started,
   });
-  return 0;
+  // qmail-smtpd's only _exit(0) follows QUIT; EOF (also inside DATA), the
+  // bare-LF 451, a timeout and every other end exit 1.
+  return session?.quit ? 0 : 1;
 }

@@ -95,6 +95,8 @@ export interface SmtpConnectionOptions {
   log?: SmtpLogSwitches;
   /** Called after a message was committed to the built-in queue. */
   onQueued?: (id: bigint | undefined) => void;
+  /** Called with the session core once it exists (`qmd smtpd` exits by how it ended). */
+  onSession?: (session: SmtpSession) => void;
   now?: () => Date;
   /** Pauses; tests may pass a fake. */
   sleep?: (seconds: number) => Promise<void>;
@@ -131,6 +133,7 @@ export async function serveSmtpConnection(
       active: options.implicitTls ?? false,
     },
   });
+  options.onSession?.(session);
   const lines = new LineBuffer(options.maxLineLength);
   let output: string[] = [];
   let pendingRead: Promise<Uint8Array | undefined> | undefined;
@@ -153,6 +156,7 @@ export async function serveSmtpConnection(
       if (effect.event === "relay-refused" && !logSwitches?.orChecks) continue;
       logEvent(`smtp_${effect.event.replace("-", "_")}`, `smtpd ${sessionId}: ${effect.text}`, {
         session: sessionId,
+        ...effect.fields,
       });
     }
     for (const reply of step.replies) {

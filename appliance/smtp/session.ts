@@ -25,14 +25,11 @@ import {
   type RcptHostsLookup,
 } from "./address.ts";
 import { formatSmtpReceived } from "./received.ts";
+import { formatRejection, isRefusal, type RefusedCommand } from "./rejection.ts";
+import { type DataOutcome, type SmtpStep, step } from "./session_step.ts";
 import type { BatvCheck } from "../send/batv.ts";
 import { type MechanismName, parseMechanismName } from "../auth/mechanisms.ts";
-import {
-  type Credentials,
-  SaslServer,
-  type SaslStep,
-  type VerifyResult,
-} from "../auth/sasl_server.ts";
+import { SaslServer, type SaslStep, type VerifyResult } from "../auth/sasl_server.ts";
 import {
   formatAcceptedReply,
   formatQueueErrorReply,
@@ -76,6 +73,17 @@ import {
   REPLY_UNIMPLEMENTED,
   REPLY_VRFY,
 } from "./replies.ts";
+
+// The step types live beside the session; importers may keep taking them from here.
+export type {
+  DataOutcome,
+  SmtpAuthEffect,
+  SmtpDataEffect,
+  SmtpEffect,
+  SmtpLogEffect,
+  SmtpStartTlsEffect,
+  SmtpStep,
+} from "./session_step.ts";
 
 /** SMTP AUTH for this connection (seed 000 README.auth, seed 001 secauth*). */
 export interface SmtpAuthOptions {
@@ -163,64 +171,6 @@ export interface SmtpSessionOptions {
   blacklisted?: { recipient: string; databytes: number };
 }
 
-/** Accept a message: stream the body, then call dataFinished(). */
-export interface SmtpDataEffect {
-  kind: "data";
-  /** MAIL FROM address, exact bytes (empty for `<>`). */
-  sender: Uint8Array;
-  /** RCPT TO addresses, exact bytes, RELAYCLIENT already appended. */
-  recipients: Uint8Array[];
-  /** qmail-smtpd's Received line (two lines, each LF-terminated), to write before the body. */
-  received: string;
-  /** The size limit for this message; 0 = none. */
-  databytes: number;
-  /** Received/Delivered lines that mean a loop. */
-  maxHops: number;
-}
-
-/** Flush the replies, drop any input already read, then start TLS and call tlsStarted(). */
-export interface SmtpStartTlsEffect {
-  kind: "starttls";
-}
-
-/** Check these credentials and call authVerified() with the answer. */
-export interface SmtpAuthEffect {
-  kind: "auth";
-  credentials: Credentials;
-}
-
-/** Something for the session log (control/log/orchecks, tarpitting); never holds a secret. */
-export interface SmtpLogEffect {
-  kind: "log";
-  event: "tarpit" | "relay-refused";
-  text: string;
-}
-
-export type SmtpEffect = SmtpDataEffect | SmtpStartTlsEffect | SmtpAuthEffect | SmtpLogEffect;
-
-export interface SmtpStep {
-  /** Reply lines without CRLF; a multi-line reply is several strings. */
-  replies: string[];
-  effects: SmtpEffect[];
-  /** Close the connection after writing the replies. */
-  close: boolean;
-  /** Seconds to pause before writing the replies (tarpits and delays); 0 = none. */
-  delay: number;
-}
-
-/** How the DATA section ended, as the role saw it. */
-export type DataOutcome =
-  /** Committed to the queue: TIME is Unix seconds, QP the queue writer's pid. */
-  | { kind: "queued"; time: number; qp: string }
-  /** maxhops or more Received/Delivered header lines. */
-  | { kind: "hops" }
-  /** More than the size limit. */
-  | { kind: "toobig" }
-  /** A bare LF: 451 and disconnect. */
-  | { kind: "barelf" }
-  /** The queue failed: qmail_close text starting with D (permanent) or Z (temporary). */
-  | { kind: "queue-error"; text: string };
-
 interface Transaction {
   /** MAIL FROM, one char per byte. */
   sender: string;
@@ -267,18 +217,6 @@ function byteString(text: string): string {
   return bytesToString(stringToBytes(text));
 }
 
-function step(
-  replies: string[],
-  options: { close?: boolean; effects?: SmtpEffect[]; delay?: number } = {},
-): SmtpStep {
-  return {
-    replies,
-    effects: options.effects ?? [],
-    close: options.close ?? false,
-    delay: options.delay ?? 0,
-  };
-}
-
 /** `SIZE=n` among MAIL FROM's parameters (RFC 1870 §6); undefined when absent or malformed. */
 function parseSizeParameter(argument: string): number | undefined {
   const close = argument.indexOf(">");
@@ -297,6 +235,7 @@ export class SmtpSession {
   #tlsRelay = false;
   /** The AUTH user once authenticated. */
   #authUser: string | undefined;
+  #quit = false;
 
   constructor(options: SmtpSessionOptions) {
     if (options.greeting.length === 0) throw new Error("The SMTP greeting needs at least one line");
@@ -324,6 +263,11 @@ export class SmtpSession {
     return this.#tlsActive;
   }
 
+  /** Whether the session ended with the client's QUIT (qmail-smtpd exits 0 only then). */
+  get quit(): boolean {
+    return this.#quit;
+  }
+
   /**
    * `220 GREETING ESMTP`. A multi-line smtpgreeting (qmail-md patch, seed 000)
    * is sent as `220-line`… with ` ESMTP` after the last line, where vanilla
@@ -348,7 +292,9 @@ export class SmtpSession {
     if (state.phase === "closed") return step([], { close: true });
     const end = line.length > 0 && line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
     const bytes = line.subarray(0, end);
-    if (state.phase === "auth") return this.#authLine(state, bytesToString(bytes));
+    if (state.phase === "auth") {
+      return this.#authLogged(state, this.#authLine(state, bytesToString(bytes)));
+    }
     if (state.phase !== "command") {
       throw new Error(`A command line arrived in the ${state.phase} phase`);
     }
@@ -366,15 +312,25 @@ export class SmtpSession {
       case "ehlo":
         return this.#helo(conversation, argument, true);
       case "mail":
-        return this.#mail(conversation, argument);
+        return this.#logged(this.#mail(conversation, argument), "MAIL", conversation.helo, () => ({
+          sender: this.#attemptedAddress(argument),
+        }));
       case "rcpt":
-        return this.#rcpt(conversation, argument);
+        return this.#logged(this.#rcpt(conversation, argument), "RCPT", conversation.helo, () => ({
+          sender: conversation.transaction?.sender,
+          recipients: [this.#attemptedAddress(argument)],
+        }));
       case "data":
-        return this.#data(conversation, now);
+        return this.#logged(this.#data(conversation, now), "DATA", conversation.helo, () => ({
+          sender: conversation.transaction?.sender,
+          recipients: conversation.transaction?.recipients,
+        }));
       case "starttls":
         return this.#startTls(argument);
       case "auth":
-        return this.#auth(conversation, argument);
+        return this.#logged(this.#auth(conversation, argument), "AUTH", conversation.helo, () => ({
+          mechanism: argument.split(" ").find((word) => word !== ""),
+        }));
       case "rset":
         conversation.transaction = undefined;
         return step([REPLY_FLUSHED]);
@@ -386,6 +342,7 @@ export class SmtpSession {
         return step([REPLY_HELP]);
       case "quit":
         this.#state = { phase: "closed" };
+        this.#quit = true;
         return step([`221 2.0.0 ${this.#options.greeting[0]}`], { close: true });
       default:
         if (HTTP_VERBS.has(verb)) {
@@ -404,7 +361,9 @@ export class SmtpSession {
   lineTooLong(): SmtpStep {
     const state = this.#state;
     if (state.phase === "closed") return step([], { close: true });
-    if (state.phase === "auth") return this.#authEnd(state, REPLY_AUTH_DECODE);
+    if (state.phase === "auth") {
+      return this.#authLogged(state, this.#authEnd(state, REPLY_AUTH_DECODE));
+    }
     if (state.phase !== "command") {
       throw new Error(`A command line arrived in the ${state.phase} phase`);
     }
@@ -415,9 +374,16 @@ export class SmtpSession {
   dataFinished(outcome: DataOutcome): SmtpStep {
     const state = this.#state;
     if (state.phase !== "data") throw new Error(`DATA finished in the ${state.phase} phase`);
+    const { helo, transaction } = state.conversation;
     // A finished DATA always needs a new MAIL (qmail clears seenmail at DATA).
-    const conversation = { helo: state.conversation.helo, transaction: undefined };
-    this.#state = { phase: "command", conversation };
+    this.#state = { phase: "command", conversation: { helo, transaction: undefined } };
+    return this.#logged(this.#dataOutcome(outcome), "END-OF-MESSAGE", helo, () => ({
+      sender: transaction?.sender,
+      recipients: transaction?.recipients,
+    }));
+  }
+
+  #dataOutcome(outcome: DataOutcome): SmtpStep {
     switch (outcome.kind) {
       case "queued":
         return step([formatAcceptedReply(outcome.time, outcome.qp)]);
@@ -435,8 +401,10 @@ export class SmtpSession {
 
   /**
    * The TLS handshake after STARTTLS succeeded. RFC 3207 §4.2: the session
-   * starts over, forgetting HELO and any transaction. `relay` is true when
-   * the client's certificate is one of control/tlsclients (seed 001).
+   * starts over, discarding all it learnt from the client before TLS: HELO,
+   * any transaction and a successful AUTH (so relaying needs a new AUTH).
+   * `relay` is true when the client's certificate is one of
+   * control/tlsclients (seed 001).
    */
   tlsStarted(relay = false): SmtpStep {
     if (this.#state.phase !== "starttls") {
@@ -444,6 +412,7 @@ export class SmtpSession {
     }
     this.#tlsActive = true;
     this.#tlsRelay = relay;
+    this.#authUser = undefined;
     this.#state = { phase: "command", conversation: { helo: undefined, transaction: undefined } };
     return step([]);
   }
@@ -461,9 +430,12 @@ export class SmtpSession {
     state.verifying = false;
     if (blocked) {
       this.#state = { phase: "closed" };
-      return step([REPLY_AUTH_BLOCKED], { close: true });
+      return this.#authLogged(state, step([REPLY_AUTH_BLOCKED], { close: true }));
     }
-    return this.#saslStep(state, state.sasl.verified(result), recentFailures);
+    return this.#authLogged(
+      state,
+      this.#saslStep(state, state.sasl.verified(result), recentFailures),
+    );
   }
 
   /** A read timed out (control/timeoutsmtpd): `451 4.4.2 timeout` and close (§8.8). */
@@ -471,6 +443,43 @@ export class SmtpSession {
     if (this.#state.phase === "closed") return step([], { close: true });
     this.#state = { phase: "closed" };
     return step([REPLY_TIMEOUT], { close: true });
+  }
+
+  /**
+   * Adds the `reject` log line (rejection.ts) when the step's reply refuses
+   * the command; `envelope` is asked for what to log only then.
+   */
+  #logged(
+    result: SmtpStep,
+    command: RefusedCommand,
+    helo: string | undefined,
+    envelope: () => { sender?: string; recipients?: string[]; mechanism?: string },
+  ): SmtpStep {
+    const reply = result.replies.at(-1);
+    if (reply === undefined || !isRefusal(reply)) return result;
+    const { sender, recipients, mechanism } = envelope();
+    const rejection = formatRejection({
+      command,
+      mechanism,
+      remoteIp: this.#options.remoteIp,
+      helo,
+      sender,
+      recipients: recipients ?? [],
+      reply,
+    });
+    return { ...result, effects: [...result.effects, rejection] };
+  }
+
+  /** #logged for a step of an AUTH exchange. */
+  #authLogged(state: SessionState & { phase: "auth" }, result: SmtpStep): SmtpStep {
+    return this.#logged(result, "AUTH", state.conversation.helo, () => ({
+      mechanism: state.sasl.mechanism,
+    }));
+  }
+
+  /** The address a MAIL or RCPT names, for the log: as parsed, else as the client wrote it. */
+  #attemptedAddress(argument: string): string {
+    return parseSmtpAddress(argument, this.#addressOptions()) ?? argument;
   }
 
   /** RELAYCLIENT, a successful AUTH or a tlsclients certificate (qmail-smtpd's relayclient). */

@@ -149,7 +149,17 @@ Deno.test("dataFinished answers each outcome and resets the transaction", () => 
     const smtp = session();
     startData(smtp, "b@example.net");
     const step = smtp.dataFinished(outcome);
-    assertEquals(step, { replies: [reply], effects: [], close, delay: 0 });
+    const refused = outcome.kind !== "queued";
+    assertEquals({ ...step, effects: [] }, { replies: [reply], effects: [], close, delay: 0 });
+    // A refusal after the final dot is logged with the envelope (rejection.ts).
+    assertEquals(
+      step.effects.map((effect) => effect.kind === "log" ? effect.text : effect.kind),
+      refused
+        ? [
+          `reject: END-OF-MESSAGE from 192.0.2.1 helo=<>: ${reply}; from=<a@example.org> to=<b@example.net>`,
+        ]
+        : [],
+    );
     if (close) {
       assertEquals(smtp.phase, "closed");
     } else {

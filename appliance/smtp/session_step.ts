@@ -1,0 +1,81 @@
+/**
+ * What the SMTP session core (session.ts) hands its role: a step of replies,
+ * a pause and effects to run, and what the role reports back after DATA.
+ */
+import type { Credentials } from "../auth/sasl_server.ts";
+
+/** Accept a message: stream the body, then call dataFinished(). */
+export interface SmtpDataEffect {
+  kind: "data";
+  /** MAIL FROM address, exact bytes (empty for `<>`). */
+  sender: Uint8Array;
+  /** RCPT TO addresses, exact bytes, RELAYCLIENT already appended. */
+  recipients: Uint8Array[];
+  /** qmail-smtpd's Received line (two lines, each LF-terminated), to write before the body. */
+  received: string;
+  /** The size limit for this message; 0 = none. */
+  databytes: number;
+  /** Received/Delivered lines that mean a loop. */
+  maxHops: number;
+}
+
+/** Flush the replies, drop any input already read, then start TLS and call tlsStarted(). */
+export interface SmtpStartTlsEffect {
+  kind: "starttls";
+}
+
+/** Check these credentials and call authVerified() with the answer. */
+export interface SmtpAuthEffect {
+  kind: "auth";
+  credentials: Credentials;
+}
+
+/**
+ * Something for the session log; never holds a secret. `tarpit` and
+ * `relay-refused` only when control/log/tarpitting and orchecks ask for them;
+ * `reject` (rejection.ts) always. `fields` go into JSON logs as they are.
+ */
+export interface SmtpLogEffect {
+  kind: "log";
+  event: "tarpit" | "relay-refused" | "reject";
+  text: string;
+  fields?: Record<string, string | null>;
+}
+
+export type SmtpEffect = SmtpDataEffect | SmtpStartTlsEffect | SmtpAuthEffect | SmtpLogEffect;
+
+export interface SmtpStep {
+  /** Reply lines without CRLF; a multi-line reply is several strings. */
+  replies: string[];
+  effects: SmtpEffect[];
+  /** Close the connection after writing the replies. */
+  close: boolean;
+  /** Seconds to pause before writing the replies (tarpits and delays); 0 = none. */
+  delay: number;
+}
+
+/** How the DATA section ended, as the role saw it. */
+export type DataOutcome =
+  /** Committed to the queue: TIME is Unix seconds, QP the queue writer's pid. */
+  | { kind: "queued"; time: number; qp: string }
+  /** maxhops or more Received/Delivered header lines. */
+  | { kind: "hops" }
+  /** More than the size limit. */
+  | { kind: "toobig" }
+  /** A bare LF: 451 and disconnect. */
+  | { kind: "barelf" }
+  /** The queue failed: qmail_close text starting with D (permanent) or Z (temporary). */
+  | { kind: "queue-error"; text: string };
+
+/** A step; options default to no effects, no close, no pause. */
+export function step(
+  replies: string[],
+  options: { close?: boolean; effects?: SmtpEffect[]; delay?: number } = {},
+): SmtpStep {
+  return {
+    replies,
+    effects: options.effects ?? [],
+    close: options.close ?? false,
+    delay: options.delay ?? 0,
+  };
+}
