@@ -186,5 +186,11 @@ Deno.test("qmd user add warns only when mail would not reach the new mailbox, an
     assertEquals(mapped.result, 0);
     const warning = mapped.out.find((line) => line.includes("warning:")) ?? "";
     assertStringIncludes(warning, "delivered as joe-cy@other.example");
+
+    // A broken control file stops only the check, never the add that already happened.
+    Deno.writeTextFileSync(`${home}/control/concurrencylocal`, "lots\n");
+    const broken = await add("dee@mail.example.com");
+    assertEquals(broken.result, 0);
+    assertStringIncludes(broken.out.join("\n"), "warning: cannot tell where mail to dee@");
   });
 });
