@@ -1,12 +1,12 @@
 /**
- * Where the qmd home is (QMAILHOME): the --home flag, else $QMD_HOME, else
- * ./qmd-home. Always returned as an absolute path.
+ * Where the qmd home is (QMAILHOME): the --home flag, else $QMD_HOME (when
+ * set and not empty), else ./qmd-home. Always returned as an absolute path.
  */
 export function resolveHome(
   flag: string | undefined,
   env: (name: string) => string | undefined = Deno.env.get,
 ): string {
-  const chosen = flag ?? env("QMD_HOME") ?? "qmd-home";
+  const chosen = flag ?? (env("QMD_HOME") || "qmd-home");
   return chosen.startsWith("/")
     ? chosen
     : `${Deno.cwd()}/${chosen}`.replace(/\/\.\//g, "/").replace(/\/$/, "");
