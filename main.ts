@@ -97,6 +97,36 @@ const PROGRAM_NAMES: Record<string, string> = {
   "tcprules": "tcprules",
 };
 
+/**
+ * The other programs qmail's install puts in bin/ (hier.c). Installed under
+ * one of these names (or any other `qmail-` name) qmd refuses with one line
+ * instead of reading the arguments as a qmd command.
+ */
+const OTHER_QMAIL_PROGRAMS = new Set([
+  "bouncesaying",
+  "condredirect",
+  "datemail",
+  "elq",
+  "except",
+  "forward",
+  "maildir2mbox",
+  "maildirmake",
+  "maildirwatch",
+  "mailsubj",
+  "pinq",
+  "predate",
+  "preline",
+  "qail",
+  "qbiff",
+  "qreceipt",
+  "qsmhook",
+  "splogger",
+  "tcp-env",
+]);
+
+/** Exit code of a command that failed in a way it did not expect (qmail's temporary failure). */
+const EXIT_TEMPORARY = 111;
+
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const lines = Object.entries(COMMANDS).map(([name, command]) =>
@@ -107,9 +137,24 @@ function usage(): string {
     "",
     ...lines,
     "",
-    "Installed under a qmail program's name (qmail-queue, qmail-inject, sendmail,",
-    "qmail-qread, qmail-qstat, qmail-showctl, qmail-newu), qmd behaves as that program.",
+    "Installed under a qmail program's name, qmd behaves as that program:",
+    ...wrap(`${Object.keys(PROGRAM_NAMES).join(", ")}.`, 78),
   ].join("\n");
+}
+
+/** `text` broken at spaces into lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line];
 }
 
 /**
@@ -128,25 +173,48 @@ function invokedName(): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
+/** Whether `name` is a qmail program qmd does not provide. */
+function isOtherQmailProgram(name: string): boolean {
+  return name.startsWith("qmail-") || OTHER_QMAIL_PROGRAMS.has(name);
+}
+
 export async function runCli(args: string[], name: string = invokedName()): Promise<number> {
-  let commandName = PROGRAM_NAMES[name];
+  let commandName = Object.hasOwn(PROGRAM_NAMES, name) ? PROGRAM_NAMES[name] : undefined;
   let rest = args;
   if (commandName === undefined) {
+    if (isOtherQmailProgram(name)) {
+      console.error(
+        `qmd: unknown program ${JSON.stringify(name)}: qmd runs as ` +
+          `${Object.keys(PROGRAM_NAMES).join(", ")}, or as qmd <command>`,
+      );
+      return EXIT_USAGE;
+    }
     const [first, ...others] = args;
-    if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+    if (first === "--help" || first === "-h" || first === "help") {
       console.log(usage());
-      return first === undefined ? EXIT_USAGE : 0;
+      return 0;
+    }
+    if (first === undefined) {
+      console.error(usage());
+      return EXIT_USAGE;
     }
     commandName = first;
     rest = others;
   }
-  const command = COMMANDS[commandName];
+  const command = Object.hasOwn(COMMANDS, commandName) ? COMMANDS[commandName] : undefined;
   if (command === undefined) {
     console.error(`qmd: unknown command ${JSON.stringify(commandName)} (try qmd --help)`);
     return EXIT_USAGE;
   }
-  const module = await command.load();
-  return await module.main(rest);
+  try {
+    const module = await command.load();
+    return await module.main(rest);
+  } catch (error) {
+    // Each command reports what it expects; this is the one line for what it did not.
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`qmd ${commandName}: fatal: ${message.split("\n", 1)[0]}`);
+    return EXIT_TEMPORARY;
+  }
 }
 
 if (import.meta.main) {

@@ -12,8 +12,10 @@
  * on disk is never deleted.
  */
 import { homePaths } from "../../config/home.ts";
-import { parseControlList, readControlText } from "../../config/control.ts";
+import { parseControlList, readControlLine, readControlText } from "../../config/control.ts";
+import { addListEntry, removeListEntries, writeControlFile } from "../home/control_files.ts";
 import { AccountError, parseDomain, parseMailboxAddress } from "./address.ts";
+import { AddedLines, type RecordedFile } from "./added_lines.ts";
 import {
   type AccountStore,
   type Mailbox,
@@ -36,66 +38,13 @@ export interface DomainChange {
 }
 
 const DIRECTORY_MODE = 0o700;
-
-/**
- * Adds `entry` as a line of a list control file unless a line already matches.
- * Returns the new text, or undefined when nothing changes.
- */
-export function addListEntry(
-  text: string | undefined,
-  entry: string,
-  present: (value: string) => boolean,
-): string | undefined {
-  const current = text ?? "";
-  if (parseControlList(current).some((item) => present(item.value))) return undefined;
-  const separator = current === "" || current.endsWith("\n") ? "" : "\n";
-  return `${current}${separator}${entry}\n`;
-}
-
-/**
- * Removes the lines of a list control file that match (comments and blank
- * lines are kept). Returns the new text, or undefined when nothing changes.
- */
-export function removeListEntries(
-  text: string | undefined,
-  matches: (value: string) => boolean,
-): string | undefined {
-  if (text === undefined) return undefined;
-  const lines = text.split("\n");
-  const kept = lines.filter((raw) => {
-    const value = raw.replace(/[ \t\r]+$/, "");
-    return value === "" || value.startsWith("#") || !matches(value);
-  });
-  return kept.length === lines.length ? undefined : kept.join("\n");
-}
+/** HOME/mail, as qmd init makes it. */
+const MAIL_MODE = 0o755;
 
 /** The domain of a virtualdomains line `[user@]domain:prepend` (lower case). */
 function virtualDomainKey(value: string): string {
   const colon = value.indexOf(":");
   return (colon < 0 ? value : value.slice(0, colon)).toLowerCase();
-}
-
-/** Replaces HOME/control/NAME atomically: write NAME.tmp.PID, fsync, rename; keeps the old mode. */
-export function writeControlFile(home: string, name: string, text: string): void {
-  const path = `${homePaths(home).control}/${name}`;
-  let mode = 0o644;
-  try {
-    mode = (Deno.statSync(path).mode ?? 0o644) & 0o7777;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  const tmp = `${path}.tmp.${Deno.pid}`;
-  const file = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode });
-  try {
-    const bytes = new TextEncoder().encode(text);
-    let written = 0;
-    while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-    file.syncSync();
-  } finally {
-    file.close();
-  }
-  Deno.chmodSync(tmp, mode);
-  Deno.renameSync(tmp, path);
 }
 
 function makeDirectory(path: string): void {
@@ -111,7 +60,8 @@ function makeDirectory(path: string): void {
 export function makeMaildir(home: string, maildir: string): void {
   const mail = homePaths(home).mail;
   if (!maildir.startsWith(`${mail}/`)) throw new Error(`Maildir ${maildir} is outside ${mail}`);
-  Deno.mkdirSync(mail, { recursive: true });
+  const [domain] = maildir.slice(mail.length + 1).split("/", 1);
+  makeDomainDirectory(home, domain);
   let path = mail;
   for (const part of maildir.slice(mail.length + 1).split("/")) {
     path = `${path}/${part}`;
@@ -133,26 +83,52 @@ function unchangedDomain(domain: string): DomainChange {
 }
 
 /**
+ * The domains qmail-send delivers locally: control/locals, or control/me
+ * when locals is absent (qmail-send's default, §9).
+ */
+export function readLocalDomains(home: string): string[] {
+  const locals = readControlText(home, "locals");
+  if (locals !== undefined) return parseControlList(locals).map((e) => e.value.toLowerCase());
+  const me = readControlLine(home, "me")?.trim().toLowerCase();
+  return me ? [me] : [];
+}
+
+/** HOME/mail (0755, as qmd init makes it) when missing, then HOME/mail/DOMAIN (0700). */
+function makeDomainDirectory(home: string, domain: string): void {
+  const mail = homePaths(home).mail;
+  try {
+    Deno.mkdirSync(mail, { mode: MAIL_MODE });
+    Deno.chmodSync(mail, MAIL_MODE);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  makeDirectory(`${mail}/${domain}`);
+}
+
+/**
  * Adds a virtual domain: the database row, a control/rcpthosts line, a
  * control/virtualdomains line `domain:domain` and HOME/mail/DOMAIN. Each part
  * is added only if missing, so running it again repairs a half-added domain.
+ * The lines it adds are recorded in HOME/accounts.lines (added_lines.ts).
  */
 export function provisionDomain(store: AccountStore, domainName: string): DomainChange {
   const domain = parseDomain(domainName);
   const home = store.home;
   return store.transaction(() => {
     const change = unchangedDomain(domain);
+    const added = AddedLines.read(home);
     if (!store.hasDomain(domain)) {
       store.addDomain(domain);
       change.database = true;
     }
-    const locals = parseControlList(readControlText(home, "locals") ?? "").map((e) =>
-      e.value.toLowerCase()
-    );
+    const locals = readLocalDomains(home);
     if (locals.includes(domain)) {
+      // qmail-send checks locals before virtualdomains (§4.4); the local role
+      // then looks the local part up in users/assign before the mailboxes.
       change.notes.push(
-        `${domain} is also in control/locals, which wins: its mail goes to local users, ` +
-          `not to virtual mailboxes`,
+        `${domain} is also in control/locals, so its mail is delivered as local mail and its ` +
+          `control/virtualdomains line is not used; its mailboxes still get their mail ` +
+          `unless users/assign claims their names`,
       );
     }
     const rcpthosts = readControlText(home, "rcpthosts");
@@ -160,12 +136,10 @@ export function provisionDomain(store: AccountStore, domainName: string): Domain
     if (rcpthosts === undefined) {
       // An absent rcpthosts means "accept every domain"; creating it with only
       // this domain would reject mail for the local domains, so start from locals.
-      const me = readControlText(home, "me")?.split("\n", 1)[0].trim();
-      const start = locals.length > 0 ? locals : me ? [me] : [];
-      rcpthostsText = start.map((name) => `${name}\n`).join("");
+      rcpthostsText = locals.map((name) => `${name}\n`).join("");
       change.notes.push(
         `control/rcpthosts did not exist (every domain was accepted); created it with ` +
-          `${[...start, domain].join(", ")}`,
+          `${[...locals, domain].join(", ")}`,
       );
     }
     const newRcpthosts = addListEntry(
@@ -175,6 +149,7 @@ export function provisionDomain(store: AccountStore, domainName: string): Domain
     );
     if (newRcpthosts !== undefined) {
       writeControlFile(home, "rcpthosts", newRcpthosts);
+      added.add("rcpthosts", domain);
       change.rcpthosts = true;
     }
     const virtualdomains = readControlText(home, "virtualdomains");
@@ -194,19 +169,21 @@ export function provisionDomain(store: AccountStore, domainName: string): Domain
     );
     if (newVirtualdomains !== undefined) {
       writeControlFile(home, "virtualdomains", newVirtualdomains);
+      added.add("virtualdomains", `${domain}:${domain}`);
       change.virtualdomains = true;
     }
-    const mail = homePaths(home).mail;
-    Deno.mkdirSync(mail, { recursive: true });
-    makeDirectory(`${mail}/${domain}`);
+    added.save();
+    makeDomainDirectory(home, domain);
     return change;
   });
 }
 
 /**
- * Removes a virtual domain's database row and its rcpthosts and virtualdomains
- * lines. With mailboxes left it refuses unless `force`, which removes their
- * rows too. Maildirs are never deleted.
+ * Removes a virtual domain's database row and the rcpthosts and
+ * virtualdomains lines that provisionDomain added (HOME/accounts.lines);
+ * lines that `qmd init` or the operator wrote stay, with a note. With
+ * mailboxes left it refuses unless `force`, which removes their rows too.
+ * Maildirs are never deleted.
  */
 export function unprovisionDomain(
   store: AccountStore,
@@ -217,6 +194,7 @@ export function unprovisionDomain(
   const home = store.home;
   return store.transaction(() => {
     const change = unchangedDomain(domain);
+    const added = AddedLines.read(home);
     if (store.hasDomain(domain)) {
       const mailboxes = store.listMailboxes(domain);
       if (mailboxes.length > 0 && !options.force) {
@@ -231,25 +209,37 @@ export function unprovisionDomain(
       store.deleteDomain(domain);
       change.database = true;
     }
-    const newRcpthosts = removeListEntries(
-      readControlText(home, "rcpthosts"),
-      (value) => value.toLowerCase() === domain,
-    );
-    if (newRcpthosts !== undefined) {
-      writeControlFile(home, "rcpthosts", newRcpthosts);
-      change.rcpthosts = true;
-    }
-    const newVirtualdomains = removeListEntries(
-      readControlText(home, "virtualdomains"),
+    const kept: string[] = [];
+    const removeAdded = (file: RecordedFile, matches: (value: string) => boolean) => {
+      const text = readControlText(home, file);
+      const newText = removeListEntries(
+        text,
+        (value) => matches(value) && added.has(file, value),
+      );
+      if (newText !== undefined) writeControlFile(home, file, newText);
+      for (const entry of parseControlList(newText ?? text ?? "")) {
+        if (matches(entry.value)) kept.push(`control/${file} line ${entry.line} (${entry.value})`);
+      }
+      return newText !== undefined;
+    };
+    change.rcpthosts = removeAdded("rcpthosts", (value) => value.toLowerCase() === domain);
+    if (change.rcpthosts) added.remove("rcpthosts", domain);
+    change.virtualdomains = removeAdded(
+      "virtualdomains",
       (value) => virtualDomainKey(value) === domain,
     );
-    if (newVirtualdomains !== undefined) {
-      writeControlFile(home, "virtualdomains", newVirtualdomains);
-      change.virtualdomains = true;
-    }
+    if (change.virtualdomains) added.remove("virtualdomains", `${domain}:${domain}`);
+    added.save();
+    const keptNote = kept.length === 0 ? undefined : `kept ${kept.join(" and ")}: ` +
+      `qmd domain add did not write ${kept.length === 1 ? "it" : "them"}; ` +
+      `edit by hand if ${domain} should go`;
     if (!change.database && !change.rcpthosts && !change.virtualdomains) {
-      throw new AccountError(`No such domain ${domain}`, "missing");
+      throw new AccountError(
+        `No such domain ${domain}` + (keptNote === undefined ? "" : `; ${keptNote}`),
+        "missing",
+      );
     }
+    if (keptNote !== undefined) change.notes.push(keptNote);
     return change;
   });
 }

@@ -1,13 +1,7 @@
-import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../tests/assert.ts";
 import { AccountError } from "./address.ts";
 import { AccountStore } from "./store.ts";
-import {
-  addListEntry,
-  provisionDomain,
-  provisionMailbox,
-  removeListEntries,
-  unprovisionDomain,
-} from "./provision.ts";
+import { provisionDomain, provisionMailbox, unprovisionDomain } from "./provision.ts";
 
 async function withHome(fn: (store: AccountStore, home: string) => void | Promise<void>) {
   const home = await Deno.makeTempDir();
@@ -96,15 +90,36 @@ Deno.test("user add: makes the domain and the Maildir; domain del refuses, --for
   });
 });
 
-Deno.test("list entry editing is exact and case-insensitive", () => {
-  const same = (v: string) => v.toLowerCase() === "example.com";
-  assertEquals(addListEntry(undefined, "example.com", same), "example.com\n");
-  assertEquals(addListEntry("EXAMPLE.com \n", "example.com", same), undefined);
-  assertEquals(addListEntry("#example.com\n", "example.com", same), "#example.com\nexample.com\n");
-  assertEquals(
-    removeListEntries("a\n#example.com\nExample.com\t\n\nb\n", same),
-    "a\n#example.com\n\nb\n",
-  );
-  assertEquals(removeListEntries("a\n", same), undefined);
-  assertEquals(removeListEntries(undefined, same), undefined);
+Deno.test("domain del removes only the lines domain add wrote (HOME/accounts.lines)", async () => {
+  await withHome((store, home) => {
+    // What qmd init wrote, and an operator's own mapping.
+    Deno.writeTextFileSync(`${home}/control/rcpthosts`, "mx.example.net\nlocalhost\n");
+    Deno.writeTextFileSync(`${home}/control/virtualdomains`, "other.org:alias-other\n");
+    const local = provisionDomain(store, "localhost");
+    assertEquals([local.rcpthosts, local.virtualdomains], [false, true]);
+    const other = provisionDomain(store, "other.org");
+    assertEquals([other.rcpthosts, other.virtualdomains], [true, false]);
+    assertEquals(
+      Deno.readTextFileSync(`${home}/accounts.lines`).split("\n").slice(1),
+      ["rcpthosts other.org", "virtualdomains localhost:localhost", ""],
+    );
+
+    const removed = unprovisionDomain(store, "localhost");
+    assertEquals([removed.rcpthosts, removed.virtualdomains], [false, true]);
+    assertEquals(read(home, "rcpthosts"), "mx.example.net\nlocalhost\nother.org\n");
+    assertEquals(removed.notes.length, 1);
+    assertStringIncludes(removed.notes[0], "kept control/rcpthosts line 2 (localhost)");
+
+    const removedOther = unprovisionDomain(store, "other.org");
+    assertEquals([removedOther.rcpthosts, removedOther.virtualdomains], [true, false]);
+    assertEquals(read(home, "rcpthosts"), "mx.example.net\nlocalhost\n");
+    assertEquals(read(home, "virtualdomains"), "other.org:alias-other\n");
+    assertStringIncludes(removedOther.notes[0], "other.org:alias-other");
+
+    // Not a domain, only a line someone else wrote: refused, and the line stays.
+    const missing = assertThrows(() => unprovisionDomain(store, "mx.example.net"), AccountError);
+    assertEquals(missing.kind, "missing");
+    assertStringIncludes(missing.message, "kept control/rcpthosts line 1 (mx.example.net)");
+    assertEquals(read(home, "rcpthosts"), "mx.example.net\nlocalhost\n");
+  });
 });

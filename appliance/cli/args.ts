@@ -1,7 +1,8 @@
 /**
  * Flag parsing shared by every command: node:util parseArgs in strict mode,
- * `--help` on every command, and a bad flag answered with one line on stderr
- * and exit 64 (EX_USAGE), as the CLI promises.
+ * `--help` on every command, and a bad flag answered with one line of our
+ * own on stderr (never the parser's text) and exit 64 (EX_USAGE), as the CLI
+ * promises.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
@@ -41,18 +42,45 @@ export function parseCommand<O extends Options>(
     console.log(spec.usage.trimEnd());
     return { ok: false, exitCode: 0 };
   }
+  let parsed;
   try {
-    const parsed = parseArgs({
+    parsed = parseArgs({
       args,
       options: spec.options,
       allowPositionals: spec.positionals ?? true,
       strict: true,
     });
-    return { ok: true, values: parsed.values, positionals: parsed.positionals };
   } catch (error) {
-    const message = (error as Error).message.split("\n")[0];
-    console.error(`${spec.name}: ${message} (try --help)`);
-    return { ok: false, exitCode: EXIT_USAGE };
+    return { ok: false, exitCode: usageError(spec.name, describeParseError(error)) };
+  }
+  // An empty --home would silently mean the current directory.
+  if ("home" in spec.options && (parsed.values as { home?: unknown }).home === "") {
+    return { ok: false, exitCode: usageError(spec.name, "--home needs a directory") };
+  }
+  return { ok: true, values: parsed.values, positionals: parsed.positionals };
+}
+
+/**
+ * parseArgs' error as one short sentence: the parser's own text is long,
+ * spans lines and suggests `--` tricks that do not apply here.
+ */
+export function describeParseError(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  const text = String(message ?? error);
+  // The parser quotes the option as '--name', '-n' or '-n, --name <value>'.
+  const quoted = /'([^']*)'/.exec(text)?.[1] ?? "";
+  const option = quoted.split(/[ ,]+/).filter((word) => word.startsWith("-")).pop() ?? quoted;
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option ${option}`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `unexpected argument ${JSON.stringify(quoted)}`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return / does not take an argument/.test(text)
+        ? `${option} takes no value`
+        : `${option} needs a value`;
+    default:
+      return text.split("\n", 1)[0];
   }
 }
 

@@ -5,10 +5,10 @@
  */
 import { reloadRunningQmd } from "../home/running.ts";
 import { parseCommand, usageError } from "./args.ts";
-import { resolveHome } from "../../config/home.ts";
+import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import type { DomainChange } from "../accounts/provision.ts";
 import { provisionDomain, unprovisionDomain } from "../accounts/provision.ts";
-import { existsSync, withStore } from "./user.ts";
+import { existsSync, homeError, withStore } from "./user.ts";
 
 const NAME = "qmd domain";
 
@@ -41,11 +41,7 @@ function report(change: DomainChange, verb: "added" | "removed", home: string): 
   }
 }
 
-export function main(args: string[]): Promise<number> {
-  return Promise.resolve(run(args));
-}
-
-function run(args: string[]): number {
+export async function main(args: string[]): Promise<number> {
   const [subcommand, ...rest] = args;
   const home = { home: { type: "string" } } as const;
   switch (subcommand) {
@@ -53,7 +49,7 @@ function run(args: string[]): number {
       const parsed = parseCommand({ name: `${NAME} add`, usage: USAGE, options: home }, rest);
       if (!parsed.ok) return parsed.exitCode;
       if (parsed.positionals.length !== 1) return usageError(`${NAME} add`, "expected one DOMAIN");
-      return withStore(parsed.values.home, false, (store) => {
+      return await withStore(parsed.values.home, false, (store) => {
         report(provisionDomain(store, parsed.positionals[0]), "added", store.home);
         return 0;
       }, NAME);
@@ -66,7 +62,7 @@ function run(args: string[]): number {
       }, rest);
       if (!parsed.ok) return parsed.exitCode;
       if (parsed.positionals.length !== 1) return usageError(`${NAME} del`, "expected one DOMAIN");
-      return withStore(parsed.values.home, false, (store) => {
+      return await withStore(parsed.values.home, false, (store) => {
         const change = unprovisionDomain(store, parsed.positionals[0], {
           force: parsed.values.force,
         });
@@ -90,11 +86,14 @@ function run(args: string[]): number {
         positionals: false,
       }, rest);
       if (!parsed.ok) return parsed.exitCode;
-      if (!existsSync(`${resolveHome(parsed.values.home)}/accounts.sqlite`)) {
+      const homeDir = resolveHome(parsed.values.home);
+      const problem = findHomeProblem(homeDir);
+      if (problem !== undefined) return homeError(problem, NAME);
+      if (!existsSync(`${homeDir}/accounts.sqlite`)) {
         if (parsed.values.json) console.log("[]");
         return 0;
       }
-      return withStore(parsed.values.home, true, (store) => {
+      return await withStore(parsed.values.home, true, (store) => {
         const domains = store.listDomains().map((domain) => ({
           domain,
           mailboxes: store.listMailboxes(domain).length,
@@ -111,6 +110,9 @@ function run(args: string[]): number {
     case undefined:
       return usageError(NAME, "expected add, del or list");
     default:
+      if (subcommand.startsWith("-")) {
+        return usageError(NAME, `expected add, del or list before ${subcommand}`);
+      }
       return usageError(NAME, `unknown subcommand ${JSON.stringify(subcommand)}`);
   }
 }

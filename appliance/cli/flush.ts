@@ -9,7 +9,7 @@
  * unrelated process.
  */
 import { parseCommand } from "./args.ts";
-import { resolveHome } from "../../config/home.ts";
+import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { findSupervisor } from "../home/running.ts";
 
 const USAGE = `usage: qmd flush [--home DIR]
@@ -30,6 +30,11 @@ export function main(args: string[]): Promise<number> {
   }, args);
   if (!parsed.ok) return Promise.resolve(parsed.exitCode);
   const home = resolveHome(parsed.values.home);
+  const problem = findHomeProblem(home, "queue");
+  if (problem !== undefined) {
+    console.error(`qmd flush: ${problem}`);
+    return Promise.resolve(EXIT_TEMPORARY);
+  }
   const found = findSupervisor(home);
   if (!found.ok) {
     console.error(`qmd flush: ${found.reason}`);

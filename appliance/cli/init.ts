@@ -1,12 +1,16 @@
 /**
  * `qmd init [--home DIR] [--me HOST]`: creates what is missing of a working
  * home (control files, users/, the alias user, mail/, queue/); never
- * overwrites a file that exists.
+ * overwrites a file that exists. With --me on a home that has a control/me,
+ * it changes the name as config-fast would, in the files init itself wrote
+ * (change_me.ts), and says what it changed.
  */
 import { parseCommand, usageError } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
-import { defaultMe, initHome } from "../home/init_home.ts";
+import { InitError, initHome } from "../home/init_home.ts";
+import { changeMe } from "../home/change_me.ts";
 import { isValidHostname } from "../accounts/address.ts";
+import { errorText } from "../deliver/delivery_error.ts";
 
 const NAME = "qmd init";
 
@@ -16,11 +20,17 @@ Creates what is missing of a qmd home: control/ (me, defaultdomain,
 plusdomain, locals, rcpthosts, and servercert.pem: a private key and a
 self-signed certificate for me), users/assign, alias/ with .qmail-postmaster,
 .qmail-mailer-daemon and .qmail-root, mail/, and queue/ with qmail's
-directories and modes. Existing files are never changed.
+directories and modes. Existing files are never overwritten.
+
+On a home that has a control/me, --me HOST renames the host as qmail's
+config-fast does: control/me becomes HOST; defaultdomain, plusdomain and
+servercert.pem follow while they are still what init made for the old name;
+locals and rcpthosts gain HOST and keep the old name. Each change is printed.
 
   --home DIR   the home (default: $QMD_HOME, else ./qmd-home)
   --me HOST    this host's fully qualified name for control/me
-               (default: the host name if it has a dot, else localhost)
+               (default for a new home: the host name if it has a dot,
+               else localhost)
 `;
 
 export async function main(args: string[]): Promise<number> {
@@ -31,21 +41,37 @@ export async function main(args: string[]): Promise<number> {
     positionals: false,
   }, args);
   if (!parsed.ok) return parsed.exitCode;
-  const me = parsed.values.me?.toLowerCase();
+  const me = parsed.values.me?.toLowerCase().replace(/\.$/, "");
   if (me !== undefined && !isValidHostname(me)) {
     return usageError(NAME, `--me ${JSON.stringify(parsed.values.me)} is not a host name`);
   }
+  if (me !== undefined && !me.includes(".")) {
+    // config-fast takes any name; other hosts expect a fully qualified one in HELO and bounces.
+    console.error(
+      `${NAME}: warning: ${me} has no dot; other mail hosts expect a fully qualified ` +
+        `name such as mail.example.com`,
+    );
+  }
   const home = resolveHome(parsed.values.home);
   let created: string[];
+  let notes: string[];
+  let changed: string[] = [];
   try {
-    ({ created } = await initHome(home, { me }));
+    if (me !== undefined) changed = changeMe(home, me);
+    ({ created, notes } = await initHome(home, { me }));
   } catch (error) {
-    console.error(`${NAME}: fatal: ${(error as Error).message}`);
+    for (const line of changed) console.log(`${NAME}: ${line}`);
+    if (error instanceof InitError && !error.temporary) {
+      console.error(`${NAME}: ${error.message}`);
+      return 100;
+    }
+    const message = error instanceof InitError ? error.message : errorText(error);
+    console.error(`${NAME}: fatal: ${message}`);
     return 111;
   }
-  if (created.length === 0) {
+  for (const line of changed) console.log(`${NAME}: ${line}`);
+  if (created.length === 0 && changed.length === 0) {
     console.log(`${NAME}: ${home} is complete; nothing to create`);
-    return 0;
   }
   const queue = created.filter((path) => path.startsWith("queue/"));
   for (const path of created) {
@@ -54,12 +80,6 @@ export async function main(args: string[]): Promise<number> {
   if (queue.length > 0) {
     console.log(`${NAME}: created ${queue.length} queue entries under ${home}/queue`);
   }
-  const hostname = Deno.hostname();
-  if (me === undefined && created.includes("control/me") && defaultMe(hostname) === "localhost") {
-    console.log(
-      `${NAME}: the host name ${JSON.stringify(hostname)} has no domain, so control/me is ` +
-        `localhost; use --me HOST on a new home to name this host`,
-    );
-  }
+  for (const note of notes) console.log(`${NAME}: note: ${note}`);
   return 0;
 }

@@ -5,7 +5,8 @@
  * leaving the old users/cdb in place.
  */
 import { parseCommand } from "./args.ts";
-import { resolveHome } from "../../config/home.ts";
+import { findHomeProblem, resolveHome } from "../../config/home.ts";
+import { errorText } from "../deliver/delivery_error.ts";
 import { compileAssign, parseAssign } from "../../config/users.ts";
 import { writeCdbFile } from "../../config/cdb.ts";
 
@@ -29,13 +30,18 @@ export async function main(args: string[]): Promise<number> {
   }, args);
   if (!parsed.ok) return parsed.exitCode;
   const home = resolveHome(parsed.values.home);
+  const problem = findHomeProblem(home, "users");
+  if (problem !== undefined) {
+    console.error(`${NAME}: fatal: ${problem}`);
+    return 111;
+  }
   const assignPath = `${home}/users/assign`;
   const cdbPath = `${home}/users/cdb`;
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(assignPath);
   } catch (error) {
-    console.error(`${NAME}: fatal: unable to read ${assignPath}: ${(error as Error).message}`);
+    console.error(`${NAME}: fatal: unable to read ${assignPath}: ${errorText(error)}`);
     return 111;
   }
   try {

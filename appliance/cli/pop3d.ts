@@ -12,7 +12,7 @@
  * environment starts TLS before the greeting.
  */
 import { parseCommand } from "./args.ts";
-import { resolveHome } from "../../config/home.ts";
+import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { readControlLine } from "../../config/control.ts";
 import { loadPop3dControls } from "../../config/pop3d.ts";
 import { accountsVerifier, chainVerifiers, checkpasswordVerifier } from "../auth/verifier.ts";
@@ -58,6 +58,8 @@ export async function main(args: string[]): Promise<number> {
   const transport = stdioTransport();
   let controls;
   try {
+    const problem = findHomeProblem(home);
+    if (problem !== undefined) throw new Error(problem);
     controls = loadPop3dControls(home);
   } catch (error) {
     console.error(`qmd-pop3d: ${(error as Error).message}`);

@@ -3,7 +3,7 @@
  * recipients (qmail-qread.c). Output and exit codes are qmail's: 0, or 111
  * after a fatal line.
  */
-import { resolveHome } from "../../config/home.ts";
+import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { describeQueue } from "../queue/status.ts";
 import { parseCommand } from "./args.ts";
@@ -27,7 +27,14 @@ export async function main(args: string[]): Promise<number> {
     args,
   );
   if (!parsed.ok) return parsed.exitCode;
-  const { text, exitCode } = describeQueue(queueLayoutFor(resolveHome(parsed.values.home)));
+  const home = resolveHome(parsed.values.home);
+  // qmail-qread's "fatal: unable to chdir" does not say where; qmd names the queue (README).
+  const problem = findHomeProblem(home, "queue");
+  if (problem !== undefined) {
+    console.error(`qmd qread: fatal: ${problem}`);
+    return 111;
+  }
+  const { text, exitCode } = describeQueue(queueLayoutFor(home));
   // The text is ASCII: qmail-qread prints every other byte as "_".
   const bytes = new TextEncoder().encode(text);
   let offset = 0;

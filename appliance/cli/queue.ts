@@ -1,21 +1,27 @@
 /**
  * `qmd queue`: qmail-queue (qmail-formats.md §3). The message comes on fd 0,
- * the envelope on fd 1, read only after the message's EOF; nothing is
- * printed and the result is the exit status (§3.4). It can stand in for
+ * the envelope on fd 1, read only after the message's EOF; nothing goes to
+ * stdout and the result is the exit status (§3.4). It can stand in for
  * bin/qmail-queue through QMAILQUEUE (§3.5): every path is absolute, so the
  * caller's working directory does not matter.
+ *
+ * Unlike qmail-queue, a failure also prints one line on stderr naming what
+ * failed (qmail-queue prints nothing): its callers read only the exit code,
+ * and qmail-smtpd's and qmd's logs keep what a queue program says there.
  */
 import { resolveHome } from "../../config/home.ts";
 import { EnvelopeError, EnvelopeParser } from "../queue/envelope.ts";
+import { errorText } from "../deliver/delivery_error.ts";
 import { openQueueMessage, QUEUE_EXIT, QueueError } from "../queue/inject.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { parseCommand } from "./args.ts";
 
-const USAGE = `Usage: qmd queue <message 1<envelope
+const USAGE = `Usage: qmd queue [--home DIR] <message 1<envelope
 Queues one message, as qmail-queue does: the message on fd 0, then the
-envelope on fd 1 (F sender NUL, T recipient NUL ..., NUL). Prints nothing;
-exits 0 when queued, else with a qmail-queue exit code. The queue is
-$QMD_HOME/queue (default ./qmd-home/queue).
+envelope on fd 1 (F sender NUL, T recipient NUL ..., NUL). Exits 0 when
+queued, else with a qmail-queue exit code and one line on stderr.
+
+  --home DIR   the home (default: $QMD_HOME, else ./qmd-home)
 `;
 
 /** qmail-queue's alarm(86400): a writer that never finishes gives up after 24 h (§3.2 step 3). */
@@ -33,19 +39,22 @@ export interface QueueRun {
   now?: Date;
   /** Rings instead of the 24-hour timer (for tests). */
   alarm?: Promise<unknown>;
+  /** Told why, once, when the exit code is not 0. */
+  onFailure?: (reason: string) => void;
 }
 
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand(
-    { name: "qmd queue", usage: USAGE, options: {}, positionals: false },
+    { name: "qmd queue", usage: USAGE, options: { home: { type: "string" } }, positionals: false },
     args,
   );
   if (!parsed.ok) return parsed.exitCode;
   return await runQueue({
-    home: resolveHome(undefined),
+    home: resolveHome(parsed.values.home),
     message: Deno.stdin.readable,
     openEnvelope: async () => (await Deno.open("/dev/fd/1", { read: true })).readable,
     uid: Deno.uid() ?? 0,
+    onFailure: (reason) => console.error(`qmd queue: ${reason}`),
   });
 }
 
@@ -57,17 +66,27 @@ export async function runQueue(run: QueueRun): Promise<number> {
     timer = setTimeout(resolve, QUEUE_TIMEOUT_MS);
   });
   try {
-    return await Promise.race([queue(run), alarm.then(() => QUEUE_EXIT.timeout)]);
+    const alarmed = alarm.then(() => {
+      run.onFailure?.(`timed out after 24 hours (exit ${QUEUE_EXIT.timeout})`);
+      return QUEUE_EXIT.timeout;
+    });
+    return await Promise.race([queue(run), alarmed]);
   } finally {
     clearTimeout(timer);
   }
 }
 
 async function queue(run: QueueRun): Promise<number> {
+  const fail = (code: number, reason: string) => {
+    run.onFailure?.(`${reason} (exit ${code})`);
+    return code;
+  };
   try {
-    if (!(await Deno.stat(run.home)).isDirectory) return QUEUE_EXIT.home;
-  } catch {
-    return QUEUE_EXIT.home;
+    if (!(await Deno.stat(run.home)).isDirectory) {
+      return fail(QUEUE_EXIT.home, `cannot use the home ${run.home}: not a directory`);
+    }
+  } catch (error) {
+    return fail(QUEUE_EXIT.home, `cannot use the home ${run.home}: ${errorText(error)}`);
   }
   let message;
   try {
@@ -79,7 +98,7 @@ async function queue(run: QueueRun): Promise<number> {
       now: run.now,
     });
   } catch (error) {
-    return exitCodeOf(error);
+    return fail(exitCodeOf(error), reasonOf(error));
   }
   try {
     for await (const chunk of readAll(run.message)) await message.write(chunk);
@@ -89,7 +108,7 @@ async function queue(run: QueueRun): Promise<number> {
   } catch (error) {
     // qmail-queue cleans up only after 53/54; qmd removes what it made on every failure.
     await message.abort();
-    return exitCodeOf(error);
+    return fail(exitCodeOf(error), reasonOf(error));
   }
 }
 
@@ -138,6 +157,13 @@ async function readEnvelope(stream: ReadableStream<Uint8Array>) {
   } finally {
     await reader.cancel().catch(() => {});
   }
+}
+
+/** An error's message, then its cause in qmail's error_str words. */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause === undefined ? message : `${message}: ${errorText(cause)}`;
 }
 
 function exitCodeOf(error: unknown): number {

@@ -6,12 +6,12 @@
  * exit 0 (qmail-formats.md §5.7). This is what an extraremote wrapper runs at
  * its end, and what a qmail-rspawn can run in qmail-remote's place.
  */
-import { resolveHome } from "../../config/home.ts";
+import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { parseCommand } from "./args.ts";
 import { ConnectionPool } from "../net/connection_pool.ts";
 import { buildRemoteContext, deliverRecords, type SmtpConnection } from "../net/remote_delivery.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
-import { encodeRemoteOutput } from "../send/remote_report.ts";
+import { encodeRemoteOutput, REMOTE_TEXTS } from "../send/remote_report.ts";
 import { setLogSink } from "../log.ts";
 
 const USAGE = `usage: qmd remote [--home DIR] HOST SENDER RECIPIENT
@@ -42,6 +42,13 @@ export async function main(args: string[]): Promise<number> {
   }
   setLogSink((record) => console.error(`qmd-remote: ${record.text}`), "remote");
   const home = resolveHome(parsed.values.home);
+  const problem = findHomeProblem(home);
+  if (problem !== undefined) {
+    // The report stays qmail-remote's (its caller reads only stdout and exit 0); stderr says why.
+    console.error(`qmd-remote: ${problem}`);
+    await print(encodeRemoteOutput([REMOTE_TEXTS.noControls]));
+    return 0;
+  }
   // The message goes to a private scratch queue so the driver reads it as it reads mess/.
   const scratch = await Deno.makeTempDir({ prefix: "qmd-remote-" });
   const pool = new ConnectionPool<SmtpConnection>({ idleMs: 0 });

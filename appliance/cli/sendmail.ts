@@ -13,7 +13,7 @@
  * or -f '<>' as the null sender without touching the From: user.
  */
 import { parseCommand, usageError } from "./args.ts";
-import { resolveHome } from "../../config/home.ts";
+import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { runInject } from "./inject.ts";
 
 const NAME = "sendmail";
@@ -104,8 +104,15 @@ export async function main(
   // Programs often write the null sender as -f '<>' and addresses as -f '<a@b>'.
   const sender = parsed.values.f?.replace(/^<(.*)>$/, "$1");
   const env = senderEnvironment(Deno.env.toObject(), sender || undefined, parsed.values.F);
+  const home = resolveHome(parsed.values.home);
+  const problem = findHomeProblem(home, "queue");
+  if (problem !== undefined) {
+    // qmail-inject would only say "qq trouble"; 111 is its temporary failure.
+    console.error(`${NAME}: fatal: ${problem}`);
+    return 111;
+  }
   return await runInject({
-    home: resolveHome(parsed.values.home),
+    home,
     env,
     sender,
     recipients: parsed.positionals,

@@ -2,12 +2,14 @@
  * `qmd showctl [--home DIR] [--json]`: like qmail-showctl, every control
  * file qmd knows (config/controls.ts), what it means, its value, or the
  * default in force when it is absent; then the files in control/ that qmd
- * does not read.
+ * does not read. PEM files are summarised (pem_summary.ts): certificates by
+ * subject, names, issuer and validity, never key material.
  */
 import { parseCommand } from "./args.ts";
-import { resolveHome } from "../../config/home.ts";
+import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { ControlError, parseControlList, readControlText } from "../../config/control.ts";
 import { CONTROLS, type ControlSpec, findControl } from "../../config/controls.ts";
+import { type CertificateSummary, summarizePem } from "./pem_summary.ts";
 
 const NAME = "qmd showctl";
 
@@ -34,14 +36,20 @@ export interface ControlState {
   default?: string;
   /** Why a present file cannot be used. */
   error?: string;
+  /** For PEM files: the certificates in them. */
+  certificates?: CertificateSummary[];
 }
 
 function firstLine(text: string): string {
   return text.split("\n", 1)[0].replace(/[ \t\r]+$/, "");
 }
 
-/** The state of one control file under `home`. */
-export function describeControl(home: string, spec: ControlSpec): ControlState {
+/** The state of one control file under `home`; `now` judges certificate expiry. */
+export function describeControl(
+  home: string,
+  spec: ControlSpec,
+  now: Date = new Date(),
+): ControlState {
   const state: ControlState = {
     name: spec.name,
     kind: spec.kind,
@@ -70,10 +78,18 @@ export function describeControl(home: string, spec: ControlSpec): ControlState {
     return state;
   }
   if (text === undefined) {
+    if (spec.name.startsWith("tlshosts/")) return describePemDirectory(home, state, now);
     state.default = resolveDefault(home, spec);
     return state;
   }
   state.present = true;
+  if (spec.name.endsWith(".pem")) {
+    const summary = summarizePem(spec.name, text, now);
+    state.value = summary.lines;
+    state.certificates = summary.certificates;
+    if (summary.error !== undefined) state.error = `${path}: ${summary.error}`;
+    return state;
+  }
   switch (spec.kind) {
     case "list":
       state.value = parseControlList(text).map((entry) => entry.value);
@@ -97,6 +113,47 @@ export function describeControl(home: string, spec: ControlSpec): ControlState {
     default:
       state.value = firstLine(text);
   }
+  return state;
+}
+
+/** control/tlshosts/*.pem, one summary line a block, each led by its file's name. */
+function describePemDirectory(home: string, state: ControlState, now: Date): ControlState {
+  const dir = `${home}/control/tlshosts`;
+  let names: string[];
+  try {
+    names = Array.from(Deno.readDirSync(dir), (entry) => entry.name)
+      .filter((name) => name.endsWith(".pem")).sort();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      state.present = true;
+      state.error = `${dir}: cannot read: ${(error as Error).message}`;
+    } else {
+      state.default = "none";
+    }
+    return state;
+  }
+  if (names.length === 0) {
+    state.default = "none";
+    return state;
+  }
+  state.present = true;
+  state.value = [];
+  state.certificates = [];
+  const problems: string[] = [];
+  for (const name of names) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(`${dir}/${name}`);
+    } catch (error) {
+      problems.push(`${dir}/${name}: cannot read: ${(error as Error).message}`);
+      continue;
+    }
+    const summary = summarizePem(name, text, now);
+    state.value.push(...summary.lines.map((line) => `${name}: ${line}`));
+    state.certificates.push(...summary.certificates);
+    if (summary.error !== undefined) problems.push(`${dir}/${name}: ${summary.error}`);
+  }
+  if (problems.length > 0) state.error = problems.join("; ");
   return state;
 }
 
@@ -138,6 +195,7 @@ export function formatShowctl(home: string, states: ControlState[], unknown: str
     out.push(`${state.name} (${state.kind}; ${status}): ${state.meaning}`);
     if (state.error !== undefined) {
       out.push(`  (unusable) ${state.error}`);
+      if (Array.isArray(state.value)) { for (const line of state.value) out.push(`  ${line}`); }
     } else if (!state.present) {
       out.push(`  (absent) default: ${state.default}`);
     } else if (Array.isArray(state.value)) {
@@ -165,10 +223,9 @@ export function main(args: string[]): Promise<number> {
   }, args);
   if (!parsed.ok) return Promise.resolve(parsed.exitCode);
   const home = resolveHome(parsed.values.home);
-  try {
-    Deno.statSync(`${home}/control`);
-  } catch {
-    console.error(`${NAME}: ${home}/control does not exist; run qmd init first`);
+  const problem = findHomeProblem(home);
+  if (problem !== undefined) {
+    console.error(`${NAME}: ${problem}`);
     return Promise.resolve(100);
   }
   const states = CONTROLS.map((spec) => describeControl(home, spec));

@@ -16,6 +16,7 @@ import { ControlError } from "../../config/control.ts";
 import { CdbFormatError } from "../../config/cdb.ts";
 import { compileTcpRules, formatTcpRules, parseTcpRules } from "../../config/tcprules.ts";
 import { byteString } from "../../config/byte_string.ts";
+import { errorText } from "../deliver/delivery_error.ts";
 
 const NAME = "qmd tcprules";
 /** tcprules' own prefix, so scripts and logs read the same. */
@@ -38,8 +39,9 @@ alone on any error.
   --print   write the rules in rules.cdb back as text on stdout
 `;
 
+/** tcprules words errors as error_str does ("file does not exist"). */
 function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }
 
 async function readAll(input: ReadableStream<Uint8Array>): Promise<Uint8Array> {

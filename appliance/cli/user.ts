@@ -9,10 +9,11 @@
  */
 import { reloadRunningQmd } from "../home/running.ts";
 import { parseCommand, usageError } from "./args.ts";
-import { resolveHome } from "../../config/home.ts";
+import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { AccountError } from "../accounts/address.ts";
 import { AccountStore, type Mailbox } from "../accounts/store.ts";
 import { provisionMailbox } from "../accounts/provision.ts";
+import { describeMisdelivery, traceDelivery } from "./delivery_trace.ts";
 
 const NAME = "qmd user";
 
@@ -127,7 +128,7 @@ export async function main(
       if (typeof quotaMessages === "string") return usageError(`${NAME} add`, quotaMessages);
       const password = await readPasswordLine(stdin);
       if (!password) return usageError(`${NAME} add`, "no password on stdin");
-      return withStore(parsed.values.home, false, (store) => {
+      return withStore(parsed.values.home, false, async (store) => {
         const { mailbox, domain } = provisionMailbox(store, parsed.positionals[0], password, {
           quotaBytes,
           quotaMessages,
@@ -147,6 +148,17 @@ export async function main(
           `${NAME}: added ${mailbox.address}, Maildir ${mailbox.maildir}` +
             (mailbox.challengeAuth ? ", challenge auth on" : ""),
         );
+        let warning: string | undefined;
+        try {
+          const trace = await traceDelivery(store, mailbox.address);
+          warning = describeMisdelivery(mailbox.address, mailbox.maildir, trace);
+        } catch (error) {
+          // The mailbox is added; only the check could not run (a broken control file).
+          warning = `cannot tell where mail to ${mailbox.address} goes: ${
+            (error as Error).message
+          }`;
+        }
+        if (warning !== undefined) console.log(`${NAME}: warning: ${warning}`);
         return 0;
       });
     }
@@ -205,8 +217,10 @@ export async function main(
         positionals: false,
       }, rest);
       if (!parsed.ok) return parsed.exitCode;
-      const path = `${resolveHome(parsed.values.home)}/accounts.sqlite`;
-      if (!existsSync(path)) {
+      const homeDir = resolveHome(parsed.values.home);
+      const problem = findHomeProblem(homeDir);
+      if (problem !== undefined) return homeError(problem);
+      if (!existsSync(`${homeDir}/accounts.sqlite`)) {
         if (parsed.values.json) console.log("[]");
         return 0;
       }
@@ -233,8 +247,17 @@ export async function main(
     case undefined:
       return usageError(NAME, "expected add, del, passwd or list");
     default:
+      if (subcommand.startsWith("-")) {
+        return usageError(NAME, `expected add, del, passwd or list before ${subcommand}`);
+      }
       return usageError(NAME, `unknown subcommand ${JSON.stringify(subcommand)}`);
   }
+}
+
+/** A home that is missing or not a qmd home: one line, exit 100 (retrying cannot help). */
+export function homeError(problem: string, name = NAME): number {
+  console.error(`${name}: ${problem}`);
+  return 100;
 }
 
 export function existsSync(path: string): boolean {
@@ -248,17 +271,15 @@ export function existsSync(path: string): boolean {
 }
 
 /** Opens the home's store, runs `fn`, closes; errors become one line and an exit code. */
-export function withStore(
+export async function withStore(
   homeFlag: string | undefined,
   readonly: boolean,
-  fn: (store: AccountStore) => number,
+  fn: (store: AccountStore) => number | Promise<number>,
   name = NAME,
-): number {
+): Promise<number> {
   const home = resolveHome(homeFlag);
-  if (!existsSync(`${home}/control`)) {
-    console.error(`${name}: ${home} is not a qmd home (no control/); run qmd init first`);
-    return 100;
-  }
+  const problem = findHomeProblem(home);
+  if (problem !== undefined) return homeError(problem, name);
   let store: AccountStore;
   try {
     store = AccountStore.open(home, { readonly });
@@ -266,7 +287,7 @@ export function withStore(
     return fail(error, name);
   }
   try {
-    return fn(store);
+    return await fn(store);
   } catch (error) {
     return fail(error, name);
   } finally {

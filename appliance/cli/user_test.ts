@@ -159,3 +159,38 @@ Deno.test("qmd user --challenge-auth stores the secret; passwd without it clears
     assertEquals(secretOf("ann@example.com"), "an0ther");
   });
 });
+
+Deno.test("qmd user add warns only when mail would not reach the new mailbox, and says where", async () => {
+  await withHome(async (home) => {
+    const add = (address: string) =>
+      captureConsole(() =>
+        main(["add", address, "--password-stdin", "--home", home], streamOf("pw\n"))
+      );
+    // mail.example.com is in control/locals: delivered locally, to the mailbox.
+    const local = await add("ann@mail.example.com");
+    assertEquals(local.result, 0);
+    assert(!local.out.join("\n").includes("warning:"), local.out.join("\n"));
+
+    // users/assign claims bob: his mail goes to that user, whatever the database holds.
+    Deno.writeTextFileSync(`${home}/users/assign`, "=bob:bob:1000:1000:/home/bob:::\n.\n");
+    const claimed = await add("bob@mail.example.com");
+    assertEquals(claimed.result, 0);
+    assertEquals(claimed.out.filter((line) => line.includes("warning:")), [
+      "qmd user: warning: users/assign gives bob to user bob (home /home/bob), " +
+      "so mail to bob@mail.example.com goes there, not to this mailbox",
+    ]);
+
+    // An operator's virtualdomains line sends the domain elsewhere.
+    Deno.writeTextFileSync(`${home}/control/virtualdomains`, "other.example:joe\n");
+    const mapped = await add("cy@other.example");
+    assertEquals(mapped.result, 0);
+    const warning = mapped.out.find((line) => line.includes("warning:")) ?? "";
+    assertStringIncludes(warning, "delivered as joe-cy@other.example");
+
+    // A broken control file stops only the check, never the add that already happened.
+    Deno.writeTextFileSync(`${home}/control/concurrencylocal`, "lots\n");
+    const broken = await add("dee@mail.example.com");
+    assertEquals(broken.result, 0);
+    assertStringIncludes(broken.out.join("\n"), "warning: cannot tell where mail to dee@");
+  });
+});

@@ -13,7 +13,11 @@
  *
  * Idempotent: directories are made only when missing and files are created
  * with O_EXCL, so nothing an operator wrote is ever overwritten and existing
- * modes are left alone. An existing queue keeps its todo layout.
+ * modes are left alone. An existing queue keeps its todo layout. Everything
+ * it makes gets its mode set explicitly, whatever the umask (the home 0755,
+ * as qmail's /var/qmail). An existing empty control/me is refused: qmail
+ * would greet and bounce with an empty name. Changing control/me on an
+ * existing home is change_me.ts's job.
  */
 import { homePaths } from "../../config/home.ts";
 import { readControlLine } from "../../config/control.ts";
@@ -21,19 +25,40 @@ import { createSelfSignedCertificate } from "../tls/self_signed.ts";
 import { DEFAULT_SPLIT } from "../queue/layout.ts";
 import { isValidHostname } from "../accounts/address.ts";
 import { makeFifo } from "../queue/trigger.ts";
+import { errorText } from "../deliver/delivery_error.ts";
 
 export interface InitHomeOptions {
   /** This host's name (control/me); default from the host name, see defaultMe. */
   me?: string;
+  /** The host name the default comes from; default Deno.hostname(). */
+  hostname?: string;
 }
 
 export interface InitHomeResult {
   /** Paths created, relative to the home, in creation order. */
   created: string[];
+  /** What the operator should know about what was made, one sentence each. */
+  notes: string[];
+}
+
+/** A home that cannot be made or used as it is; the message names the path. */
+export class InitError extends Error {
+  constructor(
+    message: string,
+    /** Whether trying again may help (an I/O error) or the operator must act first. */
+    readonly temporary: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "InitError";
+  }
 }
 
 /** Size of lock/tcpto at install: 1024 NUL bytes (§2.1, §5.9). */
 const TCPTO_SIZE = 1024;
+
+/** The home directory's mode, as hier.c gives /var/qmail. */
+const HOME_MODE = 0o755;
 
 /**
  * control/me when none is given: the host name if it is a fully qualified
@@ -42,6 +67,17 @@ const TCPTO_SIZE = 1024;
 export function defaultMe(hostname: string): string {
   const name = hostname.toLowerCase().replace(/\.$/, "");
   return name.includes(".") && isValidHostname(name) ? name : "localhost";
+}
+
+/** The names init's self-signed certificate is made for: me, localhost and 127.0.0.1. */
+export function initCertificateNames(me: string): { commonName: string; altNames: string[] } {
+  return { commonName: me, altNames: [me, "localhost", "127.0.0.1"] };
+}
+
+/** The self-signed certificate and key init writes to control/servercert.pem, as one PEM text. */
+export function formatInitCertificate(me: string): string {
+  const { certPem, keyPem } = createSelfSignedCertificate(initCertificateNames(me));
+  return keyPem + certPem;
 }
 
 /**
@@ -68,16 +104,21 @@ export function formatInitialControls(me: string): Record<string, string> {
 const ALIAS_DELIVERY = "./Maildir/\n";
 const ALIAS_FILES = [".qmail-postmaster", ".qmail-mailer-daemon", ".qmail-root"];
 
-/** Creates every missing part of a home. Throws on an invalid `me` or an I/O error. */
+/**
+ * Creates every missing part of a home. Throws InitError on an invalid `me`,
+ * an empty control/me, or an I/O error (naming the path).
+ */
 export async function initHome(
   home: string,
   options: InitHomeOptions = {},
 ): Promise<InitHomeResult> {
-  const me = options.me ?? defaultMe(Deno.hostname());
+  const hostname = options.hostname ?? Deno.hostname();
+  const me = options.me ?? defaultMe(hostname);
   if (!isValidHostname(me)) {
-    throw new Error(`Invalid host name for control/me: ${JSON.stringify(me)}`);
+    throw new InitError(`Invalid host name for control/me: ${JSON.stringify(me)}`, false);
   }
   const created: string[] = [];
+  const notes: string[] = [];
   const paths = homePaths(home);
   const relative = (path: string) => path === home ? "." : path.slice(home.length + 1);
 
@@ -88,22 +129,23 @@ export async function initHome(
     if (createFile(path, data, mode)) created.push(relative(path));
   };
 
-  await Deno.mkdir(home, { recursive: true });
+  await makeHomeDirectory(home);
 
   dir(paths.control, 0o755);
   for (const [name, text] of Object.entries(formatInitialControls(me.toLowerCase()))) {
     file(`${paths.control}/${name}`, text, 0o644);
   }
+  if (created.includes("control/me") && options.me === undefined && me === "localhost") {
+    notes.push(
+      `control/me is localhost because this host's name ${JSON.stringify(hostname)} has no ` +
+        `dot; name the host with qmd init --home ${home} --me HOST`,
+    );
+  }
+  const name = readMe(home);
   const serverCert = `${paths.control}/servercert.pem`;
   if (!exists(serverCert)) {
     // For the name in control/me, which may be an operator's own.
-    const name = readControlLine(home, "me")?.toLowerCase() ?? "";
-    const commonName = isValidHostname(name) ? name : me.toLowerCase();
-    const { certPem, keyPem } = createSelfSignedCertificate({
-      commonName,
-      altNames: [commonName, "localhost", "127.0.0.1"],
-    });
-    file(serverCert, keyPem + certPem, 0o600);
+    file(serverCert, formatInitCertificate(isValidHostname(name) ? name : me.toLowerCase()), 0o600);
   }
 
   dir(paths.users, 0o755);
@@ -117,7 +159,45 @@ export async function initHome(
   dir(paths.mail, 0o755);
 
   makeQueue(paths.queue, dir, file, (path) => created.push(relative(path)));
-  return { created };
+  return { created, notes };
+}
+
+/** control/me's first line, lower case; InitError when it is empty. */
+function readMe(home: string): string {
+  const me = readControlLine(home, "me")?.trim().toLowerCase() ?? "";
+  if (me === "") {
+    throw new InitError(
+      `${home}/control/me is empty; qmail needs this host's name there: ` +
+        `qmd init --home ${home} --me HOST`,
+      false,
+    );
+  }
+  return me;
+}
+
+/**
+ * The home and any missing parents, each 0755 whatever the umask: a
+ * world-writable parent would let anyone replace the home.
+ */
+async function makeHomeDirectory(home: string): Promise<void> {
+  const missing: string[] = [];
+  for (let path = home; path !== "" && path !== "/"; path = path.slice(0, path.lastIndexOf("/"))) {
+    if (exists(path)) break;
+    missing.unshift(path);
+  }
+  for (const path of missing) {
+    try {
+      await Deno.mkdir(path, { mode: HOME_MODE });
+      await Deno.chmod(path, HOME_MODE);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) {
+        throw ioError("cannot create the directory", path, error);
+      }
+    }
+  }
+  if (!Deno.statSync(home).isDirectory) {
+    throw new InitError(`${home} exists and is not a directory`, false);
+  }
 }
 
 type MakeDir = (path: string, mode: number) => void;
@@ -163,8 +243,13 @@ function exists(path: string): boolean {
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
+    throw ioError("cannot read", path, error);
   }
+}
+
+/** An I/O failure as one sentence naming the path, in qmail's error_str words. */
+function ioError(what: string, path: string, error: unknown): InitError {
+  return new InitError(`${what} ${path}: ${errorText(error)}`, true, { cause: error });
 }
 
 function isDirectory(path: string): boolean {
@@ -183,13 +268,17 @@ function makeDirectory(path: string, mode: number): boolean {
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) {
       if (!Deno.statSync(path).isDirectory) {
-        throw new Error(`${path} exists and is not a directory`);
+        throw new InitError(`${path} exists and is not a directory`, false);
       }
       return false;
     }
-    throw error;
+    throw ioError("cannot create the directory", path, error);
   }
-  Deno.chmodSync(path, mode);
+  try {
+    Deno.chmodSync(path, mode);
+  } catch (error) {
+    throw ioError("cannot set the mode of", path, error);
+  }
   return true;
 }
 
@@ -198,10 +287,10 @@ function createFile(path: string, data: Uint8Array | string, mode: number): bool
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   try {
     Deno.writeFileSync(path, bytes, { createNew: true, mode });
+    Deno.chmodSync(path, mode);
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) return false;
-    throw error;
+    throw ioError("cannot create", path, error);
   }
-  Deno.chmodSync(path, mode);
   return true;
 }
