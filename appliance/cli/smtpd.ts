@@ -20,7 +20,12 @@ import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import { stdioTransport } from "../net/stdio_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts, tlsHooks } from "../net/smtp_options.ts";
 import { ServerTls } from "../tls/server_tls.ts";
-import { accountsVerifier, chainVerifiers, checkpasswordVerifier } from "../auth/verifier.ts";
+import {
+  accountsVerifier,
+  chainVerifiers,
+  challengeAuthSupportOrUnknown,
+  checkpasswordVerifier,
+} from "../auth/verifier.ts";
 import { setLogSink } from "../log.ts";
 
 const USAGE = `usage: qmd smtpd [--home DIR] [HOSTNAME] [CHECKPASSWORD PROG ...]
@@ -73,11 +78,10 @@ export async function main(args: string[]): Promise<number> {
   });
   const checkpasswordArgv = checkpassword ??
     readControlLine(home, "checkpassword")?.trim().split(/\s+/).filter((word) => word !== "");
+  const hasCheckpassword = checkpasswordArgv !== undefined && checkpasswordArgv.length > 0;
   const verifier = chainVerifiers(
     accountsVerifier(home),
-    checkpasswordArgv === undefined || checkpasswordArgv.length === 0
-      ? undefined
-      : checkpasswordVerifier(checkpasswordArgv),
+    hasCheckpassword ? checkpasswordVerifier(checkpasswordArgv) : undefined,
   );
   await serveSmtpConnection(transport, {
     session: buildSessionOptions(controls, loadMoreRcptHosts(controls), policy, {
@@ -91,6 +95,7 @@ export async function main(args: string[]): Promise<number> {
       tlsActive: policy.smtps,
       authAvailable: true,
       authRequired: false,
+      challengeAuth: challengeAuthSupportOrUnknown(home, hasCheckpassword),
       newChallenge: () => ({
         challenge: `<${Deno.pid}.${Math.floor(Date.now() / 1000)}@${controls.me}>`,
         nonce: randomBytes(18).toString("base64"),
