@@ -7,8 +7,7 @@
  */
 import { parseCommand, usageError } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
-import { askRunningQmd, parseBlockTarget } from "../home/login_blocks.ts";
-import { describeFailureEntry } from "../net/auth_failures.ts";
+import { askRunningQmd, parseBlockTarget, summariseRemoved } from "../home/login_blocks.ts";
 
 const NAME = "qmd unblock";
 
@@ -44,10 +43,6 @@ export async function main(args: string[]): Promise<number> {
     console.log(`${NAME}: qmd (pid ${answer.pid}) had no failed logins for ${name}`);
     return 0;
   }
-  const now = answer.reply.now;
-  for (const entry of removed) {
-    const was = entry.blockedUntil > now ? "unblocked" : "cleared";
-    console.log(`${NAME}: ${was} ${describeFailureEntry(entry)} (${entry.failures} failures)`);
-  }
+  console.log(`${NAME}: ${name}: ${summariseRemoved(removed, answer.reply.now)}`);
   return 0;
 }

@@ -80,18 +80,30 @@ export function answerBlockRequest(
   const target = request.target;
   const removed = table.unblock(target);
   const name = "ip" in target ? target.ip : JSON.stringify(target.account);
-  const what = removed.length === 0
-    ? "nothing was recorded"
-    : removed.map((entry) =>
-      `${describeFailureEntry(entry)} (${entry.failures} failures${
-        entry.blockedUntil > now ? ", was blocked" : ""
-      })`
-    ).join(", ");
-  logEvent("auth_unblock", `status: auth_unblock ${name}: ${what}`, {
+  logEvent("auth_unblock", `status: auth_unblock ${name}: ${summariseRemoved(removed, now)}`, {
     target: "ip" in target ? target.ip : target.account,
     removed: removed.length,
   });
   return { now, entries: table.entries(), removed };
+}
+
+/** `unblocked A (10 failures), B (5 failures); cleared N other records`, for the log and the command. */
+export function summariseRemoved(removed: FailureEntry[], now: number): string {
+  if (removed.length === 0) return "nothing was recorded";
+  const blocked = removed.filter((entry) => entry.blockedUntil > now);
+  const others = removed.length - blocked.length;
+  const parts: string[] = [];
+  if (blocked.length > 0) {
+    parts.push(
+      "unblocked " +
+        blocked.map((entry) => `${describeFailureEntry(entry)} (${entry.failures} failures)`)
+          .join(", "),
+    );
+  }
+  if (others > 0) {
+    parts.push(`cleared ${others} other record${others === 1 ? "" : "s"} of failures`);
+  }
+  return parts.join("; ");
 }
 
 /**
@@ -103,7 +115,7 @@ export function answerBlockRequests(home: string, table: AuthFailures): void {
   const dir = lockDir(home);
   let names: string[];
   try {
-    names = [...Deno.readDirSync(dir)].map((entry) => entry.name);
+    names = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
   } catch (error) {
     logEvent("auth_request_failed", `alert: cannot read ${dir}: ${(error as Error).message}`);
     return;

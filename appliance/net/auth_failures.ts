@@ -235,7 +235,7 @@ export class AuthFailures {
         if (entry.failures > 0 || entry.blockedUntil > 0) removed.push(entry);
         this.#words.fill(0, base, base + ENTRY_WORDS);
       }
-      return removed;
+      return removed.sort(byBlockThenRecency);
     });
   }
 
@@ -251,7 +251,7 @@ export class AuthFailures {
       }
       return list;
     });
-    return found.sort((a, b) => b.blockedUntil - a.blockedUntil || b.lastFailure - a.lastFailure);
+    return found.sort(byBlockThenRecency);
   }
 
   /** The keys a login counts under: the IP, and the name at the IP; only the limits that are on. */
@@ -407,6 +407,12 @@ export class AuthFailures {
     Atomics.compareExchange(this.#lockWord, LOCK, this.#token, 0);
     Atomics.notify(this.#lockWord, LOCK, 1);
   }
+}
+
+/** Blocks first (the longest first, an IP before the names at it), then the latest failures. */
+function byBlockThenRecency(a: FailureEntry, b: FailureEntry): number {
+  return b.blockedUntil - a.blockedUntil || (a.kind === b.kind ? 0 : a.kind === "ip" ? -1 : 1) ||
+    b.lastFailure - a.lastFailure;
 }
 
 /** An entry as the log and `qmd status` show it: `IP` or `"name" from IP`. */
