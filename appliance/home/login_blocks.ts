@@ -10,7 +10,6 @@
  *   queue/lock/authreq.PID          "status" or "unblock IP|NAME" (one line)
  *   queue/lock/authreq.PID.reply    JSON: BlockReply
  */
-import { isIP } from "node:net";
 import { logEvent } from "../log.ts";
 import {
   type AuthFailures,
@@ -48,12 +47,24 @@ function writeAtomically(path: string, text: string): void {
   Deno.renameSync(temporary, path);
 }
 
+/** A dotted-quad IPv4 address, or an IPv6 address as a URL host accepts it. */
+function isIpAddress(text: string): boolean {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) return text.split(".").every((n) => Number(n) <= 255);
+  if (!/^[0-9a-f:.]+$/i.test(text) || !text.includes(":")) return false;
+  try {
+    new URL(`http://[${text}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** An unblock target from the command line: an IP address, else a user name as logins give it. */
 export function parseBlockTarget(text: string): { ip: string } | { account: string } | undefined {
   // deno-lint-ignore no-control-regex
   if (text === "" || text.length > MAX_TARGET || /[\s\x00-\x1f\x7f]/.test(text)) return undefined;
   const bare = text.replace(/^\[(.*)\]$/, "$1");
-  return isIP(bare) !== 0 ? { ip: bare } : { account: text };
+  return isIpAddress(bare) ? { ip: bare } : { account: text };
 }
 
 export function formatBlockRequest(request: BlockRequest): string {

@@ -18,6 +18,9 @@ Deno.test("unblock targets: an IP (bracketed or not), else a user name; nothing 
   assertEquals(parseBlockTarget("[2001:db8::1]"), { ip: "2001:db8::1" });
   assertEquals(parseBlockTarget("You@Example.test"), { account: "You@Example.test" });
   assertEquals(parseBlockTarget("alice"), { account: "alice" });
+  assertEquals(parseBlockTarget("::ffff:192.0.2.1"), { ip: "::ffff:192.0.2.1" });
+  assertEquals(parseBlockTarget("300.1.1.1"), { account: "300.1.1.1" });
+  assertEquals(parseBlockTarget("ab:cd"), { account: "ab:cd" });
   assertEquals(parseBlockTarget(""), undefined);
   assertEquals(parseBlockTarget("two words"), undefined);
   assertEquals(parseBlockTarget("a\nstatus"), undefined);

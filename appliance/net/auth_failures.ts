@@ -409,10 +409,11 @@ export class AuthFailures {
   }
 }
 
-/** Blocks first (the longest first, an IP before the names at it), then the latest failures. */
+/** Blocks first (the longest first, an IP before the names at it), then the latest failures, then by name. */
 function byBlockThenRecency(a: FailureEntry, b: FailureEntry): number {
+  const byName = `${a.ip} ${a.account ?? ""}` < `${b.ip} ${b.account ?? ""}` ? -1 : 1;
   return b.blockedUntil - a.blockedUntil || (a.kind === b.kind ? 0 : a.kind === "ip" ? -1 : 1) ||
-    b.lastFailure - a.lastFailure;
+    b.lastFailure - a.lastFailure || byName;
 }
 
 /** An entry as the log and `qmd status` show it: `IP` or `"name" from IP`. */
