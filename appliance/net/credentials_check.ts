@@ -113,7 +113,9 @@ export async function checkCredentials(
     logEvent(
       `${event}_blocked`,
       `${prefix} ${sessionId}: ${word} blocked for ${JSON.stringify(credentials.user)} from ${ip}` +
-        `: ${describeFailureEntry(entry)} is blocked until ${isoTime(entry.blockedUntil)}`,
+        `: ${entry.kind === "ip" ? "the IP" : "the name at this IP"} is blocked until ${
+          isoTime(entry.blockedUntil)
+        }`,
       { session: sessionId, user: credentials.user, remote: ip },
     );
     return {

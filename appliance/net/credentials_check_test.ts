@@ -149,7 +149,7 @@ Deno.test("a blocked name is refused without reaching the verifier, and the log 
     assertEquals(verified, 5);
     const line = records.find((record) => record.event === "smtp_auth_blocked")!.text;
     assertStringIncludes(line, 'auth blocked for "joe@example.test" from 192.0.2.44: ');
-    assertStringIncludes(line, '"joe@example.test" from 192.0.2.44 is blocked until ');
+    assertStringIncludes(line, ": the name at this IP is blocked until ");
     // The same IP still tries other names.
     const other = await checkCredentials(password("ann@example.test"), context(table, verify));
     assertEquals(other.blocked, false);
