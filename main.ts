@@ -58,6 +58,14 @@ const COMMANDS: Record<string, Command> = {
     summary: "retry every queued delivery now (SIGALRM)",
     load: () => import("./appliance/cli/flush.ts"),
   },
+  status: {
+    summary: "show the running qmd's failed-login blocks",
+    load: () => import("./appliance/cli/status.ts"),
+  },
+  unblock: {
+    summary: "lift a failed-login block on the running qmd (IP or user name)",
+    load: () => import("./appliance/cli/unblock.ts"),
+  },
   showctl: {
     summary: "show every control file and its default",
     load: () => import("./appliance/cli/showctl.ts"),

@@ -10,6 +10,7 @@ import { formatLogRecord, logEvent, type LogFormat, type LogRecord, setLogSink }
 import { homePaths } from "../config/home.ts";
 import { createLimitsBuffer } from "./net/connection_limits.ts";
 import { AuthFailures } from "./net/auth_failures.ts";
+import { AuthCapabilities } from "./net/auth_capabilities.ts";
 
 export interface ListenAddress {
   host: string;
@@ -34,6 +35,8 @@ export interface SupervisorOptions {
   writeLine?: (line: string) => void;
   /** Replaces the role table (tests). */
   roles?: RoleSpec[];
+  /** The failed-login table (AuthFailures.createBuffer), kept by `qmd start` for `qmd unblock`. */
+  authFailures?: SharedArrayBuffer;
 }
 
 export interface RoleSpec {
@@ -56,7 +59,9 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
   const limits = createLimitsBuffer();
   const pop3Limits = createLimitsBuffer();
   // One failed-login table for SMTP AUTH and POP3: guessing on both counts together.
-  const authFailures = AuthFailures.createBuffer();
+  const authFailures = options.authFailures ?? AuthFailures.createBuffer();
+  // Which challenge mechanisms can succeed: written by auth, read by the listeners.
+  const authCapabilities = AuthCapabilities.createBuffer();
   const q = paths.queue;
   const intake = [`${q}/pid`, `${q}/mess`, `${q}/intd`, `${q}/todo`, `${q}/lock/trigger`];
   const accounts = [
@@ -137,7 +142,7 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
         sys: false,
         import: false,
       },
-      options: () => ({}),
+      options: () => ({ authCapabilities }),
     },
     {
       name: "smtpd",
@@ -159,6 +164,7 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
         index: index + 1,
         limits,
         authFailures,
+        authCapabilities,
       }),
     },
     ...((options.pop3 ?? []).length === 0 ? [] : [{
@@ -182,6 +188,7 @@ export function roleTable(options: SupervisorOptions): RoleSpec[] {
         index: index + 1,
         limits: pop3Limits,
         authFailures,
+        authCapabilities,
       }),
     }]),
   ];

@@ -368,7 +368,43 @@ export const CONTROLS: readonly ControlSpec[] = [
     default: "0",
     readers: ["smtpd"],
     meaning:
-      "seconds to pause after a failed AUTH, growing with the IP's recent failures (AUTHFAILDELAY overrides)",
+      "seconds to pause after a failed AUTH (AUTHFAILDELAY overrides); unset: 1 s per recent failure, at most 5 s",
+    read: true,
+  },
+  {
+    name: "authfaillimit",
+    kind: "number",
+    default: "10",
+    readers: ["smtpd", "pop3d"],
+    meaning:
+      "qmd's: failed logins (SMTP AUTH and POP3) from one IP after which it is blocked for authfaillock seconds; 0 = no limit",
+    read: true,
+  },
+  {
+    name: "authfailuserlimit",
+    kind: "number",
+    default: "5",
+    readers: ["smtpd", "pop3d"],
+    meaning:
+      "qmd's: failed logins for one user name from one IP after which that name is blocked from that IP; 0 = no limit",
+    read: true,
+  },
+  {
+    name: "authfaillock",
+    kind: "number",
+    default: "3600",
+    readers: ["smtpd", "pop3d"],
+    meaning:
+      "qmd's: seconds a failed-login block lasts, and how long a failure counts (qmd unblock ends one early)",
+    read: true,
+  },
+  {
+    name: "authfaillocktrusted",
+    kind: "line",
+    default: "0",
+    readers: ["smtpd", "pop3d"],
+    meaning:
+      "qmd's: not 0 counts and blocks failed logins from loopback and RELAYCLIENT clients too (default: never blocked)",
     read: true,
   },
   {

@@ -5,6 +5,7 @@
  * concurrencyperip), counted separately for POP3.
  */
 import { readControlLine, readControlNumber } from "./control.ts";
+import { type AuthFailurePolicy, loadAuthFailurePolicy } from "./auth_limits.ts";
 
 export interface Pop3dControls {
   me: string;
@@ -21,6 +22,8 @@ export interface Pop3dControls {
   timeoutSeconds: number;
   concurrencyIncoming: number;
   concurrencyPerIp: number;
+  /** qmd's failed-login limits, shared with SMTP AUTH (config/auth_limits.ts). */
+  authFailures: AuthFailurePolicy;
   log: { pop3In: boolean; pop3Out: boolean };
 }
 
@@ -39,6 +42,7 @@ export function loadPop3dControls(home: string): Pop3dControls {
     timeoutSeconds: timeout <= 0 ? 1 : timeout,
     concurrencyIncoming: readControlNumber(home, "concurrencyincoming", 200),
     concurrencyPerIp: readControlNumber(home, "concurrencyperip", 20),
+    authFailures: loadAuthFailurePolicy(home),
     log: { pop3In: flag(home, "log/pop3_in"), pop3Out: flag(home, "log/pop3_out") },
   };
 }

@@ -12,6 +12,7 @@ import {
   readControlList,
   readControlNumber,
 } from "./control.ts";
+import { type AuthFailurePolicy, loadAuthFailurePolicy } from "./auth_limits.ts";
 
 /** `address:bytes` lines of databytesmf / databytesrcpt (seed 001). */
 export type SizeTable = Record<string, number>;
@@ -51,6 +52,8 @@ export interface SmtpdControls {
   authSmtps: number;
   authDelay: number;
   authFailDelay: number;
+  /** qmd's failed-login limits (authfaillimit, authfailuserlimit, authfaillock, authfaillocktrusted). */
+  authFailures: AuthFailurePolicy;
   oldAuth: boolean;
   secAuthExt: boolean;
   secAuthInt: boolean;
@@ -167,6 +170,7 @@ export function loadSmtpdControls(home: string): SmtpdControls {
     authSmtps: readControlNumber(home, "auth/smtps", SMTPD_DEFAULTS.authSmtps),
     authDelay: readControlNumber(home, "auth/delay", 0),
     authFailDelay: readControlNumber(home, "authfaildelay", 0),
+    authFailures: loadAuthFailurePolicy(home),
     oldAuth: readControlNumber(home, "auth/oldauth", 0) > 0,
     secAuthExt: readFlag(home, "secauthext"),
     secAuthInt: readFlag(home, "secauthint"),

@@ -366,6 +366,15 @@ export class AccountStore {
     };
   }
 
+  /** Whether any mailbox has a challenge secret (CRAM-*, DIGEST-MD5 and APOP can succeed for it). */
+  hasChallengeSecrets(): boolean {
+    this.#checkSecretColumn();
+    if (!this.#secretColumn) return false;
+    return this.#statement(
+      "SELECT 1 AS found FROM mailboxes WHERE challenge_secret IS NOT NULL LIMIT 1",
+    ).get() !== undefined;
+  }
+
   /**
    * Checks a password against the stored scrypt hash in constant time. An
    * unknown or invalid address costs the same hashing work and gives false.

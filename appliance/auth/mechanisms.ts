@@ -42,3 +42,30 @@ export function parseMechanismName(text: string): MechanismName | undefined {
 export function isCramMechanism(name: MechanismName): name is CramMechanism {
   return name === "CRAM-MD5" || name === "CRAM-SHA1" || name === "CRAM-RIPEMD";
 }
+
+/**
+ * Which challenge mechanisms can succeed for some mailbox of this server:
+ * the CRAM family needs a mailbox with a challenge secret or a checkpassword
+ * program (which checks CRAM itself); DIGEST-MD5 needs a challenge secret
+ * (checkpassword cannot check it). The auth role works it out at start and
+ * on every reload.
+ */
+export interface ChallengeAuthSupport {
+  cram: boolean;
+  digest: boolean;
+}
+
+/**
+ * The mechanisms of a control/auth mask worth advertising: those that can
+ * succeed. Unknown support (undefined) keeps the mask as it is; PLAIN and
+ * LOGIN are always kept.
+ */
+export function usableMechanisms(
+  names: MechanismName[],
+  support: ChallengeAuthSupport | undefined,
+): MechanismName[] {
+  if (support === undefined) return names;
+  return names.filter((name) =>
+    name === "DIGEST-MD5" ? support.digest : isCramMechanism(name) ? support.cram : true
+  );
+}

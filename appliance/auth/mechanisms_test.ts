@@ -4,6 +4,7 @@ import {
   MECHANISM_BITS,
   mechanismsFromMask,
   parseMechanismName,
+  usableMechanisms,
 } from "./mechanisms.ts";
 
 Deno.test("mechanisms: README.auth bits, masks in a fixed order", () => {
@@ -43,4 +44,20 @@ Deno.test("mechanisms: names are case-insensitive; unknown names are undefined",
     (Object.keys(MECHANISM_BITS) as (keyof typeof MECHANISM_BITS)[]).filter(isCramMechanism),
     ["CRAM-MD5", "CRAM-SHA1", "CRAM-RIPEMD"],
   );
+});
+
+Deno.test("mechanisms: only those that can succeed are advertised", () => {
+  const all = mechanismsFromMask(63);
+  assertEquals(usableMechanisms(all, undefined), all);
+  assertEquals(usableMechanisms(all, { cram: false, digest: false }), ["LOGIN", "PLAIN"]);
+  // A checkpassword program checks CRAM but cannot check DIGEST-MD5.
+  assertEquals(usableMechanisms(all, { cram: true, digest: false }), [
+    "LOGIN",
+    "PLAIN",
+    "CRAM-MD5",
+    "CRAM-SHA1",
+    "CRAM-RIPEMD",
+  ]);
+  assertEquals(usableMechanisms(all, { cram: true, digest: true }), all);
+  assertEquals(usableMechanisms(mechanismsFromMask(60), { cram: false, digest: false }), []);
 });

@@ -53,7 +53,12 @@ export type VerifyResult =
     /** The user's home (its Maildir is HOME/Maildir), when the verifier was asked for it (POP3). */
     home?: string;
   }
-  | { ok: false; temporary: boolean };
+  | {
+    ok: false;
+    temporary: boolean;
+    /** Why, for the log only (never sent to the client, never a secret). */
+    reason?: string;
+  };
 
 export type SaslFailureReason = "cancelled" | "malformed" | "rejected" | "temporary";
 

@@ -2,7 +2,8 @@
  * Deciding credentials from a SASL exchange (I/O): virtual mailboxes in
  * HOME/accounts.sqlite, and users/assign users through an external
  * checkpassword program. Every secret comparison is constant time
- * (timingSafeEqual); nothing here logs.
+ * (timingSafeEqual); nothing here logs, but each refusal carries its reason
+ * for the caller's log.
  *
  * accounts.sqlite holds a scrypt hash for every mailbox (PLAIN, LOGIN) and the
  * password itself only for mailboxes with challenge auth enabled (CRAM-*,
@@ -18,6 +19,7 @@ import {
 } from "./checkpassword.ts";
 import { apopDigest, cramDigest } from "./cram.ts";
 import { computeDigestMd5 } from "./digest_md5.ts";
+import type { ChallengeAuthSupport } from "./mechanisms.ts";
 import type { Credentials, VerifyResult } from "./sasl_server.ts";
 
 export interface AuthVerifier {
@@ -32,8 +34,18 @@ export interface AuthVerifier {
   close?(): void;
 }
 
-const REJECTED: VerifyResult = { ok: false, temporary: false };
-const TEMPORARY: VerifyResult = { ok: false, temporary: true };
+/** A refusal with its reason for the log. */
+function rejected(reason: string): VerifyResult {
+  return { ok: false, temporary: false, reason };
+}
+
+/** What the log says when a CRAM, DIGEST-MD5 or APOP login meets a mailbox that cannot use it. */
+export const NO_CHALLENGE_SECRET =
+  "mailbox has no challenge secret: use `qmd user passwd --challenge-auth`";
+
+const WRONG_PASSWORD = rejected("wrong password");
+const WRONG_RESPONSE = rejected("wrong challenge response");
+const NO_SECRET = rejected(NO_CHALLENGE_SECRET);
 
 /** Constant-time equality of two ASCII texts (hex digests). */
 function sameText(a: string, b: string): boolean {
@@ -67,8 +79,12 @@ export class AccountsVerifier implements AuthVerifier {
       const store = this.#open();
       if (store === undefined) return undefined;
       secrets = store.findSecrets(credentials.user);
-    } catch {
-      return TEMPORARY;
+    } catch (error) {
+      return {
+        ok: false,
+        temporary: true,
+        reason: `cannot read the accounts database: ${(error as Error).message}`,
+      };
     }
     if (secrets === undefined) return undefined;
     const [local, domain] = splitAddress(secrets.address);
@@ -82,24 +98,24 @@ export class AccountsVerifier implements AuthVerifier {
       case "password":
         return await verifyPasswordHash(secrets.scryptHash, credentials.password)
           ? accepted
-          : REJECTED;
+          : WRONG_PASSWORD;
       case "cram": {
         // Challenge auth not enabled for this mailbox: nothing to compare with.
-        if (secrets.challengeSecret === undefined) return REJECTED;
+        if (secrets.challengeSecret === undefined) return NO_SECRET;
         const expected = cramDigest(
           credentials.mechanism,
           secrets.challengeSecret,
           credentials.challenge,
         );
-        return sameText(expected, credentials.response) ? accepted : REJECTED;
+        return sameText(expected, credentials.response) ? accepted : WRONG_RESPONSE;
       }
       case "apop": {
-        if (secrets.challengeSecret === undefined) return REJECTED;
+        if (secrets.challengeSecret === undefined) return NO_SECRET;
         const expected = apopDigest(credentials.timestamp, secrets.challengeSecret);
-        return sameText(expected, credentials.digest.toLowerCase()) ? accepted : REJECTED;
+        return sameText(expected, credentials.digest.toLowerCase()) ? accepted : WRONG_RESPONSE;
       }
       case "digest-md5": {
-        if (secrets.challengeSecret === undefined) return REJECTED;
+        if (secrets.challengeSecret === undefined) return NO_SECRET;
         const response = credentials.response;
         const expected = computeDigestMd5({
           username: response.username,
@@ -114,7 +130,7 @@ export class AccountsVerifier implements AuthVerifier {
         });
         return sameText(expected.response, response.response)
           ? { ...accepted, rspauth: expected.rspauth }
-          : REJECTED;
+          : WRONG_RESPONSE;
       }
     }
   }
@@ -130,7 +146,15 @@ export class AccountsVerifier implements AuthVerifier {
     if (credentials.kind === "password") {
       await verifyPasswordHash(undefined, credentials.password);
     }
-    return REJECTED;
+    return rejected("no such mailbox");
+  }
+
+  /**
+   * Whether any mailbox can answer a challenge (CRAM-*, DIGEST-MD5, APOP):
+   * false without a database or without a mailbox made with --challenge-auth.
+   */
+  hasChallengeSecrets(): boolean {
+    return this.#open()?.hasChallengeSecrets() ?? false;
   }
 
   close(): void {
@@ -158,6 +182,33 @@ export function accountsVerifier(home: string): AccountsVerifier {
 }
 
 /**
+ * Which challenge mechanisms can succeed for some user of `home`: any mailbox
+ * with a challenge secret, or a checkpassword program for the CRAM family.
+ * Throws when the accounts database cannot be read.
+ */
+export function challengeAuthSupport(home: string, checkpassword: boolean): ChallengeAuthSupport {
+  const accounts = accountsVerifier(home);
+  try {
+    const secrets = accounts.hasChallengeSecrets();
+    return { cram: secrets || checkpassword, digest: secrets };
+  } finally {
+    accounts.close();
+  }
+}
+
+/** challengeAuthSupport, or undefined (unknown: the masks apply) when the database cannot be read. */
+export function challengeAuthSupportOrUnknown(
+  home: string,
+  checkpassword: boolean,
+): ChallengeAuthSupport | undefined {
+  try {
+    return challengeAuthSupport(home, checkpassword);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * An external checkpassword program, `argv` = program and its arguments
  * (e.g. ["/bin/checkpassword", "/bin/true"]). Exit 0 accepts, 1 rejects,
  * anything else, a crash or the timeout is a temporary failure. DIGEST-MD5
@@ -179,14 +230,28 @@ export function checkpasswordVerifier(
   return {
     async verify(credentials: Credentials): Promise<VerifyResult> {
       const input = formatCheckpasswordInput(credentials);
-      if (input === undefined) return REJECTED;
+      if (input === undefined) {
+        return rejected(
+          credentials.kind === "digest-md5"
+            ? "DIGEST-MD5 cannot be checked by checkpassword"
+            : "the credentials do not fit checkpassword's 512 bytes",
+        );
+      }
       const run = await runCheckpassword(program, input, runOptions);
       if (run.outcome === "accepted") {
         const home = run.output?.split("\n")[0].trim();
-        if (options.reportHome && (home === undefined || !home.startsWith("/"))) return TEMPORARY;
+        if (options.reportHome && (home === undefined || !home.startsWith("/"))) {
+          return { ok: false, temporary: true, reason: "checkpassword reported no home directory" };
+        }
         return { ok: true, user: credentials.user, ...(options.reportHome ? { home } : {}) };
       }
-      return run.outcome === "rejected" ? REJECTED : TEMPORARY;
+      if (run.outcome === "rejected") return rejected("checkpassword refused");
+      const why = run.timedOut
+        ? "timed out"
+        : run.signal !== null
+        ? `killed by ${run.signal}`
+        : `exit ${run.code}`;
+      return { ok: false, temporary: true, reason: `checkpassword failed: ${why}` };
     },
   };
 }

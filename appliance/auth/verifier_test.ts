@@ -151,8 +151,13 @@ Deno.test("accounts verifier: a home without a database knows nobody, then finds
       user: "joe@example.com",
       password: "pw",
     };
-    assertEquals(await verifier.verify(credentials), { ok: false, temporary: false });
+    assertEquals(await verifier.verify(credentials), {
+      ok: false,
+      temporary: false,
+      reason: "no such mailbox",
+    });
     assertEquals(await verifier.verifyIfKnown(credentials), undefined);
+    assertEquals(verifier.hasChallengeSecrets(), false);
     const store = AccountStore.open(home);
     store.addDomain("example.com");
     store.addMailbox("joe@example.com", "pw");
@@ -179,7 +184,64 @@ Deno.test("accounts verifier: an unreadable database is a temporary failure", as
       user: "joe@example.com",
       password: "pw",
     });
-    assertEquals(result, { ok: false, temporary: true });
+    assertEquals(result.ok, false);
+    assertEquals(!result.ok && result.temporary, true);
+    assertMatch(!result.ok && result.reason || "", /^cannot read the accounts database: /);
+  } finally {
+    verifier.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("accounts verifier: a challenge login on a mailbox without a secret says why", async () => {
+  await withAccounts(async (home) => {
+    const verifier = accountsVerifier(home);
+    try {
+      const cram = await verifier.verify({
+        kind: "cram",
+        mechanism: "CRAM-MD5",
+        user: "ann@example.com",
+        challenge: OPTIONS.challenge,
+        response: "0".repeat(32),
+      });
+      assertEquals(cram, {
+        ok: false,
+        temporary: false,
+        reason: "mailbox has no challenge secret: use `qmd user passwd --challenge-auth`",
+      });
+      const apop = await verifier.verify({
+        kind: "apop",
+        user: "ann@example.com",
+        timestamp: OPTIONS.challenge,
+        digest: "0".repeat(32),
+      });
+      assertEquals(apop, cram);
+      const wrong = await verifier.verify({
+        kind: "password",
+        mechanism: "PLAIN",
+        user: "ann@example.com",
+        password: "wrong",
+      });
+      assertEquals(wrong, { ok: false, temporary: false, reason: "wrong password" });
+    } finally {
+      verifier.close();
+    }
+  });
+});
+
+Deno.test("accounts verifier: hasChallengeSecrets follows --challenge-auth", async () => {
+  const home = await Deno.makeTempDir();
+  const verifier = accountsVerifier(home);
+  try {
+    const store = AccountStore.open(home);
+    store.addDomain("example.com");
+    store.addMailbox("ann@example.com", "s3cret-ann");
+    assertEquals(verifier.hasChallengeSecrets(), false);
+    store.setPassword("ann@example.com", "s3cret-ann", { challengeAuth: true });
+    assertEquals(verifier.hasChallengeSecrets(), true);
+    store.setPassword("ann@example.com", "s3cret-ann");
+    store.close();
+    assertEquals(verifier.hasChallengeSecrets(), false);
   } finally {
     verifier.close();
     await Deno.remove(home, { recursive: true });

@@ -15,7 +15,12 @@ import { parseCommand } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { readControlLine } from "../../config/control.ts";
 import { loadPop3dControls } from "../../config/pop3d.ts";
-import { accountsVerifier, chainVerifiers, checkpasswordVerifier } from "../auth/verifier.ts";
+import {
+  accountsVerifier,
+  chainVerifiers,
+  challengeAuthSupportOrUnknown,
+  checkpasswordVerifier,
+} from "../auth/verifier.ts";
 import { servePop3Connection } from "../net/pop3_connection.ts";
 import { buildPop3Options } from "../net/pop3_options.ts";
 import { stdioTransport } from "../net/stdio_transport.ts";
@@ -91,6 +96,7 @@ export async function main(args: string[]): Promise<number> {
       sessionId: String(Deno.pid),
       implicitTls: env.POP3S !== undefined,
       verify: (credentials) => verifier.verify(credentials),
+      challengeAuth: challengeAuthSupportOrUnknown(home, (checkpassword ?? []).length > 0),
       maildirName: split.maildir,
     }),
   );

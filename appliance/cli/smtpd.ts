@@ -21,7 +21,12 @@ import type { SmtpSession } from "../smtp/session.ts";
 import { stdioTransport } from "../net/stdio_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts, tlsHooks } from "../net/smtp_options.ts";
 import { ServerTls } from "../tls/server_tls.ts";
-import { accountsVerifier, chainVerifiers, checkpasswordVerifier } from "../auth/verifier.ts";
+import {
+  accountsVerifier,
+  chainVerifiers,
+  challengeAuthSupportOrUnknown,
+  checkpasswordVerifier,
+} from "../auth/verifier.ts";
 import { setLogSink } from "../log.ts";
 
 const USAGE = `usage: qmd smtpd [--home DIR] [HOSTNAME] [CHECKPASSWORD PROG ...]
@@ -74,11 +79,10 @@ export async function main(args: string[]): Promise<number> {
   });
   const checkpasswordArgv = checkpassword ??
     readControlLine(home, "checkpassword")?.trim().split(/\s+/).filter((word) => word !== "");
+  const hasCheckpassword = checkpasswordArgv !== undefined && checkpasswordArgv.length > 0;
   const verifier = chainVerifiers(
     accountsVerifier(home),
-    checkpasswordArgv === undefined || checkpasswordArgv.length === 0
-      ? undefined
-      : checkpasswordVerifier(checkpasswordArgv),
+    hasCheckpassword ? checkpasswordVerifier(checkpasswordArgv) : undefined,
   );
   let session: SmtpSession | undefined;
   await serveSmtpConnection(transport, {
@@ -93,6 +97,7 @@ export async function main(args: string[]): Promise<number> {
       tlsActive: policy.smtps,
       authAvailable: true,
       authRequired: false,
+      challengeAuth: challengeAuthSupportOrUnknown(home, hasCheckpassword),
       newChallenge: () => ({
         challenge: `<${Deno.pid}.${Math.floor(Date.now() / 1000)}@${controls.me}>`,
         nonce: randomBytes(18).toString("base64"),

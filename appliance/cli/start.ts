@@ -15,6 +15,8 @@ import { type ListenAddress, Supervisor } from "../supervisor.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { freePort } from "../net/free_port.ts";
 import type { LogFormat } from "../log.ts";
+import { AuthFailures } from "../net/auth_failures.ts";
+import { answerBlockRequests } from "../home/login_blocks.ts";
 
 const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--submission ADDR:PORT ...]
                  [--smtps ADDR:PORT ...] [--pop3 ADDR:PORT ...] [--pop3s ADDR:PORT ...]
@@ -32,7 +34,8 @@ Runs the appliance in the foreground with its log on stdout.
   --smtpd-workers N   smtpd isolates sharing each port (default: number of CPUs)
   --log-format F      text (qmail's lines with a timestamp) or json (one object a line)
   --grace SECONDS     how long SIGTERM waits for sessions and deliveries (default 10)
-Signals: TERM/INT drain and exit 0, HUP re-reads control files, ALRM retries the queue now.`;
+Signals: TERM/INT drain and exit 0, HUP re-reads control files, ALRM retries the queue now,
+USR1 answers qmd status and qmd unblock.`;
 
 export function parseListen(text: string): ListenAddress | undefined {
   const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text);
@@ -132,8 +135,10 @@ export async function main(args: string[]): Promise<number> {
   const pop3 = smtp.filter(isPop3);
   const smtpOnly = smtp.filter((address) => !isPop3(address));
 
+  const authFailures = AuthFailures.createBuffer();
   const supervisor = new Supervisor({
     home,
+    authFailures,
     smtp: smtpOnly,
     pop3,
     smtpdWorkers: workers,
@@ -161,6 +166,9 @@ export async function main(args: string[]): Promise<number> {
   });
   Deno.addSignalListener("SIGHUP", () => supervisor.reload());
   Deno.addSignalListener("SIGALRM", () => supervisor.flush());
+  // `qmd status` and `qmd unblock` left a request in queue/lock/.
+  const loginBlocks = new AuthFailures(authFailures);
+  Deno.addSignalListener("SIGUSR1", () => answerBlockRequests(home, loginBlocks));
   await stopped;
   try {
     Deno.removeSync(pidFile);

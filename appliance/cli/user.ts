@@ -7,7 +7,7 @@
  * CRAM-SHA1, CRAM-RIPEMD and DIGEST-MD5 need on the server; without it only
  * the scrypt hash is kept and those mechanisms fail for the mailbox.
  */
-import { reloadRunningQmd } from "../home/running.ts";
+import { reloadRunningQmd, signalRunningQmd } from "../home/running.ts";
 import { parseCommand, usageError } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { AccountError } from "../accounts/address.ts";
@@ -144,6 +144,10 @@ export async function main(
             reloadRunningQmd(store.home, NAME);
           }
         }
+        // A first challenge secret: a running qmd starts offering CRAM and DIGEST-MD5.
+        if (mailbox.challengeAuth && !domain?.virtualdomains) {
+          signalRunningQmd(store.home, "SIGHUP");
+        }
         console.log(
           `${NAME}: added ${mailbox.address}, Maildir ${mailbox.maildir}` +
             (mailbox.challengeAuth ? ", challenge auth on" : ""),
@@ -184,6 +188,8 @@ export async function main(
       return withStore(parsed.values.home, false, (store) => {
         const challengeAuth = parsed.values["challenge-auth"] ?? false;
         store.setPassword(parsed.positionals[0], password, { challengeAuth });
+        // The AUTH mechanisms a running qmd offers follow the challenge secrets.
+        signalRunningQmd(store.home, "SIGHUP");
         console.log(
           `${NAME}: changed the password of ${parsed.positionals[0].toLowerCase()}; ` +
             `challenge auth ${challengeAuth ? "on" : "off"}`,
@@ -202,6 +208,7 @@ export async function main(
           ? undefined
           : store.findMailbox(address.slice(at + 1), address.slice(0, at));
         store.deleteMailbox(address);
+        if (mailbox?.challengeAuth) signalRunningQmd(store.home, "SIGHUP");
         console.log(
           `${NAME}: deleted ${mailbox?.address ?? address}; ` +
             `its mail stays on disk in ${mailbox?.maildir}`,

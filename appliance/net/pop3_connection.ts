@@ -16,8 +16,7 @@ import {
 } from "../pop3/session.ts";
 import { MaildirBox } from "../pop3/maildir_box.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
-import type { AuthFailures } from "./auth_failures.ts";
-import { checkCredentials } from "./credentials_check.ts";
+import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts";
 import type { TlsStartOptions, Transport } from "./smtp_connection.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import {
@@ -41,7 +40,8 @@ export interface Pop3ConnectionOptions {
   verify: (credentials: Credentials) => Promise<VerifyResult>;
   /** The Maildir's name inside the home (qmail-pop3d's argument; default "Maildir"). */
   maildirName?: string;
-  authFailures?: AuthFailures;
+  /** The shared failed-login table and limits; absent = this client is not counted. */
+  authFailures?: AuthFailureGuard;
   tls?: () => TlsStartOptions | undefined;
   /** POP3S: TLS before the greeting. */
   implicitTls?: boolean;

@@ -5,10 +5,15 @@
  */
 import type { Pop3dControls } from "../../config/pop3d.ts";
 import { newSaslChallenge } from "../auth/challenge.ts";
-import { mechanismsFromMask } from "../auth/mechanisms.ts";
+import {
+  type ChallengeAuthSupport,
+  mechanismsFromMask,
+  usableMechanisms,
+} from "../auth/mechanisms.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import type { ServerTls } from "../tls/server_tls.ts";
 import { authFailureDelaySeconds, type AuthFailures } from "./auth_failures.ts";
+import { authFailureGuard } from "./credentials_check.ts";
 import { isLoopback } from "./loopback.ts";
 import type { Pop3ConnectionOptions } from "./pop3_connection.ts";
 
@@ -20,7 +25,10 @@ export interface Pop3Client {
   /** POP3S: TLS from the first byte. */
   implicitTls: boolean;
   verify: (credentials: Credentials) => Promise<VerifyResult>;
+  /** The shared failed-login table (the appliance); absent under tcpserver. */
   authFailures?: AuthFailures;
+  /** Which challenge mechanisms can succeed; undefined = unknown (the masks apply). */
+  challengeAuth?: ChallengeAuthSupport;
   /** The Maildir's name inside the home (default Maildir). */
   maildirName?: string;
 }
@@ -39,8 +47,8 @@ export function buildPop3Options(
       tls: { offered: serverTls.context() !== undefined, active: client.implicitTls },
       // Plain-text passwords: over TLS (the session's rule), from loopback, or by control/pop3plaintext.
       plaintextAllowed: controls.plaintext || isLoopback(client.remoteIp),
-      mechanisms: mechanismsFromMask(controls.authPop3),
-      mechanismsTls: mechanismsFromMask(controls.authSpop3),
+      mechanisms: usableMechanisms(mechanismsFromMask(controls.authPop3), client.challengeAuth),
+      mechanismsTls: usableMechanisms(mechanismsFromMask(controls.authSpop3), client.challengeAuth),
       newChallenge,
       failureDelay: authFailureDelaySeconds,
     },
@@ -50,7 +58,8 @@ export function buildPop3Options(
     remoteIp: client.remoteIp,
     verify: client.verify,
     maildirName: client.maildirName,
-    authFailures: client.authFailures,
+    // POP3 has no tcp.smtp: only loopback is exempt (unless authfaillocktrusted).
+    authFailures: authFailureGuard(client.authFailures, controls.authFailures, client),
     tls: () => serverTls.startOptions(false),
     implicitTls: client.implicitTls,
     log: controls.log,

@@ -20,8 +20,7 @@ import {
 import { DataReader } from "../smtp/data.ts";
 import { qmailCloseText, QueueError } from "../queue/inject.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
-import type { AuthFailures } from "./auth_failures.ts";
-import { checkCredentials } from "./credentials_check.ts";
+import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import {
   isDisconnect,
@@ -90,8 +89,8 @@ export interface SmtpConnectionOptions {
   tlsClientRelays?: (socket: tls.TLSSocket) => boolean;
   /** Checks AUTH credentials. */
   verify?: (credentials: Credentials) => Promise<VerifyResult>;
-  /** The shared per-IP failed-AUTH table. */
-  authFailures?: AuthFailures;
+  /** The shared failed-login table and limits; absent = this client is not counted. */
+  authFailures?: AuthFailureGuard;
   log?: SmtpLogSwitches;
   /** Called after a message was committed to the built-in queue. */
   onQueued?: (id: bigint | undefined) => void;

@@ -7,7 +7,11 @@
 import type { SizeTable, SmtpdControls, SmtpdPolicy } from "../../config/smtpd.ts";
 import { CdbReader } from "../../config/cdb.ts";
 import type { SmtpSessionOptions } from "../smtp/session.ts";
-import { mechanismsFromMask } from "../auth/mechanisms.ts";
+import {
+  type ChallengeAuthSupport,
+  mechanismsFromMask,
+  usableMechanisms,
+} from "../auth/mechanisms.ts";
 import { authFailureDelaySeconds } from "./auth_failures.ts";
 import { batvDay, checkBatvAddress } from "../send/batv.ts";
 import type { ServerTls } from "../tls/server_tls.ts";
@@ -30,6 +34,11 @@ export interface SessionExtras {
   tlsActive: boolean;
   /** Credentials can be checked (accounts database or checkpassword). */
   authAvailable: boolean;
+  /**
+   * Which challenge mechanisms can succeed (auth_capabilities.ts); the others
+   * are not advertised. Undefined: unknown, the control/auth masks apply.
+   */
+  challengeAuth?: ChallengeAuthSupport;
   /** Submission port: AUTH before MAIL. */
   authRequired: boolean;
   /** A fresh CRAM challenge and DIGEST-MD5 nonce. */
@@ -128,8 +137,14 @@ export function buildSessionOptions(
     tls: { offered: extras.tlsAvailable && policy.tlsOffered, active: extras.tlsActive },
     auth: extras.authAvailable
       ? {
-        plainMechanisms: mechanismsFromMask(controls.authSmtp),
-        tlsMechanisms: mechanismsFromMask(controls.authSmtps),
+        plainMechanisms: usableMechanisms(
+          mechanismsFromMask(controls.authSmtp),
+          extras.challengeAuth,
+        ),
+        tlsMechanisms: usableMechanisms(
+          mechanismsFromMask(controls.authSmtps),
+          extras.challengeAuth,
+        ),
         oldAuth: controls.oldAuth,
         requireTls: policy.secAuth,
         failDelaySeconds: Math.max(controls.authDelay, policy.authFailDelay),

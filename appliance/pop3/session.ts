@@ -303,9 +303,9 @@ export class Pop3Session {
   }
 
   /**
-   * The answer to an `auth` effect. `failures` counts this address's recent
-   * failures including this one (for the growing delay); `blocked` means the
-   * lockout limit is reached: refuse and close.
+   * The answer to an `auth` effect. `failures` counts the recent failures of
+   * this address or of this name at it, this one included (for the pause);
+   * `blocked` means one of them is blocked: refuse and close.
    */
   authVerified(result: VerifyResult, failures = 1, blocked = false): Pop3Step {
     const phase = this.#phase;

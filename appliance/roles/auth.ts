@@ -3,7 +3,9 @@
  * part qmail-smtpd's auth patches hand to checkpassword. It alone reads the
  * account database and runs control/checkpassword, so an smtpd isolate never
  * sees a password hash or a challenge secret (privilege separation, as
- * qmail-smtpd runs checkpassword as a separate program).
+ * qmail-smtpd runs checkpassword as a separate program). At start and on
+ * every reload it also publishes which challenge mechanisms can succeed
+ * (net/auth_capabilities.ts), which the listeners advertise by.
  */
 import { type FromRole, rolePort, type ToRole } from "../ipc.ts";
 import { logEvent, setLogSink } from "../log.ts";
@@ -12,20 +14,44 @@ import {
   accountsVerifier,
   type AuthVerifier,
   chainVerifiers,
+  challengeAuthSupport,
   checkpasswordVerifier,
 } from "../auth/verifier.ts";
 import type { VerifyResult } from "../auth/sasl_server.ts";
+import { AuthCapabilities } from "../net/auth_capabilities.ts";
 
 const post = (message: FromRole) => rolePort().postMessage(message);
 
 /** For SMTP (no home needed) and for POP3 (the home is needed to find the Maildir). */
 let verifiers: { smtp: AuthVerifier; pop3: AuthVerifier } | undefined;
 let home = "";
+let capabilities: AuthCapabilities | undefined;
+
+/** control/checkpassword as argv, or undefined. */
+function checkpasswordArgv(): string[] | undefined {
+  const line = readControlLine(home, "checkpassword")?.trim();
+  return line === undefined || line === "" ? undefined : line.split(/\s+/);
+}
+
+/**
+ * Tells the listeners which challenge mechanisms can succeed now, so they
+ * advertise no CRAM or DIGEST-MD5 that every mailbox would fail.
+ */
+function publishCapabilities(): void {
+  if (capabilities === undefined) return;
+  try {
+    capabilities.publish(challengeAuthSupport(home, checkpasswordArgv() !== undefined));
+  } catch (error) {
+    logEvent(
+      "auth_error",
+      `auth: cannot tell which AUTH mechanisms can succeed: ${(error as Error).message}`,
+    );
+  }
+}
 
 /** The verifiers for the current controls: accounts.sqlite, then control/checkpassword. */
 function loadVerifiers(): { smtp: AuthVerifier; pop3: AuthVerifier } {
-  const line = readControlLine(home, "checkpassword")?.trim();
-  const argv = line === undefined || line === "" ? undefined : line.split(/\s+/);
+  const argv = checkpasswordArgv();
   return {
     smtp: chainVerifiers(
       accountsVerifier(home),
@@ -63,6 +89,9 @@ export function runAuthWorker(): void {
     const message = event.data;
     if (message.type === "start") {
       home = message.settings.home;
+      const buffer = message.settings.options.authCapabilities;
+      if (buffer instanceof SharedArrayBuffer) capabilities = new AuthCapabilities(buffer);
+      publishCapabilities();
       post({ type: "ready" });
     } else if (message.type === "auth-verify") {
       void verify(message);
@@ -70,6 +99,7 @@ export function runAuthWorker(): void {
       verifiers?.smtp.close?.();
       verifiers?.pop3.close?.();
       verifiers = undefined;
+      publishCapabilities();
     } else if (message.type === "drain") {
       // Sessions still draining may AUTH; this isolate serves them until it is ended.
       post({ type: "drained" });

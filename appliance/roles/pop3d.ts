@@ -14,6 +14,7 @@ import { buildPop3Options } from "../net/pop3_options.ts";
 import { socketTransport } from "../net/socket_transport.ts";
 import { ConnectionLimits } from "../net/connection_limits.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
+import { AuthCapabilities } from "../net/auth_capabilities.ts";
 import { ListenerRole } from "../net/listener_role.ts";
 import { ServerTls } from "../tls/server_tls.ts";
 
@@ -31,6 +32,7 @@ let controls: Pop3dControls;
 let serverTls: ServerTls;
 let limits: ConnectionLimits;
 let authFailures: AuthFailures;
+let authCapabilities: AuthCapabilities | undefined;
 let sessionCount = 0;
 
 async function handleConnection(socket: net.Socket, listen: Pop3Listen): Promise<void> {
@@ -66,6 +68,7 @@ async function handleConnection(socket: net.Socket, listen: Pop3Listen): Promise
           implicitTls: listen.kind === "pop3s",
           verify: (credentials) => role.verify(credentials, true),
           authFailures,
+          challengeAuth: authCapabilities?.read(),
         }),
       );
     } finally {
@@ -83,6 +86,10 @@ async function start(next: RoleSettings): Promise<void> {
   });
   limits = new ConnectionLimits(settings.options.limits as SharedArrayBuffer);
   authFailures = new AuthFailures(settings.options.authFailures as SharedArrayBuffer);
+  const capabilities = settings.options.authCapabilities;
+  if (capabilities instanceof SharedArrayBuffer) {
+    authCapabilities = new AuthCapabilities(capabilities);
+  }
   role.workerIndex = Number(settings.options.index ?? 0);
   await role.listen(
     settings.options.listen as Pop3Listen[],

@@ -21,6 +21,8 @@ import { socketTransport } from "../net/socket_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts, tlsHooks } from "../net/smtp_options.ts";
 import { ConnectionLimits } from "../net/connection_limits.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
+import { AuthCapabilities } from "../net/auth_capabilities.ts";
+import { authFailureGuard } from "../net/credentials_check.ts";
 import { findClientPolicy } from "../net/smtp_client_policy.ts";
 import { ServerTls } from "../tls/server_tls.ts";
 import { ListenerRole } from "../net/listener_role.ts";
@@ -44,6 +46,7 @@ let tcpRules: TcpRulesTable | undefined;
 let serverTls: ServerTls;
 let limits: ConnectionLimits;
 let authFailures: AuthFailures;
+let authCapabilities: AuthCapabilities | undefined;
 let sessionCount = 0;
 
 function loadControls(): void {
@@ -114,6 +117,7 @@ async function serve(
         tlsActive: policy.smtps,
         authAvailable: true,
         authRequired: listen.kind === "submission",
+        challengeAuth: authCapabilities?.read(),
         newChallenge,
       }),
       openQueue: policy.qmailQueue === undefined
@@ -132,7 +136,10 @@ async function serve(
       implicitTls: policy.smtps,
       ...tlsHooks(serverTls),
       verify: (credentials) => role.verify(credentials),
-      authFailures,
+      authFailures: authFailureGuard(authFailures, controls.authFailures, {
+        remoteIp: remote,
+        relayClient: policy.relayClient,
+      }),
       log: controls.log,
       onQueued: (id) => {
         if (id === undefined) return;
@@ -158,6 +165,10 @@ async function start(next: RoleSettings): Promise<void> {
   loadControls();
   limits = new ConnectionLimits(settings.options.limits as SharedArrayBuffer);
   authFailures = new AuthFailures(settings.options.authFailures as SharedArrayBuffer);
+  const capabilities = settings.options.authCapabilities;
+  if (capabilities instanceof SharedArrayBuffer) {
+    authCapabilities = new AuthCapabilities(capabilities);
+  }
   role.workerIndex = Number(settings.options.index ?? 0);
   await role.listen(
     settings.options.listen as Listen[],

@@ -418,9 +418,9 @@ export class SmtpSession {
   }
 
   /**
-   * The answer to an `auth` effect. `recentFailures` counts this IP's
-   * failures including this one (for the growing delay); `blocked` means the
-   * per-IP limit was reached: 421 and close.
+   * The answer to an `auth` effect. `recentFailures` counts the recent
+   * failures of this IP or of this name at it, this one included (for the
+   * pause); `blocked` means one of them is blocked: 421 and close.
    */
   authVerified(result: VerifyResult, recentFailures = 1, blocked = false): SmtpStep {
     const state = this.#state;

@@ -1,0 +1,209 @@
+/**
+ * Asking the running appliance about failed-login blocks: the table lives in
+ * the appliance's memory (net/auth_failures.ts), so `qmd status` and `qmd
+ * unblock` write a request file under HOME/queue/lock/ and send SIGUSR1 to
+ * the supervisor (whose pid running.ts checks); the supervisor answers every
+ * request file it finds with a reply file beside it, and the command reads
+ * and removes that. Both files are written under a temporary name and
+ * renamed, so neither side reads half a file.
+ *
+ *   queue/lock/authreq.PID          "status" or "unblock IP|NAME" (one line)
+ *   queue/lock/authreq.PID.reply    JSON: BlockReply
+ */
+import { logEvent } from "../log.ts";
+import {
+  type AuthFailures,
+  describeFailureEntry,
+  type FailureEntry,
+} from "../net/auth_failures.ts";
+import { findSupervisor } from "./running.ts";
+
+export type BlockRequest =
+  | { kind: "status" }
+  | { kind: "unblock"; target: { ip: string } | { account: string } };
+
+export interface BlockReply {
+  /** Unix seconds when the supervisor answered. */
+  now: number;
+  /** Records with failures or a block, after the request was carried out. */
+  entries: FailureEntry[];
+  /** For unblock: the records removed. */
+  removed?: FailureEntry[];
+}
+
+const REQUEST_NAME = /^authreq\.(\d+)$/;
+/** The longest user name an unblock request may carry. */
+const MAX_TARGET = 255;
+/** Replies older than this were left by a command that gave up: removed. */
+const STALE_REPLY_MS = 60_000;
+
+function lockDir(home: string): string {
+  return `${home}/queue/lock`;
+}
+
+function writeAtomically(path: string, text: string): void {
+  const temporary = `${path}.tmp`;
+  Deno.writeTextFileSync(temporary, text, { mode: 0o600 });
+  Deno.renameSync(temporary, path);
+}
+
+/** A dotted-quad IPv4 address, or an IPv6 address as a URL host accepts it. */
+function isIpAddress(text: string): boolean {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) return text.split(".").every((n) => Number(n) <= 255);
+  if (!/^[0-9a-f:.]+$/i.test(text) || !text.includes(":")) return false;
+  try {
+    new URL(`http://[${text}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An unblock target from the command line: an IP address, else a user name as logins give it. */
+export function parseBlockTarget(text: string): { ip: string } | { account: string } | undefined {
+  // deno-lint-ignore no-control-regex
+  if (text === "" || text.length > MAX_TARGET || /[\s\x00-\x1f\x7f]/.test(text)) return undefined;
+  const bare = text.replace(/^\[(.*)\]$/, "$1");
+  return isIpAddress(bare) ? { ip: bare } : { account: text };
+}
+
+export function formatBlockRequest(request: BlockRequest): string {
+  if (request.kind === "status") return "status\n";
+  const target = request.target;
+  return `unblock ${"ip" in target ? target.ip : target.account}\n`;
+}
+
+export function parseBlockRequest(text: string): BlockRequest | undefined {
+  const line = text.split("\n", 1)[0];
+  if (line === "status") return { kind: "status" };
+  if (!line.startsWith("unblock ")) return undefined;
+  const target = parseBlockTarget(line.slice("unblock ".length));
+  return target === undefined ? undefined : { kind: "unblock", target };
+}
+
+/** Carries out one request against the table, logging an unblock as auth_unblock. */
+export function answerBlockRequest(
+  table: AuthFailures,
+  request: BlockRequest,
+  now: number,
+): BlockReply {
+  if (request.kind === "status") return { now, entries: table.entries() };
+  const target = request.target;
+  const removed = table.unblock(target);
+  const name = "ip" in target ? target.ip : JSON.stringify(target.account);
+  logEvent("auth_unblock", `status: auth_unblock ${name}: ${summariseRemoved(removed, now)}`, {
+    target: "ip" in target ? target.ip : target.account,
+    removed: removed.length,
+  });
+  return { now, entries: table.entries(), removed };
+}
+
+/** `unblocked A (10 failures), B (5 failures); cleared N other records`, for the log and the command. */
+export function summariseRemoved(removed: FailureEntry[], now: number): string {
+  if (removed.length === 0) return "nothing was recorded";
+  const blocked = removed.filter((entry) => entry.blockedUntil > now);
+  const others = removed.length - blocked.length;
+  const parts: string[] = [];
+  if (blocked.length > 0) {
+    parts.push(
+      "unblocked " +
+        blocked.map((entry) => `${describeFailureEntry(entry)} (${entry.failures} failures)`)
+          .join(", "),
+    );
+  }
+  if (others > 0) {
+    parts.push(`cleared ${others} other record${others === 1 ? "" : "s"} of failures`);
+  }
+  return parts.join("; ");
+}
+
+/**
+ * The supervisor's side, on SIGUSR1: answers every request file in
+ * queue/lock/ and removes stale replies. Never throws: a request it cannot
+ * read is removed and logged.
+ */
+export function answerBlockRequests(home: string, table: AuthFailures): void {
+  const dir = lockDir(home);
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
+  } catch (error) {
+    logEvent("auth_request_failed", `alert: cannot read ${dir}: ${(error as Error).message}`);
+    return;
+  }
+  for (const name of names) {
+    const path = `${dir}/${name}`;
+    try {
+      if (name.startsWith("authreq.") && name.endsWith(".reply")) {
+        if (Date.now() - (Deno.statSync(path).mtime?.getTime() ?? 0) > STALE_REPLY_MS) {
+          Deno.removeSync(path);
+        }
+        continue;
+      }
+      if (!REQUEST_NAME.test(name)) continue;
+      const request = parseBlockRequest(Deno.readTextFileSync(path));
+      Deno.removeSync(path);
+      if (request === undefined) {
+        logEvent("auth_request_failed", `alert: ${path}: not a status or unblock request`);
+        continue;
+      }
+      const reply = answerBlockRequest(table, request, Math.floor(Date.now() / 1000));
+      writeAtomically(`${path}.reply`, JSON.stringify(reply));
+    } catch (error) {
+      logEvent("auth_request_failed", `alert: ${path}: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** The command's side: sends the request and waits (at most `timeoutMs`) for the reply. */
+export async function askRunningQmd(
+  home: string,
+  request: BlockRequest,
+  timeoutMs = 10_000,
+): Promise<{ ok: true; pid: number; reply: BlockReply } | { ok: false; reason: string }> {
+  const found = findSupervisor(home);
+  if (!found.ok) return found;
+  const path = `${lockDir(home)}/authreq.${Deno.pid}`;
+  try {
+    writeAtomically(path, formatBlockRequest(request));
+  } catch (error) {
+    return { ok: false, reason: `cannot write ${path}: ${(error as Error).message}` };
+  }
+  const cleanUp = () => {
+    for (const leftover of [path, `${path}.reply`]) {
+      try {
+        Deno.removeSync(leftover);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  try {
+    Deno.kill(found.pid, "SIGUSR1");
+  } catch (error) {
+    cleanUp();
+    return { ok: false, reason: `cannot signal process ${found.pid}: ${(error as Error).message}` };
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let text: string | undefined;
+    try {
+      text = Deno.readTextFileSync(`${path}.reply`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        cleanUp();
+        return { ok: false, reason: `cannot read ${path}.reply: ${(error as Error).message}` };
+      }
+    }
+    if (text !== undefined) {
+      cleanUp();
+      return { ok: true, pid: found.pid, reply: JSON.parse(text) as BlockReply };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  cleanUp();
+  return {
+    ok: false,
+    reason: `qmd (pid ${found.pid}) did not answer within ${timeoutMs / 1000} s`,
+  };
+}
