@@ -8,8 +8,12 @@
  */
 import { resolveHome } from "../../config/home.ts";
 import { parseCommand } from "./args.ts";
-import { ConnectionPool } from "../net/connection_pool.ts";
-import { buildRemoteContext, deliverRecords, type SmtpConnection } from "../net/remote_delivery.ts";
+import { ConnectionPool } from "../remote/connection_pool.ts";
+import {
+  buildRemoteContext,
+  deliverRecords,
+  type SmtpConnection,
+} from "../remote/remote_delivery.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { encodeRemoteOutput } from "../send/remote_report.ts";
 import { setLogSink } from "../log.ts";

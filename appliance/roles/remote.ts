@@ -10,15 +10,15 @@
  */
 import type { DeliveryJob, FromRole, RoleSettings, ToRole } from "../ipc.ts";
 import { logWarning, setLogSink } from "../log.ts";
-import { ConnectionPool } from "../net/connection_pool.ts";
+import { ConnectionPool } from "../remote/connection_pool.ts";
 import {
   buildRemoteContext,
   deliverRemote,
   type RemoteContext,
   type SmtpConnection,
-} from "../net/remote_delivery.ts";
-import { runExtraRemote } from "../deliver/extra_remote.ts";
-import { clearTcpto } from "../queue/tcpto.ts";
+} from "../remote/remote_delivery.ts";
+import { runExtraRemote } from "../remote/extra_remote.ts";
+import { clearTcpto } from "../remote/tcpto.ts";
 
 const TEMPORARY_FAILURE = "Temporary failure in qmail-rspawn.\n";
 

@@ -6,7 +6,7 @@ import { loadRemoteControls, type RemoteControls } from "../../config/remote.ts"
 import { Resolver } from "../dns/resolver.ts";
 import type { DeliveryJob } from "../ipc.ts";
 import { makeTestQueue } from "../queue/test_queue.ts";
-import { readTcpto } from "../queue/tcpto.ts";
+import { readTcpto } from "./tcpto.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
 import { batvDay, checkBatvAddress } from "../send/batv.ts";
 import { createSelfSignedCertificate } from "../tls/self_signed.ts";

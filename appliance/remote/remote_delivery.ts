@@ -37,7 +37,7 @@ import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import { logEvent } from "../log.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
 import { buildIpMe } from "./ipme.ts";
-import { isDead, recordAttempt } from "../queue/tcpto.ts";
+import { isDead, recordAttempt } from "./tcpto.ts";
 import { batvDay, shouldSign, signSender } from "../send/batv.ts";
 import {
   formatRemoteReport,

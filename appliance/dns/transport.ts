@@ -10,8 +10,8 @@
  */
 import { createSocket } from "node:dgram";
 import type { Buffer } from "node:buffer";
-import { isIpv6, type NameServer } from "../dns/name_servers.ts";
-import { answersQuery, decodeMessage, type DnsMessage, type QueryType } from "../dns/wire.ts";
+import { isIpv6, type NameServer } from "./name_servers.ts";
+import { answersQuery, decodeMessage, type DnsMessage, type QueryType } from "./wire.ts";
 
 export type Exchange = { ok: true; message: DnsMessage } | { ok: false; reason: string };
 
