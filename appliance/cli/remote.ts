@@ -9,11 +9,9 @@
 import { resolveHome } from "../../config/home.ts";
 import { parseCommand } from "./args.ts";
 import { ConnectionPool } from "../remote/connection_pool.ts";
-import {
-  buildRemoteContext,
-  deliverRecords,
-  type SmtpConnection,
-} from "../remote/remote_delivery.ts";
+import type { SmtpConnection } from "../remote/pooled_connection.ts";
+import { buildRemoteContext } from "../remote/remote_context.ts";
+import { deliverRecords } from "../remote/remote_delivery.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { encodeRemoteOutput } from "../send/remote_report.ts";
 import { setLogSink } from "../log.ts";
