@@ -1,7 +1,8 @@
 /**
  * The architecture's boundaries (architecture.md §3), held against the real
- * source: config/ is a leaf, no role imports another role, only roles/ and
- * net/ open sockets, protocol cores do no I/O, and mod.ts has no side effects.
+ * source: config/ is a leaf, no role entry module imports another role entry
+ * module, only an allow-listed set of modules opens sockets, protocol cores
+ * do no I/O, and mod.ts has no side effects.
  */
 import { assertEquals } from "./assert.ts";
 
@@ -42,30 +43,68 @@ Deno.test("architecture: config/ is a leaf that never imports appliance/", () =>
   assertEquals(offenders, []);
 });
 
-Deno.test("architecture: no role imports another role", () => {
-  const offenders = sourceFiles("appliance/roles").flatMap((file) =>
-    imports(file).map((spec) => resolve(file, spec)).filter((target) =>
-      target.startsWith("appliance/roles/") && target !== file
-    ).map((target) => `${file} -> ${target}`)
+/** The modules reachable from `entry` through relative imports, itself included. */
+function importClosure(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const pending = [entry];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file) || !file.endsWith(".ts")) continue;
+    seen.add(file);
+    for (const spec of imports(file)) {
+      if (spec.startsWith(".")) pending.push(resolve(file, spec));
+    }
+  }
+  return seen;
+}
+
+Deno.test("architecture: no role entry module imports another role entry module", async () => {
+  // The entry modules are the Worker modules the supervisor starts (mod.ts's
+  // COMPILE_INCLUDES, held against supervisor.ts below); shared skeletons may
+  // live beside them.
+  const { COMPILE_INCLUDES } = await import("../mod.ts");
+  const offenders = COMPILE_INCLUDES.flatMap((entry) =>
+    [...importClosure(entry)].filter((file) => file !== entry && COMPILE_INCLUDES.includes(file))
+      .map((file) => `${entry} -> ${file}`)
   );
   assertEquals(offenders, []);
 });
 
-Deno.test("architecture: only roles/ and net/ open sockets", () => {
-  const offenders = sourceFiles("appliance").filter((file) =>
-    !file.startsWith("appliance/roles/") && !file.startsWith("appliance/net/")
-  ).filter((file) => {
-    const text = Deno.readTextFileSync(`${ROOT}${file}`);
-    // tls/ builds secure contexts with node:tls but must not open or wrap a socket.
-    if (file.startsWith("appliance/tls/")) {
-      return /\b(connect|createServer|listen)\(|new\s+tls\.TLSSocket|Deno\.(listen|connect)/.test(
-        text.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ""),
+/**
+ * The modules that own sockets (architecture.md §3 rule 4): net/'s adapters
+ * and listeners, remote delivery's connect and client connection (the SMTP
+ * and QMTP attempts go through them), and the resolver's transport. Every
+ * other module may not import node:net, node:tls or node:dgram (a type-only
+ * import is fine: it is gone at run time) or call Deno.listen/connect; tls/
+ * may import node:tls to build secure contexts, but not open or wrap a socket.
+ */
+const SOCKET_OWNERS: readonly string[] = [
+  "appliance/net/free_port.ts",
+  "appliance/net/listener_role.ts",
+  "appliance/net/socket_transport.ts",
+  "appliance/remote/open_socket.ts",
+  "appliance/remote/client_socket.ts",
+  "appliance/dns/transport.ts",
+];
+
+const SOCKET_IMPORT =
+  /^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+["']node:(?:net|tls|dgram)["']|import\(\s*["']node:(?:net|tls|dgram)["']\s*\)/m;
+const DENO_SOCKET = /\bDeno\.(?:listen|connect|listenTls|connectTls|listenDatagram|startTls)\(/;
+
+Deno.test("architecture: only the allow-listed modules open sockets", () => {
+  const missing = SOCKET_OWNERS.filter((file) => !sourceFiles("appliance").includes(file));
+  assertEquals(missing, [], "allow-listed modules that no longer exist");
+  const offenders = sourceFiles("appliance").filter((file) => !SOCKET_OWNERS.includes(file))
+    .filter((file) => {
+      const text = Deno.readTextFileSync(`${ROOT}${file}`).replace(
+        /\/\/.*$|\/\*[\s\S]*?\*\//gm,
+        "",
       );
-    }
-    return /from\s+["']node:(net|tls|dgram)["']|Deno\.(listen|connect|listenTls|connectTls)\(/.test(
-      text,
-    );
-  });
+      if (file.startsWith("appliance/tls/")) {
+        return /\b(connect|createServer|listen)\(|new\s+tls\.TLSSocket/.test(text) ||
+          DENO_SOCKET.test(text);
+      }
+      return SOCKET_IMPORT.test(text) || DENO_SOCKET.test(text);
+    });
   assertEquals(offenders, []);
 });
 

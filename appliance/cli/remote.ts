@@ -8,8 +8,10 @@
  */
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { parseCommand } from "./args.ts";
-import { ConnectionPool } from "../net/connection_pool.ts";
-import { buildRemoteContext, deliverRecords, type SmtpConnection } from "../net/remote_delivery.ts";
+import { ConnectionPool } from "../remote/connection_pool.ts";
+import type { SmtpConnection } from "../remote/pooled_connection.ts";
+import { buildRemoteContext } from "../remote/remote_context.ts";
+import { deliverRecords } from "../remote/remote_delivery.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { encodeRemoteOutput, REMOTE_TEXTS } from "../send/remote_report.ts";
 import { setLogSink } from "../log.ts";

@@ -11,7 +11,7 @@
  */
 import { randomInt } from "node:crypto";
 import type { NameServer } from "./name_servers.ts";
-import { exchangeTcp, exchangeUdp, type Query, serverLabel } from "../net/dns_transport.ts";
+import { exchangeTcp, exchangeUdp, type Query, serverLabel } from "./transport.ts";
 import { type DnsMessage, encodeQuery, type QueryType, RCODE, rcodeName } from "./wire.ts";
 
 export type QueryOutcome = { ok: true; message: DnsMessage } | { ok: false; reason: string };

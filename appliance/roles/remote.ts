@@ -1,7 +1,7 @@
 /**
  * The remote role: qmail-rspawn and qmail-remote in an isolate. It receives
  * `deliver` jobs from send (through the supervisor), runs each as
- * qmail-remote would (appliance/net/remote_delivery.ts), several at a time,
+ * qmail-remote would (appliance/remote/remote_delivery.ts), several at a time,
  * and posts one `report` per job. Connections to one host are shared between
  * jobs (ConnectionPool). Start-up clears lock/tcpto as qmail-rspawn does.
  *
@@ -10,15 +10,12 @@
  */
 import type { DeliveryJob, FromRole, RoleSettings, ToRole } from "../ipc.ts";
 import { logWarning, setLogSink } from "../log.ts";
-import { ConnectionPool } from "../net/connection_pool.ts";
-import {
-  buildRemoteContext,
-  deliverRemote,
-  type RemoteContext,
-  type SmtpConnection,
-} from "../net/remote_delivery.ts";
-import { runExtraRemote } from "../deliver/extra_remote.ts";
-import { clearTcpto } from "../queue/tcpto.ts";
+import { ConnectionPool } from "../remote/connection_pool.ts";
+import type { SmtpConnection } from "../remote/pooled_connection.ts";
+import { buildRemoteContext, type RemoteContext } from "../remote/remote_context.ts";
+import { deliverRemote } from "../remote/remote_delivery.ts";
+import { runExtraRemote } from "../remote/extra_remote.ts";
+import { clearTcpto } from "../remote/tcpto.ts";
 
 const TEMPORARY_FAILURE = "Temporary failure in qmail-rspawn.\n";
 

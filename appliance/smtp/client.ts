@@ -15,7 +15,7 @@
  *     if step.startTls: upgrade the socket, then step = session.tlsStarted()
  *                       (or session.tlsFailed(kind, reason)); continue
  *     if step.streamBody: stream the message (every LF, CR LF and lone CR as CRLF, a
- *                       line-leading "." doubled, then ".\r\n": DataEncoder in net/remote_delivery.ts),
+ *                       line-leading "." doubled, then ".\r\n": DataEncoder in remote/body_encoder.ts),
  *                       then step = session.bodySent()  (or session.bodyFailed(kind)); continue
  *     read one whole reply (all lines, without CRLF; see isLastReplyLine), then
  *       step = session.reply(lines)     (timeout/EOF/error: step = session.connectionLost())

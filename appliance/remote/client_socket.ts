@@ -1,41 +1,13 @@
 /**
- * Client connections for remote delivery and their pool.
- *
- * ClientSocket wraps a node:net socket (bound to a chosen local address when
- * outgoingip/senderip/bindroutes ask for one) with reply reading, writes that
- * wait for the kernel, per-operation timeouts (timeoutremote), and the client
- * side of STARTTLS: node:tls `tls.connect({socket})` over the plain socket.
- *
- * ConnectionPool keeps idle connections per (ip, port, tls, auth user) so
- * several messages to one host share a connection (RSET between them, done
- * by the driver), closes idle ones after a bounded time (10 s by default),
- * and bounds the connections per destination (ip:port): a burst to one
- * domain waits for a slot instead of opening a connection per message.
- * Beyond qmail, which opens one connection per qmail-remote.
+ * The remote SMTP client's connection: a socket from openSocket
+ * (open_socket.ts) with reply reading, writes that wait for the kernel,
+ * per-operation timeouts (timeoutremote), and the client side of STARTTLS:
+ * node:tls `tls.connect({socket})` over the plain socket.
  */
 import net from "node:net";
 import tls from "node:tls";
 import { byteString as latin1, byteStringBytes as latin1Bytes } from "../../config/byte_string.ts";
-
-/** Why a connection or an operation on it failed. */
-export type ClientFailure = "timeout" | "refused" | "bind" | "closed" | "tls" | "other";
-
-export class ClientSocketError extends Error {
-  readonly kind: ClientFailure;
-  readonly temporary = true;
-  constructor(kind: ClientFailure, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.kind = kind;
-  }
-}
-
-export interface ConnectOptions {
-  ip: string;
-  port: number;
-  /** Local address to bind (outgoingip, senderip, bindroutes). */
-  localAddress?: string;
-  timeoutMs: number;
-}
+import { ClientSocketError, type ConnectOptions, openSocket, sleepTimer } from "./open_socket.ts";
 
 export interface StartTlsOptions {
   /** SNI and the name checked against the certificate (tlshosts/<FQDN>.pem). */
@@ -53,55 +25,9 @@ export interface StartTlsOptions {
 /** Replies longer than this (all lines together) count as a broken connection. */
 const MAX_REPLY_BYTES = 64 * 1024;
 
-function sleepTimer(ms: number, onTimeout: () => void): () => void {
-  const timer = setTimeout(onTimeout, ms);
-  return () => clearTimeout(timer);
-}
-
 /** Opens a TCP connection as a ClientSocket; rejects with ClientSocketError. */
 export async function connectClient(options: ConnectOptions): Promise<ClientSocket> {
   return new ClientSocket(await openSocket(options), options.ip, options.port);
-}
-
-/**
- * Opens a TCP connection (SMTP here, QMTP in qmtp_client.ts); rejects with
- * ClientSocketError (timeout, refused, bind, other).
- */
-export function openSocket(options: ConnectOptions): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({
-      host: options.ip,
-      port: options.port,
-      localAddress: options.localAddress,
-    });
-    let settled = false;
-    const cancel = sleepTimer(options.timeoutMs, () => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      reject(new ClientSocketError("timeout", `Connection to ${options.ip} timed out`));
-    });
-    socket.once("error", (error: Error & { code?: string }) => {
-      if (settled) return;
-      settled = true;
-      cancel();
-      socket.destroy();
-      const kind: ClientFailure = error.code === "ECONNREFUSED"
-        ? "refused"
-        : error.code === "EADDRNOTAVAIL" || error.code === "EINVAL"
-        ? "bind"
-        : error.code === "ETIMEDOUT"
-        ? "timeout"
-        : "other";
-      reject(new ClientSocketError(kind, error.message, { cause: error }));
-    });
-    socket.once("connect", () => {
-      if (settled) return;
-      settled = true;
-      cancel();
-      resolve(socket);
-    });
-  });
 }
 
 /** One client connection: replies in, commands and body out. */
@@ -339,148 +265,5 @@ export class ClientSocket {
   destroy(): void {
     this.#ended = true;
     this.#stream.destroy();
-  }
-}
-
-// --- The pool ---
-
-/** What the pool needs of a connection. */
-export interface Poolable {
-  readonly closed: boolean;
-  /** Closes an idle connection (QUIT, then close). */
-  retire(): void;
-}
-
-export interface PoolOptions {
-  /** Idle connections close after this long (default 10 s). */
-  idleMs?: number;
-  /** Connections (busy or being opened) per destination ip:port (default 10). */
-  maxPerDestination?: number;
-}
-
-/** The identity of a reusable connection. */
-export function poolKey(ip: string, port: number, tls: boolean, user?: string): string {
-  return `${ip}|${port}|${tls ? "tls" : "plain"}|${user ?? ""}`;
-}
-
-interface IdleEntry<C> {
-  connection: C;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-/** A held place for one connection to a destination; release exactly once. */
-export type Slot = { release(): void };
-
-export class ConnectionPool<C extends Poolable> {
-  readonly #idleMs: number;
-  readonly #maxPerDestination: number;
-  readonly #idle = new Map<string, IdleEntry<C>[]>();
-  readonly #busy = new Map<string, number>();
-  readonly #waiting = new Map<string, (() => void)[]>();
-  #closed = false;
-
-  constructor(options: PoolOptions = {}) {
-    this.#idleMs = options.idleMs ?? 10_000;
-    this.#maxPerDestination = Math.max(1, options.maxPerDestination ?? 10);
-  }
-
-  /** Waits for a free place for one more connection to ip:port. */
-  async acquire(destination: string): Promise<Slot> {
-    for (;;) {
-      const busy = this.#busy.get(destination) ?? 0;
-      if (busy < this.#maxPerDestination) {
-        this.#busy.set(destination, busy + 1);
-        let released = false;
-        return {
-          release: () => {
-            if (released) return;
-            released = true;
-            this.#releaseSlot(destination);
-          },
-        };
-      }
-      await new Promise<void>((resolve) => {
-        const queue = this.#waiting.get(destination) ?? [];
-        queue.push(resolve);
-        this.#waiting.set(destination, queue);
-      });
-    }
-  }
-
-  #releaseSlot(destination: string): void {
-    const busy = (this.#busy.get(destination) ?? 1) - 1;
-    if (busy <= 0) this.#busy.delete(destination);
-    else this.#busy.set(destination, busy);
-    const queue = this.#waiting.get(destination);
-    const next = queue?.shift();
-    if (queue !== undefined && queue.length === 0) this.#waiting.delete(destination);
-    next?.();
-  }
-
-  /** An idle connection for key that is still open, or undefined. */
-  take(key: string): C | undefined {
-    const entries = this.#idle.get(key);
-    while (entries !== undefined && entries.length > 0) {
-      const entry = entries.pop()!;
-      clearTimeout(entry.timer);
-      if (!entry.connection.closed) {
-        if (entries.length === 0) this.#idle.delete(key);
-        return entry.connection;
-      }
-    }
-    this.#idle.delete(key);
-    return undefined;
-  }
-
-  /** Parks a connection that finished a message cleanly (after RSET). */
-  put(key: string, connection: C): void {
-    if (this.#closed || connection.closed) {
-      connection.retire();
-      return;
-    }
-    const entries = this.#idle.get(key) ?? [];
-    if (entries.length >= this.#maxPerDestination) {
-      connection.retire();
-      return;
-    }
-    const entry: IdleEntry<C> = {
-      connection,
-      timer: setTimeout(() => {
-        const list = this.#idle.get(key);
-        const index = list?.indexOf(entry) ?? -1;
-        if (list !== undefined && index >= 0) {
-          list.splice(index, 1);
-          if (list.length === 0) this.#idle.delete(key);
-        }
-        connection.retire();
-      }, this.#idleMs),
-    };
-    entries.push(entry);
-    this.#idle.set(key, entries);
-  }
-
-  /** Idle connections per key (tests, status). */
-  idleCount(key?: string): number {
-    if (key !== undefined) return this.#idle.get(key)?.length ?? 0;
-    let total = 0;
-    for (const list of this.#idle.values()) total += list.length;
-    return total;
-  }
-
-  /** Connections in use or being opened to a destination. */
-  busyCount(destination: string): number {
-    return this.#busy.get(destination) ?? 0;
-  }
-
-  /** Closes every idle connection and refuses to park more (drain). */
-  close(): void {
-    this.#closed = true;
-    for (const list of this.#idle.values()) {
-      for (const entry of list) {
-        clearTimeout(entry.timer);
-        entry.connection.retire();
-      }
-    }
-    this.#idle.clear();
   }
 }

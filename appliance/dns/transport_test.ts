@@ -3,8 +3,8 @@
  * TCP server that never answers, hangs up, or answers another question.
  */
 import { assertEquals, assertMatch } from "../../tests/assert.ts";
-import { encodeQuery } from "../dns/wire.ts";
-import { exchangeTcp, type Query, sameAddress, serverLabel } from "./dns_transport.ts";
+import { encodeQuery } from "./wire.ts";
+import { exchangeTcp, type Query, sameAddress, serverLabel } from "./transport.ts";
 
 function query(id: number): Query {
   return { id, name: "a.example", type: "A", bytes: encodeQuery(id, "a.example", "A", false) };

@@ -31,7 +31,7 @@
  */
 import type net from "node:net";
 import { formatRemoteHostSaid, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
-import { type ClientFailure, ClientSocketError, openSocket } from "./connection_pool.ts";
+import { type ClientFailure, ClientSocketError, openSocket } from "./open_socket.ts";
 import { byteString, byteStringBytes as stringBytes } from "../../config/byte_string.ts";
 
 /** The QMTP port (qmtp.txt). */

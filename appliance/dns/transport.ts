@@ -5,13 +5,13 @@
  * carries our ID and question is taken (RFC 5452 §4, §9.1); anything else is
  * ignored until the timeout. TCP frames the message with its two-byte length
  * (§4.2.2) and reads one answer of at most 65535 bytes. The query loop
- * around it is appliance/dns/client.ts; this part lives in net/ because only
- * roles/ and net/ open sockets (architecture.md §3).
+ * around it is client.ts; this is the resolver's only module that opens
+ * sockets (one of those tests/architecture_test.ts allows).
  */
 import { createSocket } from "node:dgram";
 import type { Buffer } from "node:buffer";
-import { isIpv6, type NameServer } from "../dns/name_servers.ts";
-import { answersQuery, decodeMessage, type DnsMessage, type QueryType } from "../dns/wire.ts";
+import { isIpv6, type NameServer } from "./name_servers.ts";
+import { answersQuery, decodeMessage, type DnsMessage, type QueryType } from "./wire.ts";
 
 export type Exchange = { ok: true; message: DnsMessage } | { ok: false; reason: string };
 

@@ -12,7 +12,9 @@ import {
   formatQmtpRecords,
   QmtpAnswerParser,
 } from "./qmtp_client.ts";
-import { deliverRemote, type RemoteContext, type SmtpConnection } from "./remote_delivery.ts";
+import type { SmtpConnection } from "./pooled_connection.ts";
+import type { RemoteContext } from "./remote_context.ts";
+import { deliverRemote } from "./remote_delivery.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

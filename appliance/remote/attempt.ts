@@ -1,0 +1,30 @@
+/**
+ * What an attempt on one address (smtp_attempt.ts, qmtp_attempt.ts) is
+ * given and gives back, and the local bind both make (outgoingip, senderip,
+ * bindroutes; config/remote.ts's findLocalBind).
+ */
+import type { LocalBind } from "../../config/remote.ts";
+import type { DeliveryJob } from "../ipc.ts";
+import type { RemoteRecord } from "../send/remote_report.ts";
+
+/** The message of one delivery, open for the attempts. */
+export interface OutgoingMessage {
+  job: DeliveryJob;
+  /** The envelope sender as sent (BATV-signed when configured). */
+  sender: string;
+  file: Deno.FsFile;
+  size: number;
+}
+
+/** One host's result: "next" = not connected; nextMx = greeting 4xx/5xx (seed 002). */
+export type TargetResult = "next" | { records: RemoteRecord[]; nextMx: boolean };
+
+/** The local address to connect from, or undefined for the kernel's choice. */
+export function bindAddress(bind: LocalBind): string | undefined {
+  return bind.kind === "bind" && bind.ip !== "0.0.0.0" ? bind.ip : undefined;
+}
+
+/** The record when the local address could not be bound (a temporary failure). */
+export function bindFailed(bind: LocalBind): RemoteRecord {
+  return { kind: "Z", text: `Unable to bind to ${bind.kind === "bind" ? bind.ip : ""}.\n` };
+}

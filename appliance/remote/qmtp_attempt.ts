@@ -1,0 +1,45 @@
+/**
+ * A QMTP attempt on one address (qmtproutes, seed 000's qmtpc patch): a
+ * place in the pool's per-destination bound, the local bind, the message
+ * through qmtp_client.ts, and the connection's outcome in the tcpto table.
+ */
+import { findLocalBind, type Route } from "../../config/remote.ts";
+import { bindAddress, bindFailed, type OutgoingMessage, type TargetResult } from "./attempt.ts";
+import type { Target } from "./mx_choice.ts";
+import { deliverQmtp } from "./qmtp_client.ts";
+import type { RemoteContext } from "./remote_context.ts";
+
+/** QMTP to one address: the records, or "next" when it could not be connected to. */
+export async function tryQmtpTarget(
+  target: Target,
+  route: Route,
+  message: OutgoingMessage,
+  ctx: RemoteContext,
+): Promise<TargetResult> {
+  const { ip } = target;
+  const bind = findLocalBind(ctx.controls, message.job.sender, ip);
+  if (bind.kind === "refuse") return "next";
+  const slot = await ctx.pool.acquire(`${ip}:${route.port}`);
+  try {
+    const outcome = await deliverQmtp({
+      ip,
+      port: route.port,
+      localAddress: bindAddress(bind),
+      connectTimeoutMs: ctx.controls.timeoutConnect * 1000,
+      timeoutMs: ctx.controls.timeoutRemote * 1000,
+      file: message.file,
+      size: message.size,
+      sender: message.sender,
+      recipients: [message.job.recipient],
+    });
+    if (outcome.kind === "unconnected") {
+      if (outcome.failure === "bind") return { records: [bindFailed(bind)], nextMx: false };
+      await ctx.tcpto.record(ip, outcome.failure === "timeout");
+      return "next";
+    }
+    await ctx.tcpto.record(ip, false);
+    return { records: outcome.records, nextMx: false };
+  } finally {
+    slot.release();
+  }
+}

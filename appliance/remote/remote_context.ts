@@ -1,0 +1,60 @@
+/**
+ * Everything one remote delivery needs, built from the home's controls: the
+ * routes and limits (config/remote.ts), the resolver (control/dnsservers),
+ * the tcpto table, ipme, the shared connection pool, the clock and the
+ * randomness for equal MX preferences.
+ */
+import { loadRemoteControls, type RemoteControls } from "../../config/remote.ts";
+import { readControlLine } from "../../config/control.ts";
+import { Resolver } from "../dns/resolver.ts";
+import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
+import type { ConnectionPool } from "./connection_pool.ts";
+import { buildIpMe } from "./ipme.ts";
+import type { SmtpConnection } from "./pooled_connection.ts";
+import { tcptoFile, type TcptoTable } from "./tcpto_table.ts";
+
+/** Addresses of this machine (ipme.ts behind it). */
+export interface IpMe {
+  isMe(ip: string): boolean;
+}
+
+export interface RemoteContext {
+  home: string;
+  layout: QueueLayout;
+  controls: RemoteControls;
+  resolver: Resolver;
+  tcpto: TcptoTable;
+  ipme: IpMe;
+  pool: ConnectionPool<SmtpConnection>;
+  /** Unix ms: the BATV day (tcpto has its own clock). */
+  now: () => number;
+  /** [0, 1) for shuffling equal MX preferences. */
+  random: () => number;
+  /** control/log/remote_fd: log the session (commands and replies; never DATA or AUTH). */
+  logSession?: boolean;
+}
+
+/**
+ * Everything a delivery needs, from the home's controls: the routes and
+ * limits, the resolver (control/dnsservers), the tcpto table and ipme.
+ */
+export function buildRemoteContext(
+  home: string,
+  pool: ConnectionPool<SmtpConnection>,
+): RemoteContext {
+  const controls = loadRemoteControls(home);
+  const layout = queueLayoutFor(home);
+  const logFd = readControlLine(home, "log/remote_fd")?.trim();
+  return {
+    home,
+    layout,
+    controls,
+    resolver: new Resolver({ home }),
+    tcpto: tcptoFile(`${layout.root}/lock/tcpto`, () => Math.floor(Date.now() / 1000), Deno.pid),
+    ipme: buildIpMe({ moreIpMe: controls.moreIpMe, notIpMe: controls.notIpMe }),
+    pool,
+    now: () => Date.now(),
+    random: Math.random,
+    logSession: logFd !== undefined && logFd !== "" && logFd !== "0",
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * qmail-remote as I/O (qmail-formats.md §5.8), one recipient per job as
+ * qmail-rspawn runs it: the route (config/remote.ts: smtproutes, smtprelays,
+ * qmtproutes) with the default smtproutes relay as the fallback, the
+ * addresses to try (mx_choice.ts), the tcpto table (tcpto_table.ts), an
+ * attempt on each address in turn (smtp_attempt.ts, qmtp_attempt.ts) and
+ * the report as qmail-rspawn makes it (§5.7). The other texts come from
+ * appliance/send/remote_report.ts (REMOTE_TEXTS, formatRemoteReport).
+ *
+ * An address that greets with 4xx/5xx (seed 002) passes the message to the
+ * next one; its records are reported if no later address takes it.
+ */
+import { findRoute, type RemoteControls, type Route } from "../../config/remote.ts";
+import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
+import { formatRemoteReport, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
+import type { OutgoingMessage } from "./attempt.ts";
+import { envelopeSender } from "./envelope_sender.ts";
+import { findTargets } from "./mx_choice.ts";
+import { tryQmtpTarget } from "./qmtp_attempt.ts";
+import type { RemoteContext } from "./remote_context.ts";
+import { trySmtpTarget } from "./smtp_attempt.ts";
+
+/**
+ * One remote delivery (one recipient, as qmail-rspawn runs qmail-remote):
+ * the report qmail-rspawn would send to qmail-send.
+ */
+export async function deliverRemote(job: DeliveryJob, ctx: RemoteContext): Promise<DeliveryReport> {
+  const records = await deliverRecords(job, ctx);
+  const { status, text } = formatRemoteReport(records);
+  return { delivery: job.delivery, status, text };
+}
+
+/** The qmail-remote records (r/h/s then K/Z/D) for one job. */
+export async function deliverRecords(
+  job: DeliveryJob,
+  ctx: RemoteContext,
+): Promise<RemoteRecord[]> {
+  const at = job.recipient.lastIndexOf("@");
+  const domain = at >= 0 ? job.recipient.slice(at + 1) : "";
+  const helo = ctx.controls.helohost;
+  if (helo === null) return [REMOTE_TEXTS.noControls];
+  const route = findRoute(ctx.controls, domain, job.sender);
+  const first = await deliverByRoute(job, domain, route, helo, ctx);
+  // The fallback (seed 001): the default smtproutes entry ":relay" takes the
+  // message when a more specific route could not be reached, and with
+  // straightfallback also after a temporary failure.
+  const fallback = fallbackRoute(ctx.controls, route);
+  if (fallback === undefined) return first.records;
+  const temporary = formatRemoteReport(first.records).status === "Z";
+  if (first.unreached || (temporary && ctx.controls.straightFallback)) {
+    return (await deliverByRoute(job, domain, fallback, helo, ctx)).records;
+  }
+  return first.records;
+}
+
+/** smtproutes' default entry as a route, unless it is the route already taken. */
+function fallbackRoute(controls: RemoteControls, taken: Route): Route | undefined {
+  const entry = controls.smtproutes.find((candidate) => candidate.key === "");
+  if (entry === undefined || entry.relay === "") return undefined;
+  if (taken.relay === entry.relay && taken.port === entry.port) return undefined;
+  return {
+    kind: "smtp",
+    relay: entry.relay,
+    port: entry.port,
+    ...(entry.auth ? { auth: entry.auth } : {}),
+    source: "smtproutes",
+  };
+}
+
+/** One route's attempt; `unreached` when no host of it could be connected to. */
+async function deliverByRoute(
+  job: DeliveryJob,
+  domain: string,
+  route: Route,
+  helo: string,
+  ctx: RemoteContext,
+): Promise<{ records: RemoteRecord[]; unreached: boolean }> {
+  const list = await findTargets(domain, route, ctx);
+  if (!list.ok) return { records: [list.record], unreached: false };
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(`${ctx.layout.root}/mess/${job.mess}`, { read: true });
+  } catch {
+    return { records: [REMOTE_TEXTS.unreadable], unreached: false };
+  }
+  try {
+    const size = (await file.stat()).size;
+    const message: OutgoingMessage = {
+      job,
+      sender: envelopeSender(job.sender, domain, ctx.controls, ctx.now()),
+      file,
+      size,
+    };
+    // The records of the last host that greeted with 4xx/5xx (seed 002), reported
+    // when no later host takes the message.
+    let greetingFailed: RemoteRecord[] | undefined;
+    for (const target of list.targets) {
+      if (await ctx.tcpto.isDead(target.ip)) continue;
+      const result = route.kind === "qmtp"
+        ? await tryQmtpTarget(target, route, message, ctx)
+        : await trySmtpTarget(target, route, message, helo, ctx);
+      if (result === "next") continue;
+      if (result.nextMx) {
+        greetingFailed = result.records;
+        continue;
+      }
+      return { records: result.records, unreached: false };
+    }
+    return greetingFailed === undefined
+      ? { records: [REMOTE_TEXTS.noConnection], unreached: true }
+      : { records: greetingFailed, unreached: false };
+  } finally {
+    file.close();
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The client side of STARTTLS (RFC 3207) for remote delivery: the tlshosts
+ * pin of a host (seed 001: control/tlshosts/<FQDN>.pem; with one, the server
+ * certificate must verify against it and match the host name, and the
+ * message never goes in plain text), control/clientcert.pem as the client
+ * certificate, control/tlsclientciphers, and which failure the session is
+ * told of (the pin's verification or the handshake itself).
+ */
+import type { ClientStep } from "../smtp/client.ts";
+import { ClientSocketError } from "./open_socket.ts";
+import type { Target } from "./mx_choice.ts";
+import type { SmtpConnection } from "./pooled_connection.ts";
+import type { RemoteContext } from "./remote_context.ts";
+
+/** The tlshosts pin of a host (seed 001): the file name used in texts and its PEM. */
+export interface TlsPin {
+  file: string;
+  pem: string;
+}
+
+function readPem(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** control/tlshosts/<host>.pem when it exists. */
+export function readTlsPin(home: string, host: string): TlsPin | undefined {
+  const file = `control/tlshosts/${host}.pem`;
+  const pem = readPem(`${home}/${file}`);
+  return pem === undefined ? undefined : { file, pem };
+}
+
+/** The client side of STARTTLS (RFC 3207) with the tlshosts pin when there is one. */
+export async function upgradeToTls(
+  connection: SmtpConnection,
+  target: Target,
+  pin: TlsPin | undefined,
+  ctx: RemoteContext,
+): Promise<ClientStep> {
+  const cert = readPem(`${ctx.home}/control/clientcert.pem`);
+  try {
+    await connection.socket.startTls({
+      servername: target.host,
+      ca: pin?.pem,
+      cert,
+      key: cert,
+      ciphers: ctx.controls.tlsClientCiphers ?? undefined,
+      timeoutMs: connection.timeoutMs,
+    });
+  } catch (error) {
+    if (!(error instanceof ClientSocketError)) throw error;
+    const reason = error.message.replace(/\.$/, "");
+    return connection.session.tlsFailed(
+      pin !== undefined && isVerifyFailure(error) ? "verify" : "handshake",
+      reason,
+    );
+  }
+  return connection.session.tlsStarted();
+}
+
+/** Whether a TLS failure is the pinned certificate's verification (not the handshake itself). */
+function isVerifyFailure(error: ClientSocketError): boolean {
+  const code = String((error.cause as { code?: unknown } | undefined)?.code ?? "");
+  return /CERT|VERIFY|SELF_SIGNED|ALTNAME|ISSUER/.test(code) ||
+    /certificate|verif|self[- ]signed|altname/i.test(error.message);
+}
