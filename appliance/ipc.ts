@@ -58,6 +58,8 @@ export type ToRole =
 /** Role → supervisor. */
 export type FromRole =
   | { type: "log"; record: LogRecord }
+  /** smtpd/pop3d: records in order, counted in the role's LogBacklog until written. */
+  | { type: "logs"; records: LogRecord[] }
   | { type: "ready"; detail?: Record<string, unknown> }
   | { type: "drained" }
   /** smtpd/local (forwarding) committed a message; the supervisor pokes send. */

@@ -6,6 +6,9 @@
  *
  * Untrusted text is made safe the way qmail-send does it: LF becomes `/`, and
  * bytes below 33, above 126 and `%` become `_` (qmail-formats.md §4.13).
+ * Every other record's text has its control characters shown as escapes
+ * (`\r`, `\x1b`), so nothing a client sends can split a log line or reach
+ * the terminal of whoever reads the log; spaces stay readable.
  */
 
 export interface LogRecord {
@@ -27,11 +30,44 @@ export type LogSink = (record: LogRecord) => void;
 
 let sink: LogSink = (record) => console.log(formatLogRecord(record, "text"));
 let roleName = "main";
+let pressure: () => Promise<void> | undefined = () => undefined;
 
-/** Directs this isolate's log records somewhere (a worker posts them to the supervisor). */
-export function setLogSink(next: LogSink, role: string): void {
+/**
+ * Directs this isolate's log records somewhere (a worker posts them to the
+ * supervisor). `backpressure` says when the writer is behind (LogBacklog).
+ */
+export function setLogSink(
+  next: LogSink,
+  role: string,
+  backpressure?: () => Promise<void> | undefined,
+): void {
   sink = next;
   roleName = role;
+  pressure = backpressure ?? (() => undefined);
+}
+
+/**
+ * Undefined while the log writer keeps up; else a promise to await before
+ * taking more input from a client (appliance/log_backlog.ts).
+ */
+export function logPressure(): Promise<void> | undefined {
+  return pressure();
+}
+
+/** C0 controls, DEL and C1 controls (a client's bytes are read as Latin-1). */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\x00-\x1f\x7f-\x9f]/g;
+const NAMED_ESCAPES: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/** `text` with every control character written as an escape: `\r`, `\x1b`, `\x9b`. */
+export function escapeLogText(text: string): string {
+  if (!CONTROL.test(text)) return text;
+  return text.replace(
+    CONTROLS,
+    (ch) => NAMED_ESCAPES[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }
 
 /** Emits one event. Prefer the named event functions below. */
@@ -40,22 +76,31 @@ export function logEvent(
   text: string,
   fields: LogRecord["fields"] = {},
 ): void {
-  sink({ time: Date.now(), role: roleName, event, text, fields });
+  sink({ time: Date.now(), role: roleName, event, text: escapeLogText(text), fields });
 }
 
 export function formatLogRecord(record: LogRecord, format: LogFormat): string {
   if (format === "json") {
-    return JSON.stringify({
+    const json = JSON.stringify({
       time: new Date(record.time).toISOString(),
       role: record.role,
       event: record.event,
       ...record.fields,
       text: record.text,
     });
+    // JSON.stringify escapes C0 controls; DEL and C1 (a terminal's CSI) it leaves raw.
+    return WIDE_CONTROL.test(json) ? json.replace(WIDE_CONTROLS, jsonEscape) : json;
   }
   const seconds = Math.floor(record.time / 1000);
   const micros = String((record.time % 1000) * 1000).padStart(6, "0");
   return `${seconds}.${micros} ${record.text}`;
+}
+
+const WIDE_CONTROL = /[\x7f-\x9f]/;
+const WIDE_CONTROLS = /[\x7f-\x9f]/g;
+
+function jsonEscape(ch: string): string {
+  return `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
 /** qmail-send's "safe" filter for untrusted text in log lines. */

@@ -9,6 +9,7 @@ import type { FromRole, ListenerKind, RoleName, ToRole } from "./ipc.ts";
 import { formatLogRecord, logEvent, type LogFormat, type LogRecord, setLogSink } from "./log.ts";
 import { homePaths } from "../config/home.ts";
 import { createLimitsBuffer } from "./net/connection_limits.ts";
+import { LogBacklog } from "./log_backlog.ts";
 import { AuthFailures } from "./net/auth_failures.ts";
 import { AuthCapabilities } from "./net/auth_capabilities.ts";
 
@@ -284,6 +285,8 @@ interface RunningRole {
   ready: boolean;
   restarts: number;
   startedAt: number;
+  /** Log records this worker posted and the supervisor has not written yet. */
+  logBacklog: LogBacklog;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -401,6 +404,7 @@ export class Supervisor {
       ready: false,
       restarts,
       startedAt: Date.now(),
+      logBacklog: new LogBacklog(),
     };
     const existing = this.#roles.findIndex((r) => r.spec.name === spec.name && r.index === index);
     if (existing >= 0) this.#roles[existing] = role;
@@ -416,7 +420,7 @@ export class Supervisor {
         settings: {
           home: this.#options.home,
           env: this.#options.env,
-          options: spec.options(index),
+          options: { ...spec.options(index), logBacklog: role.logBacklog.buffer },
         },
       } satisfies ToRole,
     );
@@ -461,6 +465,10 @@ export class Supervisor {
     switch (message.type) {
       case "log":
         this.#writeLog(message.record);
+        break;
+      case "logs":
+        for (const record of message.records) this.#writeLog(record);
+        role.logBacklog.written(message.records.length);
         break;
       case "ready":
         role.ready = true;

@@ -205,6 +205,24 @@ export const CONTROLS: readonly ControlSpec[] = [
     read: true,
   },
   {
+    name: "timeoutcommand",
+    kind: "number",
+    default: "120",
+    readers: ["smtpd", "pop3d"],
+    meaning:
+      "qmd's: seconds a command line may take from its first byte to its end, however the bytes trickle in; 0 = no limit",
+    read: true,
+  },
+  {
+    name: "timeoutdata",
+    kind: "number",
+    default: "1200",
+    readers: ["smtpd"],
+    meaning:
+      "qmd's: seconds the whole DATA section may take, from the 354 to the final dot; 0 = no limit",
+    read: true,
+  },
+  {
     name: "databytes+",
     kind: "number",
     default: "0",

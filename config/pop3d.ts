@@ -6,6 +6,7 @@
  */
 import { readControlLine, readControlNumber } from "./control.ts";
 import { type AuthFailurePolicy, loadAuthFailurePolicy } from "./auth_limits.ts";
+import { COMMAND_TIMEOUT_SECONDS } from "./smtpd.ts";
 
 export interface Pop3dControls {
   me: string;
@@ -20,6 +21,8 @@ export interface Pop3dControls {
   plaintext: boolean;
   /** Seconds per read and write (qmail-popup's and qmail-pop3d's 1200). */
   timeoutSeconds: number;
+  /** qmd's: seconds from a command line's first byte to its LF (control/timeoutcommand); 0 = none. */
+  commandTimeoutSeconds: number;
   concurrencyIncoming: number;
   concurrencyPerIp: number;
   /** qmd's failed-login limits, shared with SMTP AUTH (config/auth_limits.ts). */
@@ -40,6 +43,7 @@ export function loadPop3dControls(home: string): Pop3dControls {
     authSpop3: readControlNumber(home, "auth/spop3", 63),
     plaintext: flag(home, "pop3plaintext"),
     timeoutSeconds: timeout <= 0 ? 1 : timeout,
+    commandTimeoutSeconds: readControlNumber(home, "timeoutcommand", COMMAND_TIMEOUT_SECONDS),
     concurrencyIncoming: readControlNumber(home, "concurrencyincoming", 200),
     concurrencyPerIp: readControlNumber(home, "concurrencyperip", 20),
     authFailures: loadAuthFailurePolicy(home),

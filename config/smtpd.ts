@@ -36,6 +36,10 @@ export interface SmtpdControls {
   databytesRcpt: SizeTable | null;
   /** Seconds per read and write; ≤ 0 becomes 1 as in qmail. */
   timeoutSeconds: number;
+  /** qmd's: seconds from a command line's first byte to its LF; 0 = no such deadline. */
+  commandTimeoutSeconds: number;
+  /** qmd's: seconds from the 354 to the final dot; 0 = no such deadline. */
+  dataTimeoutSeconds: number;
   maxRcpt: number;
   maxRecipients: number;
   maxCmdLen: number;
@@ -120,6 +124,15 @@ function readSizeTable(home: string, name: string): SizeTable | null {
   return table;
 }
 
+/**
+ * qmd's overall deadlines (qmail has only timeoutsmtpd, per read, so a client
+ * sending a byte now and then could hold a session forever): a command line
+ * must end this long after its first byte, a DATA section this long after
+ * the 354. The DATA default is qmail's timeoutsmtpd default.
+ */
+export const COMMAND_TIMEOUT_SECONDS = 120;
+export const DATA_TIMEOUT_SECONDS = 1200;
+
 export function loadSmtpdControls(home: string): SmtpdControls {
   const me = readControlLine(home, "me");
   const greeting = readControlLines(home, "smtpgreeting") ?? (me === undefined ? undefined : [me]);
@@ -154,6 +167,8 @@ export function loadSmtpdControls(home: string): SmtpdControls {
     databytesMf: readSizeTable(home, "databytesmf"),
     databytesRcpt: readSizeTable(home, "databytesrcpt"),
     timeoutSeconds,
+    commandTimeoutSeconds: readControlNumber(home, "timeoutcommand", COMMAND_TIMEOUT_SECONDS),
+    dataTimeoutSeconds: readControlNumber(home, "timeoutdata", DATA_TIMEOUT_SECONDS),
     maxRcpt: readControlNumber(home, "maxrcpt", 0),
     maxRecipients: readControlNumber(home, "maxrecipients", SMTPD_DEFAULTS.maxRecipients),
     maxCmdLen: readControlNumber(home, "maxcmdlen", SMTPD_DEFAULTS.maxCmdLen),

@@ -120,6 +120,8 @@ async function runLive(name: string, events: TranscriptEvent[]): Promise<void> {
       }),
       openQueue: () => openQueueMessage(layout, { who: "from network" }),
       timeoutSeconds: controls.timeoutSeconds,
+      commandSeconds: controls.commandTimeoutSeconds,
+      dataSeconds: controls.dataTimeoutSeconds,
       maxLineLength: controls.maxCmdLen,
       sessionId: name,
       verify: (credentials) =>

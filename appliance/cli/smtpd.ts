@@ -112,6 +112,8 @@ export async function main(args: string[]): Promise<number> {
           env,
         }),
     timeoutSeconds: controls.timeoutSeconds,
+    commandSeconds: controls.commandTimeoutSeconds,
+    dataSeconds: controls.dataTimeoutSeconds,
     maxLineLength: controls.maxCmdLen,
     sessionId: String(Deno.pid),
     greetDelay: policy.greetDelay,

@@ -50,6 +50,11 @@ export class LineBuffer {
     return { kind: "line", line };
   }
 
+  /** A line has begun and not ended (bytes buffered, or an over-long line being discarded). */
+  get partial(): boolean {
+    return this.#buffer.length > 0 || this.#discarding;
+  }
+
   /** Whether input is waiting that has not formed a complete line yet. */
   get pending(): number {
     return this.#buffer.length;

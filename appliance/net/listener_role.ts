@@ -8,6 +8,7 @@
 import net from "node:net";
 import { type FromRole, type RoleName, rolePort, type RoleSettings, type ToRole } from "../ipc.ts";
 import { logEvent, setLogSink } from "../log.ts";
+import { LogBacklog } from "../log_backlog.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 
 export interface ListenerRoleHooks {
@@ -24,6 +25,7 @@ export class ListenerRole {
   #draining = false;
   #requests = 0;
   readonly #pending = new Map<number, (result: VerifyResult) => void>();
+  #logBacklog: LogBacklog | undefined;
   /** This isolate's number among its role's (1-based), for session ids and auth replies. */
   workerIndex = 0;
 
@@ -32,6 +34,8 @@ export class ListenerRole {
   }
 
   post(message: FromRole): void {
+    // Log records go first: nothing may overtake them (a drain's last lines).
+    this.#logBacklog?.flush();
     rolePort().postMessage(message);
   }
 
@@ -83,6 +87,23 @@ export class ListenerRole {
     if (this.#open === 0) this.post({ type: "drained" });
   }
 
+  /**
+   * With the supervisor's LogBacklog, this isolate's records are counted in
+   * flight and the connection drivers wait (logPressure) when the writer is
+   * behind, so a client cannot make log records pile up in memory.
+   */
+  #countLogRecords(settings: RoleSettings): void {
+    const buffer = settings.options.logBacklog;
+    if (!(buffer instanceof SharedArrayBuffer)) return;
+    const backlog = new LogBacklog(buffer);
+    setLogSink(
+      backlog.sink((records) => rolePort().postMessage({ type: "logs", records })),
+      this.#name,
+      () => backlog.pressure(),
+    );
+    this.#logBacklog = backlog;
+  }
+
   /** Runs the role inside its Worker. */
   run(hooks: ListenerRoleHooks): void {
     const name = this.#name;
@@ -94,6 +115,7 @@ export class ListenerRole {
       try {
         switch (message.type) {
           case "start":
+            this.#countLogRecords(message.settings);
             hooks.start(message.settings).then(() => this.post({ type: "ready" }), fatal);
             break;
           case "reload":

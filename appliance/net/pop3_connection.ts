@@ -20,18 +20,25 @@ import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts"
 import type { TlsStartOptions, Transport } from "./smtp_connection.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import {
+  type Deadline,
   isDisconnect,
   ReadTimeout,
+  readWithin,
   realSleep,
   SessionAbort,
+  TLS_HANDSHAKE_SECONDS,
   withTimeout,
 } from "./connection_io.ts";
-import { logEvent } from "../log.ts";
+import { logEvent, logPressure } from "../log.ts";
 
 export interface Pop3ConnectionOptions {
   session: Pop3SessionOptions;
   /** Seconds allowed for each read and write (qmail-popup and qmail-pop3d: 1200). */
   timeoutSeconds: number;
+  /** Seconds a command line may take from its first byte to its LF (control/timeoutcommand). */
+  commandSeconds: number;
+  /** Seconds a TLS handshake may take (default TLS_HANDSHAKE_SECONDS). */
+  handshakeSeconds?: number;
   /** Longest command line accepted, in bytes. */
   maxLineLength: number;
   sessionId: string;
@@ -56,10 +63,11 @@ const encoder = new TextEncoder();
 /** Output queued past this many bytes is written at once. */
 const OUTPUT_HIGH_WATER = 1024 * 1024;
 
-/** A client line as text for the log, one char per byte, CR dropped. */
+/** A client line as text for the log, one char per byte, its CR terminator dropped. */
 function logText(line: Uint8Array): string {
+  const end = line.length > 0 && line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
   let text = "";
-  for (const byte of line) if (byte !== 0x0d) text += String.fromCharCode(byte);
+  for (let i = 0; i < end; i++) text += String.fromCharCode(line[i]);
   return text;
 }
 
@@ -101,10 +109,10 @@ export async function servePop3Connection(
     outputSize += bytes.length;
   };
   const apply = async (step: Pop3Step): Promise<boolean> => {
-    if (step.delay > 0) {
-      await flush();
-      await sleep(step.delay);
-    }
+    // A pipelining client that does not read: write (and stop reading) before
+    // queueing more. Done first, so a RETR's "+OK" stays last in the queue.
+    if (step.delay > 0 || outputSize >= OUTPUT_HIGH_WATER) await flush();
+    if (step.delay > 0) await sleep(step.delay);
     for (const reply of step.replies) {
       if (options.log?.pop3Out) {
         logEvent("pop3_out", `pop3d ${sessionId}: S: ${reply}`, { session: sessionId });
@@ -113,9 +121,9 @@ export async function servePop3Connection(
     }
     return step.close;
   };
-  const read = async (): Promise<Uint8Array | undefined> => {
+  const read = async (deadline: Deadline | undefined): Promise<Uint8Array | undefined> => {
     await flush();
-    return await withTimeout(transport.read(), options.timeoutSeconds);
+    return await readWithin(transport.read(), options.timeoutSeconds, deadline);
   };
   const startTls = async (): Promise<tls.TLSSocket> => {
     const tlsOptions = options.tls?.();
@@ -124,11 +132,19 @@ export async function servePop3Connection(
     }
     await flush();
     lines.clear();
+    const seconds = Math.min(
+      options.handshakeSeconds ?? TLS_HANDSHAKE_SECONDS,
+      options.timeoutSeconds,
+    );
     try {
-      return (await withTimeout(transport.startTls(tlsOptions), options.timeoutSeconds)).socket;
+      return (await withTimeout(transport.startTls(tlsOptions), seconds)).socket;
     } catch (error) {
-      if (error instanceof ReadTimeout) throw error;
-      throw new SessionAbort(`TLS handshake failed: ${(error as Error).message}`);
+      // No -ERR here: the client is mid-handshake and would not read plain text.
+      throw new SessionAbort(
+        error instanceof ReadTimeout
+          ? `TLS handshake not finished within ${seconds} s`
+          : `TLS handshake failed: ${(error as Error).message}`,
+      );
     }
   };
 
@@ -218,14 +234,26 @@ export async function servePop3Connection(
   try {
     if (options.implicitTls) await startTls();
     if (await apply(session.greet())) return;
+    /** Set when a command line has begun and must end within commandSeconds. */
+    let lineDeadline: Deadline | undefined;
     while (true) {
       const result = lines.next();
       if (result === undefined) {
-        const chunk = await read();
+        if (lines.partial && options.commandSeconds > 0) {
+          lineDeadline ??= {
+            at: Date.now() + options.commandSeconds * 1000,
+            what: `command line not finished within ${options.commandSeconds} s`,
+          };
+        }
+        const chunk = await read(lineDeadline);
         if (chunk === undefined) return;
         lines.push(chunk);
         continue;
       }
+      lineDeadline = undefined;
+      // The log writer is behind: take no more commands until it caught up.
+      const logBehind = logPressure();
+      if (logBehind !== undefined) await logBehind;
       if (options.log?.pop3In) {
         const text = result.kind === "too-long"
           ? "<command line too long>"
@@ -241,7 +269,8 @@ export async function servePop3Connection(
   } catch (error) {
     if (error instanceof ReadTimeout) {
       await apply(session.timeout()).catch(() => true);
-      logEvent("pop3_timeout", `pop3d ${sessionId}: timeout`, { session: sessionId });
+      const why = error.message === "" ? "" : `: ${error.message}`;
+      logEvent("pop3_timeout", `pop3d ${sessionId}: timeout${why}`, { session: sessionId });
     } else if (error instanceof SessionAbort) {
       logEvent("pop3_abort", `pop3d ${sessionId}: ${error.message}`, { session: sessionId });
     } else if (!isDisconnect(error)) {

@@ -53,6 +53,7 @@ export function buildPop3Options(
       failureDelay: authFailureDelaySeconds,
     },
     timeoutSeconds: controls.timeoutSeconds,
+    commandSeconds: controls.commandTimeoutSeconds,
     maxLineLength: 1024,
     sessionId: client.sessionId,
     remoteIp: client.remoteIp,

@@ -23,13 +23,17 @@ import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import {
+  type Deadline,
   isDisconnect,
+  OUTPUT_HIGH_WATER,
   ReadTimeout,
+  readWithin,
   realSleep,
   SessionAbort,
+  TLS_HANDSHAKE_SECONDS,
   withTimeout,
 } from "./connection_io.ts";
-import { logEvent } from "../log.ts";
+import { logEvent, logPressure } from "../log.ts";
 
 export interface TlsStartOptions {
   secureContext: tls.SecureContext;
@@ -74,6 +78,12 @@ export interface SmtpConnectionOptions {
   openQueue: () => Promise<MessageSink>;
   /** Seconds allowed for each read and write (control/timeoutsmtpd). */
   timeoutSeconds: number;
+  /** Seconds a command line may take from its first byte to its LF (control/timeoutcommand). */
+  commandSeconds: number;
+  /** Seconds the DATA section may take from the 354 to the final dot (control/timeoutdata). */
+  dataSeconds: number;
+  /** Seconds a TLS handshake may take (default TLS_HANDSHAKE_SECONDS). */
+  handshakeSeconds?: number;
   /** Longest command line accepted, in bytes (control/maxcmdlen). */
   maxLineLength: number;
   /** Session id for log lines. */
@@ -107,11 +117,16 @@ const CRLF = "\r\n";
 /** Reply for databeforegreet (seed 001): the client spoke before the 220. */
 const REPLY_DATA_BEFORE_GREET = "554 5.5.0 sorry, you spoke before my greeting";
 
-/** A command line for the session log, with AUTH secrets hidden. */
+/**
+ * A command line for the session log, one character per byte, its CR
+ * terminator dropped and AUTH secrets hidden; logEvent escapes the control
+ * characters left (a stray CR, ESC).
+ */
 function loggedCommand(line: Uint8Array, inAuth: boolean): string {
   if (inAuth) return "<hidden>";
+  const end = line.length > 0 && line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
   let text = "";
-  for (const byte of line) text += byte === 0x0d ? "" : String.fromCharCode(byte);
+  for (let i = 0; i < end; i++) text += String.fromCharCode(line[i]);
   const auth = /^(auth\s+\S+)\s+\S/i.exec(text);
   return auth === null ? text : `${auth[1]} <hidden>`;
 }
@@ -135,12 +150,14 @@ export async function serveSmtpConnection(
   options.onSession?.(session);
   const lines = new LineBuffer(options.maxLineLength);
   let output: string[] = [];
+  let outputLength = 0;
   let pendingRead: Promise<Uint8Array | undefined> | undefined;
 
   const flush = async () => {
     if (output.length === 0) return;
     const bytes = encoder.encode(output.join(""));
     output = [];
+    outputLength = 0;
     await withTimeout(transport.write(bytes), options.timeoutSeconds);
   };
   /** Queues a step's replies after its pause; returns whether the session is over. */
@@ -163,17 +180,19 @@ export async function serveSmtpConnection(
         logEvent("smtp_out", `smtpd ${sessionId}: S: ${reply}`, { session: sessionId });
       }
       output.push(reply + CRLF);
+      outputLength += reply.length + CRLF.length;
     }
+    // A pipelining client that does not read its replies: write them (and so
+    // stop reading its commands) before they pile up.
+    if (outputLength >= OUTPUT_HIGH_WATER) await flush();
     return step.close;
   };
-  const readChunk = (): Promise<Uint8Array | undefined> => {
+  /** The next chunk from the client, within the read timeout and the deadline if any. */
+  const read = async (deadline?: Deadline): Promise<Uint8Array | undefined> => {
+    await flush();
     const next = pendingRead ?? transport.read();
     pendingRead = undefined;
-    return withTimeout(next, options.timeoutSeconds);
-  };
-  const read = async (): Promise<Uint8Array | undefined> => {
-    await flush();
-    return await readChunk();
+    return await readWithin(next, options.timeoutSeconds, deadline);
   };
   const startTls = async (): Promise<tls.TLSSocket> => {
     const tlsOptions = options.tls?.();
@@ -182,14 +201,24 @@ export async function serveSmtpConnection(
     }
     await flush();
     lines.clear();
+    const seconds = Math.min(
+      options.handshakeSeconds ?? TLS_HANDSHAKE_SECONDS,
+      options.timeoutSeconds,
+    );
     try {
-      const started = await withTimeout(transport.startTls(tlsOptions), options.timeoutSeconds);
+      const started = await withTimeout(transport.startTls(tlsOptions), seconds);
       return started.socket;
     } catch (error) {
-      if (error instanceof ReadTimeout) throw error;
-      throw new SessionAbort(`TLS handshake failed: ${(error as Error).message}`);
+      // No 451 here: the client is mid-handshake and would not read plain text.
+      throw new SessionAbort(
+        error instanceof ReadTimeout
+          ? `TLS handshake not finished within ${seconds} s`
+          : `TLS handshake failed: ${(error as Error).message}`,
+      );
     }
   };
+  /** Set when a command line has begun and must end within commandSeconds. */
+  let lineDeadline: Deadline | undefined;
 
   try {
     if (options.implicitTls) await startTls();
@@ -199,11 +228,22 @@ export async function serveSmtpConnection(
     while (true) {
       const result = lines.next();
       if (result === undefined) {
-        const chunk = await read();
+        if (lines.partial && options.commandSeconds > 0) {
+          lineDeadline ??= {
+            at: Date.now() + options.commandSeconds * 1000,
+            what: `command line not finished within ${options.commandSeconds} s`,
+          };
+        }
+        const chunk = await read(lineDeadline);
         if (chunk === undefined) return;
         lines.push(chunk);
         continue;
       }
+      lineDeadline = undefined;
+      // The log writer is behind (a client pipelining faster than lines can
+      // be logged): take no more commands until it caught up.
+      const logBehind = logPressure();
+      if (logBehind !== undefined) await logBehind;
       if (logSwitches?.smtpIn) {
         const text = result.kind === "too-long"
           ? "<command line too long>"
@@ -217,7 +257,13 @@ export async function serveSmtpConnection(
       for (const effect of step.effects) {
         if (effect.kind === "data") {
           await flush();
-          const outcome = await receiveMessage(effect, lines, read, options);
+          const deadline: Deadline | undefined = options.dataSeconds > 0
+            ? {
+              at: Date.now() + options.dataSeconds * 1000,
+              what: `DATA not finished within ${options.dataSeconds} s`,
+            }
+            : undefined;
+          const outcome = await receiveMessage(effect, lines, () => read(deadline), options);
           if (await apply(session.dataFinished(outcome))) return;
         } else if (effect.kind === "starttls") {
           const socket = await startTls();
@@ -245,8 +291,9 @@ export async function serveSmtpConnection(
     }
   } catch (error) {
     if (error instanceof ReadTimeout) {
-      await apply(session.timeout());
-      logEvent("smtp_timeout", `smtpd ${sessionId}: timeout`, { session: sessionId });
+      await apply(session.timeout()).catch(() => true);
+      const why = error.message === "" ? "" : `: ${error.message}`;
+      logEvent("smtp_timeout", `smtpd ${sessionId}: timeout${why}`, { session: sessionId });
     } else if (error instanceof SessionAbort) {
       logEvent("smtp_abort", `smtpd ${sessionId}: ${error.message}`, { session: sessionId });
     } else if (!isDisconnect(error)) {

@@ -21,6 +21,8 @@ export function socketTransport(socket: net.Socket | Duplex): Transport {
   let ended = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
+  /** A server TLSSocket whose handshake has not finished yet. */
+  let handshaking: tls.TLSSocket | undefined;
 
   const onData = (chunk: Uint8Array) => {
     // A view, not a copy: node streams hand out a fresh Buffer per chunk.
@@ -73,6 +75,12 @@ export function socketTransport(socket: net.Socket | Duplex): Transport {
         stream.write(bytes, (error) => (error ? reject(error) : resolve()))
       ),
     close() {
+      // A handshake cut short (deadline, or the session ended) goes at once.
+      if (handshaking !== undefined) {
+        handshaking.destroy();
+        stream.destroy();
+        return;
+      }
       stream.end();
       setTimeout(() => stream.destroy(), 1000).unref?.();
     },
@@ -80,24 +88,48 @@ export function socketTransport(socket: net.Socket | Duplex): Transport {
       detach();
       queue = [];
       queued = 0;
-      const secure = new tls.TLSSocket(stream as net.Socket, {
+      // The client may already have gone (SMTPS: while tcprules were looked up).
+      if (ended || stream.destroyed) return Promise.reject(closedDuringHandshake());
+      const plain = stream;
+      const secure = new tls.TLSSocket(plain as net.Socket, {
         isServer: true,
         secureContext: options.secureContext,
         requestCert: options.requestCert,
         rejectUnauthorized: false,
       });
+      handshaking = secure;
       return new Promise((resolve, reject) => {
+        // A client that closes before or during the handshake makes the
+        // TLSSocket emit close (not error): that ends the session too.
         const fail = (error: Error) => {
+          settle();
           secure.destroy();
+          plain.destroy();
           reject(error);
         };
-        secure.once("error", fail);
-        secure.once("secure", () => {
+        const closed = () => fail(closedDuringHandshake());
+        const settle = () => {
+          handshaking = undefined;
           secure.off("error", fail);
+          secure.off("close", closed);
+          plain.off("close", closed);
+        };
+        secure.once("error", fail);
+        secure.once("close", closed);
+        plain.once("close", closed);
+        secure.once("secure", () => {
+          settle();
           attach(secure);
           resolve({ socket: secure });
         });
       });
     },
   };
+}
+
+/** The client went away before its handshake finished (a reset, as isDisconnect reads it). */
+function closedDuringHandshake(): Error {
+  return Object.assign(new Error("connection closed during the TLS handshake"), {
+    code: "ECONNRESET",
+  });
 }

@@ -129,6 +129,8 @@ async function serve(
             env: { ...env, TCPREMOTEIP: remote, TCPLOCALIP: localIp },
           }),
       timeoutSeconds: controls.timeoutSeconds,
+      commandSeconds: controls.commandTimeoutSeconds,
+      dataSeconds: controls.dataTimeoutSeconds,
       maxLineLength: controls.maxCmdLen,
       sessionId,
       greetDelay: policy.greetDelay,

@@ -1,0 +1,38 @@
+import { assert, assertEquals } from "../tests/assert.ts";
+import { escapeLogText, formatLogRecord, logEvent, type LogRecord, setLogSink } from "./log.ts";
+
+Deno.test("log: control characters in a record's text become visible escapes; spaces stay", () => {
+  assertEquals(escapeLogText("C: MAIL FROM:<a@b>"), "C: MAIL FROM:<a@b>");
+  assertEquals(
+    escapeLogText("a\x1b[31mb\rc\nd\te\x00f\x7fg\x9bh"),
+    "a\\x1b[31mb\\rc\\nd\\te\\x00f\\x7fg\\x9bh",
+  );
+  assertEquals(escapeLogText("caf\xe9 ok"), "caf\xe9 ok");
+});
+
+Deno.test("log: logEvent escapes the text of every record, whoever logs it", () => {
+  const records: LogRecord[] = [];
+  setLogSink((record) => records.push(record), "smtpd");
+  try {
+    logEvent("smtp_relay_refused", "smtpd 1.1: relay refused: <a\x1b]0;x\x07@b>", {
+      session: "1.1",
+    });
+  } finally {
+    setLogSink(() => {}, "test");
+  }
+  assertEquals(records[0].text, "smtpd 1.1: relay refused: <a\\x1b]0;x\\x07@b>");
+});
+
+Deno.test("log: JSON lines carry no raw DEL or C1 control, and read back to the same fields", () => {
+  const record: LogRecord = {
+    time: 0,
+    role: "smtpd",
+    event: "smtp_auth_failed",
+    text: "smtpd 1.1: auth failed",
+    fields: { user: "a\x1b\x7f\x9bb" },
+  };
+  const line = formatLogRecord(record, "json");
+  // deno-lint-ignore no-control-regex
+  assert(!/[\x00-\x1f\x7f-\x9f]/.test(line), line);
+  assertEquals(JSON.parse(line).user, "a\x1b\x7f\x9bb");
+});
