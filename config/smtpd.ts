@@ -7,6 +7,7 @@
  */
 import {
   ControlError,
+  orDefault,
   readControlLine,
   readControlLines,
   readControlList,
@@ -148,8 +149,8 @@ export function loadSmtpdControls(home: string): SmtpdControls {
     badMailFrom: readControlList(home, "badmailfrom")?.map((entry) => entry.value) ?? [],
     databytes: readControlNumber(home, "databytes", 0),
     databytesPlus: readControlNumber(home, "databytes+", 0),
-    databytesMf: readSizeTable(home, "databytesmf"),
-    databytesRcpt: readSizeTable(home, "databytesrcpt"),
+    databytesMf: orDefault(() => readSizeTable(home, "databytesmf"), null),
+    databytesRcpt: orDefault(() => readSizeTable(home, "databytesrcpt"), null),
     timeoutSeconds,
     maxRcpt: readControlNumber(home, "maxrcpt", 0),
     maxRecipients: readControlNumber(home, "maxrecipients", SMTPD_DEFAULTS.maxRecipients),
