@@ -19,6 +19,7 @@ import {
 } from "../net/remote_delivery.ts";
 import { runExtraRemote } from "../deliver/extra_remote.ts";
 import { clearTcpto } from "../queue/tcpto.ts";
+import { controlErrorMessages, loadAllControls } from "../../config/control.ts";
 
 const TEMPORARY_FAILURE = "Temporary failure in qmail-rspawn.\n";
 
@@ -65,12 +66,15 @@ export class RemoteRole {
   }
 
   /** SIGHUP: re-read the controls and name servers; pooled connections stay. */
-  reload(): void {
-    if (this.#settings === undefined || this.#pool === undefined) return;
+  reload(): string[] {
+    const { home } = this.#settings ?? {};
+    const pool = this.#pool;
+    if (home === undefined || pool === undefined) return [];
     try {
-      this.#context = buildRemoteContext(this.#settings.home, this.#pool);
+      this.#context = loadAllControls(() => buildRemoteContext(home, pool));
+      return [];
     } catch (error) {
-      logWarning(`remote: reload failed, keeping the old controls: ${(error as Error).message}`);
+      return controlErrorMessages(error);
     }
   }
 
@@ -139,7 +143,7 @@ export function runRemoteWorker(scope: WorkerScope): RemoteRole {
           void role.deliver(message.job);
           break;
         case "reload":
-          role.reload();
+          post({ type: "reloaded", round: message.round, errors: role.reload() });
           break;
         case "drain":
           role.drain();
