@@ -301,3 +301,43 @@ Deno.test("start: SIGHUP names every broken control file once, then says the rel
     await qmd.stop();
   }
 });
+
+Deno.test("start: the banner's commands work as printed from another directory", async () => {
+  const home = await initHome();
+  const qmd = await startQmd(home, { workers: 1 });
+  try {
+    const banner = qmd.output();
+    const addUser = /^ {2}(echo 'a-password' \| .*)$/m.exec(banner)?.[1];
+    const inject = /^ {2}(printf 'Subject: hello.*)$/m.exec(banner)?.[1];
+    assert(addUser !== undefined && inject !== undefined, banner);
+    const elsewhere = await Deno.makeTempDir({ prefix: "qmd-elsewhere-" });
+    try {
+      for (const line of [addUser, inject]) {
+        const result = await new Deno.Command("/bin/sh", {
+          args: ["-c", line],
+          cwd: elsewhere,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assertEquals(result.code, 0, `${line}\n${new TextDecoder().decode(result.stderr)}`);
+      }
+    } finally {
+      await Deno.remove(elsewhere, { recursive: true });
+    }
+    const maildir = /^It arrives in (.*)new\/$/m.exec(banner)?.[1] ?? "";
+    await waitFor(
+      () => {
+        try {
+          return [...Deno.readDirSync(`${maildir}new`)].length === 1 ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+      () => `the test message in ${maildir}new:\n${qmd.output()}`,
+    );
+  } finally {
+    await qmd.stop();
+  }
+});

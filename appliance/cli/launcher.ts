@@ -9,8 +9,10 @@
 /** The Deno release qmd is pinned to (README, .ci/run); npx fetches it where Deno is missing. */
 export const DENO_VERSION = "2.9.6";
 
-/** The checkout this module belongs to, with a trailing slash. */
-const CHECKOUT = new URL("../../", import.meta.url);
+/** The checkout this module belongs to: absolute, no trailing slash. */
+export function checkoutRoot(): string {
+  return decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
+}
 
 /** The first comment line of a launcher, naming its checkout. */
 const MARK = "# qmd launcher for ";
@@ -44,14 +46,16 @@ export function launcherScript(root: string, flags: string[]): string {
   ].join("\n");
 }
 
-/** Whether the file at `path` is a launcher for the checkout at `root`. */
-export function isLauncherFor(path: string, root: string): boolean {
+/** The checkout a launcher at `path` runs, or undefined when the file is not a launcher. */
+export function launcherCheckout(path: string): string | undefined {
+  let text: string;
   try {
-    const text = Deno.readTextFileSync(path);
-    return text.split("\n", 3).includes(`${MARK}${root}`);
+    text = Deno.readTextFileSync(path);
   } catch {
-    return false;
+    return undefined;
   }
+  const line = text.split("\n", 3).find((each) => each.startsWith(MARK));
+  return line?.slice(MARK.length);
 }
 
 /** The first executable file called `name` on $PATH, else undefined. */
@@ -77,9 +81,13 @@ export function findOnPath(name: string, path = Deno.env.get("PATH") ?? ""): str
 export function qmdCommand(path = Deno.env.get("PATH") ?? ""): string {
   // Compiled with `deno compile`, the running executable is qmd itself.
   if (!/(^|\/)deno$/.test(Deno.execPath())) return shellQuote(Deno.execPath());
-  const root = decodeURIComponent(CHECKOUT.pathname).replace(/\/$/, "");
-  const onPath = findOnPath("qmd", path);
-  if (onPath !== undefined && isLauncherFor(onPath, root)) return "qmd";
-  const deno = findOnPath("deno", path) !== undefined ? "deno" : `npx -y deno@${DENO_VERSION}`;
+  const root = checkoutRoot();
+  // npx and npm put their node_modules/.bin first on the PATH of what they run: a deno
+  // there is npx's, which the operator's shell does not have.
+  const shellPath = path.split(":").filter((dir) => !/\/node_modules\/\.bin\/?$/.test(dir))
+    .join(":");
+  const onPath = findOnPath("qmd", shellPath);
+  if (onPath !== undefined && launcherCheckout(onPath) === root) return "qmd";
+  const deno = findOnPath("deno", shellPath) !== undefined ? "deno" : `npx -y deno@${DENO_VERSION}`;
   return `${deno} task --config ${shellQuote(`${root}/deno.json`)} qmd`;
 }
