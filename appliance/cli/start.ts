@@ -1,8 +1,10 @@
 /**
  * `qmd start`: the appliance in the foreground. Creates the home on first
- * start, refuses to run twice on one queue (qmail's sendmutex), spawns the
- * roles, prints where everything is, and turns signals into drain (TERM,
- * INT), reload (HUP) and flush (ALRM).
+ * start; before any role starts, names every broken control file, refuses to
+ * run twice on one queue (qmail's sendmutex) and refuses an address another
+ * program holds, each as one line `qmd: cannot start: ...` and exit 111.
+ * Then it spawns the roles, prints where everything is (start_banner.ts),
+ * and turns signals into drain (TERM, INT), reload (HUP) and flush (ALRM).
  */
 import { parseCommand, usageError } from "./args.ts";
 import { homePaths, resolveHome } from "../../config/home.ts";
@@ -196,7 +198,13 @@ export async function main(args: string[]): Promise<number> {
     return 111;
   }
   const pidFile = `${queueLayoutFor(home).root}/lock/supervisor.pid`;
-  Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
+  try {
+    Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
+  } catch (error) {
+    console.error(`qmd: cannot start: cannot write ${pidFile}: ${osErrorText(error)}`);
+    await supervisor.drain();
+    return 111;
+  }
   printBanner({
     home,
     listeners: smtp,
