@@ -38,6 +38,8 @@ export function formatBanner(facts: BannerFacts): string {
   const first = facts.listeners.find((a) => (a.kind ?? "smtp") === "smtp") ??
     facts.listeners[0];
   const served = tls.certificate.kind !== "none";
+  const tlsFirst = (kind: ListenerKind) =>
+    served || show(kind) === "off" ? "" : "   (no certificate: connections are closed)";
   const homeArg = `--home ${shellQuote(home)}`;
   return [
     `qmd is running (pid ${Deno.pid})${facts.fresh ? "; a new home was created" : ""}`,
@@ -48,9 +50,9 @@ export function formatBanner(facts: BannerFacts): string {
     `  submission: ${show("submission")}   (AUTH required; ${
       served ? "STARTTLS offered" : "no STARTTLS: no certificate"
     })`,
-    `  smtps:    ${show("smtps")}${served ? "" : "   (no certificate: connections are closed)"}`,
+    `  smtps:    ${show("smtps")}${tlsFirst("smtps")}`,
     `  pop3:     ${show("pop3")}   (${served ? "STLS offered" : "no STLS: no certificate"})`,
-    `  pop3s:    ${show("pop3s")}${served ? "" : "   (no certificate: connections are closed)"}`,
+    `  pop3s:    ${show("pop3s")}${tlsFirst("pop3s")}`,
     ...tlsLines(home, me, tls),
     `  log:      ${
       facts.json
@@ -85,7 +87,8 @@ function tlsLines(home: string, me: string, tls: TlsStatus): string[] {
   const file = `${home}/control/servercert.pem`;
   const { certificate, problems } = tls;
   if (certificate.kind === "none") {
-    return [`  tls:      STARTTLS off: ${problems[0] ?? `no ${file}`}`];
+    const why = problems[0]?.replace(/; STARTTLS is off until it is fixed$/, "") ?? `no ${file}`;
+    return [`  tls:      STARTTLS off: ${why}`];
   }
   const expires = certificate.expires.toISOString().slice(0, 10);
   const what = certificate.kind === "self-signed"
