@@ -6,6 +6,7 @@
  */
 import type { LogRecord } from "./log.ts";
 import type { Credentials, VerifyResult } from "./auth/sasl_server.ts";
+import type { TlsFiles } from "./tls/tls_files.ts";
 
 /** The roles the supervisor runs. */
 export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";
@@ -21,13 +22,17 @@ export interface RoleSettings {
   env: Record<string, string>;
   /** Role-specific options, e.g. listener addresses for smtpd. */
   options: Record<string, unknown>;
+  /** smtpd, pop3d: the TLS files the supervisor checked (the last good ones). */
+  tls?: TlsFiles;
 }
 
 /** Supervisor → role. */
 export type ToRole =
   | { type: "start"; settings: RoleSettings }
-  /** SIGHUP: re-read control files; keep connections. */
-  | { type: "reload" }
+  /** SIGHUP: re-read control files; keep connections; answer with `reloaded` and this round. */
+  | { type: "reload"; round: number }
+  /** smtpd, pop3d: serve these TLS files from the next session on (they changed). */
+  | { type: "tls"; files: TlsFiles }
   /** SIGTERM: stop accepting, finish what is running, then post `drained`. */
   | { type: "drain" }
   /** SIGALRM / `qmd flush`: retry everything now (send only). */
@@ -62,6 +67,8 @@ export type FromRole =
   | { type: "logs"; records: LogRecord[] }
   | { type: "ready"; detail?: Record<string, unknown> }
   | { type: "drained" }
+  /** The answer to `reload`: each broken control file's error (the role kept its old controls). */
+  | { type: "reloaded"; round: number; errors: string[] }
   /** smtpd/local (forwarding) committed a message; the supervisor pokes send. */
   | { type: "queued"; id: string }
   /** send → the channel's delivery role: route a delivery command (default channel local). */

@@ -12,6 +12,9 @@ import { createLimitsBuffer } from "./net/connection_limits.ts";
 import { LogBacklog } from "./log_backlog.ts";
 import { AuthFailures } from "./net/auth_failures.ts";
 import { AuthCapabilities } from "./net/auth_capabilities.ts";
+import { StdoutLines } from "./stdout_lines.ts";
+import { ReloadReport } from "./reload_report.ts";
+import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
 
 export interface ListenAddress {
   host: string;
@@ -294,50 +297,8 @@ const MAX_BACKOFF_MS = 60_000;
 /** The spawners: they finish what send gave them and stop when send has drained. */
 const DELIVERY_ROLES: ReadonlySet<RoleName> = new Set(["local", "remote"]);
 
-/**
- * Log lines for stdout, written together: a line is queued and all lines
- * queued during one turn of the event loop go out in one write when a 0 ms
- * timer fires (instead of one console.log, one write(2), per line). Order is
- * kept; `flush` writes what is queued at once and runs on drain, terminate
- * and unload, so nothing is lost at exit. A write error (stdout closed)
- * drops the lines, as nothing could be logged anyway.
- */
-class StdoutLines {
-  static readonly #encoder = new TextEncoder();
-  /** Flush at once past this many queued characters. */
-  static readonly #limit = 64 * 1024;
-  #lines: string[] = [];
-  #length = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor() {
-    globalThis.addEventListener("unload", () => this.flush());
-  }
-
-  write(line: string): void {
-    this.#lines.push(line);
-    this.#length += line.length + 1;
-    if (this.#length >= StdoutLines.#limit) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), 0);
-  }
-
-  flush(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#lines.length === 0) return;
-    this.#lines.push("");
-    const bytes = StdoutLines.#encoder.encode(this.#lines.join("\n"));
-    this.#lines = [];
-    this.#length = 0;
-    try {
-      for (let written = 0; written < bytes.length;) {
-        written += Deno.stdout.writeSync(bytes.subarray(written));
-      }
-    } catch {
-      // stdout is gone
-    }
-  }
-}
+/** The roles that serve TLS: they get the certificate from the supervisor. */
+const TLS_ROLES: ReadonlySet<RoleName> = new Set(["smtpd", "pop3d"]);
 
 export class Supervisor {
   readonly #options: SupervisorOptions;
@@ -349,9 +310,15 @@ export class Supervisor {
   #drainedRoles = new Set<RunningRole>();
   #onDrained: (() => void) | undefined;
   #fatal: ((message: string) => void) | undefined;
+  readonly #reloads = new ReloadReport();
+  /** The one reader of the TLS files; every smtpd and pop3d isolate serves what it found good. */
+  readonly #tls: TlsFilesWatch;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
+    this.#tls = new TlsFilesWatch(options.home, (files) => {
+      for (const name of TLS_ROLES) this.#post(name, { type: "tls", files });
+    });
     if (options.writeLine !== undefined) {
       this.#writeLine = options.writeLine;
       this.#flushLines = () => {};
@@ -372,6 +339,7 @@ export class Supervisor {
     const fatal = new Promise<never>((_, reject) => {
       this.#fatal = (message) => reject(new Error(message));
     });
+    this.#tls.start();
     for (const spec of this.#options.roles ?? roleTable(this.#options)) {
       for (let index = 0; index < spec.count; index++) this.#spawn(spec, index, 0);
     }
@@ -421,6 +389,7 @@ export class Supervisor {
           home: this.#options.home,
           env: this.#options.env,
           options: { ...spec.options(index), logBacklog: role.logBacklog.buffer },
+          ...(TLS_ROLES.has(spec.name) ? { tls: this.#tls.files } : {}),
         },
       } satisfies ToRole,
     );
@@ -431,6 +400,7 @@ export class Supervisor {
     role.worker.terminate();
     const current = this.#roles.find((r) => r === role);
     if (current === undefined) return;
+    this.#reloads.gone(roleKey(role));
     if (this.#stopping) {
       this.#markDrained(role);
       return;
@@ -496,8 +466,11 @@ export class Supervisor {
       case "drained":
         this.#markDrained(role);
         break;
+      case "reloaded":
+        this.#reloads.answer(message.round, roleKey(role), message.errors);
+        break;
       case "fatal":
-        logEvent("role_fatal", `alert: ${message.message}`, { role: role.spec.name });
+        // Said once: at start by `qmd start` ("qmd: cannot start: ..."), later in the crash line.
         if (this.#fatal !== undefined) this.#fatal(message.message);
         else this.#crashed(role, message.message);
         break;
@@ -515,10 +488,23 @@ export class Supervisor {
     }
   }
 
-  /** SIGHUP: every role re-reads its control files; connections stay up. */
+  /**
+   * SIGHUP: every role re-reads its control files and the supervisor the TLS
+   * files; connections stay up. ReloadReport logs the outcome once.
+   */
   reload(): void {
     logEvent("reload", "status: reloading control files");
-    for (const role of this.#roles) role.worker.postMessage({ type: "reload" } satisfies ToRole);
+    const problems = this.#tls.refresh(true);
+    const ready = this.#roles.filter((role) => role.ready);
+    const round = this.#reloads.begin(ready.map(roleKey), problems);
+    for (const role of ready) {
+      role.worker.postMessage({ type: "reload", round } satisfies ToRole);
+    }
+  }
+
+  /** The certificate the TLS listeners serve, and what is wrong with the files on disk. */
+  tlsStatus(): TlsStatus {
+    return this.#tls.status();
   }
 
   /** SIGALRM or `qmd flush`: every queued delivery is due now. */
@@ -565,13 +551,25 @@ export class Supervisor {
       );
     }
     for (const role of this.#roles) role.worker.terminate();
+    this.#stopTimers();
     this.#flushLines();
+  }
+
+  #stopTimers(): void {
+    this.#tls.stop();
+    this.#reloads.stop();
   }
 
   /** Terminates every isolate at once (tests). */
   terminate(): void {
     this.#stopping = true;
+    this.#stopTimers();
     for (const role of this.#roles) role.worker.terminate();
     this.#flushLines();
   }
+}
+
+/** How log lines and reload answers name an isolate: "smtpd 2". */
+function roleKey(role: RunningRole): string {
+  return `${role.spec.name} ${role.index + 1}`;
 }

@@ -20,18 +20,81 @@ export class ControlError extends Error {
   }
 }
 
+/** Every broken control file one loadAllControls() met, each with its file and line. */
+export class ControlErrors extends Error {
+  constructor(readonly errors: ControlError[]) {
+    super(errors.map((error) => error.message).join("; "));
+    this.name = "ControlErrors";
+  }
+}
+
+/** The broken files loadAllControls() is collecting, while it runs (loaders are synchronous). */
+let collecting: ControlError[] | undefined;
+
+/**
+ * Runs a synchronous loader and reports every broken control file, not only
+ * the first: while it runs, a broken file that has a default is noted and
+ * read as that default (orDefault), so the loader goes on to the other
+ * files. If any file was broken the result is dropped and ControlErrors
+ * names them all: the caller keeps its old controls, as qmail does when a
+ * reread fails.
+ */
+export function loadAllControls<T>(load: () => T): T {
+  const outer = collecting;
+  const errors: ControlError[] = [];
+  collecting = errors;
+  let value: T | undefined;
+  try {
+    value = load();
+  } catch (error) {
+    if (error instanceof ControlErrors) error.errors.forEach(note);
+    else if (error instanceof ControlError) note(error);
+    else throw error;
+  } finally {
+    collecting = outer;
+  }
+  if (errors.length > 0) throw new ControlErrors(errors);
+  return value as T;
+
+  function note(error: ControlError): void {
+    if (!errors.some((seen) => seen.message === error.message)) errors.push(error);
+  }
+}
+
+/**
+ * read(), or within loadAllControls() the fallback when read() finds a
+ * broken file (the error is noted). Outside it the ControlError is thrown.
+ */
+export function orDefault<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (collecting === undefined || !(error instanceof ControlError)) throw error;
+    if (!collecting.some((seen) => seen.message === error.message)) collecting.push(error);
+    return fallback;
+  }
+}
+
+/** The lines to report for a failed load: each broken file's, else the error's message. */
+export function controlErrorMessages(error: unknown): string[] {
+  if (error instanceof ControlErrors) return error.errors.map((each) => each.message);
+  return [(error as Error).message];
+}
+
 /** Reads a file under HOME/control, or undefined when it does not exist. */
 export function readControlText(home: string, name: string): string | undefined {
   const path = `${home}/control/${name}`;
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    if (error instanceof Deno.errors.IsADirectory) {
-      throw new ControlError(path, 0, "is a directory, expected a file");
+  return orDefault(() => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      if (error instanceof Deno.errors.IsADirectory) {
+        throw new ControlError(path, 0, "is a directory, expected a file");
+      }
+      throw new ControlError(path, 0, `cannot read: ${(error as Error).message}`);
     }
-    throw new ControlError(path, 0, `cannot read: ${(error as Error).message}`);
-  }
+  }, undefined);
 }
 
 function stripTrailing(line: string): string {
@@ -80,7 +143,7 @@ export function parseControlList(text: string): ListEntry[] {
 export function readControlNumber(home: string, name: string, fallback: number): number {
   const line = readControlLine(home, name);
   if (line === undefined || line.trim() === "") return fallback;
-  return parseControlNumber(`${home}/control/${name}`, line);
+  return orDefault(() => parseControlNumber(`${home}/control/${name}`, line), fallback);
 }
 
 export function parseControlNumber(path: string, text: string): number {

@@ -26,6 +26,7 @@
 import {
   ControlError,
   type ListEntry,
+  orDefault,
   readControlLine,
   readControlList,
   readControlNumber,
@@ -279,36 +280,47 @@ export function loadRemoteControls(home: string): RemoteControls {
   const bindFile = controlPath(home, "bindroutes");
   return {
     helohost: readControlLine(home, "helohost") ?? readControlLine(home, "me") ?? null,
-    smtprelays: parseSmtpRelays(controlPath(home, "smtprelays"), list("smtprelays")),
-    smtproutes: parseSmtpRoutes(controlPath(home, "smtproutes"), list("smtproutes")),
-    qmtproutes: parseQmtpRoutes(controlPath(home, "qmtproutes"), list("qmtproutes")),
+    smtprelays: orDefault(
+      () => parseSmtpRelays(controlPath(home, "smtprelays"), list("smtprelays")),
+      [],
+    ),
+    smtproutes: orDefault(
+      () => parseSmtpRoutes(controlPath(home, "smtproutes"), list("smtproutes")),
+      [],
+    ),
+    qmtproutes: orDefault(
+      () => parseQmtpRoutes(controlPath(home, "qmtproutes"), list("qmtproutes")),
+      [],
+    ),
     timeoutConnect: readControlNumber(home, "timeoutconnect", DEFAULT_TIMEOUT_CONNECT),
     timeoutRemote: readControlNumber(home, "timeoutremote", DEFAULT_TIMEOUT_REMOTE),
     outgoingIp: outgoing === "" || outgoing === "0.0.0.0"
       ? null
-      : checkIp(controlPath(home, "outgoingip"), 1, outgoing),
-    senderIp: list("senderip").map((entry) => {
-      const colon = entry.value.indexOf(":");
-      if (colon <= 0) throw new ControlError(senderIpFile, entry.line, "expected domain:ip");
-      return {
-        domain: entry.value.slice(0, colon).trim().toLowerCase(),
-        ip: checkIp(senderIpFile, entry.line, entry.value.slice(colon + 1).trim()),
-        line: entry.line,
-      };
-    }),
-    bindRoutes: list("bindroutes").map((entry) => {
-      // The prefix is IPv4 text ("10.", "10.10.10.10", ""), so the first colon splits.
-      const colon = entry.value.indexOf(":");
-      if (colon < 0) throw new ControlError(bindFile, entry.line, "expected prefix:ip");
-      const ip = entry.value.slice(colon + 1).trim();
-      return {
-        prefix: entry.value.slice(0, colon).trim(),
-        ip: ip === "" ? "" : checkIp(bindFile, entry.line, ip),
-        line: entry.line,
-      };
-    }),
-    moreIpMe: parseIpNets(controlPath(home, "moreipme"), list("moreipme")),
-    notIpMe: parseIpNets(controlPath(home, "notipme"), list("notipme")),
+      : orDefault(() => checkIp(controlPath(home, "outgoingip"), 1, outgoing), null),
+    senderIp: orDefault(() =>
+      list("senderip").map((entry) => {
+        const colon = entry.value.indexOf(":");
+        if (colon <= 0) throw new ControlError(senderIpFile, entry.line, "expected domain:ip");
+        return {
+          domain: entry.value.slice(0, colon).trim().toLowerCase(),
+          ip: checkIp(senderIpFile, entry.line, entry.value.slice(colon + 1).trim()),
+          line: entry.line,
+        };
+      }), []),
+    bindRoutes: orDefault(() =>
+      list("bindroutes").map((entry) => {
+        // The prefix is IPv4 text ("10.", "10.10.10.10", ""), so the first colon splits.
+        const colon = entry.value.indexOf(":");
+        if (colon < 0) throw new ControlError(bindFile, entry.line, "expected prefix:ip");
+        const ip = entry.value.slice(colon + 1).trim();
+        return {
+          prefix: entry.value.slice(0, colon).trim(),
+          ip: ip === "" ? "" : checkIp(bindFile, entry.line, ip),
+          line: entry.line,
+        };
+      }), []),
+    moreIpMe: orDefault(() => parseIpNets(controlPath(home, "moreipme"), list("moreipme")), []),
+    notIpMe: orDefault(() => parseIpNets(controlPath(home, "notipme"), list("notipme")), []),
     tlsRemote: flag(home, "tlsremote"),
     secAuthRemote: flag(home, "secauthremote"),
     straightFallback: flag(home, "straightfallback"),

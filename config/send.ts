@@ -3,7 +3,7 @@
  * and returned as plain data; the send engine compiles the routing lists into
  * its lookup tables (appliance/send/routing.ts).
  */
-import { ControlError, readControlLine, readControlList } from "./control.ts";
+import { ControlError, orDefault, readControlLine, readControlList } from "./control.ts";
 
 /** conf-spawn: the most deliveries a qmail spawner accepts at once (§4.1 step 4). */
 export const SPAWN_LIMIT = 120;
@@ -96,14 +96,16 @@ function readNonNegative(home: string, name: string, fallback: number): number {
   const line = readControlLine(home, name);
   if (line === undefined || line.trim() === "") return fallback;
   const text = line.trim();
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new ControlError(
-      `${home}/control/${name}`,
-      1,
-      `expected a non-negative whole number, found ${JSON.stringify(text)}`,
-    );
-  }
-  return Number(text);
+  return orDefault(() => {
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+      throw new ControlError(
+        `${home}/control/${name}`,
+        1,
+        `expected a non-negative whole number, found ${JSON.stringify(text)}`,
+      );
+    }
+    return Number(text);
+  }, fallback);
 }
 
 function listValues(home: string, name: string): string[] | undefined {

@@ -7,6 +7,7 @@
  */
 import {
   ControlError,
+  orDefault,
   readControlLine,
   readControlLines,
   readControlList,
@@ -164,8 +165,8 @@ export function loadSmtpdControls(home: string): SmtpdControls {
     badMailFrom: readControlList(home, "badmailfrom")?.map((entry) => entry.value) ?? [],
     databytes: readControlNumber(home, "databytes", 0),
     databytesPlus: readControlNumber(home, "databytes+", 0),
-    databytesMf: readSizeTable(home, "databytesmf"),
-    databytesRcpt: readSizeTable(home, "databytesrcpt"),
+    databytesMf: orDefault(() => readSizeTable(home, "databytesmf"), null),
+    databytesRcpt: orDefault(() => readSizeTable(home, "databytesrcpt"), null),
     timeoutSeconds,
     commandTimeoutSeconds: readControlNumber(home, "timeoutcommand", COMMAND_TIMEOUT_SECONDS),
     dataTimeoutSeconds: readControlNumber(home, "timeoutdata", DATA_TIMEOUT_SECONDS),

@@ -1,29 +1,37 @@
 /**
  * `qmd start`: the appliance in the foreground. Creates the home on first
- * start, refuses to run twice on one queue (qmail's sendmutex), spawns the
- * roles, prints where everything is, and turns signals into drain (TERM,
- * INT), reload (HUP) and flush (ALRM).
+ * start; before any role starts, names every broken control file, refuses to
+ * run twice on one queue (qmail's sendmutex) and refuses an address another
+ * program holds, each as one line `qmd: cannot start: ...` and exit 111.
+ * Then it spawns the roles, prints where everything is (start_banner.ts),
+ * and turns signals into drain (TERM, INT), reload (HUP) and flush (ALRM).
  */
 import { parseCommand, usageError } from "./args.ts";
 import { homePaths, resolveHome } from "../../config/home.ts";
 import { loadTcpRules } from "../../config/tcprules.ts";
 import type { ListenerKind } from "../ipc.ts";
 import { loadSmtpdControls } from "../../config/smtpd.ts";
-import { ControlError } from "../../config/control.ts";
+import { loadPop3dControls } from "../../config/pop3d.ts";
+import { readSendControls } from "../../config/send.ts";
+import { loadRemoteControls } from "../../config/remote.ts";
+import { controlErrorMessages, ControlErrors, loadAllControls } from "../../config/control.ts";
 import { initHome } from "../home/init_home.ts";
 import { type ListenAddress, Supervisor } from "../supervisor.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { freePort } from "../net/free_port.ts";
+import { formatListenAddress, probeListen } from "../net/listen_probe.ts";
 import type { LogFormat } from "../log.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
 import { answerBlockRequests } from "../home/login_blocks.ts";
+import { printBanner } from "./start_banner.ts";
 
 const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--submission ADDR:PORT ...]
                  [--smtps ADDR:PORT ...] [--pop3 ADDR:PORT ...] [--pop3s ADDR:PORT ...]
                  [--smtpd-workers N]
                  [--log-format text|json] [--grace SECONDS]
 
-Runs the appliance in the foreground with its log on stdout.
+Runs the appliance in the foreground with its log on stdout (the banner goes
+to stderr with --log-format json, so stdout holds JSON lines only).
   --home DIR          the qmd home (default $QMD_HOME, else ./qmd-home; created if missing)
   --smtp ADDR:PORT    an SMTP listener; repeat for several (default 127.0.0.1:2525)
   --submission A:P    a submission listener, AUTH before MAIL (default 127.0.0.1:2587)
@@ -45,17 +53,67 @@ export function parseListen(text: string): ListenAddress | undefined {
   return { host: match[1], port };
 }
 
+/** A reason not to start, printed as one line `qmd: cannot start: REASON`. */
+class StartError extends Error {}
+
 /** Refuses a second start on one queue, as qmail-send's lock/sendmutex does. */
-function checkSendMutex(path: string): string | undefined {
-  const file = Deno.openSync(path, { write: true, create: true });
+function checkSendMutex(path: string): void {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { write: true, create: true });
+  } catch (error) {
+    throw new StartError(`cannot open ${path}: ${osErrorText(error)}`);
+  }
   try {
     if (!file.tryLockSync(true)) {
-      return `qmd: cannot start: ${path} is locked: qmd or qmail-send is already running on this queue`;
+      throw new StartError(
+        `${path} is locked: qmd or qmail-send is already running on this queue`,
+      );
     }
     file.unlockSync();
-    return undefined;
   } finally {
     file.close();
+  }
+}
+
+/** Deno's error text without the "(os error N)" that says nothing more. */
+function osErrorText(error: unknown): string {
+  return (error as Error).message.replace(/ \(os error \d+\)/, "");
+}
+
+/**
+ * Every control file the roles read at start, checked before any isolate
+ * starts, so that each broken file is named (file and line) at once.
+ */
+function checkControls(home: string, pop3: boolean): void {
+  try {
+    loadAllControls(() => {
+      loadSmtpdControls(home);
+      loadTcpRules(homePaths(home).tcpSmtp);
+      readSendControls(home);
+      loadRemoteControls(home);
+      if (pop3) loadPop3dControls(home);
+    });
+  } catch (error) {
+    if (error instanceof ControlErrors) {
+      throw new StartError(controlErrorMessages(error).join("\n"));
+    }
+    throw error;
+  }
+}
+
+/**
+ * Each address is free for this appliance alone (listen_probe.ts): not held
+ * by another qmd or mail server, and not given twice.
+ */
+async function checkAddresses(addresses: ListenAddress[]): Promise<void> {
+  const seen = new Set<string>();
+  for (const { host, port } of addresses) {
+    const where = formatListenAddress(host, port);
+    if (seen.has(where)) throw new StartError(`${where} is given for two listeners`);
+    seen.add(where);
+    const problem = await probeListen(host, port);
+    if (problem !== undefined) throw new StartError(problem);
   }
 }
 
@@ -112,39 +170,30 @@ export async function main(args: string[]): Promise<number> {
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0) {
     return usageError("qmd start", "--grace must be seconds");
   }
+  const isPop3 = (address: ListenAddress) => address.kind === "pop3" || address.kind === "pop3s";
 
-  const created = await initHome(home, {});
+  let created: boolean;
   try {
-    loadSmtpdControls(home);
-    loadTcpRules(homePaths(home).tcpSmtp);
+    created = await prepare(home, smtp, smtp.some(isPop3));
   } catch (error) {
-    if (error instanceof ControlError) {
-      console.error(`qmd: cannot start: ${error.message}`);
-      return 111;
-    }
-    throw error;
-  }
-  const layout = queueLayoutFor(home);
-  const locked = checkSendMutex(layout.sendmutex);
-  if (locked !== undefined) {
-    console.error(locked);
+    if (!(error instanceof StartError)) throw error;
+    for (const line of error.message.split("\n")) console.error(`qmd: cannot start: ${line}`);
     return 111;
   }
-  for (const address of smtp) if (address.port === 0) address.port = await freePort(address.host);
-  const isPop3 = (address: ListenAddress) => address.kind === "pop3" || address.kind === "pop3s";
-  const pop3 = smtp.filter(isPop3);
-  const smtpOnly = smtp.filter((address) => !isPop3(address));
 
+  const env = Deno.env.toObject();
+  // The name this process was started under is not the roles' programs' name.
+  delete env.QMD_ARGV0;
   const authFailures = AuthFailures.createBuffer();
   const supervisor = new Supervisor({
     home,
     authFailures,
-    smtp: smtpOnly,
-    pop3,
+    smtp: smtp.filter((address) => !isPop3(address)),
+    pop3: smtp.filter(isPop3),
     smtpdWorkers: workers,
     logFormat,
     graceSeconds,
-    env: Deno.env.toObject(),
+    env,
   });
   try {
     await supervisor.start();
@@ -153,9 +202,21 @@ export async function main(args: string[]): Promise<number> {
     supervisor.terminate();
     return 111;
   }
-  const pidFile = `${layout.root}/lock/supervisor.pid`;
-  Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
-  printBanner(home, smtp, created.created.length > 0);
+  const pidFile = `${queueLayoutFor(home).root}/lock/supervisor.pid`;
+  try {
+    Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
+  } catch (error) {
+    console.error(`qmd: cannot start: cannot write ${pidFile}: ${osErrorText(error)}`);
+    await supervisor.drain();
+    return 111;
+  }
+  printBanner({
+    home,
+    listeners: smtp,
+    fresh: created,
+    tls: supervisor.tlsStatus(),
+    json: logFormat === "json",
+  });
 
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
@@ -178,41 +239,32 @@ export async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-function printBanner(home: string, smtp: ListenAddress[], fresh: boolean): void {
-  const me = (() => {
-    try {
-      return Deno.readTextFileSync(`${home}/control/me`).split("\n")[0].trim();
-    } catch {
-      return "localhost";
-    }
-  })();
-  const show = (kind: ListenerKind) =>
-    smtp.filter((a) => (a.kind ?? "smtp") === kind)
-      .map((a) => `${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`).join(", ") ||
-    "off";
-  const first = smtp.find((a) => (a.kind ?? "smtp") === "smtp") ?? smtp[0];
-  const lines = [
-    `qmd is running (pid ${Deno.pid})${fresh ? "; a new home was created" : ""}`,
-    `  home:     ${home}`,
-    `  control:  ${home}/control   (me = ${me})`,
-    `  queue:    ${home}/queue`,
-    `  smtp:     ${show("smtp")}`,
-    `  submission: ${show("submission")}   (AUTH required; STARTTLS offered)`,
-    `  smtps:    ${show("smtps")}`,
-    `  pop3:     ${show("pop3")}   (STLS offered)`,
-    `  pop3s:    ${show("pop3s")}`,
-    `  tls:      ${home}/control/servercert.pem (self-signed for ${me} until you replace it)`,
-    `  log:      this terminal (stdout); --log-format json for JSON lines`,
-    ``,
-    `Add a mailbox:`,
-    `  echo 'a-password' | deno task qmd user add you@example.test --password-stdin --home ${home}`,
-    `Log in (SMTP AUTH on the submission port, POP3 with STLS or POP3S): you@example.test`,
-    `  and that password; plain-text logins are offered once the session is encrypted.`,
-    `Send it a test message:`,
-    `  printf 'Subject: hello\\n\\nIt works.\\n' | deno task qmd inject --home ${home} you@example.test`,
-    `  swaks --server ${first.host}:${first.port} --to you@example.test`,
-    `It arrives in ${home}/mail/example.test/you/Maildir/new/`,
-    `Stop with Ctrl-C or kill -TERM ${Deno.pid}; reload control files with kill -HUP ${Deno.pid}.`,
-  ];
-  console.log(lines.join("\n"));
+/**
+ * Everything checked before an isolate starts: the home exists (created if
+ * missing), its control files are usable, no other qmd runs on its queue,
+ * and every address is free. Port 0 becomes a free port. Returns whether a
+ * new home was created; throws StartError.
+ */
+async function prepare(home: string, addresses: ListenAddress[], pop3: boolean): Promise<boolean> {
+  let created: boolean;
+  try {
+    created = (await initHome(home, {})).created.length > 0;
+  } catch (error) {
+    const exists = (() => {
+      try {
+        return Deno.statSync(home).isDirectory;
+      } catch {
+        return false;
+      }
+    })();
+    const what = exists ? "complete" : "create";
+    throw new StartError(`cannot ${what} the home ${home}: ${osErrorText(error)}`);
+  }
+  checkControls(home, pop3);
+  checkSendMutex(queueLayoutFor(home).sendmutex);
+  for (const address of addresses) {
+    if (address.port === 0) address.port = await freePort(address.host);
+  }
+  await checkAddresses(addresses);
+  return created;
 }

@@ -3,18 +3,22 @@
  * policy: listening on several addresses with SO_REUSEPORT, counting open
  * sessions so that a drain ends when the last one closes, asking the auth
  * role (through the supervisor) to check credentials, and the Worker message
- * loop of ipc.ts.
+ * loop of ipc.ts, with the TLS files the supervisor sends (so every isolate
+ * serves the same certificate).
  */
 import net from "node:net";
 import { type FromRole, type RoleName, rolePort, type RoleSettings, type ToRole } from "../ipc.ts";
 import { logEvent, setLogSink } from "../log.ts";
 import { LogBacklog } from "../log_backlog.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
+import { controlErrorMessages } from "../../config/control.ts";
+import { ServerTls } from "../tls/server_tls.ts";
+import { NO_TLS_FILES } from "../tls/tls_files.ts";
 
 export interface ListenerRoleHooks {
   /** Opens the listeners (through listen()) and loads the controls. */
   start(settings: RoleSettings): Promise<void>;
-  /** SIGHUP: re-read the controls. */
+  /** SIGHUP: re-read the controls; throws (ControlErrors) and keeps the old ones if one is broken. */
   reload(): void;
 }
 
@@ -28,9 +32,14 @@ export class ListenerRole {
   #logBacklog: LogBacklog | undefined;
   /** This isolate's number among its role's (1-based), for session ids and auth replies. */
   workerIndex = 0;
+  /** The certificate and client-certificate settings, as the supervisor last sent them. */
+  readonly serverTls: ServerTls;
 
   constructor(name: RoleName) {
     this.#name = name;
+    this.serverTls = new ServerTls(NO_TLS_FILES, {
+      onError: (message) => logEvent("tls_error", `alert: ${name}: ${message}`),
+    });
   }
 
   post(message: FromRole): void {
@@ -116,19 +125,22 @@ export class ListenerRole {
         switch (message.type) {
           case "start":
             this.#countLogRecords(message.settings);
+            if (message.settings.tls !== undefined) this.serverTls.update(message.settings.tls);
             hooks.start(message.settings).then(() => this.post({ type: "ready" }), fatal);
             break;
-          case "reload":
+          case "reload": {
+            // The supervisor logs each broken file once, whichever isolates met it.
+            let errors: string[] = [];
             try {
               hooks.reload();
             } catch (error) {
-              logEvent(
-                "reload_failed",
-                `alert: ${name} reload failed, keeping the old controls: ${
-                  (error as Error).message
-                }`,
-              );
+              errors = controlErrorMessages(error);
             }
+            this.post({ type: "reloaded", round: message.round, errors });
+            break;
+          }
+          case "tls":
+            this.serverTls.update(message.files);
             break;
           case "drain":
             this.drain();

@@ -15,6 +15,7 @@
  * runs), else remote recipients stay queued as under qmail with
  * concurrencyremote 0.
  */
+import { controlErrorMessages, loadAllControls } from "../../config/control.ts";
 import {
   readSendConcurrency,
   readSendControls,
@@ -258,26 +259,32 @@ export class SendEngine {
 
   /**
    * SIGHUP: re-reads locals and virtualdomains, as qmail does, and the
-   * concurrency limits. A file that cannot be read keeps the old values.
+   * concurrency limits. A file that cannot be read keeps the old values;
+   * returns each broken file's error for the caller to report.
    */
-  reload(): void {
-    if (!this.#started) return;
+  reload(): string[] {
+    if (!this.#started) return [];
+    const errors: string[] = [];
     try {
-      const routing = { ...this.#controls.routing, ...readSendLocals(this.#home) };
+      const routing = {
+        ...this.#controls.routing,
+        ...loadAllControls(() => readSendLocals(this.#home)),
+      };
       this.#routing = buildRoutingTable(routing);
       this.#controls = { ...this.#controls, routing };
     } catch (error) {
-      logAlert(`unable to reread controls: ${(error as Error).message}`);
+      errors.push(...controlErrorMessages(error));
     }
     try {
-      const concurrency = readSendConcurrency(this.#home);
+      const concurrency = loadAllControls(() => readSendConcurrency(this.#home));
       this.#controls = { ...this.#controls, ...concurrency };
       this.#channels.local.slots.limit = concurrency.concurrencyLocal;
       this.#channels.remote.slots.limit = concurrency.concurrencyRemote;
     } catch (error) {
-      logAlert(`unable to reread controls: ${(error as Error).message}`);
+      errors.push(...controlErrorMessages(error));
     }
     this.#pump();
+    return errors;
   }
 
   /** A spawner's report for one delivery (§4.6). */

@@ -100,6 +100,7 @@ export function runAuthWorker(): void {
       verifiers?.pop3.close?.();
       verifiers = undefined;
       publishCapabilities();
+      post({ type: "reloaded", round: message.round, errors: [] });
     } else if (message.type === "drain") {
       // Sessions still draining may AUTH; this isolate serves them until it is ended.
       post({ type: "drained" });

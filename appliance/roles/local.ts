@@ -121,6 +121,7 @@ export function runLocalWorker(scope: WorkerScope): LocalRole {
           break;
         case "reload":
           role.reload();
+          post({ type: "reloaded", round: message.round, errors: [] });
           break;
         case "drain":
           role.drain();

@@ -9,6 +9,7 @@ import type net from "node:net";
 import type { ListenerKind, RoleSettings } from "../ipc.ts";
 import { logEvent } from "../log.ts";
 import { loadPop3dControls, type Pop3dControls } from "../../config/pop3d.ts";
+import { loadAllControls } from "../../config/control.ts";
 import { servePop3Connection } from "../net/pop3_connection.ts";
 import { buildPop3Options } from "../net/pop3_options.ts";
 import { socketTransport } from "../net/socket_transport.ts";
@@ -16,7 +17,6 @@ import { ConnectionLimits } from "../net/connection_limits.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
 import { AuthCapabilities } from "../net/auth_capabilities.ts";
 import { ListenerRole } from "../net/listener_role.ts";
-import { ServerTls } from "../tls/server_tls.ts";
 
 export interface Pop3Listen {
   host: string;
@@ -29,7 +29,6 @@ const role = new ListenerRole("pop3d");
 
 let settings: RoleSettings;
 let controls: Pop3dControls;
-let serverTls: ServerTls;
 let limits: ConnectionLimits;
 let authFailures: AuthFailures;
 let authCapabilities: AuthCapabilities | undefined;
@@ -61,7 +60,7 @@ async function handleConnection(socket: net.Socket, listen: Pop3Listen): Promise
     try {
       await servePop3Connection(
         socketTransport(socket),
-        buildPop3Options(controls, serverTls, {
+        buildPop3Options(controls, role.serverTls, {
           hostname: controls.me,
           remoteIp: remote,
           sessionId,
@@ -80,10 +79,7 @@ async function handleConnection(socket: net.Socket, listen: Pop3Listen): Promise
 
 async function start(next: RoleSettings): Promise<void> {
   settings = next;
-  controls = loadPop3dControls(settings.home);
-  serverTls = new ServerTls(settings.home, {
-    onError: (message) => logEvent("tls_error", `alert: pop3d: ${message}`),
-  });
+  controls = loadAllControls(() => loadPop3dControls(settings.home));
   limits = new ConnectionLimits(settings.options.limits as SharedArrayBuffer);
   authFailures = new AuthFailures(settings.options.authFailures as SharedArrayBuffer);
   const capabilities = settings.options.authCapabilities;
@@ -102,7 +98,7 @@ export function runPop3dWorker(): void {
   role.run({
     start,
     reload: () => {
-      controls = loadPop3dControls(settings.home);
+      controls = loadAllControls(() => loadPop3dControls(settings.home));
     },
   });
 }

@@ -16,6 +16,7 @@ import { buildRemoteContext, type RemoteContext } from "../remote/remote_context
 import { deliverRemote } from "../remote/remote_delivery.ts";
 import { runExtraRemote } from "../remote/extra_remote.ts";
 import { clearTcpto } from "../remote/tcpto.ts";
+import { controlErrorMessages, loadAllControls } from "../../config/control.ts";
 
 const TEMPORARY_FAILURE = "Temporary failure in qmail-rspawn.\n";
 
@@ -62,12 +63,15 @@ export class RemoteRole {
   }
 
   /** SIGHUP: re-read the controls and name servers; pooled connections stay. */
-  reload(): void {
-    if (this.#settings === undefined || this.#pool === undefined) return;
+  reload(): string[] {
+    const { home } = this.#settings ?? {};
+    const pool = this.#pool;
+    if (home === undefined || pool === undefined) return [];
     try {
-      this.#context = buildRemoteContext(this.#settings.home, this.#pool);
+      this.#context = loadAllControls(() => buildRemoteContext(home, pool));
+      return [];
     } catch (error) {
-      logWarning(`remote: reload failed, keeping the old controls: ${(error as Error).message}`);
+      return controlErrorMessages(error);
     }
   }
 
@@ -136,7 +140,7 @@ export function runRemoteWorker(scope: WorkerScope): RemoteRole {
           void role.deliver(message.job);
           break;
         case "reload":
-          role.reload();
+          post({ type: "reloaded", round: message.round, errors: role.reload() });
           break;
         case "drain":
           role.drain();

@@ -7,7 +7,7 @@
  * queue/send_engine.ts, the controls in config/send.ts.
  */
 import type { FromRole, ToRole } from "../ipc.ts";
-import { logAlert, setLogSink } from "../log.ts";
+import { setLogSink } from "../log.ts";
 import { SendEngine } from "../queue/send_engine.ts";
 
 interface WorkerScope {
@@ -34,9 +34,9 @@ export function runSendWorker(scope: WorkerScope): void {
         return candidate;
       }, (error) => {
         candidate.close();
-        const text = (error as Error).message;
-        logAlert(text);
-        post({ type: "fatal", message: `alert: ${text}` });
+        // The supervisor reports it once: "qmd: cannot start: send: ..." at start, a log line later.
+        const text = (error as Error).message.replace(/^cannot start: /, "");
+        post({ type: "fatal", message: `send: ${text}` });
         return undefined;
       });
       return;
@@ -57,7 +57,7 @@ export function runSendWorker(scope: WorkerScope): void {
           target.flush();
           break;
         case "reload":
-          target.reload();
+          post({ type: "reloaded", round: message.round, errors: target.reload() });
           break;
         case "peer-restarted":
           target.peerRestarted(message.role);

@@ -80,7 +80,7 @@ Deno.test("the Worker reports a fatal start", async () => {
         worker.postMessage({ type: "start", settings: { home, env: {}, options: {} } });
       });
       assert(message.type === "fatal");
-      assertStringIncludes(message.message, "alert: cannot start: unable to read controls:");
+      assertStringIncludes(message.message, "send: unable to read controls:");
       assertStringIncludes(message.message, "control/locals");
     } finally {
       worker.terminate();

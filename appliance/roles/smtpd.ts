@@ -11,6 +11,7 @@ import type { ListenerKind, RoleSettings } from "../ipc.ts";
 import { logEvent } from "../log.ts";
 import { loadSmtpdControls, type SmtpdControls, type SmtpdPolicy } from "../../config/smtpd.ts";
 import type { CdbReader } from "../../config/cdb.ts";
+import { loadAllControls } from "../../config/control.ts";
 import { loadTcpRules, type TcpRulesTable } from "../../config/tcprules.ts";
 import { homePaths } from "../../config/home.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
@@ -24,7 +25,6 @@ import { AuthFailures } from "../net/auth_failures.ts";
 import { AuthCapabilities } from "../net/auth_capabilities.ts";
 import { authFailureGuard } from "../net/credentials_check.ts";
 import { findClientPolicy } from "../net/smtp_client_policy.ts";
-import { ServerTls } from "../tls/server_tls.ts";
 import { ListenerRole } from "../net/listener_role.ts";
 
 export interface Listen {
@@ -43,17 +43,19 @@ let layout: QueueLayout;
 let controls: SmtpdControls;
 let moreRcptHosts: CdbReader | null = null;
 let tcpRules: TcpRulesTable | undefined;
-let serverTls: ServerTls;
 let limits: ConnectionLimits;
 let authFailures: AuthFailures;
 let authCapabilities: AuthCapabilities | undefined;
 let sessionCount = 0;
 
+/** Every control file, or ControlErrors naming each broken one (the old controls stay). */
 function loadControls(): void {
-  const nextControls = loadSmtpdControls(settings.home);
-  const nextRules = loadTcpRules(homePaths(settings.home).tcpSmtp);
-  controls = nextControls;
-  tcpRules = nextRules;
+  const next = loadAllControls(() => ({
+    controls: loadSmtpdControls(settings.home),
+    tcpRules: loadTcpRules(homePaths(settings.home).tcpSmtp),
+  }));
+  controls = next.controls;
+  tcpRules = next.tcpRules;
   moreRcptHosts = loadMoreRcptHosts(controls);
 }
 
@@ -105,7 +107,7 @@ async function serve(
     remote,
     listener: listen.kind,
   });
-  const tlsAvailable = serverTls.context() !== undefined;
+  const tlsAvailable = role.serverTls.context() !== undefined;
   try {
     await serveSmtpConnection(socketTransport(socket), {
       session: buildSessionOptions(controls, moreRcptHosts, policy, {
@@ -136,7 +138,7 @@ async function serve(
       greetDelay: policy.greetDelay,
       dataBeforeGreet: policy.dataBeforeGreet,
       implicitTls: policy.smtps,
-      ...tlsHooks(serverTls),
+      ...tlsHooks(role.serverTls),
       verify: (credentials) => role.verify(credentials),
       authFailures: authFailureGuard(authFailures, controls.authFailures, {
         remoteIp: remote,
@@ -161,9 +163,6 @@ async function serve(
 async function start(next: RoleSettings): Promise<void> {
   settings = next;
   layout = queueLayoutFor(settings.home);
-  serverTls = new ServerTls(settings.home, {
-    onError: (message) => logEvent("tls_error", `alert: smtpd: ${message}`),
-  });
   loadControls();
   limits = new ConnectionLimits(settings.options.limits as SharedArrayBuffer);
   authFailures = new AuthFailures(settings.options.authFailures as SharedArrayBuffer);

@@ -1,0 +1,44 @@
+/**
+ * The supervisor's log lines on stdout, written together: a line is queued
+ * and all lines queued during one turn of the event loop go out in one write
+ * when a 0 ms timer fires (instead of one console.log, one write(2), per
+ * line). Order is kept; `flush` writes what is queued at once and runs on
+ * drain, terminate and unload, so nothing is lost at exit. A write error
+ * (stdout closed) drops the lines, as nothing could be logged anyway.
+ */
+export class StdoutLines {
+  static readonly #encoder = new TextEncoder();
+  /** Flush at once past this many queued characters. */
+  static readonly #limit = 64 * 1024;
+  #lines: string[] = [];
+  #length = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor() {
+    globalThis.addEventListener("unload", () => this.flush());
+  }
+
+  write(line: string): void {
+    this.#lines.push(line);
+    this.#length += line.length + 1;
+    if (this.#length >= StdoutLines.#limit) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), 0);
+  }
+
+  flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#lines.length === 0) return;
+    this.#lines.push("");
+    const bytes = StdoutLines.#encoder.encode(this.#lines.join("\n"));
+    this.#lines = [];
+    this.#length = 0;
+    try {
+      for (let written = 0; written < bytes.length;) {
+        written += Deno.stdout.writeSync(bytes.subarray(written));
+      }
+    } catch {
+      // stdout is gone
+    }
+  }
+}
