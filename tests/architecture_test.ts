@@ -79,6 +79,7 @@ Deno.test("architecture: no role entry module imports another role entry module"
  */
 const SOCKET_OWNERS: readonly string[] = [
   "appliance/net/free_port.ts",
+  "appliance/net/listen_probe.ts",
   "appliance/net/listener_role.ts",
   "appliance/net/socket_transport.ts",
   "appliance/remote/open_socket.ts",
