@@ -24,8 +24,10 @@
  * Deviations from qmail-pop3d, both for robustness:
  * - only regular files are listed (qmail lists any name, and a directory
  *   would then fail at RETR);
- * - a CRLF line end in the file is sent as CRLF (qmail sends "\r\r\n"), and a
- *   line holding only "\r" counts as the blank line that ends the header.
+ * - a CRLF line end in the file is sent as CRLF (qmail sends "\r\r\n"), a lone
+ *   CR as CRLF (qmail sends it as it is, so `\r.\r` could end the message
+ *   early for a client that takes a bare CR as a line end), and a line
+ *   holding only "\r" counts as the blank line that ends the header.
  *
  * Cost: the metadata calls and the reads are synchronous (page-cache reads,
  * cheaper in CPU than a trip to Deno's I/O threads, as appliance/deliver/
@@ -56,7 +58,7 @@ export const UNLINK_FAILED = "-ERR unable to unlink all deleted messages";
 
 const READ_BYTES = 64 * 1024;
 const FLUSH_BYTES = 64 * 1024;
-// The end of a message: a withheld CR, the last line's CRLF and the ending.
+// The end of a message: the last line's CRLF and the ending.
 const TAIL_BYTES = 8;
 const LF = 0x0a;
 const CR = 0x0d;
@@ -228,17 +230,20 @@ class Output {
   }
 }
 
-/** The most a chunk of `length` bytes becomes: every byte an LF (CRLF), plus a withheld CR. */
+/**
+ * The most a chunk of `length` bytes becomes: every byte a line end (CRLF),
+ * plus the CRLF of a CR withheld at the end of the previous chunk.
+ */
 function converted(length: number): number {
-  return 2 * length + 1;
+  return 2 * length + 2;
 }
 
 /** blast()'s state across reads. */
 interface BlastState {
   lineStart: boolean;
-  /** Content bytes of the current line so far (a withheld CR not counted). */
+  /** Content bytes of the current line so far. */
   lineLength: number;
-  /** The chunk ended in a CR: CRLF if the next byte is LF, else a plain CR. */
+  /** The chunk ended in a CR: one line end whether or not the next byte is LF. */
   pendingCr: boolean;
   inHeaders: boolean;
   /** Body lines still to send (TOP); Infinity for RETR. */
@@ -246,14 +251,29 @@ interface BlastState {
   stopped: boolean;
 }
 
+/** Ends the current line with CRLF; a line with no content ends the header. */
+function endLine(state: BlastState, out: Output): void {
+  if (state.lineLength === 0) state.inHeaders = false;
+  out.crlf();
+  state.lineStart = true;
+}
+
 /**
  * Converts one chunk (at most READ_BYTES) into `out`, which has room for it.
  * qmail-pop3d's blast(): a line starting with "." gets another; each line
  * ends in CRLF; past the header's blank line, the TOP count is checked at the
- * start of each line.
+ * start of each line. A line ends at LF, CRLF or a lone CR (sent as CRLF and
+ * dot-stuffed after), so no client that takes a bare CR for a line end can
+ * read `\r.\r` as the end of the message (RFC 1939 §3, RFC 5321 §2.3.8).
  */
 function blastChunk(chunk: Uint8Array, state: BlastState, out: Output): void {
   let pos = 0;
+  if (state.pendingCr) {
+    state.pendingCr = false;
+    if (chunk.length > 0 && chunk[0] === LF) pos = 1;
+    endLine(state, out);
+  }
+  let cr = chunk.indexOf(CR, pos);
   while (pos < chunk.length) {
     if (state.lineStart) {
       if (!state.inHeaders) {
@@ -267,28 +287,24 @@ function blastChunk(chunk: Uint8Array, state: BlastState, out: Output): void {
       state.lineStart = false;
       state.lineLength = 0;
     }
+    if (cr !== -1 && cr < pos) cr = chunk.indexOf(CR, pos);
     const lf = chunk.indexOf(LF, pos);
-    const end = lf === -1 ? chunk.length : lf;
+    const end = cr === -1 ? (lf === -1 ? chunk.length : lf) : (lf === -1 ? cr : Math.min(cr, lf));
     if (end > pos) {
-      if (state.pendingCr) {
-        out.byte(CR);
-        state.lineLength++;
-        state.pendingCr = false;
-      }
-      let contentEnd = end;
-      if (chunk[end - 1] === CR) {
-        contentEnd = end - 1;
-        state.pendingCr = true;
-      }
-      out.range(chunk, pos, contentEnd);
-      state.lineLength += contentEnd - pos;
+      out.range(chunk, pos, end);
+      state.lineLength += end - pos;
     }
-    if (lf === -1) return;
-    state.pendingCr = false;
-    if (state.lineLength === 0) state.inHeaders = false;
-    out.crlf();
-    state.lineStart = true;
-    pos = lf + 1;
+    if (end === chunk.length) return;
+    if (chunk[end] === CR) {
+      if (end + 1 === chunk.length) {
+        state.pendingCr = true;
+        return;
+      }
+      pos = chunk[end + 1] === LF ? end + 2 : end + 1;
+    } else {
+      pos = end + 1;
+    }
+    endLine(state, out);
   }
 }
 
@@ -387,8 +403,7 @@ export class MaildirBox {
       }
       await out.reserve(TAIL_BYTES);
       if (!state.stopped && !state.lineStart) {
-        // A last line without LF: qmail adds the CRLF.
-        if (state.pendingCr) out.byte(CR);
+        // A last line without LF (or ending in a CR): qmail adds the CRLF.
         out.crlf();
       }
       out.range(ENDING, 0, ENDING.length);

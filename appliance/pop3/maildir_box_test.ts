@@ -64,18 +64,17 @@ async function collect(
  */
 function referenceBlast(bytes: Uint8Array, lines?: number): string {
   const text = decoder.decode(bytes);
-  const split = text.split("\n");
-  const complete = split.pop() === "" ? split : [...split, text.slice(text.lastIndexOf("\n") + 1)];
-  if (text === "") complete.length = 0;
+  // A line ends at CRLF, LF or a lone CR (this module's deviation from qmail).
+  const complete = text.split(/\r\n|\r|\n/);
+  if (complete[complete.length - 1] === "") complete.pop();
   let out = "";
   let inHeaders = true;
   let remaining = lines ?? Infinity;
-  for (let line of complete) {
+  for (const line of complete) {
     if (!inHeaders) {
       if (remaining <= 0) break;
       remaining--;
     }
-    if (line.endsWith("\r")) line = line.slice(0, -1);
     if (line === "") inHeaders = false;
     else if (line.startsWith(".")) out += ".";
     out += line + "\r\n";
@@ -223,7 +222,7 @@ Deno.test("maildir box: RETR and TOP bytes (CRLF, dot-stuffing, qmail-pop3d's en
       );
       assertEquals(await retr(b), "A: 1\r\n\r\nbody\r\n\r\n.\r\n");
       assertEquals(await retr(c), "\r\n.\r\n");
-      assertEquals(await retr(d), "A: 1\r\nB: 2\r\n\r\nbody\r\nbare\rcr\r\n..dot\r\n\r\n.\r\n");
+      assertEquals(await retr(d), "A: 1\r\nB: 2\r\n\r\nbody\r\nbare\r\ncr\r\n..dot\r\n\r\n.\r\n");
       // TOP n 0: the header and its blank line only.
       assertEquals(await retr(a, 0), "Subject: x\r\n..Dotted: header\r\n\r\n\r\n.\r\n");
       assertEquals(await retr(a, 1), "Subject: x\r\n..Dotted: header\r\n\r\n..line\r\n\r\n.\r\n");
@@ -246,6 +245,23 @@ Deno.test("maildir box: RETR and TOP bytes (CRLF, dot-stuffing, qmail-pop3d's en
           assertEquals(await retr(message, lines), referenceBlast(raw, lines));
         }
       }
+    } finally {
+      box.close();
+    }
+  });
+});
+
+Deno.test("maildir box: a lone CR ends a line, so \\r.\\r cannot end RETR early", async () => {
+  await withMaildir(async (dir) => {
+    put(dir, "new/1.cr.host", "A: 1\n\na\r.\rb\r.\r\n.\rend", T - 10);
+    const box = await open(dir);
+    try {
+      const { bytes } = await collect(box, box.messages[0]);
+      const text = decoder.decode(bytes);
+      assertEquals(text, "A: 1\r\n\r\na\r\n..\r\nb\r\n..\r\n..\r\nend\r\n\r\n.\r\n");
+      // Read as a client that ends lines at a bare CR or LF: "." alone comes only at the end.
+      const lines = text.split(/\r\n|\r|\n/);
+      assertEquals(lines.indexOf("."), lines.length - 2);
     } finally {
       box.close();
     }
