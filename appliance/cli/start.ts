@@ -172,9 +172,9 @@ export async function main(args: string[]): Promise<number> {
   }
   const isPop3 = (address: ListenAddress) => address.kind === "pop3" || address.kind === "pop3s";
 
-  let created: boolean;
+  let prepared: { created: boolean; notes: string[] };
   try {
-    created = await prepare(home, smtp, smtp.some(isPop3));
+    prepared = await prepare(home, smtp, smtp.some(isPop3));
   } catch (error) {
     if (!(error instanceof StartError)) throw error;
     for (const line of error.message.split("\n")) console.error(`qmd: cannot start: ${line}`);
@@ -213,7 +213,8 @@ export async function main(args: string[]): Promise<number> {
   printBanner({
     home,
     listeners: smtp,
-    fresh: created,
+    fresh: prepared.created,
+    notes: prepared.notes,
     tls: supervisor.tlsStatus(),
     json: logFormat === "json",
   });
@@ -243,12 +244,19 @@ export async function main(args: string[]): Promise<number> {
  * Everything checked before an isolate starts: the home exists (created if
  * missing), its control files are usable, no other qmd runs on its queue,
  * and every address is free. Port 0 becomes a free port. Returns whether a
- * new home was created; throws StartError.
+ * new home was created and what init noted; throws StartError.
  */
-async function prepare(home: string, addresses: ListenAddress[], pop3: boolean): Promise<boolean> {
+async function prepare(
+  home: string,
+  addresses: ListenAddress[],
+  pop3: boolean,
+): Promise<{ created: boolean; notes: string[] }> {
   let created: boolean;
+  let notes: string[];
   try {
-    created = (await initHome(home, {})).created.length > 0;
+    const result = await initHome(home, {});
+    created = result.created.length > 0;
+    notes = result.notes;
   } catch (error) {
     const exists = (() => {
       try {
@@ -266,5 +274,5 @@ async function prepare(home: string, addresses: ListenAddress[], pop3: boolean):
     if (address.port === 0) address.port = await freePort(address.host);
   }
   await checkAddresses(addresses);
-  return created;
+  return { created, notes };
 }

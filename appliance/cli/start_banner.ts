@@ -17,6 +17,8 @@ export interface BannerFacts {
   tls: TlsStatus;
   /** The log is JSON lines on stdout; then the banner goes to stderr. */
   json: boolean;
+  /** What `qmd init` noted while making or completing the home (e.g. why me is localhost). */
+  notes?: string[];
   /** The command that runs qmd (default: qmdCommand()). */
   command?: string;
 }
@@ -54,6 +56,7 @@ export function formatBanner(facts: BannerFacts): string {
     `  pop3:     ${show("pop3")}   (${served ? "STLS offered" : "no STLS: no certificate"})`,
     `  pop3s:    ${show("pop3s")}${tlsFirst("pop3s")}`,
     ...tlsLines(home, me, tls),
+    ...(facts.notes ?? []).map((note) => `  note:     ${note}`),
     `  log:      ${
       facts.json
         ? "stdout, one JSON object a line (this banner is on stderr)"

@@ -56,3 +56,18 @@ Deno.test("banner: a CA-signed certificate is named with its issuer, never calle
   assertStringIncludes(text, "--home '/srv/my qmd'");
   assertStringIncludes(text, "(this banner is on stderr)");
 });
+
+Deno.test("banner: what qmd init noted about the home is shown", () => {
+  const note = 'control/me is localhost because this host\'s name "vm" has no dot; name the host ' +
+    "with qmd init --home /srv/qmd --me HOST";
+  const text = formatBanner({
+    home: "/srv/qmd",
+    listeners,
+    fresh: true,
+    json: false,
+    command: "qmd",
+    notes: [note],
+    tls: { certificate: { kind: "none" }, problems: [] },
+  });
+  assertStringIncludes(text, `  note:     ${note}\n`);
+});
