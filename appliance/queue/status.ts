@@ -6,6 +6,7 @@
 import { bytesToString } from "./envelope.ts";
 import type { Channel, QueueLayout } from "./layout.ts";
 import { formatDate822 } from "./received.ts";
+import { probeFile } from "../durable_file.ts";
 
 export interface QueueCounts {
   /** Regular files under mess/* (qmail-qstat: `find queue/mess/* -type f | wc -l`). */
@@ -132,7 +133,7 @@ function describeMessage(layout: QueueLayout, id: bigint): string {
   } catch (error) {
     return formatQreadTrouble(id, error);
   }
-  const bouncing = exists(layout.bounce(id));
+  const bouncing = probeFile(layout.bounce(id));
   let text = formatQreadStats({ id, birth, size, sender, bouncing });
   for (const channel of ["local", "remote"] as const) {
     let bytes: Uint8Array;
@@ -166,15 +167,6 @@ function readChannelRecords(bytes: Uint8Array): { done: boolean; address: Uint8A
 /** qmail-qread's out(): bytes 32–126 as they are, every other byte as `_`. */
 function printable(bytes: Uint8Array): string {
   return bytesToString(bytes).replace(/[^\x20-\x7e]/g, "_");
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Regular files below `dir`, recursively (`find DIR -type f`: symbolic links are not followed). */

@@ -12,7 +12,6 @@
  * fsynced after entries that a crash must not lose are created or removed
  * (Linux semantics).
  */
-import { existsSync } from "node:fs";
 import {
   bytesToString,
   formatChannelRecord,
@@ -28,61 +27,24 @@ import { stripVerpMarker } from "../send/address.ts";
 import { bounceCopyLimit, formatBounceHead, planBounce, STRIPPED_NOTICE } from "../send/bounce.ts";
 import { routeRecipient, type RoutingTable } from "../send/routing.ts";
 import { concatBytes, writeAllSync } from "../bytes.ts";
+import {
+  dirname,
+  fileExists,
+  isNotFound,
+  probeFile,
+  removeIfPresentSync,
+  syncDirectory,
+  syncDirectorySync,
+} from "../durable_file.ts";
+
+// The send engine reads these two here.
+export { fileExists, probeFile };
 
 const CHANNELS: readonly Channel[] = ["local", "remote"];
 
 /** A path relative to the queue, as qmail-send names files in its log ("todo/123"). */
 export function queueName(layout: QueueLayout, path: string): string {
   return path.startsWith(`${layout.root}/`) ? path.slice(layout.root.length + 1) : path;
-}
-
-function isNotFound(error: unknown): boolean {
-  return error instanceof Deno.errors.NotFound;
-}
-
-function dirname(path: string): string {
-  return path.slice(0, path.lastIndexOf("/"));
-}
-
-/** Fsyncs a directory so that entries created or removed in it survive a crash. */
-function syncDirectory(path: string): void {
-  const directory = Deno.openSync(path, { read: true });
-  try {
-    directory.syncSync();
-  } finally {
-    directory.close();
-  }
-}
-
-/** syncDirectory on the file system's thread pool, so that several run at once. */
-async function syncDirectoryAsync(path: string): Promise<void> {
-  const directory = await Deno.open(path, { read: true });
-  try {
-    await directory.sync();
-  } finally {
-    directory.close();
-  }
-}
-
-/**
- * Whether a file that is normally absent exists, without the cost of the
- * exception a failed Deno.statSync raises (node:fs existsSync). Any stat
- * failure reads as absence; it is used only for entries of the queue's own
- * directories, which this process writes, and where a stat that fails with
- * anything but ENOENT means an I/O error that the next operation on the
- * message meets too. Deno permission errors still throw.
- */
-export function probeFile(path: string): boolean {
-  return existsSync(path);
-}
-
-/** Unlinks a file; true when it was removed or absent. Other errors throw. */
-function unlinkIfPresent(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
 }
 
 function errorText(error: unknown): string {
@@ -207,7 +169,7 @@ function prepareMessage(
   const infoPath = layout.info(id);
   for (const path of [layout.local(id), layout.remote(id), infoPath]) {
     try {
-      unlinkIfPresent(path);
+      removeIfPresentSync(path);
     } catch (error) {
       return {
         ok: false,
@@ -349,7 +311,7 @@ export function preprocessMessage(
   }
   closeAll(prepared);
   try {
-    for (const directory of prepared.directories) syncDirectory(directory);
+    for (const directory of prepared.directories) syncDirectorySync(directory);
   } catch (error) {
     return {
       ok: false,
@@ -360,7 +322,7 @@ export function preprocessMessage(
   }
   const result = cleanTodo(layout, id, prepared);
   try {
-    syncDirectory(dirname(prepared.todoPath));
+    syncDirectorySync(dirname(prepared.todoPath));
   } catch {
     // The todo entry may come back after a crash; preprocessing is idempotent.
   }
@@ -420,7 +382,7 @@ export async function preprocessMessages(
       if (!directorySyncs.has(directory)) {
         directorySyncs.set(
           directory,
-          syncDirectoryAsync(directory).then(() => undefined, (error) => error ?? "error"),
+          syncDirectory(directory).then(() => undefined, (error) => error ?? "error"),
         );
       }
     }
@@ -451,7 +413,7 @@ export async function preprocessMessages(
   await Promise.all(
     [...todoDirectories].map((directory) =>
       // The todo entry may come back after a crash; preprocessing is idempotent.
-      syncDirectoryAsync(directory).catch(() => {})
+      syncDirectory(directory).catch(() => {})
     ),
   );
   return results as PreprocessResult[];
@@ -669,18 +631,7 @@ export function setChannelRetryTime(path: string, time: number): boolean {
 
 /** Unlinks a channel file whose records are all done (§4.6 job close). Throws on failure. */
 export function removeChannelFile(layout: QueueLayout, channel: Channel, id: bigint): void {
-  unlinkIfPresent(layout.channel(channel, id));
-}
-
-/** Whether a file exists; throws on errors other than ENOENT (qmail's stat checks). */
-export function fileExists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
+  removeIfPresentSync(layout.channel(channel, id));
 }
 
 /** Where a message stands when it is taken from the done queue (§4.8 messdone step 1). */
@@ -863,7 +814,7 @@ async function* bounceBody(
 function unlinkBounce(layout: QueueLayout, id: bigint): void {
   const path = layout.bounce(id);
   try {
-    unlinkIfPresent(path);
+    removeIfPresentSync(path);
   } catch (error) {
     throw new BounceError(`unable to unlink ${queueName(layout, path)}`, true, undefined, {
       cause: error,
@@ -882,7 +833,7 @@ export function discardBounce(layout: QueueLayout, id: bigint): void {
  * intd/ID, then mess/ID. Throws when info cannot be unlinked.
  */
 export function finishMessage(layout: QueueLayout, id: bigint): void {
-  unlinkIfPresent(layout.info(id));
+  removeIfPresentSync(layout.info(id));
   removeMessage(layout, id);
 }
 
@@ -894,5 +845,5 @@ export function finishMessage(layout: QueueLayout, id: bigint): void {
 export function removeMessage(layout: QueueLayout, id: bigint): void {
   // intd/ID is normally gone already (removed with todo/ID at preprocessing).
   removeEntries(layout.intdForms(id).filter(probeFile));
-  unlinkIfPresent(layout.mess(id));
+  removeIfPresentSync(layout.mess(id));
 }
