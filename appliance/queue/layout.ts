@@ -169,6 +169,11 @@ export class QueueLayout {
   }
 }
 
+/** A path relative to the queue, as qmail-send names files in its log ("todo/123"). */
+export function queueName(layout: QueueLayout, path: string): string {
+  return path.startsWith(`${layout.root}/`) ? path.slice(layout.root.length + 1) : path;
+}
+
 /**
  * Whether qmd writes a directory's entries split (big-todo: DIR/0 is a
  * directory) or flat. A heuristic, not qmail's: qmail knows its layout at
