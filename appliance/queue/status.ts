@@ -22,12 +22,13 @@ export interface QueueCounts {
 /** Counts as notqmail's qmail-qstat does: regular files, at any depth. */
 export function countQueue(layout: QueueLayout): QueueCounts {
   let messages = 0;
-  for (const entry of readDirOrEmpty(`${layout.root}/mess`)) {
+  const mess = layout.directory("mess");
+  for (const entry of readDirOrEmpty(mess)) {
     if (entry.name.startsWith(".")) continue; // the shell's * skips dot files
     if (entry.isFile) messages++;
-    else if (entry.isDirectory) messages += countFiles(`${layout.root}/mess/${entry.name}`);
+    else if (entry.isDirectory) messages += countFiles(`${mess}/${entry.name}`);
   }
-  return { messages, unprocessed: countFiles(`${layout.root}/todo`) };
+  return { messages, unprocessed: countFiles(layout.directory("todo")) };
 }
 
 /** qmail-qstat's two lines. */
@@ -106,10 +107,11 @@ export function describeQueue(layout: QueueLayout): QreadResult {
   } catch (error) {
     return { text: `fatal: unable to chdir: ${errorText(error)}\n`, exitCode: 111 };
   }
+  const infoDirectories = layout.directories("info");
   for (let bucket = 0; bucket < layout.split; bucket++) {
     let names: string[];
     try {
-      names = Array.from(Deno.readDirSync(`${layout.root}/info/${bucket}`), (entry) => entry.name);
+      names = Array.from(Deno.readDirSync(infoDirectories[bucket]), (entry) => entry.name);
     } catch (error) {
       text += `fatal: unable to opendir info/${bucket}: ${errorText(error)}\n`;
       return { text, exitCode: 111 };
