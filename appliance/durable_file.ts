@@ -89,8 +89,8 @@ export class SharedDirectorySync {
   readonly #fsync: (directory: string) => Promise<void>;
   readonly #states = new Map<string, SharedSync>();
 
-  /** `fsync` does one directory fsync (syncDirectory by default). */
-  constructor(fsync: (directory: string) => Promise<void> = (path) => syncDirectory(path)) {
+  /** `fsync` does one directory fsync (syncDirectory, with the caller's options). */
+  constructor(fsync: (directory: string) => Promise<void>) {
     this.#fsync = fsync;
   }
 
