@@ -9,8 +9,9 @@
  * hash tables of (hash, recordpos) slots, each twice as long as the number of
  * records in its bucket. All integers are 32-bit little-endian.
  *
- * This module is a leaf (config/): the builder and reader are pure; the two
- * file functions are the only I/O.
+ * This module is a leaf (config/): the builder and reader are pure;
+ * readCdbFile is the only I/O. Writing a cdb file is the commands' job
+ * (qmd newu: appliance/durable_file.ts's replaceFile).
  */
 
 /** One key/data pair. Keys may repeat; the first-inserted one is found first. */
@@ -157,48 +158,6 @@ export class CdbReader {
 function sameBytes(haystack: Uint8Array, start: number, needle: Uint8Array): boolean {
   for (let i = 0; i < needle.length; i++) if (haystack[start + i] !== needle[i]) return false;
   return true;
-}
-
-/**
- * Writes a cdb the way qmail-newu and cdbmake do: build into PATH.tmp, fsync,
- * close, then rename over PATH, so readers see the old file or the new one,
- * never a partial one. The directory is fsynced after the rename.
- */
-export async function writeCdbFile(path: string, records: readonly CdbRecord[]): Promise<void> {
-  const bytes = buildCdb(records);
-  const temporary = `${path}.tmp`;
-  const file = await Deno.open(temporary, {
-    write: true,
-    create: true,
-    truncate: true,
-    mode: 0o644,
-  });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } catch (error) {
-    file.close();
-    await Deno.remove(temporary).catch(() => {});
-    throw error;
-  }
-  file.close();
-  await Deno.rename(temporary, path);
-  const slash = path.lastIndexOf("/");
-  await syncDirectory(slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash));
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename itself stands.
-  }
 }
 
 /** Reads a cdb file into memory; undefined when it does not exist (qmail-lspawn's ENOENT case). */

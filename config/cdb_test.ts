@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../tests/assert.ts";
-import { buildCdb, cdbHash, CdbReader, readCdbFile, writeCdbFile } from "./cdb.ts";
+import { buildCdb, cdbHash, CdbReader, readCdbFile } from "./cdb.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array | undefined) =>
@@ -84,20 +84,15 @@ Deno.test("CdbReader: colliding hashes in one bucket probe past each other", () 
   for (const key of keys) assertEquals(text(reader.get(key)), key);
 });
 
-Deno.test("writeCdbFile/readCdbFile: round trip via .tmp and rename", async () => {
+Deno.test("readCdbFile: a missing file is undefined; a file reads back its records", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/test.cdb`;
     assertEquals(await readCdbFile(path), undefined);
-    await writeCdbFile(path, [{ key: bytes("one"), data: bytes("1") }]);
+    await Deno.writeFile(path, buildCdb([{ key: bytes("one"), data: bytes("1") }]));
     const reader = await readCdbFile(path);
     assertEquals(text(reader?.get("one")), "1");
-    const names = [...Deno.readDirSync(dir)].map((entry) => entry.name);
-    assertEquals(names, ["test.cdb"]);
-    await writeCdbFile(path, [{ key: bytes("two"), data: bytes("2") }]);
-    const again = await readCdbFile(path);
-    assertEquals(again?.get("one"), undefined);
-    assertEquals(text(again?.get("two")), "2");
+    assertEquals(reader?.get("two"), undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -8,7 +8,8 @@ import { parseCommand, usageError } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import type { DomainChange } from "../accounts/provision.ts";
 import { provisionDomain, unprovisionDomain } from "../accounts/provision.ts";
-import { existsSync, homeError, withStore } from "./user.ts";
+import { homeError, withStore } from "./user.ts";
+import { fileExists } from "../durable_file.ts";
 
 const NAME = "qmd domain";
 
@@ -89,7 +90,7 @@ export async function main(args: string[]): Promise<number> {
       const homeDir = resolveHome(parsed.values.home);
       const problem = findHomeProblem(homeDir);
       if (problem !== undefined) return homeError(problem, NAME);
-      if (!existsSync(`${homeDir}/accounts.sqlite`)) {
+      if (!fileExists(`${homeDir}/accounts.sqlite`)) {
         if (parsed.values.json) console.log("[]");
         return 0;
       }

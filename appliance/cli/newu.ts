@@ -8,7 +8,8 @@ import { parseCommand } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { errorText } from "../deliver/delivery_error.ts";
 import { compileAssign, parseAssign } from "../../config/users.ts";
-import { writeCdbFile } from "../../config/cdb.ts";
+import { buildCdb } from "../../config/cdb.ts";
+import { replaceFile } from "../durable_file.ts";
 
 const NAME = "qmd newu";
 
@@ -50,7 +51,7 @@ export async function main(args: string[]): Promise<number> {
       text += String.fromCharCode(...bytes.subarray(i, i + 8192));
     }
     const entries = parseAssign(text, assignPath);
-    await writeCdbFile(cdbPath, compileAssign(entries));
+    await replaceFile(cdbPath, buildCdb(compileAssign(entries)));
     console.log(`${NAME}: wrote ${cdbPath} (${entries.length} assignments)`);
     return 0;
   } catch (error) {

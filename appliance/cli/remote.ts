@@ -12,7 +12,6 @@ import { ConnectionPool } from "../remote/connection_pool.ts";
 import type { SmtpConnection } from "../remote/pooled_connection.ts";
 import { buildRemoteContext } from "../remote/remote_context.ts";
 import { deliverRecords } from "../remote/remote_delivery.ts";
-import { queueLayoutFor } from "../queue/layout.ts";
 import { encodeRemoteOutput, REMOTE_TEXTS } from "../send/remote_report.ts";
 import { setLogSink } from "../log.ts";
 
@@ -51,17 +50,19 @@ export async function main(args: string[]): Promise<number> {
     await print(encodeRemoteOutput([REMOTE_TEXTS.noControls]));
     return 0;
   }
-  // The message goes to a private scratch queue so the driver reads it as it reads mess/.
+  // stdin goes to a private scratch file: an attempt needs its size, and the fallback route
+  // (seed 001) reads it again.
   const scratch = await Deno.makeTempDir({ prefix: "qmd-remote-" });
+  const messagePath = `${scratch}/message`;
   const pool = new ConnectionPool<SmtpConnection>({ idleMs: 0 });
   try {
-    await Deno.mkdir(`${scratch}/queue/mess/0`, { recursive: true });
-    const file = await Deno.open(`${scratch}/queue/mess/0/1`, { write: true, create: true });
+    const file = await Deno.open(messagePath, { write: true, create: true });
     await Deno.stdin.readable.pipeTo(file.writable);
-    const context = { ...buildRemoteContext(home, pool), layout: queueLayoutFor(scratch) };
+    // Not a queued message: no mess/ name, the file is messagePath.
     const records = await deliverRecords(
-      { delivery: 0, id: "1", mess: "0/1", sender, recipient },
-      context,
+      { delivery: 0, id: "1", mess: "", sender, recipient },
+      buildRemoteContext(home, pool),
+      messagePath,
     );
     await print(encodeRemoteOutput(records));
   } catch (error) {

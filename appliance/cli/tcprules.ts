@@ -17,6 +17,7 @@ import { CdbFormatError } from "../../config/cdb.ts";
 import { compileTcpRules, formatTcpRules, parseTcpRules } from "../../config/tcprules.ts";
 import { byteString } from "../../config/byte_string.ts";
 import { errorText } from "../deliver/delivery_error.ts";
+import { dirname, syncDirectory } from "../durable_file.ts";
 
 const NAME = "qmd tcprules";
 /** tcprules' own prefix, so scripts and logs read the same. */
@@ -58,21 +59,6 @@ async function readAll(input: ReadableStream<Uint8Array>): Promise<Uint8Array> {
     offset += chunk.length;
   }
   return bytes;
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
-  try {
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename itself stands.
-  }
 }
 
 /** The offending line as tcprules prints it: trailing blanks removed. */
@@ -137,7 +123,8 @@ export async function compileRules(
     console.error(`${FATAL}unable to move ${tmpPath} to ${cdbPath}: ${reason(error)}`);
     return 111;
   }
-  await syncDirectory(cdbPath);
+  // Some file systems refuse fsync on a directory; the rename itself stands.
+  await syncDirectory(dirname(cdbPath)).catch(() => {});
   return 0;
 }
 

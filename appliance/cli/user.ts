@@ -14,6 +14,7 @@ import { AccountError } from "../accounts/address.ts";
 import { AccountStore, type Mailbox } from "../accounts/store.ts";
 import { provisionMailbox } from "../accounts/provision.ts";
 import { describeMisdelivery, traceDelivery } from "./delivery_trace.ts";
+import { fileExists } from "../durable_file.ts";
 
 const NAME = "qmd user";
 
@@ -227,7 +228,7 @@ export async function main(
       const homeDir = resolveHome(parsed.values.home);
       const problem = findHomeProblem(homeDir);
       if (problem !== undefined) return homeError(problem);
-      if (!existsSync(`${homeDir}/accounts.sqlite`)) {
+      if (!fileExists(`${homeDir}/accounts.sqlite`)) {
         if (parsed.values.json) console.log("[]");
         return 0;
       }
@@ -265,16 +266,6 @@ export async function main(
 export function homeError(problem: string, name = NAME): number {
   console.error(`${name}: ${problem}`);
   return 100;
-}
-
-export function existsSync(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 /** Opens the home's store, runs `fn`, closes; errors become one line and an exit code. */

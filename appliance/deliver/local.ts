@@ -686,7 +686,7 @@ export async function deliverLocal(
   }
   const at = job.recipient.lastIndexOf("@");
   if (at < 0) return report(100, ADDRESS_NEEDS_HOST + "\n");
-  const messagePath = `${context.layout.root}/mess/${job.mess}`;
+  const messagePath = context.layout.messFromName(job.mess);
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(messagePath);

@@ -17,11 +17,12 @@
  * a message held in memory are synchronous, cheaper in CPU than a trip to
  * Deno's I/O threads (and measured faster on a journaled ext4); the two
  * fsyncs stay asynchronous so concurrent deliveries overlap them, and the
- * new/ fsyncs of concurrent deliveries are shared (syncDirectory).
+ * new/ fsyncs of concurrent deliveries are shared (SharedDirectorySync).
  */
 import { DeliveryError, isQuotaError } from "./delivery_error.ts";
 import { addMaildirQuota, exceedsQuota, type MaildirQuota, readMaildirQuota } from "./quota.ts";
 import { writeAll, writeAllSync } from "../bytes.ts";
+import { SharedDirectorySync, syncDirectory } from "../durable_file.ts";
 
 export const MAILDIR_CHDIR = "Unable to chdir to maildir. (#4.2.1)";
 export const MAILDIR_TEMPORARY = "Temporary error on maildir delivery. (#4.3.0)";
@@ -129,64 +130,12 @@ function recentlyChecked(base: string): boolean {
   return at !== undefined && Math.abs(Date.now() - at) < CHECK_INTERVAL_MS;
 }
 
-async function fsyncDirectory(dir: string): Promise<void> {
-  let handle: Deno.FsFile;
-  try {
-    handle = Deno.openSync(dir, { read: true });
-  } catch {
-    return;
-  }
-  try {
-    await handle.sync();
-  } catch (error) {
-    // EINVAL: this file system cannot sync a directory. Anything else is real.
-    if ((error as { code?: string }).code !== "EINVAL") throw error;
-  } finally {
-    handle.close();
-  }
-}
-
-interface DirectorySync {
-  /** The fsync under way. */
-  running?: Promise<void>;
-  /** The fsync that starts when `running` ends; it covers every link made before it starts. */
-  next?: Promise<void>;
-}
-
-const directorySyncs = new Map<string, DirectorySync>();
-
-function startDirectorySync(dir: string, state: DirectorySync): Promise<void> {
-  const running = fsyncDirectory(dir).finally(() => {
-    if (state.running === running) state.running = undefined;
-    if (state.running === undefined && state.next === undefined) directorySyncs.delete(dir);
-  });
-  state.running = running;
-  return running;
-}
-
 /**
- * fsync of a directory after a link into it, shared by concurrent deliveries
- * (group commit): a caller whose link is done waits for an fsync that starts
- * after its call, never for one already under way, so the link is durable
- * when the promise resolves; all callers arriving while one fsync runs share
- * the single fsync that follows it.
+ * The new/ fsyncs, shared by concurrent deliveries (group commit). A new/
+ * that cannot be opened, or a file system that cannot fsync a directory
+ * (EINVAL), counts as synced: qmail-local never fsyncs new/ at all.
  */
-export function syncDirectory(dir: string): Promise<void> {
-  let state = directorySyncs.get(dir);
-  if (state === undefined) {
-    state = {};
-    directorySyncs.set(dir, state);
-  }
-  if (state.next !== undefined) return state.next;
-  if (state.running === undefined) return startDirectorySync(dir, state);
-  const current = state;
-  const next = current.running!.catch(() => {}).then(() => {
-    current.next = undefined;
-    return startDirectorySync(dir, current);
-  });
-  current.next = next;
-  return next;
-}
+const newDirectorySyncs = new SharedDirectorySync((dir) => syncDirectory(dir, { lenient: true }));
 
 /** The message to copy: in memory, or a file read in chunks. */
 type MessageSource = { bytes: Uint8Array } | { file: Deno.FsFile; size: number };
@@ -335,7 +284,7 @@ export async function deliverToMaildir(
     }
     tmpPath = "";
     try {
-      await syncDirectory(`${base}/new`);
+      await newDirectorySyncs.sync(`${base}/new`);
     } catch (error) {
       // Linked but perhaps not durable: defer; a retry may deliver twice (M2).
       throw failure(error, MAILDIR_TEMPORARY);

@@ -7,7 +7,6 @@ import {
   MAILDIR_CHDIR,
   MAILDIR_READ,
   MAILDIR_TEMPORARY,
-  syncDirectory,
 } from "./maildir.ts";
 
 const encoder = new TextEncoder();
@@ -194,14 +193,5 @@ Deno.test("deliverToMaildir: a Maildir checked a moment ago and then removed get
     const again = await deliverToMaildir(dir, parts, message, { ...options, create: true });
     assertEquals(names(`${dir}/new`), [again.name]);
     assertEquals(names(`${dir}/tmp`), []);
-  });
-});
-
-Deno.test("syncDirectory: concurrent callers share fsyncs and all resolve", async () => {
-  await withMaildir(async (dir) => {
-    await Promise.all(Array.from({ length: 8 }, () => syncDirectory(`${dir}/new`)));
-    await syncDirectory(`${dir}/new`);
-    // A directory that cannot be opened is left alone, as before.
-    await syncDirectory(`${dir}/missing`);
   });
 });

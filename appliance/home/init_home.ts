@@ -26,6 +26,7 @@ import { DEFAULT_SPLIT } from "../queue/layout.ts";
 import { isValidHostname } from "../accounts/address.ts";
 import { makeFifo } from "../queue/trigger.ts";
 import { errorText } from "../deliver/delivery_error.ts";
+import { fileExists } from "../durable_file.ts";
 
 export interface InitHomeOptions {
   /** This host's name (control/me); default from the host name, see defaultMe. */
@@ -237,12 +238,11 @@ function makeQueue(
   }
 }
 
+/** fileExists without following links; any error but ENOENT becomes an InitError. */
 function exists(path: string): boolean {
   try {
-    Deno.lstatSync(path);
-    return true;
+    return fileExists(path, { followLinks: false });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
     throw ioError("cannot read", path, error);
   }
 }

@@ -7,17 +7,10 @@
  */
 import { logBounced, logEndMessage, logTripleBounce, logWarning } from "../log.ts";
 import type { openQueueMessage } from "./inject.ts";
-import type { QueueLayout } from "./layout.ts";
-import {
-  BounceError,
-  type BounceSettings,
-  checkMessageDone,
-  describeError,
-  discardBounce,
-  finishMessage,
-  injectBounce,
-  queueName,
-} from "./transitions.ts";
+import { describeError } from "./error_text.ts";
+import { BounceError, type BounceSettings, discardBounce, injectBounce } from "./inject_bounce.ts";
+import { type QueueLayout, queueName } from "./layout.ts";
+import { checkMessageDone, finishMessage } from "./transitions.ts";
 
 export interface BounceAndFinishOptions {
   settings: BounceSettings;

@@ -5,8 +5,9 @@ import { bounceAndFinish, type BounceAndFinishOptions } from "./bounce_and_finis
 import { stringToBytes } from "./envelope.ts";
 import { injectMessage } from "./inject.ts";
 import type { QueueLayout } from "./layout.ts";
+import { preprocessMessage } from "./preprocess.ts";
 import { makeTestQueue } from "./test_queue.ts";
-import { appendBounce, preprocessMessage, removeChannelFile } from "./transitions.ts";
+import { appendBounce, removeChannelFile } from "./transitions.ts";
 
 const b = (text: string) => stringToBytes(text);
 const NOW = 1_709_622_489; // 5 Mar 2024 07:08:09 UTC

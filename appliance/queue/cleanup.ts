@@ -8,6 +8,7 @@
 import { logInfo, logWarning } from "../log.ts";
 import { anyEntryExists, removeEntries } from "./entries.ts";
 import { OSSIFIED_SECONDS, type QueueLayout } from "./layout.ts";
+import { removeIfPresent } from "../durable_file.ts";
 
 export interface RecoveryReport {
   /** Names removed from pid/. */
@@ -71,7 +72,7 @@ export async function removeOssifiedMessages(layout: QueueLayout, now: Date): Pr
     if (referenced(layout, id)) continue;
     try {
       removeEntries(layout.intdForms(id));
-      await removeIfExists(layout.mess(id));
+      await removeIfPresent(layout.mess(id));
       removed.push(id);
       logInfo(`cleanup: removed msg ${id}, left unqueued by a dead queue writer`, {
         msg: id.toString(),
@@ -104,13 +105,5 @@ async function atimeOf(path: string): Promise<number | undefined> {
     return atime ? Math.floor(atime.getTime() / 1000) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-async function removeIfExists(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
 }

@@ -6,7 +6,7 @@
  * subdirectory's name (`todo/5`), so a directory never counts as an entry
  * and is never removed.
  */
-import { existsSync } from "node:fs";
+import { probeFile } from "../durable_file.ts";
 
 function isAbsence(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory;
@@ -28,11 +28,11 @@ export function entryExists(path: string): boolean {
 
 /**
  * entryExists without the cost of an exception when the entry is absent
- * (node:fs existsSync), for names that are normally absent. Any stat failure
- * reads as absence, as transitions.ts's probeFile.
+ * (durable_file.ts's probeFile), for names that are normally absent. Any
+ * stat failure reads as absence, as it does there.
  */
 export function probeEntry(path: string): boolean {
-  if (!existsSync(path)) return false;
+  if (!probeFile(path)) return false;
   try {
     return !Deno.statSync(path).isDirectory;
   } catch {

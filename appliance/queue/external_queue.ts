@@ -21,6 +21,7 @@ import { writeAllSync } from "../bytes.ts";
 import { formatEnvelope } from "./envelope.ts";
 import { QUEUE_EXIT, QueueError } from "./inject.ts";
 import type { QueueLayout } from "./layout.ts";
+import { removeIfPresent } from "../durable_file.ts";
 
 /** qmail_close's texts for a crashed queue program (qmail.c, §3.4 "client-side conditions"). */
 const TEXT_CRASHED = "Zqq crashed (#4.3.0)";
@@ -134,7 +135,8 @@ export async function openExternalQueue(
     }).spawn();
   } catch (error) {
     file.close();
-    await removeQuietly(path);
+    // A leftover is removed by the 36-hour pid/ sweep (§4.9).
+    await removeIfPresent(path).catch(() => {});
     throw new QueueError(EXIT_EXEC_FAILED, `Cannot start the queue program ${program}`, {
       cause: error,
     });
@@ -362,7 +364,8 @@ class ExternalQueue implements ExternalQueueMessage {
   async #removeEnvelopeName(): Promise<void> {
     if (this.#envelopeRemoved) return;
     this.#envelopeRemoved = true;
-    await removeQuietly(this.#envelopePath);
+    // A leftover is removed by the 36-hour pid/ sweep (§4.9).
+    await removeIfPresent(this.#envelopePath).catch(() => {});
   }
 
   #assertWriting(): void {
@@ -464,13 +467,5 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | type
     return await Promise.race([promise, expiry]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch {
-    // Gone already; a leftover is removed by the 36-hour pid/ sweep (§4.9).
   }
 }

@@ -11,6 +11,7 @@ import type { QueueLayout } from "./layout.ts";
 import { formatQueueReceived } from "./received.ts";
 import { pullTrigger } from "./trigger.ts";
 import { writeAllSync } from "../bytes.ts";
+import { dirname, syncDirectory } from "../durable_file.ts";
 
 /** qmail-queue exit codes (§3.4). */
 export const QUEUE_EXIT = {
@@ -315,7 +316,7 @@ class MessageWriter implements QueueMessage {
       this.#file = undefined;
       // Not in qmail (which assumes synchronous BSD FFS metadata): on Linux the
       // new directory entries are only durable once their directory is fsynced.
-      await syncDirectory(dirname(layout.mess(id)), QUEUE_EXIT.mess);
+      await syncQueueDirectory(dirname(layout.mess(id)), QUEUE_EXIT.mess);
 
       // §3.2 steps 8–9: intd, created O_EXCL, written and fsynced.
       const intdPath = layout.intd(id);
@@ -336,7 +337,7 @@ class MessageWriter implements QueueMessage {
       } finally {
         intd.close();
       }
-      await syncDirectory(dirname(intdPath), QUEUE_EXIT.intd);
+      await syncQueueDirectory(dirname(intdPath), QUEUE_EXIT.intd);
 
       // §3.2 step 10: the commit point.
       const todoPath = layout.todo(id);
@@ -357,7 +358,7 @@ class MessageWriter implements QueueMessage {
     // preprocessing the message. A failed fsync here is reported (the client
     // may queue again: a duplicate rather than a loss) but the message stays.
     try {
-      await syncDirectory(dirname(layout.todo(id)), QUEUE_EXIT.write);
+      await syncQueueDirectory(dirname(layout.todo(id)), QUEUE_EXIT.write);
     } finally {
       pullTrigger(layout);
     }
@@ -429,14 +430,10 @@ function inodeOf(file: Deno.FsFile, path: string): bigint {
   return statSync(path, { bigint: true }).ino;
 }
 
-async function syncDirectory(path: string, exitCode: number): Promise<void> {
+/** syncDirectory, a failure of which is qmail-queue's `exitCode`. */
+async function syncQueueDirectory(path: string, exitCode: number): Promise<void> {
   try {
-    const directory = Deno.openSync(path, { read: true });
-    try {
-      await directory.sync();
-    } finally {
-      directory.close();
-    }
+    await syncDirectory(path);
   } catch (error) {
     throw new QueueError(exitCode, `Cannot fsync directory ${path}`, { cause: error });
   }
@@ -462,8 +459,4 @@ async function truncateAndRemove(path: string): Promise<void> {
   } catch {
     // Left for the 36-hour cleanup (§4.9).
   }
-}
-
-function dirname(path: string): string {
-  return path.slice(0, path.lastIndexOf("/"));
 }

@@ -1,9 +1,9 @@
+import { closeSync, constants, openSync, readSync } from "node:fs";
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
 import { bytesToString, formatIntd, stringToBytes } from "./envelope.ts";
 import { injectMessage, openQueueMessage, qmailCloseText, QueueError } from "./inject.ts";
 import { detectSplit, type QueueLayout, queueLayoutFor } from "./layout.ts";
 import { makeTestQueue } from "./test_queue.ts";
-import { watchTrigger } from "./trigger.ts";
 
 const b = (text: string) => stringToBytes(text);
 const NOW = new Date(Date.UTC(2024, 2, 5, 7, 8, 9));
@@ -255,15 +255,19 @@ Deno.test("concurrent messages in one process get distinct ids", () =>
 
 Deno.test("commit pulls the trigger", () =>
   withQueue(async (layout) => {
-    let wake!: () => void;
-    const woken = new Promise<void>((resolve) => (wake = resolve));
-    const watch = watchTrigger(layout, () => wake());
+    // A reader of our own, as qmail-send holds one (§4.2), so the pull has someone to write to.
+    const reader = openSync(layout.trigger, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
-      await injectMessage(layout, b("x\n"), b(""), [b("r")], { who: "by uid 0" });
-      await woken;
+      const buffer = new Uint8Array(8);
+      const message = await openQueueMessage(layout, { who: "by uid 0" });
+      await message.write(b("x\n"));
+      assertEquals(readSync(reader, buffer), 0, "nothing written before the commit");
+      await message.commit(b(""), [b("r")]);
+      // One NUL byte (§3.2 step 11), there once commit has resolved.
+      assertEquals(readSync(reader, buffer), 1);
+      assertEquals(buffer[0], 0);
     } finally {
-      watch.close();
-      await watch.closed;
+      closeSync(reader);
     }
   }));
 

@@ -33,6 +33,17 @@ export const OSSIFIED_SECONDS = 129600;
 
 export type Channel = "local" | "remote";
 
+/** The queue's top-level directories (§2.1). */
+export type QueueDirectory =
+  | "pid"
+  | "mess"
+  | "intd"
+  | "todo"
+  | "info"
+  | Channel
+  | "bounce"
+  | "lock";
+
 /**
  * Paths of one queue. `todoSplit` and `intdSplit` tell the form qmd's own
  * writer uses for todo/ and intd/ (big-todo split, or flat), each detected
@@ -69,6 +80,10 @@ export class QueueLayout {
 
   mess(id: bigint | number): string {
     return `${this.root}/mess/${this.bucket(id)}/${id}`;
+  }
+  /** mess/NN/ID from the relative name a delivery job carries (messName). */
+  messFromName(name: string): string {
+    return `${this.root}/mess/${name}`;
   }
   info(id: bigint | number): string {
     return `${this.root}/info/${this.bucket(id)}/${id}`;
@@ -133,6 +148,11 @@ export class QueueLayout {
     return splitFirst ? [split, flat] : [flat, split];
   }
 
+  /** A top-level directory of the queue (`mess`, `todo`, …), its split subdirectories aside. */
+  directory(name: QueueDirectory): string {
+    return `${this.root}/${name}`;
+  }
+
   /**
    * Every directory a message can be found in, split ones expanded. todo/
    * and intd/ list themselves (flat entries) and their split subdirectories,
@@ -167,6 +187,11 @@ export class QueueLayout {
     }
     return [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
+}
+
+/** A path relative to the queue, as qmail-send names files in its log ("todo/123"). */
+export function queueName(layout: QueueLayout, path: string): string {
+  return path.startsWith(`${layout.root}/`) ? path.slice(layout.root.length + 1) : path;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { bytesToString } from "./envelope.ts";
 import type { Channel, QueueLayout } from "./layout.ts";
 import { formatDate822 } from "./received.ts";
+import { probeFile } from "../durable_file.ts";
 
 export interface QueueCounts {
   /** Regular files under mess/* (qmail-qstat: `find queue/mess/* -type f | wc -l`). */
@@ -21,12 +22,13 @@ export interface QueueCounts {
 /** Counts as notqmail's qmail-qstat does: regular files, at any depth. */
 export function countQueue(layout: QueueLayout): QueueCounts {
   let messages = 0;
-  for (const entry of readDirOrEmpty(`${layout.root}/mess`)) {
+  const mess = layout.directory("mess");
+  for (const entry of readDirOrEmpty(mess)) {
     if (entry.name.startsWith(".")) continue; // the shell's * skips dot files
     if (entry.isFile) messages++;
-    else if (entry.isDirectory) messages += countFiles(`${layout.root}/mess/${entry.name}`);
+    else if (entry.isDirectory) messages += countFiles(`${mess}/${entry.name}`);
   }
-  return { messages, unprocessed: countFiles(`${layout.root}/todo`) };
+  return { messages, unprocessed: countFiles(layout.directory("todo")) };
 }
 
 /** qmail-qstat's two lines. */
@@ -105,10 +107,11 @@ export function describeQueue(layout: QueueLayout): QreadResult {
   } catch (error) {
     return { text: `fatal: unable to chdir: ${errorText(error)}\n`, exitCode: 111 };
   }
+  const infoDirectories = layout.directories("info");
   for (let bucket = 0; bucket < layout.split; bucket++) {
     let names: string[];
     try {
-      names = Array.from(Deno.readDirSync(`${layout.root}/info/${bucket}`), (entry) => entry.name);
+      names = Array.from(Deno.readDirSync(infoDirectories[bucket]), (entry) => entry.name);
     } catch (error) {
       text += `fatal: unable to opendir info/${bucket}: ${errorText(error)}\n`;
       return { text, exitCode: 111 };
@@ -132,7 +135,7 @@ function describeMessage(layout: QueueLayout, id: bigint): string {
   } catch (error) {
     return formatQreadTrouble(id, error);
   }
-  const bouncing = exists(layout.bounce(id));
+  const bouncing = probeFile(layout.bounce(id));
   let text = formatQreadStats({ id, birth, size, sender, bouncing });
   for (const channel of ["local", "remote"] as const) {
     let bytes: Uint8Array;
@@ -166,15 +169,6 @@ function readChannelRecords(bytes: Uint8Array): { done: boolean; address: Uint8A
 /** qmail-qread's out(): bytes 32–126 as they are, every other byte as `_`. */
 function printable(bytes: Uint8Array): string {
   return bytesToString(bytes).replace(/[^\x20-\x7e]/g, "_");
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Regular files below `dir`, recursively (`find DIR -type f`: symbolic links are not followed). */

@@ -1,3 +1,4 @@
+import { closeSync, constants, openSync, readSync } from "node:fs";
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { QueueLayout } from "./layout.ts";
 import { makeTestQueue } from "./test_queue.ts";
@@ -26,10 +27,40 @@ Deno.test("makeFifo makes a named pipe with the exact mode", async () => {
   }
 });
 
-Deno.test("pullTrigger ignores a FIFO nobody reads and a missing FIFO", () =>
+/** The errno code `fn` throws with. */
+function errorCode(fn: () => unknown): string | undefined {
+  return (assertThrows(fn) as Error & { code?: string }).code;
+}
+
+/** Opens lock/trigger as a queue writer does; throws ENXIO when nobody holds it for reading. */
+function openAsWriter(layout: QueueLayout): number {
+  return openSync(layout.trigger, constants.O_WRONLY | constants.O_NONBLOCK);
+}
+
+Deno.test("pullTrigger: one NUL to a reader; a FIFO nobody reads and a missing FIFO are ignored", () =>
   withQueue((layout) => {
+    const buffer = new Uint8Array(8);
+    const reader = openSync(layout.trigger, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      pullTrigger(layout);
+      assertEquals(readSync(reader, buffer), 1);
+      assertEquals(buffer[0], 0);
+    } finally {
+      closeSync(reader);
+    }
+
+    // Nobody reads: the open fails with ENXIO, which pullTrigger swallows and does not wait out.
+    assertEquals(errorCode(() => openAsWriter(layout)), "ENXIO");
     pullTrigger(layout);
-    pullTrigger(new QueueLayout(`${layout.root}/nowhere`, { todoSplit: false }));
+    assert(Deno.lstatSync(layout.trigger).isFifo, "the FIFO stays a FIFO");
+
+    // No FIFO: nothing is created in its place (no O_CREAT), in a queue or outside one.
+    Deno.removeSync(layout.trigger);
+    pullTrigger(layout);
+    assertThrows(() => Deno.lstatSync(layout.trigger), Deno.errors.NotFound);
+    const nowhere = new QueueLayout(`${layout.root}/nowhere`, { todoSplit: false });
+    pullTrigger(nowhere);
+    assertThrows(() => Deno.lstatSync(nowhere.root), Deno.errors.NotFound);
   }));
 
 Deno.test("watchTrigger wakes once per pull and stops on close", () =>
@@ -42,18 +73,27 @@ Deno.test("watchTrigger wakes once per pull and stops on close", () =>
       wake();
     });
     try {
+      // While it watches, the FIFO has a reader: a writer's open succeeds.
+      closeSync(openAsWriter(layout));
       for (let round = 1; round <= 3; round++) {
         pullTrigger(layout);
         await woken;
         woken = new Promise<void>((resolve) => (wake = resolve));
         assertEquals(wakes, round);
       }
+      watch.close();
+      watch.close();
+      // A pull after close wakes nobody: the loop ends (closed settles) and onWake is not
+      // called; a watch still running would call it (woken settles) and never end.
+      pullTrigger(layout);
+      const first = await Promise.race([
+        watch.closed.then(() => "closed"),
+        woken.then(() => "woken"),
+      ]);
+      assertEquals(first, "closed");
     } finally {
       watch.close();
-      watch.close();
-      await watch.closed;
     }
-    pullTrigger(layout);
     assertEquals(wakes, 3);
   }));
 

@@ -32,7 +32,7 @@ export async function runExtraRemote(
   let child: Deno.ChildProcess;
   let message: Deno.FsFile;
   try {
-    message = await Deno.open(`${layout.root}/mess/${job.mess}`, { read: true });
+    message = await Deno.open(layout.messFromName(job.mess), { read: true });
   } catch {
     return { delivery: job.delivery, status: "Z", text: "Unable to read message. (#4.3.0)\n" };
   }

@@ -50,7 +50,7 @@ export function buildRemoteContext(
     layout,
     controls,
     resolver: new Resolver({ home }),
-    tcpto: tcptoFile(`${layout.root}/lock/tcpto`, () => Math.floor(Date.now() / 1000), Deno.pid),
+    tcpto: tcptoFile(layout.tcpto, () => Math.floor(Date.now() / 1000), Deno.pid),
     ipme: buildIpMe({ moreIpMe: controls.moreIpMe, notIpMe: controls.notIpMe }),
     pool,
     now: () => Date.now(),

@@ -30,17 +30,22 @@ export async function deliverRemote(job: DeliveryJob, ctx: RemoteContext): Promi
   return { delivery: job.delivery, status, text };
 }
 
-/** The qmail-remote records (r/h/s then K/Z/D) for one job. */
+/**
+ * The qmail-remote records (r/h/s then K/Z/D) for one job. The message is
+ * the job's mess/NN/ID, or the file at `messagePath` when it is not in the
+ * queue (`qmd remote` reads it from stdin).
+ */
 export async function deliverRecords(
   job: DeliveryJob,
   ctx: RemoteContext,
+  messagePath = ctx.layout.messFromName(job.mess),
 ): Promise<RemoteRecord[]> {
   const at = job.recipient.lastIndexOf("@");
   const domain = at >= 0 ? job.recipient.slice(at + 1) : "";
   const helo = ctx.controls.helohost;
   if (helo === null) return [REMOTE_TEXTS.noControls];
   const route = findRoute(ctx.controls, domain, job.sender);
-  const first = await deliverByRoute(job, domain, route, helo, ctx);
+  const first = await deliverByRoute(job, messagePath, domain, route, helo, ctx);
   // The fallback (seed 001): the default smtproutes entry ":relay" takes the
   // message when a more specific route could not be reached, and with
   // straightfallback also after a temporary failure.
@@ -48,7 +53,7 @@ export async function deliverRecords(
   if (fallback === undefined) return first.records;
   const temporary = formatRemoteReport(first.records).status === "Z";
   if (first.unreached || (temporary && ctx.controls.straightFallback)) {
-    return (await deliverByRoute(job, domain, fallback, helo, ctx)).records;
+    return (await deliverByRoute(job, messagePath, domain, fallback, helo, ctx)).records;
   }
   return first.records;
 }
@@ -70,6 +75,7 @@ function fallbackRoute(controls: RemoteControls, taken: Route): Route | undefine
 /** One route's attempt; `unreached` when no host of it could be connected to. */
 async function deliverByRoute(
   job: DeliveryJob,
+  messagePath: string,
   domain: string,
   route: Route,
   helo: string,
@@ -79,7 +85,7 @@ async function deliverByRoute(
   if (!list.ok) return { records: [list.record], unreached: false };
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(`${ctx.layout.root}/mess/${job.mess}`, { read: true });
+    file = await Deno.open(messagePath, { read: true });
   } catch {
     return { records: [REMOTE_TEXTS.unreadable], unreached: false };
   }

@@ -51,7 +51,7 @@ export async function makeTestRemote(
     layout,
     controls,
     resolver: new Resolver({ nameServers: [{ ipAddr: "127.0.0.1", port: dns.port }] }),
-    tcpto: tcptoFile(`${layout.root}/lock/tcpto`, () => Math.floor(Date.now() / 1000), 7),
+    tcpto: tcptoFile(layout.tcpto, () => Math.floor(Date.now() / 1000), 7),
     ipme: buildIpMe({ moreIpMe: [], notIpMe: [{ address: "127.0.0.0", prefixLength: 8 }] }, []),
     pool,
     now: () => Date.now(),
@@ -64,7 +64,7 @@ export async function makeTestRemote(
       const id = nextId++;
       const mess = layout.messName(id);
       await Deno.writeFile(
-        `${layout.root}/mess/${mess}`,
+        layout.messFromName(mess),
         typeof body === "string" ? new TextEncoder().encode(body) : body,
       );
       return { delivery: id % 100, id: String(id), mess, sender, recipient };
