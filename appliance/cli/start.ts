@@ -270,8 +270,15 @@ async function prepare(
   }
   checkControls(home, pop3);
   checkSendMutex(queueLayoutFor(home).sendmutex);
+  // Port 0: a free port each, never one another listener was given (the kernel
+  // may hand the same free port out twice, since each probe closes its socket).
+  const taken = new Set(addresses.map((address) => `${address.host} ${address.port}`));
   for (const address of addresses) {
-    if (address.port === 0) address.port = await freePort(address.host);
+    for (let tries = 0; address.port === 0 && tries < 20; tries++) {
+      const port = await freePort(address.host);
+      if (!taken.has(`${address.host} ${port}`)) address.port = port;
+    }
+    taken.add(`${address.host} ${address.port}`);
   }
   await checkAddresses(addresses);
   return { created, notes };
