@@ -9,7 +9,14 @@ import type { FromRole, RoleName, ToRole } from "./ipc.ts";
 import { formatLogRecord, logEvent, type LogFormat, type LogRecord, setLogSink } from "./log.ts";
 import { LogBacklog } from "./log_backlog.ts";
 import { StdoutLines } from "./stdout_lines.ts";
-import { type RoleSpec, roleTable, type RoleTableOptions } from "./role_table.ts";
+import {
+  localRoleSpec,
+  readHomeGrants,
+  readUserHomes,
+  type RoleSpec,
+  roleTable,
+  type RoleTableOptions,
+} from "./role_table.ts";
 import { ReloadReport } from "./reload_report.ts";
 import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
 
@@ -36,6 +43,15 @@ interface RunningRole {
   logBacklog: LogBacklog;
 }
 
+/**
+ * An isolate to be restarted with another spec once it has drained: what
+ * the supervisor would have posted to it meanwhile waits for its successor.
+ */
+interface Replacement {
+  spec: RoleSpec;
+  held: ToRole[];
+}
+
 const MAX_BACKOFF_MS = 60_000;
 
 /** The spawners: they finish what send gave them and stop when send has drained. */
@@ -57,6 +73,9 @@ export class Supervisor {
   readonly #reloads = new ReloadReport();
   /** The one reader of the TLS files; every smtpd and pop3d isolate serves what it found good. */
   readonly #tls: TlsFilesWatch;
+  /** The user homes local may touch; undefined when the table came from options.roles. */
+  #userHomes: string[] | undefined;
+  readonly #replacing = new Map<RunningRole, Replacement>();
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
@@ -84,7 +103,7 @@ export class Supervisor {
       this.#fatal = (message) => reject(new Error(message));
     });
     this.#tls.start();
-    for (const spec of this.#options.roles ?? roleTable(this.#options)) {
+    for (const spec of this.#options.roles ?? this.#roleTable()) {
       for (let index = 0; index < spec.count; index++) this.#spawn(spec, index, 0);
     }
     const ready = new Promise<void>((resolve) => {
@@ -101,6 +120,13 @@ export class Supervisor {
       this.#flushLines();
     }
     this.#fatal = undefined;
+  }
+
+  /** The role table with what the home's files grant now. */
+  #roleTable(): RoleSpec[] {
+    const grants = readHomeGrants(this.#options.home);
+    this.#userHomes = grants.userHomes;
+    return roleTable(this.#options, grants);
   }
 
   #spawn(spec: RoleSpec, index: number, restarts: number): RunningRole {
@@ -165,7 +191,10 @@ export class Supervisor {
     role.ready = false;
     setTimeout(() => {
       if (this.#stopping) return;
-      this.#spawn(role.spec, role.index, restarts);
+      // A planned restart's spec wins; what waited for it is lost, and peer-restarted says so.
+      const spec = this.#replacing.get(role)?.spec ?? role.spec;
+      this.#replacing.delete(role);
+      this.#spawn(spec, role.index, restarts);
       if (role.spec.name === "local" || role.spec.name === "remote") {
         this.#post("send", { type: "peer-restarted", role: role.spec.name });
       }
@@ -208,9 +237,12 @@ export class Supervisor {
       case "auth-result":
         this.#postTo(message.role ?? "smtpd", message.worker - 1, message);
         break;
-      case "drained":
-        this.#markDrained(role);
+      case "drained": {
+        const replacement = this.#replacing.get(role);
+        if (replacement !== undefined) this.#replace(role, replacement);
+        else this.#markDrained(role);
         break;
+      }
       case "reloaded":
         this.#reloads.answer(message.round, roleKey(role), message.errors);
         break;
@@ -229,7 +261,10 @@ export class Supervisor {
 
   #post(name: RoleName, message: ToRole): void {
     for (const role of this.#roles) {
-      if (role.spec.name === name) role.worker.postMessage(message);
+      if (role.spec.name !== name) continue;
+      const replacement = this.#replacing.get(role);
+      if (replacement !== undefined) replacement.held.push(message);
+      else role.worker.postMessage(message);
     }
   }
 
@@ -245,6 +280,52 @@ export class Supervisor {
     for (const role of ready) {
       role.worker.postMessage({ type: "reload", round } satisfies ToRole);
     }
+    this.#regrantLocal();
+  }
+
+  /**
+   * SIGHUP, when the user homes changed (users/cdb or users/assign): local's
+   * permissions are fixed when its isolate starts, so it finishes the
+   * deliveries in flight and restarts with the new homes. Jobs send gives it
+   * meanwhile wait for the new isolate, so none is lost.
+   */
+  #regrantLocal(): void {
+    const before = this.#userHomes;
+    const after = readUserHomes(this.#options.home);
+    if (before === undefined || after === undefined || sameMembers(before, after)) return;
+    this.#userHomes = after;
+    const spec = localRoleSpec(this.#options.home, after);
+    for (const role of this.#roles.filter((each) => each.spec.name === "local")) {
+      const replacement = this.#replacing.get(role);
+      if (replacement !== undefined) {
+        replacement.spec = spec;
+        continue;
+      }
+      this.#replacing.set(role, { spec, held: [] });
+      role.worker.postMessage({ type: "drain" } satisfies ToRole);
+    }
+    logEvent(
+      "local_regranted",
+      "status: user homes changed; local restarts with the new ones when its deliveries finish",
+      { homes: after.length },
+    );
+  }
+
+  /** A replaced isolate has drained: its successor starts and gets what waited. */
+  #replace(role: RunningRole, { spec, held }: Replacement): void {
+    this.#replacing.delete(role);
+    this.#reloads.gone(roleKey(role));
+    role.worker.terminate();
+    if (this.#stopping) {
+      // No successor now: what waited stays queued, and send must not wait for it.
+      this.#markDrained(role);
+      if (held.some((message) => message.type === "deliver")) {
+        this.#post("send", { type: "peer-restarted", role: spec.name });
+      }
+      return;
+    }
+    const successor = this.#spawn(spec, role.index, 0);
+    for (const message of held) successor.worker.postMessage(message);
   }
 
   /** The certificate the TLS listeners serve, and what is wrong with the files on disk. */
@@ -317,4 +398,10 @@ export class Supervisor {
 /** How log lines and reload answers name an isolate: "smtpd 2". */
 function roleKey(role: RunningRole): string {
   return `${role.spec.name} ${role.index + 1}`;
+}
+
+/** Whether two lists hold the same strings, in any order. */
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((item) => set.has(item));
 }
