@@ -80,10 +80,15 @@ function orNothing<T>(read: () => T, nothing: T): T {
 
 /**
  * The user homes the local role may read and write, or undefined when the
- * users file is broken (the caller keeps what it had).
+ * users file cannot be read (malformed, a bad cdb, unreadable): the caller
+ * keeps what it had, and local reports the file when a delivery needs it.
  */
 export function readUserHomes(home: string): string[] | undefined {
-  return orNothing<string[] | undefined>(() => readAssignedHomes(home), undefined);
+  try {
+    return readAssignedHomes(home);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads what the home's files grant, now. Fixed until the isolates restart. */

@@ -290,6 +290,7 @@ export class Supervisor {
    * meanwhile wait for the new isolate, so none is lost.
    */
   #regrantLocal(): void {
+    if (this.#stopping) return;
     const before = this.#userHomes;
     const after = readUserHomes(this.#options.home);
     if (before === undefined || after === undefined || sameMembers(before, after)) return;

@@ -7,6 +7,8 @@ import { assertEquals, assertNotEquals } from "./assert.ts";
 import { roleTable, type RoleTableOptions } from "../appliance/role_table.ts";
 import { loadRemoteControls } from "../config/remote.ts";
 import { compileTcpRules, loadTcpRules, parseTcpRules } from "../config/tcprules.ts";
+import { buildCdb } from "../config/cdb.ts";
+import { compileAssign, parseAssign } from "../config/users.ts";
 
 function optionsFor(home: string): RoleTableOptions {
   return {
@@ -198,5 +200,32 @@ Deno.test("permissions: a QMAILQUEUE set only in tcp.smtp.cdb may be run by smtp
   assertEquals(table?.lookup({ ip: "127.0.0.1" })?.env.QMAILQUEUE, "/usr/bin/simscan");
   const smtpd = roleTable(optionsFor(home)).find((role) => role.name === "smtpd")!;
   assertEquals(smtpd.permissions.run, ["/bin/sh", "/usr/bin/simscan"]);
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("permissions: local and pop3d get the homes of users/cdb when it exists, else users/assign", async () => {
+  const home = await Deno.makeTempDir();
+  Deno.mkdirSync(`${home}/users`);
+  Deno.writeTextFileSync(`${home}/users/assign`, "=joe:joe:1:1:/home/joe:::\n.\n");
+  const options = {
+    ...optionsFor(home),
+    pop3: [{ host: "127.0.0.1", port: 0, kind: "pop3" as const }],
+  };
+  const homesOf = (name: string) => {
+    const permissions = roleTable(options).find((role) => role.name === name)!.permissions;
+    return [permissions.read, permissions.write].map((paths) =>
+      (paths as string[]).filter((path) => path.startsWith("/home/"))
+    );
+  };
+  assertEquals(homesOf("local"), [["/home/joe"], ["/home/joe"]]);
+  assertEquals(homesOf("pop3d"), [["/home/joe"], ["/home/joe"]]);
+  Deno.writeFileSync(
+    `${home}/users/cdb`,
+    buildCdb(compileAssign(parseAssign("=ann:ann:1:1:/home/ann:::\n.\n"))),
+  );
+  assertEquals(homesOf("local"), [["/home/ann"], ["/home/ann"]]);
+  // A users/cdb that is not one grants nothing; local reports it when it delivers.
+  Deno.writeTextFileSync(`${home}/users/cdb`, "not a cdb");
+  assertEquals(homesOf("local"), [[], []]);
   await Deno.remove(home, { recursive: true });
 });
