@@ -14,16 +14,71 @@ export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin"
 /** What an SMTP listener is for: port 25, submission (587, AUTH first) or SMTPS (465). */
 export type ListenerKind = "smtp" | "submission" | "smtps" | "pop3" | "pop3s";
 
-/** What every role receives when it starts and on reload. */
-export interface RoleSettings {
+/** One address a listener isolate serves, and what it is for. */
+export interface ListenerAddress {
+  host: string;
+  port: number;
+  kind: ListenerKind;
+}
+
+/**
+ * What the smtpd and pop3d isolates share: the addresses, the isolate's
+ * number among its role's (1-based), and the tables every isolate of the
+ * role works on together (SharedArrayBuffers: open sessions per IP, failed
+ * logins, which challenge mechanisms can succeed).
+ */
+export interface ListenerOptions {
+  listen: ListenerAddress[];
+  index: number;
+  limits: SharedArrayBuffer;
+  authFailures: SharedArrayBuffer;
+  authCapabilities: SharedArrayBuffer;
+}
+
+/** Each role's own start options; `role` names the role they are for. */
+interface OptionsByRole {
+  smtpd: { role: "smtpd" } & ListenerOptions;
+  pop3d: { role: "pop3d" } & ListenerOptions;
+  /** remoteDelivery false: remote recipients stay queued (tests). */
+  send: { role: "send"; remoteDelivery: boolean };
+  /** qmail-start's default delivery instructions (./Maildir/ when absent). */
+  local: { role: "local"; defaultDelivery?: string };
+  /** The connection pool's bounds (tests and the bench; defaults 10 per destination, 10 s idle). */
+  remote: { role: "remote"; maxPerDestination?: number; idleMs?: number };
+  /** auth publishes which challenge mechanisms can succeed into this table. */
+  auth: { role: "auth"; authCapabilities: SharedArrayBuffer };
+}
+
+/** The roles the supervisor starts (the admin console is not a role yet). */
+export type StartedRole = keyof OptionsByRole;
+
+export type OptionsFor<R extends StartedRole> = OptionsByRole[R];
+
+/** Any role's start options. */
+export type RoleOptions = OptionsByRole[StartedRole];
+
+/** What every role receives when it starts. */
+export interface RoleSettings<R extends StartedRole = StartedRole> {
   /** Absolute path of the qmd home (QMAILHOME). */
   home: string;
   /** Environment layered for the role (QMAILQUEUE, DATABYTES, RELAYCLIENT, ...). */
   env: Record<string, string>;
-  /** Role-specific options, e.g. listener addresses for smtpd. */
-  options: Record<string, unknown>;
+  options: OptionsFor<R>;
   /** smtpd, pop3d: the TLS files the supervisor checked (the last good ones). */
   tls?: TlsFiles;
+  /** The isolate's count of log records posted and not yet written (log_backlog.ts). */
+  logBacklog?: SharedArrayBuffer;
+}
+
+/** The settings for role R, or an error when the supervisor sent another role's. */
+export function settingsFor<R extends StartedRole>(
+  settings: RoleSettings,
+  role: R,
+): RoleSettings<R> {
+  if (settings.options.role !== role) {
+    throw new Error(`${role} was started with ${settings.options.role}'s options`);
+  }
+  return settings as RoleSettings<R>;
 }
 
 /** Supervisor → role. */

@@ -5,280 +5,31 @@
  * restarting crashed roles with backoff, and turning signals into reload,
  * flush and drain.
  */
-import type { FromRole, ListenerKind, RoleName, ToRole } from "./ipc.ts";
+import type { FromRole, RoleName, ToRole } from "./ipc.ts";
 import { formatLogRecord, logEvent, type LogFormat, type LogRecord, setLogSink } from "./log.ts";
-import { homePaths } from "../config/home.ts";
-import { createLimitsBuffer } from "./net/connection_limits.ts";
 import { LogBacklog } from "./log_backlog.ts";
-import { AuthFailures } from "./net/auth_failures.ts";
-import { AuthCapabilities } from "./net/auth_capabilities.ts";
 import { StdoutLines } from "./stdout_lines.ts";
+import {
+  localRoleSpec,
+  readHomeGrants,
+  readUserHomes,
+  type RoleSpec,
+  roleTable,
+  type RoleTableOptions,
+} from "./role_table.ts";
 import { ReloadReport } from "./reload_report.ts";
 import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-  /** What the listener is for; default smtp. */
-  kind?: ListenerKind;
-}
+export type { ListenAddress, RoleSpec } from "./role_table.ts";
 
-export interface SupervisorOptions {
-  home: string;
-  /** SMTP, submission and SMTPS listeners, each with its kind. */
-  smtp: ListenAddress[];
-  smtpdWorkers: number;
-  /** POP3 and POP3S listeners (kinds pop3, pop3s); none = no pop3d role. */
-  pop3?: ListenAddress[];
+export interface SupervisorOptions extends RoleTableOptions {
   logFormat: LogFormat;
   /** Seconds that sessions and deliveries get to finish on SIGTERM. */
   graceSeconds: number;
-  /** Environment passed to the roles (RELAYCLIENT, DATABYTES, QMAILQUEUE, ...). */
-  env: Record<string, string>;
   /** Where log lines go (stdout by default, buffered: see StdoutLines). */
   writeLine?: (line: string) => void;
   /** Replaces the role table (tests). */
   roles?: RoleSpec[];
-  /** The failed-login table (AuthFailures.createBuffer), kept by `qmd start` for `qmd unblock`. */
-  authFailures?: SharedArrayBuffer;
-}
-
-export interface RoleSpec {
-  name: RoleName;
-  module: URL;
-  count: number;
-  permissions: Deno.PermissionOptionsObject;
-  options: (index: number) => Record<string, unknown>;
-}
-
-/**
- * The role table: what each isolate runs and may touch. This is qmail's
- * privilege separation in Deno's terms: smtpd can write only the queue's
- * intake directories and cannot read a Maildir; local cannot open sockets;
- * send has no network and runs no programs.
- */
-export function roleTable(options: SupervisorOptions): RoleSpec[] {
-  const paths = homePaths(options.home);
-  // Shared by every smtpd isolate: connection counts and failed AUTHs per IP.
-  const limits = createLimitsBuffer();
-  const pop3Limits = createLimitsBuffer();
-  // One failed-login table for SMTP AUTH and POP3: guessing on both counts together.
-  const authFailures = options.authFailures ?? AuthFailures.createBuffer();
-  // Which challenge mechanisms can succeed: written by auth, read by the listeners.
-  const authCapabilities = AuthCapabilities.createBuffer();
-  const q = paths.queue;
-  const intake = [`${q}/pid`, `${q}/mess`, `${q}/intd`, `${q}/todo`, `${q}/lock/trigger`];
-  const accounts = [
-    paths.accounts,
-    `${paths.accounts}-wal`,
-    `${paths.accounts}-shm`,
-    `${paths.accounts}-journal`,
-  ];
-  return [
-    {
-      name: "send",
-      module: new URL("./roles/send.ts", import.meta.url),
-      count: 1,
-      permissions: {
-        read: [paths.control, q],
-        write: [q],
-        env: false,
-        net: false,
-        run: false,
-        ffi: false,
-        // The u record of an injected bounce's envelope (qmail-queue's getuid()).
-        sys: ["uid"],
-        import: false,
-      },
-      options: () => ({ remoteDelivery: true }),
-    },
-    {
-      name: "local",
-      module: new URL("./roles/local.ts", import.meta.url),
-      count: 1,
-      permissions: {
-        // Delivery reads a user's home (its mode, .qmail files, Maildir) before writing to it:
-        // users/assign homes outside the qmd home (/home/joe) need both.
-        read: [paths.home, ...assignHomes(options.home)],
-        write: [paths.mail, paths.alias, ...intake, ...accounts, ...assignHomes(options.home)],
-        // |program lines in .qmail files run as qmail-local would run them.
-        run: true,
-        env: true,
-        sys: ["hostname", "uid", "gid"],
-        net: false,
-        ffi: false,
-        import: false,
-      },
-      options: () => ({}),
-    },
-    {
-      name: "remote",
-      module: new URL("./roles/remote.ts", import.meta.url),
-      count: 1,
-      permissions: {
-        // Controls (tlshosts/, clientcert.pem), the messages, and the tcpto table.
-        read: [paths.control, `${q}/mess`, `${q}/lock/tcpto`, "/etc/resolv.conf"],
-        write: [`${q}/lock/tcpto`],
-        net: true,
-        env: false,
-        // control/extraremote: the wrapper HOME/bin/qmail-remote.extra (fixed at start).
-        run: extraRemoteProgram(options.home),
-        ffi: false,
-        // ipme needs the interface addresses (qmail's ipme_init).
-        sys: ["networkInterfaces", "hostname"],
-        import: false,
-      },
-      options: () => ({}),
-    },
-    {
-      name: "auth",
-      module: new URL("./roles/auth.ts", import.meta.url),
-      count: 1,
-      permissions: {
-        // The account database and control/checkpassword; nothing else of the home.
-        read: [paths.control, ...accounts],
-        write: [],
-        // control/checkpassword runs the operator's checkpassword program.
-        run: checkpasswordPrograms(options.home),
-        env: false,
-        net: false,
-        ffi: false,
-        sys: false,
-        import: false,
-      },
-      options: () => ({ authCapabilities }),
-    },
-    {
-      name: "smtpd",
-      module: new URL("./roles/smtpd.ts", import.meta.url),
-      count: options.smtpdWorkers,
-      permissions: {
-        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake],
-        write: intake,
-        net: true,
-        env: false,
-        // QMAILQUEUE programs named in the environment or tcp.smtp, through /bin/sh.
-        run: qmailQueuePrograms(options),
-        ffi: false,
-        sys: ["hostname", "uid"],
-        import: false,
-      },
-      options: (index) => ({
-        listen: options.smtp.map((address) => ({ ...address, kind: address.kind ?? "smtp" })),
-        index: index + 1,
-        limits,
-        authFailures,
-        authCapabilities,
-      }),
-    },
-    ...((options.pop3 ?? []).length === 0 ? [] : [{
-      name: "pop3d" as const,
-      module: new URL("./roles/pop3d.ts", import.meta.url),
-      count: options.smtpdWorkers,
-      permissions: {
-        // Mailboxes: virtual ones under mail/, users/assign homes, and for
-        // checkpassword users the trees named in control/pop3homes.
-        read: [paths.control, paths.mail, ...assignHomes(options.home), ...pop3Homes(options.home)],
-        write: [paths.mail, ...assignHomes(options.home), ...pop3Homes(options.home)],
-        net: true,
-        env: false,
-        run: false,
-        ffi: false,
-        sys: ["hostname"],
-        import: false,
-      } satisfies Deno.PermissionOptionsObject,
-      options: (index: number) => ({
-        listen: options.pop3,
-        index: index + 1,
-        limits: pop3Limits,
-        authFailures,
-        authCapabilities,
-      }),
-    }]),
-  ];
-}
-
-/**
- * control/pop3homes (qmd's): directories under which checkpassword users'
- * homes lie (e.g. /home, /var/vpopmail/domains), which pop3d may then read
- * and write. Absent: none. Fixed when the isolates start.
- */
-function pop3Homes(home: string): string[] {
-  try {
-    return Deno.readTextFileSync(`${home}/control/pop3homes`).split("\n").map((line) => line.trim())
-      .filter((line) => line.startsWith("/"));
-  } catch {
-    return [];
-  }
-}
-
-/**
- * control/checkpassword's program (and the program it runs on success), run
- * through /bin/sh for the fd 3 interface. Fixed when the isolate starts: a
- * changed control/checkpassword needs a restart to widen this.
- */
-function checkpasswordPrograms(home: string): string[] | false {
-  let line: string;
-  try {
-    line = Deno.readTextFileSync(`${home}/control/checkpassword`).split("\n")[0].trim();
-  } catch {
-    return false;
-  }
-  const words = line.split(/\s+/).filter((word) => word.startsWith("/"));
-  return words.length === 0 ? false : ["/bin/sh", ...words];
-}
-
-/** The extraremote wrapper when control/extraremote is on (seed 001), else no programs. */
-function extraRemoteProgram(home: string): string[] | false {
-  let line: string;
-  try {
-    line = Deno.readTextFileSync(`${home}/control/extraremote`).split("\n")[0].trim();
-  } catch {
-    return false;
-  }
-  return line === "" || line === "0" ? false : [`${home}/bin/qmail-remote.extra`];
-}
-
-/**
- * QMAILQUEUE programs the smtpd isolates may run: the environment's and any
- * named in tcp.smtp (a QMAILQUEUE= instruction), plus /bin/sh that starts
- * them with the envelope on fd 1. Fixed when the isolates start.
- */
-function qmailQueuePrograms(options: SupervisorOptions): string[] | false {
-  const programs = new Set<string>();
-  if (options.env.QMAILQUEUE) programs.add(options.env.QMAILQUEUE);
-  try {
-    const text = Deno.readTextFileSync(homePaths(options.home).tcpSmtp);
-    for (const match of text.matchAll(/QMAILQUEUE=(.)(.*?)\1/g)) programs.add(match[2]);
-  } catch {
-    // no tcp.smtp text file
-  }
-  return programs.size === 0 ? false : ["/bin/sh", ...programs];
-}
-
-/**
- * Home directories named in users/assign, which the local role must be able
- * to read and write (pop3d too, for their Maildirs). Fixed when the isolates
- * start: a home added later needs a restart.
- */
-function assignHomes(home: string): string[] {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(`${home}/users/assign`);
-  } catch {
-    return [];
-  }
-  const homes = new Set<string>();
-  for (const line of text.split("\n")) {
-    const fields = line.split(":");
-    if (
-      (line.startsWith("=") || line.startsWith("+")) && fields.length >= 5 &&
-      fields[4].startsWith("/")
-    ) {
-      homes.add(fields[4]);
-    }
-  }
-  return [...homes];
 }
 
 interface RunningRole {
@@ -290,6 +41,15 @@ interface RunningRole {
   startedAt: number;
   /** Log records this worker posted and the supervisor has not written yet. */
   logBacklog: LogBacklog;
+}
+
+/**
+ * An isolate to be restarted with another spec once it has drained: what
+ * the supervisor would have posted to it meanwhile waits for its successor.
+ */
+interface Replacement {
+  spec: RoleSpec;
+  held: ToRole[];
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -313,6 +73,9 @@ export class Supervisor {
   readonly #reloads = new ReloadReport();
   /** The one reader of the TLS files; every smtpd and pop3d isolate serves what it found good. */
   readonly #tls: TlsFilesWatch;
+  /** The user homes local may touch; undefined when the table came from options.roles. */
+  #userHomes: string[] | undefined;
+  readonly #replacing = new Map<RunningRole, Replacement>();
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
@@ -340,7 +103,7 @@ export class Supervisor {
       this.#fatal = (message) => reject(new Error(message));
     });
     this.#tls.start();
-    for (const spec of this.#options.roles ?? roleTable(this.#options)) {
+    for (const spec of this.#options.roles ?? this.#roleTable()) {
       for (let index = 0; index < spec.count; index++) this.#spawn(spec, index, 0);
     }
     const ready = new Promise<void>((resolve) => {
@@ -357,6 +120,13 @@ export class Supervisor {
       this.#flushLines();
     }
     this.#fatal = undefined;
+  }
+
+  /** The role table with what the home's files grant now. */
+  #roleTable(): RoleSpec[] {
+    const grants = readHomeGrants(this.#options.home);
+    this.#userHomes = grants.userHomes;
+    return roleTable(this.#options, grants);
   }
 
   #spawn(spec: RoleSpec, index: number, restarts: number): RunningRole {
@@ -388,7 +158,8 @@ export class Supervisor {
         settings: {
           home: this.#options.home,
           env: this.#options.env,
-          options: { ...spec.options(index), logBacklog: role.logBacklog.buffer },
+          options: spec.options(index),
+          logBacklog: role.logBacklog.buffer,
           ...(TLS_ROLES.has(spec.name) ? { tls: this.#tls.files } : {}),
         },
       } satisfies ToRole,
@@ -420,7 +191,10 @@ export class Supervisor {
     role.ready = false;
     setTimeout(() => {
       if (this.#stopping) return;
-      this.#spawn(role.spec, role.index, restarts);
+      // A planned restart's spec wins; what waited for it is lost, and peer-restarted says so.
+      const spec = this.#replacing.get(role)?.spec ?? role.spec;
+      this.#replacing.delete(role);
+      this.#spawn(spec, role.index, restarts);
       if (role.spec.name === "local" || role.spec.name === "remote") {
         this.#post("send", { type: "peer-restarted", role: role.spec.name });
       }
@@ -463,9 +237,12 @@ export class Supervisor {
       case "auth-result":
         this.#postTo(message.role ?? "smtpd", message.worker - 1, message);
         break;
-      case "drained":
-        this.#markDrained(role);
+      case "drained": {
+        const replacement = this.#replacing.get(role);
+        if (replacement !== undefined) this.#replace(role, replacement);
+        else this.#markDrained(role);
         break;
+      }
       case "reloaded":
         this.#reloads.answer(message.round, roleKey(role), message.errors);
         break;
@@ -484,7 +261,10 @@ export class Supervisor {
 
   #post(name: RoleName, message: ToRole): void {
     for (const role of this.#roles) {
-      if (role.spec.name === name) role.worker.postMessage(message);
+      if (role.spec.name !== name) continue;
+      const replacement = this.#replacing.get(role);
+      if (replacement !== undefined) replacement.held.push(message);
+      else role.worker.postMessage(message);
     }
   }
 
@@ -500,6 +280,53 @@ export class Supervisor {
     for (const role of ready) {
       role.worker.postMessage({ type: "reload", round } satisfies ToRole);
     }
+    this.#regrantLocal();
+  }
+
+  /**
+   * SIGHUP, when the user homes changed (users/cdb or users/assign): local's
+   * permissions are fixed when its isolate starts, so it finishes the
+   * deliveries in flight and restarts with the new homes. Jobs send gives it
+   * meanwhile wait for the new isolate, so none is lost.
+   */
+  #regrantLocal(): void {
+    if (this.#stopping) return;
+    const before = this.#userHomes;
+    const after = readUserHomes(this.#options.home);
+    if (before === undefined || after === undefined || sameMembers(before, after)) return;
+    this.#userHomes = after;
+    const spec = localRoleSpec(this.#options.home, after);
+    for (const role of this.#roles.filter((each) => each.spec.name === "local")) {
+      const replacement = this.#replacing.get(role);
+      if (replacement !== undefined) {
+        replacement.spec = spec;
+        continue;
+      }
+      this.#replacing.set(role, { spec, held: [] });
+      role.worker.postMessage({ type: "drain" } satisfies ToRole);
+    }
+    logEvent(
+      "local_regranted",
+      "status: user homes changed; local restarts with the new ones when its deliveries finish",
+      { homes: after.length },
+    );
+  }
+
+  /** A replaced isolate has drained: its successor starts and gets what waited. */
+  #replace(role: RunningRole, { spec, held }: Replacement): void {
+    this.#replacing.delete(role);
+    this.#reloads.gone(roleKey(role));
+    role.worker.terminate();
+    if (this.#stopping) {
+      // No successor now: what waited stays queued, and send must not wait for it.
+      this.#markDrained(role);
+      if (held.some((message) => message.type === "deliver")) {
+        this.#post("send", { type: "peer-restarted", role: spec.name });
+      }
+      return;
+    }
+    const successor = this.#spawn(spec, role.index, 0);
+    for (const message of held) successor.worker.postMessage(message);
   }
 
   /** The certificate the TLS listeners serve, and what is wrong with the files on disk. */
@@ -572,4 +399,10 @@ export class Supervisor {
 /** How log lines and reload answers name an isolate: "smtpd 2". */
 function roleKey(role: RunningRole): string {
   return `${role.spec.name} ${role.index + 1}`;
+}
+
+/** Whether two lists hold the same strings, in any order. */
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((item) => set.has(item));
 }

@@ -1,5 +1,19 @@
 import { assertEquals, assertMatch } from "../tests/assert.ts";
+import type { OptionsFor } from "./ipc.ts";
 import { type RoleSpec, Supervisor } from "./supervisor.ts";
+
+/** Start options for a fixture that stands in for smtpd (it reads only its index). */
+function fixtureOptions(index: number): OptionsFor<"smtpd"> {
+  const unused = new SharedArrayBuffer(8);
+  return {
+    role: "smtpd",
+    listen: [],
+    index: index + 1,
+    limits: unused,
+    authFailures: unused,
+    authCapabilities: unused,
+  };
+}
 
 Deno.test("supervisor: a crashed isolate is restarted with a log line while the others keep running", async () => {
   const lines: string[] = [];
@@ -24,7 +38,7 @@ Deno.test("supervisor: a crashed isolate is restarted with a log line while the 
         ffi: false,
         sys: false,
       },
-      options: (index) => ({ index: index + 1 }),
+      options: fixtureOptions,
     }],
   });
   await supervisor.start();
@@ -43,7 +57,8 @@ Deno.test("supervisor: a crashed isolate is restarted with a log line while the 
   await supervisor.drain();
 });
 
-function reloadingRoles(count: number, options: Record<string, unknown>): RoleSpec[] {
+/** The reloading fixture answers with the errors in FIXTURE_ERRORS and fails its start with FIXTURE_FATAL. */
+function reloadingRoles(count: number): RoleSpec[] {
   return [{
     name: "smtpd",
     module: new URL("../tests/fixtures/reloading_role.ts", import.meta.url),
@@ -57,18 +72,22 @@ function reloadingRoles(count: number, options: Record<string, unknown>): RoleSp
       ffi: false,
       sys: false,
     },
-    options: () => options,
+    options: fixtureOptions,
   }];
 }
 
-function supervisorWith(roles: RoleSpec[], lines: string[]): Supervisor {
+function supervisorWith(
+  roles: RoleSpec[],
+  lines: string[],
+  env: Record<string, string> = {},
+): Supervisor {
   return new Supervisor({
     home: "/nonexistent",
     smtp: [],
     smtpdWorkers: 1,
     logFormat: "text",
     graceSeconds: 5,
-    env: {},
+    env,
     writeLine: (line) => lines.push(line.replace(/^\d+\.\d+ /, "")),
     roles,
   });
@@ -76,10 +95,9 @@ function supervisorWith(roles: RoleSpec[], lines: string[]): Supervisor {
 
 Deno.test("supervisor: a role's fatal start error rejects start() once and is not logged as well", async () => {
   const lines: string[] = [];
-  const supervisor = supervisorWith(
-    reloadingRoles(2, { fatal: "smtpd: /h/control/databytes line 1: expected a whole number" }),
-    lines,
-  );
+  const supervisor = supervisorWith(reloadingRoles(2), lines, {
+    FIXTURE_FATAL: "smtpd: /h/control/databytes line 1: expected a whole number",
+  });
   let message = "";
   try {
     await supervisor.start();
@@ -95,7 +113,9 @@ Deno.test("supervisor: a role's fatal start error rejects start() once and is no
 Deno.test("supervisor: SIGHUP logs each broken file once for all isolates, then one closing line", async () => {
   const lines: string[] = [];
   const broken = ["/h/control/databytes line 1: bad", "/h/control/maxrcpt line 1: bad"];
-  const supervisor = supervisorWith(reloadingRoles(3, { errors: broken }), lines);
+  const supervisor = supervisorWith(reloadingRoles(3), lines, {
+    FIXTURE_ERRORS: JSON.stringify(broken),
+  });
   await supervisor.start();
   try {
     supervisor.reload();
@@ -113,7 +133,7 @@ Deno.test("supervisor: SIGHUP logs each broken file once for all isolates, then 
     await supervisor.drain();
   }
   lines.length = 0;
-  const clean = supervisorWith(reloadingRoles(2, {}), lines);
+  const clean = supervisorWith(reloadingRoles(2), lines);
   await clean.start();
   try {
     clean.reload();

@@ -14,6 +14,7 @@
  *   and RELAYCLIENT clients too, which are otherwise never blocked.
  */
 import { readControlLine, readControlNumber } from "./control.ts";
+import { flagDefault, numberDefault } from "./controls.ts";
 
 export interface AuthFailurePolicy {
   ipLimit: number;
@@ -23,25 +24,21 @@ export interface AuthFailurePolicy {
   lockTrusted: boolean;
 }
 
-/** The defaults when the files are absent (README's control table). */
+/** The policy when the files are absent: config/controls.ts's defaults. */
 export const AUTH_FAILURE_DEFAULTS = {
-  ipLimit: 10,
-  accountLimit: 5,
-  lockSeconds: 3600,
+  ipLimit: numberDefault("authfaillimit"),
+  accountLimit: numberDefault("authfailuserlimit"),
+  lockSeconds: numberDefault("authfaillock"),
 } as const;
 
 export function loadAuthFailurePolicy(home: string): AuthFailurePolicy {
   const trusted = readControlLine(home, "authfaillocktrusted")?.trim();
   return {
-    ipLimit: Math.max(0, readControlNumber(home, "authfaillimit", AUTH_FAILURE_DEFAULTS.ipLimit)),
-    accountLimit: Math.max(
-      0,
-      readControlNumber(home, "authfailuserlimit", AUTH_FAILURE_DEFAULTS.accountLimit),
-    ),
-    lockSeconds: Math.max(
-      1,
-      readControlNumber(home, "authfaillock", AUTH_FAILURE_DEFAULTS.lockSeconds),
-    ),
-    lockTrusted: trusted !== undefined && trusted !== "" && trusted !== "0",
+    ipLimit: Math.max(0, readControlNumber(home, "authfaillimit")),
+    accountLimit: Math.max(0, readControlNumber(home, "authfailuserlimit")),
+    lockSeconds: Math.max(1, readControlNumber(home, "authfaillock")),
+    lockTrusted: trusted === undefined
+      ? flagDefault("authfaillocktrusted")
+      : trusted !== "" && trusted !== "0",
   };
 }

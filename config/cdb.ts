@@ -120,6 +120,11 @@ export class CdbReader {
     return [...this.#find(toBytes(key))];
   }
 
+  /** Every record in file order (cdbdump's walk). */
+  records(): CdbRecord[] {
+    return readCdbRecords(this.#bytes);
+  }
+
   #u32(position: number): number {
     if (position + 4 > this.#bytes.length) {
       throw new CdbFormatError(`cdb pointer ${position} past end of file`);
@@ -153,6 +158,40 @@ export class CdbReader {
       slot = (slot + 1) % slots;
     }
   }
+}
+
+/**
+ * Every record of a cdb in file order, checking that each pointer stays inside
+ * the file. The records run from byte 2048 up to the first hash table.
+ */
+export function readCdbRecords(bytes: Uint8Array): CdbRecord[] {
+  if (bytes.length < 2048) throw new CdbFormatError("cdb file shorter than its header");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = bytes.length;
+  for (let i = 0; i < 256; i++) {
+    const position = view.getUint32(i * 8, true);
+    const slots = view.getUint32(i * 8 + 4, true);
+    if (position < 2048 || position + slots * 8 > bytes.length) {
+      throw new CdbFormatError(`cdb hash table ${i} lies outside the file`);
+    }
+    end = Math.min(end, position);
+  }
+  const records: CdbRecord[] = [];
+  let position = 2048;
+  while (position < end) {
+    if (position + 8 > end) throw new CdbFormatError(`cdb record at ${position} is cut short`);
+    const keyLength = view.getUint32(position, true);
+    const dataLength = view.getUint32(position + 4, true);
+    const keyStart = position + 8;
+    const dataEnd = keyStart + keyLength + dataLength;
+    if (dataEnd > end) throw new CdbFormatError(`cdb record at ${position} runs past the records`);
+    records.push({
+      key: bytes.slice(keyStart, keyStart + keyLength),
+      data: bytes.slice(keyStart + keyLength, dataEnd),
+    });
+    position = dataEnd;
+  }
+  return records;
 }
 
 function sameBytes(haystack: Uint8Array, start: number, needle: Uint8Array): boolean {

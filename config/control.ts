@@ -7,6 +7,7 @@
  *
  * This module is a leaf: it never imports appliance/ and returns plain data.
  */
+import { numberDefault } from "./controls.ts";
 
 /** A control file that exists but cannot be used. */
 export class ControlError extends Error {
@@ -139,8 +140,16 @@ export function parseControlList(text: string): ListEntry[] {
   return entries;
 }
 
-/** A non-negative integer control file; absent gives the default. */
-export function readControlNumber(home: string, name: string, fallback: number): number {
+/**
+ * A whole-number control file; absent, empty or broken (inside
+ * loadAllControls) gives the default, which is config/controls.ts's unless
+ * the caller names another.
+ */
+export function readControlNumber(
+  home: string,
+  name: string,
+  fallback: number = numberDefault(name),
+): number {
   const line = readControlLine(home, name);
   if (line === undefined || line.trim() === "") return fallback;
   return orDefault(() => parseControlNumber(`${home}/control/${name}`, line), fallback);

@@ -204,6 +204,8 @@ export const CONTROLS: readonly ControlSpec[] = [
     meaning: "seconds smtpd waits for each read or write",
     read: true,
   },
+  // qmd's overall deadlines: qmail has only timeoutsmtpd, per read, so a client sending a
+  // byte now and then could hold a session forever. timeoutdata's default is timeoutsmtpd's.
   {
     name: "timeoutcommand",
     kind: "number",
@@ -257,6 +259,7 @@ export const CONTROLS: readonly ControlSpec[] = [
       "recipients per message for clients without RELAYCLIENT or AUTH; 0 = no such limit (seed 000)",
     read: true,
   },
+  // aio (seed 001): 100, RFC 5321 §4.5.3.1.8's minimum.
   {
     name: "maxrecipients",
     kind: "number",
@@ -266,6 +269,7 @@ export const CONTROLS: readonly ControlSpec[] = [
       "recipients per message for every client; 452 past it (seed 001; MAXRECIPIENTS overrides)",
     read: true,
   },
+  // qmd's default: RFC 5321 §4.5.3.1.4 asks for at least 512.
   {
     name: "maxcmdlen",
     kind: "number",
@@ -274,6 +278,7 @@ export const CONTROLS: readonly ControlSpec[] = [
     meaning: "longest command line in bytes; 500 past it (seed 000; qmd's default)",
     read: true,
   },
+  // qmail-md's default (seed 000 md20): addresses up to 899 bytes.
   {
     name: "maxaddrlen",
     kind: "number",
@@ -509,6 +514,7 @@ export const CONTROLS: readonly ControlSpec[] = [
       "qmd's: a checkpassword command line (fd 3 interface) for users not in accounts.sqlite, e.g. /bin/checkpassword /bin/true",
     read: true,
   },
+  // qmd's: the qmail run files' MAXCON is 40.
   {
     name: "concurrencyincoming",
     kind: "number",
@@ -518,6 +524,7 @@ export const CONTROLS: readonly ControlSpec[] = [
       "SMTP sessions at once over all listeners, and POP3 sessions counted apart; 421 / -ERR past it",
     read: true,
   },
+  // tcpserver's per-IP limit in seed 004's run file.
   {
     name: "concurrencyperip",
     kind: "number",
@@ -865,4 +872,47 @@ export const CONTROLS: readonly ControlSpec[] = [
 /** The table entry for a control file name, if qmd knows it. */
 export function findControl(name: string): ControlSpec | undefined {
   return CONTROLS.find((spec) => spec.name === name);
+}
+
+/** The entry for a name the code reads; a name missing from the table is a programming error. */
+function knownControl(name: string): ControlSpec {
+  const spec = findControl(name);
+  if (spec === undefined) throw new Error(`control/${name} is not in config/controls.ts`);
+  return spec;
+}
+
+/** A number control's default (maxcmdlen: 4096), the one place the loaders take it from. */
+export function numberDefault(name: string): number {
+  const spec = knownControl(name);
+  if (spec.kind !== "number" || !/^\d+$/.test(spec.default)) {
+    throw new Error(`control/${name} has no numeric default in config/controls.ts`);
+  }
+  return Number(spec.default);
+}
+
+/** A set-or-not control's default: "0" is off, "1" is on. */
+export function flagDefault(name: string): boolean {
+  const spec = knownControl(name);
+  if (spec.kind !== "line" || (spec.default !== "0" && spec.default !== "1")) {
+    throw new Error(`control/${name} has no 0 or 1 default in config/controls.ts`);
+  }
+  return spec.default === "1";
+}
+
+/** A line control's literal default (bouncefrom: MAILER-DAEMON), neither "none" nor "me". */
+export function lineDefault(name: string): string {
+  const spec = knownControl(name);
+  if (spec.kind !== "line" || spec.default === "none" || spec.default === "me") {
+    throw new Error(`control/${name} has no literal default in config/controls.ts`);
+  }
+  return spec.default;
+}
+
+/** For a control whose default is "me": qmail's literal when control/me is absent too. */
+export function meFallback(name: string): string {
+  const spec = knownControl(name);
+  if (spec.default !== "me" || spec.fallback === undefined) {
+    throw new Error(`control/${name} has no fallback for a missing me in config/controls.ts`);
+  }
+  return spec.fallback;
 }

@@ -4,9 +4,9 @@
  * data. Connection limits are smtpd's (concurrencyincoming,
  * concurrencyperip), counted separately for POP3.
  */
-import { readControlLine, readControlNumber } from "./control.ts";
+import { readControlLine, readControlList, readControlNumber } from "./control.ts";
 import { type AuthFailurePolicy, loadAuthFailurePolicy } from "./auth_limits.ts";
-import { COMMAND_TIMEOUT_SECONDS } from "./smtpd.ts";
+import { flagDefault } from "./controls.ts";
 
 export interface Pop3dControls {
   me: string;
@@ -30,23 +30,35 @@ export interface Pop3dControls {
   log: { pop3In: boolean; pop3Out: boolean };
 }
 
+/** Set and not "0" (an empty file is off); absent gives the table's default. */
 function flag(home: string, name: string): boolean {
   const line = readControlLine(home, name)?.trim();
-  return line !== undefined && line !== "" && line !== "0";
+  if (line === undefined) return flagDefault(name);
+  return line !== "" && line !== "0";
 }
 
 export function loadPop3dControls(home: string): Pop3dControls {
-  const timeout = readControlNumber(home, "timeoutpop3d", 1200);
+  const timeout = readControlNumber(home, "timeoutpop3d");
   return {
     me: readControlLine(home, "me")?.trim() || "localhost",
-    authPop3: readControlNumber(home, "auth/pop3", 60),
-    authSpop3: readControlNumber(home, "auth/spop3", 63),
+    authPop3: readControlNumber(home, "auth/pop3"),
+    authSpop3: readControlNumber(home, "auth/spop3"),
     plaintext: flag(home, "pop3plaintext"),
     timeoutSeconds: timeout <= 0 ? 1 : timeout,
-    commandTimeoutSeconds: readControlNumber(home, "timeoutcommand", COMMAND_TIMEOUT_SECONDS),
-    concurrencyIncoming: readControlNumber(home, "concurrencyincoming", 200),
-    concurrencyPerIp: readControlNumber(home, "concurrencyperip", 20),
+    commandTimeoutSeconds: readControlNumber(home, "timeoutcommand"),
+    concurrencyIncoming: readControlNumber(home, "concurrencyincoming"),
+    concurrencyPerIp: readControlNumber(home, "concurrencyperip"),
     authFailures: loadAuthFailurePolicy(home),
     log: { pop3In: flag(home, "log/pop3_in"), pop3Out: flag(home, "log/pop3_out") },
   };
+}
+
+/**
+ * control/pop3homes (qmd's): the directories under which checkpassword users'
+ * homes lie (/home, /var/vpopmail/domains), which pop3d may read and write;
+ * lines that are not absolute paths are skipped. Absent: none.
+ */
+export function readPop3Homes(home: string): string[] {
+  return (readControlList(home, "pop3homes") ?? []).map((entry) => entry.value.trim())
+    .filter((path) => path.startsWith("/"));
 }

@@ -31,13 +31,8 @@ import {
   readControlList,
   readControlNumber,
 } from "./control.ts";
+import { flagDefault } from "./controls.ts";
 
-/** control/timeoutconnect's default (seconds). */
-export const DEFAULT_TIMEOUT_CONNECT = 60;
-/** control/timeoutremote's default (seconds). */
-export const DEFAULT_TIMEOUT_REMOTE = 1200;
-/** control/signkeystale's default (days a BATV signature stays valid). */
-export const DEFAULT_SIGN_KEY_STALE = 7;
 /** The SMTP port. */
 export const SMTP_PORT = 25;
 /** The QMTP port (qmail-qmtpc, seed 000). */
@@ -98,6 +93,8 @@ export interface RemoteControls {
   noSignHosts: string[];
   /** nosignmydoms: sender domains (lower case) whose mail is not signed. */
   noSignMyDoms: string[];
+  /** log/remote_fd: log each session (commands and replies; never DATA or AUTH). */
+  logSession: boolean;
 }
 
 /** Where mail for one domain goes. */
@@ -122,10 +119,27 @@ function controlPath(home: string, name: string): string {
   return `${home}/control/${name}`;
 }
 
+/** Set or not: a file that exists is set unless its first line is "0" (seed 001). */
 function flag(home: string, name: string): boolean {
   const line = readControlLine(home, name);
-  if (line === undefined) return false;
+  if (line === undefined) return flagDefault(name);
   return line.trim() !== "0";
+}
+
+/** A log switch: on when set and neither empty nor "0", as smtpd's log/ files. */
+function readLogSwitch(home: string, name: string): boolean {
+  const line = readControlLine(home, name)?.trim();
+  if (line === undefined) return flagDefault(name);
+  return line !== "" && line !== "0";
+}
+
+/**
+ * control/extraremote (seed 001, "set or not"): run HOME/bin/qmail-remote.extra
+ * in qmail-remote's place. An empty file is set. The remote role and the
+ * supervisor (which lets the role run the wrapper) both ask here.
+ */
+export function readExtraRemote(home: string): boolean {
+  return flag(home, "extraremote");
 }
 
 function values(home: string, name: string): string[] {
@@ -292,8 +306,8 @@ export function loadRemoteControls(home: string): RemoteControls {
       () => parseQmtpRoutes(controlPath(home, "qmtproutes"), list("qmtproutes")),
       [],
     ),
-    timeoutConnect: readControlNumber(home, "timeoutconnect", DEFAULT_TIMEOUT_CONNECT),
-    timeoutRemote: readControlNumber(home, "timeoutremote", DEFAULT_TIMEOUT_REMOTE),
+    timeoutConnect: readControlNumber(home, "timeoutconnect"),
+    timeoutRemote: readControlNumber(home, "timeoutremote"),
     outgoingIp: outgoing === "" || outgoing === "0.0.0.0"
       ? null
       : orDefault(() => checkIp(controlPath(home, "outgoingip"), 1, outgoing), null),
@@ -324,12 +338,13 @@ export function loadRemoteControls(home: string): RemoteControls {
     tlsRemote: flag(home, "tlsremote"),
     secAuthRemote: flag(home, "secauthremote"),
     straightFallback: flag(home, "straightfallback"),
-    extraRemote: flag(home, "extraremote"),
+    extraRemote: readExtraRemote(home),
     tlsClientCiphers: ciphers === "" ? null : ciphers,
     signKey: signKey === "" ? null : signKey,
-    signKeyStale: readControlNumber(home, "signkeystale", DEFAULT_SIGN_KEY_STALE),
+    signKeyStale: readControlNumber(home, "signkeystale"),
     noSignHosts: values(home, "nosignhosts"),
     noSignMyDoms: values(home, "nosignmydoms"),
+    logSession: readLogSwitch(home, "log/remote_fd"),
   };
 }
 

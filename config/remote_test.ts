@@ -1,7 +1,6 @@
 import { assertEquals, assertThrows } from "../tests/assert.ts";
 import { ControlError } from "./control.ts";
 import {
-  DEFAULT_SIGN_KEY_STALE,
   findLocalBind,
   findRoute,
   loadRemoteControls,
@@ -42,9 +41,10 @@ Deno.test("loadRemoteControls: qmail's defaults (§5.8, §9)", async () => {
       extraRemote: false,
       tlsClientCiphers: null,
       signKey: null,
-      signKeyStale: DEFAULT_SIGN_KEY_STALE,
+      signKeyStale: 7,
       noSignHosts: [],
       noSignMyDoms: [],
+      logSession: false,
     });
   });
   await withHome({ me: "me.example\n" }, (home) => {
@@ -183,6 +183,7 @@ function controls(files: Partial<RemoteControls>): RemoteControls {
     signKeyStale: 7,
     noSignHosts: [],
     noSignMyDoms: [],
+    logSession: false,
     ...files,
   };
 }

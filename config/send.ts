@@ -4,15 +4,10 @@
  * its lookup tables (appliance/send/routing.ts).
  */
 import { ControlError, orDefault, readControlLine, readControlList } from "./control.ts";
+import { lineDefault, meFallback, numberDefault } from "./controls.ts";
 
 /** conf-spawn: the most deliveries a qmail spawner accepts at once (§4.1 step 4). */
 export const SPAWN_LIMIT = 120;
-
-/** control/queuelifetime's default: one week. */
-export const DEFAULT_QUEUE_LIFETIME = 604800;
-
-/** control/bouncemaxbytes's default (qmail aio patch, seed 001). */
-export const DEFAULT_BOUNCE_MAX_BYTES = 50000;
 
 /** The lists todo/ is routed by (§4.4); appliance/send/routing.ts's RoutingControls. */
 export interface SendRoutingControls {
@@ -50,22 +45,22 @@ export interface SendControls extends SendConcurrency {
 /** Reads qmail-send's controls with qmail's defaults (§9). Throws ControlError. */
 export function readSendControls(home: string): SendControls {
   const me = readControlLine(home, "me");
-  const meOr = (name: string, fallback: string) => readControlLine(home, name) ?? me ?? fallback;
-  const doubleBounceTo = readControlLine(home, "doublebounceto") ?? "postmaster";
+  const meOr = (name: string) => readControlLine(home, name) ?? me ?? meFallback(name);
+  const doubleBounceTo = readControlLine(home, "doublebounceto") ?? lineDefault("doublebounceto");
   return {
     routing: {
-      envnoathost: meOr("envnoathost", "envnoathost"),
+      envnoathost: meOr("envnoathost"),
       locals: readLocals(home, me),
       percenthack: listValues(home, "percenthack") ?? [],
       virtualdomains: listValues(home, "virtualdomains") ?? [],
     },
     ...readSendConcurrency(home),
-    queueLifetime: readNonNegative(home, "queuelifetime", DEFAULT_QUEUE_LIFETIME),
+    queueLifetime: readNonNegative(home, "queuelifetime"),
     bounce: {
-      bounceFrom: readControlLine(home, "bouncefrom") ?? "MAILER-DAEMON",
-      bounceHost: meOr("bouncehost", "bouncehost"),
-      doubleBounceRecipient: `${doubleBounceTo}@${meOr("doublebouncehost", "doublebouncehost")}`,
-      maxBytes: readNonNegative(home, "bouncemaxbytes", DEFAULT_BOUNCE_MAX_BYTES),
+      bounceFrom: readControlLine(home, "bouncefrom") ?? lineDefault("bouncefrom"),
+      bounceHost: meOr("bouncehost"),
+      doubleBounceRecipient: `${doubleBounceTo}@${meOr("doublebouncehost")}`,
+      maxBytes: readNonNegative(home, "bouncemaxbytes"),
     },
   };
 }
@@ -87,12 +82,14 @@ export function readSendLocals(
 /** The concurrency limits, capped at SPAWN_LIMIT (§9). Throws ControlError. */
 export function readSendConcurrency(home: string): SendConcurrency {
   return {
-    concurrencyLocal: Math.min(readNonNegative(home, "concurrencylocal", 10), SPAWN_LIMIT),
-    concurrencyRemote: Math.min(readNonNegative(home, "concurrencyremote", 20), SPAWN_LIMIT),
+    concurrencyLocal: Math.min(readNonNegative(home, "concurrencylocal"), SPAWN_LIMIT),
+    concurrencyRemote: Math.min(readNonNegative(home, "concurrencyremote"), SPAWN_LIMIT),
   };
 }
 
-function readNonNegative(home: string, name: string, fallback: number): number {
+/** A whole number, not negative; absent or empty gives config/controls.ts's default. */
+function readNonNegative(home: string, name: string): number {
+  const fallback = numberDefault(name);
   const line = readControlLine(home, name);
   if (line === undefined || line.trim() === "") return fallback;
   const text = line.trim();

@@ -1,12 +1,5 @@
 import { assert, assertEquals } from "../tests/assert.ts";
-import { findControl } from "./controls.ts";
-import {
-  DEFAULT_BOUNCE_MAX_BYTES,
-  DEFAULT_QUEUE_LIFETIME,
-  readSendConcurrency,
-  readSendControls,
-  readSendLocals,
-} from "./send.ts";
+import { readSendConcurrency, readSendControls, readSendLocals } from "./send.ts";
 
 Deno.test("readSendControls defaults follow qmail (§9)", async () => {
   const home = await Deno.makeTempDir({ prefix: "qmd-send-controls-" });
@@ -46,13 +39,6 @@ Deno.test("readSendControls defaults follow qmail (§9)", async () => {
   } finally {
     await Deno.remove(home, { recursive: true });
   }
-});
-
-Deno.test("the send defaults are the ones the controls table documents", () => {
-  assertEquals(findControl("queuelifetime")?.default, String(DEFAULT_QUEUE_LIFETIME));
-  assertEquals(findControl("bouncemaxbytes")?.default, String(DEFAULT_BOUNCE_MAX_BYTES));
-  assertEquals(findControl("concurrencylocal")?.default, "10");
-  assertEquals(findControl("concurrencyremote")?.default, "20");
 });
 
 Deno.test("readSendLocals and readSendConcurrency read what SIGHUP re-reads (§4.7)", async () => {

@@ -14,6 +14,8 @@ import {
   readControlNumber,
 } from "./control.ts";
 import { type AuthFailurePolicy, loadAuthFailurePolicy } from "./auth_limits.ts";
+import { flagDefault, numberDefault } from "./controls.ts";
+import { readCheckpassword } from "./checkpassword.ts";
 
 /** `address:bytes` lines of databytesmf / databytesrcpt (seed 001). */
 export type SizeTable = Record<string, number>;
@@ -73,35 +75,26 @@ export interface SmtpdControls {
   log: { smtpIn: boolean; smtpOut: boolean; orChecks: boolean; tarpitting: boolean };
 }
 
-/** Defaults where the seeds give none: documented in the README control table. */
+/**
+ * What other modules need of smtpd's defaults; like every default it comes
+ * from config/controls.ts (the README's control table is written from it).
+ */
 export const SMTPD_DEFAULTS = {
-  /** qmd's: 4096 bytes (RFC 5321 §4.5.3.1.4 asks for at least 512). */
-  maxCmdLen: 4096,
-  /** qmail-md's default (seed 000 md20): 900, i.e. addresses up to 899 bytes. */
-  maxAddrLen: 900,
-  maxHops: 100,
-  /** aio (seed 001): maxrecipients defaults to 100, RFC 5321 §4.5.3.1.8's minimum. */
-  maxRecipients: 100,
-  tarpitDelay: 5,
-  authSmtp: 60,
-  authSmtps: 63,
-  /** qmd's: total SMTP sessions at once (the qmail run files' MAXCON is 40). */
-  concurrencyIncoming: 200,
-  /** qmd's: sessions per client IP (tcpserver's per-IP limit in seed 004's run file). */
-  concurrencyPerIp: 20,
+  maxCmdLen: numberDefault("maxcmdlen"),
 } as const;
 
+/** Set and not "0" (an empty file is off); absent gives the table's default. */
 function readFlag(home: string, name: string): boolean {
   const line = readControlLine(home, name);
-  if (line === undefined) return false;
+  if (line === undefined) return flagDefault(name);
   const trimmed = line.trim();
   return trimmed !== "" && trimmed !== "0";
 }
 
-/** A tri-state for tlssmtpext/int: absent = on (qmd's default, see the README), "0" = off. */
-function readOptionalFlag(home: string, name: string, fallback: boolean): boolean {
+/** tlssmtpext/int: absent gives the table's default (on, see the README); only "0" is off. */
+function readOptionalFlag(home: string, name: string): boolean {
   const line = readControlLine(home, name);
-  if (line === undefined) return fallback;
+  if (line === undefined) return flagDefault(name);
   return line.trim() !== "0";
 }
 
@@ -125,15 +118,6 @@ function readSizeTable(home: string, name: string): SizeTable | null {
   return table;
 }
 
-/**
- * qmd's overall deadlines (qmail has only timeoutsmtpd, per read, so a client
- * sending a byte now and then could hold a session forever): a command line
- * must end this long after its first byte, a DATA section this long after
- * the 354. The DATA default is qmail's timeoutsmtpd default.
- */
-export const COMMAND_TIMEOUT_SECONDS = 120;
-export const DATA_TIMEOUT_SECONDS = 1200;
-
 export function loadSmtpdControls(home: string): SmtpdControls {
   const me = readControlLine(home, "me");
   const greeting = readControlLines(home, "smtpgreeting") ?? (me === undefined ? undefined : [me]);
@@ -153,9 +137,8 @@ export function loadSmtpdControls(home: string): SmtpdControls {
   } catch {
     moreRcptHostsCdb = null;
   }
-  let timeoutSeconds = readControlNumber(home, "timeoutsmtpd", 1200);
+  let timeoutSeconds = readControlNumber(home, "timeoutsmtpd");
   if (timeoutSeconds <= 0) timeoutSeconds = 1;
-  const checkpassword = readControlLine(home, "checkpassword")?.trim().split(/\s+/) ?? null;
   return {
     me: me ?? greeting[0].split(" ")[0],
     greeting,
@@ -163,45 +146,41 @@ export function loadSmtpdControls(home: string): SmtpdControls {
     rcptHosts,
     moreRcptHostsCdb,
     badMailFrom: readControlList(home, "badmailfrom")?.map((entry) => entry.value) ?? [],
-    databytes: readControlNumber(home, "databytes", 0),
-    databytesPlus: readControlNumber(home, "databytes+", 0),
+    databytes: readControlNumber(home, "databytes"),
+    databytesPlus: readControlNumber(home, "databytes+"),
     databytesMf: orDefault(() => readSizeTable(home, "databytesmf"), null),
     databytesRcpt: orDefault(() => readSizeTable(home, "databytesrcpt"), null),
     timeoutSeconds,
-    commandTimeoutSeconds: readControlNumber(home, "timeoutcommand", COMMAND_TIMEOUT_SECONDS),
-    dataTimeoutSeconds: readControlNumber(home, "timeoutdata", DATA_TIMEOUT_SECONDS),
-    maxRcpt: readControlNumber(home, "maxrcpt", 0),
-    maxRecipients: readControlNumber(home, "maxrecipients", SMTPD_DEFAULTS.maxRecipients),
-    maxCmdLen: readControlNumber(home, "maxcmdlen", SMTPD_DEFAULTS.maxCmdLen),
-    maxAddrLen: readControlNumber(home, "maxaddrlen", SMTPD_DEFAULTS.maxAddrLen),
-    maxHops: readControlNumber(home, "maxhops", SMTPD_DEFAULTS.maxHops),
-    tarpitCount: readControlNumber(home, "tarpitcount", 0),
-    tarpitDelay: readControlNumber(home, "tarpitdelay", SMTPD_DEFAULTS.tarpitDelay),
-    greetDelay: readControlNumber(home, "greetdelay", 0),
-    heloDelay: readControlNumber(home, "helodelay", 0),
-    mfDelay: readControlNumber(home, "mfdelay", 0),
-    rcptDelay: readControlNumber(home, "rcptdelay", 0),
+    commandTimeoutSeconds: readControlNumber(home, "timeoutcommand"),
+    dataTimeoutSeconds: readControlNumber(home, "timeoutdata"),
+    maxRcpt: readControlNumber(home, "maxrcpt"),
+    maxRecipients: readControlNumber(home, "maxrecipients"),
+    maxCmdLen: readControlNumber(home, "maxcmdlen"),
+    maxAddrLen: readControlNumber(home, "maxaddrlen"),
+    maxHops: readControlNumber(home, "maxhops"),
+    tarpitCount: readControlNumber(home, "tarpitcount"),
+    tarpitDelay: readControlNumber(home, "tarpitdelay"),
+    greetDelay: readControlNumber(home, "greetdelay"),
+    heloDelay: readControlNumber(home, "helodelay"),
+    mfDelay: readControlNumber(home, "mfdelay"),
+    rcptDelay: readControlNumber(home, "rcptdelay"),
     dataBeforeGreet: readFlag(home, "databeforegreet"),
-    authSmtp: readControlNumber(home, "auth/smtp", SMTPD_DEFAULTS.authSmtp),
-    authSmtps: readControlNumber(home, "auth/smtps", SMTPD_DEFAULTS.authSmtps),
-    authDelay: readControlNumber(home, "auth/delay", 0),
-    authFailDelay: readControlNumber(home, "authfaildelay", 0),
+    authSmtp: readControlNumber(home, "auth/smtp"),
+    authSmtps: readControlNumber(home, "auth/smtps"),
+    authDelay: readControlNumber(home, "auth/delay"),
+    authFailDelay: readControlNumber(home, "authfaildelay"),
     authFailures: loadAuthFailurePolicy(home),
-    oldAuth: readControlNumber(home, "auth/oldauth", 0) > 0,
+    oldAuth: readControlNumber(home, "auth/oldauth") > 0,
     secAuthExt: readFlag(home, "secauthext"),
     secAuthInt: readFlag(home, "secauthint"),
-    tlsSmtpExt: readOptionalFlag(home, "tlssmtpext", true),
-    tlsSmtpInt: readOptionalFlag(home, "tlssmtpint", true),
-    checkpassword: checkpassword === null || checkpassword[0] === "" ? null : checkpassword,
-    concurrencyIncoming: readControlNumber(
-      home,
-      "concurrencyincoming",
-      SMTPD_DEFAULTS.concurrencyIncoming,
-    ),
-    concurrencyPerIp: readControlNumber(home, "concurrencyperip", SMTPD_DEFAULTS.concurrencyPerIp),
+    tlsSmtpExt: readOptionalFlag(home, "tlssmtpext"),
+    tlsSmtpInt: readOptionalFlag(home, "tlssmtpint"),
+    checkpassword: readCheckpassword(home) ?? null,
+    concurrencyIncoming: readControlNumber(home, "concurrencyincoming"),
+    concurrencyPerIp: readControlNumber(home, "concurrencyperip"),
     batv: {
       key: readControlLine(home, "signkey")?.trim() || null,
-      staleDays: readControlNumber(home, "signkeystale", 7),
+      staleDays: readControlNumber(home, "signkeystale"),
       noSignMyDoms: readControlList(home, "nosignmydoms")?.map((e) => e.value.toLowerCase()) ?? [],
       noSignHosts: readControlList(home, "nosignhosts")?.map((e) => e.value.toLowerCase()) ?? [],
     },

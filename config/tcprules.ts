@@ -29,7 +29,7 @@
  * loadTcpRules is the only I/O.
  */
 import { ControlError } from "./control.ts";
-import { buildCdb, CdbFormatError, CdbReader, type CdbRecord } from "./cdb.ts";
+import { buildCdb, CdbFormatError, CdbReader, type CdbRecord, readCdbRecords } from "./cdb.ts";
 import { byteString } from "./byte_string.ts";
 
 /** One rule line of the text format. */
@@ -69,6 +69,8 @@ export interface TcpRulesTable {
   lookup(facts: TcpRuleFacts): TcpRuleMatch | undefined;
   /** Some key names a host (`=...` or `info@=...`), so a reverse DNS lookup matters. */
   readonly needsHost: boolean;
+  /** Every value some rule sets the variable NAME to, in file order, each once. */
+  valuesOf(name: string): string[];
 }
 
 export interface CompileOptions {
@@ -205,40 +207,6 @@ export function compileTcpRules(
   return buildCdb(tcpRuleRecords(rules, options));
 }
 
-/**
- * Every record of a cdb in file order, checking that each pointer stays inside
- * the file. The records run from byte 2048 up to the first hash table.
- */
-export function readCdbRecords(bytes: Uint8Array): CdbRecord[] {
-  if (bytes.length < 2048) throw new CdbFormatError("cdb file shorter than its header");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let end = bytes.length;
-  for (let i = 0; i < 256; i++) {
-    const position = view.getUint32(i * 8, true);
-    const slots = view.getUint32(i * 8 + 4, true);
-    if (position < 2048 || position + slots * 8 > bytes.length) {
-      throw new CdbFormatError(`cdb hash table ${i} lies outside the file`);
-    }
-    end = Math.min(end, position);
-  }
-  const records: CdbRecord[] = [];
-  let position = 2048;
-  while (position < end) {
-    if (position + 8 > end) throw new CdbFormatError(`cdb record at ${position} is cut short`);
-    const keyLength = view.getUint32(position, true);
-    const dataLength = view.getUint32(position + 4, true);
-    const keyStart = position + 8;
-    const dataEnd = keyStart + keyLength + dataLength;
-    if (dataEnd > end) throw new CdbFormatError(`cdb record at ${position} runs past the records`);
-    records.push({
-      key: bytes.slice(keyStart, keyStart + keyLength),
-      data: bytes.slice(keyStart + keyLength, dataEnd),
-    });
-    position = dataEnd;
-  }
-  return records;
-}
-
 /** Whether a key names a host: `=...` or `info@=...`. */
 function isHostKey(key: Uint8Array): boolean {
   if (key[0] === 0x3d) return true;
@@ -326,6 +294,14 @@ export function tcpRulesFromCdb(source: CdbReader | Uint8Array): TcpRulesTable {
   }
   return {
     needsHost,
+    valuesOf(name: string): string[] {
+      const values = new Set<string>();
+      for (const record of reader.records()) {
+        const value = applyRuleData(record.data, "").env[name];
+        if (value !== undefined) values.add(value);
+      }
+      return [...values];
+    },
     lookup(facts: TcpRuleFacts): TcpRuleMatch | undefined {
       for (const key of tcpRuleKeys(facts)) {
         const data = reader.get(UTF8.encode(key));

@@ -1,12 +1,11 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "../tests/assert.ts";
 import { ControlError } from "./control.ts";
-import { buildCdb, cdbHash, CdbReader } from "./cdb.ts";
+import { buildCdb, cdbHash, CdbReader, readCdbRecords } from "./cdb.ts";
 import {
   compileTcpRules,
   formatTcpRules,
   loadTcpRules,
   parseTcpRules,
-  readCdbRecords,
   type TcpRuleFacts,
   tcpRuleKeys,
   type TcpRuleMatch,
@@ -465,4 +464,22 @@ Deno.test({
       assertEquals(ours, real, JSON.stringify(facts));
     }
   },
+});
+
+Deno.test("valuesOf: every value rules give a variable, from the text or the cdb alike", () => {
+  const text = '127.:allow,QMAILQUEUE="/bin/a"\n10.:allow,QMAILQUEUE="/bin/b",X="1"\n' +
+    '192.168.:deny\n1.2.3.4:allow,QMAILQUEUE="/bin/a"\n:allow\n';
+  const rules = parseTcpRules(text, "tcp.smtp");
+  const cdb = compileTcpRules(rules);
+  for (
+    const table of [
+      tcpRulesFromText(rules),
+      tcpRulesFromCdb(cdb),
+      tcpRulesFromCdb(new CdbReader(cdb)),
+    ]
+  ) {
+    assertEquals(table.valuesOf("QMAILQUEUE"), ["/bin/a", "/bin/b"]);
+    assertEquals(table.valuesOf("X"), ["1"]);
+    assertEquals(table.valuesOf("RELAYCLIENT"), []);
+  }
 });

@@ -254,10 +254,9 @@ function cdbStamp(home: string): string | undefined {
  * HOME/users/assign, else undefined (no assignments). Re-read only when the
  * file changes. Throws on unreadable or malformed files.
  */
-// deno-lint-ignore require-await
-export async function readAssignSource(
+export function loadAssignSource(
   home: string,
-): Promise<{ file: string; source: CdbReader | AssignEntry[] } | undefined> {
+): { file: string; source: CdbReader | AssignEntry[] } | undefined {
   const cdbPath = `${home}/users/cdb`;
   const assignPath = `${home}/users/assign`;
   for (const path of [cdbPath, assignPath]) {
@@ -272,4 +271,34 @@ export async function readAssignSource(
     return { file: path, source };
   }
   return undefined;
+}
+
+/** loadAssignSource for the delivery path, which awaits it. */
+// deno-lint-ignore require-await
+export async function readAssignSource(
+  home: string,
+): Promise<{ file: string; source: CdbReader | AssignEntry[] } | undefined> {
+  return loadAssignSource(home);
+}
+
+/**
+ * The home directories the assignments name (absolute paths only, each once,
+ * in file order), from the same file lookups use: users/cdb, else
+ * users/assign. The local role may read and write these. Throws as
+ * loadAssignSource does.
+ */
+export function readAssignedHomes(home: string): string[] {
+  const found = loadAssignSource(home);
+  if (found === undefined) return [];
+  const homes = new Set<string>();
+  if (found.source instanceof CdbReader) {
+    for (const record of found.source.records()) {
+      // `!local\0` and `!prefix` keys; the empty key holds the wildchars.
+      if (record.key[0] !== 0x21) continue;
+      homes.add(parseAssignment(byteString(record.data)).home);
+    }
+  } else {
+    for (const entry of found.source) homes.add(entry.home);
+  }
+  return [...homes].filter((path) => path.startsWith("/"));
 }

@@ -6,6 +6,7 @@ import {
   compileAssign,
   lookupAssign,
   parseAssign,
+  readAssignedHomes,
   readAssignSource,
 } from "./users.ts";
 
@@ -169,6 +170,30 @@ Deno.test("readAssignSource: prefers users/cdb, falls back to users/assign", asy
     assertEquals(fromCdb?.file, `${home}/users/cdb`);
     assertEquals(lookupAssign(fromCdb!.source, "cdb")?.user, "c");
     assertEquals(lookupAssign(fromCdb!.source, "text"), undefined);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("readAssignedHomes: the homes of the file lookups use, users/cdb before users/assign", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    assertEquals(readAssignedHomes(home), []);
+    Deno.mkdirSync(`${home}/users`);
+    Deno.writeTextFileSync(`${home}/users/assign`, ASSIGN);
+    assertEquals(readAssignedHomes(home), [
+      "/home/joe",
+      "/home/js",
+      "/home/lists",
+      "/home/big",
+      "/var/qmail/alias",
+      "/nowhere",
+    ]);
+    const cdb = compileAssign(
+      parseAssign("=ann:ann:1:1:/home/ann:::\n+x-:x:1:1:relative:-::\n.\n"),
+    );
+    Deno.writeFileSync(`${home}/users/cdb`, buildCdb(cdb));
+    assertEquals(readAssignedHomes(home), ["/home/ann"]);
   } finally {
     await Deno.remove(home, { recursive: true });
   }

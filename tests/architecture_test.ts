@@ -59,7 +59,7 @@ function importClosure(entry: string): Set<string> {
 
 Deno.test("architecture: no role entry module imports another role entry module", async () => {
   // The entry modules are the Worker modules the supervisor starts (mod.ts's
-  // COMPILE_INCLUDES, held against supervisor.ts below); shared skeletons may
+  // COMPILE_INCLUDES, held against role_table.ts below); shared skeletons may
   // live beside them.
   const { COMPILE_INCLUDES } = await import("../mod.ts");
   const offenders = COMPILE_INCLUDES.flatMap((entry) =>
@@ -80,7 +80,7 @@ Deno.test("architecture: no role entry module imports another role entry module"
 const SOCKET_OWNERS: readonly string[] = [
   "appliance/net/free_port.ts",
   "appliance/net/listen_probe.ts",
-  "appliance/net/listener_role.ts",
+  "appliance/roles/listener_role.ts",
   "appliance/net/socket_transport.ts",
   "appliance/remote/open_socket.ts",
   "appliance/remote/client_socket.ts",
@@ -136,9 +136,9 @@ Deno.test("architecture: mod.ts only exports (no side effects on import)", () =>
 
 Deno.test("architecture: every Worker module the supervisor starts is in deno compile's --include list", async () => {
   const { COMPILE_INCLUDES } = await import("../mod.ts");
-  const supervisor = Deno.readTextFileSync(`${ROOT}appliance/supervisor.ts`);
+  const table = Deno.readTextFileSync(`${ROOT}appliance/role_table.ts`);
   const workers = [
-    ...supervisor.matchAll(/new URL\("\.\/(roles\/[a-z_]+\.ts)", import\.meta\.url\)/g),
+    ...table.matchAll(/new URL\("\.\/(roles\/[a-z_]+\.ts)", import\.meta\.url\)/g),
   ]
     .map((match) => `appliance/${match[1]}`);
   assertEquals(workers.length > 0, true);

@@ -4,15 +4,17 @@
  * Maildir or the accounts database, nor write outside the queue's intake.
  */
 import { assertEquals, assertNotEquals } from "./assert.ts";
-import { roleTable, type SupervisorOptions } from "../appliance/supervisor.ts";
+import { roleTable, type RoleTableOptions } from "../appliance/role_table.ts";
+import { loadRemoteControls } from "../config/remote.ts";
+import { compileTcpRules, loadTcpRules, parseTcpRules } from "../config/tcprules.ts";
+import { buildCdb } from "../config/cdb.ts";
+import { compileAssign, parseAssign } from "../config/users.ts";
 
-function optionsFor(home: string): SupervisorOptions {
+function optionsFor(home: string): RoleTableOptions {
   return {
     home,
     smtp: [{ host: "127.0.0.1", port: 0 }],
     smtpdWorkers: 1,
-    logFormat: "text",
-    graceSeconds: 1,
     env: {},
   };
 }
@@ -170,5 +172,60 @@ Deno.test("permissions: pop3d reads and writes mailboxes, not the queue or the a
   assertEquals(results[`read ${home}/queue/mess/0/1`], "NotCapable");
   assertEquals(results[`write ${home}/mail/example.test/joe/Maildir/new/2.3.host`], "allowed");
   assertEquals(results[`write ${home}/queue/mess/0/2`], "NotCapable");
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("permissions: an empty control/extraremote is on for the remote role and for its run permission alike", async () => {
+  const home = await Deno.makeTempDir();
+  Deno.mkdirSync(`${home}/control`);
+  // Seed 001 lists extraremote as "set or not": a file that exists, even empty, is set.
+  Deno.writeTextFileSync(`${home}/control/extraremote`, "");
+  assertEquals(loadRemoteControls(home).extraRemote, true);
+  const remote = roleTable(optionsFor(home)).find((role) => role.name === "remote")!;
+  assertEquals(remote.permissions.run, ["/bin/sh", `${home}/bin/qmail-remote.extra`]);
+  Deno.writeTextFileSync(`${home}/control/extraremote`, "0\n");
+  assertEquals(loadRemoteControls(home).extraRemote, false);
+  assertEquals(
+    roleTable(optionsFor(home)).find((role) => role.name === "remote")!.permissions.run,
+    false,
+  );
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("permissions: a QMAILQUEUE set only in tcp.smtp.cdb may be run by smtpd, which honours it", async () => {
+  const home = await Deno.makeTempDir();
+  const rules = '127.:allow,QMAILQUEUE="/usr/bin/simscan"\n:allow\n';
+  Deno.writeFileSync(`${home}/tcp.smtp.cdb`, compileTcpRules(parseTcpRules(rules, "tcp.smtp")));
+  const table = loadTcpRules(`${home}/tcp.smtp`);
+  assertEquals(table?.lookup({ ip: "127.0.0.1" })?.env.QMAILQUEUE, "/usr/bin/simscan");
+  const smtpd = roleTable(optionsFor(home)).find((role) => role.name === "smtpd")!;
+  assertEquals(smtpd.permissions.run, ["/bin/sh", "/usr/bin/simscan"]);
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("permissions: local and pop3d get the homes of users/cdb when it exists, else users/assign", async () => {
+  const home = await Deno.makeTempDir();
+  Deno.mkdirSync(`${home}/users`);
+  Deno.writeTextFileSync(`${home}/users/assign`, "=joe:joe:1:1:/home/joe:::\n.\n");
+  const options = {
+    ...optionsFor(home),
+    pop3: [{ host: "127.0.0.1", port: 0, kind: "pop3" as const }],
+  };
+  const homesOf = (name: string) => {
+    const permissions = roleTable(options).find((role) => role.name === name)!.permissions;
+    return [permissions.read, permissions.write].map((paths) =>
+      (paths as string[]).filter((path) => path.startsWith("/home/"))
+    );
+  };
+  assertEquals(homesOf("local"), [["/home/joe"], ["/home/joe"]]);
+  assertEquals(homesOf("pop3d"), [["/home/joe"], ["/home/joe"]]);
+  Deno.writeFileSync(
+    `${home}/users/cdb`,
+    buildCdb(compileAssign(parseAssign("=ann:ann:1:1:/home/ann:::\n.\n"))),
+  );
+  assertEquals(homesOf("local"), [["/home/ann"], ["/home/ann"]]);
+  // A users/cdb that is not one grants nothing; local reports it when it delivers.
+  Deno.writeTextFileSync(`${home}/users/cdb`, "not a cdb");
+  assertEquals(homesOf("local"), [[], []]);
   await Deno.remove(home, { recursive: true });
 });

@@ -81,11 +81,12 @@ Deno.test("remote: a message to a remote address reaches the smart host; a 550 b
   }
 });
 
-Deno.test("remote: extraremote runs bin/qmail-remote.extra, which ends with qmd remote", async () => {
+Deno.test("remote: an empty control/extraremote runs bin/qmail-remote.extra under umask 077; it ends with qmd remote", async () => {
   const mx = await startFakeMx({ host: "127.0.0.3" });
   const dns = await startFakeDns({ "relay.isp.test": { a: ["127.0.0.3"] } });
   const home = await homeWithRoute(dns.port, mx.port);
-  Deno.writeTextFileSync(`${home}/control/extraremote`, "1\n");
+  // "Set or not" (seed 001): the file exists, so the wrapper is on.
+  Deno.writeTextFileSync(`${home}/control/extraremote`, "");
   Deno.mkdirSync(`${home}/bin`);
   const wrapper = `${home}/bin/qmail-remote.extra`;
   Deno.writeTextFileSync(
@@ -93,6 +94,7 @@ Deno.test("remote: extraremote runs bin/qmail-remote.extra, which ends with qmd 
     [
       "#!/bin/sh",
       `echo "$@" > ${home}/extra-args`,
+      `umask > ${home}/extra-umask`,
       `exec "${Deno.execPath()}" run ${
         RUN_FLAGS.join(" ")
       } ${ROOT}main.ts remote --home ${home} "$@"`,
@@ -112,6 +114,8 @@ Deno.test("remote: extraremote runs bin/qmail-remote.extra, which ends with qmd 
       Deno.readTextFileSync(`${home}/extra-args`),
       "remote.example joe@example.test far@remote.example\n",
     );
+    // qmail-start's umask 077, which qmail-rspawn and so the wrapper inherit.
+    assertEquals(Deno.readTextFileSync(`${home}/extra-umask`), "0077\n");
     await waitFor(
       () =>
         /delivery \d+: success: 127\.0\.0\.3_accepted_message\./.test(qmd.output()) || undefined,

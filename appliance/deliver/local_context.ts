@@ -84,7 +84,7 @@ function forwardInjector(
 
 /** Builds the LocalContext the role uses; `close` releases the accounts database. */
 export function createLocalContext(
-  settings: RoleSettings,
+  settings: RoleSettings<"local">,
   onQueued: (id: bigint) => void,
 ): { context: LocalContext; close(): void } {
   const mailboxes = new MailboxDirectory(settings.home);
@@ -96,7 +96,7 @@ export function createLocalContext(
     hostname: hostnameFor(settings.home),
     now: () => new Date(),
     inject: forwardInjector(settings, onQueued),
-    defaultDelivery: typeof defaultDelivery === "string" ? defaultDelivery : undefined,
+    defaultDelivery,
     env: settings.env,
   };
   return { context, close: () => mailboxes.close() };

@@ -8,7 +8,7 @@ Deno.test("createLocalContext: forwards queue as 'by uid N'; refusals keep qmail
     makeTestQueue(home);
     const queued: bigint[] = [];
     const { context, close } = createLocalContext(
-      { home, env: {}, options: { defaultDelivery: "./Mailbox\n" } },
+      { home, env: {}, options: { role: "local", defaultDelivery: "./Mailbox\n" } },
       (id) => queued.push(id),
     );
     try {

@@ -4,7 +4,10 @@
  * arguments (HOST SENDER RECIPIENT) and the message on fd 0; the wrapper does
  * its work and ends by running the real qmail-remote (`qmd remote`, or
  * qmd installed as qmail-remote). Its NUL-terminated output is translated as
- * qmail-rspawn translates qmail-remote's (qmail-formats.md §5.7).
+ * qmail-rspawn translates qmail-remote's (qmail-formats.md §5.7). It runs
+ * under qmail-start's umask 077, which qmail-rspawn passes on to what it
+ * runs; /bin/sh sets it, since Deno cannot set a child's umask alone and the
+ * process-wide one is shared by every role.
  */
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import type { QueueLayout } from "../queue/layout.ts";
@@ -18,6 +21,16 @@ import {
 export function extraRemotePath(home: string): string {
   return `${home}/bin/qmail-remote.extra`;
 }
+
+/** qmail-start's umask(077) (qmail-start.c), inherited by qmail-rspawn's children. */
+const QMAIL_START_UMASK = "077";
+
+/**
+ * Run by /bin/sh with the wrapper as $0: set the umask, then become the
+ * wrapper. A wrapper that cannot be run exits 111 (a temporary failure), as
+ * when it could not be started at all.
+ */
+const START_WRAPPER = `umask ${QMAIL_START_UMASK}; [ -x "$0" ] || exit 111; exec "$0" "$@"`;
 
 /** Most output read from the wrapper (qmail-remote's texts are short; rspawn keeps what fits). */
 const MAX_OUTPUT = 64 * 1024;
@@ -37,8 +50,8 @@ export async function runExtraRemote(
     return { delivery: job.delivery, status: "Z", text: "Unable to read message. (#4.3.0)\n" };
   }
   try {
-    child = new Deno.Command(extraRemotePath(home), {
-      args: [host, job.sender, job.recipient],
+    child = new Deno.Command("/bin/sh", {
+      args: ["-c", START_WRAPPER, extraRemotePath(home), host, job.sender, job.recipient],
       cwd: home,
       stdin: "piped",
       stdout: "piped",

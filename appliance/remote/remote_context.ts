@@ -5,7 +5,6 @@
  * randomness for equal MX preferences.
  */
 import { loadRemoteControls, type RemoteControls } from "../../config/remote.ts";
-import { readControlLine } from "../../config/control.ts";
 import { Resolver } from "../dns/resolver.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
 import type { ConnectionPool } from "./connection_pool.ts";
@@ -44,7 +43,6 @@ export function buildRemoteContext(
 ): RemoteContext {
   const controls = loadRemoteControls(home);
   const layout = queueLayoutFor(home);
-  const logFd = readControlLine(home, "log/remote_fd")?.trim();
   return {
     home,
     layout,
@@ -55,6 +53,6 @@ export function buildRemoteContext(
     pool,
     now: () => Date.now(),
     random: Math.random,
-    logSession: logFd !== undefined && logFd !== "" && logFd !== "0",
+    logSession: controls.logSession,
   };
 }

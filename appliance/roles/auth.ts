@@ -7,9 +7,9 @@
  * every reload it also publishes which challenge mechanisms can succeed
  * (net/auth_capabilities.ts), which the listeners advertise by.
  */
-import { type FromRole, rolePort, type ToRole } from "../ipc.ts";
-import { logEvent, setLogSink } from "../log.ts";
-import { readControlLine } from "../../config/control.ts";
+import { type FromRole, rolePort, settingsFor, type ToRole } from "../ipc.ts";
+import { logEvent } from "../log.ts";
+import { readCheckpassword } from "../../config/checkpassword.ts";
 import {
   accountsVerifier,
   type AuthVerifier,
@@ -19,6 +19,7 @@ import {
 } from "../auth/verifier.ts";
 import type { VerifyResult } from "../auth/sasl_server.ts";
 import { AuthCapabilities } from "../net/auth_capabilities.ts";
+import { runRoleLoop } from "./worker_loop.ts";
 
 const post = (message: FromRole) => rolePort().postMessage(message);
 
@@ -27,12 +28,6 @@ let verifiers: { smtp: AuthVerifier; pop3: AuthVerifier } | undefined;
 let home = "";
 let capabilities: AuthCapabilities | undefined;
 
-/** control/checkpassword as argv, or undefined. */
-function checkpasswordArgv(): string[] | undefined {
-  const line = readControlLine(home, "checkpassword")?.trim();
-  return line === undefined || line === "" ? undefined : line.split(/\s+/);
-}
-
 /**
  * Tells the listeners which challenge mechanisms can succeed now, so they
  * advertise no CRAM or DIGEST-MD5 that every mailbox would fail.
@@ -40,7 +35,7 @@ function checkpasswordArgv(): string[] | undefined {
 function publishCapabilities(): void {
   if (capabilities === undefined) return;
   try {
-    capabilities.publish(challengeAuthSupport(home, checkpasswordArgv() !== undefined));
+    capabilities.publish(challengeAuthSupport(home, readCheckpassword(home) !== undefined));
   } catch (error) {
     logEvent(
       "auth_error",
@@ -51,7 +46,7 @@ function publishCapabilities(): void {
 
 /** The verifiers for the current controls: accounts.sqlite, then control/checkpassword. */
 function loadVerifiers(): { smtp: AuthVerifier; pop3: AuthVerifier } {
-  const argv = checkpasswordArgv();
+  const argv = readCheckpassword(home);
   return {
     smtp: chainVerifiers(
       accountsVerifier(home),
@@ -84,28 +79,25 @@ async function verify(message: ToRole & { type: "auth-verify" }): Promise<void> 
 
 /** Runs the role inside a Worker. */
 export function runAuthWorker(): void {
-  setLogSink((record) => post({ type: "log", record }), "auth");
-  rolePort().onmessage = (event: MessageEvent<ToRole>) => {
-    const message = event.data;
-    if (message.type === "start") {
-      home = message.settings.home;
-      const buffer = message.settings.options.authCapabilities;
-      if (buffer instanceof SharedArrayBuffer) capabilities = new AuthCapabilities(buffer);
+  runRoleLoop("auth", {
+    start: (message) => {
+      const settings = settingsFor(message.settings, "auth");
+      home = settings.home;
+      capabilities = new AuthCapabilities(settings.options.authCapabilities);
       publishCapabilities();
       post({ type: "ready" });
-    } else if (message.type === "auth-verify") {
-      void verify(message);
-    } else if (message.type === "reload") {
+    },
+    "auth-verify": (message) => void verify(message),
+    reload: (message) => {
       verifiers?.smtp.close?.();
       verifiers?.pop3.close?.();
       verifiers = undefined;
       publishCapabilities();
       post({ type: "reloaded", round: message.round, errors: [] });
-    } else if (message.type === "drain") {
-      // Sessions still draining may AUTH; this isolate serves them until it is ended.
-      post({ type: "drained" });
-    }
-  };
+    },
+    // Sessions still draining may AUTH; this isolate serves them until it is ended.
+    drain: () => post({ type: "drained" }),
+  }, post);
 }
 
 if (import.meta.main) runAuthWorker();

@@ -1,95 +1,39 @@
 /**
- * The local role: qmail-lspawn in an isolate. It receives `deliver` jobs from
- * send (through the supervisor), runs each one as qmail-local would
- * (appliance/deliver/local.ts), several at a time, and posts one `report` per
- * job; a forward that queued a message also posts `queued`. It opens no
- * sockets: forwards go through the queue (injectMessage), as qmail-local's
- * go through qmail-queue.
- *
- * LocalRole holds the logic so tests drive it without a Worker; the bottom of
- * the file wires it to the Worker protocol (ipc.ts).
+ * The local role: qmail-lspawn in an isolate. Each `deliver` job from send
+ * runs as qmail-local would (appliance/deliver/local.ts); a forward that
+ * queued a message also posts `queued`. It opens no sockets: forwards go
+ * through the queue (injectMessage), as qmail-local's go through qmail-queue.
+ * The job loop, reports and drain are the delivery skeleton's
+ * (delivery_role.ts).
  */
 import { deliverLocal, type LocalContext } from "../deliver/local.ts";
 import { createLocalContext, hostnameFor } from "../deliver/local_context.ts";
-import type { DeliveryJob, FromRole, RoleSettings, ToRole } from "../ipc.ts";
-import { logWarning, setLogSink } from "../log.ts";
+import type { DeliveryJob, DeliveryReport, FromRole, RoleSettings } from "../ipc.ts";
+import { DeliveryRole, type DeliveryWork, runDeliveryWorker } from "./delivery_role.ts";
 
-/** The role's state: deliveries in flight and the drain request. */
-export class LocalRole {
-  readonly #post: (message: FromRole) => void;
-  readonly #running = new Set<Promise<void>>();
+/** The local part of the skeleton: the delivery context and its accounts database. */
+class LocalWork implements DeliveryWork<"local"> {
   #context: LocalContext | undefined;
   #close: () => void = () => {};
-  #draining = false;
 
-  constructor(post: (message: FromRole) => void) {
-    this.#post = post;
-  }
-
-  /** Number of deliveries in flight. */
-  get running(): number {
-    return this.#running.size;
-  }
-
-  start(settings: RoleSettings): void {
+  open(settings: RoleSettings<"local">, post: (message: FromRole) => void): void {
     const { context, close } = createLocalContext(
       settings,
-      (id) => this.#post({ type: "queued", id: String(id) }),
+      (id) => post({ type: "queued", id: String(id) }),
     );
     this.#context = context;
     this.#close = close;
-    this.#post({ type: "ready" });
+  }
+
+  deliver(job: DeliveryJob): Promise<DeliveryReport> {
+    if (this.#context === undefined) throw new Error("the local context is not open");
+    return deliverLocal(job, this.#context);
   }
 
   /** SIGHUP: the host name may have changed; users/cdb is re-read per delivery anyway. */
-  reload(): void {
+  reload(): string[] {
     if (this.#context) this.#context.hostname = hostnameFor(this.#context.home);
-  }
-
-  /** Runs one job; resolves when its report has been posted. */
-  deliver(job: DeliveryJob): Promise<void> {
-    const context = this.#context;
-    const task = (async () => {
-      if (context === undefined) {
-        this.#post({
-          type: "report",
-          report: {
-            delivery: job.delivery,
-            status: "Z",
-            text: "Temporary failure in qmail-lspawn.\n",
-          },
-        });
-        return;
-      }
-      let report;
-      try {
-        report = await deliverLocal(job, context);
-      } catch (error) {
-        logWarning(`local delivery ${job.delivery} failed: ${(error as Error).message}`);
-        report = {
-          delivery: job.delivery,
-          status: "Z" as const,
-          text: "Temporary failure in qmail-lspawn.\n",
-        };
-      }
-      this.#post({ type: "report", report });
-    })();
-    this.#running.add(task);
-    return task.finally(() => {
-      this.#running.delete(task);
-      if (this.#draining && this.#running.size === 0) this.#finishDrain();
-    });
-  }
-
-  /** Finish what is running, then post `drained`. */
-  drain(): void {
-    this.#draining = true;
-    if (this.#running.size === 0) this.#finishDrain();
-  }
-
-  #finishDrain(): void {
-    this.#close();
-    this.#post({ type: "drained" });
+    return [];
   }
 
   close(): void {
@@ -97,45 +41,11 @@ export class LocalRole {
   }
 }
 
-// --- Worker wiring (ipc.ts role protocol) ---
-
-interface WorkerScope {
-  postMessage(message: FromRole): void;
-  onmessage: ((event: MessageEvent<ToRole>) => void) | null;
+/** qmail-lspawn: deliveries in flight, reports, drain. */
+export class LocalRole extends DeliveryRole<"local"> {
+  constructor(post: (message: FromRole) => void) {
+    super("local", post, new LocalWork(), "qmail-lspawn");
+  }
 }
 
-/** Connects a LocalRole to the supervisor's messages inside a Worker. */
-export function runLocalWorker(scope: WorkerScope): LocalRole {
-  const post = (message: FromRole) => scope.postMessage(message);
-  setLogSink((record) => post({ type: "log", record }), "local");
-  const role = new LocalRole(post);
-  scope.onmessage = (event) => {
-    const message = event.data;
-    try {
-      switch (message.type) {
-        case "start":
-          role.start(message.settings);
-          break;
-        case "deliver":
-          void role.deliver(message.job);
-          break;
-        case "reload":
-          role.reload();
-          post({ type: "reloaded", round: message.round, errors: [] });
-          break;
-        case "drain":
-          role.drain();
-          break;
-      }
-    } catch (error) {
-      post({ type: "fatal", message: `local: ${(error as Error).message}` });
-    }
-  };
-  return role;
-}
-
-const workerGlobal = (globalThis as { WorkerGlobalScope?: abstract new () => unknown })
-  .WorkerGlobalScope;
-if (workerGlobal !== undefined && globalThis instanceof workerGlobal) {
-  runLocalWorker(globalThis as unknown as WorkerScope);
-}
+if (import.meta.main) runDeliveryWorker("local", (post) => new LocalRole(post));

@@ -9,7 +9,7 @@ const MESSAGE = "Received: (qmail 1 invoked from network); 5 Mar 2024 07:08:09 -
   "Subject: hello\n\nbody\n";
 
 async function withHome(
-  fn: (home: string, settings: RoleSettings) => Promise<void>,
+  fn: (home: string, settings: RoleSettings<"local">) => Promise<void>,
 ): Promise<void> {
   const home = await Deno.makeTempDir();
   try {
@@ -17,7 +17,7 @@ async function withHome(
     await Deno.mkdir(`${home}/alias`);
     await Deno.chmod(`${home}/alias`, 0o755);
     makeTestQueue(home);
-    await fn(home, { home, env: {}, options: {} });
+    await fn(home, { home, env: {}, options: { role: "local" } });
   } finally {
     await Deno.remove(home, { recursive: true });
   }
@@ -38,7 +38,7 @@ Deno.test("LocalRole: delivers, reports, and posts queued for a forward", async 
     }
     const posted: FromRole[] = [];
     const role = new LocalRole((message) => posted.push(message));
-    role.start(settings);
+    await role.start(settings);
     assertEquals(posted.shift(), { type: "ready" });
 
     const mess = await queueMessage(home, 100);
@@ -93,7 +93,7 @@ Deno.test("LocalRole: virtual mailboxes come from the accounts database", async 
   await withHome(async (home, settings) => {
     const posted: FromRole[] = [];
     const role = new LocalRole((message) => posted.push(message));
-    role.start(settings);
+    await role.start(settings);
     const mess = await queueMessage(home, 200);
     // No database yet: the address falls to the alias user and bounces.
     await role.deliver({
@@ -131,7 +131,7 @@ Deno.test("LocalRole: drain waits for deliveries in flight", async () => {
     await Deno.writeTextFile(`${home}/alias/.qmail-slow`, "|cat > /dev/null\n");
     const posted: FromRole[] = [];
     const role = new LocalRole((message) => posted.push(message));
-    role.start(settings);
+    await role.start(settings);
     const mess = await queueMessage(home, 300);
     const running = role.deliver({
       delivery: 0,

@@ -6,39 +6,27 @@
  * pop3/maildir_box.ts, the connection driver net/pop3_connection.ts.
  */
 import type net from "node:net";
-import type { ListenerKind, RoleSettings } from "../ipc.ts";
+import type { ListenerAddress, RoleSettings } from "../ipc.ts";
 import { logEvent } from "../log.ts";
 import { loadPop3dControls, type Pop3dControls } from "../../config/pop3d.ts";
 import { loadAllControls } from "../../config/control.ts";
 import { servePop3Connection } from "../net/pop3_connection.ts";
 import { buildPop3Options } from "../net/pop3_options.ts";
 import { socketTransport } from "../net/socket_transport.ts";
-import { ConnectionLimits } from "../net/connection_limits.ts";
-import { AuthFailures } from "../net/auth_failures.ts";
-import { AuthCapabilities } from "../net/auth_capabilities.ts";
-import { ListenerRole } from "../net/listener_role.ts";
-
-export interface Pop3Listen {
-  host: string;
-  port: number;
-  /** "pop3" (110: STLS offered) or "pop3s" (995: TLS from the first byte). */
-  kind: ListenerKind;
-}
+import { ListenerRole } from "./listener_role.ts";
 
 const role = new ListenerRole("pop3d");
 
-let settings: RoleSettings;
+let settings: RoleSettings<"pop3d">;
 let controls: Pop3dControls;
-let limits: ConnectionLimits;
-let authFailures: AuthFailures;
-let authCapabilities: AuthCapabilities | undefined;
 let sessionCount = 0;
 
-async function handleConnection(socket: net.Socket, listen: Pop3Listen): Promise<void> {
+/** One connection on a "pop3" (110: STLS offered) or "pop3s" (995: TLS first) listener. */
+async function handleConnection(socket: net.Socket, listen: ListenerAddress): Promise<void> {
   socket.on("error", () => {});
   const sessionId = `${role.workerIndex}.${++sessionCount}`;
   const remote = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
-  const admitted = limits.tryAcquire(remote, {
+  const admitted = role.limits.tryAcquire(remote, {
     maxTotal: controls.concurrencyIncoming,
     maxPerIp: controls.concurrencyPerIp,
   });
@@ -66,40 +54,30 @@ async function handleConnection(socket: net.Socket, listen: Pop3Listen): Promise
           sessionId,
           implicitTls: listen.kind === "pop3s",
           verify: (credentials) => role.verify(credentials, true),
-          authFailures,
-          challengeAuth: authCapabilities?.read(),
+          authFailures: role.authFailures,
+          challengeAuth: role.authCapabilities.read(),
         }),
       );
     } finally {
-      limits.release(remote);
+      role.limits.release(remote);
       logEvent("pop3_close", `pop3d ${sessionId}: close`, { session: sessionId });
     }
   });
 }
 
-async function start(next: RoleSettings): Promise<void> {
-  settings = next;
+function loadControls(): void {
   controls = loadAllControls(() => loadPop3dControls(settings.home));
-  limits = new ConnectionLimits(settings.options.limits as SharedArrayBuffer);
-  authFailures = new AuthFailures(settings.options.authFailures as SharedArrayBuffer);
-  const capabilities = settings.options.authCapabilities;
-  if (capabilities instanceof SharedArrayBuffer) {
-    authCapabilities = new AuthCapabilities(capabilities);
-  }
-  role.workerIndex = Number(settings.options.index ?? 0);
-  await role.listen(
-    settings.options.listen as Pop3Listen[],
-    (socket, address) => void handleConnection(socket, address),
-  );
 }
 
 /** Runs the role inside a Worker; SIGHUP re-reads the controls. */
 export function runPop3dWorker(): void {
   role.run({
-    start,
-    reload: () => {
-      controls = loadAllControls(() => loadPop3dControls(settings.home));
+    start: (next) => {
+      settings = next;
+      loadControls();
     },
+    connection: (socket, address) => void handleConnection(socket, address),
+    reload: loadControls,
   });
 }
 

@@ -1,32 +1,28 @@
 /**
  * The send role: qmail-send (qmail-formats.md §4) in a Worker. It starts a
  * SendEngine on the queue of the home in its settings, posts the engine's
- * local deliveries to the supervisor (which forwards them to the local role),
+ * deliveries to the supervisor (which forwards them to the channel's role),
  * feeds reports, triggers, flushes, reloads and peer restarts back in, and
- * drains on shutdown (ipc.ts role protocol). The loop itself lives in
- * queue/send_engine.ts, the controls in config/send.ts.
+ * drains on shutdown (ipc.ts role protocol, worker_loop.ts). The loop itself
+ * lives in queue/send_engine.ts, the controls in config/send.ts.
  */
-import type { FromRole, ToRole } from "../ipc.ts";
-import { setLogSink } from "../log.ts";
+import { type FromRole, rolePort, settingsFor } from "../ipc.ts";
 import { SendEngine } from "../queue/send_engine.ts";
-
-interface WorkerScope {
-  postMessage(message: FromRole): void;
-  onmessage: ((event: MessageEvent<ToRole>) => void) | null;
-}
+import { runRoleLoop } from "./worker_loop.ts";
 
 /** Connects a SendEngine to the supervisor's messages inside a Worker. */
-export function runSendWorker(scope: WorkerScope): void {
-  const post = (message: FromRole) => scope.postMessage(message);
-  setLogSink((record) => post({ type: "log", record }), "send");
+export function runSendWorker(): void {
+  const post = (message: FromRole) => rolePort().postMessage(message);
   let started: Promise<SendEngine | undefined> = Promise.resolve(undefined);
-  scope.onmessage = (event) => {
-    const message = event.data;
-    if (message.type === "start") {
-      const settings = message.settings;
+  /** Runs `use` once the engine has started; nothing when it could not start. */
+  const withEngine = (use: (engine: SendEngine) => void | Promise<void>) =>
+    started.then((engine) => engine === undefined ? undefined : use(engine));
+  runRoleLoop("send", {
+    start: (message) => {
+      const settings = settingsFor(message.settings, "send");
       const candidate = new SendEngine({
         home: settings.home,
-        remoteDelivery: settings.options.remoteDelivery === true,
+        remoteDelivery: settings.options.remoteDelivery,
         deliver: (job, channel) => post({ type: "deliver", job, channel }),
       });
       started = candidate.start().then(() => {
@@ -39,40 +35,22 @@ export function runSendWorker(scope: WorkerScope): void {
         post({ type: "fatal", message: `send: ${text}` });
         return undefined;
       });
-      return;
-    }
-    started.then(async (target) => {
-      if (target === undefined) {
-        if (message.type === "drain") post({ type: "drained" });
-        return;
-      }
-      switch (message.type) {
-        case "report":
-          target.report(message.report, message.channel ?? "local");
-          break;
-        case "trigger":
-          target.trigger();
-          break;
-        case "flush":
-          target.flush();
-          break;
-        case "reload":
-          post({ type: "reloaded", round: message.round, errors: target.reload() });
-          break;
-        case "peer-restarted":
-          target.peerRestarted(message.role);
-          break;
-        case "drain":
-          await target.drain();
-          post({ type: "drained" });
-          break;
-      }
-    });
-  };
+    },
+    report: (message) =>
+      withEngine((engine) => engine.report(message.report, message.channel ?? "local")),
+    trigger: () => withEngine((engine) => engine.trigger()),
+    flush: () => withEngine((engine) => engine.flush()),
+    reload: (message) =>
+      withEngine((engine) =>
+        post({ type: "reloaded", round: message.round, errors: engine.reload() })
+      ),
+    "peer-restarted": (message) => withEngine((engine) => engine.peerRestarted(message.role)),
+    drain: () =>
+      started.then(async (engine) => {
+        await engine?.drain();
+        post({ type: "drained" });
+      }),
+  }, post);
 }
 
-const workerGlobal = (globalThis as { WorkerGlobalScope?: abstract new () => unknown })
-  .WorkerGlobalScope;
-if (workerGlobal !== undefined && globalThis instanceof workerGlobal) {
-  runSendWorker(globalThis as unknown as WorkerScope);
-}
+if (import.meta.main) runSendWorker();

@@ -37,7 +37,10 @@ Deno.test("the Worker speaks the role protocol: start, deliver, report, drain", 
     };
     const post = (message: ToRole) => worker.postMessage(message);
     try {
-      post({ type: "start", settings: { home, env: {}, options: {} } });
+      post({
+        type: "start",
+        settings: { home, env: {}, options: { role: "send", remoteDelivery: false } },
+      });
       await next("ready");
       const { id } = await injectMessage(layout, b("x\n"), b("a@b.org"), [
         b("joe@mx.example.com"),
@@ -77,7 +80,12 @@ Deno.test("the Worker reports a fatal start", async () => {
         worker.onmessage = (event: MessageEvent<FromRole>) => {
           if (event.data.type !== "log") resolve(event.data);
         };
-        worker.postMessage({ type: "start", settings: { home, env: {}, options: {} } });
+        worker.postMessage(
+          {
+            type: "start",
+            settings: { home, env: {}, options: { role: "send", remoteDelivery: false } },
+          } satisfies ToRole,
+        );
       });
       assert(message.type === "fatal");
       assertStringIncludes(message.message, "send: unable to read controls:");

@@ -7,7 +7,7 @@
  */
 import type net from "node:net";
 import { newSaslChallenge } from "../auth/challenge.ts";
-import type { ListenerKind, RoleSettings } from "../ipc.ts";
+import type { ListenerAddress, RoleSettings } from "../ipc.ts";
 import { logEvent } from "../log.ts";
 import { loadSmtpdControls, type SmtpdControls, type SmtpdPolicy } from "../../config/smtpd.ts";
 import type { CdbReader } from "../../config/cdb.ts";
@@ -20,32 +20,20 @@ import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import { socketTransport } from "../net/socket_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts, tlsHooks } from "../net/smtp_options.ts";
-import { ConnectionLimits } from "../net/connection_limits.ts";
-import { AuthFailures } from "../net/auth_failures.ts";
-import { AuthCapabilities } from "../net/auth_capabilities.ts";
 import { authFailureGuard } from "../net/credentials_check.ts";
 import { findClientPolicy } from "../net/smtp_client_policy.ts";
-import { ListenerRole } from "../net/listener_role.ts";
-
-export interface Listen {
-  host: string;
-  port: number;
-  kind: ListenerKind;
-}
+import { ListenerRole } from "./listener_role.ts";
 
 /** Sent to a client over the connection limits (tcpserver would not even accept it). */
 const REPLY_TOO_MANY_CONNECTIONS = "421 4.7.0 too many connections, try again later\r\n";
 
 const role = new ListenerRole("smtpd");
 
-let settings: RoleSettings;
+let settings: RoleSettings<"smtpd">;
 let layout: QueueLayout;
 let controls: SmtpdControls;
 let moreRcptHosts: CdbReader | null = null;
 let tcpRules: TcpRulesTable | undefined;
-let limits: ConnectionLimits;
-let authFailures: AuthFailures;
-let authCapabilities: AuthCapabilities | undefined;
 let sessionCount = 0;
 
 /** Every control file, or ControlErrors naming each broken one (the old controls stay). */
@@ -63,7 +51,7 @@ function newChallenge(): { challenge: string; nonce: string } {
   return newSaslChallenge(controls.me);
 }
 
-async function handleConnection(socket: net.Socket, listen: Listen): Promise<void> {
+async function handleConnection(socket: net.Socket, listen: ListenerAddress): Promise<void> {
   socket.on("error", () => {});
   const sessionId = `${role.workerIndex}.${++sessionCount}`;
   const remote = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
@@ -76,7 +64,7 @@ async function handleConnection(socket: net.Socket, listen: Listen): Promise<voi
     socket.destroy();
     return;
   }
-  const admitted = limits.tryAcquire(remote, {
+  const admitted = role.limits.tryAcquire(remote, {
     maxTotal: controls.concurrencyIncoming,
     maxPerIp: client.policy.maxPerIp,
   });
@@ -95,7 +83,7 @@ async function handleConnection(socket: net.Socket, listen: Listen): Promise<voi
 /** One session that tcp.smtp and the connection limits admitted. */
 async function serve(
   socket: net.Socket,
-  listen: Listen,
+  listen: ListenerAddress,
   sessionId: string,
   client: { env: Record<string, string>; policy: SmtpdPolicy; remoteHost?: string },
 ): Promise<void> {
@@ -119,7 +107,7 @@ async function serve(
         tlsActive: policy.smtps,
         authAvailable: true,
         authRequired: listen.kind === "submission",
-        challengeAuth: authCapabilities?.read(),
+        challengeAuth: role.authCapabilities.read(),
         newChallenge,
       }),
       openQueue: policy.qmailQueue === undefined
@@ -140,7 +128,7 @@ async function serve(
       implicitTls: policy.smtps,
       ...tlsHooks(role.serverTls),
       verify: (credentials) => role.verify(credentials),
-      authFailures: authFailureGuard(authFailures, controls.authFailures, {
+      authFailures: authFailureGuard(role.authFailures, controls.authFailures, {
         remoteIp: remote,
         relayClient: policy.relayClient,
       }),
@@ -155,26 +143,15 @@ async function serve(
       },
     });
   } finally {
-    limits.release(remote);
+    role.limits.release(remote);
     logEvent("smtp_close", `smtpd ${sessionId}: close`, { session: sessionId });
   }
 }
 
-async function start(next: RoleSettings): Promise<void> {
+function start(next: RoleSettings<"smtpd">): void {
   settings = next;
   layout = queueLayoutFor(settings.home);
   loadControls();
-  limits = new ConnectionLimits(settings.options.limits as SharedArrayBuffer);
-  authFailures = new AuthFailures(settings.options.authFailures as SharedArrayBuffer);
-  const capabilities = settings.options.authCapabilities;
-  if (capabilities instanceof SharedArrayBuffer) {
-    authCapabilities = new AuthCapabilities(capabilities);
-  }
-  role.workerIndex = Number(settings.options.index ?? 0);
-  await role.listen(
-    settings.options.listen as Listen[],
-    (socket, address) => void handleConnection(socket, address),
-  );
 }
 
 /**
@@ -182,7 +159,11 @@ async function start(next: RoleSettings): Promise<void> {
  * a broken file keeps the old ones.
  */
 export function runSmtpdWorker(): void {
-  role.run({ start, reload: loadControls });
+  role.run({
+    start,
+    connection: (socket, address) => void handleConnection(socket, address),
+    reload: loadControls,
+  });
 }
 
 if (import.meta.main) runSmtpdWorker();

@@ -178,8 +178,8 @@ async function runDeliveries(
     home,
     env: {},
     options: options.reuse
-      ? { maxPerDestination: IN_FLIGHT }
-      : { maxPerDestination: IN_FLIGHT, idleMs: 0 },
+      ? { role: "remote", maxPerDestination: IN_FLIGHT }
+      : { role: "remote", maxPerDestination: IN_FLIGHT, idleMs: 0 },
   });
   const pool = role.pool!;
   const take = pool.take.bind(pool);

@@ -1,0 +1,293 @@
+/**
+ * The role table: what each isolate runs, how many of it, its start options
+ * and what it may touch. This is qmail's privilege separation in Deno's
+ * terms: smtpd can write only the queue's intake directories and cannot read
+ * a Maildir; local cannot open sockets; send has no network and runs no
+ * programs. What the home's files grant (user homes, programs to run) is
+ * read through config/, the same readers the roles use.
+ */
+import type { ListenerAddress, ListenerKind, OptionsFor, StartedRole } from "./ipc.ts";
+import { homePaths } from "../config/home.ts";
+import { ControlError } from "../config/control.ts";
+import { readAssignedHomes } from "../config/users.ts";
+import { readPop3Homes } from "../config/pop3d.ts";
+import { readCheckpassword } from "../config/checkpassword.ts";
+import { readExtraRemote } from "../config/remote.ts";
+import { loadTcpRules } from "../config/tcprules.ts";
+import { createLimitsBuffer } from "./net/connection_limits.ts";
+import { AuthFailures } from "./net/auth_failures.ts";
+import { AuthCapabilities } from "./net/auth_capabilities.ts";
+import { extraRemotePath } from "./remote/extra_remote.ts";
+
+/** A listener as `qmd start` names it; the kind defaults to smtp. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+  kind?: ListenerKind;
+}
+
+/** What the table is built from: `qmd start`'s choices. */
+export interface RoleTableOptions {
+  home: string;
+  /** SMTP, submission and SMTPS listeners, each with its kind. */
+  smtp: ListenAddress[];
+  smtpdWorkers: number;
+  /** POP3 and POP3S listeners (kinds pop3, pop3s); none = no pop3d role. */
+  pop3?: ListenAddress[];
+  /** Environment passed to the roles (RELAYCLIENT, DATABYTES, QMAILQUEUE, ...). */
+  env: Record<string, string>;
+  /** The failed-login table (AuthFailures.createBuffer), kept by `qmd start` for `qmd unblock`. */
+  authFailures?: SharedArrayBuffer;
+}
+
+/** One role: its Worker module, how many isolates, their permissions and start options. */
+export type RoleSpec = {
+  [R in StartedRole]: {
+    name: R;
+    module: URL;
+    count: number;
+    permissions: Deno.PermissionOptionsObject;
+    options: (index: number) => OptionsFor<R>;
+  };
+}[StartedRole];
+
+/** What the home's files grant the roles, each read through config/. */
+export interface HomeGrants {
+  /** users/cdb's homes, else users/assign's: local reads and writes them, pop3d serves them. */
+  userHomes: string[];
+  /** control/pop3homes: the trees of checkpassword users' homes, for pop3d. */
+  pop3Homes: string[];
+  /** control/checkpassword's command line, run by auth. */
+  checkpassword: string[] | undefined;
+  /** control/extraremote: remote runs HOME/bin/qmail-remote.extra. */
+  extraRemote: boolean;
+  /** QMAILQUEUE programs named in tcp.smtp (or tcp.smtp.cdb), run by smtpd. */
+  qmailQueues: string[];
+}
+
+/**
+ * A file that is broken grants nothing: the role that reads it reports it
+ * (at start: qmd does not start).
+ */
+function orNothing<T>(read: () => T, nothing: T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ControlError) return nothing;
+    throw error;
+  }
+}
+
+/**
+ * The user homes the local role may read and write, or undefined when the
+ * users file cannot be read (malformed, a bad cdb, unreadable): the caller
+ * keeps what it had, and local reports the file when a delivery needs it.
+ */
+export function readUserHomes(home: string): string[] | undefined {
+  try {
+    return readAssignedHomes(home);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads what the home's files grant, now. Fixed until the isolates restart. */
+export function readHomeGrants(home: string): HomeGrants {
+  return {
+    userHomes: readUserHomes(home) ?? [],
+    pop3Homes: orNothing(() => readPop3Homes(home), []),
+    checkpassword: orNothing(() => readCheckpassword(home), undefined),
+    extraRemote: orNothing(() => readExtraRemote(home), false),
+    qmailQueues: orNothing(
+      () => loadTcpRules(homePaths(home).tcpSmtp)?.valuesOf("QMAILQUEUE") ?? [],
+      [],
+    ),
+  };
+}
+
+/** A run permission: /bin/sh (which starts them) and the programs, or none at all. */
+function runThroughShell(programs: readonly string[]): string[] | false {
+  return programs.length === 0 ? false : ["/bin/sh", ...programs];
+}
+
+/** The queue directories smtpd and a forwarding local delivery write (qmail-queue's). */
+function intakePaths(queue: string): string[] {
+  return [
+    `${queue}/pid`,
+    `${queue}/mess`,
+    `${queue}/intd`,
+    `${queue}/todo`,
+    `${queue}/lock/trigger`,
+  ];
+}
+
+/** The accounts database and SQLite's files beside it. */
+function accountsPaths(accounts: string): string[] {
+  return [accounts, `${accounts}-wal`, `${accounts}-shm`, `${accounts}-journal`];
+}
+
+/**
+ * The local role with these user homes: SIGHUP rebuilds it when the homes
+ * change (the supervisor restarts local with it).
+ */
+export function localRoleSpec(home: string, userHomes: readonly string[]): RoleSpec {
+  const paths = homePaths(home);
+  return {
+    name: "local",
+    module: new URL("./roles/local.ts", import.meta.url),
+    count: 1,
+    permissions: {
+      // Delivery reads a user's home (its mode, .qmail files, Maildir) before writing to it:
+      // homes outside the qmd home (/home/joe) need both.
+      read: [paths.home, ...userHomes],
+      write: [
+        paths.mail,
+        paths.alias,
+        ...intakePaths(paths.queue),
+        ...accountsPaths(paths.accounts),
+        ...userHomes,
+      ],
+      // |program lines in .qmail files run as qmail-local would run them.
+      run: true,
+      env: true,
+      sys: ["hostname", "uid", "gid"],
+      net: false,
+      ffi: false,
+      import: false,
+    },
+    options: () => ({ role: "local" }),
+  };
+}
+
+/** The table for these options; `grants` as read from the home unless given. */
+export function roleTable(
+  options: RoleTableOptions,
+  grants: HomeGrants = readHomeGrants(options.home),
+): RoleSpec[] {
+  const paths = homePaths(options.home);
+  // Shared by every smtpd isolate: connection counts per IP.
+  const limits = createLimitsBuffer();
+  const pop3Limits = createLimitsBuffer();
+  // One failed-login table for SMTP AUTH and POP3: guessing on both counts together.
+  const authFailures = options.authFailures ?? AuthFailures.createBuffer();
+  // Which challenge mechanisms can succeed: written by auth, read by the listeners.
+  const authCapabilities = AuthCapabilities.createBuffer();
+  const q = paths.queue;
+  const intake = intakePaths(q);
+  const accounts = accountsPaths(paths.accounts);
+  const listeners = (addresses: readonly ListenAddress[]): ListenerAddress[] =>
+    addresses.map((address) => ({ ...address, kind: address.kind ?? "smtp" }));
+  // QMAILQUEUE from the environment and from tcp.smtp; "" means the built-in queue.
+  const qmailQueues = [...new Set([options.env.QMAILQUEUE ?? "", ...grants.qmailQueues])]
+    .filter((program) => program !== "");
+  const pop3 = options.pop3 ?? [];
+  const table: RoleSpec[] = [
+    {
+      name: "send",
+      module: new URL("./roles/send.ts", import.meta.url),
+      count: 1,
+      permissions: {
+        read: [paths.control, q],
+        write: [q],
+        env: false,
+        net: false,
+        run: false,
+        ffi: false,
+        // The u record of an injected bounce's envelope (qmail-queue's getuid()).
+        sys: ["uid"],
+        import: false,
+      },
+      options: () => ({ role: "send", remoteDelivery: true }),
+    },
+    localRoleSpec(options.home, grants.userHomes),
+    {
+      name: "remote",
+      module: new URL("./roles/remote.ts", import.meta.url),
+      count: 1,
+      permissions: {
+        // Controls (tlshosts/, clientcert.pem), the messages, and the tcpto table.
+        read: [paths.control, `${q}/mess`, `${q}/lock/tcpto`, "/etc/resolv.conf"],
+        write: [`${q}/lock/tcpto`],
+        net: true,
+        env: false,
+        // control/extraremote: the wrapper, started by /bin/sh under qmail-start's umask 077.
+        run: runThroughShell(grants.extraRemote ? [extraRemotePath(options.home)] : []),
+        ffi: false,
+        // ipme needs the interface addresses (qmail's ipme_init).
+        sys: ["networkInterfaces", "hostname"],
+        import: false,
+      },
+      options: () => ({ role: "remote" }),
+    },
+    {
+      name: "auth",
+      module: new URL("./roles/auth.ts", import.meta.url),
+      count: 1,
+      permissions: {
+        // The account database and control/checkpassword; nothing else of the home.
+        read: [paths.control, ...accounts],
+        write: [],
+        // control/checkpassword's programs, through /bin/sh for the fd 3 interface.
+        run: runThroughShell((grants.checkpassword ?? []).filter((word) => word.startsWith("/"))),
+        env: false,
+        net: false,
+        ffi: false,
+        sys: false,
+        import: false,
+      },
+      options: () => ({ role: "auth", authCapabilities }),
+    },
+    {
+      name: "smtpd",
+      module: new URL("./roles/smtpd.ts", import.meta.url),
+      count: options.smtpdWorkers,
+      permissions: {
+        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake],
+        write: intake,
+        net: true,
+        env: false,
+        // QMAILQUEUE programs, started by /bin/sh with the envelope on fd 1.
+        run: runThroughShell(qmailQueues),
+        ffi: false,
+        sys: ["hostname", "uid"],
+        import: false,
+      },
+      options: (index) => ({
+        role: "smtpd",
+        listen: listeners(options.smtp),
+        index: index + 1,
+        limits,
+        authFailures,
+        authCapabilities,
+      }),
+    },
+  ];
+  if (pop3.length > 0) {
+    table.push({
+      name: "pop3d",
+      module: new URL("./roles/pop3d.ts", import.meta.url),
+      count: options.smtpdWorkers,
+      permissions: {
+        // Mailboxes: virtual ones under mail/, the user homes, and for
+        // checkpassword users the trees named in control/pop3homes.
+        read: [paths.control, paths.mail, ...grants.userHomes, ...grants.pop3Homes],
+        write: [paths.mail, ...grants.userHomes, ...grants.pop3Homes],
+        net: true,
+        env: false,
+        run: false,
+        ffi: false,
+        sys: ["hostname"],
+        import: false,
+      },
+      options: (index) => ({
+        role: "pop3d",
+        listen: listeners(pop3),
+        index: index + 1,
+        limits: pop3Limits,
+        authFailures,
+        authCapabilities,
+      }),
+    });
+  }
+  return table;
+}

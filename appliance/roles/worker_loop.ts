@@ -1,0 +1,39 @@
+/**
+ * The message loop every role isolate runs (ipc.ts): log records go to the
+ * supervisor, each message from the supervisor goes to the role's handler
+ * for its type, and an error a handler throws or rejects with becomes one
+ * `fatal` message naming the role. Messages without a handler are ignored.
+ */
+import { type FromRole, type RoleName, rolePort, type ToRole } from "../ipc.ts";
+import { setLogSink } from "../log.ts";
+
+/** A role's handler for each message type it takes. */
+export type RoleHandlers = {
+  [T in ToRole["type"]]?: (message: Extract<ToRole, { type: T }>) => void | Promise<void>;
+};
+
+/**
+ * Starts the loop in this isolate. `post` is how the role posts to the
+ * supervisor (a listener puts its buffered log records first).
+ */
+export function runRoleLoop(
+  name: RoleName,
+  handlers: RoleHandlers,
+  post: (message: FromRole) => void = (message) => rolePort().postMessage(message),
+): void {
+  setLogSink((record) => post({ type: "log", record }), name);
+  const fatal = (error: unknown) =>
+    post({ type: "fatal", message: `${name}: ${(error as Error).message}` });
+  rolePort().onmessage = (event: MessageEvent<ToRole>) => {
+    const message = event.data;
+    // The handler for this message's own type (the map is keyed by type).
+    const handler = handlers[message.type] as
+      | ((message: ToRole) => void | Promise<void>)
+      | undefined;
+    try {
+      handler?.(message)?.catch(fatal);
+    } catch (error) {
+      fatal(error);
+    }
+  };
+}

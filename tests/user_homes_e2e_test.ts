@@ -1,0 +1,130 @@
+/**
+ * End to end over a real `qmd start`: the homes the local role may read and
+ * write come from the file qmd looks users up in (users/cdb, else
+ * users/assign), and a SIGHUP that changes them restarts the local isolate
+ * with the new permissions once its deliveries in flight have finished.
+ */
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { maildirNew, makeTempHome, runQmd, sendMessage, startQmd, waitFor } from "./harness.ts";
+
+const ME = "mx.example.test";
+const REGRANT_LINE = "status: user homes changed; local restarts with the new ones";
+
+async function homeWithOutsideUsers(): Promise<{ home: string; outside: string }> {
+  const home = await makeTempHome();
+  const init = await runQmd(["init", "--home", home, "--me", ME]);
+  assertEquals(init.code, 0, init.stderr);
+  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
+  const outside = await Deno.makeTempDir({ prefix: "qmd-users-" });
+  return { home, outside };
+}
+
+/** A home outside the qmd home with its Maildir and .qmail. */
+function makeUserHome(dir: string, dotQmail: string): string {
+  Deno.mkdirSync(dir, { mode: 0o700 });
+  for (const sub of ["tmp", "new", "cur"]) {
+    Deno.mkdirSync(`${dir}/Maildir/${sub}`, { recursive: true, mode: 0o700 });
+  }
+  Deno.writeTextFileSync(`${dir}/.qmail`, dotQmail, { mode: 0o600 });
+  return dir;
+}
+
+function writeAssign(home: string, users: Record<string, string>): void {
+  const uid = Deno.uid() ?? 0;
+  const gid = Deno.gid() ?? 0;
+  const lines = Object.entries(users).map(([name, dir]) =>
+    `=${name}:${name}:${uid}:${gid}:${dir}:::`
+  );
+  Deno.writeTextFileSync(`${home}/users/assign`, [...lines, "."].join("\n") + "\n");
+}
+
+function delivered(maildir: string, output: () => string): Promise<string[]> {
+  return waitFor(
+    () => {
+      const files = maildirNew(maildir);
+      return files.length > 0 ? files : undefined;
+    },
+    20_000,
+    () => `delivery to ${maildir}\n${output()}`,
+  );
+}
+
+Deno.test("e2e: a home named only in users/cdb (no users/assign) gets its mail", async () => {
+  const { home, outside } = await homeWithOutsideUsers();
+  const cdbUser = makeUserHome(`${outside}/cdbuser`, "./Maildir/\n");
+  writeAssign(home, { cdbuser: cdbUser });
+  const newu = await runQmd(["newu", "--home", home]);
+  assertEquals(newu.code, 0, newu.stderr);
+  Deno.removeSync(`${home}/users/assign`);
+  const qmd = await startQmd(home);
+  try {
+    const reply = await sendMessage(
+      qmd.port,
+      "a@sender.example",
+      [`cdbuser@${ME}`],
+      "Subject: cdb\n\nx\n",
+    );
+    assertMatch(reply, /^250 /);
+    await delivered(`${cdbUser}/Maildir`, qmd.output);
+  } finally {
+    await qmd.stop();
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("e2e: SIGHUP with a new users/assign home restarts local after its deliveries; the new home gets mail", async () => {
+  const { home, outside } = await homeWithOutsideUsers();
+  // The first user's delivery is still running when the SIGHUP comes (most of the time).
+  const slow = makeUserHome(`${outside}/slow`, "|sleep 2; cat > slow.copy\n");
+  writeAssign(home, { slow });
+  const qmd = await startQmd(home);
+  try {
+    const first = await sendMessage(
+      qmd.port,
+      "a@sender.example",
+      [`slow@${ME}`],
+      "Subject: 1\n\nx\n",
+    );
+    assertMatch(first, /^250 /);
+    await waitFor(
+      () => /starting delivery \d+: msg \d+ to local/.test(qmd.output()) || undefined,
+      20_000,
+      () => qmd.output(),
+    );
+    const later = makeUserHome(`${outside}/later`, "./Maildir/\n");
+    writeAssign(home, { slow, later });
+    qmd.process.kill("SIGHUP");
+    await waitFor(
+      () => qmd.output().includes("status: reloaded control files\n") || undefined,
+      20_000,
+      () => qmd.output(),
+    );
+    const second = await sendMessage(
+      qmd.port,
+      "a@sender.example",
+      [`later@${ME}`],
+      "Subject: 2\n\nx\n",
+    );
+    assertMatch(second, /^250 /);
+    await delivered(`${later}/Maildir`, qmd.output);
+    await waitFor(
+      () => {
+        try {
+          return Deno.readTextFileSync(`${slow}/slow.copy`).includes("Subject: 1") || undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+      () => qmd.output(),
+    );
+    const output = qmd.output();
+    assertEquals(output.split(REGRANT_LINE).length - 1, 1, output);
+    // The slow delivery finished in the old isolate: nothing was lost or retried.
+    assert(!output.includes("crashed"), output);
+    assertEquals((output.match(/starting delivery \d+: msg \d+ to local slow@/g) ?? []).length, 1);
+  } finally {
+    await qmd.stop();
+    await Deno.remove(outside, { recursive: true });
+  }
+});
