@@ -103,6 +103,8 @@ export class SocketClient implements TranscriptClient {
   #consumed = 0;
   #ended = false;
   #wakers: Array<() => void> = [];
+  /** Chunks received so far (data or the close since a wait began wakes it). */
+  #received = 0;
   #recorder: PauseRecorder;
   #pausesRead = 0;
   #decoder = new TextDecoder();
@@ -111,6 +113,7 @@ export class SocketClient implements TranscriptClient {
     joined.set(this.#buffer);
     joined.set(chunk, this.#buffer.length);
     this.#buffer = joined;
+    this.#received++;
     this.#wake();
   };
   readonly #onEnd = () => {
@@ -215,16 +218,20 @@ export class SocketClient implements TranscriptClient {
     socket.off("close", this.#onEnd);
   }
 
+  /** Waits for more data or the close, at most until the deadline. */
   async #wait(deadline: number): Promise<void> {
     if (Date.now() >= deadline) {
       throw new Error(`no server line and no close within ${LINE_WAIT_MS} ms`);
     }
+    const seen = this.#received;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
       this.#wakers.push(() => {
         clearTimeout(timer);
         resolve();
       });
+      // Data may have come while the timer was set up (see memory_connection.ts).
+      if (this.#received !== seen || this.#ended) this.#wake();
     });
   }
 

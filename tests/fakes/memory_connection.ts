@@ -81,6 +81,9 @@ export class MemoryConnection implements TranscriptClient {
             clearTimeout(timer);
             resolve();
           });
+          // The first setTimeout of a test may let the driver run on (a
+          // microtask checkpoint): look again now that the waker is in place.
+          if (this.#closed || this.#waitingRead !== undefined) this.#wake();
         });
       }
       const before = this.#activity;
