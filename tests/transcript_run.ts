@@ -30,6 +30,7 @@ import {
 } from "../appliance/net/smtp_options.ts";
 import { socketTransport } from "../appliance/net/socket_transport.ts";
 import { parseTodo } from "../appliance/queue/envelope.ts";
+import { EXIT_CUSTOM_ERROR } from "../appliance/queue/external_queue.ts";
 import { openQueueMessage, QueueError } from "../appliance/queue/inject.ts";
 import type { QueueLayout } from "../appliance/queue/layout.ts";
 import { makeTestQueue } from "../appliance/queue/test_queue.ts";
@@ -83,9 +84,11 @@ class MemoryQueue {
       },
       commit: (sender, recipients) => {
         if (this.#error !== undefined) {
-          // A QMAILQUEUE program's own D/Z line (seed 001): exit 31 or 81 as qmail-queue's.
-          const exitCode = this.#error.startsWith("D") ? 31 : 81;
-          return Promise.reject(new QueueError(exitCode, "refused", { replyText: this.#error }));
+          // As a QMAILQUEUE program that exits 82 with its own D/Z line (seed 001).
+          const error = new QueueError(EXIT_CUSTOM_ERROR, "the queue refused the message", {
+            replyText: this.#error,
+          });
+          return Promise.reject(error);
         }
         this.queued.push(splitQueuedMessage(concatBytes(chunks), sender, recipients));
         return Promise.resolve();
