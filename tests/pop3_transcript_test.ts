@@ -102,3 +102,26 @@ Deno.test("the runner leaves the Maildir as QUIT committed it", async () => {
   assert(run.closed);
   assertEquals(run.files, ["cur/1.a.mx:2,", "cur/3.c.mx:2,S"]);
 });
+
+Deno.test("the Maildir lists the setup's messages in the order given, whatever their names", async () => {
+  const run = await runPop3TranscriptInMemory(parsePop3Transcript([
+    "@ plaintext",
+    "@ user tim tanstaaf",
+    '@ message cur/9.z.mx:2,S "z\\n"',
+    '@ message new/1.a.mx "aa\\n"',
+    "S: +OK <4242.1700000000@mx.example.net>",
+    'C! "USER tim\\r\\nPASS tanstaaf\\r\\nUIDL\\r\\nLIST\\r\\n"',
+    "S: +OK ",
+    "S: +OK ",
+    "S: +OK ",
+    "S: 1 9.z.mx",
+    "S: 2 1.a.mx",
+    "S: .",
+    "S: +OK ",
+    "S: 1 2",
+    "S: 2 3",
+    "S: .",
+  ].join("\n")));
+  // No QUIT: nothing was committed, the files are where they were.
+  assertEquals(run.files, ["cur/9.z.mx:2,S", "new/1.a.mx"]);
+});

@@ -53,7 +53,7 @@ export class PauseRecorder {
         return inner.write(bytes);
       },
       close: () => inner.close(),
-      startTls: (options) => inner.startTls!(options),
+      startTls: inner.startTls?.bind(inner),
     };
   }
 

@@ -23,15 +23,11 @@ import type { ServerItem, TranscriptClient } from "../transcript_play.ts";
 const SETTLE_MS = 10_000;
 
 /**
- * The TLSSocket the driver gets from startTls(): it asks only for the
- * protocol (for its log line) and, with control/tlsclients, for the peer
- * certificate, which a stand-in does not have.
+ * The TLSSocket the driver gets from startTls(): the driver asks it only for
+ * the protocol, for its log line (the runs pass no tlsClientRelays, which
+ * would look at the peer certificate).
  */
-const ASSUMED_TLS_SOCKET = {
-  getProtocol: () => "TLSv1.3",
-  getPeerCertificate: () => ({}),
-  authorized: false,
-} as unknown as tls.TLSSocket;
+const ASSUMED_TLS_SOCKET = { getProtocol: () => "TLSv1.3" } as unknown as tls.TLSSocket;
 
 const CR = 0x0d;
 const LF = 0x0a;
