@@ -64,12 +64,14 @@
  * - `tls` a server certificate exists (STARTTLS is offered; in memory the
  *   handshake is assumed, over a socket it is real)
  * - `challenge TEXT` / `nonce TEXT` the CRAM challenge and DIGEST-MD5 nonce
+ * - `queue-error TEXT` every message fails to commit with this qmail_close
+ *   text: in memory the queue refuses it, live a QMAILQUEUE program
+ *   (tests/fixtures/qmailqueue/exit_code.sh) exits 82 with it (seed 001)
  *
  * and, for the in-memory run only (see transcriptRunsOnlyInMemory):
  * - `remote IP [HOST [INFO]]` TCPREMOTEIP/HOST/INFO (default 192.0.2.1, unknown)
  * - `local HOST` TCPLOCALHOST (default mx.example.net)
  * - `localips IP…` this host's addresses for the `[d.d.d.d]` rewrite
- * - `queue-error TEXT` every message fails to commit with this qmail_close text
  * - `now ISO-DATE` the clock (default 2024-03-05T07:08:09Z)
  *
  * Queued messages get `250 2.6.0 ok TIME qp 4242` in memory, TIME the clock's
@@ -137,9 +139,9 @@ const SETUP_KEYS = new Set([
 
 /**
  * Setup a live run cannot give: the client's address and the host's are the
- * socket's, the queue and the clock are real.
+ * socket's, and the clock is real.
  */
-const MEMORY_ONLY_KEYS = new Set(["remote", "local", "localips", "queue-error", "now"]);
+const MEMORY_ONLY_KEYS = new Set(["remote", "local", "localips", "now"]);
 
 const encoder = new TextEncoder();
 

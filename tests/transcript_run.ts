@@ -7,7 +7,8 @@
  *   it is given, the clock fixed at `@ now`, pauses recorded, TLS assumed,
  *   the client at `@ remote`;
  * - live: the driver on a loopback socket, the real queue in the temporary
- *   home, the real clock, real TLS with a test certificate, pauses recorded
+ *   home (or, for `@ queue-error`, a QMAILQUEUE program that refuses), the
+ *   real clock, real TLS with a test certificate, pauses recorded
  *   where they fall in the byte stream. Transcripts with in-memory-only
  *   setup (transcriptRunsOnlyInMemory) are not run live.
  *
@@ -30,7 +31,7 @@ import {
 } from "../appliance/net/smtp_options.ts";
 import { socketTransport } from "../appliance/net/socket_transport.ts";
 import { parseTodo } from "../appliance/queue/envelope.ts";
-import { EXIT_CUSTOM_ERROR } from "../appliance/queue/external_queue.ts";
+import { EXIT_CUSTOM_ERROR, openExternalQueue } from "../appliance/queue/external_queue.ts";
 import { openQueueMessage, QueueError } from "../appliance/queue/inject.ts";
 import type { QueueLayout } from "../appliance/queue/layout.ts";
 import { makeTestQueue } from "../appliance/queue/test_queue.ts";
@@ -52,6 +53,9 @@ import {
   SocketClient,
   testTlsOptions,
 } from "./transcript_socket.ts";
+
+/** A QMAILQUEUE program that reads the message and exits $QQ_EXIT saying $QQ_STDERR. */
+const REFUSING_QUEUE = new URL("./fixtures/qmailqueue/exit_code.sh", import.meta.url).pathname;
 
 /** The qp the in-memory queue reports. */
 export const MEMORY_QUEUE_QP = "4242";
@@ -242,6 +246,7 @@ export async function runTranscriptLive(
   const setup = parseTranscriptSetup(events);
   const { home, controls } = homeWithControls(setup);
   const layout = makeTestQueue(home);
+  const queueError = setup.queueError ?? "";
   const queued: bigint[] = [];
   const recorder = new PauseRecorder();
   const rejectLines = recordRejectLines(sessionId);
@@ -255,7 +260,14 @@ export async function runTranscriptLive(
       },
       sessionId,
       {
-        openQueue: () => openQueueMessage(layout, { who: "from network" }),
+        openQueue: setup.queueError === undefined
+          ? () => openQueueMessage(layout, { who: "from network" })
+          : () =>
+            openExternalQueue(REFUSING_QUEUE, layout, {
+              timeoutSeconds: controls.timeoutSeconds,
+              cwd: home,
+              env: { QQ_EXIT: String(EXIT_CUSTOM_ERROR), QQ_STDERR: queueError },
+            }),
         sleep: recorder.sleep,
         onQueued: (id) => {
           if (id !== undefined) queued.push(id);

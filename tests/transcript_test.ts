@@ -98,7 +98,8 @@ Deno.test("parseTranscript refuses what it does not know", () => {
 
 Deno.test("in-memory-only setup is flagged for live runners", () => {
   assert(transcriptRunsOnlyInMemory(parseTranscript("@ remote 192.0.2.9 host.example")));
-  assert(transcriptRunsOnlyInMemory(parseTranscript("@ queue-error Zqq read error (#4.3.0)")));
+  assert(transcriptRunsOnlyInMemory(parseTranscript("@ now 2024-12-25T23:59:05Z")));
+  assert(!transcriptRunsOnlyInMemory(parseTranscript("@ queue-error Zqq read error (#4.3.0)")));
   assert(!transcriptRunsOnlyInMemory(parseTranscript("@ databytes 100")));
   assert(!transcriptRunsOnlyInMemory(parseTranscript("@ tls\nS: 220 x\nP: 3")));
 });
