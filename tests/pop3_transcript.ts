@@ -2,66 +2,65 @@
  * POP3 transcripts: text files under tests/pop3_transcripts/ in the SMTP
  * transcript format (tests/transcript.ts: `#` comments, `C:` / `C!` client
  * lines and raw bytes, `S:` / `S~` server lines exact or by regex, `S! closed`,
- * `P: N` a pause of N seconds before the next server line), run here against
- * the pure Pop3Session. `S:` keeps trailing spaces, so qmail's `+OK ` is
- * written `S: +OK ` with its space. The SMTP-only events (Q, E, R) are refused.
+ * `P: N` a pause of N seconds before the next server line), run through the
+ * real POP3 connection driver against a real Maildir (tests/pop3_transcript_run.ts).
+ * `S:` keeps trailing spaces, so qmail's `+OK ` is written `S: +OK ` with its
+ * space. The SMTP-only events (Q, E, R, L) are refused. One more event:
+ *
+ * - `M: remove NAME` the Maildir file NAME (`new/X`, `cur/X:2,S`) vanishes
+ *   here, as when another client deleted it after this session's scan;
+ * - `M: undeletable NAME` NAME can no longer be unlinked from here on (it
+ *   becomes a non-empty directory: QUIT's unlink fails).
  *
  * Setup (`@ key value`), before any event, all optional:
  * - `user NAME PASSWORD` a mailbox login accepts; the password is also its
- *   APOP and CRAM/DIGEST secret (repeatable; default none)
- * - `message NAME SIZE` one Maildir message in listing order, NAME as
- *   `new/X` or `cur/X:2,S`; its UIDL is X up to the first `:` (repeatable;
- *   default an empty mailbox). Every user sees the same messages.
- * - `gone NAME` that message vanished after the scan: RETR/TOP on it fails
- * - `plaintext` plain-text passwords allowed before TLS (the role's decision
- *   for loopback or control/pop3plaintext; default not allowed)
- * - `tls` a certificate exists: STLS offered (the handshake is assumed to work)
- * - `tls-active` the connection is already TLS (POP3S)
+ *   APOP and CRAM/DIGEST secret (repeatable; default none). Every user has
+ *   the same home, so the same Maildir.
+ * - `message NAME TEXT` one Maildir file, NAME as `new/X` or `cur/X:2,S`,
+ *   TEXT its content as a JSON string (LF line ends, as delivered); listed in
+ *   the order given (each a second older than the next; repeatable; default
+ *   an empty Maildir). Its size is TEXT's length in bytes, its UIDL X up to
+ *   the first `:`.
+ * - `plaintext` control/pop3plaintext: plain-text passwords before TLS. The
+ *   role also allows them from loopback; here only the control file counts,
+ *   so a live run over loopback sees what a remote client sees.
+ * - `tls` a certificate exists: STLS offered (in memory the handshake is
+ *   assumed; over a socket it is real)
+ * - `tls-active` the connection is TLS from the first byte (POP3S)
  * - `mechanisms MASK` / `mechanisms-tls MASK` control/auth/pop3 and
  *   auth/spop3 (defaults 60 and 63, seed 000)
  * - `timestamp TEXT` the APOP banner (default `<4242.1700000000@mx.example.net>`)
  * - `hostname NAME` control/me (default `mx.example.net`)
  * - `challenge TEXT` / `nonce TEXT` the CRAM challenge and DIGEST-MD5 nonce
  *   (defaults as tests/transcript.ts)
- * - `fail-delay N` seconds before a failed login's reply (default 0)
- * - `blocked` every failed login reaches the lockout limit
- * - `in-use` the Maildir is locked by another session
- * - `scan-error` the Maildir cannot be scanned
- * - `commit-error TEXT` QUIT's commit fails with this text
- * - `max-line N` the reader's line limit in bytes without CRLF (default 4096)
+ * - `fail-delay N` the session's base pause before a failed login's reply
+ *   (default 0: the role's 1 s per recent failure, at most 5 s)
+ * - `blocked` the client's address has reached control/authfaillimit
+ * - `in-use` another session holds the Maildir's lock
+ * - `scan-error` Maildir/new is not a directory: the scan fails
+ * - `max-line N` the driver's line limit in bytes before the LF (default
+ *   1024, as net/pop3_options.ts)
  *
- * The fakes: credentials are checked as verifyTranscriptCredentials does for
- * SMTP (failures count 1 each); the mailbox opens with the `@ message` list;
- * a retrieval writes one line, the message's NAME for RETR or `NAME top L`
- * for TOP with L lines, then `.` (the byte framing is MaildirBox's, tested
- * there); a commit succeeds unless `commit-error`.
+ * Failed logins count in a fresh failed-login table (the limits are
+ * control/authfaillimit's defaults) for every client, loopback included.
  */
-import {
-  expectNoMoreOutput,
-  expectServerEvent,
-  parseTranscript,
-  PAUSE,
-  TranscriptError,
-  type TranscriptEvent,
-  verifyTranscriptCredentials,
-} from "./transcript.ts";
-import {
-  type Pop3Effect,
-  type Pop3Message,
-  Pop3Session,
-  type Pop3SessionOptions,
-  type Pop3Step,
-} from "../appliance/pop3/session.ts";
-import { mechanismsFromMask } from "../appliance/auth/mechanisms.ts";
-import { concatBytes } from "../appliance/bytes.ts";
+import { parseTranscript, TranscriptError, type TranscriptEvent } from "./transcript.ts";
+import { LOCK_FILE } from "../appliance/pop3/maildir_box.ts";
+import type { AuthFailures } from "../appliance/net/auth_failures.ts";
+import type { AuthFailurePolicy } from "../config/auth_limits.ts";
 
 export { TranscriptError };
+
+/** One Maildir file of the setup. */
+export interface SetupMessage {
+  name: string;
+  text: string;
+}
 
 /** The `@` lines, resolved with their defaults. */
 export interface Pop3TranscriptSetup {
   users: Record<string, string>;
-  messages: Pop3Message[];
-  gone: Set<string>;
+  messages: SetupMessage[];
   plaintext: boolean;
   tls: boolean;
   tlsActive: boolean;
@@ -75,7 +74,6 @@ export interface Pop3TranscriptSetup {
   blocked: boolean;
   inUse: boolean;
   scanError: boolean;
-  commitError?: string;
   maxLine: number;
 }
 
@@ -85,13 +83,15 @@ export interface Pop3Transcript {
   events: TranscriptEvent[];
 }
 
-const POP3_EVENTS = new Set(["client", "server", "server-match", "closed", "pause"]);
+const POP3_EVENTS = new Set(["client", "server", "server-match", "closed", "pause", "maildir"]);
+
+/** The Maildir's files are this old and older (2023-11-14), so every scan lists them. */
+const FIRST_MTIME = 1700000000;
 
 function defaultSetup(): Pop3TranscriptSetup {
   return {
     users: {},
     messages: [],
-    gone: new Set(),
     plaintext: false,
     tls: false,
     tlsActive: false,
@@ -105,15 +105,21 @@ function defaultSetup(): Pop3TranscriptSetup {
     blocked: false,
     inUse: false,
     scanError: false,
-    maxLine: 4096,
+    maxLine: 1024,
   };
 }
 
-/** The UIDL of a Maildir name: without new/ or cur/, up to the first `:` (§7.3). */
-export function uidlOf(name: string): string {
-  const base = name.slice(name.indexOf("/") + 1);
-  const colon = base.indexOf(":");
-  return colon < 0 ? base : base.slice(0, colon);
+function parseText(value: string, line: number): string {
+  let text: unknown;
+  try {
+    text = JSON.parse(value);
+  } catch {
+    throw new TranscriptError(line, "message text must be a JSON string");
+  }
+  if (typeof text !== "string") {
+    throw new TranscriptError(line, "message text must be a JSON string");
+  }
+  return text;
 }
 
 function applySetup(setup: Pop3TranscriptSetup, key: string, value: string, line: number): void {
@@ -131,15 +137,15 @@ function applySetup(setup: Pop3TranscriptSetup, key: string, value: string, line
       if (words.length !== 2) throw new TranscriptError(line, "user takes NAME PASSWORD");
       setup.users[words[0]] = words[1];
       return;
-    case "message":
-      if (words.length !== 2 || !/^\d+$/.test(words[1]) || !/^(new|cur)\/./.test(words[0])) {
-        throw new TranscriptError(line, "message takes new/NAME or cur/NAME and SIZE");
+    case "message": {
+      const space = value.indexOf(" ");
+      const name = space < 0 ? value : value.slice(0, space);
+      if (space < 0 || !/^(new|cur)\/[^/.][^/]*$/.test(name)) {
+        throw new TranscriptError(line, "message takes new/NAME or cur/NAME and a JSON string");
       }
-      setup.messages.push({ name: words[0], size: Number(words[1]), uidl: uidlOf(words[0]) });
+      setup.messages.push({ name, text: parseText(value.slice(space + 1), line) });
       return;
-    case "gone":
-      setup.gone.add(value);
-      return;
+    }
     case "plaintext":
       setup.plaintext = flag();
       return;
@@ -178,9 +184,6 @@ function applySetup(setup: Pop3TranscriptSetup, key: string, value: string, line
       return;
     case "scan-error":
       setup.scanError = flag();
-      return;
-    case "commit-error":
-      setup.commitError = value;
       return;
     case "max-line":
       setup.maxLine = number();
@@ -226,135 +229,73 @@ export function parsePop3Transcript(text: string): Pop3Transcript {
   return { setup, events };
 }
 
-/** Session options for a setup, as the pop3d role builds them. */
-export function pop3OptionsForSetup(setup: Pop3TranscriptSetup): Pop3SessionOptions {
-  return {
-    hostname: setup.hostname,
-    timestamp: setup.timestamp,
-    tls: { offered: setup.tls, active: setup.tlsActive },
-    plaintextAllowed: setup.plaintext,
-    mechanisms: mechanismsFromMask(setup.mechanismsMask),
-    mechanismsTls: mechanismsFromMask(setup.mechanismsTlsMask),
-    newChallenge: () => ({ challenge: setup.challenge, nonce: setup.nonce }),
-    failDelaySeconds: setup.failDelay,
-  };
-}
-
-/** The pure run's record, for tests that want to look further. */
-export interface Pop3TranscriptRun {
-  closed: boolean;
-  /** Effects the session asked for, in order. */
-  effects: Pop3Effect[];
-  /** The deleted messages of the last commit. */
-  committed?: Pop3Message[];
+/** The control files the setup stands for, written into HOME/control. */
+export function writePop3Controls(home: string, setup: Pop3TranscriptSetup): void {
+  Deno.mkdirSync(`${home}/control/auth`, { recursive: true });
+  const write = (name: string, value: string | number) =>
+    Deno.writeTextFileSync(`${home}/control/${name}`, `${value}\n`);
+  write("me", setup.hostname);
+  write("auth/pop3", setup.mechanismsMask);
+  write("auth/spop3", setup.mechanismsTlsMask);
+  write("pop3plaintext", setup.plaintext ? 1 : 0);
 }
 
 /**
- * Drives Pop3Session as the connection driver does (a line reader with a
- * length limit that discards over-long lines to their LF, pipelined lines
- * handed over one by one, buffered input dropped at STLS, effects run in
- * order with the fakes above) and checks every expectation. Throws
- * TranscriptError at the first mismatch.
+ * Writes the setup's Maildir: tmp/, new/ and cur/ with its messages, each a
+ * second older than the next so the scan lists them in the setup's order.
  */
-export function runPop3Transcript(transcript: Pop3Transcript): Pop3TranscriptRun {
-  const { setup, events } = transcript;
-  const session = new Pop3Session(pop3OptionsForSetup(setup));
-  const output: string[] = [];
-  const run: Pop3TranscriptRun = { closed: false, effects: [] };
-  let input: Uint8Array = new Uint8Array(0);
-  let discarding = false;
+export function writeMaildir(maildir: string, setup: Pop3TranscriptSetup): void {
+  for (const sub of ["tmp", "new", "cur"]) Deno.mkdirSync(`${maildir}/${sub}`, { recursive: true });
+  setup.messages.forEach((message, index) => {
+    const path = `${maildir}/${message.name}`;
+    Deno.writeTextFileSync(path, message.text);
+    const mtime = FIRST_MTIME + index;
+    Deno.utimeSync(path, mtime, mtime);
+  });
+  if (setup.scanError) {
+    Deno.removeSync(`${maildir}/new`, { recursive: true });
+    Deno.writeTextFileSync(`${maildir}/new`, "not a directory\n");
+  }
+}
 
-  const apply = (result: Pop3Step) => {
-    const retrieve = result.effects.find((effect) => effect.kind === "retrieve");
-    if (retrieve !== undefined && setup.gone.has(retrieve.message.name)) {
-      // The driver opens the message before answering; it is gone.
-      run.effects.push(retrieve);
-      apply(session.retrieveFailed());
-      return;
-    }
-    if (result.delay > 0) output.push(`${PAUSE}${result.delay}`);
-    output.push(...result.replies);
-    if (result.close) {
-      run.closed = true;
-      input = new Uint8Array(0);
-    }
-    run.effects.push(...result.effects);
-    for (const effect of result.effects) {
-      switch (effect.kind) {
-        case "starttls":
-          // The handshake "succeeds"; what the client pipelined after STLS is dropped.
-          input = new Uint8Array(0);
-          discarding = false;
-          apply(session.tlsStarted());
-          break;
-        case "auth": {
-          const verdict = verifyTranscriptCredentials(setup.users, effect.credentials);
-          apply(session.authVerified(verdict, verdict.ok ? 0 : 1, !verdict.ok && setup.blocked));
-          break;
-        }
-        case "open":
-          if (setup.inUse) apply(session.mailboxFailed("in-use"));
-          else if (setup.scanError) apply(session.mailboxFailed("temporary"));
-          else apply(session.mailboxOpened(setup.messages));
-          break;
-        case "retrieve":
-          output.push(
-            effect.lines === undefined
-              ? effect.message.name
-              : `${effect.message.name} top ${effect.lines}`,
-            ".",
-          );
-          break;
-        case "commit":
-          run.committed = effect.deleted;
-          apply(session.committed(
-            setup.commitError === undefined ? { ok: true } : { ok: false, text: setup.commitError },
-          ));
-          break;
-      }
-    }
-  };
+/** Holds the Maildir's lock as another session would (`@ in-use`); close() releases it. */
+export function lockMaildir(maildir: string): Deno.FsFile {
+  const file = Deno.openSync(`${maildir}/${LOCK_FILE}`, { read: true, write: true, create: true });
+  file.lockSync(true);
+  return file;
+}
 
-  const pump = () => {
-    while (!run.closed && input.length > 0) {
-      const lf = input.indexOf(0x0a);
-      if (lf < 0) {
-        if (input.length > setup.maxLine) {
-          discarding = true;
-          input = new Uint8Array(0);
-        }
-        return;
-      }
-      let line = input.subarray(0, lf);
-      input = input.subarray(lf + 1);
-      if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
-      if (discarding || line.length > setup.maxLine) {
-        discarding = false;
-        apply(session.lineTooLong());
-      } else {
-        apply(session.receiveLine(line));
-      }
-    }
-  };
+/** Fails logins from `ip` until the address reaches control/authfaillimit (`@ blocked`). */
+export function blockAddress(table: AuthFailures, ip: string, limits: AuthFailurePolicy): void {
+  const now = Math.floor(Date.now() / 1000);
+  for (let i = 0; i < limits.ipLimit; i++) {
+    const attempt = { ip, account: `guess${i}` };
+    table.reserve(attempt, now, limits);
+    table.settle(attempt, true, now, limits);
+  }
+}
 
-  apply(session.greet());
-  for (const event of events) {
-    switch (event.kind) {
-      case "client":
-        // Bytes sent after the server closed are lost, as on a socket.
-        if (!run.closed) {
-          input = concatBytes([input, event.bytes]);
-          pump();
-        }
-        break;
-      case "pause":
-      case "server":
-      case "server-match":
-      case "closed":
-        expectServerEvent(event, output, run.closed);
-        break;
+/** Does an `M:` line's action in the Maildir. */
+export function changeMaildir(maildir: string, event: TranscriptEvent & { kind: "maildir" }): void {
+  const path = `${maildir}/${event.name}`;
+  Deno.removeSync(path);
+  if (event.action === "undeletable") {
+    Deno.mkdirSync(path);
+    Deno.writeTextFileSync(`${path}/keep`, "");
+  }
+}
+
+/** Every file left in the Maildir (new/ and cur/), sorted, for tests that look after a run. */
+export function listMaildir(maildir: string): string[] {
+  const names: string[] = [];
+  for (const sub of ["new", "cur"]) {
+    try {
+      for (const entry of Deno.readDirSync(`${maildir}/${sub}`)) names.push(`${sub}/${entry.name}`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory)) {
+        throw error;
+      }
     }
   }
-  expectNoMoreOutput(output, events.at(-1)?.line ?? 0);
-  return run;
+  return names.sort();
 }

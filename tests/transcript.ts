@@ -1,7 +1,10 @@
 /**
  * SMTP transcripts (style.md example 1): small text files under
- * tests/transcripts/, one event a line, run here against the pure session and
- * by the live tests against a real server over loopback.
+ * tests/transcripts/, one event a line. This module reads them: the parser
+ * (shared with the POP3 transcripts, tests/pop3_transcript.ts), the SMTP
+ * setup and the credentials every transcript's users have. The runs are in
+ * tests/transcript_run.ts: through the real connection driver over an
+ * in-memory connection, and over a loopback socket.
  *
  * ```
  * # why this case matters                      comment (also blank lines)
@@ -12,6 +15,9 @@
  * C! "DATA\r\nbody\n.\r\n"                     the client sends these raw bytes (JSON string,
  *                                              each char 0–255 is one byte)
  * S! closed                                    the server has closed the connection
+ * P: 5                                         the server paused 5 s before what follows
+ *                                              (tarpits, delays; the pause is recorded,
+ *                                              not waited for)
  * Q: a body line                               the last queued message's body, line by line
  * Q! "body\r\n"                                the last queued message's body, exact bytes
  * E: Fa@example.org                            the last queued message's envelope: F sender,
@@ -20,14 +26,20 @@
  * R~ ^  by mx\.example\.net with SMTP; .*$     (R: exact, R~ regex)
  * L~ ^reject: RCPT from [0-9.]+ helo=<>: 553   the session's next `reject:` log line
  *                                              (L: exact, L~ regex; see below)
+ * M: remove new/1700000000.1.mx                a Maildir action at this point (POP3 only,
+ *                                              tests/pop3_transcript.ts)
  * ```
+ *
+ * A client event is sent once the server has dealt with everything sent
+ * before it, so replies come in the order the events list them; bytes sent
+ * after the server closed are lost, as on a socket. At the end the client
+ * hangs up, and the server may not have said anything the transcript did not
+ * read. When the server sends the reply that starts TLS (STARTTLS), the
+ * client starts TLS after reading it.
  *
  * Q lines cover the body only: what the client sent after un-stuffing, without
  * the Received lines the server adds. Consecutive Q:, E: and R:/R~ lines form
  * one group that must match the whole body, envelope or header.
- *
- * P: 5                                        the server paused 5 s before its next line
- *                                              (tarpits, delays; pure runner only)
  *
  * L lines check the `reject:` lines smtpd logs for every refusal
  * (appliance/smtp/rejection.ts), without the `smtpd ID: ` prefix, in order.
@@ -49,31 +61,24 @@
  * - `env NAME=VALUE` an environment variable, as tcp.smtp would set it (VALUE raw or JSON)
  * - `user NAME PASSWORD` a mailbox AUTH accepts (the password is also its challenge secret)
  * - `submission` the submission port: AUTH before MAIL
+ * - `tls` a server certificate exists (STARTTLS is offered; in memory the
+ *   handshake is assumed, over a socket it is real)
+ * - `challenge TEXT` / `nonce TEXT` the CRAM challenge and DIGEST-MD5 nonce
+ * - `queue-error TEXT` every message fails to commit with this qmail_close
+ *   text: in memory the queue refuses it, live a QMAILQUEUE program
+ *   (tests/fixtures/qmailqueue/exit_code.sh) exits 82 with it (seed 001)
  *
- * and, for the pure session only (see transcriptNeedsPureSession):
+ * and, for the in-memory run only (see transcriptRunsOnlyInMemory):
  * - `remote IP [HOST [INFO]]` TCPREMOTEIP/HOST/INFO (default 192.0.2.1, unknown)
  * - `local HOST` TCPLOCALHOST (default mx.example.net)
  * - `localips IP…` this host's addresses for the `[d.d.d.d]` rewrite
- * - `queue-error TEXT` every DATA fails with this qmail_close text
  * - `now ISO-DATE` the clock (default 2024-03-05T07:08:09Z)
- * - `tls` a server certificate exists (STARTTLS is offered; the handshake is assumed)
- * - `challenge TEXT` / `nonce TEXT` the CRAM challenge and DIGEST-MD5 nonce
  *
- * Queued messages get `250 2.6.0 ok 1700000000 qp 4242` from the pure runner; write
- * `S~ ^250 2\.6\.0 ok \d+ qp \d+$` so the transcript also holds on a live server.
+ * Queued messages get `250 2.6.0 ok TIME qp 4242` in memory, TIME the clock's
+ * (`@ now`); write `S~ ^250 2\.6\.0 ok \d+ qp \d+$` so the transcript also
+ * holds on a live server.
  */
-import { bytesToString } from "../appliance/queue/envelope.ts";
 import { concatBytes } from "../appliance/bytes.ts";
-import { DataReader, rejectedDataOutcome } from "../appliance/smtp/data.ts";
-import {
-  type DataOutcome,
-  type SmtpEffect,
-  SmtpSession,
-  type SmtpSessionOptions,
-  type SmtpStep,
-} from "../appliance/smtp/session.ts";
-import { loadSmtpdControls, resolveSmtpdPolicy, SMTPD_DEFAULTS } from "../config/smtpd.ts";
-import { buildSessionOptions } from "../appliance/net/smtp_options.ts";
 import type { Credentials, VerifyResult } from "../appliance/auth/sasl_server.ts";
 import { apopDigest, cramDigest } from "../appliance/auth/cram.ts";
 import { computeDigestMd5 } from "../appliance/auth/digest_md5.ts";
@@ -91,7 +96,15 @@ export type TranscriptEvent =
   | { kind: "received"; line: number; text: string }
   | { kind: "received-match"; line: number; pattern: RegExp }
   | { kind: "log"; line: number; text: string }
-  | { kind: "log-match"; line: number; pattern: RegExp };
+  | { kind: "log-match"; line: number; pattern: RegExp }
+  | { kind: "maildir"; line: number; action: MaildirAction; name: string };
+
+/**
+ * What happens to a Maildir file behind the POP3 session's back: another
+ * client removes it, or it can no longer be unlinked (it turns into a
+ * non-empty directory).
+ */
+export type MaildirAction = "remove" | "undeletable";
 
 /** A transcript that does not parse, or a server that does not follow it. */
 export class TranscriptError extends Error {
@@ -124,17 +137,11 @@ const SETUP_KEYS = new Set([
   "now",
 ]);
 
-/** Setup keys a live server cannot be given through control files and the environment. */
-const PURE_ONLY_KEYS = new Set([
-  "remote",
-  "local",
-  "localips",
-  "queue-error",
-  "now",
-  "tls",
-  "challenge",
-  "nonce",
-]);
+/**
+ * Setup a live run cannot give: the client's address and the host's are the
+ * socket's, and the clock is real.
+ */
+const MEMORY_ONLY_KEYS = new Set(["remote", "local", "localips", "now"]);
 
 const encoder = new TextEncoder();
 
@@ -200,6 +207,14 @@ export function parseTranscript(text: string): TranscriptEvent[] {
       case "L~":
         events.push({ kind: "log-match", line, pattern: parsePattern(value, line) });
         return;
+      case "M:": {
+        const [action, name, extra] = value.split(" ");
+        if ((action !== "remove" && action !== "undeletable") || !name || extra !== undefined) {
+          throw new TranscriptError(line, "M: takes remove NAME or undeletable NAME");
+        }
+        events.push({ kind: "maildir", line, action, name });
+        return;
+      }
       default:
         throw new TranscriptError(line, `unknown event ${JSON.stringify(tag)}`);
     }
@@ -364,14 +379,9 @@ export function parseTranscriptSetup(events: TranscriptEvent[]): TranscriptSetup
   return setup;
 }
 
-/**
- * Whether the transcript uses setup only the pure runner can provide, or
- * pauses (`P:`) a live run would have to sit through.
- */
-export function transcriptNeedsPureSession(events: TranscriptEvent[]): boolean {
-  return events.some((event) =>
-    (event.kind === "setup" && PURE_ONLY_KEYS.has(event.key)) || event.kind === "pause"
-  );
+/** Whether the transcript uses setup only the in-memory run can give. */
+export function transcriptRunsOnlyInMemory(events: TranscriptEvent[]): boolean {
+  return events.some((event) => event.kind === "setup" && MEMORY_ONLY_KEYS.has(event.key));
 }
 
 /** Writes the setup's control files into HOME/control. */
@@ -380,32 +390,6 @@ export function writeTranscriptControls(home: string, setup: TranscriptSetup): v
   Deno.mkdirSync(`${home}/control/log`, { recursive: true });
   for (const [name, lines] of Object.entries(setup.controls)) {
     Deno.writeTextFileSync(`${home}/control/${name}`, lines.map((l) => l + "\n").join(""));
-  }
-}
-
-/** Session options for a setup, through the real control loader and policy, as a role builds them. */
-export function sessionOptionsForSetup(setup: TranscriptSetup): SmtpSessionOptions {
-  const home = Deno.makeTempDirSync({ prefix: "qmd-transcript-" });
-  try {
-    writeTranscriptControls(home, setup);
-    const controls = loadSmtpdControls(home);
-    const policy = resolveSmtpdPolicy(controls, setup.env);
-    const options = buildSessionOptions(controls, null, policy, {
-      remoteIp: setup.remoteIp,
-      remoteHost: setup.remoteHost,
-      remoteInfo: setup.remoteInfo,
-      localHost: setup.localHost,
-    }, {
-      tlsAvailable: setup.tls,
-      tlsActive: policy.smtps,
-      authAvailable: Object.keys(setup.users).length > 0,
-      authRequired: setup.submission,
-      newChallenge: () => ({ challenge: setup.challenge, nonce: setup.nonce }),
-      nowMs: setup.now.getTime(),
-    });
-    return { ...options, localIps: setup.localIps };
-  } finally {
-    Deno.removeSync(home, { recursive: true });
   }
 }
 
@@ -446,350 +430,5 @@ export function verifyTranscriptCredentials(
       return apopDigest(credentials.timestamp, secret) === credentials.digest.toLowerCase()
         ? accepted
         : { ok: false, temporary: false };
-  }
-}
-
-/** A message the pure runner "queued". */
-export interface QueuedMessage {
-  sender: Uint8Array;
-  recipients: Uint8Array[];
-  received: string;
-  body: Uint8Array;
-}
-
-/** The pure run's record, for tests that want to look further. */
-export interface TranscriptRun {
-  queued: QueuedMessage[];
-  closed: boolean;
-  /** Effects the session asked for, in order (log effects included). */
-  effects: SmtpEffect[];
-}
-
-export const FAKE_QUEUE_TIME = 1700000000;
-export const FAKE_QUEUE_QP = "4242";
-
-/** How a pause shows in a pure runner's output queue. */
-export const PAUSE = "\u0000pause ";
-
-/**
- * Drives SmtpSession and DataReader exactly as the connection driver does (a
- * line reader with a length limit that discards over-long lines to their LF,
- * the DATA byte machine after a `data` effect, pipelined bytes handed back,
- * buffered input dropped at STARTTLS, AUTH checked against the setup's users)
- * and checks every expectation. Throws TranscriptError at the first mismatch.
- */
-export function runTranscriptAgainstSession(events: TranscriptEvent[]): TranscriptRun {
-  const setup = parseTranscriptSetup(events);
-  const options = sessionOptionsForSetup(setup);
-  const maxLineLength = Number(setup.controls.maxcmdlen?.[0] ?? SMTPD_DEFAULTS.maxCmdLen);
-  const session = new SmtpSession(options);
-  const output: string[] = [];
-  const run: TranscriptRun = { queued: [], closed: false, effects: [] };
-  /** Reject log lines not yet checked by an L event. */
-  const rejectLines: string[] = [];
-  let input: Uint8Array = new Uint8Array(0);
-  let discarding = false;
-  let data: {
-    reader: DataReader;
-    sender: Uint8Array;
-    recipients: Uint8Array[];
-    received: string;
-    body: Uint8Array[];
-  } | undefined;
-
-  const apply = (result: SmtpStep) => {
-    if (result.delay > 0) output.push(`${PAUSE}${result.delay}`);
-    output.push(...result.replies);
-    if (result.close) {
-      run.closed = true;
-      input = new Uint8Array(0);
-    }
-    run.effects.push(...result.effects);
-    for (const effect of result.effects) {
-      if (effect.kind === "log" && effect.event === "reject") {
-        rejectLines.push(effect.text);
-      } else if (effect.kind === "data") {
-        data = {
-          reader: new DataReader({ databytes: effect.databytes, maxHops: effect.maxHops }),
-          sender: effect.sender,
-          recipients: effect.recipients,
-          received: effect.received,
-          body: [],
-        };
-      } else if (effect.kind === "starttls") {
-        // The handshake "succeeds"; what the client pipelined after STARTTLS is dropped.
-        input = new Uint8Array(0);
-        discarding = false;
-        apply(session.tlsStarted());
-      } else if (effect.kind === "auth") {
-        const result = verifyTranscriptCredentials(setup.users, effect.credentials);
-        apply(session.authVerified(result, result.ok ? 0 : 1));
-      }
-    }
-  };
-
-  const finishData = (current: NonNullable<typeof data>) => {
-    let outcome: DataOutcome | null = rejectedDataOutcome(current.reader);
-    if (outcome === null && setup.queueError !== undefined) {
-      outcome = { kind: "queue-error", text: setup.queueError };
-    }
-    if (outcome === null) {
-      run.queued.push({
-        sender: current.sender,
-        recipients: current.recipients,
-        received: current.received,
-        body: concatBytes(current.body),
-      });
-      outcome = { kind: "queued", time: FAKE_QUEUE_TIME, qp: FAKE_QUEUE_QP };
-    }
-    data = undefined;
-    apply(session.dataFinished(outcome));
-  };
-
-  const pump = () => {
-    while (!run.closed && input.length > 0) {
-      if (data !== undefined) {
-        const current = data;
-        const chunk = current.reader.push(input);
-        input = new Uint8Array(0);
-        current.body.push(...chunk.body.map((piece) => piece.slice()));
-        if (!chunk.done) return;
-        input = chunk.rest ?? new Uint8Array(0);
-        finishData(current);
-        continue;
-      }
-      const lf = input.indexOf(0x0a);
-      if (lf < 0) {
-        if (input.length > maxLineLength) {
-          discarding = true;
-          input = new Uint8Array(0);
-        }
-        return;
-      }
-      const line = input.subarray(0, lf);
-      input = input.subarray(lf + 1);
-      if (discarding || line.length > maxLineLength) {
-        discarding = false;
-        apply(session.lineTooLong());
-      } else {
-        apply(session.receiveLine(line, setup.now));
-      }
-    }
-  };
-
-  apply(session.greet());
-  const body = events.filter((event) => event.kind !== "setup");
-  for (let i = 0; i < body.length; i++) {
-    const event = body[i];
-    switch (event.kind) {
-      case "client":
-        // Bytes sent after the server closed are lost, as on a socket.
-        if (!run.closed) {
-          input = concatBytes([input, event.bytes]);
-          pump();
-        }
-        break;
-      case "pause":
-      case "server":
-      case "server-match":
-      case "closed":
-        expectServerEvent(event, output, run.closed);
-        break;
-      case "log":
-      case "log-match":
-        expectLogEvent(event, rejectLines);
-        break;
-      default: {
-        let end = i;
-        while (end + 1 < body.length && sameGroup(body[end + 1].kind, event.kind)) end++;
-        checkQueued(body.slice(i, end + 1), run.queued.at(-1));
-        i = end;
-      }
-    }
-  }
-  expectNoMoreOutput(output, body.at(-1)?.line ?? 0);
-  if (checksLogs(events)) expectNoMoreLogs(rejectLines, body.at(-1)?.line ?? 0);
-  return run;
-}
-
-/** Whether a transcript lists its reject log lines (then it must list all of them). */
-export function checksLogs(events: TranscriptEvent[]): boolean {
-  return events.some((event) => event.kind === "log" || event.kind === "log-match");
-}
-
-/** Checks the next reject log line against an L event, taking it from `logs`. */
-export function expectLogEvent(
-  event: TranscriptEvent & { kind: "log" | "log-match" },
-  logs: string[],
-): void {
-  const actual = logs.shift();
-  if (actual === undefined) {
-    throw new TranscriptError(event.line, "expected a reject log line, none was logged");
-  }
-  const ok = event.kind === "log" ? actual === event.text : event.pattern.test(actual);
-  if (!ok) {
-    const expected = event.kind === "log" ? JSON.stringify(event.text) : String(event.pattern);
-    throw new TranscriptError(
-      event.line,
-      `expected log ${expected}, got ${JSON.stringify(actual)}`,
-    );
-  }
-}
-
-/** Throws when the session logged reject lines the transcript did not list. */
-export function expectNoMoreLogs(logs: string[], line: number): void {
-  if (logs.length > 0) {
-    throw new TranscriptError(line, `reject lines nobody expected: ${JSON.stringify(logs)}`);
-  }
-}
-
-/**
- * Checks one server-side event (a pause, a line, the close) against the
- * output a pure runner collected, taking what it consumes; throws
- * TranscriptError on a mismatch. Shared by the SMTP and POP3 runners.
- */
-export function expectServerEvent(
-  event: TranscriptEvent & { kind: "pause" | "server" | "server-match" | "closed" },
-  output: string[],
-  closed: boolean,
-): void {
-  if (event.kind === "closed") {
-    if (!closed) throw new TranscriptError(event.line, "expected the server to close");
-    if (output.length > 0) {
-      throw new TranscriptError(event.line, `unread server lines: ${JSON.stringify(output)}`);
-    }
-    return;
-  }
-  const actual = output.shift();
-  if (event.kind === "pause") {
-    if (actual !== `${PAUSE}${event.seconds}`) {
-      throw new TranscriptError(
-        event.line,
-        `expected a pause of ${event.seconds} s, got ${JSON.stringify(actual ?? "nothing")}`,
-      );
-    }
-    return;
-  }
-  if (actual === undefined) {
-    throw new TranscriptError(
-      event.line,
-      `expected a server line, the server is waiting${closed ? " (closed)" : ""}`,
-    );
-  }
-  const ok = event.kind === "server" ? actual === event.text : event.pattern.test(actual);
-  if (!ok) {
-    const expected = event.kind === "server" ? JSON.stringify(event.text) : String(event.pattern);
-    throw new TranscriptError(event.line, `expected ${expected}, got ${JSON.stringify(actual)}`);
-  }
-}
-
-/** Throws when the server said more than the transcript expected. */
-export function expectNoMoreOutput(output: string[], line: number): void {
-  if (output.length > 0) {
-    throw new TranscriptError(
-      line,
-      `the server sent lines nobody expected: ${JSON.stringify(output)}`,
-    );
-  }
-}
-
-type GroupKind = TranscriptEvent["kind"];
-
-function groupOf(kind: GroupKind): string {
-  if (kind === "body-line" || kind === "body") return "body";
-  if (kind === "received" || kind === "received-match") return "received";
-  return kind;
-}
-
-function sameGroup(a: GroupKind, b: GroupKind): boolean {
-  return groupOf(a) === groupOf(b);
-}
-
-export function checkQueued(group: TranscriptEvent[], message: QueuedMessage | undefined): void {
-  const first = group[0];
-  if (message === undefined) throw new TranscriptError(first.line, "no message was queued");
-  const fail = (line: number, expected: string, actual: string) => {
-    throw new TranscriptError(line, `expected ${expected}, got ${actual}`);
-  };
-  switch (groupOf(first.kind)) {
-    case "body": {
-      const whole = group.find((event) => event.kind === "body");
-      if (whole !== undefined) {
-        if (group.length !== 1) throw new TranscriptError(first.line, "Q! cannot be mixed with Q:");
-        if (bytesToString(message.body) !== bytesToString(whole.bytes)) {
-          fail(
-            whole.line,
-            JSON.stringify(bytesToString(whole.bytes)),
-            JSON.stringify(bytesToString(message.body)),
-          );
-        }
-        return;
-      }
-      const lines = splitLines(bytesToString(message.body));
-      const expected = group.map((event) => event.kind === "body-line" ? event.text : "");
-      compareLines(
-        group,
-        expected.map((text) => (actual) => actual === stringOf(text)),
-        lines,
-        "body",
-      );
-      return;
-    }
-    case "envelope": {
-      const actual = [
-        "F" + bytesToString(message.sender),
-        ...message.recipients.map((recipient) => "T" + bytesToString(recipient)),
-      ];
-      const expected = group.map((event) => event.kind === "envelope" ? stringOf(event.text) : "");
-      compareLines(group, expected.map((text) => (line) => line === text), actual, "envelope");
-      return;
-    }
-    case "received": {
-      const lines = splitLines(message.received);
-      const matchers = group.map((event) =>
-        event.kind === "received-match"
-          ? (line: string) => event.pattern.test(line)
-          : (line: string) => event.kind === "received" && line === event.text
-      );
-      compareLines(group, matchers, lines, "Received header");
-      return;
-    }
-  }
-}
-
-/** A transcript's text as the bytes a UTF-8 client would send, one char per byte. */
-function stringOf(text: string): string {
-  return bytesToString(encoder.encode(text));
-}
-
-function splitLines(text: string): string[] {
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  return lines;
-}
-
-function compareLines(
-  group: TranscriptEvent[],
-  matchers: ((line: string) => boolean)[],
-  actual: string[],
-  what: string,
-): void {
-  for (let i = 0; i < Math.max(group.length, actual.length); i++) {
-    const event = group[Math.min(i, group.length - 1)];
-    if (i >= group.length) {
-      throw new TranscriptError(
-        event.line,
-        `${what} has more lines: ${JSON.stringify(actual.slice(i))}`,
-      );
-    }
-    if (i >= actual.length) {
-      throw new TranscriptError(event.line, `${what} has only ${actual.length} lines`);
-    }
-    if (!matchers[i](actual[i])) {
-      throw new TranscriptError(
-        event.line,
-        `${what} line ${i + 1} is ${JSON.stringify(actual[i])}`,
-      );
-    }
   }
 }

@@ -1,15 +1,16 @@
 /**
- * Runs every transcript in tests/transcripts/ against the pure SMTP session,
- * and checks the transcript parser itself.
+ * Runs every transcript in tests/transcripts/ through the real SMTP
+ * connection driver over an in-memory connection, and checks the transcript
+ * parser and the runner themselves.
  */
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import {
   parseTranscript,
   parseTranscriptSetup,
-  runTranscriptAgainstSession,
   TranscriptError,
-  transcriptNeedsPureSession,
+  transcriptRunsOnlyInMemory,
 } from "./transcript.ts";
+import { runTranscriptInMemory } from "./transcript_run.ts";
 
 const DIRECTORY = new URL("./transcripts/", import.meta.url);
 
@@ -19,10 +20,10 @@ const files = [...Deno.readDirSync(DIRECTORY)]
   .sort();
 
 for (const name of files) {
-  Deno.test(`transcript ${name} against the pure session`, () => {
+  Deno.test(`transcript ${name} through the connection driver in memory`, async () => {
     const events = parseTranscript(Deno.readTextFileSync(new URL(name, DIRECTORY)));
     try {
-      runTranscriptAgainstSession(events);
+      await runTranscriptInMemory(events, name);
     } catch (error) {
       if (error instanceof TranscriptError) throw new Error(`${name} ${error.message}`);
       throw error;
@@ -74,7 +75,7 @@ Deno.test("parseTranscript reads every event kind", () => {
   const setup = parseTranscriptSetup(events);
   assertEquals(setup.controls.rcpthosts, ["example.net", ".example.org"]);
   assertEquals(setup.env.RELAYCLIENT, "");
-  assertEquals(transcriptNeedsPureSession(events), false);
+  assertEquals(transcriptRunsOnlyInMemory(events), false);
 });
 
 Deno.test("parseTranscript keeps trailing spaces of a client line", () => {
@@ -95,31 +96,43 @@ Deno.test("parseTranscript refuses what it does not know", () => {
   assertEquals(error.line, 2);
 });
 
-Deno.test("pure-only setup is flagged for live runners", () => {
-  assert(transcriptNeedsPureSession(parseTranscript("@ remote 192.0.2.9 host.example")));
-  assert(transcriptNeedsPureSession(parseTranscript("@ queue-error Zqq read error (#4.3.0)")));
-  assert(!transcriptNeedsPureSession(parseTranscript("@ databytes 100")));
+Deno.test("in-memory-only setup is flagged for live runners", () => {
+  assert(transcriptRunsOnlyInMemory(parseTranscript("@ remote 192.0.2.9 host.example")));
+  assert(transcriptRunsOnlyInMemory(parseTranscript("@ now 2024-12-25T23:59:05Z")));
+  assert(!transcriptRunsOnlyInMemory(parseTranscript("@ queue-error Zqq read error (#4.3.0)")));
+  assert(!transcriptRunsOnlyInMemory(parseTranscript("@ databytes 100")));
+  assert(!transcriptRunsOnlyInMemory(parseTranscript("@ tls\nS: 220 x\nP: 3")));
 });
 
-Deno.test("the runner reports a wrong server line with its line number", () => {
+Deno.test("the runner reports a wrong server line with its line number", async () => {
   const events = parseTranscript("S: 220 mx.example.net ESMTP\nC: NOOP\nS: 250 not ok");
-  const error = assertThrows(() => runTranscriptAgainstSession(events), TranscriptError);
+  const error = await assertRejects(() => runTranscriptInMemory(events), TranscriptError);
   assertEquals(error.line, 3);
 });
 
-Deno.test("the runner reports server lines nobody expected", () => {
+Deno.test("the runner reports server lines nobody expected", async () => {
   const events = parseTranscript("S: 220 mx.example.net ESMTP\nC: NOOP");
-  assertThrows(() => runTranscriptAgainstSession(events), TranscriptError);
+  await assertRejects(() => runTranscriptInMemory(events), TranscriptError);
 });
 
-Deno.test("the runner reports a missing close", () => {
+Deno.test("the runner reports a missing close", async () => {
   const events = parseTranscript(
     "S: 220 mx.example.net ESMTP\nC: NOOP\nS: 250 2.0.0 ok\nS! closed",
   );
-  assertThrows(() => runTranscriptAgainstSession(events), TranscriptError);
+  await assertRejects(() => runTranscriptInMemory(events), TranscriptError);
 });
 
-Deno.test("the runner checks the queued body, envelope and Received header", () => {
+Deno.test("the runner reports a pause the server did not make, and one it made", async () => {
+  const quiet = parseTranscript("S: 220 mx.example.net ESMTP\nC: NOOP\nP: 1\nS: 250 2.0.0 ok");
+  const error = await assertRejects(() => runTranscriptInMemory(quiet), TranscriptError);
+  assertEquals(error.line, 3);
+  const paused = parseTranscript(
+    "@ control helodelay 4\nS: 220 mx.example.net ESMTP\nC: HELO x\nS: 250 mx.example.net",
+  );
+  await assertRejects(() => runTranscriptInMemory(paused), TranscriptError);
+});
+
+Deno.test("the runner checks the queued body, envelope and Received header", async () => {
   const base = [
     "@ rcpthosts example.net",
     "S: 220 mx.example.net ESMTP",
@@ -131,26 +144,33 @@ Deno.test("the runner checks the queued body, envelope and Received header", () 
     "S: 354 go ahead",
     "C: one",
     "C: .",
-    "S: 250 2.6.0 ok 1700000000 qp 4242",
+    // The clock's time (2024-03-05T07:08:09Z) and the in-memory queue's qp.
+    "S: 250 2.6.0 ok 1709622489 qp 4242",
   ];
-  const run = runTranscriptAgainstSession(parseTranscript([...base, "Q: one"].join("\n")));
+  const run = await runTranscriptInMemory(parseTranscript([...base, "Q: one"].join("\n")));
   assertEquals(run.queued.length, 1);
-  assertThrows(
-    () => runTranscriptAgainstSession(parseTranscript([...base, "Q: two"].join("\n"))),
-    TranscriptError,
-  );
-  assertThrows(
-    () => runTranscriptAgainstSession(parseTranscript([...base, "Q: one", "Q: two"].join("\n"))),
-    TranscriptError,
-  );
-  assertThrows(
-    () => runTranscriptAgainstSession(parseTranscript([...base, "E: Fa@example.org"].join("\n"))),
-    TranscriptError,
-  );
-  assertThrows(
-    () => runTranscriptAgainstSession(parseTranscript([...base, "R~ ^Received"].join("\n"))),
-    TranscriptError,
-  );
+  for (
+    const wrong of [["Q: two"], ["Q: one", "Q: two"], ["E: Fa@example.org"], ["R~ ^Received"]]
+  ) {
+    await assertRejects(
+      () => runTranscriptInMemory(parseTranscript([...base, ...wrong].join("\n"))),
+      TranscriptError,
+    );
+  }
+});
+
+Deno.test("the runner starts TLS after the server's 220 and drops what was pipelined", async () => {
+  const run = await runTranscriptInMemory(parseTranscript([
+    "@ tls",
+    "S: 220 mx.example.net ESMTP",
+    'C! "STARTTLS\\r\\nNOOP\\r\\n"',
+    "S: 220 2.0.0 ready to start TLS",
+    "C: QUIT",
+    "S: 221 2.0.0 mx.example.net",
+    "S! closed",
+  ].join("\n")));
+  assertEquals(run.tlsStarts, 1);
+  assert(run.closed);
 });
 
 Deno.test("parseTranscript reads L: and L~ reject log lines", () => {

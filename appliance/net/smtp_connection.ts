@@ -419,7 +419,9 @@ async function receiveMessage(
     return { kind: "queue-error", text: queueErrorText(asQueueError(error, options.sessionId)) };
   }
   options.onQueued?.(message.id);
-  return { kind: "queued", time: Math.floor(Date.now() / 1000), qp: message.qp };
+  // qmail-smtpd's "ok TIME qp PID": the session's clock, like its Received date.
+  const now = options.now?.() ?? new Date();
+  return { kind: "queued", time: Math.floor(now.getTime() / 1000), qp: message.qp };
 }
 
 /** qmail_close's text, or a QMAILQUEUE program's own `D…`/`Z…` line (seed 001). */
