@@ -11,7 +11,7 @@ import { recoverQueue } from "./cleanup.ts";
 import { bytesToString, stringToBytes } from "./envelope.ts";
 import { injectMessage } from "./inject.ts";
 import { OSSIFIED_SECONDS, QueueLayout } from "./layout.ts";
-import { SendEngine } from "./send_engine.ts";
+import { SendEngine } from "../send/engine/send_engine.ts";
 import { countQueue } from "./status.ts";
 import { makeTestQueue, writeVanillaMessage } from "./test_queue.ts";
 

@@ -8,7 +8,7 @@
  */
 import type { FromRole, ToRole } from "../ipc.ts";
 import { setLogSink } from "../log.ts";
-import { SendEngine } from "../queue/send_engine.ts";
+import { SendEngine } from "../send/engine/send_engine.ts";
 
 interface WorkerScope {
   postMessage(message: FromRole): void;

@@ -15,14 +15,14 @@
  * runs), else remote recipients stay queued as under qmail with
  * concurrencyremote 0.
  */
-import { controlErrorMessages, loadAllControls } from "../../config/control.ts";
+import { controlErrorMessages, loadAllControls } from "../../../config/control.ts";
 import {
   readSendConcurrency,
   readSendControls,
   readSendLocals,
   type SendControls,
-} from "../../config/send.ts";
-import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
+} from "../../../config/send.ts";
+import type { DeliveryJob, DeliveryReport } from "../../ipc.ts";
 import {
   logAlert,
   logDeliveryResult,
@@ -33,15 +33,15 @@ import {
   logReportMangled,
   logStatus,
   logWarning,
-} from "../log.ts";
-import { formatBounceParagraph } from "../send/bounce.ts";
+} from "../../log.ts";
+import { formatBounceParagraph } from "../bounce.ts";
 import {
   CLEANUP_INTERVAL_SECONDS,
   MAX_SLEEP_SECONDS,
   SYSTEM_FAILURE_RETRY_SECONDS,
   TODO_RESCAN_SECONDS,
-} from "../send/retry.ts";
-import { buildRoutingTable, type RoutingTable } from "../send/routing.ts";
+} from "../retry.ts";
+import { buildRoutingTable, type RoutingTable } from "../routing.ts";
 import {
   ChannelScheduler,
   DueQueue,
@@ -49,13 +49,13 @@ import {
   type OutstandingDelivery,
   type PassJob,
   settleReport,
-} from "../send/scheduler.ts";
-import { bounceAndFinish } from "./bounce_and_finish.ts";
-import { recoverQueue } from "./cleanup.ts";
-import { probeEntry } from "./entries.ts";
-import { bytesToString } from "./envelope.ts";
-import type { openQueueMessage } from "./inject.ts";
-import { type Channel, type QueueLayout, queueLayoutFor } from "./layout.ts";
+} from "../scheduler.ts";
+import { bounceAndFinish } from "../../queue/bounce_and_finish.ts";
+import { recoverQueue } from "../../queue/cleanup.ts";
+import { probeEntry } from "../../queue/entries.ts";
+import { bytesToString } from "../../queue/envelope.ts";
+import type { openQueueMessage } from "../../queue/inject.ts";
+import { type Channel, type QueueLayout, queueLayoutFor } from "../../queue/layout.ts";
 import {
   appendBounce,
   describeError,
@@ -70,8 +70,8 @@ import {
   readMessageInfo,
   removeChannelFile,
   setChannelRetryTime,
-} from "./transitions.ts";
-import { watchTrigger } from "./trigger.ts";
+} from "../../queue/transitions.ts";
+import { watchTrigger } from "../../queue/trigger.ts";
 
 const CHANNELS: readonly Channel[] = ["local", "remote"];
 
