@@ -14,12 +14,6 @@ import type { Channel, QueueLayout } from "./layout.ts";
 import { concatBytes, writeAllSync } from "../bytes.ts";
 import { fileExists, probeFile, removeIfPresentSync } from "../durable_file.ts";
 
-// queue/send_engine.ts imports these from here; their homes are the modules named.
-export { fileExists, probeFile };
-export { describeError } from "./error_text.ts";
-export { queueName } from "./layout.ts";
-export { preprocessMessages, type PreprocessResult } from "./preprocess.ts";
-
 /** What a delivery pass needs from info/ID (§4.5, §4.6). */
 export interface MessageInfo {
   /** The envelope sender (F record). */

@@ -55,22 +55,19 @@ import { recoverQueue } from "../../queue/cleanup.ts";
 import { probeEntry } from "../../queue/entries.ts";
 import { bytesToString } from "../../queue/envelope.ts";
 import type { openQueueMessage } from "../../queue/inject.ts";
-import { type Channel, type QueueLayout, queueLayoutFor } from "../../queue/layout.ts";
+import { describeError } from "../../queue/error_text.ts";
+import { type Channel, type QueueLayout, queueLayoutFor, queueName } from "../../queue/layout.ts";
+import { preprocessMessages, type PreprocessResult } from "../../queue/preprocess.ts";
 import {
   appendBounce,
-  describeError,
-  fileExists,
   markDone,
   markDoneAt,
   openChannelFile,
-  preprocessMessages,
-  type PreprocessResult,
-  probeFile,
-  queueName,
   readMessageInfo,
   removeChannelFile,
   setChannelRetryTime,
 } from "../../queue/transitions.ts";
+import { fileExists, probeFile } from "../../durable_file.ts";
 import { watchTrigger } from "../../queue/trigger.ts";
 
 const CHANNELS: readonly Channel[] = ["local", "remote"];
