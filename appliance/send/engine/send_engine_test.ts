@@ -9,12 +9,9 @@ import { type LogRecord, setLogSink } from "../../log.ts";
 import { bytesToString, stringToBytes } from "../../queue/envelope.ts";
 import { injectMessage, openQueueMessage, QueueError } from "../../queue/inject.ts";
 import type { Channel, QueueLayout } from "../../queue/layout.ts";
-import {
-  LOCAL_CRASHED,
-  SendEngine,
-  type SendEngineOptions,
-  SendStartError,
-} from "./send_engine.ts";
+import { LOCAL_CRASHED } from "./delivery_passes.ts";
+import { SendEngine, type SendEngineOptions } from "./send_engine.ts";
+import { SendStartError } from "./start_error.ts";
 import { makeTestQueue } from "../../queue/test_queue.ts";
 
 const b = (text: string) => stringToBytes(text);
