@@ -14,7 +14,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import type { DeliveryJob } from "../appliance/ipc.ts";
 import { setLogSink } from "../appliance/log.ts";
-import { stringToBytes } from "../appliance/queue/envelope.ts";
+import { stringToBytes } from "../appliance/bytes.ts";
 import { injectMessage } from "../appliance/queue/inject.ts";
 import type { QueueLayout } from "../appliance/queue/layout.ts";
 import { SendEngine } from "../appliance/send/engine/send_engine.ts";

@@ -62,8 +62,7 @@
  * Queued messages get `250 2.6.0 ok 1700000000 qp 4242` from the pure runner; write
  * `S~ ^250 2\.6\.0 ok \d+ qp \d+$` so the transcript also holds on a live server.
  */
-import { bytesToString } from "../appliance/queue/envelope.ts";
-import { concatBytes } from "../appliance/bytes.ts";
+import { bytesToString, concatBytes } from "../appliance/bytes.ts";
 import { DataReader, rejectedDataOutcome } from "../appliance/smtp/data.ts";
 import {
   type DataOutcome,

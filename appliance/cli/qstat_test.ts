@@ -1,5 +1,5 @@
 import { assertEquals, assertStringIncludes } from "../../tests/assert.ts";
-import { stringToBytes } from "../queue/envelope.ts";
+import { stringToBytes } from "../bytes.ts";
 import { injectMessage } from "../queue/inject.ts";
 import { makeTestQueue } from "../queue/test_queue.ts";
 

@@ -14,7 +14,7 @@
  */
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import type { QueueLayout } from "../queue/layout.ts";
-import { bytesToString, stringToBytes } from "../queue/envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import { isValidHostname } from "../accounts/address.ts";
 import { logWarning, safeLogText } from "../log.ts";
 import { asciiLower, type Assignment, lookupAssign, readAssignSource } from "../../config/users.ts";

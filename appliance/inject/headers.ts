@@ -32,8 +32,8 @@
  * environment and the command line are taken as UTF-8.
  */
 import { needsQuoting, quoteAddress } from "../send/address.ts";
-import { bytesToString } from "../queue/envelope.ts";
-import { formatDate822 } from "../queue/received.ts";
+import { bytesToString } from "../bytes.ts";
+import { formatDate822 } from "../date822.ts";
 import {
   formatTokens,
   parseTokens,

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
 import { buildRoutingTable } from "../send/routing.ts";
 import { bounceAndFinish, type BounceAndFinishOptions } from "./bounce_and_finish.ts";
-import { stringToBytes } from "./envelope.ts";
+import { stringToBytes } from "../bytes.ts";
 import { injectMessage } from "./inject.ts";
 import type { QueueLayout } from "./layout.ts";
 import { preprocessMessage } from "./preprocess.ts";

@@ -17,7 +17,7 @@
  * sees the whole envelope. An abort never writes it, so the program sees an
  * empty envelope and exits 54 without queueing anything (§3.5, last point).
  */
-import { writeAllSync } from "../bytes.ts";
+import { writeAllSync } from "../write_all.ts";
 import { formatEnvelope } from "./envelope.ts";
 import { QUEUE_EXIT, QueueError } from "./inject.ts";
 import type { QueueLayout } from "./layout.ts";

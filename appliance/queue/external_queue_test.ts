@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../../tests/assert.ts";
-import { bytesToString, stringToBytes } from "./envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import {
   type ExternalQueueMessage,
   type ExternalQueueOptions,

@@ -8,7 +8,7 @@ import type { DeliveryJob } from "../ipc.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
 import { bounceAndFinish } from "./bounce_and_finish.ts";
 import { recoverQueue } from "./cleanup.ts";
-import { bytesToString, stringToBytes } from "./envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import { injectMessage } from "./inject.ts";
 import { OSSIFIED_SECONDS, QueueLayout } from "./layout.ts";
 import { SendEngine } from "../send/engine/send_engine.ts";

@@ -5,7 +5,7 @@
  * queue writer (queue/inject.ts), then bounce/ID is unlinked. Only the send
  * role calls these.
  */
-import { bytesToString, stringToBytes } from "./envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import { describeError } from "./error_text.ts";
 import { openQueueMessage } from "./inject.ts";
 import { type QueueLayout, queueName } from "./layout.ts";

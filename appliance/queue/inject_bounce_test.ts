@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { buildRoutingTable } from "../send/routing.ts";
-import { bytesToString, stringToBytes } from "./envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import { injectMessage, QueueError } from "./inject.ts";
 import { BounceError, type BounceSettings, injectBounce } from "./inject_bounce.ts";
 import type { QueueLayout } from "./layout.ts";

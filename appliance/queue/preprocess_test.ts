@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { buildRoutingTable } from "../send/routing.ts";
-import { bytesToString, stringToBytes } from "./envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import { injectMessage } from "./inject.ts";
 import type { QueueLayout } from "./layout.ts";
 import { preprocessMessage, preprocessMessages } from "./preprocess.ts";

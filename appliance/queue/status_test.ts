@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { stringToBytes } from "./envelope.ts";
+import { stringToBytes } from "../bytes.ts";
 import { injectMessage } from "./inject.ts";
 import type { QueueLayout } from "./layout.ts";
 import {

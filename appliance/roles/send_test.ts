@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import type { FromRole, ToRole } from "../ipc.ts";
-import { stringToBytes } from "../queue/envelope.ts";
+import { stringToBytes } from "../bytes.ts";
 import { injectMessage } from "../queue/inject.ts";
 import { makeTestQueue } from "../queue/test_queue.ts";
 

@@ -4,10 +4,10 @@
  * removal of the VERP marker before a bounce (§4.8 step 2).
  *
  * Addresses are "byte strings" here: one char (code 0–255) per byte, as
- * bytesToString/stringToBytes in queue/envelope.ts convert them. Pure.
+ * bytesToString/stringToBytes in bytes.ts convert them. Pure.
  */
 
-import { bytesToString } from "../queue/envelope.ts";
+import { bytesToString } from "../bytes.ts";
 
 /** The VERP marker a sender ends in to ask for per-recipient senders (§4.6). */
 export const VERP_MARKER = "-@[]";

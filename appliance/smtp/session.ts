@@ -15,7 +15,7 @@
  * command lines refused (P3), an empty recipient refused, HTTP verbs close the
  * connection (P7), recipient and command-line limits.
  */
-import { bytesToString, stringToBytes } from "../queue/envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import {
   asciiLowerCase,
   hasRoutingLocalPart,

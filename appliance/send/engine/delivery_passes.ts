@@ -14,7 +14,7 @@ import {
   logReportMangled,
   logWarning,
 } from "../../log.ts";
-import { bytesToString } from "../../queue/envelope.ts";
+import { bytesToString } from "../../bytes.ts";
 import { describeError } from "../../queue/error_text.ts";
 import { type Channel, type QueueLayout, queueName } from "../../queue/layout.ts";
 import {

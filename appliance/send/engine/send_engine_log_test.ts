@@ -6,7 +6,7 @@
 import { assertEquals } from "../../../tests/assert.ts";
 import type { DeliveryJob } from "../../ipc.ts";
 import { type LogRecord, setLogSink } from "../../log.ts";
-import { stringToBytes } from "../../queue/envelope.ts";
+import { stringToBytes } from "../../bytes.ts";
 import { injectMessage } from "../../queue/inject.ts";
 import { SendEngine } from "./send_engine.ts";
 import { makeTestQueue } from "../../queue/test_queue.ts";

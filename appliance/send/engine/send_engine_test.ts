@@ -6,7 +6,7 @@ import {
 } from "../../../tests/assert.ts";
 import type { DeliveryJob } from "../../ipc.ts";
 import { type LogRecord, setLogSink } from "../../log.ts";
-import { bytesToString, stringToBytes } from "../../queue/envelope.ts";
+import { bytesToString, stringToBytes } from "../../bytes.ts";
 import { injectMessage, openQueueMessage, QueueError } from "../../queue/inject.ts";
 import type { Channel, QueueLayout } from "../../queue/layout.ts";
 import { LOCAL_CRASHED } from "./delivery_passes.ts";

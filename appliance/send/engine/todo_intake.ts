@@ -5,7 +5,7 @@
  * and `info msg` as qmail does, and hands each message's channels on.
  */
 import { logMessageInfo, logNewMessage, logWarning } from "../../log.ts";
-import { bytesToString } from "../../queue/envelope.ts";
+import { bytesToString } from "../../bytes.ts";
 import { describeError } from "../../queue/error_text.ts";
 import type { QueueLayout } from "../../queue/layout.ts";
 import { preprocessMessages, type PreprocessResult } from "../../queue/preprocess.ts";
