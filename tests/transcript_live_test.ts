@@ -20,7 +20,7 @@ import {
   writeTranscriptControls,
 } from "./transcript.ts";
 import { loadSmtpdControls, resolveSmtpdPolicy } from "../config/smtpd.ts";
-import { openQueueMessage } from "../appliance/queue/inject.ts";
+import { openQueueMessage } from "../appliance/queue/qmail_queue.ts";
 import { buildSessionOptions, loadMoreRcptHosts } from "../appliance/net/smtp_options.ts";
 import { serveSmtpConnection } from "../appliance/net/smtp_connection.ts";
 import { socketTransport } from "../appliance/net/socket_transport.ts";

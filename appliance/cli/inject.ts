@@ -22,7 +22,7 @@ import {
   type RecipientStrategy,
   resolveInjectControls,
 } from "../inject/headers.ts";
-import { injectMessage, qmailCloseText, QueueError } from "../queue/inject.ts";
+import { injectMessage, qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { concatBytes } from "../bytes.ts";
 

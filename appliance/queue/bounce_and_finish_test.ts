@@ -3,7 +3,7 @@ import { type LogRecord, setLogSink } from "../log.ts";
 import { buildRoutingTable } from "../send/routing.ts";
 import { bounceAndFinish, type BounceAndFinishOptions } from "./bounce_and_finish.ts";
 import { stringToBytes } from "../bytes.ts";
-import { injectMessage } from "./inject.ts";
+import { injectMessage } from "./qmail_queue.ts";
 import type { QueueLayout } from "./layout.ts";
 import { preprocessMessage } from "./preprocess.ts";
 import { makeTestQueue } from "./test_queue.ts";

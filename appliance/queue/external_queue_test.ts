@@ -6,7 +6,7 @@ import {
   openExternalQueue,
   parseCustomQueueError,
 } from "./external_queue.ts";
-import { QueueError } from "./inject.ts";
+import { QueueError } from "./qmail_queue.ts";
 import type { QueueLayout } from "./layout.ts";
 import { makeTestQueue } from "./test_queue.ts";
 

@@ -9,7 +9,7 @@ import { type LogRecord, setLogSink } from "../log.ts";
 import { bounceAndFinish } from "./bounce_and_finish.ts";
 import { recoverQueue } from "./cleanup.ts";
 import { bytesToString, stringToBytes } from "../bytes.ts";
-import { injectMessage } from "./inject.ts";
+import { injectMessage } from "./qmail_queue.ts";
 import { OSSIFIED_SECONDS, QueueLayout } from "./layout.ts";
 import { SendEngine } from "../send/engine/send_engine.ts";
 import { countQueue } from "./status.ts";

@@ -5,7 +5,7 @@
  */
 import { bounceAndFinish } from "../../queue/bounce_and_finish.ts";
 import type { BounceSettings } from "../../queue/inject_bounce.ts";
-import type { openQueueMessage } from "../../queue/inject.ts";
+import type { openQueueMessage } from "../../queue/qmail_queue.ts";
 import type { QueueLayout } from "../../queue/layout.ts";
 import { SYSTEM_FAILURE_RETRY_SECONDS } from "../retry.ts";
 import { DueQueue } from "../scheduler.ts";

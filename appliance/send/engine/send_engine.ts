@@ -21,7 +21,7 @@ import type { SendControls } from "../../../config/send.ts";
 import type { DeliveryJob, DeliveryReport } from "../../ipc.ts";
 import { logExiting } from "../../log.ts";
 import { recoverQueue } from "../../queue/cleanup.ts";
-import type { openQueueMessage } from "../../queue/inject.ts";
+import type { openQueueMessage } from "../../queue/qmail_queue.ts";
 import { type Channel, type QueueLayout, queueLayoutFor } from "../../queue/layout.ts";
 import { watchTrigger } from "../../queue/trigger.ts";
 import { MAX_SLEEP_SECONDS } from "../retry.ts";

@@ -7,7 +7,7 @@ import { assertEquals } from "../../../tests/assert.ts";
 import type { DeliveryJob } from "../../ipc.ts";
 import { type LogRecord, setLogSink } from "../../log.ts";
 import { stringToBytes } from "../../bytes.ts";
-import { injectMessage } from "../../queue/inject.ts";
+import { injectMessage } from "../../queue/qmail_queue.ts";
 import { SendEngine } from "./send_engine.ts";
 import { makeTestQueue } from "../../queue/test_queue.ts";
 

@@ -7,7 +7,7 @@ import {
 import type { DeliveryJob } from "../../ipc.ts";
 import { type LogRecord, setLogSink } from "../../log.ts";
 import { bytesToString, stringToBytes } from "../../bytes.ts";
-import { injectMessage, openQueueMessage, QueueError } from "../../queue/inject.ts";
+import { injectMessage, openQueueMessage, QueueError } from "../../queue/qmail_queue.ts";
 import type { Channel, QueueLayout } from "../../queue/layout.ts";
 import { LOCAL_CRASHED } from "./delivery_passes.ts";
 import { SendEngine, type SendEngineOptions } from "./send_engine.ts";
