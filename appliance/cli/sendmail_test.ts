@@ -3,7 +3,7 @@ import { initHome } from "../home/init_home.ts";
 import { QueueLayout } from "../queue/layout.ts";
 import { bytesToString } from "../bytes.ts";
 import { parseTodo } from "../queue/envelope.ts";
-import { captureConsole, streamOf } from "../inject/test_io.ts";
+import { captureConsole, streamOf } from "./test_io.ts";
 import { main, senderEnvironment } from "./sendmail.ts";
 
 async function withHome(fn: (home: string, layout: QueueLayout) => Promise<void>) {
