@@ -10,7 +10,7 @@ import { describeError } from "./error_text.ts";
 import { openQueueMessage } from "./qmail_queue.ts";
 import { type QueueLayout, queueName } from "./layout.ts";
 import { readMessageSender } from "./transitions.ts";
-import { stripVerpMarker } from "../send/address.ts";
+import { stripVerpMarker } from "../send/verp.ts";
 import { bounceCopyLimit, formatBounceHead, planBounce, STRIPPED_NOTICE } from "../send/bounce.ts";
 import { fileExists, isNotFound, probeFile, removeIfPresentSync } from "../durable_file.ts";
 

@@ -8,7 +8,7 @@
  * bytesToString); control values are JS strings and are written as UTF-8.
  */
 import { formatDate822 } from "../date822.ts";
-import { DOUBLE_BOUNCE_SENDER, quoteAddress, quoteLocalPart, utf8ByteString } from "./address.ts";
+import { DOUBLE_BOUNCE_SENDER, quoteAddress, quoteLocalPart, utf8ByteString } from "./verp.ts";
 import { type RoutingTable, stripVirtualDomainPrepend } from "./routing.ts";
 import { bytesToString, concatBytes, stringToBytes } from "../bytes.ts";
 

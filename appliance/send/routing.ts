@@ -12,7 +12,7 @@
  */
 import { bytesToString, stringToBytes } from "../bytes.ts";
 import { asciiLower } from "../../config/ascii.ts";
-import { utf8ByteString } from "./address.ts";
+import { utf8ByteString } from "./verp.ts";
 
 export type Channel = "local" | "remote";
 

@@ -4,7 +4,7 @@
  */
 import { formatDate822 } from "../date822.ts";
 import { stringToBytes } from "../bytes.ts";
-import { asciiLowerCase } from "./address.ts";
+import { asciiLowerCase } from "./mail_rcpt_address.ts";
 
 export interface SmtpReceivedFields {
   /** TCPREMOTEHOST (`unknown` when not known). */

@@ -23,7 +23,7 @@ import {
   isRcptAllowed,
   parseSmtpAddress,
   type RcptHostsLookup,
-} from "./address.ts";
+} from "./mail_rcpt_address.ts";
 import { formatSmtpReceived } from "./received.ts";
 import { formatRejection, isRefusal, type RefusedCommand } from "./rejection.ts";
 import { type DataOutcome, type SmtpStep, step } from "./session_step.ts";

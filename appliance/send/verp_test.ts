@@ -6,7 +6,7 @@ import {
   quoteLocalPart,
   stripVerpMarker,
   utf8ByteString,
-} from "./address.ts";
+} from "./verp.ts";
 
 Deno.test("quoteLocalPart leaves atoms bare (§4.10)", () => {
   assertEquals(quoteLocalPart("MAILER-DAEMON"), "MAILER-DAEMON");
