@@ -37,3 +37,12 @@ export function stringToBytes(text: string): Uint8Array {
   }
   return bytes;
 }
+
+/**
+ * A JS string (e.g. a control file value, decoded from UTF-8) as the byte
+ * string of its UTF-8 bytes, so that it compares with address bytes the way
+ * qmail's byte-wise code does.
+ */
+export function utf8ByteString(text: string): string {
+  return bytesToString(new TextEncoder().encode(text));
+}

@@ -8,9 +8,12 @@
  * bytesToString); control values are JS strings and are written as UTF-8.
  */
 import { formatDate822 } from "../date822.ts";
-import { DOUBLE_BOUNCE_SENDER, quoteAddress, quoteLocalPart, utf8ByteString } from "./verp.ts";
+import { quoteAddress, quoteLocalPart } from "../quote_address.ts";
 import { type RoutingTable, stripVirtualDomainPrepend } from "./routing.ts";
-import { bytesToString, concatBytes, stringToBytes } from "../bytes.ts";
+import { bytesToString, concatBytes, stringToBytes, utf8ByteString } from "../bytes.ts";
+
+/** The double-bounce sender (§4.8): a bounce of a bounce is sent from it. */
+export const DOUBLE_BOUNCE_SENDER = "#@[]";
 
 /** What follows a copy of the original message cut at bouncemaxbytes (the aio patch's wording). */
 export const STRIPPED_NOTICE = "\n\n--- End of message stripped.\n";
