@@ -1,5 +1,7 @@
 /**
- * Byte helpers shared by the queue, delivery and injection code.
+ * Byte helpers shared across folders: joining arrays, and the "byte strings"
+ * (one char, code 0–255, per byte) that addresses and header text are held
+ * in, so that any byte but NUL survives exactly. Pure.
  */
 
 /** The parts joined into one array. */
@@ -13,14 +15,34 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return bytes;
 }
 
-/** Writes every byte (a write may be short), synchronously. */
-export function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
-  let offset = 0;
-  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+/** Bytes to a string with one char (code 0–255) per byte. */
+export function bytesToString(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return text;
 }
 
-/** Writes every byte (a write may be short). */
-export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+/**
+ * A string to bytes: one byte per char when every char code is at most 255
+ * (the inverse of bytesToString); otherwise the whole string as UTF-8.
+ */
+export function stringToBytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 255) return new TextEncoder().encode(text);
+    bytes[i] = code;
+  }
+  return bytes;
+}
+
+/**
+ * A JS string (e.g. a control file value, decoded from UTF-8) as the byte
+ * string of its UTF-8 bytes, so that it compares with address bytes the way
+ * qmail's byte-wise code does.
+ */
+export function utf8ByteString(text: string): string {
+  return bytesToString(new TextEncoder().encode(text));
 }

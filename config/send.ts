@@ -19,7 +19,7 @@ export interface SendRoutingControls {
   virtualdomains: string[];
 }
 
-/** The bounce controls (§4.8); appliance/queue/transitions.ts's BounceSettings. */
+/** The bounce controls (§4.8); appliance/queue/inject_bounce.ts's BounceSettings. */
 export interface SendBounceControls {
   bounceFrom: string;
   bounceHost: string;

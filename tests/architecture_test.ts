@@ -112,15 +112,32 @@ Deno.test("architecture: only the allow-listed modules open sockets", () => {
 Deno.test("architecture: protocol cores do no I/O, read no clock and draw no randomness", () => {
   const cores = [
     ...sourceFiles("appliance/smtp"),
-    ...sourceFiles("appliance/send"),
+    // qmail-send's scheduling; send/engine/ is the loop that runs it over the queue (I/O).
+    ...sourceFiles("appliance/send").filter((file) => !file.startsWith("appliance/send/engine/")),
     // The POP3 core; maildir_box.ts is its Maildir I/O, on purpose.
     ...sourceFiles("appliance/pop3").filter((file) => !file.endsWith("/maildir_box.ts")),
+    // The neutral helpers the cores share: byte strings, qmail's date and quoting.
+    "appliance/bytes.ts",
+    "appliance/date822.ts",
+    "appliance/quote_address.ts",
   ];
   const offenders = cores.filter((file) => {
     const text = Deno.readTextFileSync(`${ROOT}${file}`).replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, "");
     return /\bDeno\.|from\s+["']node:(fs|net|tls|child_process)["']|Date\.now\(|new Date\(\)|Math\.random\(/
       .test(text);
   });
+  assertEquals(offenders, []);
+});
+
+Deno.test("architecture: send/'s scheduling imports nothing from queue/ (no queue <-> send cycle)", () => {
+  // queue/ calls the scheduling (routing, bounce text); send/engine/ runs it over queue/.
+  const offenders = sourceFiles("appliance/send").filter((file) =>
+    !file.startsWith("appliance/send/engine/")
+  ).flatMap((file) =>
+    imports(file).map((spec) => resolve(file, spec)).filter((target) =>
+      target.startsWith("appliance/queue/")
+    ).map((target) => `${file} -> ${target}`)
+  );
   assertEquals(offenders, []);
 });
 

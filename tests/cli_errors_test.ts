@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { makeTempHome, runQmd } from "./harness.ts";
-import { captureConsole } from "../appliance/inject/test_io.ts";
+import { captureConsole } from "../appliance/cli/test_io.ts";
 import { runCli } from "../main.ts";
 
 /** Runs a command in this process; stdin is never read by these failing runs. */

@@ -14,10 +14,10 @@
 import { assert, assertEquals } from "./assert.ts";
 import type { DeliveryJob } from "../appliance/ipc.ts";
 import { setLogSink } from "../appliance/log.ts";
-import { stringToBytes } from "../appliance/queue/envelope.ts";
-import { injectMessage } from "../appliance/queue/inject.ts";
+import { stringToBytes } from "../appliance/bytes.ts";
+import { injectMessage } from "../appliance/queue/qmail_queue.ts";
 import type { QueueLayout } from "../appliance/queue/layout.ts";
-import { SendEngine } from "../appliance/queue/send_engine.ts";
+import { SendEngine } from "../appliance/send/engine/send_engine.ts";
 import { countQueue, describeQueue, formatQstat } from "../appliance/queue/status.ts";
 import { makeTestQueue } from "../appliance/queue/test_queue.ts";
 

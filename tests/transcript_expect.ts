@@ -4,7 +4,7 @@
  * shared by every way a transcript runs; each throws TranscriptError naming
  * the transcript line.
  */
-import { bytesToString } from "../appliance/queue/envelope.ts";
+import { bytesToString } from "../appliance/bytes.ts";
 import { TranscriptError, type TranscriptEvent } from "./transcript.ts";
 
 /** A message the server queued, as the transcript's Q, E and R lines see it. */

@@ -32,7 +32,7 @@ import {
 import { socketTransport } from "../appliance/net/socket_transport.ts";
 import { parseTodo } from "../appliance/queue/envelope.ts";
 import { EXIT_CUSTOM_ERROR, openExternalQueue } from "../appliance/queue/external_queue.ts";
-import { openQueueMessage, QueueError } from "../appliance/queue/inject.ts";
+import { openQueueMessage, QueueError } from "../appliance/queue/qmail_queue.ts";
 import type { QueueLayout } from "../appliance/queue/layout.ts";
 import { makeTestQueue } from "../appliance/queue/test_queue.ts";
 import { REPLY_TLS_READY } from "../appliance/smtp/replies.ts";

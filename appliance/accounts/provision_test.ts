@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../tests/assert.ts";
-import { AccountError } from "./address.ts";
+import { AccountError } from "./account_names.ts";
 import { AccountStore } from "./store.ts";
 import { provisionDomain, provisionMailbox, unprovisionDomain } from "./provision.ts";
 

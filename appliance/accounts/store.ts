@@ -20,7 +20,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 import { homePaths } from "../../config/home.ts";
-import { AccountError, parseDomain, parseMailboxAddress } from "./address.ts";
+import { AccountError, parseDomain, parseMailboxAddress } from "./account_names.ts";
 
 export interface Mailbox {
   /** user@domain, lower case. */

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "../../tests/assert.ts";
-import { AccountError, isValidHostname, parseMailboxAddress } from "./address.ts";
+import { AccountError, isValidHostname, parseMailboxAddress } from "./account_names.ts";
 import { DatabaseSync } from "node:sqlite";
 import { AccountStore, hashPassword, SCHEMA_VERSION, verifyPasswordHash } from "./store.ts";
 

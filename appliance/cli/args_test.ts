@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { captureConsole } from "../inject/test_io.ts";
+import { captureConsole } from "./test_io.ts";
 import { parseCommand } from "./args.ts";
 
 const SPEC = {

@@ -6,7 +6,7 @@
  * user add` uses it so that what it tells the operator is what will happen.
  */
 import { readSendControls } from "../../config/send.ts";
-import { bytesToString } from "../queue/envelope.ts";
+import { bytesToString } from "../bytes.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { buildRoutingTable, routeRecipient } from "../send/routing.ts";
 import { type LocalContext, type LocalUser, resolveLocalUser } from "../deliver/local.ts";

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { initHome } from "../home/init_home.ts";
-import { captureConsole, streamOf } from "../inject/test_io.ts";
+import { captureConsole, streamOf } from "./test_io.ts";
 import { main } from "./domain.ts";
 import { main as userMain } from "./user.ts";
 

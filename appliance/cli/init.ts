@@ -9,7 +9,7 @@ import { parseCommand, usageError } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
 import { InitError, initHome } from "../home/init_home.ts";
 import { changeMe } from "../home/change_me.ts";
-import { isValidHostname } from "../accounts/address.ts";
+import { isValidHostname } from "../accounts/account_names.ts";
 import { errorText } from "../deliver/delivery_error.ts";
 
 const NAME = "qmd init";

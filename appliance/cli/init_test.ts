@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
-import { captureConsole } from "../inject/test_io.ts";
+import { captureConsole } from "./test_io.ts";
 import { initHome } from "../home/init_home.ts";
 import { RUN_FLAGS } from "../../mod.ts";
 import { createSelfSignedCertificate } from "../tls/self_signed.ts";

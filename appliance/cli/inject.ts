@@ -1,6 +1,6 @@
 /**
  * `qmd inject [-nNaAhH] [-f sender] [recipient ...]`: qmail-inject. Reads a
- * message on stdin, completes its header (appliance/inject/headers.ts), and
+ * message on stdin, completes its header (appliance/qmail_inject/headers.ts), and
  * queues it with the envelope sender and recipients, exiting 0, 100
  * (permanent) or 111 (temporary) with qmail-inject's "qmail-inject: fatal:"
  * lines. The header is held in memory (at most MAX_HEADER_BYTES); the body
@@ -21,8 +21,8 @@ import {
   MAX_HEADER_BYTES,
   type RecipientStrategy,
   resolveInjectControls,
-} from "../inject/headers.ts";
-import { injectMessage, qmailCloseText, QueueError } from "../queue/inject.ts";
+} from "../qmail_inject/headers.ts";
+import { injectMessage, qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { concatBytes } from "../bytes.ts";
 

@@ -1,8 +1,9 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../tests/assert.ts";
 import { initHome } from "../home/init_home.ts";
 import { QueueLayout } from "../queue/layout.ts";
-import { bytesToString, parseTodo } from "../queue/envelope.ts";
-import { captureConsole, collector, streamOf } from "../inject/test_io.ts";
+import { bytesToString } from "../bytes.ts";
+import { parseTodo } from "../queue/envelope.ts";
+import { captureConsole, collector, streamOf } from "./test_io.ts";
 import { type InjectRun, main, runInject } from "./inject.ts";
 
 async function withHome(fn: (home: string) => Promise<void>) {

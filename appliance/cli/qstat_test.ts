@@ -1,6 +1,6 @@
 import { assertEquals, assertStringIncludes } from "../../tests/assert.ts";
-import { stringToBytes } from "../queue/envelope.ts";
-import { injectMessage } from "../queue/inject.ts";
+import { stringToBytes } from "../bytes.ts";
+import { injectMessage } from "../queue/qmail_queue.ts";
 import { makeTestQueue } from "../queue/test_queue.ts";
 
 const SCRIPT = new URL("./qstat.ts", import.meta.url).pathname;

@@ -12,7 +12,7 @@
 import { resolveHome } from "../../config/home.ts";
 import { EnvelopeError, EnvelopeParser } from "../queue/envelope.ts";
 import { errorText } from "../deliver/delivery_error.ts";
-import { openQueueMessage, QUEUE_EXIT, QueueError } from "../queue/inject.ts";
+import { openQueueMessage, QUEUE_EXIT, QueueError } from "../queue/qmail_queue.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { parseCommand } from "./args.ts";
 

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { bytesToString, stringToBytes } from "../queue/envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import type { QueueLayout } from "../queue/layout.ts";
 import { makeTestQueue } from "../queue/test_queue.ts";
 import { runQueue } from "./queue.ts";

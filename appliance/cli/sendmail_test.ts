@@ -1,8 +1,9 @@
 import { assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { initHome } from "../home/init_home.ts";
 import { QueueLayout } from "../queue/layout.ts";
-import { bytesToString, parseTodo } from "../queue/envelope.ts";
-import { captureConsole, streamOf } from "../inject/test_io.ts";
+import { bytesToString } from "../bytes.ts";
+import { parseTodo } from "../queue/envelope.ts";
+import { captureConsole, streamOf } from "./test_io.ts";
 import { main, senderEnvironment } from "./sendmail.ts";
 
 async function withHome(fn: (home: string, layout: QueueLayout) => Promise<void>) {

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../tests/assert.ts";
 import { createCertificate } from "../tls/self_signed.ts";
 import { initHome } from "../home/init_home.ts";
-import { captureConsole } from "../inject/test_io.ts";
+import { captureConsole } from "./test_io.ts";
 import { CONTROLS } from "../../config/controls.ts";
 import { main } from "./showctl.ts";
 

@@ -14,7 +14,7 @@ import { resolveHome } from "../../config/home.ts";
 import { readControlLine } from "../../config/control.ts";
 import { loadSmtpdControls, resolveSmtpdPolicy } from "../../config/smtpd.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
-import { openQueueMessage } from "../queue/inject.ts";
+import { openQueueMessage } from "../queue/qmail_queue.ts";
 import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import type { SmtpSession } from "../smtp/session.ts";

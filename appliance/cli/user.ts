@@ -10,7 +10,7 @@
 import { reloadRunningQmd, signalRunningQmd } from "../home/running.ts";
 import { parseCommand, usageError } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
-import { AccountError } from "../accounts/address.ts";
+import { AccountError } from "../accounts/account_names.ts";
 import { AccountStore, type Mailbox } from "../accounts/store.ts";
 import { provisionMailbox } from "../accounts/provision.ts";
 import { describeMisdelivery, traceDelivery } from "./delivery_trace.ts";

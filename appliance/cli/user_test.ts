@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { initHome } from "../home/init_home.ts";
 import { AccountStore } from "../accounts/store.ts";
-import { captureConsole, streamOf } from "../inject/test_io.ts";
+import { captureConsole, streamOf } from "./test_io.ts";
 import { main } from "./user.ts";
 
 async function withHome(fn: (home: string) => Promise<void>) {

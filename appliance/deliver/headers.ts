@@ -7,7 +7,7 @@
  * passes through; the results are byte strings too.
  */
 
-import { quoteAddress } from "../send/address.ts";
+import { quoteAddress } from "../quote_address.ts";
 
 /** qmail's quote2 (§4.10), shared with qmail-send's bounces and qmail-inject. */
 export { quoteAddress };

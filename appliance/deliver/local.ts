@@ -14,8 +14,8 @@
  */
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import type { QueueLayout } from "../queue/layout.ts";
-import { bytesToString, stringToBytes } from "../queue/envelope.ts";
-import { isValidHostname } from "../accounts/address.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
+import { isValidHostname } from "../accounts/account_names.ts";
 import { logWarning, safeLogText } from "../log.ts";
 import { asciiLower, type Assignment, lookupAssign, readAssignSource } from "../../config/users.ts";
 import { AbsentNames } from "./absent_names.ts";

@@ -8,7 +8,7 @@ import { readControlLine } from "../../config/control.ts";
 import { homePaths } from "../../config/home.ts";
 import { AccountStore } from "../accounts/store.ts";
 import type { RoleSettings } from "../ipc.ts";
-import { injectMessage, qmailCloseText, QueueError } from "../queue/inject.ts";
+import { injectMessage, qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import type { LocalContext, LocalMailbox } from "./local.ts";
 

@@ -21,7 +21,7 @@
  */
 import { DeliveryError, isQuotaError } from "./delivery_error.ts";
 import { addMaildirQuota, exceedsQuota, type MaildirQuota, readMaildirQuota } from "./quota.ts";
-import { writeAll, writeAllSync } from "../bytes.ts";
+import { writeAll, writeAllSync } from "../write_all.ts";
 import { SharedDirectorySync, syncDirectory } from "../durable_file.ts";
 
 export const MAILDIR_CHDIR = "Unable to chdir to maildir. (#4.2.1)";

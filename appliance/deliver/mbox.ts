@@ -10,7 +10,8 @@
  * takes, so qmail programs and mail readers using flock see it.
  */
 import { DeliveryError, errorText } from "./delivery_error.ts";
-import { concatBytes, writeAll } from "../bytes.ts";
+import { writeAll } from "../write_all.ts";
+import { concatBytes } from "../bytes.ts";
 
 export const MBOX_LOCK_TIMEOUT_MS = 30_000;
 export const MBOX_LOCKED = "File has been locked for 30 seconds straight. (#4.3.0)";

@@ -23,7 +23,7 @@ import { homePaths } from "../../config/home.ts";
 import { readControlLine } from "../../config/control.ts";
 import { createSelfSignedCertificate } from "../tls/self_signed.ts";
 import { DEFAULT_SPLIT } from "../queue/layout.ts";
-import { isValidHostname } from "../accounts/address.ts";
+import { isValidHostname } from "../accounts/account_names.ts";
 import { makeFifo } from "../queue/trigger.ts";
 import { errorText } from "../deliver/delivery_error.ts";
 import { fileExists } from "../durable_file.ts";

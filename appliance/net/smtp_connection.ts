@@ -18,7 +18,7 @@ import {
   type SmtpStep,
 } from "../smtp/session.ts";
 import { DataReader } from "../smtp/data.ts";
-import { qmailCloseText, QueueError } from "../queue/inject.ts";
+import { qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts";
 import { LineBuffer } from "./line_buffer.ts";

@@ -29,7 +29,7 @@
  * size (seed 000's Netscape patch), and a failed login is answered after a
  * delay that grows with the address's recent failures.
  */
-import { bytesToString } from "../queue/envelope.ts";
+import { bytesToString } from "../bytes.ts";
 import { decodeUtf8 } from "../auth/base64.ts";
 import { type MechanismName, parseMechanismName } from "../auth/mechanisms.ts";
 import {

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
-import { stringToBytes } from "../queue/envelope.ts";
+import { stringToBytes } from "../bytes.ts";
 import { checkDigestMd5Rspauth, digestMd5ClientResponse } from "../auth/sasl_client.ts";
 import { verifyTranscriptCredentials } from "../../tests/transcript.ts";
 import {

@@ -6,7 +6,7 @@
  * engine schedules.
  */
 import { logBounced, logEndMessage, logTripleBounce, logWarning } from "../log.ts";
-import type { openQueueMessage } from "./inject.ts";
+import type { openQueueMessage } from "./qmail_queue.ts";
 import { describeError } from "./error_text.ts";
 import { BounceError, type BounceSettings, discardBounce, injectBounce } from "./inject_bounce.ts";
 import { type QueueLayout, queueName } from "./layout.ts";

@@ -3,7 +3,7 @@
  * §4.5). Pure: bytes in, bytes or records out. Addresses are Uint8Array
  * because qmail lets them hold any byte but NUL.
  */
-import { concatBytes } from "../bytes.ts";
+import { bytesToString, concatBytes, stringToBytes } from "../bytes.ts";
 
 /** The longest address qmail-queue accepts: 1002 bytes before the NUL (ADDR = 1003). */
 export const MAX_ADDRESS_BYTES = 1002;
@@ -225,29 +225,6 @@ export function parseInfo(bytes: Uint8Array): Uint8Array | undefined {
   const end = bytes.indexOf(0);
   if (end < 1 || bytes[0] !== F) return undefined;
   return bytes.slice(1, end);
-}
-
-/** Bytes to a string with one char (code 0–255) per byte. */
-export function bytesToString(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return text;
-}
-
-/**
- * A string to bytes: one byte per char when every char code is at most 255
- * (the inverse of bytesToString); otherwise the whole string as UTF-8.
- */
-export function stringToBytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 255) return new TextEncoder().encode(text);
-    bytes[i] = code;
-  }
-  return bytes;
 }
 
 function record(type: number, value: Uint8Array): Uint8Array {

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import {
-  bytesToString,
   EnvelopeError,
   EnvelopeParser,
   formatChannelRecord,
@@ -10,7 +10,6 @@ import {
   parseEnvelope,
   parseInfo,
   parseTodo,
-  stringToBytes,
 } from "./envelope.ts";
 
 const b = (text: string) => stringToBytes(text);

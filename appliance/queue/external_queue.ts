@@ -17,9 +17,9 @@
  * sees the whole envelope. An abort never writes it, so the program sees an
  * empty envelope and exits 54 without queueing anything (§3.5, last point).
  */
-import { writeAllSync } from "../bytes.ts";
+import { writeAllSync } from "../write_all.ts";
 import { formatEnvelope } from "./envelope.ts";
-import { QUEUE_EXIT, QueueError } from "./inject.ts";
+import { QUEUE_EXIT, QueueError } from "./qmail_queue.ts";
 import type { QueueLayout } from "./layout.ts";
 import { removeIfPresent } from "../durable_file.ts";
 
@@ -74,7 +74,7 @@ export interface ExternalQueueOptions {
 
 /**
  * One message going to an external queue program. Calls must not overlap:
- * await each one. Like QueueMessage (inject.ts) without an id: the id is the
+ * await each one. Like QueueMessage (qmail_queue.ts) without an id: the id is the
  * program's business; `qp` is its pid, as qmail-smtpd reports it (§3.5).
  */
 export interface ExternalQueueMessage {

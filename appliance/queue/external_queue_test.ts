@@ -1,12 +1,12 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../../tests/assert.ts";
-import { bytesToString, stringToBytes } from "./envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import {
   type ExternalQueueMessage,
   type ExternalQueueOptions,
   openExternalQueue,
   parseCustomQueueError,
 } from "./external_queue.ts";
-import { QueueError } from "./inject.ts";
+import { QueueError } from "./qmail_queue.ts";
 import type { QueueLayout } from "./layout.ts";
 import { makeTestQueue } from "./test_queue.ts";
 

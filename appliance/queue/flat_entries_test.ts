@@ -8,10 +8,10 @@ import type { DeliveryJob } from "../ipc.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
 import { bounceAndFinish } from "./bounce_and_finish.ts";
 import { recoverQueue } from "./cleanup.ts";
-import { bytesToString, stringToBytes } from "./envelope.ts";
-import { injectMessage } from "./inject.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
+import { injectMessage } from "./qmail_queue.ts";
 import { OSSIFIED_SECONDS, QueueLayout } from "./layout.ts";
-import { SendEngine } from "./send_engine.ts";
+import { SendEngine } from "../send/engine/send_engine.ts";
 import { countQueue } from "./status.ts";
 import { makeTestQueue, writeVanillaMessage } from "./test_queue.ts";
 

@@ -2,15 +2,15 @@
  * bounce/ID → a new queued message (docs/queue-format.md §4.8, messdone
  * steps 2–5, qmail-send's injectbounce): the QSBMF head (appliance/send/
  * bounce.ts, pure) and the first bouncemaxbytes of mess/ID go through the
- * queue writer (queue/inject.ts), then bounce/ID is unlinked. Only the send
+ * queue writer (qmail_queue.ts), then bounce/ID is unlinked. Only the send
  * role calls these.
  */
-import { bytesToString, stringToBytes } from "./envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import { describeError } from "./error_text.ts";
-import { openQueueMessage } from "./inject.ts";
+import { openQueueMessage } from "./qmail_queue.ts";
 import { type QueueLayout, queueName } from "./layout.ts";
 import { readMessageSender } from "./transitions.ts";
-import { stripVerpMarker } from "../send/address.ts";
+import { stripVerpMarker } from "../send/verp.ts";
 import { bounceCopyLimit, formatBounceHead, planBounce, STRIPPED_NOTICE } from "../send/bounce.ts";
 import { fileExists, isNotFound, probeFile, removeIfPresentSync } from "../durable_file.ts";
 
@@ -54,7 +54,7 @@ export interface InjectBounceOptions {
   settings: BounceSettings;
   /** The Date: field's time. */
   date: Date;
-  /** The queue writer (queue/inject.ts); tests substitute a failing one. */
+  /** The queue writer (qmail_queue.ts); tests substitute a failing one. */
   open?: typeof openQueueMessage;
 }
 

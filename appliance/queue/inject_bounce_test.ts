@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { buildRoutingTable } from "../send/routing.ts";
-import { bytesToString, stringToBytes } from "./envelope.ts";
-import { injectMessage, QueueError } from "./inject.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
+import { injectMessage, QueueError } from "./qmail_queue.ts";
 import { BounceError, type BounceSettings, injectBounce } from "./inject_bounce.ts";
 import type { QueueLayout } from "./layout.ts";
 import { preprocessMessage } from "./preprocess.ts";

@@ -10,12 +10,13 @@
  * which assumes synchronous BSD FFS metadata, directories are fsynced after
  * entries that a crash must not lose are created or removed (Linux).
  */
-import { formatChannelRecord, parseTodo, stringToBytes } from "./envelope.ts";
+import { formatChannelRecord, parseTodo } from "./envelope.ts";
 import { findEntry, removeEntries } from "./entries.ts";
 import { errorText } from "./error_text.ts";
 import { type Channel, type QueueLayout, queueName } from "./layout.ts";
 import { routeRecipient, type RoutingTable } from "../send/routing.ts";
-import { concatBytes, writeAllSync } from "../bytes.ts";
+import { writeAllSync } from "../write_all.ts";
+import { concatBytes, stringToBytes } from "../bytes.ts";
 import { dirname, removeIfPresentSync, syncDirectory, syncDirectorySync } from "../durable_file.ts";
 
 const CHANNELS: readonly Channel[] = ["local", "remote"];

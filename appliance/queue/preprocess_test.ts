@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { buildRoutingTable } from "../send/routing.ts";
-import { bytesToString, stringToBytes } from "./envelope.ts";
-import { injectMessage } from "./inject.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
+import { injectMessage } from "./qmail_queue.ts";
 import type { QueueLayout } from "./layout.ts";
 import { preprocessMessage, preprocessMessages } from "./preprocess.ts";
 import { makeTestQueue } from "./test_queue.ts";

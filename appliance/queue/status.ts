@@ -3,9 +3,9 @@
  * qmail-qstat.sh and qmail-qread.c; queue layout in qmail-formats.md §2,
  * file formats §4.5).
  */
-import { bytesToString } from "./envelope.ts";
+import { bytesToString } from "../bytes.ts";
 import type { Channel, QueueLayout } from "./layout.ts";
-import { formatDate822 } from "./received.ts";
+import { formatDate822 } from "../date822.ts";
 import { probeFile } from "../durable_file.ts";
 
 export interface QueueCounts {

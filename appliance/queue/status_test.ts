@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { stringToBytes } from "./envelope.ts";
-import { injectMessage } from "./inject.ts";
+import { stringToBytes } from "../bytes.ts";
+import { injectMessage } from "./qmail_queue.ts";
 import type { QueueLayout } from "./layout.ts";
 import {
   countQueue,

@@ -8,17 +8,12 @@
  * File I/O is synchronous, as in qmail-send's single-threaded loop: the send
  * role is one isolate and a state change must not interleave with another.
  */
-import { parseChannelFile, parseInfo, stringToBytes } from "./envelope.ts";
+import { parseChannelFile, parseInfo } from "./envelope.ts";
 import { anyEntryExists, removeEntries } from "./entries.ts";
 import type { Channel, QueueLayout } from "./layout.ts";
-import { concatBytes, writeAllSync } from "../bytes.ts";
+import { writeAllSync } from "../write_all.ts";
+import { concatBytes, stringToBytes } from "../bytes.ts";
 import { fileExists, probeFile, removeIfPresentSync } from "../durable_file.ts";
-
-// queue/send_engine.ts imports these from here; their homes are the modules named.
-export { fileExists, probeFile };
-export { describeError } from "./error_text.ts";
-export { queueName } from "./layout.ts";
-export { preprocessMessages, type PreprocessResult } from "./preprocess.ts";
 
 /** What a delivery pass needs from info/ID (§4.5, §4.6). */
 export interface MessageInfo {

@@ -26,7 +26,7 @@
  *   Z "Connected to IP but the QMTP answer was malformed. (#4.3.0)\n" (not a
  *     netstring, empty, a first byte other than K/Z/D, or longer than 64 KiB);
  *   Z "Unable to read message. (#4.3.0)\n" (the mess/ file could not be read).
- * Addresses are byte strings (one char per byte, appliance/send/address.ts)
+ * Addresses are byte strings (one char per byte, appliance/bytes.ts)
  * and are sent as those bytes, unquoted.
  */
 import type net from "node:net";

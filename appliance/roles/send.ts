@@ -4,10 +4,10 @@
  * deliveries to the supervisor (which forwards them to the channel's role),
  * feeds reports, triggers, flushes, reloads and peer restarts back in, and
  * drains on shutdown (ipc.ts role protocol, worker_loop.ts). The loop itself
- * lives in queue/send_engine.ts, the controls in config/send.ts.
+ * lives in send/engine/, the controls in config/send.ts.
  */
 import { type FromRole, rolePort, settingsFor } from "../ipc.ts";
-import { SendEngine } from "../queue/send_engine.ts";
+import { SendEngine } from "../send/engine/send_engine.ts";
 import { runRoleLoop } from "./worker_loop.ts";
 
 /** Connects a SendEngine to the supervisor's messages inside a Worker. */

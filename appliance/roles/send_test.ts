@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import type { FromRole, ToRole } from "../ipc.ts";
-import { stringToBytes } from "../queue/envelope.ts";
-import { injectMessage } from "../queue/inject.ts";
+import { stringToBytes } from "../bytes.ts";
+import { injectMessage } from "../queue/qmail_queue.ts";
 import { makeTestQueue } from "../queue/test_queue.ts";
 
 const b = (text: string) => stringToBytes(text);

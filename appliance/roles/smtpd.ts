@@ -15,7 +15,7 @@ import { loadAllControls } from "../../config/control.ts";
 import { loadTcpRules, type TcpRulesTable } from "../../config/tcprules.ts";
 import { homePaths } from "../../config/home.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
-import { openQueueMessage } from "../queue/inject.ts";
+import { openQueueMessage } from "../queue/qmail_queue.ts";
 import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import { socketTransport } from "../net/socket_transport.ts";

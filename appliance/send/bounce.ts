@@ -4,14 +4,16 @@
  * between a single, double and triple bounce, and the QSBMF message bytes.
  * Pure: the date, the bounce text and the original message come in.
  *
- * Addresses are byte strings (one char per byte, queue/envelope.ts's
+ * Addresses are byte strings (one char per byte, bytes.ts's
  * bytesToString); control values are JS strings and are written as UTF-8.
  */
-import { bytesToString, stringToBytes } from "../queue/envelope.ts";
-import { formatDate822 } from "../queue/received.ts";
-import { DOUBLE_BOUNCE_SENDER, quoteAddress, quoteLocalPart, utf8ByteString } from "./address.ts";
+import { formatDate822 } from "../date822.ts";
+import { quoteAddress, quoteLocalPart } from "../quote_address.ts";
 import { type RoutingTable, stripVirtualDomainPrepend } from "./routing.ts";
-import { concatBytes } from "../bytes.ts";
+import { bytesToString, concatBytes, stringToBytes, utf8ByteString } from "../bytes.ts";
+
+/** The double-bounce sender (§4.8): a bounce of a bounce is sent from it. */
+export const DOUBLE_BOUNCE_SENDER = "#@[]";
 
 /** What follows a copy of the original message cut at bouncemaxbytes (the aio patch's wording). */
 export const STRIPPED_NOTICE = "\n\n--- End of message stripped.\n";

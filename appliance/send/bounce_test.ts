@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { bytesToString, stringToBytes } from "../queue/envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import {
   bounceCopyLimit,
   formatBounceHead,

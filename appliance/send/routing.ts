@@ -10,9 +10,8 @@
  * their UTF-8 bytes so that they compare with address bytes as qmail's
  * byte-wise constmap does. Domain comparison is ASCII case-insensitive.
  */
-import { bytesToString, stringToBytes } from "../queue/envelope.ts";
+import { bytesToString, stringToBytes, utf8ByteString } from "../bytes.ts";
 import { asciiLower } from "../../config/ascii.ts";
-import { utf8ByteString } from "./address.ts";
 
 export type Channel = "local" | "remote";
 

@@ -5,7 +5,7 @@
  * concurrency-1), and the passes, jobs and deliveries of a channel. Pure:
  * times and file contents are passed in; the send role does the I/O.
  */
-import { expandVerp } from "./address.ts";
+import { expandVerp } from "./verp.ts";
 import { CHANSKIP, isDying, nextRetry, TOO_LONG_IN_QUEUE } from "./retry.ts";
 import type { Channel } from "./routing.ts";
 

@@ -49,7 +49,7 @@
  */
 import { SaslClient, SaslClientError } from "../auth/sasl_client.ts";
 import type { MechanismName } from "../auth/mechanisms.ts";
-import { quoteAddress } from "../send/address.ts";
+import { quoteAddress } from "../quote_address.ts";
 import { formatRemoteHostSaid, type RemoteRecord } from "../send/remote_report.ts";
 
 /** One message's envelope for the session. */

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { bytesToString, stringToBytes } from "../queue/envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import { DataReader, rejectedDataOutcome } from "./data.ts";
 
 interface Result {

@@ -2,9 +2,9 @@
  * The Received line qmail-smtpd writes before the message data
  * (qmail-formats.md §8.7; qmail's received.c). Pure: the date is passed in.
  */
-import { formatDate822 } from "../queue/received.ts";
-import { stringToBytes } from "../queue/envelope.ts";
-import { asciiLowerCase } from "./address.ts";
+import { formatDate822 } from "../date822.ts";
+import { stringToBytes } from "../bytes.ts";
+import { asciiLowerCase } from "./mail_rcpt_address.ts";
 
 export interface SmtpReceivedFields {
   /** TCPREMOTEHOST (`unknown` when not known). */

@@ -14,7 +14,7 @@
  * line. AUTH refusals name the mechanism, never a user name or password.
  */
 import { safeLogText } from "../log.ts";
-import { stringToBytes } from "../queue/envelope.ts";
+import { stringToBytes } from "../bytes.ts";
 import { REPLY_BREAK_RULES } from "./replies.ts";
 import type { SmtpLogEffect } from "./session_step.ts";
 

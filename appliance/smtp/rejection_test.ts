@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { bytesToString } from "../queue/envelope.ts";
+import { bytesToString } from "../bytes.ts";
 import { formatLogRecord } from "../log.ts";
 import { formatRejection, isRefusal } from "./rejection.ts";
 

@@ -15,7 +15,7 @@
  * command lines refused (P3), an empty recipient refused, HTTP verbs close the
  * connection (P7), recipient and command-line limits.
  */
-import { bytesToString, stringToBytes } from "../queue/envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import {
   asciiLowerCase,
   hasRoutingLocalPart,
@@ -23,7 +23,7 @@ import {
   isRcptAllowed,
   parseSmtpAddress,
   type RcptHostsLookup,
-} from "./address.ts";
+} from "./mail_rcpt_address.ts";
 import { formatSmtpReceived } from "./received.ts";
 import { formatRejection, isRefusal, type RefusedCommand } from "./rejection.ts";
 import { type DataOutcome, type SmtpStep, step } from "./session_step.ts";

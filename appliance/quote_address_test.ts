@@ -1,12 +1,5 @@
-import { assertEquals } from "../../tests/assert.ts";
-import {
-  expandVerp,
-  needsQuoting,
-  quoteAddress,
-  quoteLocalPart,
-  stripVerpMarker,
-  utf8ByteString,
-} from "./address.ts";
+import { assertEquals } from "../tests/assert.ts";
+import { needsQuoting, quoteAddress, quoteLocalPart } from "./quote_address.ts";
 
 Deno.test("quoteLocalPart leaves atoms bare (§4.10)", () => {
   assertEquals(quoteLocalPart("MAILER-DAEMON"), "MAILER-DAEMON");
@@ -33,28 +26,4 @@ Deno.test("quoteAddress quotes only the part before the last @", () => {
   assertEquals(quoteAddress("@example.com"), '""@example.com');
   assertEquals(quoteAddress("no at sign"), '"no at sign"');
   assertEquals(quoteAddress("#@[]"), "#@[]");
-});
-
-Deno.test("expandVerp rewrites P@H-@[] per recipient (§4.6)", () => {
-  assertEquals(
-    expandVerp("list-owner-@example.org-@[]", "joe@x.com"),
-    "list-owner-joe=x.com@example.org",
-  );
-  assertEquals(expandVerp("list-owner-@example.org-@[]", "joe"), "list-owner-@example.org-@[]");
-  assertEquals(expandVerp("noat-@[]", "joe@x.com"), "noat-@[]");
-  assertEquals(expandVerp("plain@example.org", "joe@x.com"), "plain@example.org");
-  assertEquals(expandVerp("", "joe@x.com"), "");
-  assertEquals(expandVerp("a@b-@[]", "u@v@w"), "au@v=w@b");
-});
-
-Deno.test("stripVerpMarker removes a trailing -@[] (§4.8 step 2)", () => {
-  assertEquals(stripVerpMarker("owner-@host-@[]"), "owner-@host");
-  assertEquals(stripVerpMarker("owner@host"), "owner@host");
-  assertEquals(stripVerpMarker("-@[]"), "");
-  assertEquals(stripVerpMarker("#@[]"), "#@[]");
-});
-
-Deno.test("utf8ByteString gives one char per UTF-8 byte", () => {
-  assertEquals(utf8ByteString("é"), "\xc3\xa9");
-  assertEquals(utf8ByteString("abc"), "abc");
 });

@@ -31,9 +31,9 @@
  * Strings inside hold one char per byte (0–255); values from the
  * environment and the command line are taken as UTF-8.
  */
-import { needsQuoting, quoteAddress } from "../send/address.ts";
-import { bytesToString } from "../queue/envelope.ts";
-import { formatDate822 } from "../queue/received.ts";
+import { needsQuoting, quoteAddress } from "../quote_address.ts";
+import { bytesToString } from "../bytes.ts";
+import { formatDate822 } from "../date822.ts";
 import {
   formatTokens,
   parseTokens,

@@ -6,11 +6,12 @@
  * then mess.
  */
 import { statSync } from "node:fs";
-import { formatIntd, MAX_ADDRESS_BYTES, stringToBytes } from "./envelope.ts";
+import { formatIntd, MAX_ADDRESS_BYTES } from "./envelope.ts";
 import type { QueueLayout } from "./layout.ts";
 import { formatQueueReceived } from "./received.ts";
 import { pullTrigger } from "./trigger.ts";
-import { writeAllSync } from "../bytes.ts";
+import { writeAllSync } from "../write_all.ts";
+import { stringToBytes } from "../bytes.ts";
 import { dirname, syncDirectory } from "../durable_file.ts";
 
 /** qmail-queue exit codes (§3.4). */

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
-import { bytesToString, stringToBytes } from "../queue/envelope.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
 import {
   completeHeader,
   findHeaderEnd,

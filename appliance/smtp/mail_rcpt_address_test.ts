@@ -6,7 +6,7 @@ import {
   isRcptAllowed,
   MAX_ADDRESS_LENGTH,
   parseSmtpAddress,
-} from "./address.ts";
+} from "./mail_rcpt_address.ts";
 
 Deno.test("parseSmtpAddress: angle brackets", () => {
   assertEquals(parseSmtpAddress("FROM:<a@example.org>"), "a@example.org");

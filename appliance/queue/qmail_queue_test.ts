@@ -1,7 +1,8 @@
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
-import { bytesToString, formatIntd, stringToBytes } from "./envelope.ts";
-import { injectMessage, openQueueMessage, qmailCloseText, QueueError } from "./inject.ts";
+import { bytesToString, stringToBytes } from "../bytes.ts";
+import { formatIntd } from "./envelope.ts";
+import { injectMessage, openQueueMessage, qmailCloseText, QueueError } from "./qmail_queue.ts";
 import { detectSplit, type QueueLayout, queueLayoutFor } from "./layout.ts";
 import { makeTestQueue } from "./test_queue.ts";
 

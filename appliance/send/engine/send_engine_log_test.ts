@@ -3,13 +3,13 @@
  * JSON fields that name the message, the channel and the recipient on every
  * one of them (starting, success, deferral, failure, mangled).
  */
-import { assertEquals } from "../../tests/assert.ts";
-import type { DeliveryJob } from "../ipc.ts";
-import { type LogRecord, setLogSink } from "../log.ts";
-import { stringToBytes } from "./envelope.ts";
-import { injectMessage } from "./inject.ts";
+import { assertEquals } from "../../../tests/assert.ts";
+import type { DeliveryJob } from "../../ipc.ts";
+import { type LogRecord, setLogSink } from "../../log.ts";
+import { stringToBytes } from "../../bytes.ts";
+import { injectMessage } from "../../queue/qmail_queue.ts";
 import { SendEngine } from "./send_engine.ts";
-import { makeTestQueue } from "./test_queue.ts";
+import { makeTestQueue } from "../../queue/test_queue.ts";
 
 const NOW = 1_709_622_489;
 

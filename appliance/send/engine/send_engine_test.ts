@@ -1,16 +1,18 @@
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../tests/assert.ts";
-import type { DeliveryJob } from "../ipc.ts";
-import { type LogRecord, setLogSink } from "../log.ts";
-import { bytesToString, stringToBytes } from "./envelope.ts";
-import { injectMessage, openQueueMessage, QueueError } from "./inject.ts";
-import type { Channel, QueueLayout } from "./layout.ts";
 import {
-  LOCAL_CRASHED,
-  SendEngine,
-  type SendEngineOptions,
-  SendStartError,
-} from "./send_engine.ts";
-import { makeTestQueue } from "./test_queue.ts";
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "../../../tests/assert.ts";
+import type { DeliveryJob } from "../../ipc.ts";
+import { type LogRecord, setLogSink } from "../../log.ts";
+import { bytesToString, stringToBytes } from "../../bytes.ts";
+import { injectMessage, openQueueMessage, QueueError } from "../../queue/qmail_queue.ts";
+import type { Channel, QueueLayout } from "../../queue/layout.ts";
+import { LOCAL_CRASHED } from "./delivery_passes.ts";
+import { SendEngine, type SendEngineOptions } from "./send_engine.ts";
+import { SendStartError } from "./start_error.ts";
+import { makeTestQueue } from "../../queue/test_queue.ts";
 
 const b = (text: string) => stringToBytes(text);
 const read = (path: string) => bytesToString(Deno.readFileSync(path));

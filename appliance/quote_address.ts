@@ -1,0 +1,41 @@
+/**
+ * qmail's quote.c (qmail-formats.md §4.10): addresses as qmail writes them
+ * into the header fields it generates (bounces, qmail-local's Return-Path,
+ * qmail-inject's rewritten fields) and into SMTP's MAIL and RCPT, the local
+ * part quoted only when it must be. Used by send/, deliver/, qmail_inject/
+ * and smtp/'s client. Addresses are byte strings (one char, code 0–255, per
+ * byte). Pure.
+ */
+
+// quote.c's `ok` table: bytes that may stand bare in a local part.
+const BARE = new Set(
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~.",
+);
+
+/** Whether a local part must be quoted (quote.c's quote_need; §4.10). */
+export function needsQuoting(localPart: string): boolean {
+  if (localPart === "") return true;
+  for (const ch of localPart) if (!BARE.has(ch)) return true;
+  return localPart.startsWith(".") || localPart.endsWith(".") || localPart.includes("..");
+}
+
+/**
+ * A local part as qmail's quote() writes it: bare when it can be, otherwise
+ * in double quotes with a backslash before CR, LF, `"` and `\` (§4.10).
+ */
+export function quoteLocalPart(localPart: string): string {
+  if (!needsQuoting(localPart)) return localPart;
+  return `"${localPart.replace(/[\r\n"\\]/g, (ch) => `\\${ch}`)}"`;
+}
+
+/**
+ * A whole address as qmail's quote2() writes it: the part before the last
+ * `@` is quoted when needed, the domain never; an empty address stays empty
+ * (§4.10).
+ */
+export function quoteAddress(address: string): string {
+  if (address === "") return "";
+  const at = address.lastIndexOf("@");
+  if (at < 0) return quoteLocalPart(address);
+  return quoteLocalPart(address.slice(0, at)) + address.slice(at);
+}

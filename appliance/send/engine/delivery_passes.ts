@@ -1,0 +1,269 @@
+/**
+ * qmail-send's delivery passes (qmail-formats.md §4.6): a due message's
+ * channel file is opened, each undone recipient becomes a job for the
+ * channel's delivery role, and each report is logged, marked done or
+ * bounced, and releases the job; a job whose records are all done has its
+ * channel file removed. The decisions are scheduler.ts's; this class does
+ * the I/O they call for.
+ */
+import type { DeliveryJob, DeliveryReport } from "../../ipc.ts";
+import {
+  logAlert,
+  logDeliveryResult,
+  logDeliveryStarted,
+  logReportMangled,
+  logWarning,
+} from "../../log.ts";
+import { bytesToString } from "../../bytes.ts";
+import { describeError } from "../../queue/error_text.ts";
+import { type Channel, type QueueLayout, queueName } from "../../queue/layout.ts";
+import {
+  appendBounce,
+  openChannelFile,
+  readMessageInfo,
+  removeChannelFile,
+} from "../../queue/transitions.ts";
+import { probeFile } from "../../durable_file.ts";
+import { formatBounceParagraph } from "../bounce.ts";
+import { SYSTEM_FAILURE_RETRY_SECONDS } from "../retry.ts";
+import {
+  type JobRelease,
+  type OutstandingDelivery,
+  type PassJob,
+  settleReport,
+} from "../scheduler.ts";
+import { CHANNELS, type Channels } from "./channels.ts";
+import { JobFiles } from "./job_files.ts";
+import type { SendSettings } from "./send_settings.ts";
+
+/** The text of a delivery lost with a crashed local role. */
+export const LOCAL_CRASHED = "qmail-local crashed.\n";
+
+/** The text of a delivery lost with a crashed remote role. */
+const REMOTE_CRASHED = "qmail-remote crashed.\n";
+
+export interface DeliveryPassOptions {
+  layout: QueueLayout;
+  /** The two channels' schedulers (shared with the rest of the engine). */
+  channels: Channels;
+  settings: SendSettings;
+  /** Posts one delivery to the channel's delivery role (the spawner command of §4.6). */
+  deliver(job: DeliveryJob, channel: Channel): void;
+  /** Start remote deliveries; without it remote jobs stay queued. */
+  remoteDelivery: boolean;
+  /** Unix seconds. */
+  now(): number;
+  /** A message has no channel file left: it is done at `due` (qmail's pqdone). */
+  finished(id: bigint, due: number): void;
+  /** Called when a delivery starts or ends, for the status line. */
+  changed(): void;
+}
+
+/** The passes and deliveries of both channels. */
+export class DeliveryPasses {
+  #options: DeliveryPassOptions;
+  #layout: QueueLayout;
+  #channels: Channels;
+  #files: JobFiles;
+  #nextDelid = 1;
+
+  constructor(options: DeliveryPassOptions) {
+    this.#options = options;
+    this.#layout = options.layout;
+    this.#channels = options.channels;
+    this.#files = new JobFiles(options.layout);
+  }
+
+  /** Whether the channel starts deliveries (local always; remote with remoteDelivery). */
+  enabled(channel: Channel): boolean {
+    return channel === "local" || this.#options.remoteDelivery;
+  }
+
+  /** Whether the channel could start work at `now`: an open pass, or a due job and a free slot. */
+  hasWork(channel: Channel, now: number): boolean {
+    const scheduler = this.#channels[channel];
+    if (!this.enabled(channel) || !scheduler.slots.available) return false;
+    const first = scheduler.queue.peek();
+    return scheduler.passOpen || (first !== undefined && first.due <= now);
+  }
+
+  /** When the channel's earliest job is due, if it could start one then. */
+  wakeAt(channel: Channel): number | undefined {
+    const scheduler = this.#channels[channel];
+    if (!this.enabled(channel) || !scheduler.slots.available) return undefined;
+    return scheduler.queue.peek()?.due;
+  }
+
+  /** Whether any delivery is in flight. */
+  get inFlight(): boolean {
+    return CHANNELS.some((channel) => this.#channels[channel].deliveries().length > 0);
+  }
+
+  /** Opens a pass or takes one step of it; false when the channel has nothing to do now. */
+  step(channel: Channel, now: number): boolean {
+    if (!this.enabled(channel)) return false;
+    const scheduler = this.#channels[channel];
+    if (!scheduler.passOpen) {
+      const id = scheduler.takeDue(now);
+      if (id === undefined) return false;
+      this.#openPass(channel, id, now);
+      return true;
+    }
+    const step = scheduler.step(() => this.#nextDelid++, now);
+    if (step === undefined) return false;
+    if (step.kind === "deliver") {
+      this.#startDelivery(step.delivery, step.sender);
+      return true;
+    }
+    if (step.corrupt) {
+      const path = this.#layout.channel(channel, step.job.id);
+      logWarning(`unknown record type in ${queueName(this.#layout, path)}!`);
+    }
+    this.#afterRelease(step.job, step.release);
+    return true;
+  }
+
+  /** A spawner's report for one delivery (§4.6). */
+  report(report: DeliveryReport, channel: Channel): void {
+    const delivery = this.#channels[channel].takeDelivery(report.delivery);
+    if (delivery === undefined) {
+      logWarning("internal error: delivery report out of range", {
+        delivery: report.delivery,
+        channel,
+      });
+      return;
+    }
+    this.#finishDelivery(delivery, report.status, report.text);
+  }
+
+  /** The channel's delivery role was restarted: its deliveries in flight count as deferred. */
+  lost(channel: Channel): void {
+    for (const lost of this.#channels[channel].deliveries()) {
+      const delivery = this.#channels[channel].takeDelivery(lost.slot)!;
+      this.#finishDelivery(delivery, "Z", channel === "local" ? LOCAL_CRASHED : REMOTE_CRASHED);
+    }
+  }
+
+  /** Drain: the open passes close early (their unread records due at `now`) and free their files. */
+  abandon(now: number): void {
+    for (const channel of CHANNELS) this.#channels[channel].abandon(now);
+    this.#files.closeUnreferenced();
+  }
+
+  /** Closes every channel file still open. */
+  close(): void {
+    this.#files.closeAll();
+  }
+
+  #openPass(channel: Channel, id: bigint, now: number): void {
+    const info = readMessageInfo(this.#layout, id);
+    let file: Deno.FsFile | undefined;
+    try {
+      if (info === undefined) throw new Error("no info");
+      const pass = openChannelFile(this.#layout, channel, id);
+      file = pass.file;
+      const records = pass.records.map((record) => ({
+        offset: record.offset,
+        done: record.done,
+        address: bytesToString(record.address),
+      }));
+      const job = this.#channels[channel].openPass(
+        id,
+        { sender: bytesToString(info.sender), birth: info.birth },
+        records,
+        pass.corrupt,
+        now,
+        this.#options.settings.controls.queueLifetime,
+      );
+      this.#files.add(job, file);
+    } catch {
+      file?.close();
+      const path = this.#layout.channel(channel, id);
+      logWarning(`trouble opening ${queueName(this.#layout, path)}; will try again later`);
+      this.#channels[channel].queue.insert(id, now + SYSTEM_FAILURE_RETRY_SECONDS);
+    }
+  }
+
+  #startDelivery(delivery: OutstandingDelivery, sender: string): void {
+    const { job, recipient } = delivery;
+    const files = this.#files.of(job);
+    this.#options.deliver({
+      delivery: delivery.slot,
+      id: files.id,
+      mess: files.mess,
+      sender,
+      recipient,
+    }, job.channel);
+    logDeliveryStarted(delivery.delid, job.id, job.channel, recipient);
+    this.#options.changed();
+  }
+
+  /** Handles one report (§4.6): log it, mark the record done or bounce it, release the job. */
+  #finishDelivery(delivery: OutstandingDelivery, status: string, reportText: string): void {
+    const { job, delid } = delivery;
+    const { outcome, text } = settleReport(status, reportText, job.dying);
+    const target = { id: job.id, channel: job.channel, recipient: delivery.recipient };
+    if (outcome === "mangled") logReportMangled(delid, target);
+    else logDeliveryResult(delid, outcome, text, target);
+    if (outcome === "success") {
+      this.#files.markDone(job, delivery.offset);
+      job.open--;
+    } else if (outcome === "failure") {
+      const paragraph = formatBounceParagraph(
+        delivery.recipient,
+        text,
+        this.#options.settings.routing,
+      );
+      try {
+        appendBounce(this.#layout, job.id, paragraph);
+        this.#files.markDone(job, delivery.offset);
+        job.open--;
+      } catch (error) {
+        // qmail sleeps and retries for ever; qmd leaves the recipient undone so that a
+        // later pass delivers or bounces it again.
+        logAlert("unable to append to bounce message; will try again later", {
+          msg: Number(job.id),
+          reason: describeError(error),
+        });
+      }
+    }
+    const release = this.#channels[job.channel].release(job, this.#options.now());
+    this.#afterRelease(job, release);
+    this.#options.changed();
+  }
+
+  /**
+   * The I/O half of qmail's job_close: a job whose records are all done has
+   * its channel file unlinked, and the message is finished once no channel
+   * file is left.
+   */
+  #afterRelease(job: PassJob, release: JobRelease): void {
+    if (release.kind === "pending") return;
+    this.#files.close(job);
+    if (release.kind !== "complete") return;
+    const { channel, id } = job;
+    const now = this.#options.now();
+    try {
+      removeChannelFile(this.#layout, channel, id);
+    } catch (error) {
+      logWarning(
+        `unable to unlink ${
+          queueName(this.#layout, this.#layout.channel(channel, id))
+        }; will try again later: ${(error as Error).message}`,
+      );
+      this.#channels[channel].queue.insert(id, now + SYSTEM_FAILURE_RETRY_SECONDS);
+      return;
+    }
+    for (const other of CHANNELS) {
+      if (other === channel) continue;
+      const path = this.#layout.channel(other, id);
+      try {
+        // Normally absent: probed without an exception.
+        if (probeFile(path)) return;
+      } catch {
+        logWarning(`unable to stat ${queueName(this.#layout, path)}`);
+      }
+    }
+    this.#options.finished(id, now);
+  }
+}
