@@ -2,14 +2,14 @@ import { assertEquals, assertMatch } from "../../tests/assert.ts";
 import { createCertificate, createSelfSignedCertificate } from "./self_signed.ts";
 import { summarizeServerCertificate, TlsFilesReader } from "./tls_files.ts";
 
-Deno.test("tls files: the reader keeps the last good set, counts changes, and re-reads all on force", () => {
+Deno.test("tls files: the reader keeps the last good set, counts changes, and re-reads all on force", async () => {
   const home = Deno.makeTempDirSync();
   try {
     Deno.mkdirSync(`${home}/control`);
     const path = `${home}/control/servercert.pem`;
-    const own = createSelfSignedCertificate({ commonName: "mx.example.com" });
-    const ca = createCertificate({ commonName: "Example CA", usage: "ca" });
-    const issued = createCertificate({ commonName: "mail.example.com", issuer: ca });
+    const own = await createSelfSignedCertificate({ commonName: "mx.example.com" });
+    const ca = await createCertificate({ commonName: "Example CA", usage: "ca" });
+    const issued = await createCertificate({ commonName: "mail.example.com", issuer: ca });
     const reader = new TlsFilesReader(home);
     assertEquals(reader.refresh(), []);
     assertEquals(summarizeServerCertificate(reader.loaded.files), { kind: "none" });
