@@ -5,9 +5,10 @@
  * Loading it costs about 100 ms of CPU per isolate, and every role imports
  * the tls module, so a static import would slow every isolate's start while
  * most never touch a certificate. It is loaded with require() rather than
- * import() because its readers are synchronous: the check of the TLS files
- * (tls_files.ts) runs inside a synchronous refresh. Its signing and
- * verifying are WebCrypto's (crypto.subtle), hence asynchronous.
+ * import() so that reading a certificate or CRL stays synchronous, as
+ * `qmd showctl`'s summaries and `qmd init --me`'s look at the old
+ * certificate are. Making and verifying signatures is WebCrypto's
+ * (crypto.subtle), hence asynchronous.
  */
 import { createRequire } from "node:module";
 import type * as X509 from "@peculiar/x509";
