@@ -183,8 +183,8 @@ Deno.test("start: after a good certificate and then a broken servercert.pem, eve
   const home = await initHome();
   const qmd = await startQmd(home, { workers: 4 });
   try {
-    const ca = createCertificate({ commonName: "Test CA", usage: "ca" });
-    const good = createCertificate({ commonName: "mail.example.test", issuer: ca });
+    const ca = await createCertificate({ commonName: "Test CA", usage: "ca" });
+    const good = await createCertificate({ commonName: "mail.example.test", issuer: ca });
     Deno.writeTextFileSync(`${home}/control/servercert.pem.tmp`, good.keyPem + good.certPem);
     Deno.renameSync(`${home}/control/servercert.pem.tmp`, `${home}/control/servercert.pem`);
     await waitFor(
@@ -241,8 +241,8 @@ Deno.test("start: the banner says what certificate is served", async () => {
   };
   assertMatch(await banner(), /self-signed for mx\.example\.test/);
 
-  const ca = createCertificate({ commonName: "Test CA", usage: "ca" });
-  const good = createCertificate({ commonName: "mail.example.test", issuer: ca });
+  const ca = await createCertificate({ commonName: "Test CA", usage: "ca" });
+  const good = await createCertificate({ commonName: "mail.example.test", issuer: ca });
   Deno.writeTextFileSync(`${home}/control/servercert.pem`, good.keyPem + good.certPem);
   const signed = await banner();
   assert(!signed.includes("self-signed"), signed);

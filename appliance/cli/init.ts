@@ -57,7 +57,7 @@ export async function main(args: string[]): Promise<number> {
   let notes: string[];
   let changed: string[] = [];
   try {
-    if (me !== undefined) changed = changeMe(home, me);
+    if (me !== undefined) changed = await changeMe(home, me);
     ({ created, notes } = await initHome(home, { me }));
   } catch (error) {
     for (const line of changed) console.log(`${NAME}: ${line}`);

@@ -63,7 +63,7 @@ Deno.test("qmd init --me on an existing home renames the host in what init wrote
 
     // What the operator wrote stays, and init says it left it.
     Deno.writeTextFileSync(`${home}/control/plusdomain`, "example.net\n");
-    const own = createSelfSignedCertificate({ commonName: "mx.example.com" });
+    const own = await createSelfSignedCertificate({ commonName: "mx.example.com" });
     Deno.writeTextFileSync(`${home}/control/servercert.pem`, own.keyPem + own.certPem);
     const before = Deno.readTextFileSync(`${home}/control/servercert.pem`);
     const again = await captureConsole(() => main(["--home", home, "--me", "mail.example.org"]));

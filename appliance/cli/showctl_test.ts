@@ -57,8 +57,8 @@ Deno.test("qmd showctl: PEM files by subject, names, issuer and validity, never 
     );
 
     // A CA-signed chain that has expired, and a key without its certificate.
-    const ca = createCertificate({ commonName: "Test CA", usage: "ca" });
-    const leaf = createCertificate({
+    const ca = await createCertificate({ commonName: "Test CA", usage: "ca" });
+    const leaf = await createCertificate({
       commonName: "mx.example.org",
       altNames: ["mx.example.org"],
       issuer: ca,

@@ -19,13 +19,13 @@
 import crypto from "node:crypto";
 import { readControlLine, readControlText } from "../../config/control.ts";
 import { homePaths } from "../../config/home.ts";
-import { nameAttributes, OID, parseAltNames, parseCertificate } from "../tls/certificate.ts";
+import { nameAttributes, OID, parseCertificate } from "../tls/certificate.ts";
 import { parsePemBlocks } from "../tls/pem.ts";
 import { addListEntry, writeControlFile, writeFileAtomically } from "./control_files.ts";
 import { formatInitCertificate, formatInitialControls, initCertificateNames } from "./init_home.ts";
 
 /** Changes control/me to `me` (lower case, valid) and returns what was done, a sentence each. */
-export function changeMe(home: string, me: string): string[] {
+export async function changeMe(home: string, me: string): Promise<string[]> {
   const old = readControlLine(home, "me")?.trim().toLowerCase();
   if (old === undefined) return [];
   if (old === me) return [`control/me is already ${me}`];
@@ -69,7 +69,8 @@ export function changeMe(home: string, me: string): string[] {
   const certificate = `${homePaths(home).control}/servercert.pem`;
   const made = isInitCertificate(certificate, old);
   if (made === true) {
-    writeFileAtomically(certificate, new TextEncoder().encode(formatInitCertificate(me)), 0o600);
+    const text = await formatInitCertificate(me);
+    writeFileAtomically(certificate, new TextEncoder().encode(text), 0o600);
     done.push(`control/servercert.pem: a new self-signed certificate for ${me}`);
   } else if (made === false) {
     done.push(
@@ -103,7 +104,7 @@ export function isInitCertificate(path: string, me: string): boolean | undefined
     const x509 = new crypto.X509Certificate(der);
     if (!x509.verify(x509.publicKey)) return false;
     const names = initCertificateNames(me);
-    const altNames = parseAltNames(parsed);
+    const altNames = parsed.altNames;
     const commonNames = nameAttributes(parsed.subject, OID.commonName);
     const expected = new Set(names.altNames);
     const found = new Set([...altNames.dns, ...altNames.ip].map((name) => name.toLowerCase()));

@@ -76,8 +76,8 @@ export function initCertificateNames(me: string): { commonName: string; altNames
 }
 
 /** The self-signed certificate and key init writes to control/servercert.pem, as one PEM text. */
-export function formatInitCertificate(me: string): string {
-  const { certPem, keyPem } = createSelfSignedCertificate(initCertificateNames(me));
+export async function formatInitCertificate(me: string): Promise<string> {
+  const { certPem, keyPem } = await createSelfSignedCertificate(initCertificateNames(me));
   return keyPem + certPem;
 }
 
@@ -146,7 +146,10 @@ export async function initHome(
   const serverCert = `${paths.control}/servercert.pem`;
   if (!exists(serverCert)) {
     // For the name in control/me, which may be an operator's own.
-    file(serverCert, formatInitCertificate(isValidHostname(name) ? name : me.toLowerCase()), 0o600);
+    const certificate = await formatInitCertificate(
+      isValidHostname(name) ? name : me.toLowerCase(),
+    );
+    file(serverCert, certificate, 0o600);
   }
 
   dir(paths.users, 0o755);

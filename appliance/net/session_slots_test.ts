@@ -20,7 +20,7 @@ import type { Pop3ConnectionOptions } from "./pop3_connection.ts";
 import { socketTransport } from "./socket_transport.ts";
 
 const CLIENTS = 200;
-const certificate = createSelfSignedCertificate({ commonName: "mx.example.test" });
+const certificate = await createSelfSignedCertificate({ commonName: "mx.example.test" });
 const secureContext = tls.createSecureContext({
   cert: certificate.certPem,
   key: certificate.keyPem,

@@ -96,7 +96,7 @@ export interface SmtpConnectionOptions {
   /** SMTPS: start TLS before the greeting. */
   implicitTls?: boolean;
   /** control/tlsclients: a verified client certificate's address that may relay. */
-  tlsClientRelays?: (socket: tls.TLSSocket) => boolean;
+  tlsClientRelays?: (socket: tls.TLSSocket) => Promise<boolean>;
   /** Checks AUTH credentials. */
   verify?: (credentials: Credentials) => Promise<VerifyResult>;
   /** The shared failed-login table and limits; absent = this client is not counted. */
@@ -267,7 +267,7 @@ export async function serveSmtpConnection(
           if (await apply(session.dataFinished(outcome))) return;
         } else if (effect.kind === "starttls") {
           const socket = await startTls();
-          const relay = options.tlsClientRelays?.(socket) ?? false;
+          const relay = await options.tlsClientRelays?.(socket) ?? false;
           logEvent("smtp_tls", `smtpd ${sessionId}: tls ${socket.getProtocol() ?? ""}`, {
             session: sessionId,
           });

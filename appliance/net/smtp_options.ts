@@ -168,6 +168,6 @@ export function tlsHooks(
 ): Pick<SmtpConnectionOptions, "tls" | "tlsClientRelays"> {
   return {
     tls: () => serverTls.startOptions(true),
-    tlsClientRelays: (socket) => serverTls.clientCertificateEmail(socket) !== undefined,
+    tlsClientRelays: async (socket) => await serverTls.clientCertificateEmail(socket) !== undefined,
   };
 }

@@ -4,11 +4,11 @@ import { deliverRemote } from "./remote_delivery.ts";
 import { makeTestRemote, withMx } from "./test_remote.ts";
 
 Deno.test("remote: tlshosts pin with a wrong certificate defers, never plain", async () => {
-  const served = createSelfSignedCertificate({
+  const served = await createSelfSignedCertificate({
     commonName: "mx1.example.test",
     altNames: ["mx1.example.test"],
   });
-  const other = createSelfSignedCertificate({
+  const other = await createSelfSignedCertificate({
     commonName: "mx1.example.test",
     altNames: ["mx1.example.test"],
   });

@@ -14,29 +14,34 @@
  * Deno's node:tls does not verify client certificates for a TLSSocket made
  * over an existing socket (STARTTLS), and it has no CRL support.
  *
- * Pure apart from node:crypto's signature checks: the time comes in as `now`.
+ * The certificates and CRLs are read with @peculiar/x509 (certificate.ts);
+ * node:crypto checks which certificate issued which, as OpenSSL's
+ * X509_check_issued does (names, key identifiers, keyCertSign), and the
+ * certificates' signatures; WebCrypto checks the CRLs' signatures.
+ *
+ * Pure apart from those signature checks: the time comes in as `now`.
  */
 import crypto from "node:crypto";
 import {
   nameAttributes,
   OID,
-  parseAltNames,
   parseCertificate,
   type ParsedCertificate,
-  parseExtendedKeyUsage,
+  parseRevocationList,
   type RevocationList,
-  signatureDigest,
+  verifyRevocationList,
 } from "./certificate.ts";
 
 export interface ClientTrust {
   /** control/clientca.pem: the CAs (and intermediates) a client certificate must chain to. */
   authorities: crypto.X509Certificate[];
   /**
-   * control/clientcrl.pem when present: then every certificate in the chain
-   * below the root needs a current CRL from its issuer, as OpenSSL's
-   * X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL (set by the patch) demands.
+   * control/clientcrl.pem's CRLs (DER) when present: then every certificate
+   * in the chain below the root needs a current CRL from its issuer, as
+   * OpenSSL's X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL (set by the
+   * patch) demands. They are read when a client first sends a certificate.
    */
-  revocationLists?: RevocationList[];
+  revocationLists?: Uint8Array[];
   /** control/tlsclients: e-mail addresses that may relay (compared case-insensitively, as constmap does). */
   addresses: string[];
 }
@@ -59,11 +64,11 @@ interface Link {
  * Checks a client's certificate chain (DER, the client's own certificate
  * first, then any intermediates it sent) at time `now`.
  */
-export function checkClientCertificate(
+export async function checkClientCertificate(
   chain: Uint8Array[],
   trust: ClientTrust,
   now: Date,
-): ClientCertificateCheck {
+): Promise<ClientCertificateCheck> {
   if (chain.length === 0) return { ok: false };
   let links: Link[];
   let sent: Link[];
@@ -106,7 +111,7 @@ export function checkClientCertificate(
   if (links.slice(1).some(({ x509 }) => !x509.ca)) {
     return { ok: false, reason: "invalid CA certificate" };
   }
-  const purposes = parseExtendedKeyUsage(links[0].parsed);
+  const purposes = links[0].parsed.extendedKeyUsage;
   if (
     purposes !== undefined && !purposes.includes(OID.clientAuth) &&
     !purposes.includes(OID.anyExtendedKeyUsage)
@@ -114,14 +119,15 @@ export function checkClientCertificate(
     return { ok: false, reason: "unsuitable certificate purpose" };
   }
   if (trust.revocationLists !== undefined) {
+    const lists = readRevocationLists(trust.revocationLists);
     for (let depth = 0; depth + 1 < links.length; depth++) {
-      const reason = revocationReason(links[depth], links[depth + 1], trust.revocationLists, now);
+      const reason = await revocationReason(links[depth], links[depth + 1], lists, now);
       if (reason !== undefined) return { ok: false, reason };
     }
   }
 
   const leaf = links[0].parsed;
-  const emails = [...nameAttributes(leaf.subject, OID.emailAddress), ...parseAltNames(leaf).email];
+  const emails = [...nameAttributes(leaf.subject, OID.emailAddress), ...leaf.altNames.email];
   if (emails.length === 0) return { ok: false, reason: "contains no email address" };
   const allowed = new Set(trust.addresses.map((address) => address.toLowerCase()));
   const email = emails.find((candidate) => allowed.has(candidate.toLowerCase()));
@@ -146,15 +152,17 @@ function isSelfSigned({ x509, parsed }: Link): boolean {
 }
 
 /** Why `subject` fails the CRL check against its `issuer`, or undefined when it passes. */
-function revocationReason(
+async function revocationReason(
   subject: Link,
   issuer: Link,
   lists: RevocationList[],
   now: Date,
-): string | undefined {
-  const fromIssuer = lists.filter((list) =>
-    sameBytes(list.issuer, issuer.parsed.subject) && verifyRevocationList(list, issuer.x509)
-  );
+): Promise<string | undefined> {
+  const fromIssuer: RevocationList[] = [];
+  for (const list of lists) {
+    if (!sameBytes(list.issuer, issuer.parsed.subject)) continue;
+    if (await verifyRevocationList(list, new Uint8Array(issuer.x509.raw))) fromIssuer.push(list);
+  }
   if (fromIssuer.length === 0) return "unable to get certificate CRL";
   const latest = fromIssuer.reduce((a, b) => (b.thisUpdate > a.thisUpdate ? b : a));
   if (latest.thisUpdate > now) return "CRL is not yet valid";
@@ -163,18 +171,27 @@ function revocationReason(
   return undefined;
 }
 
-/** A CRL's signature checked with its issuer's key (RFC 5280 §6.3.3 (f)). */
-export function verifyRevocationList(
-  list: RevocationList,
-  issuer: crypto.X509Certificate,
-): boolean {
-  const digest = signatureDigest(list.signatureAlgorithm);
-  if (digest === undefined) return false;
-  try {
-    return crypto.verify(digest, list.tbs, issuer.publicKey, list.signature);
-  } catch {
-    return false;
+/** Each clientcrl.pem's CRLs, read once: by the DER list they came from. */
+const readLists = new WeakMap<Uint8Array[], RevocationList[]>();
+
+/**
+ * The CRLs of `ders`. One that cannot be read counts as absent, so its
+ * issuer's certificates fail the check (tls_files.ts has already refused a
+ * file the TLS layer cannot read).
+ */
+function readRevocationLists(ders: Uint8Array[]): RevocationList[] {
+  let lists = readLists.get(ders);
+  if (lists === undefined) {
+    lists = ders.flatMap((der) => {
+      try {
+        return [parseRevocationList(der)];
+      } catch {
+        return [];
+      }
+    });
+    readLists.set(ders, lists);
   }
+  return lists;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

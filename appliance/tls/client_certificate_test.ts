@@ -1,7 +1,6 @@
 import crypto from "node:crypto";
 import { assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { createRevocationList } from "../../tests/fixtures/tls/pki.ts";
-import { parseRevocationList } from "./certificate.ts";
 import { checkClientCertificate, type ClientTrust } from "./client_certificate.ts";
 import { parsePemBlocks } from "./pem.ts";
 import { createCertificate, type CreatedCertificate } from "./self_signed.ts";
@@ -9,9 +8,9 @@ import { createCertificate, type CreatedCertificate } from "./self_signed.ts";
 const NOW = new Date("2026-03-01T12:00:00Z");
 const LATER = new Date("2026-03-15T12:00:00Z");
 
-const ca = createCertificate({ commonName: "Client CA", usage: "ca", now: NOW, days: 365 });
-const otherCa = createCertificate({ commonName: "Other CA", usage: "ca", now: NOW });
-const alice = createCertificate({
+const ca = await createCertificate({ commonName: "Client CA", usage: "ca", now: NOW, days: 365 });
+const otherCa = await createCertificate({ commonName: "Other CA", usage: "ca", now: NOW });
+const alice = await createCertificate({
   commonName: "alice",
   emailAddress: "alice@example.com",
   usage: "client",
@@ -28,24 +27,24 @@ function x509(issued: CreatedCertificate): crypto.X509Certificate {
   return new crypto.X509Certificate(issued.certPem);
 }
 
-function crl(pem: string) {
-  return parseRevocationList(parsePemBlocks(pem)[0].der);
+function crl(pem: string): Uint8Array {
+  return parsePemBlocks(pem)[0].der;
 }
 
 function trust(extra: Partial<ClientTrust> = {}): ClientTrust {
   return { authorities: [x509(ca)], addresses: ["alice@example.com"], ...extra };
 }
 
-Deno.test("client certificate: verified and listed in tlsclients, matched case-insensitively", () => {
-  assertEquals(checkClientCertificate([der(alice)], trust(), LATER), {
+Deno.test("client certificate: verified and listed in tlsclients, matched case-insensitively", async () => {
+  assertEquals(await checkClientCertificate([der(alice)], trust(), LATER), {
     ok: true,
     email: "alice@example.com",
   });
   assertEquals(
-    checkClientCertificate([der(alice)], trust({ addresses: ["Alice@EXAMPLE.com"] }), LATER),
+    await checkClientCertificate([der(alice)], trust({ addresses: ["Alice@EXAMPLE.com"] }), LATER),
     { ok: true, email: "alice@example.com" },
   );
-  const sanOnly = createCertificate({
+  const sanOnly = await createCertificate({
     commonName: "bob",
     altNames: ["bob@example.com"],
     usage: "client",
@@ -53,62 +52,62 @@ Deno.test("client certificate: verified and listed in tlsclients, matched case-i
     now: NOW,
   });
   assertEquals(
-    checkClientCertificate([der(sanOnly)], trust({ addresses: ["bob@example.com"] }), LATER),
+    await checkClientCertificate([der(sanOnly)], trust({ addresses: ["bob@example.com"] }), LATER),
     { ok: true, email: "bob@example.com" },
   );
 });
 
-Deno.test("client certificate: qmail's reasons for refusing to relay", () => {
+Deno.test("client certificate: qmail's reasons for refusing to relay", async () => {
   const check = (chain: Uint8Array[], t: ClientTrust = trust(), now = LATER) =>
     checkClientCertificate(chain, t, now);
-  assertEquals(check([]), { ok: false });
-  assertEquals(check([der(alice)], trust({ addresses: ["carol@example.com"] })), {
+  assertEquals(await check([]), { ok: false });
+  assertEquals(await check([der(alice)], trust({ addresses: ["carol@example.com"] })), {
     ok: false,
     reason: "email address not in my list of tlsclients",
   });
-  const anonymous = createCertificate({
+  const anonymous = await createCertificate({
     commonName: "anon",
     usage: "client",
     issuer: ca,
     now: NOW,
   });
-  assertEquals(check([der(anonymous)]), { ok: false, reason: "contains no email address" });
-  const foreign = createCertificate({
+  assertEquals(await check([der(anonymous)]), { ok: false, reason: "contains no email address" });
+  const foreign = await createCertificate({
     commonName: "mallory",
     emailAddress: "alice@example.com",
     usage: "client",
     issuer: otherCa,
     now: NOW,
   });
-  assertEquals(check([der(foreign)]), {
+  assertEquals(await check([der(foreign)]), {
     ok: false,
     reason: "unable to get local issuer certificate",
   });
-  const selfSigned = createCertificate({
+  const selfSigned = await createCertificate({
     commonName: "alice",
     emailAddress: "alice@example.com",
     usage: "client",
     now: NOW,
   });
-  assertEquals(check([der(selfSigned)]), { ok: false, reason: "self-signed certificate" });
-  assertEquals(check([der(alice)], trust(), new Date("2026-04-15T00:00:00Z")), {
+  assertEquals(await check([der(selfSigned)]), { ok: false, reason: "self-signed certificate" });
+  assertEquals(await check([der(alice)], trust(), new Date("2026-04-15T00:00:00Z")), {
     ok: false,
     reason: "certificate has expired",
   });
-  assertEquals(check([der(alice)], trust(), new Date("2026-02-01T00:00:00Z")), {
+  assertEquals(await check([der(alice)], trust(), new Date("2026-02-01T00:00:00Z")), {
     ok: false,
     reason: "certificate is not yet valid",
   });
-  const server = createCertificate({
+  const server = await createCertificate({
     commonName: "mx.example.com",
     emailAddress: "alice@example.com",
     usage: "server",
     issuer: ca,
     now: NOW,
   });
-  assertEquals(check([der(server)]), { ok: false, reason: "unsuitable certificate purpose" });
-  const notCa = createCertificate({ commonName: "not a CA", usage: "client", now: NOW });
-  const underNotCa = createCertificate({
+  assertEquals(await check([der(server)]), { ok: false, reason: "unsuitable certificate purpose" });
+  const notCa = await createCertificate({ commonName: "not a CA", usage: "client", now: NOW });
+  const underNotCa = await createCertificate({
     commonName: "alice",
     emailAddress: "alice@example.com",
     usage: "client",
@@ -116,24 +115,24 @@ Deno.test("client certificate: qmail's reasons for refusing to relay", () => {
     now: NOW,
   });
   // An end-entity certificate cannot issue: without keyCertSign it is no issuer at all.
-  assertEquals(check([der(underNotCa)], trust({ authorities: [x509(notCa)] })), {
+  assertEquals(await check([der(underNotCa)], trust({ authorities: [x509(notCa)] })), {
     ok: false,
     reason: "unable to get local issuer certificate",
   });
-  assertEquals(check([Uint8Array.of(0x30, 0x00)]), {
+  assertEquals(await check([Uint8Array.of(0x30, 0x00)]), {
     ok: false,
     reason: "unable to decode certificate",
   });
 });
 
-Deno.test("client certificate: intermediates sent by the client chain to the root in clientca.pem", () => {
-  const intermediate = createCertificate({
+Deno.test("client certificate: intermediates sent by the client chain to the root in clientca.pem", async () => {
+  const intermediate = await createCertificate({
     commonName: "Issuing CA",
     usage: "ca",
     issuer: ca,
     now: NOW,
   });
-  const carol = createCertificate({
+  const carol = await createCertificate({
     commonName: "carol",
     emailAddress: "carol@example.com",
     usage: "client",
@@ -141,58 +140,73 @@ Deno.test("client certificate: intermediates sent by the client chain to the roo
     now: NOW,
   });
   const t = trust({ addresses: ["carol@example.com"] });
-  assertEquals(checkClientCertificate([der(carol), der(intermediate)], t, LATER), {
+  assertEquals(await checkClientCertificate([der(carol), der(intermediate)], t, LATER), {
     ok: true,
     email: "carol@example.com",
   });
-  assertEquals(checkClientCertificate([der(carol)], t, LATER), {
+  assertEquals(await checkClientCertificate([der(carol)], t, LATER), {
     ok: false,
     reason: "unable to get local issuer certificate",
   });
   // The operator may trust the intermediate on its own.
   assertEquals(
-    checkClientCertificate([der(carol)], { ...t, authorities: [x509(intermediate)] }, LATER).ok,
+    (await checkClientCertificate([der(carol)], { ...t, authorities: [x509(intermediate)] }, LATER))
+      .ok,
     true,
   );
 });
 
-Deno.test("client certificate: clientcrl.pem revokes, and each CA needs a current CRL", () => {
+Deno.test("client certificate: clientcrl.pem revokes, and each CA needs a current CRL", async () => {
   const serial = x509(alice).serialNumber;
   const thisUpdate = new Date("2026-03-10T00:00:00Z");
   const nextUpdate = new Date("2026-03-20T00:00:00Z");
-  const clean = crl(createRevocationList({ issuer: ca, serials: [], thisUpdate, nextUpdate }));
+  const clean = crl(
+    await createRevocationList({ issuer: ca, serials: [], thisUpdate, nextUpdate }),
+  );
   const revoking = crl(
-    createRevocationList({ issuer: ca, serials: [serial], thisUpdate, nextUpdate }),
+    await createRevocationList({ issuer: ca, serials: [serial], thisUpdate, nextUpdate }),
   );
   const foreign = crl(
-    createRevocationList({ issuer: otherCa, serials: [], thisUpdate, nextUpdate }),
+    await createRevocationList({ issuer: otherCa, serials: [], thisUpdate, nextUpdate }),
   );
-  const check = (lists: ReturnType<typeof crl>[], now = LATER) =>
+  const check = (lists: Uint8Array[], now = LATER) =>
     checkClientCertificate([der(alice)], trust({ revocationLists: lists }), now);
-  assertEquals(check([clean]).ok, true);
-  assertEquals(check([revoking]), { ok: false, reason: "certificate revoked" });
-  assertEquals(check([foreign]), { ok: false, reason: "unable to get certificate CRL" });
-  assertEquals(check([clean], new Date("2026-03-25T00:00:00Z")), {
+  assertEquals((await check([clean])).ok, true);
+  assertEquals(await check([revoking]), { ok: false, reason: "certificate revoked" });
+  assertEquals(await check([foreign]), { ok: false, reason: "unable to get certificate CRL" });
+  assertEquals(await check([clean], new Date("2026-03-25T00:00:00Z")), {
     ok: false,
     reason: "CRL has expired",
   });
-  assertEquals(check([clean], new Date("2026-03-05T00:00:00Z")), {
+  assertEquals(await check([clean], new Date("2026-03-05T00:00:00Z")), {
     ok: false,
     reason: "CRL is not yet valid",
   });
   // A later CRL replaces an earlier one.
   const later = crl(
-    createRevocationList({
+    await createRevocationList({
       issuer: ca,
       serials: [],
       thisUpdate: new Date("2026-03-12T00:00:00Z"),
       nextUpdate,
     }),
   );
-  assertEquals(check([revoking, later]).ok, true);
+  assertEquals((await check([revoking, later])).ok, true);
   // A CRL naming the CA but signed by another key does not count.
-  const forged = { ...foreign, issuer: clean.issuer };
-  assertEquals(check([forged]), { ok: false, reason: "unable to get certificate CRL" });
+  const forged = crl(
+    await createRevocationList({
+      issuer: { certPem: ca.certPem, keyPem: otherCa.keyPem },
+      serials: [],
+      thisUpdate,
+      nextUpdate,
+    }),
+  );
+  assertEquals(await check([forged]), { ok: false, reason: "unable to get certificate CRL" });
+  // A CRL that cannot be read counts as absent (tls_files.ts refuses the file before this).
+  assertEquals(await check([Uint8Array.of(0x30, 0x00)]), {
+    ok: false,
+    reason: "unable to get certificate CRL",
+  });
 });
 
 function opensslAvailable(): boolean {
@@ -215,15 +229,15 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     try {
       const now = new Date();
-      const fresh = createCertificate({ commonName: "Live CA", usage: "ca", now });
-      const dave = createCertificate({
+      const fresh = await createCertificate({ commonName: "Live CA", usage: "ca", now });
+      const dave = await createCertificate({
         commonName: "dave",
         emailAddress: "dave@example.com",
         usage: "client",
         issuer: fresh,
         now,
       });
-      const crlPem = createRevocationList({
+      const crlPem = await createRevocationList({
         issuer: fresh,
         serials: [x509(dave).serialNumber],
         thisUpdate: new Date(now.getTime() - 60_000),
@@ -258,7 +272,7 @@ Deno.test({
         `${dir}/dave.pem`,
       ]);
       assertStringIncludes(revoked, "certificate revoked");
-      const ours = checkClientCertificate(
+      const ours = await checkClientCertificate(
         [der(dave)],
         {
           authorities: [x509(fresh)],

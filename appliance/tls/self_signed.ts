@@ -1,36 +1,16 @@
 /**
- * Certificates made without an openssl binary or an npm package: the key
- * comes from node:crypto, the X.509 v3 TBSCertificate (RFC 5280 §4.1) is
- * written in DER by hand (der.ts), and node:crypto signs it.
+ * Certificates made without an openssl binary: WebCrypto makes the key and
+ * signs, @peculiar/x509 writes the X.509 v3 certificate (RFC 5280 §4.1).
  *
  * `qmd init` uses createSelfSignedCertificate for control/servercert.pem; the
  * tests use createCertificate to build small CAs with client and server
  * certificates.
  */
-import crypto from "node:crypto";
-import {
-  derBitString,
-  derBoolean,
-  derExplicit,
-  derIa5String,
-  derImplicit,
-  derInteger,
-  derNamedBits,
-  derNull,
-  derObjectIdentifier,
-  derOctetString,
-  derPrintableString,
-  derSequence,
-  derSet,
-  derTime,
-  derUtf8String,
-  isPrintableString,
-  parseDer,
-  parseDerBitString,
-  parseDerChildren,
-} from "./der.ts";
-import { OID, parseCertificate, parseIpAddress, parseSubjectKeyIdentifier } from "./certificate.ts";
-import { formatPem, parsePemBlocks } from "./pem.ts";
+import nodeCrypto from "node:crypto";
+import { isIP } from "node:net";
+import { OID } from "./certificate.ts";
+import { formatPem } from "./pem.ts";
+import { type X509, x509 } from "./x509.ts";
 
 export interface CertificateOptions {
   /** The subject's commonName; for a server also the first subjectAltName. */
@@ -65,8 +45,23 @@ export interface CreatedCertificate {
 const BACKDATE_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** keyUsage bits (RFC 5280 §4.2.1.3). */
-const KEY_USAGE = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 };
+/** The new key: ECDSA on P-256, or RSASSA-PKCS1-v1_5 (sha256WithRSAEncryption, RFC 4055 §5). */
+const KEY_ALGORITHMS = {
+  ec: { name: "ECDSA", namedCurve: "P-256" },
+  rsa: {
+    name: "RSASSA-PKCS1-v1_5",
+    modulusLength: 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: "SHA-256",
+  },
+} as const;
+
+/** node:crypto's curve names as WebCrypto spells them, for an issuer's EC key. */
+const CURVES: Record<string, string> = {
+  prime256v1: "P-256",
+  secp384r1: "P-384",
+  secp521r1: "P-521",
+};
 
 /**
  * A self-signed server certificate for `commonName`, also listing it and
@@ -80,179 +75,153 @@ export function createSelfSignedCertificate(options: {
   days?: number;
   now?: Date;
   keyType?: "ec" | "rsa";
-}): CreatedCertificate {
+}): Promise<CreatedCertificate> {
   return createCertificate({ ...options, usage: "server" });
 }
 
 /** A new key and a certificate for it, self-signed or signed by `issuer`. */
-export function createCertificate(options: CertificateOptions): CreatedCertificate {
+export async function createCertificate(options: CertificateOptions): Promise<CreatedCertificate> {
   const usage = options.usage ?? "server";
   const keyType = options.keyType ?? "ec";
   const days = options.days ?? 3650;
   if (!Number.isInteger(days) || days < 1) throw new Error(`Invalid days of validity: ${days}`);
   if (options.commonName === "") throw new Error("The common name is empty");
   const now = options.now ?? new Date();
+  const altNames = generalNames(
+    usage === "server"
+      ? [options.commonName, ...(options.altNames ?? [])]
+      : [...(options.altNames ?? [])],
+  );
 
-  const { privateKey, publicKey } = keyType === "rsa"
-    ? crypto.generateKeyPairSync("rsa", { modulusLength: 2048 })
-    : crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-  const spki = new Uint8Array(publicKey.export({ type: "spki", format: "der" }));
+  const lib = x509();
+  const keys = await crypto.subtle.generateKey(KEY_ALGORITHMS[keyType], true, ["sign", "verify"]);
   const subject = formatName(options.commonName, options.emailAddress);
-  const keyId = sha1(parseSpkiBits(spki));
-
-  let issuerName = subject;
-  let authorityKeyId = keyId;
-  let signingKey = privateKey;
+  const keyId = await lib.SubjectKeyIdentifierExtension.create(keys.publicKey);
+  let issuer = subject;
+  let authorityKeyId = keyId.keyId;
+  let signingKey = keys.privateKey;
   if (options.issuer !== undefined) {
-    const issuerCert = parseCertificate(pemDer(options.issuer.certPem, "CERTIFICATE"));
-    issuerName = issuerCert.subject;
-    authorityKeyId = parseSubjectKeyIdentifier(issuerCert) ?? sha1(issuerCert.subjectPublicKey);
-    signingKey = crypto.createPrivateKey(options.issuer.keyPem);
+    const issuerCertificate = new lib.X509Certificate(options.issuer.certPem);
+    issuer = issuerCertificate.subjectName;
+    authorityKeyId = issuerCertificate.getExtension(lib.SubjectKeyIdentifierExtension)?.keyId ??
+      (await lib.SubjectKeyIdentifierExtension.create(issuerCertificate.publicKey)).keyId;
+    signingKey = await importSigningKey(options.issuer.keyPem);
   }
-  const algorithm = signatureAlgorithm(signingKey);
 
-  const serial = new Uint8Array(crypto.randomBytes(16));
-  // Positive and a full 16 octets with no leading zero nibble (RFC 5280 §4.1.2.2).
-  serial[0] = 0x10 + (serial[0] % 0x70);
-
-  const altNames = usage === "server"
-    ? [options.commonName, ...(options.altNames ?? [])]
-    : [...(options.altNames ?? [])];
-  const extensions = [
-    extension(
-      OID.basicConstraints,
-      true,
-      usage === "ca" ? derSequence(derBoolean(true)) : derSequence(),
-    ),
-    extension(OID.keyUsage, true, derNamedBits(keyUsageBits(usage, keyType))),
-    ...(usage === "ca" ? [] : [
-      extension(
-        OID.extendedKeyUsage,
-        false,
-        derSequence(derObjectIdentifier(usage === "server" ? OID.serverAuth : OID.clientAuth)),
-      ),
-    ]),
-    ...(altNames.length === 0
-      ? []
-      : [extension(OID.subjectAltName, false, formatAltNames(altNames))]),
-    extension(OID.subjectKeyIdentifier, false, derOctetString(keyId)),
-    extension(
-      OID.authorityKeyIdentifier,
-      false,
-      derSequence(derImplicit(0, derOctetString(authorityKeyId))),
-    ),
-  ];
-
-  const tbs = derSequence(
-    derExplicit(0, derInteger(2)), // v3
-    derInteger(serial),
-    algorithm.identifier,
-    issuerName,
-    derSequence(
-      derTime(new Date(now.getTime() - BACKDATE_MS)),
-      derTime(new Date(now.getTime() + days * DAY_MS)),
-    ),
+  const certificate = await lib.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
     subject,
-    spki,
-    derExplicit(3, derSequence(...extensions)),
-  );
-  const signature = crypto.sign(algorithm.digest, tbs, signingKey);
-  const certificate = derSequence(
-    tbs,
-    algorithm.identifier,
-    derBitString(new Uint8Array(signature)),
-  );
+    issuer,
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter: new Date(now.getTime() + days * DAY_MS),
+    publicKey: keys.publicKey,
+    signingKey,
+    extensions: [
+      new lib.BasicConstraintsExtension(usage === "ca", undefined, true),
+      new lib.KeyUsagesExtension(keyUsage(lib, usage, keyType), true),
+      ...(usage === "ca" ? [] : [
+        new lib.ExtendedKeyUsageExtension([usage === "server" ? OID.serverAuth : OID.clientAuth]),
+      ]),
+      ...(altNames.length === 0 ? [] : [new lib.SubjectAlternativeNameExtension(altNames)]),
+      keyId,
+      new lib.AuthorityKeyIdentifierExtension(authorityKeyId),
+    ],
+  });
+  const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
   return {
-    certPem: formatPem("CERTIFICATE", certificate),
-    keyPem: String(privateKey.export({ type: "pkcs8", format: "pem" })),
+    certPem: formatPem("CERTIFICATE", new Uint8Array(certificate.rawData)),
+    keyPem: formatPem("PRIVATE KEY", new Uint8Array(pkcs8)),
   };
 }
 
-function keyUsageBits(usage: "server" | "client" | "ca", keyType: "ec" | "rsa"): number[] {
-  if (usage === "ca") return [KEY_USAGE.digitalSignature, KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign];
+/** keyUsage (RFC 5280 §4.2.1.3). */
+function keyUsage(
+  lib: typeof X509,
+  usage: "server" | "client" | "ca",
+  keyType: "ec" | "rsa",
+): X509.KeyUsageFlags {
+  const flags = lib.KeyUsageFlags;
+  if (usage === "ca") return flags.digitalSignature | flags.keyCertSign | flags.cRLSign;
   // RSA key transport (TLS 1.2 RSA key exchange) needs keyEncipherment; ECDSA only signs.
   return keyType === "rsa"
-    ? [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment]
-    : [KEY_USAGE.digitalSignature];
-}
-
-/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }. */
-function extension(oid: string, critical: boolean, value: Uint8Array): Uint8Array {
-  return critical
-    ? derSequence(derObjectIdentifier(oid), derBoolean(true), derOctetString(value))
-    : derSequence(derObjectIdentifier(oid), derOctetString(value));
+    ? flags.digitalSignature | flags.keyEncipherment
+    : flags.digitalSignature;
 }
 
 /**
  * Name with one RDN per attribute: CN as PrintableString when it fits, else
  * UTF8String (RFC 5280 §4.1.2.6); emailAddress as IA5String (RFC 5280 App. A).
  */
-function formatName(commonName: string, emailAddress: string | undefined): Uint8Array {
-  const cn = isPrintableString(commonName)
-    ? derPrintableString(commonName)
-    : derUtf8String(commonName);
-  const rdns = [derSet(derSequence(derObjectIdentifier(OID.commonName), cn))];
-  if (emailAddress !== undefined) {
-    rdns.push(
-      derSet(derSequence(derObjectIdentifier(OID.emailAddress), derIa5String(emailAddress))),
-    );
-  }
-  return derSequence(...rdns);
+function formatName(commonName: string, emailAddress: string | undefined): X509.Name {
+  const { Name } = x509();
+  const cn = Name.isPrintableString(commonName)
+    ? { printableString: commonName }
+    : { utf8String: commonName };
+  return new Name([
+    { [OID.commonName]: [cn] },
+    ...(emailAddress === undefined ? [] : [{ [OID.emailAddress]: [{ ia5String: emailAddress }] }]),
+  ]);
 }
 
-/** GeneralNames: rfc822Name [1], dNSName [2], iPAddress [7] (RFC 5280 §4.2.1.6). */
-function formatAltNames(names: string[]): Uint8Array {
+/** GeneralNames: rfc822Name, dNSName, iPAddress (RFC 5280 §4.2.1.6), duplicates dropped. */
+function generalNames(names: string[]): X509.JsonGeneralNames {
   const seen = new Set<string>();
-  const entries: Uint8Array[] = [];
+  const entries: X509.JsonGeneralNames = [];
   for (const name of names) {
     const key = name.toLowerCase();
     if (seen.has(key)) continue;
     seen.add(key);
-    const ip = parseIpAddress(name);
-    if (ip !== undefined) entries.push(derImplicit(7, derOctetString(ip)));
-    else if (name.includes("@")) entries.push(derImplicit(1, derIa5String(name)));
-    else if (/^[A-Za-z0-9*_.-]+$/.test(name)) entries.push(derImplicit(2, derIa5String(name)));
+    const ip = ipAddress(name);
+    if (ip !== undefined) entries.push({ type: "ip", value: ip });
+    else if (name.includes("@")) entries.push({ type: "email", value: name });
+    else if (/^[A-Za-z0-9*_.-]+$/.test(name)) entries.push({ type: "dns", value: name });
     else throw new Error(`Not a host name, address or e-mail address: ${JSON.stringify(name)}`);
   }
-  return derSequence(...entries);
+  return entries;
 }
 
-function signatureAlgorithm(
-  key: crypto.KeyObject,
-): { identifier: Uint8Array; digest: string | null } {
+/**
+ * An IPv4 or IPv6 address in the text @peculiar/x509 encodes: IPv6 as the
+ * URL standard prints it (no dotted-quad tail, no zone); undefined for a name.
+ */
+function ipAddress(text: string): string | undefined {
+  const family = isIP(text);
+  if (family === 4) return text;
+  if (family !== 6) return undefined;
+  try {
+    return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined; // a zone index ("fe80::1%eth0") has no place in a certificate
+  }
+}
+
+/** 16 random octets, positive, with no leading zero nibble (RFC 5280 §4.1.2.2). */
+function randomSerial(): string {
+  const serial = crypto.getRandomValues(new Uint8Array(16));
+  serial[0] = 0x10 + (serial[0] % 0x70);
+  return [...serial].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** An issuer's private key (any PEM node:crypto reads) as a WebCrypto signing key. */
+function importSigningKey(keyPem: string): Promise<CryptoKey> {
+  const key = nodeCrypto.createPrivateKey(keyPem);
+  const pkcs8 = key.export({ type: "pkcs8", format: "der" });
+  let algorithm: EcKeyImportParams | RsaHashedImportParams | Algorithm;
   switch (key.asymmetricKeyType) {
-    case "ec":
-      // ecdsa-with-SHA256: parameters absent (RFC 5758 §3.2).
-      return {
-        identifier: derSequence(derObjectIdentifier(OID.ecdsaWithSha256)),
-        digest: "sha256",
-      };
+    case "ec": {
+      const curve = CURVES[key.asymmetricKeyDetails?.namedCurve ?? ""];
+      if (curve === undefined) throw new Error("Cannot sign with this EC curve");
+      algorithm = { name: "ECDSA", namedCurve: curve };
+      break;
+    }
     case "rsa":
-      // sha256WithRSAEncryption: parameters NULL (RFC 4055 §5).
-      return {
-        identifier: derSequence(derObjectIdentifier(OID.sha256WithRsa), derNull()),
-        digest: "sha256",
-      };
+      algorithm = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+      break;
     case "ed25519":
-      return { identifier: derSequence(derObjectIdentifier(OID.ed25519)), digest: null };
+      algorithm = { name: "Ed25519" };
+      break;
     default:
       throw new Error(`Cannot sign with a ${key.asymmetricKeyType} key`);
   }
-}
-
-function sha1(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(crypto.createHash("sha1").update(bytes).digest());
-}
-
-/** subjectPublicKey's bits from a SubjectPublicKeyInfo (RFC 5280 §4.2.1.2 method 1 hashes them). */
-function parseSpkiBits(spki: Uint8Array): Uint8Array {
-  const [, bits] = parseDerChildren(parseDer(spki));
-  return parseDerBitString(bits);
-}
-
-/** The first block labelled `label` in a PEM text. */
-function pemDer(text: string, label: string): Uint8Array {
-  const block = parsePemBlocks(text).find((candidate) => candidate.label === label);
-  if (block === undefined) throw new Error(`No ${label} block in the issuer's PEM`);
-  return block.der;
+  return crypto.subtle.importKey("pkcs8", new Uint8Array(pkcs8), algorithm, false, ["sign"]);
 }

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import crypto from "node:crypto";
 import tls from "node:tls";
 import {
@@ -8,22 +9,33 @@ import {
   assertStringIncludes,
 } from "../../tests/assert.ts";
 import { handshake } from "../../tests/fixtures/tls/handshake.ts";
-import {
-  nameAttributes,
-  OID,
-  parseAltNames,
-  parseCertificate,
-  parseExtendedKeyUsage,
-  parseSubjectKeyIdentifier,
-} from "./certificate.ts";
-import { parseDer } from "./der.ts";
+import { nameAttributes, OID, parseCertificate } from "./certificate.ts";
 import { parsePemBlocks } from "./pem.ts";
 import { createCertificate, createSelfSignedCertificate } from "./self_signed.ts";
+import { x509 } from "./x509.ts";
 
 const NOW = new Date("2026-03-01T12:00:00Z");
 
 function der(pem: string): Uint8Array {
   return parsePemBlocks(pem)[0].der;
+}
+
+/** An extension as it is written: whether critical, and its extnValue's octets. */
+function extension(pem: string, oid: string): { critical: boolean; value: number[] } {
+  const found = new (x509().X509Certificate)(pem).getExtension(oid);
+  assert(found !== null, `extension ${oid}`);
+  return { critical: found.critical, value: [...new Uint8Array(found.value)] };
+}
+
+/** The SHA-1 of an EC public key's bits (RFC 5280 §4.2.1.2 method 1), hex. */
+function ecKeyId(keyPem: string): string {
+  const { x, y } = crypto.createPublicKey(keyPem).export({ format: "jwk" });
+  const point = Buffer.concat([
+    Buffer.of(4),
+    Buffer.from(x!, "base64url"),
+    Buffer.from(y!, "base64url"),
+  ]);
+  return crypto.createHash("sha1").update(point).digest("hex");
 }
 
 function opensslAvailable(): boolean {
@@ -38,8 +50,8 @@ function opensslAvailable(): boolean {
 const OPENSSL = opensslAvailable();
 const NO_OPENSSL = OPENSSL ? "" : " (ignored: no openssl on PATH)";
 
-Deno.test("self-signed: node:crypto reads subject, names, validity; it verifies with its own key", () => {
-  const { certPem, keyPem } = createSelfSignedCertificate({
+Deno.test("self-signed: node:crypto reads subject, names, validity; it verifies with its own key", async () => {
+  const { certPem, keyPem } = await createSelfSignedCertificate({
     commonName: "mail.example.com",
     altNames: ["mail.example.com", "localhost", "127.0.0.1", "::1"],
     days: 30,
@@ -64,36 +76,38 @@ Deno.test("self-signed: node:crypto reads subject, names, validity; it verifies 
   assertMatch(keyPem, /^-----BEGIN PRIVATE KEY-----\n/); // PKCS#8
   assert(cert.checkPrivateKey(crypto.createPrivateKey(keyPem)));
   assertMatch(cert.serialNumber, /^[1-7][0-9A-F]{31}$/); // 16 octets, positive
-  const other = createSelfSignedCertificate({ commonName: "mail.example.com", now: NOW });
+  const other = await createSelfSignedCertificate({ commonName: "mail.example.com", now: NOW });
   assertNotEquals(new crypto.X509Certificate(other.certPem).serialNumber, cert.serialNumber);
 });
 
-Deno.test("self-signed: X.509 v3 fields and extensions as RFC 5280 wants them", () => {
-  const { certPem } = createSelfSignedCertificate({ commonName: "mx.example.net", now: NOW });
+Deno.test("self-signed: X.509 v3 fields and extensions as RFC 5280 wants them", async () => {
+  const { certPem, keyPem } = await createSelfSignedCertificate({
+    commonName: "mx.example.net",
+    now: NOW,
+  });
   const bytes = der(certPem);
   const parsed = parseCertificate(bytes);
   assertEquals(parsed.issuer, parsed.subject);
   assertEquals(nameAttributes(parsed.subject, OID.commonName), ["mx.example.net"]);
-  assertEquals(parseAltNames(parsed), { dns: ["mx.example.net"], email: [], ip: [] });
-  assertEquals(parseExtendedKeyUsage(parsed), [OID.serverAuth]);
-  const basic = parsed.extensions.get(OID.basicConstraints)!;
-  assertEquals(basic.critical, true);
-  assertEquals([...basic.value], [0x30, 0x00]); // CA:FALSE is the DEFAULT: an empty SEQUENCE
-  const usage = parsed.extensions.get(OID.keyUsage)!;
-  assertEquals(usage.critical, true);
-  assertEquals([...usage.value], [0x03, 0x02, 0x07, 0x80]); // digitalSignature
-  const keyId = parseSubjectKeyIdentifier(parsed)!;
-  assertEquals(
-    keyId,
-    new Uint8Array(crypto.createHash("sha1").update(parsed.subjectPublicKey).digest()),
-  );
-  // The whole certificate is one DER element; version v3 ([0] INTEGER 2).
-  assertEquals(parseDer(bytes).encoded.length, bytes.length);
+  assertEquals(parsed.altNames, { dns: ["mx.example.net"], email: [], ip: [] });
+  assertEquals(parsed.extendedKeyUsage, [OID.serverAuth]);
+  // CA:FALSE is the DEFAULT: an empty SEQUENCE.
+  assertEquals(extension(certPem, "2.5.29.19"), { critical: true, value: [0x30, 0x00] });
+  // keyUsage digitalSignature: trailing zero bits dropped (X.690 §11.2.2).
+  assertEquals(extension(certPem, "2.5.29.15"), {
+    critical: true,
+    value: [0x03, 0x02, 0x07, 0x80],
+  });
+  assertEquals(parsed.keyIdentifier, ecKeyId(keyPem));
+  // authorityKeyIdentifier [0] keyIdentifier: its own key's, as it signed itself.
+  const aki = extension(certPem, "2.5.29.35");
+  assertEquals(Buffer.from(aki.value.slice(4)).toString("hex"), ecKeyId(keyPem));
+  // Version v3 ([0] INTEGER 2) right after the outer and tbsCertificate headers.
   assertEquals([...bytes.subarray(8, 13)], [0xa0, 0x03, 0x02, 0x01, 0x02]);
 });
 
-Deno.test("self-signed: RSA 2048 keys get keyEncipherment and sha256WithRSAEncryption", () => {
-  const { certPem, keyPem } = createSelfSignedCertificate({
+Deno.test("self-signed: RSA 2048 keys get keyEncipherment and sha256WithRSAEncryption", async () => {
+  const { certPem, keyPem } = await createSelfSignedCertificate({
     commonName: "rsa.example.com",
     keyType: "rsa",
     now: NOW,
@@ -103,12 +117,12 @@ Deno.test("self-signed: RSA 2048 keys get keyEncipherment and sha256WithRSAEncry
   assertEquals(cert.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
   assert(cert.verify(cert.publicKey));
   assert(cert.checkPrivateKey(crypto.createPrivateKey(keyPem)));
-  const usage = parseCertificate(der(certPem)).extensions.get(OID.keyUsage)!;
-  assertEquals([...usage.value], [0x03, 0x02, 0x05, 0xa0]); // digitalSignature, keyEncipherment
+  // digitalSignature, keyEncipherment
+  assertEquals(extension(certPem, "2.5.29.15").value, [0x03, 0x02, 0x05, 0xa0]);
 });
 
-Deno.test("self-signed: validity past 2049 is a GeneralizedTime that verifiers read", () => {
-  const { certPem } = createSelfSignedCertificate({
+Deno.test("self-signed: validity past 2049 is a GeneralizedTime that verifiers read", async () => {
+  const { certPem } = await createSelfSignedCertificate({
     commonName: "late.example.com",
     days: 3650,
     now: new Date("2045-01-01T00:00:00Z"),
@@ -118,11 +132,11 @@ Deno.test("self-signed: validity past 2049 is a GeneralizedTime that verifiers r
   assertEquals(parseCertificate(der(certPem)).notAfter.toISOString(), "2054-12-30T00:00:00.000Z");
 });
 
-Deno.test("self-signed: a CA signs server and client certificates that chain to it", () => {
-  const ca = createCertificate({ commonName: "qmd test CA", usage: "ca", now: NOW });
+Deno.test("self-signed: a CA signs server and client certificates that chain to it", async () => {
+  const ca = await createCertificate({ commonName: "qmd test CA", usage: "ca", now: NOW });
   const caCert = new crypto.X509Certificate(ca.certPem);
   assertEquals(caCert.ca, true);
-  const client = createCertificate({
+  const client = await createCertificate({
     commonName: "alice",
     emailAddress: "alice@example.com",
     altNames: ["alice@example.org"],
@@ -137,17 +151,22 @@ Deno.test("self-signed: a CA signs server and client certificates that chain to 
   assert(cert.checkIssued(caCert));
   assert(cert.verify(caCert.publicKey));
   assert(!cert.verify(cert.publicKey));
-  const parsed = parseCertificate(der(client.certPem));
-  assertEquals(parseExtendedKeyUsage(parsed), [OID.clientAuth]);
+  assertEquals(parseCertificate(der(client.certPem)).extendedKeyUsage, [OID.clientAuth]);
   // authorityKeyIdentifier [0] keyIdentifier is the CA's subjectKeyIdentifier.
-  const caKeyId = parseSubjectKeyIdentifier(parseCertificate(der(ca.certPem)))!;
-  const aki = parsed.extensions.get(OID.authorityKeyIdentifier)!.value;
-  assertEquals(aki.subarray(4), caKeyId);
+  const caKeyId = parseCertificate(der(ca.certPem)).keyIdentifier;
+  const aki = extension(client.certPem, "2.5.29.35").value;
+  assertEquals(Buffer.from(aki.slice(4)).toString("hex"), caKeyId);
+  assertEquals(extension(ca.certPem, "2.5.29.19"), {
+    critical: true,
+    value: [0x30, 0x03, 0x01, 0x01, 0xff], // CA:TRUE, no pathLenConstraint
+  });
+  // digitalSignature, keyCertSign, cRLSign
+  assertEquals(extension(ca.certPem, "2.5.29.15").value, [0x03, 0x02, 0x01, 0x86]);
 });
 
 Deno.test("self-signed: a real TLS handshake on loopback trusts it for its names", async () => {
   for (const keyType of ["ec", "rsa"] as const) {
-    const { certPem, keyPem } = createSelfSignedCertificate({
+    const { certPem, keyPem } = await createSelfSignedCertificate({
       commonName: "mail.example.com",
       altNames: ["localhost", "127.0.0.1"],
       keyType,
@@ -180,7 +199,7 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {
-      const { certPem } = createSelfSignedCertificate({
+      const { certPem } = await createSelfSignedCertificate({
         commonName: "mail.example.com",
         altNames: ["localhost", "127.0.0.1", "2001:db8::1"],
       });

@@ -92,16 +92,19 @@ export class ServerTls {
    * clientcrl.pem and tlsclients (qmail's tls_verify). A failure's reason
    * is what qmail appends to "no valid cert for gatewaying: ".
    */
-  clientCertificate(socket: tls.TLSSocket, now: Date = new Date()): ClientCertificateCheck {
+  clientCertificate(
+    socket: tls.TLSSocket,
+    now: Date = new Date(),
+  ): Promise<ClientCertificateCheck> {
     const chain = peerChain(socket);
     const { trust } = this.#loaded;
-    if (chain.length === 0 || trust.authorities.length === 0) return { ok: false };
+    if (chain.length === 0 || trust.authorities.length === 0) return Promise.resolve({ ok: false });
     return checkClientCertificate(chain, trust, now);
   }
 
   /** The e-mail address of a verified client certificate listed in tlsclients, else undefined. */
-  clientCertificateEmail(socket: tls.TLSSocket): string | undefined {
-    const check = this.clientCertificate(socket);
+  async clientCertificateEmail(socket: tls.TLSSocket): Promise<string | undefined> {
+    const check = await this.clientCertificate(socket);
     return check.ok ? check.email : undefined;
   }
 

@@ -33,8 +33,8 @@ function serverTls(home: string): { tls: ServerTls; errors: string[] } {
   return { tls: new ServerTls(home, { onError: (message) => errors.push(message) }), errors };
 }
 
-const A = createSelfSignedCertificate({ commonName: "a.example.com" });
-const B = createSelfSignedCertificate({ commonName: "b.example.com" });
+const A = await createSelfSignedCertificate({ commonName: "a.example.com" });
+const B = await createSelfSignedCertificate({ commonName: "b.example.com" });
 
 Deno.test("server tls: no servercert.pem, no context (STARTTLS not offered), no error", async () => {
   await withHome(async (home) => {
@@ -121,8 +121,8 @@ Deno.test("server tls: a changed servercert.pem is served to the next session; g
 });
 
 Deno.test("server tls: broken files on the first load turn STARTTLS off and say why", async () => {
-  const intermediate = createCertificate({ commonName: "Intermediate", usage: "ca" });
-  const leaf = createCertificate({ commonName: "mx.example.com", issuer: intermediate });
+  const intermediate = await createCertificate({ commonName: "Intermediate", usage: "ca" });
+  const leaf = await createCertificate({ commonName: "mx.example.com", issuer: intermediate });
   const encrypted = crypto.createPrivateKey(A.keyPem).export({
     type: "pkcs8",
     format: "pem",
@@ -156,11 +156,15 @@ Deno.test("server tls: broken files on the first load turn STARTTLS off and say 
 });
 
 Deno.test("server tls: SEC1 and PKCS#1 keys and a chain with an intermediate", async () => {
-  const root = createCertificate({ commonName: "Root CA", usage: "ca" });
-  const intermediate = createCertificate({ commonName: "Issuing CA", usage: "ca", issuer: root });
-  const leaf = createCertificate({ commonName: "mx.example.com", issuer: intermediate });
+  const root = await createCertificate({ commonName: "Root CA", usage: "ca" });
+  const intermediate = await createCertificate({
+    commonName: "Issuing CA",
+    usage: "ca",
+    issuer: root,
+  });
+  const leaf = await createCertificate({ commonName: "mx.example.com", issuer: intermediate });
   const sec1 = crypto.createPrivateKey(leaf.keyPem).export({ type: "sec1", format: "pem" });
-  const rsa = createSelfSignedCertificate({ commonName: "rsa.example.com", keyType: "rsa" });
+  const rsa = await createSelfSignedCertificate({ commonName: "rsa.example.com", keyType: "rsa" });
   const pkcs1 = crypto.createPrivateKey(rsa.keyPem).export({ type: "pkcs1", format: "pem" });
   await withHome(async (home) => {
     write(home, "servercert.pem", String(sec1) + leaf.certPem + intermediate.certPem);
@@ -200,14 +204,14 @@ Deno.test("server tls: tlsserverciphers lines are joined and the context still s
 });
 
 Deno.test("server tls: client certificates from clientca.pem and tlsclients, checked on the server socket", async () => {
-  const ca = createCertificate({ commonName: "Client CA", usage: "ca" });
-  const alice = createCertificate({
+  const ca = await createCertificate({ commonName: "Client CA", usage: "ca" });
+  const alice = await createCertificate({
     commonName: "alice",
     emailAddress: "alice@example.com",
     usage: "client",
     issuer: ca,
   });
-  const stranger = createCertificate({
+  const stranger = await createCertificate({
     commonName: "eve",
     emailAddress: "alice@example.com",
     usage: "client",
@@ -246,7 +250,7 @@ Deno.test("server tls: client certificates from clientca.pem and tlsclients, che
     write(
       home,
       "clientcrl.pem",
-      createRevocationList({
+      await createRevocationList({
         issuer: ca,
         serials: [serial],
         thisUpdate: new Date(now - 60_000),
@@ -284,7 +288,7 @@ Deno.test("server tls: a broken clientca.pem leaves TLS on and client certificat
       /clientca\.pem: no certificate; client certificates do not allow relaying until it is fixed$/,
     );
 
-    const ca = createCertificate({ commonName: "Client CA", usage: "ca" });
+    const ca = await createCertificate({ commonName: "Client CA", usage: "ca" });
     replace(home, "clientca.pem", ca.certPem);
     tls.context();
     assertEquals(tls.requestClientCert, true);

@@ -24,7 +24,6 @@
 import crypto from "node:crypto";
 import tls from "node:tls";
 import { ControlError, readControlList, readControlText } from "../../config/control.ts";
-import { parseRevocationList, type RevocationList } from "./certificate.ts";
 import type { ClientTrust } from "./client_certificate.ts";
 import { parsePemBlocks, PemError } from "./pem.ts";
 
@@ -299,10 +298,24 @@ function loadClientFiles(home: string): ClientFiles {
     ...(crlBlocks.length === 0 ? {} : { crlPem: crlBlocks.map((block) => block.text).join("") }),
   };
   parseClientTrust(files, home);
+  // Checked with the TLS layer's own CRL reader, which reads clientcrl.pem into
+  // the secure context anyway (loadTls). @peculiar/x509 reads the CRLs only
+  // when a client sends a certificate (checkClientCertificate), so neither the
+  // supervisor's start nor a `qmd smtpd` session without one pays for loading it.
+  crlBlocks.forEach((block, index) => {
+    try {
+      tls.createSecureContext({ crl: block.text });
+    } catch {
+      throw new TlsFileError(crlFile, `CRL ${index + 1} is not a valid X.509 CRL`);
+    }
+  });
   return files;
 }
 
-/** The parsed CAs and CRLs of checked client files. Throws TlsFileError. */
+/**
+ * The parsed CAs and the CRLs (DER, read when a client first sends a
+ * certificate) of checked client files. Throws TlsFileError.
+ */
 function parseClientTrust(client: ClientFiles, home: string): ClientTrust {
   const caFile = `${home}/control/clientca.pem`;
   const authorities = client.caPem === undefined ? [] : parsePem(caFile, client.caPem).map(
@@ -314,17 +327,9 @@ function parseClientTrust(client: ClientFiles, home: string): ClientTrust {
       }
     },
   );
-  const crlFile = `${home}/control/clientcrl.pem`;
-  let revocationLists: RevocationList[] | undefined;
-  if (client.crlPem !== undefined) {
-    revocationLists = parsePem(crlFile, client.crlPem).map((block, index) => {
-      try {
-        return parseRevocationList(block.der);
-      } catch {
-        throw new TlsFileError(crlFile, `CRL ${index + 1} is not a valid X.509 CRL`);
-      }
-    });
-  }
+  const revocationLists = client.crlPem === undefined
+    ? undefined
+    : parsePem(`${home}/control/clientcrl.pem`, client.crlPem).map((block) => block.der);
   return { authorities, revocationLists, addresses: client.addresses };
 }
 
