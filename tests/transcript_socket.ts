@@ -17,11 +17,11 @@ const LINE_WAIT_MS = 10_000;
 /** The host name the test certificate is for. */
 export const TLS_SERVER_NAME = "mx.example.net";
 
-let certificate: { certPem: string; keyPem: string } | undefined;
+/** Made once when this module loads (WebCrypto signing is asynchronous). */
+const certificate = await createSelfSignedCertificate({ commonName: TLS_SERVER_NAME });
 let serverTls: TlsStartOptions | undefined;
 
 function testCertificate(): { certPem: string; keyPem: string } {
-  certificate ??= createSelfSignedCertificate({ commonName: TLS_SERVER_NAME });
   return certificate;
 }
 

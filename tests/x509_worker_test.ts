@@ -8,7 +8,7 @@ import crypto from "node:crypto";
 import { assertEquals } from "./assert.ts";
 import { createRevocationList } from "./fixtures/tls/pki.ts";
 import type { ProbeRequest } from "./fixtures/tls/x509_probe.ts";
-import { roleTable } from "../appliance/supervisor.ts";
+import { roleTable } from "../appliance/role_table.ts";
 import { parsePemBlocks } from "../appliance/tls/pem.ts";
 import { createCertificate } from "../appliance/tls/self_signed.ts";
 
@@ -58,8 +58,6 @@ Deno.test("x509: an smtpd isolate (no imports allowed) loads @peculiar/x509 and 
       home,
       smtp: [{ host: "127.0.0.1", port: 0 }],
       smtpdWorkers: 1,
-      logFormat: "text",
-      graceSeconds: 1,
       env: {},
     }).find((role) => role.name === "smtpd")!;
     assertEquals(smtpd.permissions.import, false);
