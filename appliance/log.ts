@@ -10,6 +10,10 @@
  * (`\r`, `\x1b`), so nothing a client sends can split a log line or reach
  * the terminal of whoever reads the log; spaces stay readable.
  */
+import { escapeLogText, safeLogText } from "./log_text.ts";
+
+// The text filters are pure and live apart, so pure modules can use them.
+export { escapeLogText, safeLogText } from "./log_text.ts";
 
 export interface LogRecord {
   /** Unix milliseconds. */
@@ -54,22 +58,6 @@ export function logPressure(): Promise<void> | undefined {
   return pressure();
 }
 
-/** C0 controls, DEL and C1 controls (a client's bytes are read as Latin-1). */
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
-// deno-lint-ignore no-control-regex
-const CONTROLS = /[\x00-\x1f\x7f-\x9f]/g;
-const NAMED_ESCAPES: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
-
-/** `text` with every control character written as an escape: `\r`, `\x1b`, `\x9b`. */
-export function escapeLogText(text: string): string {
-  if (!CONTROL.test(text)) return text;
-  return text.replace(
-    CONTROLS,
-    (ch) => NAMED_ESCAPES[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
-}
-
 /** Emits one event. Prefer the named event functions below. */
 export function logEvent(
   event: string,
@@ -101,18 +89,6 @@ const WIDE_CONTROLS = /[\x7f-\x9f]/g;
 
 function jsonEscape(ch: string): string {
   return `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
-}
-
-/** qmail-send's "safe" filter for untrusted text in log lines. */
-export function safeLogText(text: string): string {
-  let out = "";
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    if (ch === "\n") out += "/";
-    else if (code < 33 || code > 126 || ch === "%") out += "_";
-    else out += ch;
-  }
-  return out;
 }
 
 // --- qmail-send events (qmail-formats.md §4.13) ---

@@ -18,6 +18,7 @@ import { createLimitsBuffer } from "./net/connection_limits.ts";
 import { AuthFailures } from "./net/auth_failures.ts";
 import { AuthCapabilities } from "./net/auth_capabilities.ts";
 import { extraRemotePath } from "./remote/extra_remote.ts";
+import { INTAKE_DIRECTORIES, lockFile, queueDirectory } from "./queue/layout.ts";
 
 /** A listener as `qmd start` names it; the kind defaults to smtp. */
 export interface ListenAddress {
@@ -113,11 +114,8 @@ function runThroughShell(programs: readonly string[]): string[] | false {
 /** The queue directories smtpd and a forwarding local delivery write (qmail-queue's). */
 function intakePaths(queue: string): string[] {
   return [
-    `${queue}/pid`,
-    `${queue}/mess`,
-    `${queue}/intd`,
-    `${queue}/todo`,
-    `${queue}/lock/trigger`,
+    ...INTAKE_DIRECTORIES.map((name) => queueDirectory(queue, name)),
+    lockFile(queue, "trigger"),
   ];
 }
 
@@ -206,8 +204,8 @@ export function roleTable(
       count: 1,
       permissions: {
         // Controls (tlshosts/, clientcert.pem), the messages, and the tcpto table.
-        read: [paths.control, `${q}/mess`, `${q}/lock/tcpto`, "/etc/resolv.conf"],
-        write: [`${q}/lock/tcpto`],
+        read: [paths.control, queueDirectory(q, "mess"), lockFile(q, "tcpto"), "/etc/resolv.conf"],
+        write: [lockFile(q, "tcpto")],
         net: true,
         env: false,
         // control/extraremote: the wrapper, started by /bin/sh under qmail-start's umask 077.

@@ -14,7 +14,7 @@
  * write transaction, which serialises concurrent qmd commands.
  */
 import { homePaths } from "../../config/home.ts";
-import { writeFileAtomically } from "../home/control_files.ts";
+import { writeFileAtomically } from "../control_files.ts";
 
 const HEADER = "# control lines qmd domain add wrote; qmd domain del removes only these\n";
 

@@ -13,7 +13,7 @@
  */
 import { homePaths } from "../../config/home.ts";
 import { parseControlList, readControlLine, readControlText } from "../../config/control.ts";
-import { addListEntry, removeListEntries, writeControlFile } from "../home/control_files.ts";
+import { addListEntry, removeListEntries, writeControlFile } from "../control_files.ts";
 import { AccountError, parseDomain, parseMailboxAddress } from "./account_names.ts";
 import { AddedLines, type RecordedFile } from "./added_lines.ts";
 import {

@@ -202,7 +202,7 @@ export async function main(args: string[]): Promise<number> {
     supervisor.terminate();
     return 111;
   }
-  const pidFile = `${queueLayoutFor(home).root}/lock/supervisor.pid`;
+  const pidFile = queueLayoutFor(home).supervisorPid;
   try {
     Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
   } catch (error) {

@@ -5,7 +5,7 @@
  *
  * Text is a byte string (one char per byte), as the file's bytes.
  */
-import { asciiLower } from "../../config/users.ts";
+import { asciiLower } from "../../config/ascii.ts";
 import { DeliveryError } from "./delivery_error.ts";
 
 /** One executable line of a .qmail file, in file order. */

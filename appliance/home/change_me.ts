@@ -21,7 +21,7 @@ import { readControlLine, readControlText } from "../../config/control.ts";
 import { homePaths } from "../../config/home.ts";
 import { nameAttributes, OID, parseCertificate } from "../tls/certificate.ts";
 import { parsePemBlocks } from "../tls/pem.ts";
-import { addListEntry, writeControlFile, writeFileAtomically } from "./control_files.ts";
+import { addListEntry, writeControlFile, writeFileAtomically } from "../control_files.ts";
 import { formatInitCertificate, formatInitialControls, initCertificateNames } from "./init_home.ts";
 
 /** Changes control/me to `me` (lower case, valid) and returns what was done, a sentence each. */

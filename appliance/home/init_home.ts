@@ -22,7 +22,14 @@
 import { homePaths } from "../../config/home.ts";
 import { readControlLine } from "../../config/control.ts";
 import { createSelfSignedCertificate } from "../tls/self_signed.ts";
-import { DEFAULT_SPLIT } from "../queue/layout.ts";
+import {
+  bucketDirectory,
+  DEFAULT_SPLIT,
+  lockFile,
+  QUEUE_DIRECTORIES,
+  QUEUE_MODE,
+  queueDirectory,
+} from "../queue/layout.ts";
 import { isValidHostname } from "../accounts/account_names.ts";
 import { makeFifo } from "../queue/trigger.ts";
 import { errorText } from "../deliver/delivery_error.ts";
@@ -216,25 +223,17 @@ function makeQueue(
 ): void {
   // An existing vanilla queue (todo/ without todo/0) must keep its layout:
   // splitting it now would hide the messages already in todo/.
-  const todoSplit = !exists(`${queue}/todo`) || isDirectory(`${queue}/todo/0`);
-  const split = (name: string, mode: number, splitIt = true) => {
-    dir(`${queue}/${name}`, mode);
-    if (!splitIt) return;
-    for (let i = 0; i < DEFAULT_SPLIT; i++) dir(`${queue}/${name}/${i}`, mode);
-  };
-  dir(queue, 0o750);
-  dir(`${queue}/pid`, 0o700);
-  split("mess", 0o750);
-  split("intd", 0o700, todoSplit);
-  split("todo", 0o750, todoSplit);
-  split("info", 0o700);
-  split("local", 0o700);
-  split("remote", 0o700);
-  dir(`${queue}/bounce`, 0o700);
-  dir(`${queue}/lock`, 0o750);
-  file(`${queue}/lock/tcpto`, new Uint8Array(TCPTO_SIZE), 0o644);
-  file(`${queue}/lock/sendmutex`, new Uint8Array(0), 0o600);
-  const trigger = `${queue}/lock/trigger`;
+  const todoSplit = !exists(queueDirectory(queue, "todo")) ||
+    isDirectory(bucketDirectory(queue, "todo", 0));
+  dir(queue, QUEUE_MODE);
+  for (const { name, mode, split } of QUEUE_DIRECTORIES) {
+    dir(queueDirectory(queue, name), mode);
+    if (split === "none" || (split === "big-todo" && !todoSplit)) continue;
+    for (let i = 0; i < DEFAULT_SPLIT; i++) dir(bucketDirectory(queue, name, i), mode);
+  }
+  file(lockFile(queue, "tcpto"), new Uint8Array(TCPTO_SIZE), 0o644);
+  file(lockFile(queue, "sendmutex"), new Uint8Array(0), 0o600);
+  const trigger = lockFile(queue, "trigger");
   if (!exists(trigger)) {
     makeFifo(trigger, 0o622);
     fifoCreated(trigger);

@@ -17,6 +17,8 @@ import {
   type FailureEntry,
 } from "../net/auth_failures.ts";
 import { findSupervisor } from "./running.ts";
+import { homePaths } from "../../config/home.ts";
+import { queueDirectory } from "../queue/layout.ts";
 
 export type BlockRequest =
   | { kind: "status" }
@@ -38,7 +40,7 @@ const MAX_TARGET = 255;
 const STALE_REPLY_MS = 60_000;
 
 function lockDir(home: string): string {
-  return `${home}/queue/lock`;
+  return queueDirectory(homePaths(home).queue, "lock");
 }
 
 function writeAtomically(path: string, text: string): void {

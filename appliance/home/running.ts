@@ -5,6 +5,8 @@
  * tells) that process holds the sendmutex open, so a stale pid file never
  * makes us signal an unrelated process, and the lock itself is never touched.
  */
+import { homePaths } from "../../config/home.ts";
+import { lockFile } from "../queue/layout.ts";
 
 /** Why the supervisor cannot be signalled, or its pid. */
 export type SupervisorLookup =
@@ -13,7 +15,9 @@ export type SupervisorLookup =
 
 /** Reads the supervisor's pid file and checks that the process is qmd on this queue. */
 export function findSupervisor(home: string): SupervisorLookup {
-  const pidPath = `${home}/queue/lock/supervisor.pid`;
+  const queue = homePaths(home).queue;
+  const pidPath = lockFile(queue, "supervisor.pid");
+  const sendmutex = lockFile(queue, "sendmutex");
   let text: string;
   try {
     text = Deno.readTextFileSync(pidPath);
@@ -28,14 +32,14 @@ export function findSupervisor(home: string): SupervisorLookup {
     return { ok: false, reason: `${pidPath} does not hold a process id` };
   }
   const pid = Number(trimmed);
-  const holds = holdsFile(pid, `${home}/queue/lock/sendmutex`);
+  const holds = holdsFile(pid, sendmutex);
   if (holds === "no-process") {
     return { ok: false, reason: `stale ${pidPath}: no process ${pid}; is qmd start running?` };
   }
   if (holds === "no") {
     return {
       ok: false,
-      reason: `stale ${pidPath}: process ${pid} does not hold ${home}/queue/lock/sendmutex`,
+      reason: `stale ${pidPath}: process ${pid} does not hold ${sendmutex}`,
     };
   }
   return { ok: true, pid };

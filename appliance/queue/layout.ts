@@ -25,9 +25,6 @@
 /** conf-split: the number of split subdirectories (qmail's default, 23). */
 export const DEFAULT_SPLIT = 23;
 
-/** Directories split into SPLIT subdirectories in vanilla qmail. */
-export const SPLIT_DIRS = ["mess", "info", "local", "remote"] as const;
-
 /** Age after which leftovers of a dead qmail-queue may be removed: 36 h. */
 export const OSSIFIED_SECONDS = 129600;
 
@@ -43,6 +40,63 @@ export type QueueDirectory =
   | Channel
   | "bounce"
   | "lock";
+
+/**
+ * The files under lock/: qmail's install makes tcpto (remote/tcpto.ts),
+ * sendmutex (held by the send role) and the trigger FIFO (§2.1); qmd's
+ * supervisor adds supervisor.pid (home/running.ts reads it).
+ */
+export type LockFile = "tcpto" | "sendmutex" | "trigger" | "supervisor.pid";
+
+/** How a top-level directory is split into conf-split subdirectories. */
+export type DirectorySplit =
+  /** Never: pid/, bounce/, lock/. */
+  | "none"
+  /** Always, as vanilla qmail does: mess/, info/, local/, remote/. */
+  | "split"
+  /** In the big-todo layout only (§2.4): intd/, todo/. */
+  | "big-todo";
+
+/** The queue directory's own mode, as qmail's install makes it (hier.c). */
+export const QUEUE_MODE = 0o750;
+
+/** The top-level directories as qmail's install makes them (hier.c, §2.1), in its order. */
+export const QUEUE_DIRECTORIES: readonly {
+  name: QueueDirectory;
+  mode: number;
+  split: DirectorySplit;
+}[] = [
+  { name: "pid", mode: 0o700, split: "none" },
+  { name: "mess", mode: 0o750, split: "split" },
+  { name: "intd", mode: 0o700, split: "big-todo" },
+  { name: "todo", mode: 0o750, split: "big-todo" },
+  { name: "info", mode: 0o700, split: "split" },
+  { name: "local", mode: 0o700, split: "split" },
+  { name: "remote", mode: 0o700, split: "split" },
+  { name: "bounce", mode: 0o700, split: "none" },
+  { name: "lock", mode: 0o750, split: "none" },
+];
+
+/**
+ * The directories qmail-queue writes while it takes a message in (S1→S4:
+ * pid/, mess/, intd/, todo/); it then writes lock/trigger.
+ */
+export const INTAKE_DIRECTORIES: readonly QueueDirectory[] = ["pid", "mess", "intd", "todo"];
+
+/** A top-level directory of the queue at `root`: `ROOT/mess`. */
+export function queueDirectory(root: string, name: QueueDirectory): string {
+  return `${root}/${name}`;
+}
+
+/** Split subdirectory `bucket` of a top-level directory: `ROOT/mess/7`. */
+export function bucketDirectory(root: string, name: QueueDirectory, bucket: number): string {
+  return `${queueDirectory(root, name)}/${bucket}`;
+}
+
+/** A file under the queue's lock/: `ROOT/lock/trigger`. */
+export function lockFile(root: string, name: LockFile): string {
+  return `${queueDirectory(root, "lock")}/${name}`;
+}
 
 /**
  * Paths of one queue. `todoSplit` and `intdSplit` tell the form qmd's own
@@ -133,13 +187,16 @@ export class QueueLayout {
     return `${this.root}/pid`;
   }
   get trigger(): string {
-    return `${this.root}/lock/trigger`;
+    return lockFile(this.root, "trigger");
   }
   get sendmutex(): string {
-    return `${this.root}/lock/sendmutex`;
+    return lockFile(this.root, "sendmutex");
   }
   get tcpto(): string {
-    return `${this.root}/lock/tcpto`;
+    return lockFile(this.root, "tcpto");
+  }
+  get supervisorPid(): string {
+    return lockFile(this.root, "supervisor.pid");
   }
 
   #forms(name: string, id: bigint | number, splitFirst: boolean): [string, string] {
@@ -150,7 +207,7 @@ export class QueueLayout {
 
   /** A top-level directory of the queue (`mess`, `todo`, …), its split subdirectories aside. */
   directory(name: QueueDirectory): string {
-    return `${this.root}/${name}`;
+    return queueDirectory(this.root, name);
   }
 
   /**
@@ -158,11 +215,12 @@ export class QueueLayout {
    * and intd/ list themselves (flat entries) and their split subdirectories,
    * whichever form the writer uses.
    */
-  directories(name: string): string[] {
-    const buckets = Array.from({ length: this.split }, (_, i) => `${this.root}/${name}/${i}`);
-    if ((SPLIT_DIRS as readonly string[]).includes(name)) return buckets;
-    if (name === "todo" || name === "intd") return [`${this.root}/${name}`, ...buckets];
-    return [`${this.root}/${name}`];
+  directories(name: QueueDirectory): string[] {
+    const directory = QUEUE_DIRECTORIES.find((each) => each.name === name);
+    const top = queueDirectory(this.root, name);
+    if (directory === undefined || directory.split === "none") return [top];
+    const buckets = Array.from({ length: this.split }, (_, i) => `${top}/${i}`);
+    return directory.split === "split" ? buckets : [top, ...buckets];
   }
 
   /**
@@ -171,7 +229,7 @@ export class QueueLayout {
    * entries: in todo/ and intd/ the split subdirectories sit among the flat
    * entries.
    */
-  listIds(name: string): bigint[] {
+  listIds(name: QueueDirectory): bigint[] {
     const ids = new Set<bigint>();
     for (const dir of this.directories(name)) {
       let entries: Iterable<Deno.DirEntry>;

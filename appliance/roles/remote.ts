@@ -29,7 +29,7 @@ class RemoteWork implements DeliveryWork<"remote"> {
       maxPerDestination: settings.options.maxPerDestination,
     });
     this.#context = buildRemoteContext(settings.home, this.pool);
-    await clearTcpto(`${this.#context.layout.root}/lock/tcpto`);
+    await clearTcpto(this.#context.layout.tcpto);
   }
 
   deliver(job: DeliveryJob): Promise<DeliveryReport> {

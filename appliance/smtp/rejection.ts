@@ -13,7 +13,7 @@
  * the JSON fields carry it as UTF-8 text, which JSON escaping keeps on one
  * line. AUTH refusals name the mechanism, never a user name or password.
  */
-import { safeLogText } from "../log.ts";
+import { safeLogText } from "../log_text.ts";
 import { stringToBytes } from "../bytes.ts";
 import { REPLY_BREAK_RULES } from "./replies.ts";
 import type { SmtpLogEffect } from "./session_step.ts";

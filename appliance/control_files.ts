@@ -4,9 +4,12 @@
  * comment; a file is replaced through a temporary file, fsync and rename, so
  * a running qmd reads the old file or the new one, never half of one.
  * Used by `qmd init --me`, `qmd domain` and `qmd user`.
+ *
+ * A neutral module (style.md §11): home/ and accounts/ both use it, and when
+ * it lived in home/ the two folders imported each other.
  */
-import { homePaths } from "../../config/home.ts";
-import { parseControlList } from "../../config/control.ts";
+import { homePaths } from "../config/home.ts";
+import { parseControlList } from "../config/control.ts";
 
 /**
  * Adds `entry` as a line of a list control file unless a line already matches.

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../tests/assert.ts";
 import { addListEntry, removeListEntries, writeControlFile } from "./control_files.ts";
 
 Deno.test("list entry editing is exact and case-insensitive", () => {

@@ -1,0 +1,62 @@
+/**
+ * How many sessions smtpd and pop3d hold at once, and the optional smtpd
+ * log lines (seed 000's log/ switches).
+ *
+ * Part of the controls table (config/controls.ts). Plain data, no I/O.
+ */
+import type { ControlSpec } from "./spec.ts";
+
+export const SESSION_CONTROLS: readonly ControlSpec[] = [
+  // qmd's: the qmail run files' MAXCON is 40.
+  {
+    name: "concurrencyincoming",
+    kind: "number",
+    default: "200",
+    readers: ["smtpd", "pop3d"],
+    meaning:
+      "SMTP sessions at once over all listeners, and POP3 sessions counted apart; 421 / -ERR past it",
+    read: true,
+  },
+  // tcpserver's per-IP limit in seed 004's run file.
+  {
+    name: "concurrencyperip",
+    kind: "number",
+    default: "20",
+    readers: ["smtpd", "pop3d"],
+    meaning:
+      "qmd's: SMTP sessions at once from one IP; 421 past it (MAXCONNIP in tcp.smtp overrides)",
+    read: true,
+  },
+  {
+    name: "log/smtp_in",
+    kind: "line",
+    default: "0",
+    readers: ["smtpd"],
+    meaning: "1: log every command the client sends (AUTH data hidden)",
+    read: true,
+  },
+  {
+    name: "log/smtp_out",
+    kind: "line",
+    default: "0",
+    readers: ["smtpd"],
+    meaning: "1: log every reply",
+    read: true,
+  },
+  {
+    name: "log/orchecks",
+    kind: "line",
+    default: "0",
+    readers: ["smtpd"],
+    meaning: "1: log refused relay attempts",
+    read: true,
+  },
+  {
+    name: "log/tarpitting",
+    kind: "line",
+    default: "0",
+    readers: ["smtpd"],
+    meaning: "1: log tarpitted clients",
+    read: true,
+  },
+];
