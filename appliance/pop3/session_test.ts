@@ -2,13 +2,10 @@ import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { stringToBytes } from "../bytes.ts";
 import { checkDigestMd5Rspauth, digestMd5ClientResponse } from "../auth/sasl_client.ts";
 import { verifyTranscriptCredentials } from "../../tests/transcript.ts";
-import {
-  type Pop3Message,
-  Pop3Session,
-  type Pop3SessionOptions,
-  type Pop3Step,
-  redactPop3Line,
-} from "./session.ts";
+import { Pop3Session } from "./session.ts";
+import type { Pop3SessionOptions } from "./session_options.ts";
+import type { Pop3Message, Pop3Step } from "./session_step.ts";
+import { redactPop3Line } from "./command_line.ts";
 
 const TIMESTAMP = "<4242.1700000000@mx.example.net>";
 
