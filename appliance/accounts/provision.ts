@@ -16,12 +16,8 @@ import { parseControlList, readControlLine, readControlText } from "../../config
 import { addListEntry, removeListEntries, writeControlFile } from "../control_files.ts";
 import { AccountError, parseDomain, parseMailboxAddress } from "./account_names.ts";
 import { AddedLines, type RecordedFile } from "./added_lines.ts";
-import {
-  type AccountStore,
-  type Mailbox,
-  type MailboxOptions,
-  validateMailboxInput,
-} from "./store.ts";
+import { type Mailbox, type MailboxOptions, validateMailboxInput } from "./mailbox.ts";
+import type { AccountStore } from "./store.ts";
 
 export interface DomainChange {
   domain: string;

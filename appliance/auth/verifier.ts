@@ -11,7 +11,8 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { homePaths } from "../../config/home.ts";
-import { AccountStore, verifyPasswordHash } from "../accounts/store.ts";
+import { verifyPasswordHash } from "../accounts/password_hash.ts";
+import { AccountStore } from "../accounts/store.ts";
 import {
   type CheckpasswordRunOptions,
   formatCheckpasswordInput,

@@ -9,7 +9,8 @@ import { readSendControls } from "../../config/send.ts";
 import { bytesToString } from "../bytes.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { buildRoutingTable, routeRecipient } from "../send/routing.ts";
-import { type LocalContext, type LocalUser, resolveLocalUser } from "../deliver/local.ts";
+import type { LocalContext } from "../deliver/local_context.ts";
+import { type LocalUser, resolveLocalUser } from "../deliver/local_user.ts";
 import type { AccountStore } from "../accounts/store.ts";
 
 export type DeliveryTrace =

@@ -15,13 +15,13 @@ import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { ControlError, readControlLine } from "../../config/control.ts";
 import {
   completeHeader,
-  findHeaderEnd,
   InjectError,
   type InjectOptions,
   MAX_HEADER_BYTES,
   type RecipientStrategy,
-  resolveInjectControls,
 } from "../qmail_inject/headers.ts";
+import { findHeaderEnd } from "../qmail_inject/header_fields.ts";
+import { resolveInjectControls } from "../qmail_inject/inject_controls.ts";
 import { injectMessage, qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { concatBytes } from "../bytes.ts";

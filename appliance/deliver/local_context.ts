@@ -1,16 +1,52 @@
 /**
- * The LocalContext the local role runs deliveries with: the accounts
- * database (opened read-only when first needed), the host name, the clock,
- * and forwarding through the queue as qmail-local's qmail_open/qmail_close
- * (Received line "invoked by uid N").
+ * The LocalContext local delivery runs with, and the one the local role
+ * builds: the accounts database (opened read-only when first needed), the
+ * host name, the clock, and forwarding through the queue as qmail-local's
+ * qmail_open/qmail_close (Received line "invoked by uid N").
  */
 import { readControlLine } from "../../config/control.ts";
 import { homePaths } from "../../config/home.ts";
 import { AccountStore } from "../accounts/store.ts";
 import type { RoleSettings } from "../ipc.ts";
 import { injectMessage, qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
-import { queueLayoutFor } from "../queue/layout.ts";
-import type { LocalContext, LocalMailbox } from "./local.ts";
+import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
+
+/** A virtual mailbox as the accounts database describes it. */
+export interface LocalMailbox {
+  /** Absolute HOME/mail/DOMAIN/USER/Maildir. */
+  maildir: string;
+  /** Maildir++ limits; 0 = none. */
+  quotaBytes: number;
+  quotaMessages: number;
+}
+
+/** Everything local delivery needs from its surroundings (the role builds it). */
+export interface LocalContext {
+  /** The qmd home (QMAILHOME). */
+  home: string;
+  layout: QueueLayout;
+  /** Case-insensitive accounts lookup; undefined when there is no such mailbox. */
+  findMailbox(domain: string, user: string): LocalMailbox | undefined;
+  /** gethostname(), for Maildir file names. */
+  hostname: string;
+  now(): Date;
+  /**
+   * Queues a forwarded message (qmail-queue as the user). Rejects with an
+   * Error whose message is qmail's text without its status letter and whose
+   * `temporary` is false only for a permanent refusal.
+   */
+  inject(
+    body: Uint8Array | ReadableStream<Uint8Array>,
+    sender: Uint8Array,
+    recipients: Uint8Array[],
+  ): Promise<{ id: bigint; qp: string }>;
+  /** qmail-start's defaultdelivery for users/assign and alias users; default "./Maildir/". */
+  defaultDelivery?: string;
+  /** Variables layered over the inherited environment for |program lines. */
+  env?: Record<string, string>;
+  /** mbox lock wait; default 30 s. */
+  mboxLockTimeoutMs?: number;
+}
 
 /** The accounts database, opened read-only when first needed (it may appear after start). */
 class MailboxDirectory {

@@ -2,17 +2,10 @@ import { assert, assertEquals, assertMatch } from "../../tests/assert.ts";
 import type { DeliveryJob } from "../ipc.ts";
 import { formatLogRecord, setLogSink } from "../log.ts";
 import { QueueLayout } from "../queue/layout.ts";
-import {
-  deliverLocal,
-  formatLocalReport,
-  hasDeliveredToLine,
-  type LocalContext,
-  type LocalMailbox,
-  LOOPING,
-  messageHasDeliveredToLine,
-  NO_MAILBOX,
-  resolveLocalUser,
-} from "./local.ts";
+import { deliverLocal } from "./local.ts";
+import type { LocalContext, LocalMailbox } from "./local_context.ts";
+import { resolveLocalUser } from "./local_user.ts";
+import { LOOPING, NO_MAILBOX } from "./qmail_local.ts";
 import { MAILBOX_FULL } from "./maildir.ts";
 
 const decoder = new TextDecoder();
@@ -228,36 +221,6 @@ Deno.test("deliverLocal: loop detection with qmail's bounce text (M5)", async ()
       "K",
     );
   });
-});
-
-Deno.test("hasDeliveredToLine: header only, exact bytes, across read boundaries", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const dtline = new TextEncoder().encode("Delivered-To: a@b\n");
-    const check = async (text: string) => {
-      await Deno.writeTextFile(`${dir}/m`, text);
-      return await hasDeliveredToLine(`${dir}/m`, dtline);
-    };
-    assertEquals(await check("X: 1\nDelivered-To: a@b\n\nbody"), true);
-    assertEquals(await check("X: 1\nDelivered-To: a@bc\n\n"), false);
-    assertEquals(await check("X: 1\n\nDelivered-To: a@b\n"), false);
-    assertEquals(await check("Delivered-To: a@b"), false);
-    assertEquals(await check("x".repeat(100000) + "\nDelivered-To: a@b\n"), true);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("messageHasDeliveredToLine: the same answers on bytes in memory", () => {
-  const encoder = new TextEncoder();
-  const dtline = encoder.encode("Delivered-To: a@b\n");
-  const check = (text: string) => messageHasDeliveredToLine(encoder.encode(text), dtline);
-  assertEquals(check("X: 1\nDelivered-To: a@b\n\nbody"), true);
-  assertEquals(check("X: 1\nDelivered-To: a@bc\n\n"), false);
-  assertEquals(check("X: 1\n\nDelivered-To: a@b\n"), false);
-  assertEquals(check("Delivered-To: a@b"), false);
-  assertEquals(check(""), false);
-  assertEquals(check("x".repeat(100000) + "\nDelivered-To: a@b\n"), true);
 });
 
 Deno.test("deliverLocal: a message too big to hold in memory is checked and copied from the file", async () => {
@@ -477,15 +440,6 @@ Deno.test("deliverLocal: users/assign decides the home, dash and ext", async () 
       text: "Trouble reading users/cdb in qmail-lspawn.\n",
     });
   });
-});
-
-Deno.test("formatLocalReport: status by exit code, text cut at NUL and at 3000 bytes", () => {
-  assertEquals(formatLocalReport(1, 0, "ok\n"), { delivery: 1, status: "K", text: "ok\n" });
-  assertEquals(formatLocalReport(1, 100, "no\n").status, "D");
-  assertEquals(formatLocalReport(1, 111, "later\n").status, "Z");
-  assertEquals(formatLocalReport(1, 0, "a\0b").text, "a");
-  const long = formatLocalReport(1, 100, "x".repeat(5000));
-  assertEquals(long.text, "x".repeat(3000) + "\nError report too long, sorry.\n");
 });
 
 Deno.test("deliverLocal: a long program report is truncated as qmail-lspawn does", async () => {

@@ -7,13 +7,10 @@
  * stdin/stdout under tcpserver.
  */
 import type tls from "node:tls";
-import {
-  type Pop3Message,
-  Pop3Session,
-  type Pop3SessionOptions,
-  type Pop3Step,
-  redactPop3Line,
-} from "../pop3/session.ts";
+import { Pop3Session } from "../pop3/session.ts";
+import type { Pop3SessionOptions } from "../pop3/session_options.ts";
+import type { Pop3Message, Pop3Step } from "../pop3/session_step.ts";
+import { redactPop3Line } from "../pop3/command_line.ts";
 import { MaildirBox } from "../pop3/maildir_box.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts";

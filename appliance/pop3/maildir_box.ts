@@ -35,7 +35,7 @@
  * one write for a message of up to 64 KiB including the ending.
  */
 import { addMaildirQuota, sizeFromName } from "../deliver/quota.ts";
-import type { Pop3Message } from "./session.ts";
+import type { Pop3Message } from "./session_step.ts";
 
 export type { Pop3Message };
 

@@ -30,10 +30,26 @@
  *
  * Strings inside hold one char per byte (0–255); values from the
  * environment and the command line are taken as UTF-8.
+ *
+ * This file walks the fields and works out the envelope; header_fields.ts
+ * finds the header's end and knows the fields, address_rewriter.ts rewrites
+ * each address, new_fields.ts makes the fields that are added and
+ * inject_controls.ts resolves the control values.
  */
 import { needsQuoting, quoteAddress } from "../quote_address.ts";
-import { bytesToString } from "../bytes.ts";
-import { formatDate822 } from "../date822.ts";
+import { bytesToString, utf8ByteString } from "../bytes.ts";
+import { AddressRewriter } from "./address_rewriter.ts";
+import {
+  DROPPED_FIELDS,
+  knownField,
+  RECIPIENT_FIELDS,
+  RESENT_FIELDS,
+  RESENT_RECIPIENT_FIELDS,
+  SENDER_FIELDS,
+  splitFields,
+} from "./header_fields.ts";
+import type { InjectControls } from "./inject_controls.ts";
+import { formatDateField, formatFollowup, formatMessageIdField } from "./new_fields.ts";
 import {
   formatTokens,
   parseTokens,
@@ -54,33 +70,6 @@ export class InjectError extends Error {
     super(message);
     this.name = "InjectError";
   }
-}
-
-/** The control files qmail-inject reads, each already defaulted (see resolveInjectControls). */
-export interface InjectControls {
-  defaultdomain: string;
-  defaulthost: string;
-  plusdomain: string;
-  idhost: string;
-}
-
-/**
- * The values in force: $QMAILDEFAULTDOMAIN, $QMAILDEFAULTHOST,
- * $QMAILPLUSDOMAIN and $QMAILIDHOST override the files; an absent file
- * defaults to control/me, else to its own name (control_rldef).
- */
-export function resolveInjectControls(
-  files: Partial<InjectControls> & { me?: string },
-  env: Readonly<Record<string, string | undefined>>,
-): InjectControls {
-  const pick = (name: keyof InjectControls, variable: string) =>
-    env[variable] ?? files[name] ?? files.me ?? name;
-  return {
-    defaultdomain: pick("defaultdomain", "QMAILDEFAULTDOMAIN"),
-    defaulthost: pick("defaulthost", "QMAILDEFAULTHOST"),
-    plusdomain: pick("plusdomain", "QMAILPLUSDOMAIN"),
-    idhost: pick("idhost", "QMAILIDHOST"),
-  };
 }
 
 /**
@@ -114,231 +103,31 @@ export interface CompletedHeader {
   recipients: Uint8Array[];
 }
 
-/** Field names hfield.c knows (lower case). */
-const KNOWN_FIELDS = new Set([
-  "sender",
-  "from",
-  "reply-to",
-  "to",
-  "cc",
-  "bcc",
-  "date",
-  "message-id",
-  "subject",
-  "resent-sender",
-  "resent-from",
-  "resent-reply-to",
-  "resent-to",
-  "resent-cc",
-  "resent-bcc",
-  "resent-date",
-  "resent-message-id",
-  "return-receipt-to",
-  "errors-to",
-  "apparently-to",
-  "received",
-  "return-path",
-  "delivered-to",
-  "content-length",
-  "content-type",
-  "content-transfer-encoding",
-  "notice-requested-upon-delivery-to",
-  "mail-followup-to",
-]);
-
-/** Fields whose addresses are recipients; if they do not parse they are kept as they are. */
-const RECIPIENT_FIELDS = new Set(["to", "cc", "bcc", "apparently-to"]);
-const RESENT_RECIPIENT_FIELDS = new Set(["resent-to", "resent-cc", "resent-bcc"]);
-const SENDER_FIELDS = new Set([
-  "sender",
-  "from",
-  "reply-to",
-  "return-receipt-to",
-  "errors-to",
-  "resent-sender",
-  "resent-from",
-  "resent-reply-to",
-]);
-const DROPPED_FIELDS = new Set(["bcc", "resent-bcc", "return-path", "content-length"]);
-const RESENT_FIELDS = [
-  "resent-sender",
-  "resent-from",
-  "resent-reply-to",
-  "resent-to",
-  "resent-cc",
-  "resent-bcc",
-  "resent-date",
-  "resent-message-id",
-];
-
-/** The known field a header line starts, lower case (hfield_known), or undefined. */
-export function knownField(field: string): string | undefined {
-  const match = /^([!-9;-~]+)[ \t]*:/.exec(field);
-  if (!match) return undefined;
-  const name = match[1].toLowerCase();
-  return KNOWN_FIELDS.has(name) ? name : undefined;
-}
-
-/** Whether a line starts a header field: a name of bytes 33–126, optional blanks, ':' (hfield_valid). */
-export function isHeaderField(line: string): boolean {
-  const colon = line.indexOf(":");
-  if (colon < 0) return false;
-  const name = line.slice(0, colon).replace(/[ \t]+$/, "");
-  if (name === "") return false;
-  for (let i = 0; i < name.length; i++) {
-    const code = name.charCodeAt(i);
-    if (code <= 32 || code >= 127) return false;
-  }
-  return true;
-}
-
-/**
- * Where the header block of `bytes` ends (headerbody.c): the offset of the
- * empty line or of the first line that is not a header field, or
- * bytes.length when the input ends inside the header (eof). Undefined when
- * more input is needed to tell.
- */
-export function findHeaderEnd(bytes: Uint8Array, eof: boolean): number | undefined {
-  let offset = 0;
-  let inField = false;
-  while (offset < bytes.length) {
-    const newline = bytes.indexOf(0x0a, offset);
-    const first = bytes[offset];
-    const continuation = inField && (first === 0x20 || first === 0x09);
-    if (newline < 0 && !eof) {
-      // An unfinished line can already be known not to start a field.
-      const partial = bytesToString(bytes.subarray(offset));
-      return !continuation && isNeverHeaderField(partial) ? offset : undefined;
-    }
-    const end = newline < 0 ? bytes.length : newline + 1;
-    if (continuation) {
-      offset = end;
-      continue;
-    }
-    if (first === 0x0a) return offset;
-    const line = bytesToString(bytes.subarray(offset, end));
-    if (!line.startsWith("From ") && !isHeaderField(line)) return offset;
-    inField = true;
-    offset = end;
-  }
-  return eof ? offset : undefined;
-}
-
-/** Whether the start of a line rules out a header field whatever follows. */
-function isNeverHeaderField(partial: string): boolean {
-  if ("From ".startsWith(partial) || partial.startsWith("From ")) return false;
-  if (partial.includes(":")) return !isHeaderField(partial);
-  // A byte outside 33-126 followed by anything but blanks cannot be in a field name.
-  return /[^!-~][ \t]*[^ \t]/.test(partial.replace(/^[!-~]*/, ""));
-}
-
-/** The header block's fields, continuation lines joined, each ending in LF. */
-function splitFields(header: string): string[] {
-  const lines = header.split(/(?<=\n)/);
-  if (lines.length > 0 && !lines[lines.length - 1].endsWith("\n")) {
-    lines[lines.length - 1] += "\n";
-  }
-  const fields: string[] = [];
-  for (const line of lines) {
-    if (line === "") continue;
-    if (fields.length > 0 && (line[0] === " " || line[0] === "\t")) {
-      fields[fields.length - 1] += line;
-    } else {
-      fields.push(line.startsWith("From ") ? `MBOX-Line: ${line}` : line);
-    }
-  }
-  return fields;
-}
-
-/** UTF-8 text (environment, arguments, control files) as a one-char-per-byte string. */
-function byteString(text: string): string {
-  return bytesToString(new TextEncoder().encode(text));
-}
-
 function latin1(text: string): Uint8Array {
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
 }
 
-function twoDigits(n: number): string {
-  return String(n).padStart(2, "0");
-}
-
 /** qmail's quote2 (§4.10), shared with qmail-send and qmail-local. */
 export { quoteAddress };
 
-/** `Date: 26 Sep 1995 04:46:53 -0000` plus LF (newfield.c). */
-export function formatDateField(now: Date): string {
-  return `Date: ${formatDate822(now)}\n`;
-}
-
-/** `Message-ID: <19950926044653.12345.qmail@idhost>` plus LF (newfield.c). */
-export function formatMessageIdField(now: Date, pid: number | string, idhost: string): string {
-  const stamp = `${now.getUTCFullYear()}${twoDigits(now.getUTCMonth() + 1)}` +
-    `${twoDigits(now.getUTCDate())}${twoDigits(now.getUTCHours())}` +
-    `${twoDigits(now.getUTCMinutes())}${twoDigits(now.getUTCSeconds())}`;
-  return `Message-ID: <${stamp}.${pid}.qmail@${idhost}>\n`;
-}
-
-/** The address rewriting of qmail-inject (rwgeneric), on an address in reverse token order. */
-class AddressRewriter {
-  readonly #defaulthost: Token[];
-  readonly #defaultdomain: Token[] | undefined;
-  readonly #plusdomain: Token[];
-
-  constructor(controls: InjectControls) {
-    this.#defaulthost = controlTokens("@", controls.defaulthost, "defaulthost");
-    this.#defaultdomain = controls.defaultdomain.includes(".")
+/**
+ * The rewriter for these controls. Departure: a host without a dot gets
+ * .defaultdomain only when defaultdomain itself has a dot (see above).
+ */
+function addressRewriter(controls: InjectControls): AddressRewriter {
+  return new AddressRewriter({
+    defaulthost: controlTokens("@", controls.defaulthost, "defaulthost"),
+    defaultdomain: controls.defaultdomain.includes(".")
       ? controlTokens(".", controls.defaultdomain, "defaultdomain")
-      : undefined;
-    this.#plusdomain = controlTokens(".", controls.plusdomain, "plusdomain");
-  }
-
-  rewrite(address: Token[]): void {
-    if (address.length === 0) return; // <>
-    if (
-      address.length >= 2 && address[1].type === TokenType.At &&
-      address[0].type === TokenType.Literal && address[0].text === ""
-    ) return; // foo@[]
-    // A source route @a,@b:user@host loses everything up to the colon.
-    if (address[address.length - 1].type === TokenType.At) {
-      while (address.length > 0) {
-        if (address.pop()!.type === TokenType.Colon) break;
-      }
-    }
-    if (address.length === 0) return;
-    if (address[0].type === TokenType.Dot) address.shift();
-    if (address.length === 0) return;
-    if (address[0].type === TokenType.At) address.shift();
-    if (address.length === 0) return;
-    if (!address.some((t) => t.type === TokenType.At)) {
-      address.unshift(...[...this.#defaulthost].reverse());
-    }
-    const last = address[0];
-    if (last.type === TokenType.Atom && last.text.endsWith("+")) {
-      address[0] = { type: TokenType.Atom, text: last.text.slice(0, -1) };
-      address.unshift(...[...this.#plusdomain].reverse());
-    }
-    if (this.#defaultdomain && !this.#hostHas(address, TokenType.Dot)) {
-      if (!this.#hostHas(address, TokenType.Literal)) {
-        address.unshift(...[...this.#defaultdomain].reverse());
-      }
-    }
-  }
-
-  /** Whether the host part (the tokens right of the last @) holds a token of this type. */
-  #hostHas(address: Token[], type: TokenType): boolean {
-    for (const t of address) {
-      if (t.type === type) return true;
-      if (t.type === TokenType.At) return false;
-    }
-    return false;
-  }
+      : undefined,
+    plusdomain: controlTokens(".", controls.plusdomain, "plusdomain"),
+  });
 }
 
 function controlTokens(prefix: string, value: string, name: string): Token[] {
-  const tokens = parseTokens(prefix + byteString(value));
+  const tokens = parseTokens(prefix + utf8ByteString(value));
   if (!tokens) throw new InjectError(`unable to parse control/${name}: ${value}`);
   return tokens;
 }
@@ -350,7 +139,7 @@ function addressText(reversed: readonly Token[]): string {
 
 /**
  * Completes the header of `message` (whose header ends at `headerEnd`, see
- * findHeaderEnd) the way qmail-inject does, and works out the envelope.
+ * findHeaderEnd in header_fields.ts) the way qmail-inject does, and works out the envelope.
  * Throws InjectError (permanent) for a field that must parse and does not.
  */
 export function completeHeader(
@@ -367,16 +156,16 @@ export function completeHeader(
   const hackRecipient = flags.includes("r");
   const hackMessage = flags.includes("m");
 
-  const rewriter = new AddressRewriter(options.controls);
+  const rewriter = addressRewriter(options.controls);
   const rewrite = (address: Token[]) => rewriter.rewrite(address);
 
   const mailhostRaw = env.QMAILHOST ?? env.MAILHOST;
-  const mailhost = mailhostRaw === undefined ? undefined : byteString(mailhostRaw);
-  const mailuser = byteString(
+  const mailhost = mailhostRaw === undefined ? undefined : utf8ByteString(mailhostRaw);
+  const mailuser = utf8ByteString(
     env.QMAILUSER ?? env.MAILUSER ?? env.USER ?? env.LOGNAME ?? "anonymous",
   );
-  const returnHost = env.QMAILSHOST === undefined ? mailhost : byteString(env.QMAILSHOST);
-  const returnUser = env.QMAILSUSER === undefined ? mailuser : byteString(env.QMAILSUSER);
+  const returnHost = env.QMAILSHOST === undefined ? mailhost : utf8ByteString(env.QMAILSHOST);
+  const returnUser = env.QMAILSUSER === undefined ? mailuser : utf8ByteString(env.QMAILSUSER);
 
   let sender: string | undefined;
   const setReturn = (reversed: Token[]) => {
@@ -385,7 +174,7 @@ export function completeHeader(
   };
 
   if (options.sender !== undefined) {
-    const quoted = quoteAddress(byteString(options.sender));
+    const quoted = quoteAddress(utf8ByteString(options.sender));
     const tokens = parseTokens(quoted);
     if (!tokens) throw new InjectError(`unable to parse this line:\n${quoted}`);
     const reversed = tokens.reverse();
@@ -396,7 +185,7 @@ export function completeHeader(
   const argumentRecipients: string[] = [];
   if (options.strategy !== "header") {
     for (const recipient of options.recipients ?? []) {
-      const tokens = parseTokens(quoteAddress(byteString(recipient)));
+      const tokens = parseTokens(quoteAddress(utf8ByteString(recipient)));
       if (!tokens) throw new InjectError(`unable to parse address: ${recipient}`);
       const reversed = tokens.reverse();
       rewriter.rewrite(reversed);
@@ -487,12 +276,13 @@ export function completeHeader(
   if (!seen.has(resent ? "resent-date" : "date")) out.push(prefix + formatDateField(options.now));
   if (!seen.has(resent ? "resent-message-id" : "message-id")) {
     out.push(
-      prefix + formatMessageIdField(options.now, options.pid, byteString(options.controls.idhost)),
+      prefix +
+        formatMessageIdField(options.now, options.pid, utf8ByteString(options.controls.idhost)),
     );
   }
   if (!seen.has(resent ? "resent-from" : "from")) {
     const fullnameRaw = env.QMAILNAME ?? env.MAILNAME ?? env.NAME;
-    const fullname = fullnameRaw === undefined ? undefined : byteString(fullnameRaw);
+    const fullname = fullnameRaw === undefined ? undefined : utf8ByteString(fullnameRaw);
     out.push(prefix + formatDefaultFrom(mailuser, mailhost, fullname, nameComment, rewrite));
   }
   if (resent) {
@@ -552,16 +342,4 @@ function formatDefaultFrom(
   const rewritten = rewriteAddressList(reparsed, rewrite);
   if (!rewritten) throw new InjectError(`unable to parse this line:\n${formatTokens(tokens)}`);
   return formatTokens(rewritten);
-}
-
-/** Mail-Followup-To for mail to a list named in $QMAILMFTFILE (finishmft). */
-function formatFollowup(
-  toCc: readonly string[],
-  lists: readonly string[] | undefined,
-  seen: ReadonlySet<string>,
-): string | undefined {
-  if (!lists || seen.has("mail-followup-to")) return undefined;
-  const known = new Set(lists.map(byteString));
-  if (!toCc.some((address) => known.has(address))) return undefined;
-  return `Mail-Followup-To: ${[...toCc].reverse().map(quoteAddress).join(",\n  ")}\n`;
 }

@@ -1,14 +1,8 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { bytesToString, stringToBytes } from "../bytes.ts";
-import {
-  completeHeader,
-  findHeaderEnd,
-  type InjectControls,
-  InjectError,
-  type InjectOptions,
-  quoteAddress,
-  resolveInjectControls,
-} from "./headers.ts";
+import { completeHeader, InjectError, type InjectOptions, quoteAddress } from "./headers.ts";
+import { findHeaderEnd } from "./header_fields.ts";
+import type { InjectControls } from "./inject_controls.ts";
 import { formatTokens, parseTokens, rewriteAddressList } from "./token822.ts";
 
 const CONTROLS: InjectControls = {
@@ -177,21 +171,6 @@ Deno.test("inject: unparsable sender fields are fatal, unparsable To is kept", (
   const error = assertThrows(() => inject("From: (unclosed\n\n"), InjectError);
   assertEquals(error.exitCode, 100);
   assertEquals(error.message, "unable to parse this line:\nFrom: (unclosed\n");
-});
-
-Deno.test("inject: controls default to me, then to their own names; env overrides", () => {
-  assertEquals(resolveInjectControls({ me: "m.example.com", idhost: "i" }, {}), {
-    defaultdomain: "m.example.com",
-    defaulthost: "m.example.com",
-    plusdomain: "m.example.com",
-    idhost: "i",
-  });
-  assertEquals(resolveInjectControls({}, { QMAILDEFAULTHOST: "h" }), {
-    defaultdomain: "defaultdomain",
-    defaulthost: "h",
-    plusdomain: "plusdomain",
-    idhost: "idhost",
-  });
 });
 
 Deno.test("inject: dotless defaultdomain (me = localhost) is not appended", () => {

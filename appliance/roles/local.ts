@@ -6,8 +6,8 @@
  * The job loop, reports and drain are the delivery skeleton's
  * (delivery_role.ts).
  */
-import { deliverLocal, type LocalContext } from "../deliver/local.ts";
-import { createLocalContext, hostnameFor } from "../deliver/local_context.ts";
+import { deliverLocal } from "../deliver/local.ts";
+import { createLocalContext, hostnameFor, type LocalContext } from "../deliver/local_context.ts";
 import type { DeliveryJob, DeliveryReport, FromRole, RoleSettings } from "../ipc.ts";
 import { DeliveryRole, type DeliveryWork, runDeliveryWorker } from "./delivery_role.ts";
 
