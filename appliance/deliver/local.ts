@@ -31,6 +31,8 @@ import { formatDeliveredTo, formatFromLine, formatReturnPath } from "./headers.t
 import { deliverToMaildir } from "./maildir.ts";
 import { deliverToMbox } from "./mbox.ts";
 import { CHILD_CRASHED, deliverToProgram, formatProgramEnvironment } from "./program.ts";
+import { EXIT, type FailureExitCode } from "../exit_codes.ts";
+import { exitCodeFor, isTemporary } from "../mail_error.ts";
 import type { MaildirQuota } from "./quota.ts";
 
 /** A virtual mailbox as the accounts database describes it. */
@@ -54,8 +56,8 @@ export interface LocalContext {
   now(): Date;
   /**
    * Queues a forwarded message (qmail-queue as the user). Rejects with an
-   * Error whose message is qmail's text without its status letter and whose
-   * `temporary` is false only for a permanent refusal.
+   * Error whose message is qmail's text without its status letter; it is
+   * permanent only as a MailError that says so (isTemporary).
    */
   inject(
     body: Uint8Array | ReadableStream<Uint8Array>,
@@ -135,7 +137,7 @@ export function formatLocalReport(delivery: number, code: number, output: string
   const nul = text.indexOf("\0");
   if (nul >= 0) text = text.slice(0, nul);
   if (text.length > REPORT_LIMIT) text = text.slice(0, REPORT_LIMIT) + REPORT_TOO_LONG;
-  const status = code === 0 ? "K" : code === 100 ? "D" : "Z";
+  const status = code === EXIT.ok ? "K" : code === EXIT.permanent ? "D" : "Z";
   return { delivery, status, text };
 }
 
@@ -343,7 +345,7 @@ export interface QmailLocalRun {
 
 /** qmail-local's result: its exit code (0, 100, 111) and everything it and its programs printed. */
 export interface QmailLocalResult {
-  code: 0 | 100 | 111;
+  code: typeof EXIT.ok | FailureExitCode;
   output: string;
 }
 
@@ -597,8 +599,8 @@ export async function runQmailLocal(
           }
           output += bytesToString(result.output);
           if (result.outcome === "crashed") throw new DeliveryError(true, CHILD_CRASHED);
-          if (result.outcome === "permanent") return { code: 100, output };
-          if (result.outcome === "temporary") return { code: 111, output };
+          if (result.outcome === "permanent") return { code: EXIT.permanent, output };
+          if (result.outcome === "temporary") return { code: EXIT.temporary, output };
           if (result.outcome === "stop") stop = true;
           break;
         }
@@ -616,9 +618,8 @@ export async function runQmailLocal(
         );
         qp = queued.qp;
       } catch (error) {
-        const temporary = (error as { temporary?: boolean }).temporary !== false;
         throw new DeliveryError(
-          temporary,
+          isTemporary(error),
           `Unable to forward message: ${(error as Error).message}.`,
           {
             cause: error,
@@ -628,16 +629,19 @@ export async function runQmailLocal(
     }
     output += `did ${files}+${forwards.length}+${programs}\n`;
     if (qp !== undefined) output += `qp ${qp}\n`;
-    return { code: 0, output };
+    return { code: EXIT.ok, output };
   } catch (error) {
     if (error instanceof DeliveryError) {
       return {
-        code: error.temporary ? 111 : 100,
+        code: exitCodeFor(error),
         output: output + toByteString(error.message) + "\n",
       };
     }
     logWarning(`local delivery failed unexpectedly: ${errorText(error)}`);
-    return { code: 111, output: output + "Temporary failure in qmail-local. (#4.3.0)\n" };
+    return {
+      code: EXIT.temporary,
+      output: output + "Temporary failure in qmail-local. (#4.3.0)\n",
+    };
   }
 }
 
@@ -682,29 +686,31 @@ export async function deliverLocal(
 ): Promise<DeliveryReport> {
   const report = (code: number, output: string) => formatLocalReport(job.delivery, code, output);
   if (!/^[0-9][0-9/]*$/.test(job.mess) || job.mess.length > 100) {
-    return report(100, MESSID_NONNUMERIC + "\n");
+    return report(EXIT.permanent, MESSID_NONNUMERIC + "\n");
   }
   const at = job.recipient.lastIndexOf("@");
-  if (at < 0) return report(100, ADDRESS_NEEDS_HOST + "\n");
+  if (at < 0) return report(EXIT.permanent, ADDRESS_NEEDS_HOST + "\n");
   const messagePath = context.layout.messFromName(job.mess);
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(messagePath);
   } catch {
-    return report(111, "qmail-spawn unable to open message. (#4.3.0)\n");
+    return report(EXIT.temporary, "qmail-spawn unable to open message. (#4.3.0)\n");
   }
-  if (!info.isFile) return report(111, "Sorry, message has wrong type. (#4.3.5)\n");
+  if (!info.isFile) return report(EXIT.temporary, "Sorry, message has wrong type. (#4.3.5)\n");
   const local = job.recipient.slice(0, at);
   const domain = job.recipient.slice(at + 1);
-  if (local === "") return report(0, ""); // the trash can (§5.2 step 1)
+  if (local === "") return report(EXIT.ok, ""); // the trash can (§5.2 step 1)
 
   let user: LocalUser;
   try {
     user = await resolveLocalUser(context, local, domain);
   } catch (error) {
-    if (error instanceof DeliveryError) return report(111, toByteString(error.message) + "\n");
+    if (error instanceof DeliveryError) {
+      return report(EXIT.temporary, toByteString(error.message) + "\n");
+    }
     logWarning(`user lookup for ${safeLogText(job.recipient)} failed: ${errorText(error)}`);
-    return report(111, "Temporary failure in qmail-lspawn.\n");
+    return report(EXIT.temporary, "Temporary failure in qmail-lspawn.\n");
   }
   const defaultDelivery = toByteString(
     user.mailbox !== undefined

@@ -8,7 +8,8 @@ import { readControlLine } from "../../config/control.ts";
 import { homePaths } from "../../config/home.ts";
 import { AccountStore } from "../accounts/store.ts";
 import type { RoleSettings } from "../ipc.ts";
-import { injectMessage, qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
+import { injectMessage, QueueError } from "../queue/qmail_queue.ts";
+import { MailError } from "../mail_error.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import type { LocalContext, LocalMailbox } from "./local.ts";
 
@@ -59,7 +60,8 @@ function currentUid(): number {
 
 /**
  * Forwards as qmail-local's qmail_open/qmail_close: a queue refusal becomes
- * an Error carrying qmail's text without its status letter and `temporary`.
+ * a MailError whose message is qmail_close's text without its status letter
+ * (the QueueError, with path and errno for the log, is its cause).
  */
 function forwardInjector(
   settings: RoleSettings,
@@ -74,9 +76,10 @@ function forwardInjector(
       return queued;
     } catch (error) {
       if (!(error instanceof QueueError)) throw error;
-      const text = qmailCloseText(error.exitCode);
-      throw Object.assign(new Error(text.slice(1), { cause: error }), {
-        temporary: !text.startsWith("D"),
+      throw new MailError(error.peerText, {
+        temporary: error.temporary,
+        logReason: error.logReason,
+        cause: error,
       });
     }
   };

@@ -32,6 +32,7 @@
  * environment and the command line are taken as UTF-8.
  */
 import { needsQuoting, quoteAddress } from "../quote_address.ts";
+import { MailError } from "../mail_error.ts";
 import { bytesToString } from "../bytes.ts";
 import { formatDate822 } from "../date822.ts";
 import {
@@ -46,12 +47,10 @@ import {
 /** The most header bytes read into memory; a longer header is refused. */
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
-/** qmail-inject's permanent failures (exit 100); `temporary` is false. */
-export class InjectError extends Error {
-  readonly temporary = false;
-  readonly exitCode = 100;
+/** qmail-inject's permanent failures (exit 100). */
+export class InjectError extends MailError {
   constructor(message: string) {
-    super(message);
+    super(message, { temporary: false });
     this.name = "InjectError";
   }
 }

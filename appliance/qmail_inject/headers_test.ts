@@ -10,6 +10,7 @@ import {
   resolveInjectControls,
 } from "./headers.ts";
 import { formatTokens, parseTokens, rewriteAddressList } from "./token822.ts";
+import { exitCodeFor } from "../mail_error.ts";
 
 const CONTROLS: InjectControls = {
   defaultdomain: "example.com",
@@ -175,7 +176,7 @@ Deno.test("inject: unparsable sender fields are fatal, unparsable To is kept", (
   assert(kept.head.includes("To: a@b.example (unclosed\n"));
   assertEquals(kept.recipients, []);
   const error = assertThrows(() => inject("From: (unclosed\n\n"), InjectError);
-  assertEquals(error.exitCode, 100);
+  assertEquals(exitCodeFor(error), 100);
   assertEquals(error.message, "unable to parse this line:\nFrom: (unclosed\n");
 });
 
