@@ -307,7 +307,7 @@ class ExternalQueue implements ExternalQueueMessage {
       // The shell died before exec: fd 1 could not be opened.
       return new QueueError(QUEUE_EXIT.execFailed, `${program} did not start${said}`);
     }
-    if (status.code === 0) {
+    if (status.code === QUEUE_EXIT.ok) {
       return new QueueError(QUEUE_EXIT.read, `${program} exited 0 but did not take the message`);
     }
     if (status.code === EXIT_CUSTOM_ERROR) {
