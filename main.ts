@@ -3,7 +3,7 @@
  * program is invoked under a qmail program's name (a symlink such as
  * `qmail-queue` or `sendmail`), that program. Nothing else lives here.
  */
-import { EXIT_USAGE } from "./appliance/cli/args.ts";
+import { EXIT } from "./appliance/exit_codes.ts";
 
 type CommandMain = (args: string[]) => Promise<number>;
 
@@ -132,9 +132,6 @@ const OTHER_QMAIL_PROGRAMS = new Set([
   "tcp-env",
 ]);
 
-/** Exit code of a command that failed in a way it did not expect (qmail's temporary failure). */
-const EXIT_TEMPORARY = 111;
-
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const lines = Object.entries(COMMANDS).map(([name, command]) =>
@@ -195,16 +192,16 @@ export async function runCli(args: string[], name: string = invokedName()): Prom
         `qmd: unknown program ${JSON.stringify(name)}: qmd runs as ` +
           `${Object.keys(PROGRAM_NAMES).join(", ")}, or as qmd <command>`,
       );
-      return EXIT_USAGE;
+      return EXIT.usage;
     }
     const [first, ...others] = args;
     if (first === "--help" || first === "-h" || first === "help") {
       console.log(usage());
-      return 0;
+      return EXIT.ok;
     }
     if (first === undefined) {
       console.error(usage());
-      return EXIT_USAGE;
+      return EXIT.usage;
     }
     commandName = first;
     rest = others;
@@ -212,7 +209,7 @@ export async function runCli(args: string[], name: string = invokedName()): Prom
   const command = Object.hasOwn(COMMANDS, commandName) ? COMMANDS[commandName] : undefined;
   if (command === undefined) {
     console.error(`qmd: unknown command ${JSON.stringify(commandName)} (try qmd --help)`);
-    return EXIT_USAGE;
+    return EXIT.usage;
   }
   try {
     const module = await command.load();
@@ -221,7 +218,8 @@ export async function runCli(args: string[], name: string = invokedName()): Prom
     // Each command reports what it expects; this is the one line for what it did not.
     const message = error instanceof Error ? error.message : String(error);
     console.error(`qmd ${commandName}: fatal: ${message.split("\n", 1)[0]}`);
-    return EXIT_TEMPORARY;
+    // What a command did not expect is a temporary failure (when unsure, temporary).
+    return EXIT.temporary;
   }
 }
 

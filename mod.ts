@@ -5,6 +5,7 @@ export { runCli } from "./main.ts";
 export { Supervisor, type SupervisorOptions } from "./appliance/supervisor.ts";
 export { QueueLayout, queueLayoutFor } from "./appliance/queue/layout.ts";
 export { ControlError } from "./config/control.ts";
+export { isTemporary, MailError, type MailErrorInit } from "./config/mail_error.ts";
 export { resolveHome } from "./config/home.ts";
 
 /**

@@ -13,6 +13,7 @@
  * readCdbFile is the only I/O. Writing a cdb file is the commands' job
  * (qmd newu: appliance/durable_file.ts's replaceFile).
  */
+import { MailError } from "./mail_error.ts";
 
 /** One key/data pair. Keys may repeat; the first-inserted one is found first. */
 export interface CdbRecord {
@@ -89,11 +90,10 @@ export function buildCdb(records: readonly CdbRecord[]): Uint8Array {
   return out;
 }
 
-/** A malformed cdb file (a pointer past the end, a short header). */
-export class CdbFormatError extends Error {
-  readonly temporary = true;
+/** A malformed cdb file (a pointer past the end, a short header); temporary, as qmail's cdb errors are. */
+export class CdbFormatError extends MailError {
   constructor(message: string) {
-    super(message);
+    super(message, { temporary: true });
     this.name = "CdbFormatError";
   }
 }

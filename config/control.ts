@@ -8,23 +8,30 @@
  * This module is a leaf: it never imports appliance/ and returns plain data.
  */
 import { numberDefault } from "./controls.ts";
+import { MailError } from "./mail_error.ts";
 
-/** A control file that exists but cannot be used. */
-export class ControlError extends Error {
+/**
+ * A control file that exists but cannot be used. Temporary, as qmail's
+ * "unable to read controls" is: once the operator fixes the file, the same
+ * mail goes through.
+ */
+export class ControlError extends MailError {
   constructor(
     readonly file: string,
     readonly line: number,
     reason: string,
   ) {
-    super(line > 0 ? `${file} line ${line}: ${reason}` : `${file}: ${reason}`);
+    super(line > 0 ? `${file} line ${line}: ${reason}` : `${file}: ${reason}`, {
+      temporary: true,
+    });
     this.name = "ControlError";
   }
 }
 
 /** Every broken control file one loadAllControls() met, each with its file and line. */
-export class ControlErrors extends Error {
+export class ControlErrors extends MailError {
   constructor(readonly errors: ControlError[]) {
-    super(errors.map((error) => error.message).join("; "));
+    super(errors.map((error) => error.message).join("; "), { temporary: true });
     this.name = "ControlErrors";
   }
 }

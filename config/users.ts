@@ -16,6 +16,7 @@ import { ControlError } from "./control.ts";
 import { asciiLower } from "./ascii.ts";
 import { buildCdb, CdbReader, type CdbRecord } from "./cdb.ts";
 import { byteString, byteStringBytes as stringBytes } from "./byte_string.ts";
+import { MailError } from "./mail_error.ts";
 
 /** One line of users/assign. */
 export interface AssignEntry {
@@ -129,11 +130,10 @@ export function compileAssign(entries: readonly AssignEntry[]): CdbRecord[] {
 /** Entries already compiled for lookups on the text file. */
 const compiled = new WeakMap<readonly AssignEntry[], CdbReader>();
 
-/** A users/cdb whose wildchars record is missing: qmail-lspawn exits 117. */
-export class AssignLookupError extends Error {
-  readonly temporary = true;
+/** A users/cdb whose wildchars record is missing: qmail-lspawn exits 117, a temporary failure. */
+export class AssignLookupError extends MailError {
   constructor(message: string) {
-    super(message);
+    super(message, { temporary: true });
     this.name = "AssignLookupError";
   }
 }

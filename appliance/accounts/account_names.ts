@@ -5,16 +5,16 @@
  * characters) is refused. Names are kept in lower case: lookups are
  * case-insensitive, as vpopmail's are.
  */
+import { MailError } from "../mail_error.ts";
 
-/** A name the store refuses. `temporary` is always false: retrying cannot help. */
-export class AccountError extends Error {
-  readonly temporary = false;
+/** A name the store refuses. Always permanent: retrying cannot help. */
+export class AccountError extends MailError {
   constructor(
     message: string,
     /** invalid: a bad name; exists / missing: the row is (not) there; not-empty: a domain with mailboxes. */
     readonly kind: "invalid" | "exists" | "missing" | "not-empty",
   ) {
-    super(message);
+    super(message, { temporary: false });
     this.name = "AccountError";
   }
 }

@@ -18,6 +18,7 @@
  * failure.
  */
 import type { Credentials } from "./sasl_server.ts";
+import { CHECKPASSWORD_EXIT, EXIT } from "../exit_codes.ts";
 import { concatBytes } from "../bytes.ts";
 
 /** checkpassword 0.90 reads at most this much from fd 3. */
@@ -53,8 +54,8 @@ export function formatCheckpasswordInput(credentials: Credentials): Uint8Array |
 /** What an exit status means (checkpassword 0.90): 0 yes, 1 no, anything else trouble. */
 export function checkpasswordOutcome(code: number, signal: string | null): CheckpasswordOutcome {
   if (signal !== null) return "temporary";
-  if (code === 0) return "accepted";
-  if (code === 1) return "rejected";
+  if (code === CHECKPASSWORD_EXIT.accepted) return "accepted";
+  if (code === CHECKPASSWORD_EXIT.rejected) return "rejected";
   return "temporary";
 }
 
@@ -96,7 +97,7 @@ export async function runCheckpassword(
       stderr: "null",
     }).spawn();
   } catch {
-    return { outcome: "temporary", code: 111, signal: null, timedOut: false };
+    return { outcome: "temporary", code: EXIT.temporary, signal: null, timedOut: false };
   }
   let timedOut = false;
   const timeout = options.timeoutSeconds ?? DEFAULT_CHECKPASSWORD_TIMEOUT;

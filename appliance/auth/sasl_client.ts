@@ -13,12 +13,12 @@ import {
 } from "./digest_md5.ts";
 import { byteString } from "../../config/byte_string.ts";
 import { type CramMechanism, isCramMechanism, type MechanismName } from "./mechanisms.ts";
+import { MailError } from "../mail_error.ts";
 
 /** A server challenge the client cannot answer. Permanent: the server speaks the mechanism wrongly. */
-export class SaslClientError extends Error {
-  readonly temporary = false;
+export class SaslClientError extends MailError {
   constructor(message: string) {
-    super(message);
+    super(message, { temporary: false });
     this.name = "SaslClientError";
   }
 }

@@ -5,8 +5,7 @@
  * promises.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-
-export const EXIT_USAGE = 64;
+import { EXIT } from "../exit_codes.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -40,7 +39,7 @@ export function parseCommand<O extends Options>(
 ): ParsedCommand<O> {
   if (args.includes("--help") || args.includes("-h") && !("h" in spec.options)) {
     console.log(spec.usage.trimEnd());
-    return { ok: false, exitCode: 0 };
+    return { ok: false, exitCode: EXIT.ok };
   }
   let parsed;
   try {
@@ -87,5 +86,5 @@ export function describeParseError(error: unknown): string {
 /** Prints a one-line usage error and returns 64. */
 export function usageError(name: string, message: string): number {
   console.error(`${name}: ${message} (try --help)`);
-  return EXIT_USAGE;
+  return EXIT.usage;
 }

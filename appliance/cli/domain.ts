@@ -10,6 +10,7 @@ import type { DomainChange } from "../accounts/provision.ts";
 import { provisionDomain, unprovisionDomain } from "../accounts/provision.ts";
 import { homeError, withStore } from "./user.ts";
 import { fileExists } from "../durable_file.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmd domain";
 
@@ -52,7 +53,7 @@ export async function main(args: string[]): Promise<number> {
       if (parsed.positionals.length !== 1) return usageError(`${NAME} add`, "expected one DOMAIN");
       return await withStore(parsed.values.home, false, (store) => {
         report(provisionDomain(store, parsed.positionals[0]), "added", store.home);
-        return 0;
+        return EXIT.ok;
       }, NAME);
     }
     case "del": {
@@ -76,7 +77,7 @@ export async function main(args: string[]): Promise<number> {
               `their mail stays on disk under ${store.home}/mail/${change.domain}`,
           );
         }
-        return 0;
+        return EXIT.ok;
       }, NAME);
     }
     case "list": {
@@ -92,7 +93,7 @@ export async function main(args: string[]): Promise<number> {
       if (problem !== undefined) return homeError(problem, NAME);
       if (!fileExists(`${homeDir}/accounts.sqlite`)) {
         if (parsed.values.json) console.log("[]");
-        return 0;
+        return EXIT.ok;
       }
       return await withStore(parsed.values.home, true, (store) => {
         const domains = store.listDomains().map((domain) => ({
@@ -101,13 +102,13 @@ export async function main(args: string[]): Promise<number> {
         }));
         if (parsed.values.json) console.log(JSON.stringify(domains, null, 2));
         else for (const d of domains) console.log(`${d.domain}\t${d.mailboxes} mailboxes`);
-        return 0;
+        return EXIT.ok;
       }, NAME);
     }
     case "--help":
     case "-h":
       console.log(USAGE.trimEnd());
-      return 0;
+      return EXIT.ok;
     case undefined:
       return usageError(NAME, "expected add, del or list");
     default:

@@ -11,6 +11,7 @@
 import { parseCommand } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { findSupervisor } from "../home/running.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const USAGE = `usage: qmd flush [--home DIR]
 
@@ -19,7 +20,6 @@ SIGALRM does to qmail-send. Exits 111 when qmd is not running.
   --home DIR   the qmd home (default $QMD_HOME, else ./qmd-home)`;
 
 /** Exit code for "try again later" (qmail's temporary failure). */
-const EXIT_TEMPORARY = 111;
 
 export function main(args: string[]): Promise<number> {
   const parsed = parseCommand({
@@ -33,12 +33,12 @@ export function main(args: string[]): Promise<number> {
   const problem = findHomeProblem(home, "queue");
   if (problem !== undefined) {
     console.error(`qmd flush: ${problem}`);
-    return Promise.resolve(EXIT_TEMPORARY);
+    return Promise.resolve(EXIT.temporary);
   }
   const found = findSupervisor(home);
   if (!found.ok) {
     console.error(`qmd flush: ${found.reason}`);
-    return Promise.resolve(EXIT_TEMPORARY);
+    return Promise.resolve(EXIT.temporary);
   }
   try {
     Deno.kill(found.pid, "SIGALRM");
@@ -47,8 +47,8 @@ export function main(args: string[]): Promise<number> {
       ? `no process ${found.pid}; is qmd start running?`
       : `cannot signal process ${found.pid}: ${(error as Error).message}`;
     console.error(`qmd flush: ${reason}`);
-    return Promise.resolve(EXIT_TEMPORARY);
+    return Promise.resolve(EXIT.temporary);
   }
   console.log(`qmd flush: asked qmd (pid ${found.pid}) to retry every queued message now`);
-  return Promise.resolve(0);
+  return Promise.resolve(EXIT.ok);
 }

@@ -11,6 +11,7 @@ import { InitError, initHome } from "../home/init_home.ts";
 import { changeMe } from "../home/change_me.ts";
 import { isValidHostname } from "../accounts/account_names.ts";
 import { errorText } from "../deliver/delivery_error.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmd init";
 
@@ -63,11 +64,11 @@ export async function main(args: string[]): Promise<number> {
     for (const line of changed) console.log(`${NAME}: ${line}`);
     if (error instanceof InitError && !error.temporary) {
       console.error(`${NAME}: ${error.message}`);
-      return 100;
+      return EXIT.permanent;
     }
     const message = error instanceof InitError ? error.message : errorText(error);
     console.error(`${NAME}: fatal: ${message}`);
-    return 111;
+    return EXIT.temporary;
   }
   for (const line of changed) console.log(`${NAME}: ${line}`);
   if (created.length === 0 && changed.length === 0) {
@@ -81,5 +82,5 @@ export async function main(args: string[]): Promise<number> {
     console.log(`${NAME}: created ${queue.length} queue entries under ${home}/queue`);
   }
   for (const note of notes) console.log(`${NAME}: note: ${note}`);
-  return 0;
+  return EXIT.ok;
 }

@@ -15,14 +15,15 @@ import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { ControlError, readControlLine } from "../../config/control.ts";
 import {
   completeHeader,
-  InjectError,
   type InjectOptions,
   MAX_HEADER_BYTES,
   type RecipientStrategy,
 } from "../qmail_inject/headers.ts";
 import { findHeaderEnd } from "../qmail_inject/header_fields.ts";
 import { resolveInjectControls } from "../qmail_inject/inject_controls.ts";
-import { injectMessage, qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
+import { injectMessage, QueueError } from "../queue/qmail_queue.ts";
+import { EXIT } from "../exit_codes.ts";
+import { exitCodeFor } from "../mail_error.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { concatBytes } from "../bytes.ts";
 
@@ -135,7 +136,7 @@ export async function runInject(run: InjectRun): Promise<number> {
     }
   } catch (error) {
     const reason = error instanceof ControlError ? error.message : (error as Error).message;
-    return fatal(`read error: ${reason}`, 111);
+    return fatal(`read error: ${reason}`, EXIT.temporary);
   }
 
   const reader = run.stdin.getReader();
@@ -148,14 +149,14 @@ export async function runInject(run: InjectRun): Promise<number> {
       if (headerEnd !== undefined) break;
       if (buffered.length > MAX_HEADER_BYTES) {
         await reader.cancel();
-        return fatal(`header longer than ${MAX_HEADER_BYTES} bytes`, 100);
+        return fatal(`header longer than ${MAX_HEADER_BYTES} bytes`, EXIT.permanent);
       }
       const { value, done } = await reader.read();
       if (done) eof = true;
       else buffered = concatBytes([buffered, value]);
     }
   } catch (error) {
-    return fatal(`read error: ${(error as Error).message}`, 111);
+    return fatal(`read error: ${(error as Error).message}`, EXIT.temporary);
   }
 
   const strategy: RecipientStrategy = run.strategy === "default"
@@ -177,8 +178,8 @@ export async function runInject(run: InjectRun): Promise<number> {
     completed = completeHeader(buffered, headerEnd, options);
   } catch (error) {
     await reader.cancel().catch(() => {});
-    if (error instanceof InjectError) return fatal(error.message, error.exitCode);
-    return fatal((error as Error).message, 111);
+    // InjectError is permanent (100); anything else is a temporary failure (111).
+    return fatal((error as Error).message, exitCodeFor(error));
   }
   const body = messageStream(completed.head, buffered.subarray(headerEnd), reader);
 
@@ -186,13 +187,13 @@ export async function runInject(run: InjectRun): Promise<number> {
     try {
       await body.pipeTo(run.stdout ?? Deno.stdout.writable, { preventClose: !run.stdout });
     } catch (error) {
-      return fatal(`write error: ${(error as Error).message}`, 111);
+      return fatal(`write error: ${(error as Error).message}`, EXIT.temporary);
     }
-    return 0;
+    return EXIT.ok;
   }
   if (completed.recipients.length === 0) {
     await reader.cancel().catch(() => {});
-    return fatal("no recipients", 100);
+    return fatal("no recipients", EXIT.permanent);
   }
   try {
     await injectMessage(queueLayoutFor(run.home), body, completed.sender, completed.recipients, {
@@ -201,12 +202,10 @@ export async function runInject(run: InjectRun): Promise<number> {
       now: run.now,
     });
   } catch (error) {
-    if (error instanceof QueueError) {
-      return fatal(qmailCloseText(error.exitCode).slice(1), error.temporary ? 111 : 100);
-    }
-    return fatal(`unable to queue the message: ${(error as Error).message}`, 111);
+    if (error instanceof QueueError) return fatal(error.peerText, exitCodeFor(error));
+    return fatal(`unable to queue the message: ${(error as Error).message}`, EXIT.temporary);
   }
-  return 0;
+  return EXIT.ok;
 }
 
 const OPTIONS = {
@@ -255,7 +254,7 @@ export async function main(
   if (problem !== undefined) {
     // qmail-inject would only say "qq trouble"; 111 is its temporary failure.
     console.error(`qmail-inject: fatal: ${problem}`);
-    return 111;
+    return EXIT.temporary;
   }
   return await runInject({
     home,

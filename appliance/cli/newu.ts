@@ -10,6 +10,7 @@ import { errorText } from "../deliver/delivery_error.ts";
 import { compileAssign, parseAssign } from "../../config/users.ts";
 import { buildCdb } from "../../config/cdb.ts";
 import { replaceFile } from "../durable_file.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmd newu";
 
@@ -34,7 +35,7 @@ export async function main(args: string[]): Promise<number> {
   const problem = findHomeProblem(home, "users");
   if (problem !== undefined) {
     console.error(`${NAME}: fatal: ${problem}`);
-    return 111;
+    return EXIT.temporary;
   }
   const assignPath = `${home}/users/assign`;
   const cdbPath = `${home}/users/cdb`;
@@ -43,7 +44,7 @@ export async function main(args: string[]): Promise<number> {
     bytes = await Deno.readFile(assignPath);
   } catch (error) {
     console.error(`${NAME}: fatal: unable to read ${assignPath}: ${errorText(error)}`);
-    return 111;
+    return EXIT.temporary;
   }
   try {
     let text = "";
@@ -53,9 +54,9 @@ export async function main(args: string[]): Promise<number> {
     const entries = parseAssign(text, assignPath);
     await replaceFile(cdbPath, buildCdb(compileAssign(entries)));
     console.log(`${NAME}: wrote ${cdbPath} (${entries.length} assignments)`);
-    return 0;
+    return EXIT.ok;
   } catch (error) {
     console.error(`${NAME}: fatal: ${(error as Error).message}`);
-    return 111;
+    return EXIT.temporary;
   }
 }

@@ -26,6 +26,7 @@ import { buildPop3Options } from "../net/pop3_options.ts";
 import { stdioTransport } from "../net/stdio_transport.ts";
 import { ServerTls } from "../tls/server_tls.ts";
 import { setLogSink } from "../log.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const USAGE = `usage: qmd pop3d [--home DIR] [HOSTNAME] [CHECKPASSWORD ARGS... SUBPROGRAM MAILDIR]
 
@@ -70,7 +71,7 @@ export async function main(args: string[]): Promise<number> {
     console.error(`qmd-pop3d: ${(error as Error).message}`);
     await transport.write(new TextEncoder().encode("-ERR [SYS/TEMP] unable to read controls\r\n"));
     transport.close();
-    return 1;
+    return EXIT.sessionEnded;
   }
   const hostname = split.hostname ?? controls.me;
   const configured = readControlLine(home, "checkpassword")?.trim().split(/\s+/)
@@ -101,5 +102,5 @@ export async function main(args: string[]): Promise<number> {
     }),
   );
   verifier.close?.();
-  return 0;
+  return EXIT.ok;
 }

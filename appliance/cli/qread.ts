@@ -7,6 +7,7 @@ import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { describeQueue } from "../queue/status.ts";
 import { parseCommand } from "./args.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const USAGE = `Usage: qmd qread [--home DIR]
 Lists the messages in the queue as qmail-qread does: one line per message
@@ -32,7 +33,7 @@ export async function main(args: string[]): Promise<number> {
   const problem = findHomeProblem(home, "queue");
   if (problem !== undefined) {
     console.error(`qmd qread: fatal: ${problem}`);
-    return 111;
+    return EXIT.temporary;
   }
   const { text, exitCode } = describeQueue(queueLayoutFor(home));
   // The text is ASCII: qmail-qread prints every other byte as "_".

@@ -3,6 +3,7 @@ import { resolveHome } from "../../config/home.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { countQueue, formatQstat } from "../queue/status.ts";
 import { parseCommand } from "./args.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const USAGE = `Usage: qmd qstat [--home DIR]
 Prints, as qmail-qstat does, how many messages are in the queue and how many
@@ -27,10 +28,10 @@ export async function main(args: string[]): Promise<number> {
     if (!Deno.statSync(layout.root).isDirectory) throw new Error("not a directory");
   } catch {
     console.error(`qmd qstat: cannot read the queue ${layout.root}`);
-    return 111;
+    return EXIT.temporary;
   }
   await writeAllStdout(new TextEncoder().encode(formatQstat(countQueue(layout))));
-  return 0;
+  return EXIT.ok;
 }
 
 async function writeAllStdout(bytes: Uint8Array): Promise<void> {

@@ -10,9 +10,10 @@
  * and qmail-smtpd's and qmd's logs keep what a queue program says there.
  */
 import { resolveHome } from "../../config/home.ts";
-import { EnvelopeError, EnvelopeParser } from "../queue/envelope.ts";
+import { EnvelopeParser } from "../queue/envelope.ts";
 import { errorText } from "../deliver/delivery_error.ts";
-import { openQueueMessage, QUEUE_EXIT, QueueError } from "../queue/qmail_queue.ts";
+import { openQueueMessage, QueueError } from "../queue/qmail_queue.ts";
+import { QUEUE_EXIT } from "../exit_codes.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { parseCommand } from "./args.ts";
 
@@ -104,7 +105,7 @@ async function queue(run: QueueRun): Promise<number> {
     for await (const chunk of readAll(run.message)) await message.write(chunk);
     const envelope = await readEnvelope(await openEnvelopeStream(run));
     await message.commit(envelope.sender, envelope.recipients, String(run.uid));
-    return 0;
+    return QUEUE_EXIT.ok;
   } catch (error) {
     // qmail-queue cleans up only after 53/54; qmd removes what it made on every failure.
     await message.abort();
@@ -166,8 +167,9 @@ function reasonOf(error: unknown): string {
   return cause === undefined ? message : `${message}: ${errorText(cause)}`;
 }
 
+/** qmail-queue's exit code for a failure; EnvelopeError is a QueueError too. */
 function exitCodeOf(error: unknown): number {
-  if (error instanceof QueueError || error instanceof EnvelopeError) return error.exitCode;
+  if (error instanceof QueueError) return error.exitCode;
   return QUEUE_EXIT.internalBug;
 }
 

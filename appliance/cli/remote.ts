@@ -14,6 +14,7 @@ import { buildRemoteContext } from "../remote/remote_context.ts";
 import { deliverRecords } from "../remote/remote_delivery.ts";
 import { encodeRemoteOutput, REMOTE_TEXTS } from "../send/remote_report.ts";
 import { setLogSink } from "../log.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const USAGE = `usage: qmd remote [--home DIR] HOST SENDER RECIPIENT
 
@@ -39,7 +40,7 @@ export async function main(args: string[]): Promise<number> {
   if (recipient === undefined || extra !== undefined || host === "") {
     // qmail-remote's perm_usage, which exits 0 after its report.
     await print("DI (qmail-remote) was invoked improperly. (#5.3.5)\n\0");
-    return 0;
+    return EXIT.ok;
   }
   setLogSink((record) => console.error(`qmd-remote: ${record.text}`), "remote");
   const home = resolveHome(parsed.values.home);
@@ -48,7 +49,7 @@ export async function main(args: string[]): Promise<number> {
     // The report stays qmail-remote's (its caller reads only stdout and exit 0); stderr says why.
     console.error(`qmd-remote: ${problem}`);
     await print(encodeRemoteOutput([REMOTE_TEXTS.noControls]));
-    return 0;
+    return EXIT.ok;
   }
   // stdin goes to a private scratch file: an attempt needs its size, and the fallback route
   // (seed 001) reads it again.
@@ -71,5 +72,5 @@ export async function main(args: string[]): Promise<number> {
     pool.close();
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
-  return 0;
+  return EXIT.ok;
 }

@@ -15,6 +15,7 @@
 import { parseCommand, usageError } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { runInject } from "./inject.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const NAME = "sendmail";
 
@@ -109,7 +110,7 @@ export async function main(
   if (problem !== undefined) {
     // qmail-inject would only say "qq trouble"; 111 is its temporary failure.
     console.error(`${NAME}: fatal: ${problem}`);
-    return 111;
+    return EXIT.temporary;
   }
   return await runInject({
     home,

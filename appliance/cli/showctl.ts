@@ -10,6 +10,7 @@ import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { ControlError, parseControlList, readControlText } from "../../config/control.ts";
 import { CONTROLS, type ControlSpec, findControl } from "../../config/controls.ts";
 import { type CertificateSummary, summarizePem } from "./pem_summary.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmd showctl";
 
@@ -226,7 +227,7 @@ export function main(args: string[]): Promise<number> {
   const problem = findHomeProblem(home);
   if (problem !== undefined) {
     console.error(`${NAME}: ${problem}`);
-    return Promise.resolve(100);
+    return Promise.resolve(EXIT.permanent);
   }
   const states = CONTROLS.map((spec) => describeControl(home, spec));
   const unknown = unknownControls(home);
@@ -235,5 +236,5 @@ export function main(args: string[]): Promise<number> {
   } else {
     console.log(formatShowctl(home, states, unknown));
   }
-  return Promise.resolve(0);
+  return Promise.resolve(EXIT.ok);
 }

@@ -28,6 +28,7 @@ import {
   checkpasswordVerifier,
 } from "../auth/verifier.ts";
 import { setLogSink } from "../log.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const USAGE = `usage: qmd smtpd [--home DIR] [HOSTNAME] [CHECKPASSWORD PROG ...]
 
@@ -70,7 +71,7 @@ export async function main(args: string[]): Promise<number> {
     console.error(`qmd-smtpd: ${(error as Error).message}`);
     await transport.write(new TextEncoder().encode("421 4.3.0 unable to read controls\r\n"));
     transport.close();
-    return 1;
+    return EXIT.sessionEnded;
   }
   const policy = resolveSmtpdPolicy(controls, env);
   const layout = queueLayoutFor(home);
@@ -126,5 +127,5 @@ export async function main(args: string[]): Promise<number> {
   });
   // qmail-smtpd's only _exit(0) follows QUIT; EOF (also inside DATA), the
   // bare-LF 451, a timeout and every other end exit 1.
-  return session?.quit ? 0 : 1;
+  return session?.quit ? EXIT.ok : EXIT.sessionEnded;
 }

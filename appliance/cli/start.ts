@@ -24,6 +24,8 @@ import type { LogFormat } from "../log.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
 import { answerBlockRequests } from "../home/login_blocks.ts";
 import { printBanner } from "./start_banner.ts";
+import { EXIT } from "../exit_codes.ts";
+import { exitCodeFor, MailError } from "../mail_error.ts";
 
 const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--submission ADDR:PORT ...]
                  [--smtps ADDR:PORT ...] [--pop3 ADDR:PORT ...] [--pop3s ADDR:PORT ...]
@@ -53,8 +55,12 @@ export function parseListen(text: string): ListenAddress | undefined {
   return { host: match[1], port };
 }
 
-/** A reason not to start, printed as one line `qmd: cannot start: REASON`. */
-class StartError extends Error {}
+/** A reason not to start, printed as one line `qmd: cannot start: REASON`; exit 111. */
+class StartError extends MailError {
+  constructor(message: string) {
+    super(message, { temporary: true });
+  }
+}
 
 /** Refuses a second start on one queue, as qmail-send's lock/sendmutex does. */
 function checkSendMutex(path: string): void {
@@ -178,7 +184,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof StartError)) throw error;
     for (const line of error.message.split("\n")) console.error(`qmd: cannot start: ${line}`);
-    return 111;
+    return exitCodeFor(error);
   }
 
   const env = Deno.env.toObject();
@@ -200,7 +206,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     console.error(`qmd: cannot start: ${(error as Error).message}`);
     supervisor.terminate();
-    return 111;
+    return EXIT.temporary;
   }
   const pidFile = queueLayoutFor(home).supervisorPid;
   try {
@@ -208,7 +214,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     console.error(`qmd: cannot start: cannot write ${pidFile}: ${osErrorText(error)}`);
     await supervisor.drain();
-    return 111;
+    return EXIT.temporary;
   }
   printBanner({
     home,
@@ -237,7 +243,7 @@ export async function main(args: string[]): Promise<number> {
   } catch {
     // already gone
   }
-  return 0;
+  return EXIT.ok;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 } from "../../config/auth_limits.ts";
 import { askRunningQmd, type BlockReply } from "../home/login_blocks.ts";
 import { describeFailureEntry } from "../net/auth_failures.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmd status";
 
@@ -76,7 +77,7 @@ export async function main(args: string[]): Promise<number> {
   const answer = await askRunningQmd(home, { kind: "status" });
   if (!answer.ok) {
     console.error(`${NAME}: ${answer.reason}`);
-    return 111;
+    return EXIT.temporary;
   }
   if (parsed.values.json) {
     console.log(JSON.stringify({ pid: answer.pid, ...answer.reply }, null, 2));
@@ -90,5 +91,5 @@ export async function main(args: string[]): Promise<number> {
     }
     console.log(formatStatus(home, answer.pid, answer.reply, policy));
   }
-  return 0;
+  return EXIT.ok;
 }

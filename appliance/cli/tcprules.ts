@@ -18,6 +18,7 @@ import { compileTcpRules, formatTcpRules, parseTcpRules } from "../../config/tcp
 import { byteString } from "../../config/byte_string.ts";
 import { errorText } from "../deliver/delivery_error.ts";
 import { dirname, syncDirectory } from "../durable_file.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmd tcprules";
 /** tcprules' own prefix, so scripts and logs read the same. */
@@ -82,7 +83,7 @@ export async function compileRules(
     file = await Deno.open(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });
   } catch (error) {
     console.error(`${FATAL}unable to create ${tmpPath}: ${reason(error)}`);
-    return 111;
+    return EXIT.temporary;
   }
   const abandon = async () => {
     file.close();
@@ -94,7 +95,7 @@ export async function compileRules(
   } catch (error) {
     await abandon();
     console.error(`${FATAL}unable to read input: ${reason(error)}`);
-    return 111;
+    return EXIT.temporary;
   }
   let cdb: Uint8Array;
   try {
@@ -105,7 +106,7 @@ export async function compileRules(
     console.error(
       `${FATAL}unable to parse this line (${error.message}): ${lineText(text, error.line)}`,
     );
-    return 100;
+    return EXIT.permanent;
   }
   try {
     let written = 0;
@@ -114,18 +115,18 @@ export async function compileRules(
   } catch (error) {
     await abandon();
     console.error(`${FATAL}unable to write to ${tmpPath}: ${reason(error)}`);
-    return 111;
+    return EXIT.temporary;
   }
   file.close();
   try {
     await Deno.rename(tmpPath, cdbPath);
   } catch (error) {
     console.error(`${FATAL}unable to move ${tmpPath} to ${cdbPath}: ${reason(error)}`);
-    return 111;
+    return EXIT.temporary;
   }
   // Some file systems refuse fsync on a directory; the rename itself stands.
   await syncDirectory(dirname(cdbPath)).catch(() => {});
-  return 0;
+  return EXIT.ok;
 }
 
 /** `--print`: the cdb's records as rules text on stdout. */
@@ -135,7 +136,7 @@ export async function printRules(cdbPath: string): Promise<number> {
     bytes = await Deno.readFile(cdbPath);
   } catch (error) {
     console.error(`${FATAL}unable to read ${cdbPath}: ${reason(error)}`);
-    return 111;
+    return EXIT.temporary;
   }
   let printed: { text: string; unexpressible: number };
   try {
@@ -143,7 +144,7 @@ export async function printRules(cdbPath: string): Promise<number> {
   } catch (error) {
     if (!(error instanceof CdbFormatError)) throw error;
     console.error(`${FATAL}${cdbPath} is not a cdb file: ${error.message}`);
-    return 111;
+    return EXIT.temporary;
   }
   const out = Uint8Array.from(printed.text, (c) => c.charCodeAt(0));
   try {
@@ -151,7 +152,7 @@ export async function printRules(cdbPath: string): Promise<number> {
     while (written < out.length) written += await Deno.stdout.write(out.subarray(written));
   } catch (error) {
     console.error(`${FATAL}unable to write output: ${reason(error)}`);
-    return 111;
+    return EXIT.temporary;
   }
   if (printed.unexpressible > 0) {
     console.error(
@@ -159,7 +160,7 @@ export async function printRules(cdbPath: string): Promise<number> {
         "printed as # comments",
     );
   }
-  return 0;
+  return EXIT.ok;
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -174,13 +175,13 @@ export async function main(args: string[]): Promise<number> {
   if (parsed.values.print) {
     if (first === undefined || second !== undefined) {
       console.error("tcprules: usage: qmd tcprules --print rules.cdb");
-      return 100;
+      return EXIT.permanent;
     }
     return await printRules(first);
   }
   if (first === undefined || second === undefined) {
     console.error("tcprules: usage: tcprules rules.cdb rules.tmp");
-    return 100;
+    return EXIT.permanent;
   }
   return await compileRules(first, second, Deno.stdin.readable);
 }

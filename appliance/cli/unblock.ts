@@ -8,6 +8,7 @@
 import { parseCommand, usageError } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
 import { askRunningQmd, parseBlockTarget, summariseRemoved } from "../home/login_blocks.ts";
+import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmd unblock";
 
@@ -35,14 +36,14 @@ export async function main(args: string[]): Promise<number> {
   const answer = await askRunningQmd(home, { kind: "unblock", target });
   if (!answer.ok) {
     console.error(`${NAME}: ${answer.reason}`);
-    return 111;
+    return EXIT.temporary;
   }
   const name = "ip" in target ? target.ip : JSON.stringify(target.account);
   const removed = answer.reply.removed ?? [];
   if (removed.length === 0) {
     console.log(`${NAME}: qmd (pid ${answer.pid}) had no failed logins for ${name}`);
-    return 0;
+    return EXIT.ok;
   }
   console.log(`${NAME}: ${name}: ${summariseRemoved(removed, answer.reply.now)}`);
-  return 0;
+  return EXIT.ok;
 }

@@ -16,6 +16,8 @@ import { AccountStore } from "../accounts/store.ts";
 import { provisionMailbox } from "../accounts/provision.ts";
 import { describeMisdelivery, traceDelivery } from "./delivery_trace.ts";
 import { fileExists } from "../durable_file.ts";
+import { EXIT } from "../exit_codes.ts";
+import { exitCodeFor } from "../mail_error.ts";
 
 const NAME = "qmd user";
 
@@ -39,16 +41,16 @@ need it on the server. passwd without --challenge-auth removes it again.
 /** Longest stdin accepted for a password (the first line is used). */
 const MAX_STDIN = 64 * 1024;
 
-/** Exit codes: 64 usage or invalid name, 100 permanent refusal, 111 temporary failure. */
-function exitCodeFor(error: unknown): number {
-  if (error instanceof AccountError) return error.kind === "invalid" ? 64 : 100;
-  return 111;
+/** Exit codes: 64 an invalid name, else 100 a permanent refusal (AccountError), 111 the rest. */
+function commandExitCode(error: unknown): number {
+  if (error instanceof AccountError && error.kind === "invalid") return EXIT.usage;
+  return exitCodeFor(error);
 }
 
 function fail(error: unknown, name = NAME): number {
   const message = error instanceof Error ? error.message : String(error);
   console.error(`${name}: ${error instanceof AccountError ? "" : "fatal: "}${message}`);
-  return exitCodeFor(error);
+  return commandExitCode(error);
 }
 
 /** The first line of stdin (without CR LF), or undefined when stdin is empty. */
@@ -165,7 +167,7 @@ export async function main(
           }`;
         }
         if (warning !== undefined) console.log(`${NAME}: warning: ${warning}`);
-        return 0;
+        return EXIT.ok;
       });
     }
     case "passwd": {
@@ -196,7 +198,7 @@ export async function main(
           `${NAME}: changed the password of ${parsed.positionals[0].toLowerCase()}; ` +
             `challenge auth ${challengeAuth ? "on" : "off"}`,
         );
-        return 0;
+        return EXIT.ok;
       });
     }
     case "del": {
@@ -215,7 +217,7 @@ export async function main(
           `${NAME}: deleted ${mailbox?.address ?? address}; ` +
             `its mail stays on disk in ${mailbox?.maildir}`,
         );
-        return 0;
+        return EXIT.ok;
       });
     }
     case "list": {
@@ -231,7 +233,7 @@ export async function main(
       if (problem !== undefined) return homeError(problem);
       if (!fileExists(`${homeDir}/accounts.sqlite`)) {
         if (parsed.values.json) console.log("[]");
-        return 0;
+        return EXIT.ok;
       }
       return withStore(parsed.values.home, true, (store) => {
         const mailboxes = store.listMailboxes(parsed.values.domain);
@@ -246,13 +248,13 @@ export async function main(
             console.log(`${mailbox.address}\t${mailbox.maildir}${quota}${challenge}`);
           }
         }
-        return 0;
+        return EXIT.ok;
       });
     }
     case "--help":
     case "-h":
       console.log(USAGE.trimEnd());
-      return 0;
+      return EXIT.ok;
     case undefined:
       return usageError(NAME, "expected add, del, passwd or list");
     default:
@@ -266,7 +268,7 @@ export async function main(
 /** A home that is missing or not a qmd home: one line, exit 100 (retrying cannot help). */
 export function homeError(problem: string, name = NAME): number {
   console.error(`${name}: ${problem}`);
-  return 100;
+  return EXIT.permanent;
 }
 
 /** Opens the home's store, runs `fn`, closes; errors become one line and an exit code. */

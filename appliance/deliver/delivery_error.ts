@@ -1,15 +1,15 @@
+import { MailError } from "../mail_error.ts";
+
 /**
  * A failed delivery instruction, carrying qmail-local's wording and its
  * permanence: temporary → qmail-local exits 111 (report Z), permanent → 100
- * (report D). The text is qmail's sentence without the trailing LF.
+ * (report D). The text is qmail's sentence without the trailing LF; it goes
+ * into the delivery report, so it is the peer text and the log's reason.
  */
-export class DeliveryError extends Error {
-  readonly temporary: boolean;
-
+export class DeliveryError extends MailError {
   constructor(temporary: boolean, text: string, options?: ErrorOptions) {
-    super(text, options);
+    super(text, { ...options, temporary });
     this.name = "DeliveryError";
-    this.temporary = temporary;
   }
 }
 

@@ -5,6 +5,7 @@
  * stops everything at once (a DeliveryError, or a program's exit 100/111);
  * a program's exit 99 ends the file with success.
  */
+import { EXIT, type FailureExitCode } from "../exit_codes.ts";
 import { bytesToString } from "../bytes.ts";
 import { fromByteString } from "./byte_string.ts";
 import { DeliveryError } from "./delivery_error.ts";
@@ -43,7 +44,7 @@ export interface DotQmailLinesResult {
   /** The forward addresses (byte strings), in file order. */
   forwards: string[];
   /** A program's exit 100 or 111 ended the delivery: nothing is forwarded. */
-  exit?: 100 | 111;
+  exit?: FailureExitCode;
 }
 
 function normalizePath(path: string): string {
@@ -92,8 +93,8 @@ export async function deliverDotQmailLines(
           run,
           env ??= run.programEnvironment(),
         );
-        if (outcome === "permanent") return { ...result, exit: 100 };
-        if (outcome === "temporary") return { ...result, exit: 111 };
+        if (outcome === "permanent") return { ...result, exit: EXIT.permanent };
+        if (outcome === "temporary") return { ...result, exit: EXIT.temporary };
         if (outcome === "stop") return result;
         break;
       }

@@ -3,6 +3,7 @@
  * .qmail file, collected, go out at the end in one queue injection of DTLINE
  * followed by the original message bytes, from NEWSENDER (§6.3).
  */
+import { isTemporary } from "../mail_error.ts";
 import { stringToBytes } from "../bytes.ts";
 import { DeliveryError } from "./delivery_error.ts";
 import type { LocalContext } from "./local_context.ts";
@@ -62,9 +63,8 @@ export async function forwardMessage(
     );
     return queued.qp;
   } catch (error) {
-    const temporary = (error as { temporary?: boolean }).temporary !== false;
     throw new DeliveryError(
-      temporary,
+      isTemporary(error),
       `Unable to forward message: ${(error as Error).message}.`,
       {
         cause: error,

@@ -8,6 +8,7 @@
  * dot_qmail_lines.ts runs its lines, forward.ts forwards); local_report.ts
  * makes the report.
  */
+import { EXIT } from "../exit_codes.ts";
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import { logWarning, safeLogText } from "../log.ts";
 import { toByteString } from "./byte_string.ts";
@@ -61,29 +62,31 @@ export async function deliverLocal(
 ): Promise<DeliveryReport> {
   const report = (code: number, output: string) => formatLocalReport(job.delivery, code, output);
   if (!/^[0-9][0-9/]*$/.test(job.mess) || job.mess.length > 100) {
-    return report(100, MESSID_NONNUMERIC + "\n");
+    return report(EXIT.permanent, MESSID_NONNUMERIC + "\n");
   }
   const at = job.recipient.lastIndexOf("@");
-  if (at < 0) return report(100, ADDRESS_NEEDS_HOST + "\n");
+  if (at < 0) return report(EXIT.permanent, ADDRESS_NEEDS_HOST + "\n");
   const messagePath = context.layout.messFromName(job.mess);
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(messagePath);
   } catch {
-    return report(111, "qmail-spawn unable to open message. (#4.3.0)\n");
+    return report(EXIT.temporary, "qmail-spawn unable to open message. (#4.3.0)\n");
   }
-  if (!info.isFile) return report(111, "Sorry, message has wrong type. (#4.3.5)\n");
+  if (!info.isFile) return report(EXIT.temporary, "Sorry, message has wrong type. (#4.3.5)\n");
   const local = job.recipient.slice(0, at);
   const domain = job.recipient.slice(at + 1);
-  if (local === "") return report(0, ""); // the trash can (§5.2 step 1)
+  if (local === "") return report(EXIT.ok, ""); // the trash can (§5.2 step 1)
 
   let user: LocalUser;
   try {
     user = await resolveLocalUser(context, local, domain);
   } catch (error) {
-    if (error instanceof DeliveryError) return report(111, toByteString(error.message) + "\n");
+    if (error instanceof DeliveryError) {
+      return report(EXIT.temporary, toByteString(error.message) + "\n");
+    }
     logWarning(`user lookup for ${safeLogText(job.recipient)} failed: ${errorText(error)}`);
-    return report(111, "Temporary failure in qmail-lspawn.\n");
+    return report(EXIT.temporary, "Temporary failure in qmail-lspawn.\n");
   }
   const defaultDelivery = toByteString(
     user.mailbox !== undefined

@@ -8,7 +8,8 @@ import { readControlLine } from "../../config/control.ts";
 import { homePaths } from "../../config/home.ts";
 import { AccountStore } from "../accounts/store.ts";
 import type { RoleSettings } from "../ipc.ts";
-import { injectMessage, qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
+import { injectMessage, QueueError } from "../queue/qmail_queue.ts";
+import { MailError } from "../mail_error.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
 
 /** A virtual mailbox as the accounts database describes it. */
@@ -32,8 +33,8 @@ export interface LocalContext {
   now(): Date;
   /**
    * Queues a forwarded message (qmail-queue as the user). Rejects with an
-   * Error whose message is qmail's text without its status letter and whose
-   * `temporary` is false only for a permanent refusal.
+   * Error whose message is qmail's text without its status letter; it is
+   * permanent only as a MailError that says so (isTemporary).
    */
   inject(
     body: Uint8Array | ReadableStream<Uint8Array>,
@@ -95,7 +96,8 @@ function currentUid(): number {
 
 /**
  * Forwards as qmail-local's qmail_open/qmail_close: a queue refusal becomes
- * an Error carrying qmail's text without its status letter and `temporary`.
+ * a MailError whose message is qmail_close's text without its status letter
+ * (the QueueError, with path and errno for the log, is its cause).
  */
 function forwardInjector(
   settings: RoleSettings,
@@ -110,9 +112,10 @@ function forwardInjector(
       return queued;
     } catch (error) {
       if (!(error instanceof QueueError)) throw error;
-      const text = qmailCloseText(error.exitCode);
-      throw Object.assign(new Error(text.slice(1), { cause: error }), {
-        temporary: !text.startsWith("D"),
+      throw new MailError(error.peerText, {
+        temporary: error.temporary,
+        logReason: error.logReason,
+        cause: error,
       });
     }
   };

@@ -3,6 +3,7 @@
  * fixed texts and the K/Z/D report it makes of qmail-local's exit code and
  * output.
  */
+import { EXIT } from "../exit_codes.ts";
 import type { DeliveryReport } from "../ipc.ts";
 
 /** qmail-lspawn's report texts (§5.1, §5.2). */
@@ -23,6 +24,6 @@ export function formatLocalReport(delivery: number, code: number, output: string
   const nul = text.indexOf("\0");
   if (nul >= 0) text = text.slice(0, nul);
   if (text.length > REPORT_LIMIT) text = text.slice(0, REPORT_LIMIT) + REPORT_TOO_LONG;
-  const status = code === 0 ? "K" : code === 100 ? "D" : "Z";
+  const status = code === EXIT.ok ? "K" : code === EXIT.permanent ? "D" : "Z";
   return { delivery, status, text };
 }

@@ -14,6 +14,8 @@
  * (the shell runs `exec 2>&1` before exec'ing the command's own shell), so
  * their order is kept as qmail's shared descriptor keeps it.
  */
+import { PROGRAM_EXIT } from "../exit_codes.ts";
+import { MailError } from "../mail_error.ts";
 
 /** What the exit status means to qmail-local. */
 export type ProgramOutcome =
@@ -33,13 +35,13 @@ export const PROGRAM_UMASK = "077";
 
 export const CHILD_CRASHED = "Aack, child crashed. (#4.3.0)";
 
-const PERMANENT_CODES = new Set([100, 64, 65, 70, 76, 77, 78, 112]);
+const PERMANENT_CODES = new Set(PROGRAM_EXIT.permanent);
 
 /** The exit status mapping of mailprogram() (pure). */
 export function programOutcome(code: number, signal: string | null): ProgramOutcome {
   if (signal !== null) return "crashed";
-  if (code === 0) return "success";
-  if (code === 99) return "stop";
+  if (code === PROGRAM_EXIT.ok) return "success";
+  if (code === PROGRAM_EXIT.stop) return "stop";
   if (PERMANENT_CODES.has(code)) return "permanent";
   return "temporary";
 }
@@ -126,10 +128,9 @@ export interface ProgramResult {
 }
 
 /** A program that could not be started: qmail's child exits 111 "Unable to run /bin/sh". */
-export class ProgramStartError extends Error {
-  readonly temporary = true;
+export class ProgramStartError extends MailError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { ...options, temporary: true });
     this.name = "ProgramStartError";
   }
 }

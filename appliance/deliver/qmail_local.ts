@@ -4,6 +4,8 @@
  * and answers with its exit code and what it printed, as qmail-lspawn reads
  * them (local_report.ts).
  */
+import { EXIT, type FailureExitCode } from "../exit_codes.ts";
+import { exitCodeFor } from "../mail_error.ts";
 import { stringToBytes } from "../bytes.ts";
 import { logWarning } from "../log.ts";
 import { fromByteString, toByteString } from "./byte_string.ts";
@@ -37,7 +39,7 @@ export interface QmailLocalRun {
 
 /** qmail-local's result: its exit code (0, 100, 111) and everything it and its programs printed. */
 export interface QmailLocalResult {
-  code: 0 | 100 | 111;
+  code: typeof EXIT.ok | FailureExitCode;
   output: string;
 }
 
@@ -128,15 +130,18 @@ export async function runQmailLocal(
     }
     output += `did ${lines.files}+${lines.forwards.length}+${lines.programs}\n`;
     if (qp !== undefined) output += `qp ${qp}\n`;
-    return { code: 0, output };
+    return { code: EXIT.ok, output };
   } catch (error) {
     if (error instanceof DeliveryError) {
       return {
-        code: error.temporary ? 111 : 100,
+        code: exitCodeFor(error),
         output: output + toByteString(error.message) + "\n",
       };
     }
     logWarning(`local delivery failed unexpectedly: ${errorText(error)}`);
-    return { code: 111, output: output + "Temporary failure in qmail-local. (#4.3.0)\n" };
+    return {
+      code: EXIT.temporary,
+      output: output + "Temporary failure in qmail-local. (#4.3.0)\n",
+    };
   }
 }

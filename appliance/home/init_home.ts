@@ -34,6 +34,7 @@ import { isValidHostname } from "../accounts/account_names.ts";
 import { makeFifo } from "../queue/trigger.ts";
 import { errorText } from "../deliver/delivery_error.ts";
 import { fileExists } from "../durable_file.ts";
+import { MailError } from "../mail_error.ts";
 
 export interface InitHomeOptions {
   /** This host's name (control/me); default from the host name, see defaultMe. */
@@ -50,14 +51,14 @@ export interface InitHomeResult {
 }
 
 /** A home that cannot be made or used as it is; the message names the path. */
-export class InitError extends Error {
+export class InitError extends MailError {
   constructor(
     message: string,
     /** Whether trying again may help (an I/O error) or the operator must act first. */
-    readonly temporary: boolean,
+    temporary: boolean,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(message, { ...options, temporary });
     this.name = "InitError";
   }
 }

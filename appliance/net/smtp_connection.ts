@@ -19,6 +19,7 @@ import {
 } from "../smtp/session.ts";
 import { DataReader } from "../smtp/data.ts";
 import { qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
+import { QUEUE_EXIT } from "../exit_codes.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts";
 import { LineBuffer } from "./line_buffer.ts";
@@ -426,20 +427,20 @@ async function receiveMessage(
 
 /** qmail_close's text, or a QMAILQUEUE program's own `D…`/`Z…` line (seed 001). */
 function queueErrorText(error: QueueError | undefined): string {
-  return error?.replyText ?? qmailCloseText(error?.exitCode ?? 53);
+  return error?.replyText ?? qmailCloseText(QUEUE_EXIT.write);
 }
 
 /** Tell the client little, log everything: the reason, errno and path go to the log. */
 function asQueueError(error: unknown, sessionId: string): QueueError {
   const queueError = error instanceof QueueError
     ? error
-    : new QueueError(53, (error as Error).message);
+    : new QueueError(QUEUE_EXIT.write, (error as Error).message);
   const cause = (error as Error).cause instanceof Error
     ? `: ${((error as Error).cause as Error).message}`
     : "";
   logEvent(
     "queue_error",
-    `smtpd ${sessionId}: queue trouble (exit ${queueError.exitCode}): ${queueError.message}${cause}`,
+    `smtpd ${sessionId}: queue trouble (exit ${queueError.exitCode}): ${queueError.logReason}${cause}`,
     { session: sessionId, exitCode: queueError.exitCode },
   );
   return queueError;

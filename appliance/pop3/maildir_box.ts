@@ -36,16 +36,15 @@
  */
 import { addMaildirQuota, sizeFromName } from "../deliver/quota.ts";
 import type { Pop3Message } from "./session_step.ts";
+import { MailError } from "../mail_error.ts";
 
 export type { Pop3Message };
 
-/** Why a mailbox cannot be opened; `temporary` as everywhere else. */
-export class MaildirBoxError extends Error {
-  readonly temporary: boolean;
+/** Why a mailbox cannot be opened; the client only ever hears qmail-pop3d's scan failure. */
+export class MaildirBoxError extends MailError {
   constructor(temporary: boolean, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { ...options, temporary });
     this.name = "MaildirBoxError";
-    this.temporary = temporary;
   }
 }
 

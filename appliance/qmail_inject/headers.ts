@@ -37,6 +37,7 @@
  * inject_controls.ts resolves the control values.
  */
 import { needsQuoting, quoteAddress } from "../quote_address.ts";
+import { MailError } from "../mail_error.ts";
 import { bytesToString, utf8ByteString } from "../bytes.ts";
 import { AddressRewriter } from "./address_rewriter.ts";
 import {
@@ -62,12 +63,10 @@ import {
 /** The most header bytes read into memory; a longer header is refused. */
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
-/** qmail-inject's permanent failures (exit 100); `temporary` is false. */
-export class InjectError extends Error {
-  readonly temporary = false;
-  readonly exitCode = 100;
+/** qmail-inject's permanent failures (exit 100). */
+export class InjectError extends MailError {
   constructor(message: string) {
-    super(message);
+    super(message, { temporary: false });
     this.name = "InjectError";
   }
 }

@@ -4,6 +4,7 @@ import { completeHeader, InjectError, type InjectOptions, quoteAddress } from ".
 import { findHeaderEnd } from "./header_fields.ts";
 import type { InjectControls } from "./inject_controls.ts";
 import { formatTokens, parseTokens, rewriteAddressList } from "./token822.ts";
+import { exitCodeFor } from "../mail_error.ts";
 
 const CONTROLS: InjectControls = {
   defaultdomain: "example.com",
@@ -169,7 +170,7 @@ Deno.test("inject: unparsable sender fields are fatal, unparsable To is kept", (
   assert(kept.head.includes("To: a@b.example (unclosed\n"));
   assertEquals(kept.recipients, []);
   const error = assertThrows(() => inject("From: (unclosed\n\n"), InjectError);
-  assertEquals(error.exitCode, 100);
+  assertEquals(exitCodeFor(error), 100);
   assertEquals(error.message, "unable to parse this line:\nFrom: (unclosed\n");
 });
 

@@ -4,6 +4,8 @@
  * because qmail lets them hold any byte but NUL.
  */
 import { bytesToString, concatBytes, stringToBytes } from "../bytes.ts";
+import { QUEUE_EXIT } from "../exit_codes.ts";
+import { QueueError } from "./queue_error.ts";
 
 /** The longest address qmail-queue accepts: 1002 bytes before the NUL (ADDR = 1003). */
 export const MAX_ADDRESS_BYTES = 1002;
@@ -14,22 +16,15 @@ const D = 0x44;
 const U = 0x75;
 const P = 0x70;
 
-/** qmail-queue exit codes an envelope can cause (§3.4). */
-export const EXIT_ADDRESS_TOO_LONG = 11;
-export const EXIT_READ = 54;
-export const EXIT_ENVELOPE_FORMAT = 91;
-
-/** An envelope qmail-queue would refuse; `exitCode` is the qmail-queue exit code (§3.4). */
-export class EnvelopeError extends Error {
-  readonly exitCode: number;
-  /** Codes 11–40 are permanent; everything else (54, 91) is temporary. */
-  readonly temporary: boolean;
-
+/**
+ * An envelope qmail-queue would refuse: a QueueError whose `exitCode` is
+ * 11 (an address too long: permanent), 54 (early end) or 91 (a bad record
+ * type), the last two temporary as qmail_close has them (§3.4).
+ */
+export class EnvelopeError extends QueueError {
   constructor(exitCode: number, message: string) {
-    super(message);
+    super(exitCode, message);
     this.name = "EnvelopeError";
-    this.exitCode = exitCode;
-    this.temporary = !(exitCode >= 11 && exitCode <= 40);
   }
 }
 
@@ -71,7 +66,7 @@ export class EnvelopeParser {
         const end = nul < 0 ? chunk.length : nul;
         if (this.#length + (end - position) > MAX_ADDRESS_BYTES) {
           throw new EnvelopeError(
-            EXIT_ADDRESS_TOO_LONG,
+            QUEUE_EXIT.addressTooLong,
             `Envelope address longer than ${MAX_ADDRESS_BYTES} bytes`,
           );
         }
@@ -87,7 +82,7 @@ export class EnvelopeParser {
       const type = chunk[position++];
       if (this.#state === "first") {
         if (type !== F) {
-          throw new EnvelopeError(EXIT_ENVELOPE_FORMAT, "Envelope does not start with F");
+          throw new EnvelopeError(QUEUE_EXIT.envelopeFormat, "Envelope does not start with F");
         }
         this.#state = "address";
       } else if (type === 0) {
@@ -95,7 +90,7 @@ export class EnvelopeParser {
       } else if (type === T) {
         this.#state = "address";
       } else {
-        throw new EnvelopeError(EXIT_ENVELOPE_FORMAT, "Envelope record is not a T record");
+        throw new EnvelopeError(QUEUE_EXIT.envelopeFormat, "Envelope record is not a T record");
       }
     }
     return this.#state === "done"
@@ -107,7 +102,7 @@ export class EnvelopeParser {
   finish(): Envelope {
     if (this.#state === "done") return { sender: this.#sender!, recipients: this.#recipients };
     throw new EnvelopeError(
-      EXIT_READ,
+      QUEUE_EXIT.read,
       this.#state === "first" ? "Envelope is empty" : "Envelope ended before its terminating NUL",
     );
   }

@@ -19,16 +19,15 @@
  */
 import { writeAllSync } from "../write_all.ts";
 import { formatEnvelope } from "./envelope.ts";
-import { QUEUE_EXIT, QueueError } from "./qmail_queue.ts";
+import { QUEUE_EXIT } from "../exit_codes.ts";
+import { QueueError } from "./queue_error.ts";
 import type { QueueLayout } from "./layout.ts";
 import { removeIfPresent } from "../durable_file.ts";
 
 /** qmail_close's texts for a crashed queue program (qmail.c, §3.4 "client-side conditions"). */
 const TEXT_CRASHED = "Zqq crashed (#4.3.0)";
 /** The custom-error exit code of the aio patch (seed 001) and notqmail (§3.4). */
-export const EXIT_CUSTOM_ERROR = 82;
-/** qmail_close's code for a failed exec of the queue program (§3.4). */
-const EXIT_EXEC_FAILED = 120;
+export const EXIT_CUSTOM_ERROR = QUEUE_EXIT.customError;
 /** notqmail reads at most 255 bytes of custom error text (§3.4). */
 const CUSTOM_TEXT_BYTES = 255;
 /** Stderr kept for the log and the custom text; the rest is read and dropped. */
@@ -137,7 +136,7 @@ export async function openExternalQueue(
     file.close();
     // A leftover is removed by the 36-hour pid/ sweep (§4.9).
     await removeIfPresent(path).catch(() => {});
-    throw new QueueError(EXIT_EXEC_FAILED, `Cannot start the queue program ${program}`, {
+    throw new QueueError(QUEUE_EXIT.execFailed, `Cannot start the queue program ${program}`, {
       cause: error,
     });
   }
@@ -306,14 +305,16 @@ class ExternalQueue implements ExternalQueueMessage {
     }
     if (!this.#stderr.started) {
       // The shell died before exec: fd 1 could not be opened.
-      return new QueueError(EXIT_EXEC_FAILED, `${program} did not start${said}`);
+      return new QueueError(QUEUE_EXIT.execFailed, `${program} did not start${said}`);
     }
-    if (status.code === 0) {
+    if (status.code === QUEUE_EXIT.ok) {
       return new QueueError(QUEUE_EXIT.read, `${program} exited 0 but did not take the message`);
     }
     if (status.code === EXIT_CUSTOM_ERROR) {
       const replyText = parseCustomQueueError(this.#stderr.bytes());
-      return new QueueError(EXIT_CUSTOM_ERROR, `${program} exited 82${said}`, { replyText });
+      return new QueueError(EXIT_CUSTOM_ERROR, `${program} exited ${EXIT_CUSTOM_ERROR}${said}`, {
+        replyText,
+      });
     }
     return new QueueError(status.code, `${program} exited ${status.code}${said}`);
   }

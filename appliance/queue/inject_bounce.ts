@@ -13,6 +13,7 @@ import { readMessageSender } from "./transitions.ts";
 import { stripVerpMarker } from "../send/verp.ts";
 import { bounceCopyLimit, formatBounceHead, planBounce, STRIPPED_NOTICE } from "../send/bounce.ts";
 import { fileExists, isNotFound, probeFile, removeIfPresentSync } from "../durable_file.ts";
+import { isTemporary, MailError } from "../mail_error.ts";
 
 /** The bounce-related controls (§9). */
 export interface BounceSettings {
@@ -33,8 +34,7 @@ export type BounceResult =
   | { kind: "injected"; bounce: "single" | "double"; newId: bigint; qp: string };
 
 /** Thrown when a bounce cannot be injected; `temporary` says whether to try again. */
-export class BounceError extends Error {
-  readonly temporary: boolean;
+export class BounceError extends MailError {
   readonly bounce: "single" | "double" | undefined;
 
   constructor(
@@ -43,9 +43,8 @@ export class BounceError extends Error {
     bounce?: "single" | "double",
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(message, { ...options, temporary });
     this.name = "BounceError";
-    this.temporary = temporary;
     this.bounce = bounce;
   }
 }
@@ -134,8 +133,7 @@ export async function injectBounce(
     }
     queued = { id: message.id, qp: message.qp };
   } catch (error) {
-    const temporary = (error as { temporary?: unknown }).temporary !== false;
-    throw new BounceError(describeError(error), temporary, plan.kind, { cause: error });
+    throw new BounceError(describeError(error), isTemporary(error), plan.kind, { cause: error });
   } finally {
     try {
       mess.close();

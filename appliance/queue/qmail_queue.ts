@@ -13,101 +13,11 @@ import { pullTrigger } from "./trigger.ts";
 import { writeAllSync } from "../write_all.ts";
 import { stringToBytes } from "../bytes.ts";
 import { dirname, syncDirectory } from "../durable_file.ts";
+import { QUEUE_EXIT } from "../exit_codes.ts";
+import { QueueError } from "./queue_error.ts";
 
-/** qmail-queue exit codes (§3.4). */
-export const QUEUE_EXIT = {
-  addressTooLong: 11,
-  timeout: 52,
-  write: 53,
-  read: 54,
-  home: 61,
-  queue: 62,
-  pid: 63,
-  mess: 64,
-  intd: 65,
-  todo: 66,
-  internalBug: 81,
-  envelopeFormat: 91,
-} as const;
-
-/**
- * A message qmail-queue would not queue. `exitCode` is qmail-queue's exit
- * code (§3.4); `replyText` is qmail_close's `D…`/`Z…` text for it, or the
- * custom text a QMAILQUEUE program gave with exit 82 (seed 001); `temporary`
- * follows that text: only D texts are permanent.
- */
-export class QueueError extends Error {
-  readonly exitCode: number;
-  readonly temporary: boolean;
-  readonly replyText: string;
-
-  constructor(exitCode: number, message: string, options?: QueueErrorOptions) {
-    super(message, options);
-    this.name = "QueueError";
-    this.exitCode = exitCode;
-    this.replyText = options?.replyText ?? qmailCloseText(exitCode);
-    this.temporary = !this.replyText.startsWith("D");
-  }
-}
-
-export interface QueueErrorOptions extends ErrorOptions {
-  /** A `D…` (permanent) or `Z…` (temporary) text replacing qmailCloseText(exitCode). */
-  replyText?: string;
-}
-
-/**
- * The text qmail's client library (qmail_close in qmail.c) makes of a
- * qmail-queue exit code: `D…` permanent, `Z…` temporary, "" for success
- * (§3.4). qmail-smtpd sends it after 554/451 without its first letter.
- */
-export function qmailCloseText(exitCode: number): string {
-  switch (exitCode) {
-    case 0:
-      return "";
-    case 11:
-    case 115:
-      return "Denvelope address too long for qq (#5.1.3)";
-    case 31:
-      return "Dmail server permanently rejected message (#5.3.0)";
-    case 51:
-      return "Zqq out of memory (#4.3.0)";
-    case 52:
-      return "Zqq timeout (#4.3.0)";
-    case 53:
-      return "Zqq write error or disk full (#4.3.0)";
-    case 54:
-      return "Zqq read error (#4.3.0)";
-    case 55:
-      return "Zqq unable to read configuration (#4.3.0)";
-    case 56:
-      return "Zqq trouble making network connection (#4.3.0)";
-    case 61:
-      return "Zqq trouble in home directory (#4.3.0)";
-    case 62:
-    case 63:
-    case 64:
-    case 65:
-    case 66:
-      return "Zqq trouble creating files in queue (#4.3.0)";
-    case 71:
-      return "Zmail server temporarily rejected message (#4.3.0)";
-    case 72:
-      return "Zconnection to mail server timed out (#4.4.1)";
-    case 73:
-      return "Zconnection to mail server rejected (#4.4.1)";
-    case 74:
-      return "Zcommunication with mail server failed (#4.4.2)";
-    case 81:
-    case 91:
-      return "Zqq internal bug (#4.3.0)";
-    case 120:
-      return "Zunable to exec qq (#4.3.0)";
-    default:
-      return exitCode >= 11 && exitCode <= 40
-        ? "Dqq permanent problem (#5.3.0)"
-        : "Zqq temporary problem (#4.3.0)";
-  }
-}
+// QueueError is what every caller of the queue writer catches.
+export { qmailCloseText, QueueError, type QueueErrorOptions } from "./queue_error.ts";
 
 export interface QueueWriterOptions {
   /** The number in the Received line and the intd `p` record ("qp"); default Deno.pid. */

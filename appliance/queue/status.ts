@@ -7,6 +7,7 @@ import { bytesToString } from "../bytes.ts";
 import type { Channel, QueueLayout } from "./layout.ts";
 import { formatDate822 } from "../date822.ts";
 import { probeFile } from "../durable_file.ts";
+import { EXIT } from "../exit_codes.ts";
 
 export interface QueueCounts {
   /** Regular files under mess/* (qmail-qstat: `find queue/mess/* -type f | wc -l`). */
@@ -105,7 +106,7 @@ export function describeQueue(layout: QueueLayout): QreadResult {
   try {
     if (!Deno.statSync(layout.root).isDirectory) throw new Deno.errors.NotADirectory("queue");
   } catch (error) {
-    return { text: `fatal: unable to chdir: ${errorText(error)}\n`, exitCode: 111 };
+    return { text: `fatal: unable to chdir: ${errorText(error)}\n`, exitCode: EXIT.temporary };
   }
   const infoDirectories = layout.directories("info");
   for (let bucket = 0; bucket < layout.split; bucket++) {
@@ -114,11 +115,11 @@ export function describeQueue(layout: QueueLayout): QreadResult {
       names = Array.from(Deno.readDirSync(infoDirectories[bucket]), (entry) => entry.name);
     } catch (error) {
       text += `fatal: unable to opendir info/${bucket}: ${errorText(error)}\n`;
-      return { text, exitCode: 111 };
+      return { text, exitCode: EXIT.temporary };
     }
     for (const name of names) if (/^\d+$/.test(name)) text += describeMessage(layout, BigInt(name));
   }
-  return { text, exitCode: 0 };
+  return { text, exitCode: EXIT.ok };
 }
 
 function describeMessage(layout: QueueLayout, id: bigint): string {

@@ -16,6 +16,7 @@ import {
   formatRemoteSpawnFailure,
   parseRemoteOutput,
 } from "../send/remote_report.ts";
+import { EXIT } from "../exit_codes.ts";
 
 /** The wrapper's path inside the home. */
 export function extraRemotePath(home: string): string {
@@ -30,7 +31,8 @@ const QMAIL_START_UMASK = "077";
  * wrapper. A wrapper that cannot be run exits 111 (a temporary failure), as
  * when it could not be started at all.
  */
-const START_WRAPPER = `umask ${QMAIL_START_UMASK}; [ -x "$0" ] || exit 111; exec "$0" "$@"`;
+const START_WRAPPER =
+  `umask ${QMAIL_START_UMASK}; [ -x "$0" ] || exit ${EXIT.temporary}; exec "$0" "$@"`;
 
 /** Most output read from the wrapper (qmail-remote's texts are short; rspawn keeps what fits). */
 const MAX_OUTPUT = 64 * 1024;
@@ -59,7 +61,7 @@ export async function runExtraRemote(
     }).spawn();
   } catch {
     message.close();
-    const failure = formatRemoteSpawnFailure({ exitCode: 111 });
+    const failure = formatRemoteSpawnFailure({ exitCode: EXIT.temporary });
     return { delivery: job.delivery, ...failure };
   }
   const feed = message.readable.pipeTo(child.stdin).catch(() => {});

@@ -5,15 +5,16 @@
  * the failure kinds every client operation reports (ClientSocketError).
  */
 import net from "node:net";
+import { MailError } from "../mail_error.ts";
 
 /** Why a connection or an operation on it failed. */
 export type ClientFailure = "timeout" | "refused" | "bind" | "closed" | "tls" | "other";
 
-export class ClientSocketError extends Error {
+/** Always temporary: the next attempt may find the peer reachable. */
+export class ClientSocketError extends MailError {
   readonly kind: ClientFailure;
-  readonly temporary = true;
   constructor(kind: ClientFailure, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { ...options, temporary: true });
     this.kind = kind;
   }
 }

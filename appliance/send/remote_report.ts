@@ -13,6 +13,8 @@
  * log text). encodeRemoteOutput/parseRemoteOutput are qmail-remote's wire form
  * (letter + text + NUL per record) for the extraremote wrapper (seed 001).
  */
+import { EXIT } from "../exit_codes.ts";
+import { failureLetter } from "../mail_error.ts";
 
 export type RemoteRecord = { kind: "r" | "h" | "s" | "K" | "Z" | "D"; text: string };
 
@@ -103,7 +105,7 @@ export function formatRemoteSpawnFailure(
 ): { status: "Z" | "D"; text: string } {
   if ("crashed" in failure) return { status: "Z", text: "qmail-remote crashed.\n" };
   return {
-    status: failure.exitCode === 111 ? "Z" : "D",
+    status: failureLetter(failure.exitCode === EXIT.temporary),
     text: "Unable to run qmail-remote.\n",
   };
 }

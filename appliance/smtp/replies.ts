@@ -8,6 +8,8 @@
  * without its CRLF.
  */
 
+import { parseStatusText } from "../mail_error.ts";
+
 export const REPLY_OK = "250 2.0.0 ok";
 export const REPLY_MAIL_OK = "250 2.1.0 ok";
 export const REPLY_RCPT_OK = "250 2.1.5 ok";
@@ -89,21 +91,25 @@ export const REPLY_AUTH_BLOCKED = "421 4.7.0 too many failed authentications, tr
 /** SIZE= over the limit at MAIL time (RFC 1870 §6.1). */
 export const REPLY_SIZE_TOO_BIG = REPLY_TOO_BIG;
 
+/** qmail-smtpd's codes for a queue failure: qmail_close's D texts and its Z texts. */
+const REPLY_CODE_QUEUE_PERMANENT = 554;
+const REPLY_CODE_QUEUE_TEMPORARY = 451;
+
 /** `250 2.6.0 ok TIME qp QP` once the queue committed the message (§8.3, seed 000). */
 export function formatAcceptedReply(time: number, qp: string): string {
   return `250 2.6.0 ok ${time} qp ${qp}`;
 }
 
 /**
- * A queue failure: qmail_close's text (§3.4) starts with D (permanent) or Z
- * (temporary); the reply is 554 or 451 and the text without that letter, its
- * trailing `(#x.y.z)` moved to the front. A custom text from a QMAILQUEUE
- * program (seed 001) goes out as written. Anything not starting with D is
- * treated as temporary.
+ * A queue failure, the SMTP edge of MailError: qmail_close's text (§3.4)
+ * starts with D (permanent) or Z (temporary); the reply is 554 or 451 and
+ * the text without that letter, its trailing `(#x.y.z)` moved to the front.
+ * A custom text from a QMAILQUEUE program (seed 001) goes out as written.
+ * Anything not starting with D is treated as temporary (parseStatusText).
  */
 export function formatQueueErrorReply(text: string): string {
-  const code = text.startsWith("D") ? "554" : "451";
-  const body = text.slice(1);
+  const { temporary, text: body } = parseStatusText(text);
+  const code = temporary ? REPLY_CODE_QUEUE_TEMPORARY : REPLY_CODE_QUEUE_PERMANENT;
   const match = /^(.*?)\s*\(#(\d\.\d{1,3}\.\d{1,3})\)$/.exec(body);
   return match === null ? `${code} ${body}` : `${code} ${match[2]} ${match[1]}`;
 }

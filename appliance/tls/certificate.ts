@@ -7,6 +7,7 @@
  * Pure apart from verifyRevocationList's signature check (WebCrypto).
  */
 import { type X509, x509 } from "./x509.ts";
+import { MailError } from "../mail_error.ts";
 
 /** Object identifiers qmd looks for (RFC 5280 §4.1.2.4 and §4.2.1.12, PKCS #9). */
 export const OID = {
@@ -18,10 +19,9 @@ export const OID = {
 } as const;
 
 /** A certificate or CRL that cannot be read. */
-export class CertificateError extends Error {
-  readonly temporary = false;
+export class CertificateError extends MailError {
   constructor(reason: string) {
-    super(reason);
+    super(reason, { temporary: false });
     this.name = "CertificateError";
   }
 }

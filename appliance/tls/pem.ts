@@ -7,6 +7,7 @@
  * Pure: no I/O.
  */
 import { Buffer } from "node:buffer";
+import { MailError } from "../mail_error.ts";
 
 export interface PemBlock {
   /** e.g. "CERTIFICATE", "PRIVATE KEY", "EC PRIVATE KEY", "X509 CRL". */
@@ -20,10 +21,9 @@ export interface PemBlock {
 }
 
 /** A PEM file that cannot be used (unbalanced markers, bad base64). */
-export class PemError extends Error {
-  readonly temporary = false;
+export class PemError extends MailError {
   constructor(reason: string) {
-    super(reason);
+    super(reason, { temporary: false });
     this.name = "PemError";
   }
 }

@@ -26,6 +26,7 @@ import tls from "node:tls";
 import { ControlError, readControlList, readControlText } from "../../config/control.ts";
 import type { ClientTrust } from "./client_certificate.ts";
 import { parsePemBlocks, PemError } from "./pem.ts";
+import { MailError } from "../mail_error.ts";
 
 /** servercert.pem and tlsserverciphers, checked. */
 export interface ServerFiles {
@@ -60,11 +61,10 @@ export interface LoadedTls {
 }
 
 /** A control file for TLS that exists but cannot be used. */
-export class TlsFileError extends Error {
-  /** The operator has to fix the file; until then qmd keeps what it had. */
-  readonly temporary = true;
+/** Temporary: the operator has to fix the file; until then qmd keeps what it had. */
+export class TlsFileError extends MailError {
   constructor(readonly file: string, readonly reason: string) {
-    super(`${file}: ${reason}`);
+    super(`${file}: ${reason}`, { temporary: true });
     this.name = "TlsFileError";
   }
 }
