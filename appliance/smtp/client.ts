@@ -46,183 +46,54 @@
  *   [Z] "Connected to IP but authentication failed (AUTH MECH): REASON.\n" (bad challenge)
  *   [Z/stale] "Connected to IP but RSET was rejected.\n" + said (reuse)
  * A reply whose first three characters are not digits counts as code 451.
+ *
+ * This file holds the dialogue's state and its order; the EHLO reply is read
+ * in ehlo_capabilities.ts, STARTTLS is decided in client_tls.ts, AUTH runs in
+ * client_auth.ts, MAIL and the RCPTs in client_envelope.ts, and reply codes
+ * come from reply_code.ts.
  */
-import { SaslClient, SaslClientError } from "../auth/sasl_client.ts";
-import type { MechanismName } from "../auth/mechanisms.ts";
-import { quoteAddress } from "../quote_address.ts";
 import { formatRemoteHostSaid, type RemoteRecord } from "../send/remote_report.ts";
+import type { SmtpClientOptions, SmtpMessage } from "./client_options.ts";
+import { type ClientResult, type ClientStep, clientStep as step } from "./client_step.ts";
+import { type Capabilities, noCapabilities, parseEhloCapabilities } from "./ehlo_capabilities.ts";
+import { beginClientAuth, type ClientAuthExchange } from "./client_auth.ts";
+import { ClientEnvelope, type EnvelopeVerdict } from "./client_envelope.ts";
+import { tlsAfterHello, tlsFailedRecord, tlsRefusedRecord } from "./client_tls.ts";
+import { replyCode } from "./reply_code.ts";
 
-/** One message's envelope for the session. */
-export interface SmtpMessage {
-  /** Envelope sender (unquoted; "" = null sender). Quoted as qmail does (§4.10). */
-  sender: string;
-  /** Envelope recipients (unquoted), at least one. */
-  recipients: string[];
-  /** Size in bytes as sent (after LF→CRLF) for SIZE= when offered (RFC 1870). */
-  size?: number;
-  /** The body has 8-bit bytes: BODY=8BITMIME when offered (RFC 6152). */
-  eightBit?: boolean;
-}
-
-/** STARTTLS policy (seed 001 tlsremote, tlshosts/<FQDN>.pem). */
-export type TlsPolicy =
-  /** Never STARTTLS. */
-  | { mode: "off" }
-  /** tlsremote: STARTTLS when offered; a rejected STARTTLS continues in plain text. */
-  | { mode: "opportunistic" }
-  /** A pinned host: TLS or defer, never plain. pinFile names the file in texts. */
-  | { mode: "required"; pinFile: string };
-
-export interface SmtpClientOptions {
-  /** The server's address as printed in texts ("1.2.3.4"). */
-  ip: string;
-  /** EHLO/HELO argument (control/helohost, else me). */
-  heloHost: string;
-  tls: TlsPolicy;
-  /** The connection is already TLS (SMTPS): no STARTTLS. */
-  tlsActive?: boolean;
-  /** Smart-host credentials (smtprelays / smtproutes); mechanism undefined = best offered. */
-  auth?: { user: string; password: string; mechanism?: string };
-  /** secauthremote (seed 001): AUTH only after TLS. */
-  secAuthRemote?: boolean;
-  message: SmtpMessage;
-}
-
-/** What the server offered in its EHLO reply. */
-export interface Capabilities {
-  esmtp: boolean;
-  /** SIZE offered; the limit when given (0 = none). */
-  size?: number;
-  pipelining: boolean;
-  eightBitMime: boolean;
-  startTls: boolean;
-  /** AUTH mechanisms (upper case), from "AUTH x y" and the old "AUTH=x y". */
-  auth: string[];
-}
-
-export interface ClientResult {
-  /**
-   * delivered: K. failed: the records end in Z or D. next-mx: the greeting
-   * was 4xx/5xx, try the next address (seed 002; the records hold the Z text
-   * to report when none is left). stale: a reused connection failed before
-   * any MAIL reply; nothing was attempted.
-   */
-  outcome: "delivered" | "failed" | "next-mx" | "stale";
-  /** r/h/s per recipient (may be fewer), then one K/Z/D. */
-  records: RemoteRecord[];
-  /** The connection is idle and clean: quit() or nextMessage() may follow. */
-  reusable: boolean;
-}
-
-export interface ClientStep {
-  /** Command lines to write now, in order, each followed by CRLF. */
-  send: string[];
-  /** Some line in `send` carries credentials: never log it as is. */
-  sensitive: boolean;
-  /** Upgrade the connection to TLS now, then call tlsStarted() or tlsFailed(). */
-  startTls: boolean;
-  /** Stream the message body now, then call bodySent() or bodyFailed(). */
-  streamBody: boolean;
-  /** Set when the session has finished with this message. */
-  done?: ClientResult;
-}
+// The option and step types live beside the session; importers may keep taking them from here.
+export type { SmtpClientOptions, SmtpMessage, TlsPolicy } from "./client_options.ts";
+export type { ClientResult, ClientStep } from "./client_step.ts";
+export type { Capabilities } from "./ehlo_capabilities.ts";
 
 type State =
-  | "new"
-  | "greeting"
-  | "ehlo"
-  | "helo"
-  | "starttls"
-  | "tls"
-  | "auth"
-  | "rset"
-  | "envelope"
-  | "data"
-  | "body"
-  | "final"
-  | "done"
-  | "closed";
+  /** Before start(), then awaiting the greeting. */
+  | { phase: "new" | "greeting" }
+  /** EHLO sent; HELO sent after EHLO was refused. */
+  | { phase: "ehlo" | "helo" }
+  /** STARTTLS sent; its 220 came and the driver owes tlsStarted() or tlsFailed(). */
+  | { phase: "starttls" | "tls" }
+  /** The AUTH exchange. */
+  | { phase: "auth"; exchange: ClientAuthExchange }
+  /** RSET sent before another message on this connection. */
+  | { phase: "rset" }
+  /** MAIL and RCPTs under way. */
+  | { phase: "envelope"; envelope: ClientEnvelope }
+  /** DATA sent; the body is streaming; the final dot was sent. */
+  | { phase: "data" | "body" | "final" }
+  /** Finished with a message: idle and reusable, or closed. */
+  | { phase: "done" | "closed" };
 
-/** RFC 4954 preference when the route names no mechanism (brief: strongest first). */
-export const AUTH_PREFERENCE = ["CRAM-RIPEMD", "CRAM-SHA1", "CRAM-MD5", "PLAIN", "LOGIN"] as const;
-
-/** Whether a reply line is the last of its reply (no "-" as the fourth character). */
-export function isLastReplyLine(line: string): boolean {
-  return line.charAt(3) !== "-";
-}
-
-/** The reply's code: the first three characters of its first line; not digits → 451. */
-export function replyCode(lines: string[]): number {
-  const head = (lines[0] ?? "").slice(0, 3);
-  return /^\d{3}$/.test(head) ? Number(head) : 451;
-}
-
-/** Capabilities from a 250 EHLO reply (lines after the first; RFC 5321 §4.1.1.1). */
-export function parseEhloCapabilities(lines: string[]): Capabilities {
-  const caps: Capabilities = {
-    esmtp: true,
-    pipelining: false,
-    eightBitMime: false,
-    startTls: false,
-    auth: [],
-  };
-  for (const line of lines.slice(1)) {
-    const words = line.slice(4).trim().split(/[ \t=]+/).filter((word) => word !== "");
-    const keyword = (words[0] ?? "").toUpperCase();
-    if (keyword === "SIZE") {
-      const limit = Number(words[1] ?? "0");
-      caps.size = Number.isSafeInteger(limit) && limit > 0 ? limit : 0;
-    } else if (keyword === "PIPELINING") caps.pipelining = true;
-    else if (keyword === "8BITMIME") caps.eightBitMime = true;
-    else if (keyword === "STARTTLS") caps.startTls = true;
-    else if (keyword === "AUTH") {
-      for (const word of words.slice(1)) {
-        const mechanism = word.toUpperCase();
-        if (!caps.auth.includes(mechanism)) caps.auth.push(mechanism);
-      }
-    }
-  }
-  return caps;
-}
-
-const CLIENT_MECHANISMS = new Set<string>(AUTH_PREFERENCE);
-
-/** The mechanism to use: the route's, else the most preferred one offered, else undefined. */
-export function chooseMechanism(
-  offered: string[],
-  named: string | undefined,
-): MechanismName | undefined {
-  if (named !== undefined) {
-    const upper = named.toUpperCase();
-    return CLIENT_MECHANISMS.has(upper) ? upper as MechanismName : undefined;
-  }
-  return AUTH_PREFERENCE.find((mechanism) => offered.includes(mechanism));
-}
-
-function step(send: string[] = [], extra: Partial<ClientStep> = {}): ClientStep {
-  return { send, sensitive: false, startTls: false, streamBody: false, ...extra };
-}
+type Phase = State["phase"];
 
 /** The SMTP client side of one connection; see the module comment for the protocol. */
 export class SmtpClientSession {
   readonly #options: SmtpClientOptions;
-  #state: State = "new";
+  #state: State = { phase: "new" };
   #message: SmtpMessage;
-  #caps: Capabilities = {
-    esmtp: false,
-    pipelining: false,
-    eightBitMime: false,
-    startTls: false,
-    auth: [],
-  };
+  #caps: Capabilities = noCapabilities();
   #tlsActive: boolean;
   #authenticated = false;
-  #sasl: SaslClient | undefined;
-  #mechanism = "";
-  /** Replies still expected for the envelope commands sent (MAIL first, then RCPTs). */
-  #pending = 0;
-  #envelopeReplies: string[][] = [];
-  #pipelined = false;
   #records: RemoteRecord[] = [];
   #reused = false;
   #reusable = false;
@@ -252,7 +123,7 @@ export class SmtpClientSession {
   /** The first step after connecting: nothing to send, await the greeting. */
   start(): ClientStep {
     this.#expect("new");
-    this.#state = "greeting";
+    this.#state = { phase: "greeting" };
     return step();
   }
 
@@ -260,7 +131,8 @@ export class SmtpClientSession {
   reply(lines: string[]): ClientStep {
     if (lines.length === 0) throw new Error("A reply has at least one line");
     const code = replyCode(lines);
-    switch (this.#state) {
+    const state = this.#state;
+    switch (state.phase) {
       case "greeting":
         return this.#onGreeting(code, lines);
       case "ehlo":
@@ -269,18 +141,12 @@ export class SmtpClientSession {
         if (code !== 250) {
           return this.#fail("Z", `Connected to ${this.#ip} but my name was rejected.\n`, lines);
         }
-        this.#caps = {
-          esmtp: false,
-          pipelining: false,
-          eightBitMime: false,
-          startTls: false,
-          auth: [],
-        };
+        this.#caps = noCapabilities();
         return this.#afterHello();
       case "starttls":
         return this.#onStartTls(code, lines);
       case "auth":
-        return this.#onAuth(code, lines);
+        return this.#onAuth(state.exchange, code, lines);
       case "rset":
         if (code !== 250) {
           return this.#finish("stale", false, [
@@ -294,13 +160,13 @@ export class SmtpClientSession {
         }
         return this.#sendEnvelope();
       case "envelope":
-        return this.#onEnvelope(lines);
+        return this.#onEnvelope(state.envelope, lines);
       case "data":
         return this.#onData(code, lines);
       case "final":
         return this.#onFinal(code, lines);
       default:
-        throw new Error(`Unexpected server reply in state ${this.#state}`);
+        throw new Error(`Unexpected server reply in state ${state.phase}`);
     }
   }
 
@@ -308,24 +174,21 @@ export class SmtpClientSession {
   tlsStarted(): ClientStep {
     this.#expect("tls");
     this.#tlsActive = true;
-    this.#state = "ehlo";
+    this.#state = { phase: "ehlo" };
     return step([`EHLO ${this.#options.heloHost}`]);
   }
 
   /** The TLS handshake or the pinned verification failed: defer, never fall back to plain text. */
   tlsFailed(kind: "handshake" | "verify", reason: string): ClientStep {
     this.#expect("tls");
-    const pin = this.#options.tls.mode === "required" ? this.#options.tls.pinFile : "the server";
-    const text = kind === "verify"
-      ? `TLS unable to verify server with ${pin}: ${reason}; connected to ${this.#ip}.\n`
-      : `TLS connect failed: ${reason}; connected to ${this.#ip}.\n`;
-    return this.#finish("failed", false, [{ kind: "Z", text }], false);
+    const record = tlsFailedRecord(this.#options.tls, this.#ip, kind, reason);
+    return this.#finish("failed", false, [record], false);
   }
 
   /** The body and its final ".\r\n" were written: await the server's verdict. */
   bodySent(): ClientStep {
     this.#expect("body");
-    this.#state = "final";
+    this.#state = { phase: "final" };
     return step();
   }
 
@@ -348,41 +211,40 @@ export class SmtpClientSession {
    * dot was sent. On a reused connection before any MAIL reply: outcome stale.
    */
   connectionLost(): ClientStep {
-    if (this.#state === "done" || this.#state === "closed") {
-      this.#state = "closed";
+    if (this.#state.phase === "done" || this.#state.phase === "closed") {
+      this.#state = { phase: "closed" };
       this.#reusable = false;
       return step([], { done: { outcome: "failed", records: [], reusable: false } });
     }
-    const critical = this.#state === "final" ? "Possible duplicate! " : "";
+    const critical = this.#state.phase === "final" ? "Possible duplicate! " : "";
     const record: RemoteRecord = {
       kind: "Z",
       text: `Connected to ${this.#ip} but connection died. ${critical}(#4.4.2)\n`,
     };
     const stale = this.#reused &&
-      (this.#state === "rset" ||
-        (this.#state === "envelope" && this.#envelopeReplies.length === 0));
+      (this.#state.phase === "rset" ||
+        (this.#state.phase === "envelope" && this.#state.envelope.replyCount === 0));
     return this.#finish(stale ? "stale" : "failed", false, [record], false);
   }
 
   /** Another message on this idle, reusable connection: RSET, then its envelope. */
   nextMessage(message: SmtpMessage): ClientStep {
-    if (this.#state !== "done" || !this.#reusable) {
+    if (this.#state.phase !== "done" || !this.#reusable) {
       throw new Error("The connection cannot be reused");
     }
     if (message.recipients.length === 0) throw new Error("A message needs a recipient");
     this.#message = message;
     this.#records = [];
-    this.#envelopeReplies = [];
     this.#reused = true;
     this.#reusable = false;
-    this.#state = "rset";
+    this.#state = { phase: "rset" };
     return step(["RSET"]);
   }
 
   /** The lines that end an idle connection ("QUIT", sent without waiting for the reply). */
   quit(): string[] {
-    const open = this.#state !== "closed";
-    this.#state = "closed";
+    const open = this.#state.phase !== "closed";
+    this.#state = { phase: "closed" };
     this.#reusable = false;
     return open ? ["QUIT"] : [];
   }
@@ -391,8 +253,10 @@ export class SmtpClientSession {
     return this.#options.ip;
   }
 
-  #expect(state: State): void {
-    if (this.#state !== state) throw new Error(`Expected state ${state}, in ${this.#state}`);
+  #expect(phase: Phase): void {
+    if (this.#state.phase !== phase) {
+      throw new Error(`Expected state ${phase}, in ${this.#state.phase}`);
+    }
   }
 
   #finish(
@@ -403,7 +267,7 @@ export class SmtpClientSession {
   ): ClientStep {
     this.#records.push(...records);
     this.#reusable = reusable;
-    this.#state = reusable ? "done" : "closed";
+    this.#state = { phase: reusable ? "done" : "closed" };
     const result: ClientResult = { outcome, records: this.#records, reusable };
     return step(sendQuit && !reusable ? ["QUIT"] : [], { done: result });
   }
@@ -421,7 +285,7 @@ export class SmtpClientSession {
 
   #onGreeting(code: number, lines: string[]): ClientStep {
     if (code === 220) {
-      this.#state = "ehlo";
+      this.#state = { phase: "ehlo" };
       return step([`EHLO ${this.#options.heloHost}`]);
     }
     const text = `Connected to ${this.#ip} but greeting failed.\n${formatRemoteHostSaid(lines)}`;
@@ -435,7 +299,7 @@ export class SmtpClientSession {
       return this.#afterHello();
     }
     if (code >= 500) {
-      this.#state = "helo";
+      this.#state = { phase: "helo" };
       return step([`HELO ${this.#options.heloHost}`]);
     }
     return this.#fail("Z", `Connected to ${this.#ip} but my name was rejected.\n`, lines);
@@ -443,175 +307,77 @@ export class SmtpClientSession {
 
   /** After EHLO/HELO: STARTTLS, then AUTH, then the envelope. */
   #afterHello(): ClientStep {
-    const tls = this.#options.tls;
-    if (!this.#tlsActive && tls.mode !== "off") {
-      if (this.#caps.startTls) {
-        this.#state = "starttls";
-        return step(["STARTTLS"]);
-      }
-      if (tls.mode === "required") {
-        return this.#finish("failed", false, [{
-          kind: "Z",
-          text: `No TLS achieved while ${tls.pinFile} exists; connected to ${this.#ip}.\n`,
-        }], true);
-      }
-    }
-    return this.#afterTls();
+    const tls = tlsAfterHello(this.#options.tls, this.#tlsActive, this.#caps.startTls, this.#ip);
+    if (tls.kind === "failed") return this.#finish("failed", false, [tls.record], true);
+    if (tls.kind === "continue") return this.#afterTls();
+    this.#state = { phase: "starttls" };
+    return step(["STARTTLS"]);
   }
 
   #onStartTls(code: number, lines: string[]): ClientStep {
     if (code === 220) {
-      this.#state = "tls";
+      this.#state = { phase: "tls" };
       return step([], { startTls: true });
     }
-    const tls = this.#options.tls;
-    if (tls.mode === "required") {
-      return this.#fail(
-        "Z",
-        `STARTTLS rejected while ${tls.pinFile} exists; connected to ${this.#ip}.\n`,
-        lines,
-      );
-    }
+    const refused = tlsRefusedRecord(this.#options.tls, this.#ip, lines);
+    if (refused !== undefined) return this.#finish("failed", false, [refused], true);
     return this.#afterTls();
   }
 
+  /** AUTH with the route's credentials when it has some and has not yet, then the envelope. */
   #afterTls(): ClientStep {
-    const auth = this.#options.auth;
-    if (auth === undefined || this.#authenticated) return this.#sendEnvelope();
-    if (this.#options.secAuthRemote && !this.#tlsActive) {
-      return this.#finish("failed", false, [{
-        kind: "Z",
-        text: `Connected to ${this.#ip} but AUTH is not allowed without TLS (secauthremote).\n`,
-      }], true);
-    }
-    const mechanism = chooseMechanism(this.#caps.auth, auth.mechanism);
-    if (mechanism === undefined) {
-      return this.#finish("failed", false, [{
-        kind: "Z",
-        text: `Connected to ${this.#ip} but no AUTH mechanism I support was offered.\n`,
-      }], true);
-    }
-    this.#mechanism = mechanism;
-    this.#sasl = new SaslClient(mechanism, { user: auth.user, password: auth.password });
-    this.#state = "auth";
-    const initial = this.#sasl.initialResponse();
-    const line = initial === undefined ? `AUTH ${mechanism}` : `AUTH ${mechanism} ${initial}`;
-    return step([line], { sensitive: initial !== undefined });
+    const credentials = this.#options.auth;
+    if (credentials === undefined || this.#authenticated) return this.#sendEnvelope();
+    const begun = beginClientAuth({
+      ip: this.#ip,
+      credentials,
+      offered: this.#caps.auth,
+      tlsActive: this.#tlsActive,
+      secAuthRemote: this.#options.secAuthRemote ?? false,
+    });
+    if (begun.kind === "failed") return this.#finish("failed", false, [begun.record], true);
+    this.#state = { phase: "auth", exchange: begun.exchange };
+    return step([begun.first.line], { sensitive: begun.first.sensitive });
   }
 
-  #onAuth(code: number, lines: string[]): ClientStep {
-    const mechanism = this.#mechanism;
-    if (code === 334 && this.#sasl !== undefined) {
-      try {
-        const answer = this.#sasl.respond(lines[0].slice(4).trim());
-        return step([answer], { sensitive: true });
-      } catch (error) {
-        if (!(error instanceof SaslClientError)) throw error;
-        return this.#finish("failed", false, [{
-          kind: "Z",
-          text: `Connected to ${this.#ip} but authentication failed (AUTH ${mechanism}): ${
-            error.message.replace(/\.$/, "")
-          }.\n`,
-        }], true);
-      }
+  #onAuth(exchange: ClientAuthExchange, code: number, lines: string[]): ClientStep {
+    const progress = exchange.reply(code, lines);
+    switch (progress.kind) {
+      case "send":
+        return step([progress.next.line], { sensitive: progress.next.sensitive });
+      case "accepted":
+        this.#authenticated = true;
+        return this.#sendEnvelope();
+      case "failed":
+        return this.#finish("failed", false, [progress.record], true);
     }
-    if (code >= 200 && code < 300) {
-      this.#authenticated = true;
-      this.#sasl = undefined;
-      return this.#sendEnvelope();
-    }
-    return this.#fail(
-      code >= 500 ? "D" : "Z",
-      `Connected to ${this.#ip} but authentication was rejected (AUTH ${mechanism}).\n`,
-      lines,
-    );
-  }
-
-  #mailLine(): string {
-    const message = this.#message;
-    let line = `MAIL FROM:<${quoteAddress(message.sender)}>`;
-    if (this.#caps.size !== undefined && message.size !== undefined) {
-      line += ` SIZE=${message.size}`;
-    }
-    if (this.#caps.eightBitMime && message.eightBit) line += " BODY=8BITMIME";
-    return line;
-  }
-
-  #rcptLine(index: number): string {
-    return `RCPT TO:<${quoteAddress(this.#message.recipients[index])}>`;
   }
 
   #sendEnvelope(): ClientStep {
-    this.#state = "envelope";
-    this.#envelopeReplies = [];
-    this.#pipelined = this.#caps.pipelining;
-    if (this.#pipelined) {
-      const recipients = this.#message.recipients.map((_, index) => this.#rcptLine(index));
-      this.#pending = 1 + recipients.length;
-      return step([this.#mailLine(), ...recipients]);
-    }
-    this.#pending = 1;
-    return step([this.#mailLine()]);
+    const envelope = new ClientEnvelope(this.#message, this.#caps);
+    this.#state = { phase: "envelope", envelope };
+    return step(envelope.start());
   }
 
-  #onEnvelope(lines: string[]): ClientStep {
-    this.#envelopeReplies.push(lines);
-    this.#pending--;
-    const count = this.#envelopeReplies.length;
-    if (!this.#pipelined) {
-      // One command at a time: stop at a rejected MAIL, else the next RCPT.
-      if (count === 1 && replyCode(lines) >= 400) return this.#evaluateEnvelope();
-      if (count <= this.#message.recipients.length) {
-        this.#pending = 1;
-        return step([this.#rcptLine(count - 1)]);
-      }
+  #onEnvelope(envelope: ClientEnvelope, lines: string[]): ClientStep {
+    const progress = envelope.reply(lines);
+    switch (progress.kind) {
+      case "send":
+        return step(progress.lines);
+      case "wait":
+        return step();
+      case "complete":
+        return this.#afterEnvelope(envelope.verdict(this.#ip));
     }
-    if (this.#pending > 0) return step();
-    return this.#evaluateEnvelope();
   }
 
-  /** §5.8 step 7 for MAIL and the RCPTs, in order. */
-  #evaluateEnvelope(): ClientStep {
-    const [mail, ...rcpts] = this.#envelopeReplies;
-    const mailCode = replyCode(mail);
-    const lastCode = replyCode(this.#envelopeReplies[this.#envelopeReplies.length - 1]);
-    const reusable = lastCode !== 421 && mailCode !== 421;
-    if (mailCode >= 400) {
-      return this.#fail(
-        mailCode >= 500 ? "D" : "Z",
-        `Connected to ${this.#ip} but sender was rejected.\n`,
-        mail,
-        reusable,
-      );
+  /** DATA once some recipient was accepted; else the message ends here. */
+  #afterEnvelope(verdict: EnvelopeVerdict): ClientStep {
+    if (verdict.kind === "failed") {
+      return this.#finish("failed", verdict.reusable, verdict.records, true);
     }
-    let accepted = 0;
-    for (const lines of rcpts) {
-      const code = replyCode(lines);
-      if (code >= 400) {
-        this.#records.push({
-          kind: code >= 500 ? "h" : "s",
-          text: `${this.#ip} does not like recipient.\n${formatRemoteHostSaid(lines)}`,
-        });
-      } else {
-        accepted++;
-        this.#records.push({ kind: "r", text: "" });
-      }
-    }
-    if (accepted === 0) {
-      return this.#finish(
-        "failed",
-        reusable,
-        [{ kind: "D", text: `Giving up on ${this.#ip}.\n` }],
-        true,
-      );
-    }
-    if (!reusable) {
-      return this.#finish("failed", false, [{
-        kind: "Z",
-        text: `Connected to ${this.#ip} but connection died. (#4.4.2)\n`,
-      }], true);
-    }
-    this.#state = "data";
+    this.#records.push(...verdict.records);
+    this.#state = { phase: "data" };
     return step(["DATA"]);
   }
 
@@ -624,7 +390,7 @@ export class SmtpClientSession {
         true,
       );
     }
-    this.#state = "body";
+    this.#state = { phase: "body" };
     return step([], { streamBody: true });
   }
 

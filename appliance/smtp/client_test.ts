@@ -1,69 +1,7 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
-import { decodeBase64, decodeUtf8 } from "../auth/base64.ts";
-import { cramDigest } from "../auth/cram.ts";
 import { formatRemoteReport } from "../send/remote_report.ts";
-import {
-  chooseMechanism,
-  type ClientResult,
-  type ClientStep,
-  isLastReplyLine,
-  parseEhloCapabilities,
-  replyCode,
-  type SmtpClientOptions,
-  SmtpClientSession,
-} from "./client.ts";
-
-const IP = "192.0.2.7";
-
-function options(extra: Partial<SmtpClientOptions> = {}): SmtpClientOptions {
-  return {
-    ip: IP,
-    heloHost: "me.example",
-    tls: { mode: "off" },
-    message: { sender: "a@me.example", recipients: ["b@there.example"], size: 1234 },
-    ...extra,
-  };
-}
-
-/**
- * Plays a transcript: each server reply is fed in order ("\n" separates its
- * lines); STARTTLS upgrades and body streaming are acknowledged at once (or as
- * `events` say). Returns every command line and the final result.
- */
-function play(
-  session: SmtpClientSession,
-  replies: string[],
-  events: { tls?: "ok" | "handshake" | "verify"; lostAfter?: number; bodyFails?: boolean } = {},
-): { commands: string[]; result?: ClientResult; sensitive: string[]; steps: ClientStep[] } {
-  const commands: string[] = [];
-  const sensitive: string[] = [];
-  const steps: ClientStep[] = [];
-  let step = session.start();
-  let index = 0;
-  for (let guard = 0; guard < 100; guard++) {
-    steps.push(step);
-    commands.push(...step.send);
-    if (step.sensitive) sensitive.push(...step.send);
-    if (step.done) return { commands, result: step.done, sensitive, steps };
-    if (step.startTls) {
-      const tls = events.tls ?? "ok";
-      step = tls === "ok" ? session.tlsStarted() : session.tlsFailed(tls, "certificate expired");
-      continue;
-    }
-    if (step.streamBody) {
-      commands.push("<body>");
-      step = events.bodyFails ? session.bodyFailed("partial") : session.bodySent();
-      continue;
-    }
-    if (events.lostAfter !== undefined && index === events.lostAfter) {
-      step = session.connectionLost();
-      continue;
-    }
-    if (index >= replies.length) return { commands, sensitive, steps };
-    step = session.reply(replies[index++].split("\n"));
-  }
-  throw new Error("transcript did not finish");
-}
+import { SmtpClientSession } from "./client.ts";
+import { IP, options, play } from "./test_client.ts";
 
 const EHLO_PLAIN = "250-mx.there.example\n250-SIZE 10000000\n250 8BITMIME";
 const EHLO_PIPE = "250-mx.there.example\n250-PIPELINING\n250 SIZE";
@@ -341,112 +279,6 @@ Deno.test("client: a pinned host never falls back to plain text", () => {
   );
 });
 
-function decode(base64: string): string {
-  return decodeUtf8(decodeBase64(base64)!)!;
-}
-
-Deno.test("client: AUTH picks the best offered mechanism (CRAM-MD5) and hides the answers", () => {
-  const session = new SmtpClientSession(options({ auth: { user: "joe", password: "secret" } }));
-  const challenge = btoa("<1.2@relay>");
-  const run = play(session, [
-    "220 relay",
-    "250-relay\n250-AUTH LOGIN PLAIN CRAM-MD5\n250 SIZE",
-    `334 ${challenge}`,
-    "235 ok",
-    "250 ok",
-    "250 ok",
-    "354 go",
-    "250 ok",
-  ]);
-  assertEquals(run.commands[1], "AUTH CRAM-MD5");
-  assertEquals(decode(run.commands[2]), `joe ${cramDigest("CRAM-MD5", "secret", "<1.2@relay>")}`);
-  assertEquals(run.sensitive, [run.commands[2]]);
-  assert(session.authenticated);
-  assertEquals(run.result!.outcome, "delivered");
-});
-
-Deno.test("client: AUTH PLAIN with initial response, LOGIN named by the route", () => {
-  let run = play(new SmtpClientSession(options({ auth: { user: "joe", password: "pw" } })), [
-    "220 relay",
-    "250-relay\n250 AUTH=PLAIN LOGIN",
-    "235 ok",
-    "250 ok",
-  ]);
-  assert(run.commands[1].startsWith("AUTH PLAIN "));
-  assertEquals(decode(run.commands[1].slice(11)), "\0joe\0pw");
-  assertEquals(run.sensitive, [run.commands[1]]);
-  assertEquals(run.commands[2], "MAIL FROM:<a@me.example>");
-
-  run = play(
-    new SmtpClientSession(options({ auth: { user: "joe", password: "pw", mechanism: "login" } })),
-    [
-      "220 relay",
-      "250-relay\n250 AUTH PLAIN LOGIN",
-      "334 VXNlcm5hbWU6",
-      "334 UGFzc3dvcmQ6",
-      "235 ok",
-      "250 ok",
-    ],
-  );
-  assertEquals(run.commands.slice(1, 3).map((line, i) => (i === 0 ? line : decode(line))), [
-    "AUTH LOGIN",
-    "joe",
-  ]);
-  assertEquals(decode(run.commands[3]), "pw");
-  assertEquals(run.commands[4], "MAIL FROM:<a@me.example>");
-});
-
-Deno.test("client: AUTH failures: rejected (4xx Z, 5xx D), none offered, secauthremote", () => {
-  const auth = { user: "joe", password: "pw" };
-  let run = play(new SmtpClientSession(options({ auth })), [
-    "220 r",
-    "250-r\n250 AUTH PLAIN",
-    "535 5.7.8 bad credentials",
-  ]);
-  assertEquals(run.result!.records, [{
-    kind: "D",
-    text:
-      `Connected to ${IP} but authentication was rejected (AUTH PLAIN).\nRemote host said: 535 5.7.8 bad credentials\n`,
-  }]);
-  assertEquals(run.commands.at(-1), "QUIT");
-  run = play(new SmtpClientSession(options({ auth })), [
-    "220 r",
-    "250-r\n250 AUTH PLAIN",
-    "454 4.7.0 later",
-  ]);
-  assertEquals(run.result!.records[0].kind, "Z");
-  run = play(new SmtpClientSession(options({ auth })), ["220 r", "250 r"]);
-  assertEquals(
-    run.result!.records[0].text,
-    `Connected to ${IP} but no AUTH mechanism I support was offered.\n`,
-  );
-  run = play(new SmtpClientSession(options({ auth, secAuthRemote: true })), [
-    "220 r",
-    "250-r\n250 AUTH PLAIN",
-  ]);
-  assertEquals(
-    run.result!.records[0].text,
-    `Connected to ${IP} but AUTH is not allowed without TLS (secauthremote).\n`,
-  );
-  // With TLS, secauthremote lets AUTH through.
-  run = play(
-    new SmtpClientSession(options({ auth, secAuthRemote: true, tls: { mode: "opportunistic" } })),
-    ["220 r", "250-r\n250 STARTTLS", "220 go", "250-r\n250 AUTH PLAIN", "235 ok", "250 ok"],
-  );
-  assertEquals(run.commands.slice(0, 3), ["EHLO me.example", "STARTTLS", "EHLO me.example"]);
-  assert(run.commands[3].startsWith("AUTH PLAIN "));
-  // A malformed challenge.
-  run = play(new SmtpClientSession(options({ auth: { ...auth, mechanism: "CRAM-MD5" } })), [
-    "220 r",
-    "250-r\n250 AUTH CRAM-MD5",
-    "334 !!!",
-  ]);
-  assertEquals(
-    run.result!.records[0].text,
-    `Connected to ${IP} but authentication failed (AUTH CRAM-MD5): Malformed CRAM-MD5 challenge.\n`,
-  );
-});
-
 Deno.test("client: RSET reuse for the next message; a stale connection", () => {
   const session = new SmtpClientSession(options());
   let run = play(session, ["220 hi", EHLO_PIPE, "250 ok", "250 ok", "354 go", "250 ok one"]);
@@ -490,37 +322,45 @@ Deno.test("client: a 421 reply leaves the connection unusable", () => {
   assertEquals(run.commands.at(-1), "QUIT");
 });
 
-Deno.test("client: helpers", () => {
-  assert(!isLastReplyLine("250-first"));
-  assert(isLastReplyLine("250 last"));
-  assert(isLastReplyLine("250"));
-  assertEquals(replyCode(["250 ok"]), 250);
-  assertEquals(replyCode(["xyz"]), 451);
-  assertEquals(
-    parseEhloCapabilities([
-      "250-mx",
-      "250-size 1000",
-      "250-AUTH=LOGIN",
-      "250-auth plain login",
-      "250 STARTTLS",
-    ]),
-    {
-      esmtp: true,
-      size: 1000,
-      pipelining: false,
-      eightBitMime: false,
-      startTls: true,
-      auth: ["LOGIN", "PLAIN"],
-    },
-  );
-  assertEquals(
-    chooseMechanism(["LOGIN", "PLAIN", "CRAM-SHA1", "CRAM-MD5"], undefined),
-    "CRAM-SHA1",
-  );
-  assertEquals(chooseMechanism(["CRAM-RIPEMD", "LOGIN"], undefined), "CRAM-RIPEMD");
-  assertEquals(chooseMechanism(["LOGIN"], undefined), "LOGIN");
-  assertEquals(chooseMechanism(["DIGEST-MD5"], undefined), undefined);
-  assertEquals(chooseMechanism([], "cram-md5"), "CRAM-MD5");
-  assertEquals(chooseMechanism([], "digest-md5"), undefined);
+Deno.test("client: a message needs a recipient", () => {
   assertThrows(() => new SmtpClientSession(options({ message: { sender: "", recipients: [] } })));
+});
+
+Deno.test("client: a reused connection lost before any MAIL reply is stale, after it failed", () => {
+  const session = new SmtpClientSession(options());
+  play(session, ["220 hi", EHLO_PIPE, "250 ok", "250 ok", "354 go", "250 ok"]);
+  session.nextMessage({ sender: "x@me.example", recipients: ["y@there.example"] });
+  assertEquals(session.reply(["250 flushed"]).send.length, 2);
+  assertEquals(session.connectionLost().done!.outcome, "stale");
+
+  const later = new SmtpClientSession(options());
+  play(later, ["220 hi", EHLO_PIPE, "250 ok", "250 ok", "354 go", "250 ok"]);
+  later.nextMessage({ sender: "x@me.example", recipients: ["y@there.example"] });
+  later.reply(["250 flushed"]);
+  assertEquals(later.reply(["250 ok"]).send, []);
+  assertEquals(later.connectionLost().done, {
+    outcome: "failed",
+    reusable: false,
+    records: [{ kind: "Z", text: `Connected to ${IP} but connection died. (#4.4.2)\n` }],
+  });
+});
+
+Deno.test("client: a 421 to the last RCPT ends the message although one was accepted", () => {
+  const session = new SmtpClientSession(options({
+    message: { sender: "a@me.example", recipients: ["b@x.example", "c@x.example"] },
+  }));
+  const run = play(session, ["220 hi", EHLO_PIPE, "250 ok", "250 ok", "421 4.3.2 shutting down"]);
+  assertEquals(run.result, {
+    outcome: "failed",
+    reusable: false,
+    records: [
+      { kind: "r", text: "" },
+      {
+        kind: "s",
+        text: `${IP} does not like recipient.\nRemote host said: 421 4.3.2 shutting down\n`,
+      },
+      { kind: "Z", text: `Connected to ${IP} but connection died. (#4.4.2)\n` },
+    ],
+  });
+  assertEquals(run.commands.at(-1), "QUIT");
 });

@@ -79,3 +79,20 @@ export function step(
     delay: options.delay ?? 0,
   };
 }
+
+/**
+ * A step paused by tarpitdelay, with a `tarpit` log line (seed 000
+ * control/log/tarpitting), when tarpitting is on (tarpitcount > 0 and no
+ * NO_TARPITTING); else a plain step.
+ */
+export function tarpitStep(
+  tarpit: { count: number; delaySeconds: number } | undefined,
+  replies: string[],
+  why: string,
+): SmtpStep {
+  const delay = tarpit === undefined || tarpit.count <= 0 ? 0 : tarpit.delaySeconds;
+  return step(replies, {
+    delay,
+    effects: delay > 0 ? [{ kind: "log", event: "tarpit", text: `TARPIT: ${why}` }] : [],
+  });
+}

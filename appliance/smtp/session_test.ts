@@ -366,6 +366,37 @@ Deno.test("AUTH from an IP over the failure limit gets 421 and the session close
   const blocked = smtp.authVerified({ ok: false, temporary: false }, 10, true);
   assertEquals(blocked.replies, ["421 4.7.0 too many failed authentications, try again later"]);
   assertEquals(blocked.close, true);
+  assertEquals(smtp.phase, "closed");
+  assertEquals(send(smtp, "NOOP"), { replies: [], effects: [], close: true, delay: 0 });
+});
+
+Deno.test("a line over maxcmdlen inside AUTH ends the exchange with 501, logged", () => {
+  const smtp = session({ auth: AUTH_OPTIONS });
+  send(smtp, "HELO client.example");
+  assertEquals(send(smtp, "AUTH PLAIN").replies, ["334 "]);
+  assertEquals(smtp.phase, "auth");
+  const cut = smtp.lineTooLong();
+  assertEquals(cut.replies, ["501 5.5.2 cannot decode the response"]);
+  assertEquals(cut.delay, 0);
+  assertEquals(cut.effects.map((effect) => effect.kind === "log" && effect.text), [
+    "reject: AUTH PLAIN from 192.0.2.1 helo=<client.example>: " +
+    "501 5.5.2 cannot decode the response",
+  ]);
+  assertEquals(smtp.phase, "command");
+  assertEquals(replies(smtp, "NOOP"), ["250 2.0.0 ok"]);
+});
+
+Deno.test("no client line is read while AUTH is being verified", () => {
+  const smtp = session({ auth: AUTH_OPTIONS });
+  send(smtp, "AUTH PLAIN");
+  assertEquals(send(smtp, btoa("\0tim@example.net\0secret")).effects.map((e) => e.kind), [
+    "auth",
+  ]);
+  assertThrows(() => send(smtp, "NOOP"));
+  assertEquals(smtp.authVerified({ ok: true, user: "tim@example.net" }).replies, [
+    "235 2.7.0 ok, go ahead",
+  ]);
+  assertThrows(() => smtp.authVerified({ ok: true, user: "tim@example.net" }));
 });
 
 Deno.test("a tlsclients certificate relays; STARTTLS forgets HELO and the transaction", () => {

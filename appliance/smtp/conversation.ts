@@ -1,0 +1,38 @@
+/**
+ * What the SMTP session (session.ts) shares with the handlers of its verbs
+ * (ehlo.ts, transaction.ts, auth_exchange.ts): the conversation that
+ * survives from one command to the next, and a read-only view of what the
+ * session knows about its connection. A handler may change the conversation
+ * it is given; everything else it reports back in the step it returns.
+ */
+import type { SmtpSessionOptions } from "./session_options.ts";
+
+/** One mail transaction (RFC 5321 §3.3), from MAIL to the end of DATA. */
+export interface Transaction {
+  /** MAIL FROM, one char per byte. */
+  sender: string;
+  /** The sender is in badmailfrom: every RCPT gets 553 (§8.6). */
+  badMailFrom: boolean;
+  recipients: string[];
+  /** RCPT commands seen, accepted or not (for the tarpit). */
+  rcptCount: number;
+}
+
+/** What survives from one command to the next. */
+export interface Conversation {
+  /** The last HELO/EHLO argument. */
+  helo: string | undefined;
+  transaction: Transaction | undefined;
+}
+
+/** The session as a verb handler sees it. */
+export interface SessionView {
+  /** The session's options, every address part already one char per byte. */
+  readonly options: SmtpSessionOptions;
+  /** STARTTLS done, or SMTPS. */
+  readonly tlsActive: boolean;
+  /** The AUTH user once authenticated. */
+  readonly authUser: string | undefined;
+  /** RELAYCLIENT, a successful AUTH or a tlsclients certificate (qmail-smtpd's relayclient). */
+  readonly relaying: boolean;
+}

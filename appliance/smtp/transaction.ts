@@ -1,0 +1,243 @@
+/**
+ * The mail transaction (RFC 5321 §3.3, qmail-formats.md §8.4–§8.7): MAIL
+ * opens it, RCPT adds the recipients rcpthosts, RELAYCLIENT, AUTH, BATV and
+ * the recipient limits allow, DATA hands the envelope to the role, and the
+ * role's report of the body gives the final reply. Each verb is a function of
+ * the session's view and its conversation, returning the step to send.
+ */
+import { stringToBytes } from "../bytes.ts";
+import {
+  hasRoutingLocalPart,
+  isBadMailFrom,
+  isRcptAllowed,
+  parseSmtpAddress,
+} from "./mail_rcpt_address.ts";
+import { formatSmtpReceived } from "./received.ts";
+import type { Conversation, SessionView } from "./conversation.ts";
+import type { SmtpSessionOptions } from "./session_options.ts";
+import { type DataOutcome, type SmtpStep, step, tarpitStep } from "./session_step.ts";
+import {
+  formatAcceptedReply,
+  formatQueueErrorReply,
+  REPLY_AUTH_REQUIRED,
+  REPLY_BAD_MAIL_FROM,
+  REPLY_BARE_LF,
+  REPLY_BATV_INVALID,
+  REPLY_BATV_UNSIGNED,
+  REPLY_BREAK_RULES,
+  REPLY_GO_AHEAD,
+  REPLY_MAIL_FIRST,
+  REPLY_MAIL_OK,
+  REPLY_NO_GATEWAY,
+  REPLY_RCPT_OK,
+  REPLY_SIZE_TOO_BIG,
+  REPLY_SYNTAX,
+  REPLY_TOO_BIG,
+  REPLY_TOO_MANY_HOPS,
+  REPLY_TOO_MANY_RECIPIENTS,
+} from "./replies.ts";
+
+/** qmail-smtpd's MAXHOPS. */
+const DEFAULT_MAX_HOPS = 100;
+
+/** A step of DATA or its end, and the phase it leaves the session in. */
+export interface TransactionStep {
+  step: SmtpStep;
+  /** `data`: 354 sent, the role streams the body; `closed`: the step closes the connection. */
+  phase: "command" | "data" | "closed";
+}
+
+/** `SIZE=n` among MAIL FROM's parameters (RFC 1870 §6); undefined when absent or malformed. */
+function parseSizeParameter(argument: string): number | undefined {
+  const close = argument.indexOf(">");
+  const parameters = close >= 0 ? argument.slice(close + 1) : "";
+  for (const word of parameters.split(" ")) {
+    const match = /^size=(\d{1,15})$/i.exec(word);
+    if (match !== null) return Number(match[1]);
+  }
+  return undefined;
+}
+
+function addressOptions(options: SmtpSessionOptions) {
+  return {
+    localIpHost: options.localIpHost,
+    localIps: options.localIps,
+    maxAddressLength: options.maxAddressLength,
+  };
+}
+
+/** The address a MAIL or RCPT names, for the log: as parsed, else as the client wrote it. */
+export function attemptedAddress(options: SmtpSessionOptions, argument: string): string {
+  return parseSmtpAddress(argument, addressOptions(options)) ?? argument;
+}
+
+/** The size limit for a message: databytes, then databytesmf, then databytesrcpt (seed 001). */
+function messageLimit(view: SessionView, sender: string, recipients: string[]): number {
+  const options = view.options;
+  if (options.blacklisted !== undefined && view.authUser === undefined) {
+    return options.blacklisted.databytes;
+  }
+  let limit = options.databytes;
+  const bySender = options.databytesForSender?.(sender);
+  if (bySender !== undefined) limit = bySender;
+  let byRecipient: number | undefined;
+  for (const recipient of recipients) {
+    const value = options.databytesForRecipient?.(recipient);
+    if (value !== undefined && (byRecipient === undefined || value < byRecipient)) {
+      byRecipient = value;
+    }
+  }
+  return byRecipient ?? limit;
+}
+
+/** MAIL starts a new transaction; a syntax error leaves the old one in place, as in qmail. */
+export function mailCommand(
+  view: SessionView,
+  conversation: Conversation,
+  argument: string,
+): SmtpStep {
+  const options = view.options;
+  if (options.auth?.required && view.authUser === undefined) {
+    return step([REPLY_AUTH_REQUIRED]);
+  }
+  const sender = parseSmtpAddress(argument, addressOptions(options));
+  if (sender === null) {
+    return tarpitStep(options.tarpit, [REPLY_SYNTAX], "address too long or malformed");
+  }
+  const declared = parseSizeParameter(argument);
+  const limit = messageLimit(view, sender, []);
+  if (declared !== undefined && limit > 0 && declared > limit) {
+    return step([REPLY_SIZE_TOO_BIG]);
+  }
+  conversation.transaction = {
+    sender,
+    badMailFrom: isBadMailFrom(sender, options.badMailFrom),
+    recipients: [],
+    rcptCount: 0,
+  };
+  return step([REPLY_MAIL_OK], { delay: options.delays?.mail ?? 0 });
+}
+
+/** RCPT adds a recipient to the transaction, or says why not. */
+export function rcptCommand(
+  view: SessionView,
+  conversation: Conversation,
+  argument: string,
+): SmtpStep {
+  const transaction = conversation.transaction;
+  if (transaction === undefined) return step([REPLY_MAIL_FIRST]);
+  const options = view.options;
+  transaction.rcptCount++;
+  let recipient = parseSmtpAddress(argument, addressOptions(options));
+  // Departure: qmail accepts an empty recipient (`RCPT TO:<>`) and later
+  // appends envnoathost to nothing; no mail can be meant for it.
+  if (recipient === null || recipient === "") {
+    return tarpitStep(options.tarpit, [REPLY_SYNTAX], "address too long or malformed");
+  }
+  if (transaction.badMailFrom) return step([REPLY_BAD_MAIL_FROM]);
+  const batv = options.batv;
+  if (batv !== undefined) {
+    const checked = batv.check(recipient);
+    if (checked.signed && checked.ok) {
+      recipient = checked.original;
+    } else if (transaction.sender === "" && !batv.exempt(recipient, conversation.helo)) {
+      return step([checked.signed ? REPLY_BATV_INVALID : REPLY_BATV_UNSIGNED]);
+    }
+  }
+  const relayClient = options.relayClient;
+  if (relayClient !== undefined) {
+    recipient += relayClient;
+  } else if (view.relaying) {
+    // AUTH or a tlsclients certificate relays like RELAYCLIENT="".
+  } else if (
+    hasRoutingLocalPart(recipient) || !isRcptAllowed(recipient, options.rcptHosts)
+  ) {
+    return step([REPLY_NO_GATEWAY], {
+      effects: [{
+        kind: "log",
+        event: "relay-refused",
+        text: `relay refused: <${transaction.sender}> to <${recipient}>`,
+      }],
+    });
+  }
+  const limits = [options.maxRecipients];
+  if (!view.relaying) limits.push(options.maxUnauthRecipients);
+  for (const limit of limits) {
+    if (limit !== undefined && limit > 0 && transaction.recipients.length >= limit) {
+      return tarpitStep(options.tarpit, [REPLY_TOO_MANY_RECIPIENTS], "too many recipients");
+    }
+  }
+  transaction.recipients.push(recipient);
+  const tarpit = options.tarpit;
+  if (tarpit !== undefined && tarpit.count > 0 && transaction.rcptCount > tarpit.count) {
+    return tarpitStep(
+      tarpit,
+      [REPLY_RCPT_OK],
+      `<${transaction.sender}> to <${recipient}> | rcpt ${transaction.rcptCount}`,
+    );
+  }
+  return step([REPLY_RCPT_OK], { delay: options.delays?.rcpt ?? 0 });
+}
+
+/** RFC 3848 transmission types, as qmail-md writes them (seed 000 md21). */
+function protocol(view: SessionView): string {
+  const authed = view.authUser !== undefined;
+  if (view.tlsActive) return authed ? "ESMTPSA" : "ESMTPS";
+  return authed ? "ESMTPA" : "SMTP";
+}
+
+/** DATA: 354 and a `data` effect carrying the envelope, with the Received line dated `now`. */
+export function dataCommand(
+  view: SessionView,
+  conversation: Conversation,
+  now: Date,
+): TransactionStep {
+  const transaction = conversation.transaction;
+  if (transaction === undefined) return { step: step([REPLY_MAIL_FIRST]), phase: "command" };
+  if (transaction.recipients.length === 0) {
+    // qmail-md (seed 000): a client that sends DATA after every RCPT failed is not listening.
+    return { step: step([REPLY_BREAK_RULES], { close: true }), phase: "closed" };
+  }
+  const options = view.options;
+  const received = formatSmtpReceived({
+    remoteHost: options.remoteHost,
+    helo: conversation.helo,
+    remoteInfo: options.remoteInfo,
+    remoteIp: options.remoteIp,
+    localHost: options.localHost,
+    protocol: protocol(view),
+  }, now);
+  const blacklisted = options.blacklisted !== undefined && view.authUser === undefined
+    ? options.blacklisted.recipient
+    : undefined;
+  const recipients = blacklisted === undefined ? transaction.recipients : [blacklisted];
+  return {
+    step: step([REPLY_GO_AHEAD], {
+      effects: [{
+        kind: "data",
+        sender: stringToBytes(transaction.sender),
+        recipients: recipients.map(stringToBytes),
+        received,
+        databytes: messageLimit(view, transaction.sender, transaction.recipients),
+        maxHops: options.maxHops ?? DEFAULT_MAX_HOPS,
+      }],
+    }),
+    phase: "data",
+  };
+}
+
+/** The reply after the final dot, in qmail's order of checks (§8.3). */
+export function endOfDataStep(outcome: DataOutcome): TransactionStep {
+  switch (outcome.kind) {
+    case "queued":
+      return { step: step([formatAcceptedReply(outcome.time, outcome.qp)]), phase: "command" };
+    case "hops":
+      return { step: step([REPLY_TOO_MANY_HOPS]), phase: "command" };
+    case "toobig":
+      return { step: step([REPLY_TOO_BIG]), phase: "command" };
+    case "barelf":
+      return { step: step([REPLY_BARE_LF], { close: true }), phase: "closed" };
+    case "queue-error":
+      return { step: step([formatQueueErrorReply(outcome.text)]), phase: "command" };
+  }
+}
