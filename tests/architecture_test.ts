@@ -307,17 +307,6 @@ Deno.test("architecture: only queue/layout.ts spells queue paths", () => {
 const SOURCE_BUDGET = 500;
 const ROLE_BUDGET = 200;
 
-/**
- * Files being split on other branches while this rule came in; the lead
- * removes each one when its split is merged. A listed file that is within
- * budget (or gone) fails the test, so the list cannot go stale. No other
- * exceptions.
- */
-const SPLIT_IN_PROGRESS: readonly string[] = [
-  "appliance/smtp/session.ts",
-  "appliance/smtp/client.ts",
-];
-
 Deno.test("architecture: no source file over 500 lines, no role entry file over 200", async () => {
   // Role entry files are the Worker modules the supervisor starts (style.md §7:
   // a role file past about 200 lines is leaking logic).
@@ -327,15 +316,7 @@ Deno.test("architecture: no source file over 500 lines, no role entry file over 
     const budget = COMPILE_INCLUDES.includes(file) ? ROLE_BUDGET : SOURCE_BUDGET;
     return lines > budget ? [`${file}: ${lines} lines (budget ${budget})`] : [];
   });
-  assertEquals(
-    over.filter((line) => !SPLIT_IN_PROGRESS.some((file) => line.startsWith(`${file}:`))),
-    [],
-  );
-  assertEquals(
-    SPLIT_IN_PROGRESS.filter((file) => !over.some((line) => line.startsWith(`${file}:`))),
-    [],
-    "split files now within budget: remove them from SPLIT_IN_PROGRESS",
-  );
+  assertEquals(over, []);
 });
 
 Deno.test("architecture: mod.ts only exports (no side effects on import)", () => {
