@@ -1,7 +1,7 @@
 /**
  * qmail's RFC 822 date (date822fmt.c), as the Received lines of qmail-queue
  * and qmail-smtpd, qmail-inject's Date field, bounces and qmail-qread print
- * it (qmail-formats.md §3.3). Pure: the date is passed in.
+ * it (docs/queue-format.md §3.3). Pure: the date is passed in.
  */
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -61,7 +61,9 @@ export const QUEUE_EXIT = {
   /** For compatible programs: connected, then the exchange failed. */
   communication: 74,
   internalBug: 81,
-  /** The queue program wrote its own D/Z text (notqmail, the aio patch: seed 001). */
+  /**
+   * The queue program wrote its own D/Z text (notqmail, the aio patch: docs/patches.md seed 001).
+   */
   customError: 82,
   envelopeFormat: 91,
   /** qmail_close's alias for 11. */

@@ -147,7 +147,7 @@ export type FromRole =
 /** qmail-send's two channels: qmail-lspawn's and qmail-rspawn's. */
 export type DeliveryChannel = "local" | "remote";
 
-/** One recipient of one message (qmail-formats.md §4.6 command). */
+/** One recipient of one message (docs/queue-format.md §4.6 command). */
 export interface DeliveryJob {
   /** Slot number (qmail's delnum), unique among outstanding deliveries. */
   delivery: number;

@@ -5,7 +5,7 @@
  * qmailanalog-style tools keep working, or as one JSON object per line.
  *
  * Untrusted text is made safe the way qmail-send does it: LF becomes `/`, and
- * bytes below 33, above 126 and `%` become `_` (qmail-formats.md §4.13).
+ * bytes below 33, above 126 and `%` become `_` (docs/queue-format.md §4.13).
  * Every other record's text has its control characters shown as escapes
  * (`\r`, `\x1b`), so nothing a client sends can split a log line or reach
  * the terminal of whoever reads the log; spaces stay readable.
@@ -91,7 +91,7 @@ function jsonEscape(ch: string): string {
   return `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
-// --- qmail-send events (qmail-formats.md §4.13) ---
+// --- qmail-send events (docs/queue-format.md §4.13) ---
 
 export function logStatus(
   local: number,

@@ -1,6 +1,6 @@
 /**
  * What untrusted text looks like in a log line: qmail-send's "safe" filter
- * (qmail-formats.md §4.13) and qmd's escaping of control characters. Pure,
+ * (docs/queue-format.md §4.13) and qmd's escaping of control characters. Pure,
  * so the protocol cores can word their log effects with it (log.ts does the
  * logging).
  */

@@ -28,7 +28,7 @@ export interface StatusText {
 /**
  * Reads a text that starts with its status letter, as qmail_close returns
  * it (docs/queue-format.md §3.4) and a QMAILQUEUE program writes it (exit
- * 82, seed 001). Only `D` is permanent; qmail's callers test for nothing
+ * 82, docs/patches.md seed 001). Only `D` is permanent; qmail's callers test for nothing
  * else, so any other first letter is temporary.
  */
 export function parseStatusText(text: string): StatusText {

@@ -1,5 +1,5 @@
 /**
- * qmail's quote.c (qmail-formats.md §4.10): addresses as qmail writes them
+ * qmail's quote.c (docs/queue-format.md §4.10): addresses as qmail writes them
  * into the header fields it generates (bounces, qmail-local's Return-Path,
  * qmail-inject's rewritten fields) and into SMTP's MAIL and RCPT, the local
  * part quoted only when it must be. Used by send/, deliver/, qmail_inject/

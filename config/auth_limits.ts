@@ -1,5 +1,5 @@
 /**
- * qmd's failed-login limits, shared by SMTP AUTH and POP3 (the seeds have
+ * qmd's failed-login limits, shared by SMTP AUTH and POP3 (the seeds (docs/patches.md) have
  * only pauses: seed 000's control/auth/delay and seed 001's authfaildelay).
  * Read with the smtpd and pop3d controls, once per reload.
  *

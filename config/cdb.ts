@@ -1,5 +1,5 @@
 /**
- * Constant databases in D. J. Bernstein's cdb format (qmail-formats.md §10.3),
+ * Constant databases in D. J. Bernstein's cdb format (docs/queue-format.md §10.3),
  * byte for byte as cdbmake and qmail-newu write them, so qmd reads files made
  * by qmail's tools and qmail's tools read files made by qmd: `users/cdb`,
  * `control/morercpthosts.cdb`, tcprules files.

@@ -1,7 +1,7 @@
 /**
  * control/checkpassword (qmd's): the checkpassword command line the auth role
  * runs for users the accounts database does not know, as qmail-popup and the
- * SMTP AUTH patches run one (seed 000's run files: `checkpassword-chain
+ * SMTP AUTH patches run one (docs/patches.md seed 000's run files: `checkpassword-chain
  * /bin/true`). Leaf module: returns plain data.
  */
 import { readControlLine } from "./control.ts";

@@ -1,6 +1,6 @@
 /**
- * Every control file qmd knows (qmail-formats.md §9, qmail-control(5) and
- * the patches in the seeds): its kind, its default, which role reads it and
+ * Every control file qmd knows (docs/queue-format.md §9, qmail-control(5) and
+ * the patches in the seeds (docs/patches.md)): its kind, its default, which role reads it and
  * what it means. `qmd showctl` prints this table with each file's value, and
  * config/controls_test.ts fails when code reads a control file that is not
  * listed here, so the table stays the truth.

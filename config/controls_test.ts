@@ -47,7 +47,7 @@ Deno.test("controls: the scanner sees the call forms in use", () => {
   );
 });
 
-Deno.test("controls: names are unique and cover qmail-formats.md §9", () => {
+Deno.test("controls: names are unique and cover docs/queue-format.md §9", () => {
   const names = CONTROLS.map((spec) => spec.name);
   assertEquals(new Set(names).size, names.length);
   for (

@@ -1,5 +1,5 @@
 /**
- * The POP3 controls (seed 000: control/auth/pop3 and auth/spop3, the log
+ * The POP3 controls (docs/patches.md seed 000: control/auth/pop3 and auth/spop3, the log
  * switches; qmd's own control/pop3plaintext), read once per reload as plain
  * data. Connection limits are smtpd's (concurrencyincoming,
  * concurrencyperip), counted separately for POP3.

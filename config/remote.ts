@@ -1,10 +1,10 @@
 /**
- * qmail-remote's controls (qmail-formats.md §5.8, §9) with the seed patches,
+ * qmail-remote's controls (docs/queue-format.md §5.8, §9) with the seed patches,
  * read per delivery batch and returned as plain data:
  *
  * - helohost (default `me`; neither → null, and the remote role defers: §9),
  *   timeoutconnect (60), timeoutremote (1200);
- * - smtprelays (seed 000 README.rauth: `key:relay[:port]|user|password|mech`,
+ * - smtprelays (docs/patches.md seed 000 README.rauth: `key:relay[:port]|user|password|mech`,
  *   key = domain, `.suffix`, `user@domain` (the envelope sender) or empty),
  *   smtproutes (§5.8.1 `domain:relay[:port]`, seed 001 `... user password`
  *   after white space), qmtproutes (`domain:relay[:port]`, QMTP port 209);
@@ -35,7 +35,7 @@ import { flagDefault } from "./controls.ts";
 
 /** The SMTP port. */
 export const SMTP_PORT = 25;
-/** The QMTP port (qmail-qmtpc, seed 000). */
+/** The QMTP port (qmail-qmtpc, docs/patches.md seed 000). */
 export const QMTP_PORT = 209;
 
 /** Credentials for a smart host (smtprelays, or smtproutes' `user password`). */
@@ -119,7 +119,9 @@ function controlPath(home: string, name: string): string {
   return `${home}/control/${name}`;
 }
 
-/** Set or not: a file that exists is set unless its first line is "0" (seed 001). */
+/**
+ * Set or not: a file that exists is set unless its first line is "0" (docs/patches.md seed 001).
+ */
 function flag(home: string, name: string): boolean {
   const line = readControlLine(home, name);
   if (line === undefined) return flagDefault(name);
@@ -134,7 +136,7 @@ function readLogSwitch(home: string, name: string): boolean {
 }
 
 /**
- * control/extraremote (seed 001, "set or not"): run HOME/bin/qmail-remote.extra
+ * control/extraremote (docs/patches.md seed 001, "set or not"): run HOME/bin/qmail-remote.extra
  * in qmail-remote's place. An empty file is set. The remote role and the
  * supervisor (which lets the role run the wrapper) both ask here.
  */
@@ -190,7 +192,9 @@ function splitKey(file: string, entry: ListEntry): [string, string] {
 
 const MECHANISMS = new Set(["PLAIN", "LOGIN", "CRAM-MD5", "CRAM-SHA1", "CRAM-RIPEMD"]);
 
-/** smtproutes: `domain:relay[:port]` then optionally ` user password` (seed 001). */
+/**
+ * smtproutes: `domain:relay[:port]` then optionally ` user password` (docs/patches.md seed 001).
+ */
 export function parseSmtpRoutes(file: string, entries: ListEntry[]): RouteEntry[] {
   return entries.map((entry) => {
     const [key, rest] = splitKey(file, entry);
@@ -208,7 +212,10 @@ export function parseSmtpRoutes(file: string, entries: ListEntry[]): RouteEntry[
   });
 }
 
-/** smtprelays (seed 000 README.rauth): `key:relay[:port]` or `key:relay[:port]|user|pass|mech`. */
+/**
+ * smtprelays (docs/patches.md seed 000 README.rauth): `key:relay[:port]` or
+ * `key:relay[:port]|user|pass|mech`.
+ */
 export function parseSmtpRelays(file: string, entries: ListEntry[]): RouteEntry[] {
   return entries.map((entry) => {
     const [key, rest] = splitKey(file, entry);
@@ -257,7 +264,10 @@ export function parseIpv4(text: string): number | undefined {
   return value;
 }
 
-/** moreipme/notipme (seed 001): `a.b.c.d` or `a.b.c.d/m.m.m.m` (a contiguous netmask). */
+/**
+ * moreipme/notipme (docs/patches.md seed 001): `a.b.c.d` or `a.b.c.d/m.m.m.m` (a contiguous
+ * netmask).
+ */
 export function parseIpNets(file: string, entries: ListEntry[]): IpNet[] {
   return entries.map((entry) => {
     const [address, mask] = entry.value.trim().split("/", 2);
@@ -368,8 +378,8 @@ function lookup(entries: RouteEntry[], keys: string[]): RouteEntry | undefined {
 }
 
 /**
- * The route for a recipient domain (§5.8.1, README.rauth): smtprelays (first
- * the envelope sender `user@domain` when given, then the domain's keys), then
+ * The route for a recipient domain (§5.8.1, docs/patches.md seed 000 README.rauth): smtprelays
+ * (first the envelope sender `user@domain` when given, then the domain's keys), then
  * smtproutes, then qmtproutes. A relay named by smtprelays is looked up once
  * more in smtproutes by its own name (a "virtual relay"), keeping the
  * smtprelays credentials. An empty relay means MX as usual.
@@ -415,7 +425,7 @@ export function findRoute(controls: RemoteControls, domain: string, sender?: str
 
 /**
  * The local address for a connection to remoteIp carrying mail from sender
- * (seed 001): senderip (the sender's domain) overrides bindroutes (the remote
+ * (docs/patches.md seed 001): senderip (the sender's domain) overrides bindroutes (the remote
  * IP's text: the whole address, then each shorter prefix ending in ".", then
  * ""), which overrides outgoingip. A bindroutes hit with an empty address
  * means "don't send any mail to this": { kind: "refuse" }.

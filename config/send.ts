@@ -1,5 +1,5 @@
 /**
- * qmail-send's controls (qmail-formats.md §9), read at start and on SIGHUP
+ * qmail-send's controls (docs/queue-format.md §9), read at start and on SIGHUP
  * and returned as plain data; the send engine compiles the routing lists into
  * its lookup tables (appliance/send/routing.ts).
  */

@@ -1,6 +1,6 @@
 /**
- * qmail-smtpd's controls (qmail-formats.md §8.1, §9) and the seed patches'
- * (seed 000 qmail-md, seed 001 aio): read once per reload and returned as
+ * qmail-smtpd's controls (docs/queue-format.md §8.1, §9) and the seed patches'
+ * (docs/patches.md seed 000 qmail-md, seed 001 aio): read once per reload and returned as
  * plain data, so they can cross postMessage. Environment overrides are
  * applied per connection by resolveSmtpdPolicy(), because tcprules can set
  * them per client (tcp.smtp), layered over the process environment.
@@ -17,7 +17,7 @@ import { type AuthFailurePolicy, loadAuthFailurePolicy } from "./auth_limits.ts"
 import { flagDefault, numberDefault } from "./controls.ts";
 import { readCheckpassword } from "./checkpassword.ts";
 
-/** `address:bytes` lines of databytesmf / databytesrcpt (seed 001). */
+/** `address:bytes` lines of databytesmf / databytesrcpt (docs/patches.md seed 001). */
 export type SizeTable = Record<string, number>;
 
 export interface SmtpdControls {
@@ -33,7 +33,9 @@ export interface SmtpdControls {
   badMailFrom: string[];
   /** Bytes; 0 = unlimited. */
   databytes: number;
-  /** databytes+ (seed 000): the size limit for BLACKLISTED clients; 0 = databytes. */
+  /**
+   * databytes+ (docs/patches.md seed 000): the size limit for BLACKLISTED clients; 0 = databytes.
+   */
   databytesPlus: number;
   databytesMf: SizeTable | null;
   databytesRcpt: SizeTable | null;
@@ -70,7 +72,10 @@ export interface SmtpdControls {
   checkpassword: string[] | null;
   concurrencyIncoming: number;
   concurrencyPerIp: number;
-  /** BATV (seed 001): control/signkey (null = no checking), signkeystale days, and the exclusions. */
+  /**
+   * BATV (docs/patches.md seed 001): control/signkey (null = no checking), signkeystale days, and
+   * the exclusions.
+   */
   batv: { key: string | null; staleDays: number; noSignMyDoms: string[]; noSignHosts: string[] };
   log: { smtpIn: boolean; smtpOut: boolean; orChecks: boolean; tarpitting: boolean };
 }
@@ -214,9 +219,9 @@ export interface SmtpdPolicy {
   /** STARTTLS offered to this client (tlssmtpext / tlssmtpint). */
   tlsOffered: boolean;
   relayClient: string | undefined;
-  /** SMTPS: TLS from the first byte (seed 001, seed 002). */
+  /** SMTPS: TLS from the first byte (docs/patches.md seed 001, seed 002). */
   smtps: boolean;
-  /** BLACKLISTED (seed 000): the address every message goes to. */
+  /** BLACKLISTED (docs/patches.md seed 000): the address every message goes to. */
   blacklisted: string | undefined;
   /** QMAILQUEUE: the qmail-queue program to run instead of the built-in queue. */
   qmailQueue: string | undefined;
@@ -238,7 +243,7 @@ function envFlag(env: Record<string, string | undefined>, name: string): boolean
 }
 
 /**
- * Applies the environment over the controls, as the seeds name the
+ * Applies the environment over the controls, as the seeds (docs/patches.md) name the
  * variables: DATABYTES, DATABYTESMF=0 / DATABYTESRCPT=0 (off), MAXRECIPIENTS,
  * TARPITCOUNT, TARPITDELAY, NO_TARPITTING, GREETDELAY, HELODELAY, MFDELAY,
  * RCPTDELAY, DATABEFOREGREET, AUTHFAILDELAY, SECAUTHEXT, SECAUTHINT,

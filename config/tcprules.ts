@@ -1,5 +1,5 @@
 /**
- * tcpserver's per-client rules (tcprules(1), qmail-formats.md §10): the text
+ * tcpserver's per-client rules (tcprules(1), docs/queue-format.md §10): the text
  * format an operator writes in HOME/tcp.smtp, the cdb that tcprules compiles
  * it into, and tcpserver's lookup of a connection in that cdb.
  *

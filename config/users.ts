@@ -1,5 +1,5 @@
 /**
- * `users/assign` and `users/cdb` (qmail-formats.md §5.3): which user, home
+ * `users/assign` and `users/cdb` (docs/queue-format.md §5.3): which user, home
  * directory, dash and extension a local part belongs to.
  *
  * qmail-newu compiles the text file into the cdb; qmail-lspawn reads only the

@@ -270,7 +270,7 @@ Deno.test("architecture: appliance/'s folders import each other without cycles",
   assertEquals(found, []);
 });
 
-/** Queue path components (qmail-formats.md §2.1) next to a slash: a path being built. */
+/** Queue path components (docs/queue-format.md §2.1) next to a slash: a path being built. */
 const QUEUE_PATH =
   /(?:^|\/)(?:mess|intd|todo|info|pid|bounce|local|remote|lock)\/|\/(?:mess|intd|todo|info|pid|bounce|local|remote|lock)$/;
 

@@ -28,7 +28,7 @@
  *   assumed; over a socket it is real)
  * - `tls-active` the connection is TLS from the first byte (POP3S)
  * - `mechanisms MASK` / `mechanisms-tls MASK` control/auth/pop3 and
- *   auth/spop3 (defaults 60 and 63, seed 000)
+ *   auth/spop3 (defaults 60 and 63, docs/patches.md seed 000)
  * - `timestamp TEXT` the APOP banner (default `<4242.1700000000@mx.example.net>`)
  * - `hostname NAME` control/me (default `mx.example.net`)
  * - `challenge TEXT` / `nonce TEXT` the CRAM challenge and DIGEST-MD5 nonce

@@ -85,7 +85,7 @@ Deno.test("remote: an empty control/extraremote runs bin/qmail-remote.extra unde
   const mx = await startFakeMx({ host: "127.0.0.3" });
   const dns = await startFakeDns({ "relay.isp.test": { a: ["127.0.0.3"] } });
   const home = await homeWithRoute(dns.port, mx.port);
-  // "Set or not" (seed 001): the file exists, so the wrapper is on.
+  // "Set or not" (docs/patches.md seed 001): the file exists, so the wrapper is on.
   Deno.writeTextFileSync(`${home}/control/extraremote`, "");
   Deno.mkdirSync(`${home}/bin`);
   const wrapper = `${home}/bin/qmail-remote.extra`;

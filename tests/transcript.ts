@@ -66,7 +66,7 @@
  * - `challenge TEXT` / `nonce TEXT` the CRAM challenge and DIGEST-MD5 nonce
  * - `queue-error TEXT` every message fails to commit with this qmail_close
  *   text: in memory the queue refuses it, live a QMAILQUEUE program
- *   (tests/fixtures/qmailqueue/exit_code.sh) exits 82 with it (seed 001)
+ *   (tests/fixtures/qmailqueue/exit_code.sh) exits 82 with it (docs/patches.md seed 001)
  *
  * and, for the in-memory run only (see transcriptRunsOnlyInMemory):
  * - `remote IP [HOST [INFO]]` TCPREMOTEIP/HOST/INFO (default 192.0.2.1, unknown)

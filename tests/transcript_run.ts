@@ -88,7 +88,7 @@ class MemoryQueue {
       },
       commit: (sender, recipients) => {
         if (this.#error !== undefined) {
-          // As a QMAILQUEUE program that exits 82 with its own D/Z line (seed 001).
+          // As a QMAILQUEUE program that exits 82 with its own D/Z line (docs/patches.md seed 001).
           const error = new QueueError(EXIT_CUSTOM_ERROR, "the queue refused the message", {
             replyText: this.#error,
           });

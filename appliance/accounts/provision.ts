@@ -3,7 +3,7 @@
  * vpopmail's vadddomain/vdeldomain/vadduser do for qmail: a virtual domain is
  * also a line in control/rcpthosts (so qmail-smtpd accepts it) and a line
  * `domain:domain` in control/virtualdomains (so qmail-send hands its mail to
- * the local role as `domain-user@domain`, qmail-formats.md §4.4), and a
+ * the local role as `domain-user@domain`, docs/queue-format.md §4.4), and a
  * mailbox is a Maildir under HOME/mail/DOMAIN/USER.
  *
  * Control files are rewritten through a temporary file, fsync and rename, and

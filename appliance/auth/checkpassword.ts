@@ -1,6 +1,6 @@
 /**
- * The checkpassword interface (qmail-formats.md §7.2; checkpassword 0.90),
- * as the seed 001 qmail-smtpd calls it (`qmail-smtpd HOST /bin/checkpassword
+ * The checkpassword interface (docs/queue-format.md §7.2; checkpassword 0.90),
+ * as the docs/patches.md seed 001 qmail-smtpd calls it (`qmail-smtpd HOST /bin/checkpassword
  * /bin/true`): the program reads `user\0password\0timestamp\0` from fd 3 (at
  * most 512 bytes), exits 0 when the password is right (after exec'ing its
  * argument program), 1 when it is wrong, and anything else (2 misuse, 111)

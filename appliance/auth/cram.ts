@@ -1,7 +1,7 @@
 /**
  * The CRAM family (RFC 2195 §2): the client answers the server's challenge
  * with `user SP hex(HMAC(secret, challenge))`. CRAM-SHA1 and CRAM-RIPEMD
- * (seed 000, README.auth) are the same exchange with HMAC-SHA1 (RFC 2104,
+ * (docs/patches.md seed 000, README.auth) are the same exchange with HMAC-SHA1 (RFC 2104,
  * RFC 2202) and HMAC-RIPEMD-160 (RFC 2286).
  */
 import { createHash, createHmac } from "node:crypto";

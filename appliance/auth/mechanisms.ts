@@ -1,5 +1,5 @@
 /**
- * The six SASL mechanisms of seed 000's README.auth and their bits in the
+ * The six SASL mechanisms of docs/patches.md seed 000's README.auth and their bits in the
  * control/auth/{smtp,smtps,pop3,spop3} masks: LOGIN 1, PLAIN 2, CRAM-MD5 4,
  * CRAM-SHA1 8, CRAM-RIPEMD 16 (RIPEMD-160), DIGEST-MD5 32.
  */
@@ -15,7 +15,10 @@ export type MechanismName =
 /** The challenge-response mechanisms of RFC 2195's shape (an HMAC of the challenge). */
 export type CramMechanism = "CRAM-MD5" | "CRAM-SHA1" | "CRAM-RIPEMD";
 
-/** README.auth's bit for each mechanism; also the order EHLO and CAPA list them in. */
+/**
+ * docs/patches.md seed 000 README.auth's bit for each mechanism; also the order EHLO and CAPA list
+ * them in.
+ */
 export const MECHANISM_BITS: Record<MechanismName, number> = {
   "LOGIN": 1,
   "PLAIN": 2,

@@ -7,7 +7,7 @@ import {
   usableMechanisms,
 } from "./mechanisms.ts";
 
-Deno.test("mechanisms: README.auth bits, masks in a fixed order", () => {
+Deno.test("mechanisms: seed 000 README.auth bits, masks in a fixed order", () => {
   assertEquals(MECHANISM_BITS, {
     "LOGIN": 1,
     "PLAIN": 2,
@@ -16,7 +16,7 @@ Deno.test("mechanisms: README.auth bits, masks in a fixed order", () => {
     "CRAM-RIPEMD": 16,
     "DIGEST-MD5": 32,
   });
-  // README.auth's defaults and examples.
+  // docs/patches.md seed 000 README.auth's defaults and examples.
   assertEquals(mechanismsFromMask(60), ["CRAM-MD5", "CRAM-SHA1", "CRAM-RIPEMD", "DIGEST-MD5"]);
   assertEquals(mechanismsFromMask(63), [
     "LOGIN",

@@ -1,6 +1,6 @@
 /**
  * The client side of the six mechanisms, pure: used by the tests against our
- * server and by the remote role for smart hosts (seed 000 README.rauth). The
+ * server and by the remote role for smart hosts (docs/patches.md seed 000 README.rauth). The
  * cnonce for DIGEST-MD5 comes from the caller.
  */
 import { timingSafeEqual } from "node:crypto";

@@ -252,7 +252,7 @@ Deno.test("sasl: '*' cancels at every step; a cancelled exchange leaves no state
   rspauth.receive(digestLine({}));
   rspauth.verified({ ok: true, user: "joe@example.com", rspauth: "0".repeat(32) });
   assertEquals(rspauth.receive("*"), failure("cancelled"));
-  // reliability catalogue A5: CRAM cancelled, then a fresh exchange works.
+  // docs/reliability.md A5: CRAM cancelled, then a fresh exchange works.
   const again = server("PLAIN");
   assertEquals(again.start(b64("\0joe\0pw")).kind, "verify");
 });

@@ -139,7 +139,7 @@ export class AccountsVerifier implements AuthVerifier {
   /**
    * The verdict for anyone: an unknown user is rejected after the same scrypt
    * work a known one costs for PLAIN and LOGIN, so timing does not tell which
-   * addresses exist (reliability catalogue A3).
+   * addresses exist (docs/reliability.md A3).
    */
   async verify(credentials: Credentials): Promise<VerifyResult> {
     const known = await this.verifyIfKnown(credentials);

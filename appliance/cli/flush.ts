@@ -1,6 +1,6 @@
 /**
  * `qmd flush`: retry every queued message now, what SIGALRM does to
- * qmail-send (qmail-formats.md §4.7). The running appliance's supervisor
+ * qmail-send (docs/queue-format.md §4.7). The running appliance's supervisor
  * writes its pid to HOME/queue/lock/supervisor.pid and turns SIGALRM into a
  * `flush` for the send role; this command sends that signal.
  *

@@ -1,6 +1,6 @@
 /**
  * `qmd newu [--home DIR]`: qmail-newu. Compiles HOME/users/assign into
- * HOME/users/cdb (via users/cdb.tmp, fsync, rename; qmail-formats.md §5.3).
+ * HOME/users/cdb (via users/cdb.tmp, fsync, rename; docs/queue-format.md §5.3).
  * On any problem it prints one line naming the file (and line) and exits 111,
  * leaving the old users/cdb in place.
  */

@@ -1,5 +1,5 @@
 /**
- * `qmd queue`: qmail-queue (qmail-formats.md §3). The message comes on fd 0,
+ * `qmd queue`: qmail-queue (docs/queue-format.md §3). The message comes on fd 0,
  * the envelope on fd 1, read only after the message's EOF; nothing goes to
  * stdout and the result is the exit status (§3.4). It can stand in for
  * bin/qmail-queue through QMAILQUEUE (§3.5): every path is absolute, so the

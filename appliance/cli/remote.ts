@@ -3,7 +3,7 @@
  * for one recipient. The message comes on stdin, the routes and timeouts from
  * the home's controls, and the result goes to stdout in qmail-remote's form:
  * NUL-terminated records (`r`/`h`/`s` for the recipient, then `K`/`Z`/`D`),
- * exit 0 (qmail-formats.md §5.7). This is what an extraremote wrapper runs at
+ * exit 0 (docs/queue-format.md §5.7). This is what an extraremote wrapper runs at
  * its end, and what a qmail-rspawn can run in qmail-remote's place.
  */
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
@@ -52,7 +52,7 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   // stdin goes to a private scratch file: an attempt needs its size, and the fallback route
-  // (seed 001) reads it again.
+  // (docs/patches.md seed 001) reads it again.
   const scratch = await Deno.makeTempDir({ prefix: "qmd-remote-" });
   const messagePath = `${scratch}/message`;
   const pool = new ConnectionPool<SmtpConnection>({ idleMs: 0 });

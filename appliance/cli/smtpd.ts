@@ -5,7 +5,7 @@
  * TCPLOCALIP, TCPLOCALHOST) and the policy from the variables the seed
  * patches read (RELAYCLIENT, DATABYTES, QMAILQUEUE, SMTPS, TARPITCOUNT, ...).
  * The AUTH patches' arguments are accepted in both forms:
- * `qmail-smtpd HOSTNAME checkpassword prog` (aio, seed 001) and
+ * `qmail-smtpd HOSTNAME checkpassword prog` (aio, docs/patches.md seed 001) and
  * `qmail-smtpd checkpassword prog` (qmail-md since md20, seed 000).
  */
 import { randomBytes } from "node:crypto";

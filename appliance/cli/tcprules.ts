@@ -1,6 +1,6 @@
 /**
  * `qmd tcprules rules.cdb rules.tmp < rules.txt`: ucspi-tcp's tcprules(1).
- * Reads rules on stdin (config/tcprules.ts, qmail-formats.md §10.1), writes
+ * Reads rules on stdin (config/tcprules.ts, docs/queue-format.md §10.1), writes
  * the cdb to rules.tmp, fsyncs, closes and renames it over rules.cdb, so
  * tcpserver and qmd see the old file or the new one, never a partial one.
  * The cdb is byte for byte the one tcprules writes. Silent on success; a bad

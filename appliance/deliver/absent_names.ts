@@ -1,6 +1,6 @@
 /**
  * Names known to be absent from a directory (no entry at all, not even a
- * dangling symlink), so the .qmail search (qmail-formats.md §6.2, §6.3) need
+ * dangling symlink), so the .qmail search (docs/queue-format.md §6.2, §6.3) need
  * not stat every candidate on every delivery.
  *
  * What is remembered is valid while the directory's device, inode, mtime and

@@ -1,5 +1,5 @@
 /**
- * qmail-local's loop check (qmail-formats.md §6.1): is any header line
+ * qmail-local's loop check (docs/queue-format.md §6.1): is any header line
  * byte-for-byte our Delivered-To line (DTLINE)? A message that already has
  * it has been here before.
  */

@@ -62,7 +62,10 @@ export function errorText(error: unknown): string {
   return (error as Error)?.message ?? String(error);
 }
 
-/** Whether a file system error means the disk quota was exceeded (README.quota). */
+/**
+ * Whether a file system error means the disk quota was exceeded (docs/patches.md seed 000
+ * README.quota).
+ */
 export function isQuotaError(error: unknown): boolean {
   return (error as { code?: string })?.code === "EDQUOT";
 }

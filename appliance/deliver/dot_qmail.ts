@@ -1,5 +1,5 @@
 /**
- * `.qmail` files as qmail-local reads them (qmail-formats.md §6.2–§6.4):
+ * `.qmail` files as qmail-local reads them (docs/queue-format.md §6.2–§6.4):
  * which file applies to an extension, what each line means, and the envelope
  * sender for forwards. Pure: the caller checks which candidate files exist.
  *

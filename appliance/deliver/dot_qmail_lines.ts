@@ -1,5 +1,5 @@
 /**
- * qmail-local running the lines of one .qmail file (qmail-formats.md
+ * qmail-local running the lines of one .qmail file (docs/queue-format.md
  * §6.4–§6.7): in order, file (Maildir, mbox) and program deliveries at once,
  * forward addresses collected for one injection at the end. A failing line
  * stops everything at once (a DeliveryError, or a program's exit 100/111);

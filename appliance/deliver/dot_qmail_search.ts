@@ -1,5 +1,5 @@
 /**
- * qmail-local's look at the user's home (qmail-formats.md §6.1–§6.3): the
+ * qmail-local's look at the user's home (docs/queue-format.md §6.1–§6.3): the
  * home's mode checks, the search for the .qmail file that applies to an
  * extension, and whether an owner file (.qmail-EXT-owner) exists. Names
  * found absent are remembered per home (absent_names.ts), so each delivery

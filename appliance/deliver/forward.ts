@@ -1,5 +1,5 @@
 /**
- * qmail-local's forwarding (qmail-formats.md §6.4): the forward lines of a
+ * qmail-local's forwarding (docs/queue-format.md §6.4): the forward lines of a
  * .qmail file, collected, go out at the end in one queue injection of DTLINE
  * followed by the original message bytes, from NEWSENDER (§6.3).
  */

@@ -1,6 +1,6 @@
 /**
  * The three lines qmail-local writes in front of a delivered message
- * (qmail-formats.md §6.1): DTLINE (Delivered-To), RPLINE (Return-Path) and
+ * (docs/queue-format.md §6.1): DTLINE (Delivered-To), RPLINE (Return-Path) and
  * UFLINE (the mbox "From " line), plus qmail's address quoting (§4.10).
  *
  * Pure. Addresses are byte strings (one char per byte), so any byte but NUL

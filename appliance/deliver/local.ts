@@ -1,6 +1,6 @@
 /**
  * Local delivery: qmail-lspawn's checks and user lookup and qmail-local's
- * `.qmail` processing for one recipient (qmail-formats.md §5.1–§5.5, §6),
+ * `.qmail` processing for one recipient (docs/queue-format.md §5.1–§5.5, §6),
  * turning a DeliveryJob into the K/Z/D report qmail-send expects.
  *
  * The parts: local_user.ts finds who the local part belongs to;

@@ -1,5 +1,5 @@
 /**
- * qmail-lspawn's report of one local delivery (qmail-formats.md §5.2): its
+ * qmail-lspawn's report of one local delivery (docs/queue-format.md §5.2): its
  * fixed texts and the K/Z/D report it makes of qmail-local's exit code and
  * output.
  */

@@ -1,5 +1,5 @@
 /**
- * qmail-lspawn's user lookup with qmd's fallbacks (qmail-formats.md §5.2–§5.4):
+ * qmail-lspawn's user lookup with qmd's fallbacks (docs/queue-format.md §5.2–§5.4):
  * who a local part belongs to — its home, dash and extension.
  *
  * qmd runs as one uid, so nothing here changes user. In place of qmail-getpw

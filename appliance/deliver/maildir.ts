@@ -1,16 +1,16 @@
 /**
- * Maildir delivery, qmail-local's algorithm (qmail-formats.md §6.7, maildir.5):
+ * Maildir delivery, qmail-local's algorithm (docs/queue-format.md §6.7, maildir.5):
  * create tmp/NAME with O_EXCL (0600), write Return-Path, Delivered-To and the
  * message, fsync, close, link tmp/NAME → new/NAME (the moment of delivery),
  * unlink tmp/NAME, then fsync new/. Any error removes tmp/NAME and is a
  * temporary failure with qmail's wording; a quota overrun (Maildir++
  * maildirsize, or EDQUOT from the file system) is permanent, as the quota
- * patch in seed 000's README.quota makes it.
+ * patch in docs/patches.md seed 000's README.quota makes it.
  *
  * Names keep qmail's TIME.UNIQUE.HOST shape with the modern unique part
  * `M<micros>P<pid>Q<count>` (maildir.5): one process makes many deliveries, so
  * the per-process counter keeps two deliveries in the same second apart
- * (reliability-catalogue M3). Maildir++ readers get `,S=SIZE` when a quota
+ * (docs/reliability.md M3). Maildir++ readers get `,S=SIZE` when a quota
  * applies.
  *
  * Cost: the metadata calls (open, link, unlink, stat, mkdir) and the write of

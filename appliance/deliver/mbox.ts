@@ -1,5 +1,5 @@
 /**
- * mbox delivery, qmail-local's mailfile() (qmail-formats.md §6.6): open for
+ * mbox delivery, qmail-local's mailfile() (docs/queue-format.md §6.6): open for
  * append (created 0600), take an exclusive flock for at most 30 seconds,
  * remember the end offset, write UFLINE, RPLINE, DTLINE and the message with
  * `>` added to every line matching `>*From `, an LF after an unterminated last

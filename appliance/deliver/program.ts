@@ -1,5 +1,5 @@
 /**
- * Program delivery, qmail-local's mailprogram() (qmail-formats.md §6.5):
+ * Program delivery, qmail-local's mailprogram() (docs/queue-format.md §6.5):
  * `/bin/sh -c COMMAND` in the home directory, the message (without the
  * Return-Path and Delivered-To lines) on stdin, stdout and stderr collected
  * into the report, qmail-local's variables in the environment.

@@ -1,5 +1,5 @@
 /**
- * qmail-local for one recipient (qmail-formats.md §5.5, §6): checks the
+ * qmail-local for one recipient (docs/queue-format.md §5.5, §6): checks the
  * home, refuses loops, finds the .qmail file, runs its lines and forwards,
  * and answers with its exit code and what it printed, as qmail-lspawn reads
  * them (local_report.ts).

@@ -15,7 +15,7 @@
  * than one delta line or is older than 15 minutes. The new file is written in
  * tmp/ and renamed over the old one.
  *
- * Going over quota is a permanent failure (README.quota in seed 000).
+ * Going over quota is a permanent failure (README.quota in docs/patches.md seed 000).
  */
 
 /** Limits; 0 means no limit of that kind. */

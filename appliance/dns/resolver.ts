@@ -1,7 +1,7 @@
 /**
  * The DNS layer for remote delivery (qmail's dns.c): MX lookups with implicit
  * MX and RFC 7505 null MX, A then AAAA addresses, CNAME canonicalisation
- * (qmail-formats §5.8 steps 3–4), and a bounded cache shared by every
+ * (docs/queue-format.md §5.8 steps 3–4), and a bounded cache shared by every
  * delivery of the role.
  *
  * Queries go through qmd's own stub resolver (client.ts: UDP with TCP

@@ -4,7 +4,7 @@
  * rcpthosts), users/assign, the alias user's home with .qmail-postmaster,
  * .qmail-mailer-daemon and .qmail-root delivering to ./Maildir/, HOME/mail for
  * virtual mailboxes, and queue/ with qmail's directories and modes
- * (qmail-formats.md §2.1) in the big-todo layout (§2.4).
+ * (docs/queue-format.md §2.1) in the big-todo layout (§2.4).
  *
  * It also writes control/servercert.pem, mode 0600: a private key and a
  * self-signed certificate for control/me in one PEM file, as qmail's TLS

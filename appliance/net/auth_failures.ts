@@ -426,7 +426,7 @@ export const AUTH_FAILURE_MAX_DELAY_SECONDS = 5;
 
 /**
  * How long to wait before answering a failed login: the configured pause
- * (control/auth/delay or authfaildelay, as the seeds define it) when there is
+ * (control/auth/delay or authfaildelay, as the seeds (docs/patches.md) define it) when there is
  * one; otherwise one second per recent failure, at most
  * AUTH_FAILURE_MAX_DELAY_SECONDS. The limits, not the pauses, stop guessing.
  */

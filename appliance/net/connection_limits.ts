@@ -1,7 +1,7 @@
 /**
  * Concurrency limits shared by every smtpd isolate: the total number of
  * incoming sessions (control/concurrencyincoming, tcpserver -c) and the
- * number per client IP (tcpserver's per-host limit, seed 004). The counters
+ * number per client IP (tcpserver's per-host limit, docs/patches.md seed 004). The counters
  * live in a SharedArrayBuffer that the supervisor creates once and posts to
  * each worker; every change is an Atomics operation, so isolates never need
  * to talk to each other.

@@ -1,7 +1,7 @@
 /**
  * Splits a byte stream into LF-terminated command lines with a hard length
  * limit, so a client sending gigabytes without a newline costs a bounded
- * amount of memory (reliability catalogue P1/P2). Bytes after the last line
+ * amount of memory (docs/reliability.md P1/P2). Bytes after the last line
  * stay available for the DATA byte machine (PIPELINING).
  */
 

@@ -49,7 +49,7 @@ export interface Pop3ConnectionOptions {
   tls?: () => TlsStartOptions | undefined;
   /** POP3S: TLS before the greeting. */
   implicitTls?: boolean;
-  /** control/log/pop3_in and pop3_out (seed 000). */
+  /** control/log/pop3_in and pop3_out (docs/patches.md seed 000). */
   log?: { pop3In: boolean; pop3Out: boolean };
   now?: () => Date;
   sleep?: (seconds: number) => Promise<void>;

@@ -65,7 +65,7 @@ export interface MessageSink {
   abort(): Promise<void>;
 }
 
-/** Session log switches (seed 000 control/log/*). */
+/** Session log switches (docs/patches.md seed 000 control/log/*). */
 export interface SmtpLogSwitches {
   smtpIn: boolean;
   smtpOut: boolean;
@@ -115,7 +115,7 @@ export interface SmtpConnectionOptions {
 const encoder = new TextEncoder();
 const CRLF = "\r\n";
 
-/** Reply for databeforegreet (seed 001): the client spoke before the 220. */
+/** Reply for databeforegreet (docs/patches.md seed 001): the client spoke before the 220. */
 const REPLY_DATA_BEFORE_GREET = "554 5.5.0 sorry, you spoke before my greeting";
 
 /**
@@ -314,7 +314,7 @@ export async function serveSmtpConnection(
 
 /**
  * The 220, after greetdelay. With databeforegreet a client that speaks during
- * the delay is refused and dropped (seed 001); otherwise its early bytes are
+ * the delay is refused and dropped (docs/patches.md seed 001); otherwise its early bytes are
  * kept, as qmail keeps them. Returns false when the session is over.
  */
 async function greet(
@@ -425,7 +425,7 @@ async function receiveMessage(
   return { kind: "queued", time: Math.floor(now.getTime() / 1000), qp: message.qp };
 }
 
-/** qmail_close's text, or a QMAILQUEUE program's own `D…`/`Z…` line (seed 001). */
+/** qmail_close's text, or a QMAILQUEUE program's own `D…`/`Z…` line (docs/patches.md seed 001). */
 function queueErrorText(error: QueueError | undefined): string {
   return error?.replyText ?? qmailCloseText(QUEUE_EXIT.write);
 }

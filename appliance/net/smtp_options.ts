@@ -47,7 +47,7 @@ export interface SessionExtras {
   nowMs?: number;
 }
 
-/** The BATV check for smtpd (seed 001), or undefined without control/signkey. */
+/** The BATV check for smtpd (docs/patches.md seed 001), or undefined without control/signkey. */
 function batvOptions(controls: SmtpdControls, remoteHost: string | undefined, nowMs: number) {
   const { key, staleDays, noSignMyDoms, noSignHosts } = controls.batv;
   if (key === null) return undefined;

@@ -1,5 +1,5 @@
 /**
- * qmail-popup's AUTHORIZATION state (qmail-formats.md §7.1) with seed 000's
+ * qmail-popup's AUTHORIZATION state (docs/queue-format.md §7.1) with docs/patches.md seed 000's
  * additions: USER/PASS, APOP, AUTH with the SASL mechanisms (RFC 5034, RFC
  * 1734), CAPA, STLS (RFC 2595), NOOP and QUIT. Pure: credentials go out as an
  * `auth` effect and come back through verified(). The session (session.ts)

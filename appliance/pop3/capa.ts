@@ -1,5 +1,5 @@
 /**
- * The CAPA reply (RFC 2449 §5) in seed 000's order. USER, SASL and STLS only
+ * The CAPA reply (RFC 2449 §5) in docs/patches.md seed 000's order. USER, SASL and STLS only
  * in the AUTHORIZATION state, where they can be used (§5: the list may differ
  * by state).
  */

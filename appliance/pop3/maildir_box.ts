@@ -1,6 +1,6 @@
 /**
  * One POP3 session's view of a Maildir, as qmail-pop3d has it
- * (qmail-formats.md §7.3, maildir.5):
+ * (docs/queue-format.md §7.3, maildir.5):
  *
  * - open: lock the Maildir for this session (RFC 2449 [IN-USE]), delete tmp/
  *   entries untouched (atime) for 36 hours, then list new/ then cur/, skipping

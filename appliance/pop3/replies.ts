@@ -1,5 +1,5 @@
 /**
- * The POP3 replies of qmail-popup and qmail-pop3d (qmail-formats.md §7.1,
+ * The POP3 replies of qmail-popup and qmail-pop3d (docs/queue-format.md §7.1,
  * §7.3), byte for byte where qmail has them, with the RFC 2449 §8 response
  * codes ([IN-USE], [SYS/TEMP]) and RFC 3206's [AUTH] added where they apply.
  * Note the trailing space of qmail's `+OK `. Each constant is one line
@@ -9,7 +9,7 @@
 /** qmail's `okay()`: every plain success, including the answer to PASS/APOP. */
 export const REPLY_OK = "+OK ";
 
-/** RFC 2449 §5's wording (also the zeitform CAPA of seed 002). */
+/** RFC 2449 §5's wording (also the zeitform CAPA of docs/patches.md seed 002). */
 export const REPLY_CAPA = "+OK Capability list follows";
 
 /** qmail-popup: anything but USER, PASS, APOP, QUIT, NOOP (and qmd's CAPA, STLS, AUTH). */
@@ -70,7 +70,7 @@ export const REPLY_NUL_IN_COMMAND = REPLY_SYNTAX;
 export const REPLY_TIMEOUT = "-ERR autologout, idle for too long";
 
 /**
- * RETR with the Netscape progress-bar patch of seed 000 (and RFC 1939 §5's
+ * RETR with the Netscape progress-bar patch of docs/patches.md seed 000 (and RFC 1939 §5's
  * example): the size on disk in octets.
  */
 export function formatRetrReply(size: number): string {

@@ -1,7 +1,7 @@
 /**
  * The POP3 protocol core: qmail-popup's AUTHORIZATION state and
- * qmail-pop3d's TRANSACTION state in one pure machine (qmail-formats.md §7),
- * with seed 000's additions (AUTH with six SASL mechanisms per RFC 5034 and
+ * qmail-pop3d's TRANSACTION state in one pure machine (docs/queue-format.md §7),
+ * with docs/patches.md seed 000's additions (AUTH with six SASL mechanisms per RFC 5034 and
  * RFC 1734, CAPA with RESP-CODES and AUTH-RESP-CODE per RFC 2449 and RFC 3206,
  * STLS per RFC 2595, RFC 1460's LAST, the Netscape RETR reply) and seed 002's
  * correct STAT count. No sockets, no files, no clock, no randomness.

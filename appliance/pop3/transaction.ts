@@ -1,5 +1,5 @@
 /**
- * qmail-pop3d's TRANSACTION state (qmail-formats.md §7.3): the scanned
+ * qmail-pop3d's TRANSACTION state (docs/queue-format.md §7.3): the scanned
  * Maildir as a numbered listing with deletion marks, and the commands that
  * read it — STAT, LIST, UIDL, RETR, TOP, DELE, RSET, NOOP and RFC 1460's
  * LAST. CAPA and QUIT are the session's (session.ts): they need more than the
@@ -90,7 +90,7 @@ export class Pop3Transaction {
   }
 
   /**
-   * STAT: seed 002's fix ("Return correct number of messages on POP3 STAT
+   * STAT: docs/patches.md seed 002's fix ("Return correct number of messages on POP3 STAT
    * command"): qmail 1.03 counted deleted messages too; RFC 1939 §5 does not.
    */
   #stat(): Pop3Step {
@@ -136,7 +136,7 @@ export class Pop3Transaction {
    * RETR n, TOP n l. qmail-pop3d's pop3_top: a missing or non-numeric line
    * count sends the whole message, as RETR. RETR counts for LAST (RFC 1460
    * §5: "the highest message number accessed"; qmail 1.03 counted only DELE,
-   * seed 000's md13 "corrected rfc1460 support"). TOP, a preview, does not
+   * docs/patches.md seed 000's md13 "corrected rfc1460 support"). TOP, a preview, does not
    * (qmd's reading, as Berkeley popper marks only RETR as retrieved).
    */
   #retrieve(argument: string, top: boolean): Pop3Step {

@@ -1,5 +1,5 @@
 /**
- * qmail-send's messdone (qmail-formats.md §4.8): a message with no channel
+ * qmail-send's messdone (docs/queue-format.md §4.8): a message with no channel
  * file left has its bounce/ID sent (or discarded), then leaves the queue
  * (S5 → S1). Every failure is logged here in qmail's wording and answered
  * with "look again in 123 s" (§4.7's system-failure retry), which the send

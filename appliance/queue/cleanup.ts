@@ -1,6 +1,6 @@
 /**
  * Start-up and periodic recovery of what a dead queue writer left behind
- * (qmail-formats.md §4.9): qmail-clean's sweep of pid/ and qmail-send's
+ * (docs/queue-format.md §4.9): qmail-clean's sweep of pid/ and qmail-send's
  * cleanup of S2/S3 messages (mess, maybe intd, but no todo and no info).
  * 36 hours (OSSIFIED_SECONDS) exceeds the writer's 24-hour alarm, so no
  * live writer can own what is removed.

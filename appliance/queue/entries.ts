@@ -1,7 +1,7 @@
 /**
  * Queue entries that may have either of two names (queue/layout.ts): flat
  * `todo/ID` as a vanilla qmail-queue writes it, or split `todo/NN/ID` as the
- * big-todo patch and qmd's own writer do (qmail-formats.md §2.4); the same
+ * big-todo patch and qmd's own writer do (docs/queue-format.md §2.4); the same
  * for intd/. A flat name for a small message number can be a split
  * subdirectory's name (`todo/5`), so a directory never counts as an entry
  * and is never removed.

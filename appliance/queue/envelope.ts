@@ -1,5 +1,5 @@
 /**
- * The queue's envelope byte formats (qmail-formats.md §3.1, §3.2 step 9, §4.3,
+ * The queue's envelope byte formats (docs/queue-format.md §3.1, §3.2 step 9, §4.3,
  * §4.5). Pure: bytes in, bytes or records out. Addresses are Uint8Array
  * because qmail lets them hold any byte but NUL.
  */

@@ -1,10 +1,10 @@
 /**
  * The qmail-queue client side toward an external program: what qmail's
  * qmail_open/qmail_put/qmail_close do when QMAILQUEUE names a program
- * (qmail-formats.md §3.5). The program gets the message on fd 0 and the
+ * (docs/queue-format.md §3.5). The program gets the message on fd 0 and the
  * envelope on fd 1, and answers with its exit status (§3.4); exit 82 with a
  * `D…` or `Z…` line on stderr is a custom permanent or temporary reply
- * (seed 001, "Alternative qmail-queue program with custom error message").
+ * (docs/patches.md seed 001, "Alternative qmail-queue program with custom error message").
  *
  * qmail hands the child two pipes. Deno.Command cannot give a child a
  * readable fd 1, so the envelope goes through a file instead: an empty file
@@ -26,7 +26,7 @@ import { removeIfPresent } from "../durable_file.ts";
 
 /** qmail_close's texts for a crashed queue program (qmail.c, §3.4 "client-side conditions"). */
 const TEXT_CRASHED = "Zqq crashed (#4.3.0)";
-/** The custom-error exit code of the aio patch (seed 001) and notqmail (§3.4). */
+/** The custom-error exit code of the aio patch (docs/patches.md seed 001) and notqmail (§3.4). */
 export const EXIT_CUSTOM_ERROR = QUEUE_EXIT.customError;
 /** notqmail reads at most 255 bytes of custom error text (§3.4). */
 const CUSTOM_TEXT_BYTES = 255;

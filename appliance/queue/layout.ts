@@ -1,5 +1,5 @@
 /**
- * The queue's layout and message states, as qmail keeps them (qmail-formats.md
+ * The queue's layout and message states, as qmail keeps them (docs/queue-format.md
  * §2). This is the only module that knows the queue's path names; every other
  * module asks it.
  *

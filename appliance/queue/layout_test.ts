@@ -41,7 +41,7 @@ Deno.test("layout: paths of a queue without a layout object (no split detection)
 });
 
 Deno.test("layout: the install's directories, and which are found split", () => {
-  // hier.c's order and modes (qmail-formats.md §2.1); big-todo splits intd/ and todo/ (§2.4).
+  // hier.c's order and modes (docs/queue-format.md §2.1); big-todo splits intd/ and todo/ (§2.4).
   assertEquals(
     QUEUE_DIRECTORIES.map(({ name, mode, split }) => `${name} ${mode.toString(8)} ${split}`),
     [

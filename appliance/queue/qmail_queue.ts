@@ -1,6 +1,6 @@
 /**
  * qmail-queue inside qmd: the only code that creates pid/, mess/, intd/ and
- * todo/ entries (qmail-formats.md §3.2). It moves a message S1 → S2 (mess
+ * todo/ entries (docs/queue-format.md §3.2). It moves a message S1 → S2 (mess
  * written) → S3 (intd written) → S4 (todo linked: the commit point), and on
  * failure back to S1 the way qmail-queue cleans up: truncate and unlink intd,
  * then mess.

@@ -14,7 +14,7 @@ export interface QueueErrorOptions extends ErrorOptions {
 /**
  * A message qmail-queue would not queue. `exitCode` is qmail-queue's exit
  * code (§3.4); `replyText` is qmail_close's `D…`/`Z…` text for it, or the
- * custom text a QMAILQUEUE program gave with exit 82 (seed 001). The text
+ * custom text a QMAILQUEUE program gave with exit 82 (docs/patches.md seed 001). The text
  * after the letter is the peer text; only D texts are permanent. The
  * message (path, cause) is for the log.
  */

@@ -1,5 +1,5 @@
 /**
- * The Received line qmail-queue puts on top of every message (qmail-formats.md
+ * The Received line qmail-queue puts on top of every message (docs/queue-format.md
  * §3.3). Pure: the date is passed in.
  */
 import { formatDate822 } from "../date822.ts";

@@ -1,6 +1,6 @@
 /**
  * What qmail-qstat and qmail-qread print, byte for byte (notqmail's
- * qmail-qstat.sh and qmail-qread.c; queue layout in qmail-formats.md §2,
+ * qmail-qstat.sh and qmail-qread.c; queue layout in docs/queue-format.md §2,
  * file formats §4.5).
  */
 import { bytesToString } from "../bytes.ts";

@@ -1,6 +1,6 @@
 /**
  * A real, empty qmail queue in a temporary directory for tests, laid out as
- * the qmail installer lays it out (qmail-formats.md §2.1), big-todo split
+ * the qmail installer lays it out (docs/queue-format.md §2.1), big-todo split
  * included unless asked otherwise.
  */
 import { DEFAULT_SPLIT, QueueLayout } from "./layout.ts";
@@ -55,7 +55,7 @@ export interface VanillaMessage {
 }
 
 /**
- * Writes a message the way vanilla qmail-queue does (qmail-formats.md §3.2),
+ * Writes a message the way vanilla qmail-queue does (docs/queue-format.md §3.2),
  * independently of qmd's writer: pid/PID.TIME.1 created O_EXCL with mode
  * 0644, its inode number as the message number, linked to mess/NN/ID and
  * unlinked; the Received line and the body; then the flat intd/ID (mode

@@ -1,6 +1,6 @@
 /**
  * The queue state changes that belong to qmail-send and qmail-clean
- * (qmail-formats.md §2.3, §4.3, §4.5, §4.8, §4.11). Each function names the
+ * (docs/queue-format.md §2.3, §4.3, §4.5, §4.8, §4.11). Each function names the
  * transition it makes. Only the send role calls these: it alone moves a
  * message S4 → S5 (preprocess.ts), marks recipients done, writes bounce/
  * and deletes; bounce/ID becomes a new message in inject_bounce.ts.

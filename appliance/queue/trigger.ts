@@ -1,6 +1,6 @@
 /**
  * lock/trigger, the FIFO through which queue writers wake the sender
- * (qmail-formats.md §3.2 step 11, §4.2).
+ * (docs/queue-format.md §3.2 step 11, §4.2).
  */
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { logWarning } from "../log.ts";

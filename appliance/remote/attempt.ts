@@ -16,7 +16,9 @@ export interface OutgoingMessage {
   size: number;
 }
 
-/** One host's result: "next" = not connected; nextMx = greeting 4xx/5xx (seed 002). */
+/**
+ * One host's result: "next" = not connected; nextMx = greeting 4xx/5xx (docs/patches.md seed 002).
+ */
 export type TargetResult = "next" | { records: RemoteRecord[]; nextMx: boolean };
 
 /** The local address to connect from, or undefined for the kernel's choice. */

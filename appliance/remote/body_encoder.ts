@@ -1,5 +1,5 @@
 /**
- * The message body as an SMTP client sends it after DATA (qmail-formats.md
+ * The message body as an SMTP client sends it after DATA (docs/queue-format.md
  * §5.8 step 7): line ends and dot-stuffing by DataEncoder (pure), and
  * streamBody, which reads the mess/ file in bounded chunks through it and
  * ends with the final dot.

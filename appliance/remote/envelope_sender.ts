@@ -1,5 +1,5 @@
 /**
- * BATV (seed 001): with control/signkey set, the envelope sender is signed
+ * BATV (docs/patches.md seed 001): with control/signkey set, the envelope sender is signed
  * (prvs=, appliance/send/batv.ts) for SMTP and QMTP unless nosignhosts/
  * nosignmydoms say otherwise. Routes and the local bind use the unsigned one.
  */
@@ -7,7 +7,7 @@ import type { RemoteControls } from "../../config/remote.ts";
 import { batvDay, shouldSign, signSender } from "../send/batv.ts";
 
 /**
- * The envelope sender as sent: BATV-signed (seed 001 signkey) when a signkey
+ * The envelope sender as sent: BATV-signed (docs/patches.md seed 001 signkey) when a signkey
  * is set and shouldSign() allows it for this recipient domain, valid until
  * today + signkeystale days; otherwise unchanged.
  */

@@ -1,10 +1,10 @@
 /**
- * extraremote (seed 001): qmail-rspawn runs the wrapper
+ * extraremote (docs/patches.md seed 001): qmail-rspawn runs the wrapper
  * QMAILHOME/bin/qmail-remote.extra instead of qmail-remote, with the same
  * arguments (HOST SENDER RECIPIENT) and the message on fd 0; the wrapper does
  * its work and ends by running the real qmail-remote (`qmd remote`, or
  * qmd installed as qmail-remote). Its NUL-terminated output is translated as
- * qmail-rspawn translates qmail-remote's (qmail-formats.md §5.7). It runs
+ * qmail-rspawn translates qmail-remote's (docs/queue-format.md §5.7). It runs
  * under qmail-start's umask 077, which qmail-rspawn passes on to what it
  * runs; /bin/sh sets it, since Deno cannot set a child's umask alone and the
  * process-wide one is shared by every role.

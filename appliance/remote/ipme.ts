@@ -1,5 +1,5 @@
 /**
- * qmail's ipme list with the moreipme/notipme patch (seed 001; qmail-formats.md
+ * qmail's ipme list with the moreipme/notipme patch (docs/patches.md seed 001; docs/queue-format.md
  * §5.8 step 5): the addresses that are this machine, so qmail-remote never
  * delivers to itself.
  *

@@ -1,5 +1,5 @@
 /**
- * Which addresses a message may go to (qmail-formats.md §5.8 steps 3–5): the
+ * Which addresses a message may go to (docs/queue-format.md §5.8 steps 3–5): the
  * route's relay, else the domain's canonical name (CNAME), its MX hosts by
  * preference (equal preferences shuffled) or its A records when there is no
  * MX, an address literal as is; then the self-MX rule, which drops every

@@ -1,5 +1,5 @@
 /**
- * A QMTP attempt on one address (qmtproutes, seed 000's qmtpc patch): a
+ * A QMTP attempt on one address (qmtproutes, docs/patches.md seed 000's qmtpc patch): a
  * place in the pool's per-destination bound, the local bind, the message
  * through qmtp_client.ts, and the connection's outcome in the tcpto table.
  */

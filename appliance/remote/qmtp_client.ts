@@ -1,5 +1,5 @@
 /**
- * The QMTP client for qmtproutes (http://cr.yp.to/proto/qmtp.txt; seed 000's
+ * The QMTP client for qmtproutes (http://cr.yp.to/proto/qmtp.txt; docs/patches.md seed 000's
  * qmail-1.03-qmtpc patch): one message per connection, as qmail-remote's
  * qmtp() sends it.
  *
@@ -13,7 +13,7 @@
  * is K (accepted), Z (temporary failure) or D (permanent failure), followed by
  * a human-readable text. The client then closes the connection.
  *
- * The answers become qmail-remote records (qmail-formats.md §5.7), keeping
+ * The answers become qmail-remote records (docs/queue-format.md §5.7), keeping
  * the SMTP wording so reports read alike:
  *   K → r ""                                          per recipient
  *   Z → s "IP does not like recipient.\nRemote host said: TEXT\n"

@@ -1,5 +1,5 @@
 /**
- * qmail-remote as I/O (qmail-formats.md §5.8), one recipient per job as
+ * qmail-remote as I/O (docs/queue-format.md §5.8), one recipient per job as
  * qmail-rspawn runs it: the route (config/remote.ts: smtproutes, smtprelays,
  * qmtproutes) with the default smtproutes relay as the fallback, the
  * addresses to try (mx_choice.ts), the tcpto table (tcpto_table.ts), an
@@ -7,7 +7,7 @@
  * the report as qmail-rspawn makes it (§5.7). The other texts come from
  * appliance/send/remote_report.ts (REMOTE_TEXTS, formatRemoteReport).
  *
- * An address that greets with 4xx/5xx (seed 002) passes the message to the
+ * An address that greets with 4xx/5xx (docs/patches.md seed 002) passes the message to the
  * next one; its records are reported if no later address takes it.
  */
 import { findRoute, type RemoteControls, type Route } from "../../config/remote.ts";
@@ -46,7 +46,7 @@ export async function deliverRecords(
   if (helo === null) return [REMOTE_TEXTS.noControls];
   const route = findRoute(ctx.controls, domain, job.sender);
   const first = await deliverByRoute(job, messagePath, domain, route, helo, ctx);
-  // The fallback (seed 001): the default smtproutes entry ":relay" takes the
+  // The fallback (docs/patches.md seed 001): the default smtproutes entry ":relay" takes the
   // message when a more specific route could not be reached, and with
   // straightfallback also after a temporary failure.
   const fallback = fallbackRoute(ctx.controls, route);
@@ -97,7 +97,7 @@ async function deliverByRoute(
       file,
       size,
     };
-    // The records of the last host that greeted with 4xx/5xx (seed 002), reported
+    // The records of the last host that greeted with 4xx/5xx (docs/patches.md seed 002), reported
     // when no later host takes the message.
     let greetingFailed: RemoteRecord[] | undefined;
     for (const target of list.targets) {

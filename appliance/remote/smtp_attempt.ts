@@ -8,7 +8,7 @@
  * appliance/smtp/client.ts's SmtpClientSession; this module writes its
  * lines, reads the replies, does the TLS upgrade (starttls.ts) and streams
  * the body (body_encoder.ts). Session outcomes: delivered/failed → its
- * records; next-mx (4xx/5xx greeting, seed 002) → the next address; stale (a
+ * records; next-mx (4xx/5xx greeting, docs/patches.md seed 002) → the next address; stale (a
  * reused connection failed before anything was attempted) → once more on a
  * fresh connection.
  */

@@ -1,6 +1,6 @@
 /**
  * The client side of STARTTLS (RFC 3207) for remote delivery: the tlshosts
- * pin of a host (seed 001: control/tlshosts/<FQDN>.pem; with one, the server
+ * pin of a host (docs/patches.md seed 001: control/tlshosts/<FQDN>.pem; with one, the server
  * certificate must verify against it and match the host name, and the
  * message never goes in plain text), control/clientcert.pem as the client
  * certificate, control/tlsclientciphers, and which failure the session is
@@ -12,7 +12,9 @@ import type { Target } from "./mx_choice.ts";
 import type { SmtpConnection } from "./pooled_connection.ts";
 import type { RemoteContext } from "./remote_context.ts";
 
-/** The tlshosts pin of a host (seed 001): the file name used in texts and its PEM. */
+/**
+ * The tlshosts pin of a host (docs/patches.md seed 001): the file name used in texts and its PEM.
+ */
 export interface TlsPin {
   file: string;
   pem: string;

@@ -1,5 +1,5 @@
 /**
- * qmail's tcpto table, queue/lock/tcpto (qmail-formats.md §5.9), byte for
+ * qmail's tcpto table, queue/lock/tcpto (docs/queue-format.md §5.9), byte for
  * byte so qmail-tcpto and qmail-tcpok read and clear it:
  *
  *   1024 bytes = 64 records × 16: bytes 0–3 IPv4 address (network order),

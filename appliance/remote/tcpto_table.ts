@@ -1,5 +1,5 @@
 /**
- * The tcpto table as one remote isolate uses it (qmail-formats.md §5.9;
+ * The tcpto table as one remote isolate uses it (docs/queue-format.md §5.9;
  * the file itself is tcpto.ts): whether an address is dead, and the outcome
  * of each connection attempt.
  */

@@ -35,7 +35,7 @@ class RemoteWork implements DeliveryWork<"remote"> {
   deliver(job: DeliveryJob): Promise<DeliveryReport> {
     const context = this.#context;
     if (context === undefined) throw new Error("the remote context is not open");
-    // extraremote (seed 001): a wrapper script takes qmail-remote's place.
+    // extraremote (docs/patches.md seed 001): a wrapper script takes qmail-remote's place.
     return context.controls.extraRemote
       ? runExtraRemote(job, context.home, context.layout)
       : deliverRemote(job, context);

@@ -1,5 +1,5 @@
 /**
- * The send role: qmail-send (qmail-formats.md §4) in a Worker. It starts a
+ * The send role: qmail-send (docs/queue-format.md §4) in a Worker. It starts a
  * SendEngine on the queue of the home in its settings, posts the engine's
  * deliveries to the supervisor (which forwards them to the channel's role),
  * feeds reports, triggers, flushes, reloads and peer restarts back in, and

@@ -1,5 +1,5 @@
 /**
- * BATV "prvs" signing and checking (draft-levine-smtp-batv-01 §4.1, seed 001
+ * BATV "prvs" signing and checking (draft-levine-smtp-batv-01 §4.1, docs/patches.md seed 001
  * signkey/signkeystale/nosignhosts/nosignmydoms). Pure: the day number comes
  * from the caller (batvDay(nowMs)).
  *

@@ -1,5 +1,5 @@
 /**
- * Bounces as qmail-send writes them (qmail-formats.md §4.8): the recipient
+ * Bounces as qmail-send writes them (docs/queue-format.md §4.8): the recipient
  * paragraph appended to bounce/ID for each permanent failure, the choice
  * between a single, double and triple bounce, and the QSBMF message bytes.
  * Pure: the date, the bounce text and the original message come in.

@@ -1,6 +1,6 @@
 /**
  * qmail-remote's reports and qmail-rspawn's translation of them
- * (qmail-formats.md §5.7, texts §5.8). Pure.
+ * (docs/queue-format.md §5.7, texts §5.8). Pure.
  *
  * A delivery attempt produces RemoteRecords: zero or more recipient records
  * (r accepted / h permanent / s temporary, in recipient order) then one
@@ -11,7 +11,7 @@
  * formatRemoteReport() is qmail-rspawn's report() for one recipient: the
  * status letter and text that go to the send role (qmail-send's bounce and
  * log text). encodeRemoteOutput/parseRemoteOutput are qmail-remote's wire form
- * (letter + text + NUL per record) for the extraremote wrapper (seed 001).
+ * (letter + text + NUL per record) for the extraremote wrapper (docs/patches.md seed 001).
  */
 import { EXIT } from "../exit_codes.ts";
 import { failureLetter } from "../mail_error.ts";

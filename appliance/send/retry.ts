@@ -1,5 +1,5 @@
 /**
- * qmail-send's retry schedule and its timing constants (qmail-formats.md
+ * qmail-send's retry schedule and its timing constants (docs/queue-format.md
  * §4.7). Times are Unix seconds. Pure.
  */
 import type { Channel } from "./routing.ts";

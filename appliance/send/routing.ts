@@ -1,5 +1,5 @@
 /**
- * Address routing of qmail-send's preprocessing (qmail-formats.md §4.4):
+ * Address routing of qmail-send's preprocessing (docs/queue-format.md §4.4):
  * envnoathost, percenthack, locals and virtualdomains decide whether a
  * recipient is delivered by the local or the remote channel, and how its
  * address is rewritten. Also stripvdomprepend (§4.8 step 1), which undoes the

@@ -1,5 +1,5 @@
 /**
- * qmail-send's scheduling (qmail-formats.md §4.6, §4.7): the per-channel
+ * qmail-send's scheduling (docs/queue-format.md §4.6, §4.7): the per-channel
  * priority queues of (due time, message) — qmail's prioq, a binary
  * min-heap — the delivery slots of a channel (qmail's delnum, 0 …
  * concurrency-1), and the passes, jobs and deliveries of a channel. Pure:

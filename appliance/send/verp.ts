@@ -1,5 +1,5 @@
 /**
- * VERP in qmail-send (qmail-formats.md §4.6, §4.8 step 2): a sender ending
+ * VERP in qmail-send (docs/queue-format.md §4.6, §4.8 step 2): a sender ending
  * in `-@[]` is expanded per recipient, and the marker is removed before a
  * bounce goes back to it.
  *

@@ -1,5 +1,5 @@
 /**
- * The server side of SMTP AUTH (RFC 4954; seed 000 README.auth, seed 001
+ * The server side of SMTP AUTH (RFC 4954; docs/patches.md seed 000 README.auth, seed 001
  * secauth*): the mechanisms offered, the checks on the AUTH command, and the
  * exchange that follows it, a SASL mechanism (auth/sasl_server.ts) turned
  * into 334 challenges, an `auth` effect for the role to verify, and the

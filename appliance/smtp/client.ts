@@ -1,8 +1,8 @@
 /**
- * qmail-remote's SMTP dialogue (qmail-formats.md §5.8 step 7) as a pure state
+ * qmail-remote's SMTP dialogue (docs/queue-format.md §5.8 step 7) as a pure state
  * machine, with the seed patches: EHLO with HELO fallback, SIZE=, PIPELINING
  * for MAIL+RCPT (RFC 2920), 8BITMIME, STARTTLS (RFC 3207; tlsremote, pinned
- * tlshosts), AUTH (RFC 4954; seed 000 README.rauth's five mechanisms), next MX
+ * tlshosts), AUTH (RFC 4954; docs/patches.md seed 000 README.rauth's five mechanisms), next MX
  * on a 4xx/5xx greeting (seed 002), and RSET for another message on the same
  * connection (beyond qmail).
  *

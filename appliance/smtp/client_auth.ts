@@ -1,5 +1,5 @@
 /**
- * The client side of SMTP AUTH to a smart host (RFC 4954; seed 000
+ * The client side of SMTP AUTH to a smart host (RFC 4954; docs/patches.md seed 000
  * README.rauth, seed 001 secauthremote): the mechanism to use, and the
  * exchange that answers the server's 334 challenges through a SASL client
  * (auth/sasl_client.ts), ending in 235 or a Z/D record.
@@ -52,7 +52,7 @@ export interface ClientAuthContext {
   /** The AUTH mechanisms the EHLO reply offered. */
   offered: string[];
   tlsActive: boolean;
-  /** secauthremote (seed 001): AUTH only after TLS. */
+  /** secauthremote (docs/patches.md seed 001): AUTH only after TLS. */
   secAuthRemote: boolean;
 }
 

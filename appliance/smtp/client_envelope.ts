@@ -1,5 +1,5 @@
 /**
- * One message's envelope on the wire (qmail-formats.md §5.8 step 7): MAIL
+ * One message's envelope on the wire (docs/queue-format.md §5.8 step 7): MAIL
  * FROM with SIZE= (RFC 1870) and BODY=8BITMIME (RFC 6152) when offered, then
  * the RCPTs, all at once behind MAIL with PIPELINING (RFC 2920), else one
  * per reply; and the verdict on their replies, as qmail-remote's records.

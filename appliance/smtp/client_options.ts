@@ -16,7 +16,7 @@ export interface SmtpMessage {
   eightBit?: boolean;
 }
 
-/** STARTTLS policy (seed 001 tlsremote, tlshosts/<FQDN>.pem). */
+/** STARTTLS policy (docs/patches.md seed 001 tlsremote, tlshosts/<FQDN>.pem). */
 export type TlsPolicy =
   /** Never STARTTLS. */
   | { mode: "off" }
@@ -35,7 +35,7 @@ export interface SmtpClientOptions {
   tlsActive?: boolean;
   /** Smart-host credentials (smtprelays / smtproutes); mechanism undefined = best offered. */
   auth?: { user: string; password: string; mechanism?: string };
-  /** secauthremote (seed 001): AUTH only after TLS. */
+  /** secauthremote (docs/patches.md seed 001): AUTH only after TLS. */
   secAuthRemote?: boolean;
   message: SmtpMessage;
 }

@@ -8,7 +8,7 @@ import type { RemoteRecord } from "../send/remote_report.ts";
 export interface ClientResult {
   /**
    * delivered: K. failed: the records end in Z or D. next-mx: the greeting
-   * was 4xx/5xx, try the next address (seed 002; the records hold the Z text
+   * was 4xx/5xx, try the next address (docs/patches.md seed 002; the records hold the Z text
    * to report when none is left). stale: a reused connection failed before
    * any MAIL reply; nothing was attempted.
    */

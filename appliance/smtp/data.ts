@@ -1,6 +1,6 @@
 /**
  * The DATA byte machine: qmail-smtpd's blast() as a streaming, pure state
- * machine (qmail-formats.md §8.7). Bytes from the client go in, chunks for the
+ * machine (docs/queue-format.md §8.7). Bytes from the client go in, chunks for the
  * queue file come out; memory stays bounded by the chunk size for any message
  * size.
  *
@@ -10,7 +10,7 @@
  *   `.` CR followed by anything but LF keeps the dot and the CR, as in blast().
  * - Any bare LF (one not preceded by CR) stops the machine with `bareLf`: the
  *   role answers 451 smtplf and disconnects, and nothing is queued. This is
- *   what closes SMTP smuggling (reliability catalogue §4 S1).
+ *   what closes SMTP smuggling (docs/reliability.md S1).
  * - Hops: in the header (up to the first line that begins with CRLF), each
  *   line whose first 8 bytes spell `received` or first 9 spell `delivered`, in
  *   any case, counts one (no colon needed, so `Received-SPF:` counts too).

@@ -133,7 +133,7 @@ Deno.test("any bare LF stops the data with bareLf", () => {
   }
 });
 
-/** reliability-catalogue §4 S1: each of these after "x", then a would-be second transaction. */
+/** docs/reliability.md S1: each of these after "x", then a would-be second transaction. */
 const SMUGGLING: [string, boolean][] = [
   ["\n.\n", true],
   ["\r.\r", false],

@@ -1,7 +1,7 @@
 /**
- * HELO and EHLO (RFC 5321 §4.1.1.1, qmail-formats.md §8): the reply naming
+ * HELO and EHLO (RFC 5321 §4.1.1.1, docs/queue-format.md §8): the reply naming
  * this host and, for EHLO, the service extensions qmd offers, in the order
- * the qmail-md patch lists them (seed 000).
+ * the qmail-md patch lists them (docs/patches.md seed 000).
  */
 import { offeredMechanisms } from "./auth_exchange.ts";
 import type { Conversation, SessionView } from "./conversation.ts";
@@ -11,7 +11,7 @@ import { REPLY_NEED_HOSTNAME } from "./replies.ts";
 
 /**
  * HELO/EHLO: reply with the first greeting line and forget any MAIL.
- * Departure (qmail-md, seed 000): an argument is required; a refused HELO
+ * Departure (qmail-md, docs/patches.md seed 000): an argument is required; a refused HELO
  * changes nothing.
  */
 export function heloCommand(
@@ -44,13 +44,17 @@ function ehloKeywords(view: SessionView): string[] {
   lines.push("ENHANCEDSTATUSCODES", "PIPELINING");
   if (options.tls?.offered && !view.tlsActive) lines.push("STARTTLS");
   const size = advertisedSize(options);
-  // RFC 1870 §4: SIZE without a number means no fixed limit (seed 000 dropped "SIZE 0").
+  // RFC 1870 §4: SIZE without a number means no fixed limit (docs/patches.md seed 000 dropped "SIZE
+  // 0").
   if (size !== undefined) lines.push(size > 0 ? `SIZE ${size}` : "SIZE");
   lines.push("8BITMIME");
   return lines;
 }
 
-/** The SIZE limit for EHLO; undefined when databytesmf/databytesrcpt make it per message (seed 001). */
+/**
+ * The SIZE limit for EHLO; undefined when databytesmf/databytesrcpt make it per message
+ * (docs/patches.md seed 001).
+ */
 function advertisedSize(options: SmtpSessionOptions): number | undefined {
   if (options.databytesForSender !== undefined || options.databytesForRecipient !== undefined) {
     return undefined;

@@ -1,6 +1,6 @@
 /**
  * MAIL FROM / RCPT TO addresses as qmail-smtpd reads and judges them
- * (qmail-formats.md §8.4–§8.6). Pure. Addresses are "byte strings": one char
+ * (docs/queue-format.md §8.4–§8.6). Pure. Addresses are "byte strings": one char
  * (code 0–255) per byte of the command line, so any byte but NUL survives
  * exactly; `bytesToString`/`stringToBytes` convert at the edges.
  */
@@ -20,7 +20,10 @@ export interface LocalIpOptions {
   localIpHost?: string;
   /** This host's IPv4 addresses, dotted quads. */
   localIps?: readonly string[];
-  /** Longest address accepted (control/maxaddrlen, seed 000); default MAX_ADDRESS_LENGTH. */
+  /**
+   * Longest address accepted (control/maxaddrlen, docs/patches.md seed 000); default
+   * MAX_ADDRESS_LENGTH.
+   */
   maxAddressLength?: number;
 }
 
@@ -136,7 +139,7 @@ export type RcptHostsLookup = ((domain: string) => boolean) | null;
  * suffix starting at one of its dots (`.b.c`, `.c` for `a.b.c`), so
  * `.example.com` covers subdomains only.
  *
- * Departure from qmail (reliability catalogue R20): when control/rcpthosts
+ * Departure from qmail (docs/reliability.md R20): when control/rcpthosts
  * does not exist qmail accepts every recipient, an open relay. qmd refuses
  * every recipient with a domain instead.
  *
@@ -159,7 +162,7 @@ export function isRcptAllowed(address: string, rcptHosts: RcptHostsLookup): bool
 /**
  * Whether a recipient's local part (everything before its last `@`, or the
  * whole address without one) holds `%`, `!` or another `@`: the percent hack,
- * UUCP bang paths and embedded domains (reliability catalogue R2–R13).
+ * UUCP bang paths and embedded domains (docs/reliability.md R2–R13).
  *
  * Departure from qmail: qmail accepts these for allowed domains and delivers
  * them locally to the literal local part, which is safe only while no later

@@ -1,6 +1,6 @@
 /**
  * The Received line qmail-smtpd writes before the message data
- * (qmail-formats.md §8.7; qmail's received.c). Pure: the date is passed in.
+ * (docs/queue-format.md §8.7; qmail's received.c). Pure: the date is passed in.
  */
 import { formatDate822 } from "../date822.ts";
 import { stringToBytes } from "../bytes.ts";

@@ -39,7 +39,7 @@ export interface Refusal {
 
 /**
  * Whether a reply refuses what the client asked: a 4xx or 5xx, or qmail-md's
- * 221 to a DATA with no accepted recipient, which hangs up (seed 000).
+ * 221 to a DATA with no accepted recipient, which hangs up (docs/patches.md seed 000).
  */
 export function isRefusal(reply: string): boolean {
   return reply.startsWith("4") || reply.startsWith("5") || reply === REPLY_BREAK_RULES;

@@ -1,6 +1,6 @@
 /**
- * qmail-smtpd's replies (qmail-formats.md §8.3) with the RFC 3463 enhanced
- * status codes the qmail-md patch puts after the reply code (seed 000,
+ * qmail-smtpd's replies (docs/queue-format.md §8.3) with the RFC 3463 enhanced
+ * status codes the qmail-md patch puts after the reply code (docs/patches.md seed 000,
  * README.status: `250 2.1.0 ok`, `553 5.1.1 sorry, ...`). The code moves
  * from qmail's trailing `(#x.y.z)` to the front, as qmail-md does; the text
  * is otherwise qmail's. Replies without an enhanced code are the 220
@@ -35,24 +35,24 @@ export const REPLY_TOO_BIG = "552 5.3.4 sorry, that message size exceeds my data
 export const REPLY_BARE_LF = "451 4.5.0 See http://pobox.com/~djb/docs/smtplf.html.";
 export const REPLY_TIMEOUT = "451 4.4.2 timeout";
 
-/** HELO/EHLO without an argument: the wording of the qmail-md patch (seed 000). */
+/** HELO/EHLO without an argument: the wording of the qmail-md patch (docs/patches.md seed 000). */
 export const REPLY_NEED_HOSTNAME = "501 5.5.4 syntax error, I need your hostname";
 
 /**
  * DATA after MAIL with no accepted recipient: qmail-md answers this and hangs
- * up (seed 000 README.antispam, "stolen from postfix").
+ * up (docs/patches.md seed 000 README.antispam, "stolen from postfix").
  */
 export const REPLY_BREAK_RULES = "221 2.0.0 error: I can break rules, too. goodbye.";
 
 /**
  * qmd's own: a command line holding a NUL byte. qmail's C strings would cut
- * the line at the NUL and act on the rest (reliability catalogue P3); qmd
+ * the line at the NUL and act on the rest (docs/reliability.md P3); qmd
  * refuses the whole line instead, in qmail's syntax-error wording.
  */
 export const REPLY_NUL_IN_COMMAND = "501 5.5.4 syntax error";
 
 /**
- * A command line over maxcmdlen (seed 000; qmd's default 4096). RFC 5321
+ * A command line over maxcmdlen (docs/patches.md seed 000; qmd's default 4096). RFC 5321
  * §4.2.4 names 500 for "command line too long".
  */
 export const REPLY_LINE_TOO_LONG = "500 5.5.2 sorry, that command line is too long";
@@ -60,7 +60,10 @@ export const REPLY_LINE_TOO_LONG = "500 5.5.2 sorry, that command line is too lo
 /** Over maxrecipients or maxrcpt: RFC 5321 §4.5.3.1.10 asks for 452 so the client retries the rest. */
 export const REPLY_TOO_MANY_RECIPIENTS = "452 4.5.3 sorry, too many recipients";
 
-/** BATV (seed 001): a bounce to an address this host did not sign, or whose tag is bad or stale. */
+/**
+ * BATV (docs/patches.md seed 001): a bounce to an address this host did not sign, or whose tag is
+ * bad or stale.
+ */
 export const REPLY_BATV_UNSIGNED = "553 5.7.1 sorry, this bounce is for an address I did not sign";
 export const REPLY_BATV_INVALID =
   "553 5.7.1 sorry, the signature of this bounce address is bad or expired";
@@ -95,7 +98,9 @@ export const REPLY_SIZE_TOO_BIG = REPLY_TOO_BIG;
 const REPLY_CODE_QUEUE_PERMANENT = 554;
 const REPLY_CODE_QUEUE_TEMPORARY = 451;
 
-/** `250 2.6.0 ok TIME qp QP` once the queue committed the message (§8.3, seed 000). */
+/**
+ * `250 2.6.0 ok TIME qp QP` once the queue committed the message (§8.3, docs/patches.md seed 000).
+ */
 export function formatAcceptedReply(time: number, qp: string): string {
   return `250 2.6.0 ok ${time} qp ${qp}`;
 }
@@ -104,7 +109,7 @@ export function formatAcceptedReply(time: number, qp: string): string {
  * A queue failure, the SMTP edge of MailError: qmail_close's text (§3.4)
  * starts with D (permanent) or Z (temporary); the reply is 554 or 451 and
  * the text without that letter, its trailing `(#x.y.z)` moved to the front.
- * A custom text from a QMAILQUEUE program (seed 001) goes out as written.
+ * A custom text from a QMAILQUEUE program (docs/patches.md seed 001) goes out as written.
  * Anything not starting with D is treated as temporary (parseStatusText).
  */
 export function formatQueueErrorReply(text: string): string {

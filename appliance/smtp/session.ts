@@ -1,6 +1,6 @@
 /**
- * The qmail-smtpd protocol core (qmail-formats.md §8) with the seed patches'
- * ESMTP (seed 000 qmail-md, seed 001 aio), pure: no sockets, no files, no
+ * The qmail-smtpd protocol core (docs/queue-format.md §8) with the seed patches'
+ * ESMTP (docs/patches.md seed 000 qmail-md, seed 001 aio), pure: no sockets, no files, no
  * clock. The role feeds it one command line at a time and gets back a step:
  * replies to write (each without CRLF), how long to pause before writing
  * them (tarpits and delays), effects to run, and whether to close. Message
@@ -80,7 +80,7 @@ type AuthState = SessionState & { phase: "auth" };
 
 /**
  * Verbs that reveal an HTTP client (a browser or proxy aimed at port 25,
- * reliability catalogue P7). qmd answers 502 like any unknown verb and then
+ * docs/reliability.md P7). qmd answers 502 like any unknown verb and then
  * closes, so nothing else in the request is read as SMTP; vanilla qmail would
  * keep reading.
  */
@@ -132,7 +132,7 @@ export class SmtpSession {
   }
 
   /**
-   * `220 GREETING ESMTP`. A multi-line smtpgreeting (qmail-md patch, seed 000)
+   * `220 GREETING ESMTP`. A multi-line smtpgreeting (qmail-md patch, docs/patches.md seed 000)
    * is sent as `220-line`… with ` ESMTP` after the last line, where vanilla
    * qmail puts it after its only line.
    */
@@ -226,7 +226,7 @@ export class SmtpSession {
   /**
    * The role's reader cut a command line at maxcmdlen (qmail has none) and
    * discards the rest of that line up to its LF; the client is tarpitted
-   * (seed 000) and the session goes on.
+   * (docs/patches.md seed 000) and the session goes on.
    */
   lineTooLong(): SmtpStep {
     const state = this.#state;
@@ -258,7 +258,7 @@ export class SmtpSession {
    * starts over, discarding all it learnt from the client before TLS: HELO,
    * any transaction and a successful AUTH (so relaying needs a new AUTH).
    * `relay` is true when the client's certificate is one of
-   * control/tlsclients (seed 001).
+   * control/tlsclients (docs/patches.md seed 001).
    */
   tlsStarted(relay = false): SmtpStep {
     if (this.#state.phase !== "starttls") {

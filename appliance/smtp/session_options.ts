@@ -1,13 +1,13 @@
 /**
  * What an SMTP session (session.ts) is told about its connection when it is
- * made: the control files and environment qmail-smtpd reads (qmail-formats.md
+ * made: the control files and environment qmail-smtpd reads (docs/queue-format.md
  * §8), the seed patches' limits, delays and AUTH, as the role resolved them.
  */
 import type { BatvCheck } from "../send/batv.ts";
 import type { MechanismName } from "../auth/mechanisms.ts";
 import type { RcptHostsLookup } from "./mail_rcpt_address.ts";
 
-/** SMTP AUTH for this connection (seed 000 README.auth, seed 001 secauth*). */
+/** SMTP AUTH for this connection (docs/patches.md seed 000 README.auth, seed 001 secauth*). */
 export interface SmtpAuthOptions {
   /** Mechanisms before TLS (control/auth/smtp, default 60). */
   plainMechanisms: MechanismName[];
@@ -55,9 +55,14 @@ export interface SmtpSessionOptions {
   rcptHosts: RcptHostsLookup;
   /** control/databytes or DATABYTES; 0 = unlimited. */
   databytes: number;
-  /** databytesmf (seed 001): a limit chosen by the sender address, overriding databytes. */
+  /**
+   * databytesmf (docs/patches.md seed 001): a limit chosen by the sender address, overriding
+   * databytes.
+   */
   databytesForSender?: (address: string) => number | undefined;
-  /** databytesrcpt (seed 001): a limit chosen by a recipient, overriding the rest. */
+  /**
+   * databytesrcpt (docs/patches.md seed 001): a limit chosen by a recipient, overriding the rest.
+   */
   databytesForRecipient?: (address: string) => number | undefined;
   /** control/badmailfrom entries (`addr` or `@domain`). */
   badMailFrom: string[];
@@ -65,15 +70,21 @@ export interface SmtpSessionOptions {
   localIpHost?: string;
   /** This host's IPv4 addresses, for the `[d.d.d.d]` rewrite (§8.4). */
   localIps?: string[];
-  /** maxrecipients (seed 001): recipients per message for every client. */
+  /** maxrecipients (docs/patches.md seed 001): recipients per message for every client. */
   maxRecipients?: number;
-  /** maxrcpt (seed 000): recipients per message for clients without RELAYCLIENT or AUTH. */
+  /**
+   * maxrcpt (docs/patches.md seed 000): recipients per message for clients without RELAYCLIENT or
+   * AUTH.
+   */
   maxUnauthRecipients?: number;
-  /** maxaddrlen (seed 000): longest address; default 899 as qmail. */
+  /** maxaddrlen (docs/patches.md seed 000): longest address; default 899 as qmail. */
   maxAddressLength?: number;
-  /** maxhops (seed 000): Received/Delivered lines that mean a loop; default 100. */
+  /** maxhops (docs/patches.md seed 000): Received/Delivered lines that mean a loop; default 100. */
   maxHops?: number;
-  /** tarpitcount/tarpitdelay (seeds 000, 001): pause each RCPT after `count`; count 0 = off. */
+  /**
+   * tarpitcount/tarpitdelay (docs/patches.md seeds 000, 001): pause each RCPT after `count`; count
+   * 0 = off.
+   */
   tarpit?: { count: number; delaySeconds: number };
   delays?: SmtpDelays;
   /** STARTTLS: offered (a certificate and tlssmtpext/int allow it); active (SMTPS). */
@@ -81,7 +92,7 @@ export interface SmtpSessionOptions {
   /** SMTP AUTH; undefined = no credentials source, so no AUTH. */
   auth?: SmtpAuthOptions;
   /**
-   * BATV (seed 001): with a signkey, bounces (MAIL FROM:<>) are accepted only
+   * BATV (docs/patches.md seed 001): with a signkey, bounces (MAIL FROM:<>) are accepted only
    * for addresses this host signed; a signed recipient is delivered without
    * its tag. `exempt` names recipients and clients the check skips.
    */
@@ -89,6 +100,9 @@ export interface SmtpSessionOptions {
     check: (address: string) => BatvCheck;
     exempt: (recipient: string, helo: string | undefined) => boolean;
   };
-  /** BLACKLISTED (seed 000): every recipient becomes this address; databytes+ limits the size. */
+  /**
+   * BLACKLISTED (docs/patches.md seed 000): every recipient becomes this address; databytes+ limits
+   * the size.
+   */
   blacklisted?: { recipient: string; databytes: number };
 }

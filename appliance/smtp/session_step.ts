@@ -81,7 +81,7 @@ export function step(
 }
 
 /**
- * A step paused by tarpitdelay, with a `tarpit` log line (seed 000
+ * A step paused by tarpitdelay, with a `tarpit` log line (docs/patches.md seed 000
  * control/log/tarpitting), when tarpitting is on (tarpitcount > 0 and no
  * NO_TARPITTING); else a plain step.
  */

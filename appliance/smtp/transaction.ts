@@ -1,5 +1,5 @@
 /**
- * The mail transaction (RFC 5321 §3.3, qmail-formats.md §8.4–§8.7): MAIL
+ * The mail transaction (RFC 5321 §3.3, docs/queue-format.md §8.4–§8.7): MAIL
  * opens it, RCPT adds the recipients rcpthosts, RELAYCLIENT, AUTH, BATV and
  * the recipient limits allow, DATA hands the envelope to the role, and the
  * role's report of the body gives the final reply. Each verb is a function of
@@ -71,7 +71,10 @@ export function attemptedAddress(options: SmtpSessionOptions, argument: string):
   return parseSmtpAddress(argument, addressOptions(options)) ?? argument;
 }
 
-/** The size limit for a message: databytes, then databytesmf, then databytesrcpt (seed 001). */
+/**
+ * The size limit for a message: databytes, then databytesmf, then databytesrcpt (docs/patches.md
+ * seed 001).
+ */
 function messageLimit(view: SessionView, sender: string, recipients: string[]): number {
   const options = view.options;
   if (options.blacklisted !== undefined && view.authUser === undefined) {
@@ -179,7 +182,7 @@ export function rcptCommand(
   return step([REPLY_RCPT_OK], { delay: options.delays?.rcpt ?? 0 });
 }
 
-/** RFC 3848 transmission types, as qmail-md writes them (seed 000 md21). */
+/** RFC 3848 transmission types, as qmail-md writes them (docs/patches.md seed 000 md21). */
 function protocol(view: SessionView): string {
   const authed = view.authUser !== undefined;
   if (view.tlsActive) return authed ? "ESMTPSA" : "ESMTPS";
@@ -195,7 +198,8 @@ export function dataCommand(
   const transaction = conversation.transaction;
   if (transaction === undefined) return { step: step([REPLY_MAIL_FIRST]), phase: "command" };
   if (transaction.recipients.length === 0) {
-    // qmail-md (seed 000): a client that sends DATA after every RCPT failed is not listening.
+    // qmail-md (docs/patches.md seed 000): a client that sends DATA after every RCPT failed is not
+    // listening.
     return { step: step([REPLY_BREAK_RULES], { close: true }), phase: "closed" };
   }
   const options = view.options;

@@ -1,5 +1,5 @@
 /**
- * The TLS control files of qmail-smtpd's TLS patch (seed 001), read and
+ * The TLS control files of qmail-smtpd's TLS patch (docs/patches.md seed 001), read and
  * checked, with the last good set kept:
  *
  * - control/servercert.pem: the private key and the certificate chain in one

@@ -1,5 +1,5 @@
 /**
- * qmail-remote's control files (qmail-remote(8) and the seeds' patches):
+ * qmail-remote's control files (qmail-remote(8) and the seeds (docs/patches.md)' patches):
  * routes and relays, timeouts, local addresses, TLS and AUTH to other hosts,
  * BATV signing, name servers and the session log; then the one file qmail
  * reads that qmd does not (qmqpservers).

@@ -1,6 +1,6 @@
 /**
  * How many sessions smtpd and pop3d hold at once, and the optional smtpd
- * log lines (seed 000's log/ switches).
+ * log lines (docs/patches.md seed 000's log/ switches).
  *
  * Part of the controls table (config/controls.ts). Plain data, no I/O.
  */
@@ -17,7 +17,7 @@ export const SESSION_CONTROLS: readonly ControlSpec[] = [
       "SMTP sessions at once over all listeners, and POP3 sessions counted apart; 421 / -ERR past it",
     read: true,
   },
-  // tcpserver's per-IP limit in seed 004's run file.
+  // tcpserver's per-IP limit in docs/patches.md seed 004's run file.
   {
     name: "concurrencyperip",
     kind: "number",

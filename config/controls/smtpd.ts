@@ -1,6 +1,6 @@
 /**
  * qmail-smtpd's control files for what it accepts (qmail-smtpd(8) and the
- * patches of seeds 000 and 001): the domains it takes mail for, size,
+ * patches of docs/patches.md seeds 000 and 001): the domains it takes mail for, size,
  * recipient, command and hop limits, timeouts, tarpitting and the pauses
  * before its replies.
  *
@@ -128,7 +128,7 @@ export const SMTPD_CONTROLS: readonly ControlSpec[] = [
       "recipients per message for clients without RELAYCLIENT or AUTH; 0 = no such limit (seed 000)",
     read: true,
   },
-  // aio (seed 001): 100, RFC 5321 §4.5.3.1.8's minimum.
+  // aio (docs/patches.md seed 001): 100, RFC 5321 §4.5.3.1.8's minimum.
   {
     name: "maxrecipients",
     kind: "number",
@@ -147,7 +147,7 @@ export const SMTPD_CONTROLS: readonly ControlSpec[] = [
     meaning: "longest command line in bytes; 500 past it (seed 000; qmd's default)",
     read: true,
   },
-  // qmail-md's default (seed 000 md20): addresses up to 899 bytes.
+  // qmail-md's default (docs/patches.md seed 000 md20): addresses up to 899 bytes.
   {
     name: "maxaddrlen",
     kind: "number",

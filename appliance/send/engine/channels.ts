@@ -1,5 +1,5 @@
 /**
- * qmail-send's two channels (qmail-formats.md §4.6): each one's scheduler,
+ * qmail-send's two channels (docs/queue-format.md §4.6): each one's scheduler,
  * shared by the parts of the send engine. Limits start at 0 until the
  * controls are read.
  */

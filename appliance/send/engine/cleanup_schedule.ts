@@ -1,5 +1,5 @@
 /**
- * When qmail-send runs its cleanup scanner (qmail-formats.md §4.9): once at
+ * When qmail-send runs its cleanup scanner (docs/queue-format.md §4.9): once at
  * start and every CLEANUP_INTERVAL_SECONDS after, recovering S2/S3 and pid/
  * leftovers (queue/cleanup.ts's recoverQueue, or the engine's substitute).
  */

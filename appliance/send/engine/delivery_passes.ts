@@ -1,5 +1,5 @@
 /**
- * qmail-send's delivery passes (qmail-formats.md §4.6): a due message's
+ * qmail-send's delivery passes (docs/queue-format.md §4.6): a due message's
  * channel file is opened, each undone recipient becomes a job for the
  * channel's delivery role, and each report is logged, marked done or
  * bounced, and releases the job; a job whose records are all done has its

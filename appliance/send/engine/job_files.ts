@@ -1,5 +1,5 @@
 /**
- * The channel-file handles of qmail-send's jobs (qmail-formats.md §4.5,
+ * The channel-file handles of qmail-send's jobs (docs/queue-format.md §4.5,
  * §4.6): a pass opens local/ID or remote/ID once and keeps the handle while
  * the job has references (the pass, or deliveries in flight), so marking
  * each recipient done is a seek and a one-byte write.

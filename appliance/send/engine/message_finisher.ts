@@ -1,5 +1,5 @@
 /**
- * qmail-send's done queue (qmail-formats.md §4.8, qmail's pqdone): messages
+ * qmail-send's done queue (docs/queue-format.md §4.8, qmail's pqdone): messages
  * with no channel file left wait here to have their bounce sent and leave the
  * queue, one at a time, through queue/bounce_and_finish.ts.
  */

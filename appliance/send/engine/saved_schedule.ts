@@ -1,6 +1,6 @@
 /**
  * qmail-send's schedule as the queue keeps it across restarts
- * (qmail-formats.md §4.5, §4.7, §4.9): each channel file's mtime is when its
+ * (docs/queue-format.md §4.5, §4.7, §4.9): each channel file's mtime is when its
  * job is next due. At start every message in info/ is scheduled from those
  * mtimes (qmail's pqadd; a message whose files cannot be stat'ed is looked
  * at again later, qmail's pqfail); at exit every queued job's due time is

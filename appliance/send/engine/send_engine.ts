@@ -1,5 +1,5 @@
 /**
- * qmail-send's main loop (qmail-formats.md §4) over one queue. It takes the
+ * qmail-send's main loop (docs/queue-format.md §4) over one queue. It takes the
  * sendmutex and the controls at start, reschedules what the queue holds
  * (§4.9), then steps its parts whenever work is due and sleeps until the
  * next due time: the todo scan (todo_intake.ts, §4.3), the delivery passes

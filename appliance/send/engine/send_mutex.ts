@@ -1,5 +1,5 @@
 /**
- * lock/sendmutex (qmail-formats.md §4.1 step 3): one qmail-send per queue.
+ * lock/sendmutex (docs/queue-format.md §4.1 step 3): one qmail-send per queue.
  * Held from start until the engine closes.
  */
 import { SendStartError } from "./start_error.ts";

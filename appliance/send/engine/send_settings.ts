@@ -1,5 +1,5 @@
 /**
- * qmail-send's controls as the engine holds them (qmail-formats.md §9): read
+ * qmail-send's controls as the engine holds them (docs/queue-format.md §9): read
  * once at start, with the routing lists compiled into their lookup tables,
  * and partly re-read on SIGHUP (§4.7).
  */

@@ -1,5 +1,5 @@
 /**
- * qmail-send's todo scan (qmail-formats.md §4.3): lists todo/ when a queue
+ * qmail-send's todo scan (docs/queue-format.md §4.3): lists todo/ when a queue
  * writer pulls the trigger or every TODO_RESCAN_SECONDS, preprocesses the
  * entries in batches (todo → info/local/remote, S4 → S5), logs `new msg`
  * and `info msg` as qmail does, and hands each message's channels on.
