@@ -1,5 +1,5 @@
 /**
- * The one error type of qmd (architecture.md §3 rule 5): an error knows from
+ * The one error type of qmd (docs/design.md rule 5): an error knows from
  * the place where it happened whether trying again may help, what the client
  * or peer may be told (qmail's wording) and what the log needs (path, errno,
  * queue id). The edges turn it into what qmail's programs speak: exit codes

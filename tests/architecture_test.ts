@@ -1,5 +1,5 @@
 /**
- * The architecture's boundaries (architecture.md §3, style.md), held against
+ * The architecture's boundaries (docs/design.md), held against
  * the real source: config/ is a leaf, no role entry module imports another
  * role entry module, only an allow-listed set of modules opens sockets, pure
  * modules reach no I/O through anything they import, appliance/'s folders
@@ -49,7 +49,7 @@ Deno.test("architecture: no role entry module imports another role entry module"
 });
 
 /**
- * The modules that own sockets (architecture.md §3 rule 4): net/'s adapters
+ * The modules that own sockets (docs/design.md rule 4): net/'s adapters
  * and listeners, remote delivery's connect and client connection (the SMTP
  * and QMTP attempts go through them), and the resolver's transport. Every
  * other module may not import node:net, node:tls or node:dgram (a type-only
@@ -86,7 +86,7 @@ Deno.test("architecture: only the allow-listed modules open sockets", () => {
 });
 
 /**
- * The pure modules (architecture.md §3 rule 1): protocol cores, envelope and
+ * The pure modules (docs/design.md rule 1): protocol cores, envelope and
  * header formats, .qmail parsing, SASL mechanisms, bounce text, retry and
  * routing, and the neutral helpers they share. Time, ids, randomness and
  * lookups come in as arguments. A folder counts whole, so a module split out

@@ -1,5 +1,5 @@
 /**
- * architecture.md §3 rule 5 held against the real source: errors carry their
+ * docs/design.md rule 5 held against the real source: errors carry their
  * permanence as one type (MailError), qmail's D/Z letters are read in one
  * place, and exit codes 100 and 111 are written by name (appliance/
  * exit_codes.ts), not as bare numbers.
