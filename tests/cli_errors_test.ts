@@ -43,6 +43,7 @@ Deno.test("cli: a missing home is named in one line by every command that needs 
     ["qstat"],
     ["flush"],
     ["sendmail", "a@example.test"],
+    ["inject", "a@example.test"],
   ];
   for (const command of commands) {
     const result = await run([...command, "--home", missing]);

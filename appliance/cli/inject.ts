@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseCommand } from "./args.ts";
-import { resolveHome } from "../../config/home.ts";
+import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { ControlError, readControlLine } from "../../config/control.ts";
 import {
   completeHeader,
@@ -250,8 +250,12 @@ export async function main(
     if (token.name === "n") printing = true;
     if (token.name === "N") printing = false;
   }
+  const home = resolveHome(parsed.values.home);
+  // Only queueing needs the home; qmail-inject would only say "qq trouble".
+  const problem = printing ? undefined : findHomeProblem(home, "queue");
+  if (problem !== undefined) return fatal(problem, 111);
   return await runInject({
-    home: resolveHome(parsed.values.home),
+    home,
     env: Deno.env.toObject(),
     sender: parsed.values.f,
     recipients: parsed.positionals,
