@@ -127,14 +127,26 @@ Deno.test("start: with --log-format json every stdout line is a JSON object; the
     );
     const client = await SmtpClient.connect(port);
     assertMatch(await client.reply(), /^220 /);
+    assertMatch(await client.command("HELO client.example"), /^250 /);
+    assertMatch(await client.command("MAIL FROM:<a@client.example>"), /^250 /);
+    assertMatch(await client.command("RCPT TO:<postmaster@mx.example.test>"), /^250 /);
+    assertMatch(await client.command("DATA"), /^354 /);
+    assertMatch(await client.command("Subject: json\r\n\r\nbody\r\n."), /^250 /);
     assertMatch(await client.command("QUIT"), /^221 /);
     client.close();
-    await waitFor(() => qmd.streams.stdout.includes('"smtp_close"') ? true : undefined, 10_000);
+    await waitFor(
+      () =>
+        qmd.streams.stdout.includes('"smtp_close"') && qmd.streams.stdout.includes('"end_msg"')
+          ? true
+          : undefined,
+      10_000,
+    );
   } finally {
     assertEquals(await qmd.stop(), 0);
   }
   const lines = qmd.streams.stdout.split("\n").filter((line) => line !== "");
   assert(lines.length > 0, "no log lines");
+  const events: Record<string, unknown>[] = [];
   for (const line of lines) {
     let parsed: unknown;
     try {
@@ -143,7 +155,14 @@ Deno.test("start: with --log-format json every stdout line is a JSON object; the
       throw new Error(`not JSON on stdout: ${line}`);
     }
     assert(typeof parsed === "object" && parsed !== null && !Array.isArray(parsed), line);
+    events.push(parsed as Record<string, unknown>);
   }
+  // One message, one id: smtpd's and the send role's events carry it alike (a number).
+  const ids = (event: string) => events.filter((e) => e.event === event).map((e) => e.msg);
+  assertEquals(ids("smtp_queued").length, 1, lines.join("\n"));
+  assertEquals(typeof ids("smtp_queued")[0], "number");
+  assertEquals(ids("new_msg"), ids("smtp_queued"));
+  assertEquals(ids("end_msg"), ids("smtp_queued"));
   assertStringIncludes(qmd.streams.stderr, "qmd is running");
   assertStringIncludes(qmd.streams.stderr, `smtp:     127.0.0.1:${port}`);
 });

@@ -42,6 +42,8 @@ export function formatBanner(facts: BannerFacts): string {
   const served = tls.certificate.kind !== "none";
   const tlsFirst = (kind: ListenerKind) =>
     served || show(kind) === "off" ? "" : "   (no certificate: connections are closed)";
+  /** A listener's note in parentheses; none for a listener that is off. */
+  const note = (kind: ListenerKind, text: string) => show(kind) === "off" ? "" : `   (${text})`;
   const homeArg = `--home ${shellQuote(home)}`;
   return [
     `qmd is running (pid ${Deno.pid})${facts.fresh ? "; a new home was created" : ""}`,
@@ -49,11 +51,16 @@ export function formatBanner(facts: BannerFacts): string {
     `  control:  ${home}/control   (me = ${me})`,
     `  queue:    ${home}/queue`,
     `  smtp:     ${show("smtp")}`,
-    `  submission: ${show("submission")}   (AUTH required; ${
-      served ? "STARTTLS offered" : "no STARTTLS: no certificate"
-    })`,
+    `  submission: ${show("submission")}${
+      note(
+        "submission",
+        `AUTH required; ${served ? "STARTTLS offered" : "no STARTTLS: no certificate"}`,
+      )
+    }`,
     `  smtps:    ${show("smtps")}${tlsFirst("smtps")}`,
-    `  pop3:     ${show("pop3")}   (${served ? "STLS offered" : "no STLS: no certificate"})`,
+    `  pop3:     ${show("pop3")}${
+      note("pop3", served ? "STLS offered" : "no STLS: no certificate")
+    }`,
     `  pop3s:    ${show("pop3s")}${tlsFirst("pop3s")}`,
     ...tlsLines(home, me, tls),
     ...(facts.notes ?? []).map((note) => `  note:     ${note}`),

@@ -27,7 +27,8 @@ Deno.test("banner: without a usable certificate it says STARTTLS is off and why,
   );
   assertEquals(line("smtps"), "  smtps:    [::1]:2465   (no certificate: connections are closed)");
   assertEquals(line("pop3s"), "  pop3s:    off");
-  assertStringIncludes(text, "no STARTTLS: no certificate");
+  assertEquals(line("submission"), "  submission: off");
+  assertEquals(line("pop3"), "  pop3:     off");
   assertStringIncludes(text, "| qmd user add you@example.test --password-stdin --home /srv/qmd\n");
 });
 
@@ -70,4 +71,45 @@ Deno.test("banner: what qmd init noted about the home is shown", () => {
     tls: { certificate: { kind: "none" }, problems: [] },
   });
   assertStringIncludes(text, `  note:     ${note}\n`);
+});
+
+Deno.test("banner: a listener that is off gets no TLS or AUTH note; one that is on does", () => {
+  const facts = (certificate: "none" | "self-signed") => ({
+    home: "/srv/qmd",
+    fresh: false,
+    json: false,
+    command: "qmd",
+    tls: {
+      certificate: certificate === "none" ? { kind: "none" as const } : {
+        kind: "self-signed" as const,
+        commonName: "localhost",
+        issuer: "localhost",
+        expires: new Date("2030-01-02T00:00:00Z"),
+      },
+      problems: [],
+    },
+  });
+  const line = (text: string, name: string) =>
+    text.split("\n").find((each) => each.startsWith(`  ${name}:`));
+  for (const certificate of ["none", "self-signed"] as const) {
+    const off = formatBanner({ ...facts(certificate), listeners });
+    assertEquals(line(off, "submission"), "  submission: off", certificate);
+    assertEquals(line(off, "pop3"), "  pop3:     off", certificate);
+  }
+  const on = [
+    { host: "127.0.0.1", port: 2587, kind: "submission" as const },
+    { host: "127.0.0.1", port: 2110, kind: "pop3" as const },
+  ];
+  const withTls = formatBanner({ ...facts("self-signed"), listeners: on });
+  assertEquals(
+    line(withTls, "submission"),
+    "  submission: 127.0.0.1:2587   (AUTH required; STARTTLS offered)",
+  );
+  assertEquals(line(withTls, "pop3"), "  pop3:     127.0.0.1:2110   (STLS offered)");
+  const without = formatBanner({ ...facts("none"), listeners: on });
+  assertEquals(
+    line(without, "submission"),
+    "  submission: 127.0.0.1:2587   (AUTH required; no STARTTLS: no certificate)",
+  );
+  assertEquals(line(without, "pop3"), "  pop3:     127.0.0.1:2110   (no STLS: no certificate)");
 });

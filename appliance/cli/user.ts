@@ -139,10 +139,12 @@ export async function main(
           challengeAuth: parsed.values["challenge-auth"] ?? false,
         });
         if (domain?.database) {
-          console.log(
-            `${NAME}: domain ${domain.domain} was new: added it ` +
-              `(database, control/rcpthosts, control/virtualdomains)`,
-          );
+          const parts = [
+            "database",
+            domain.rcpthosts ? "control/rcpthosts" : undefined,
+            domain.virtualdomains ? "control/virtualdomains" : undefined,
+          ].filter((part) => part !== undefined);
+          console.log(`${NAME}: domain ${domain.domain} was new: added it (${parts.join(", ")})`);
           for (const note of domain.notes) console.log(`${NAME}: note: ${note}`);
           if (domain.virtualdomains) {
             reloadRunningQmd(store.home, NAME);

@@ -194,3 +194,17 @@ Deno.test("qmd user add warns only when mail would not reach the new mailbox, an
     assertStringIncludes(broken.out.join("\n"), "warning: cannot tell where mail to dee@");
   });
 });
+
+Deno.test("qmd user add names only the files it changed for a new domain", async () => {
+  await withHome(async (home) => {
+    // qmd init put mail.example.com into control/rcpthosts: only virtualdomains gains a line.
+    const add = await captureConsole(() =>
+      main(["add", "ann@mail.example.com", "--password-stdin", "--home", home], streamOf("pw\n"))
+    );
+    assertEquals(add.result, 0);
+    assertEquals(
+      add.out.find((line) => line.includes("was new")),
+      "qmd user: domain mail.example.com was new: added it (database, control/virtualdomains)",
+    );
+  });
+});

@@ -208,6 +208,10 @@ export async function serveSmtpConnection(
     );
     try {
       const started = await withTimeout(transport.startTls(tlsOptions), seconds);
+      // Logged for STARTTLS and for SMTPS alike.
+      logEvent("smtp_tls", `smtpd ${sessionId}: tls ${started.socket.getProtocol() ?? ""}`, {
+        session: sessionId,
+      });
       return started.socket;
     } catch (error) {
       // No 451 here: the client is mid-handshake and would not read plain text.
@@ -269,9 +273,6 @@ export async function serveSmtpConnection(
         } else if (effect.kind === "starttls") {
           const socket = await startTls();
           const relay = await options.tlsClientRelays?.(socket) ?? false;
-          logEvent("smtp_tls", `smtpd ${sessionId}: tls ${socket.getProtocol() ?? ""}`, {
-            session: sessionId,
-          });
           if (await apply(session.tlsStarted(relay))) return;
         } else if (effect.kind === "auth") {
           const checked = await checkCredentials(effect.credentials, {

@@ -75,12 +75,12 @@ export async function removeOssifiedMessages(layout: QueueLayout, now: Date): Pr
       await removeIfPresent(layout.mess(id));
       removed.push(id);
       logInfo(`cleanup: removed msg ${id}, left unqueued by a dead queue writer`, {
-        msg: id.toString(),
+        msg: Number(id),
         atime,
       });
     } catch (error) {
       logWarning(`qmail-clean unable to clean up foop/${id}`, {
-        msg: id.toString(),
+        msg: Number(id),
         reason: (error as Error).message,
       });
     }

@@ -2,6 +2,7 @@ import { assertEquals } from "../../tests/assert.ts";
 import { recoverQueue } from "./cleanup.ts";
 import { OSSIFIED_SECONDS, type QueueLayout } from "./layout.ts";
 import { makeTestQueue } from "./test_queue.ts";
+import { type LogRecord, setLogSink } from "../log.ts";
 
 const NOW = 1_800_000_000; // seconds
 const OLD = NOW - OSSIFIED_SECONDS - 1;
@@ -84,3 +85,16 @@ for (const todoSplit of [true, false]) {
       assertEquals((await recoverQueue(layout, new Date(NOW * 1000))).messages, []);
     }, { todoSplit }));
 }
+
+Deno.test("recoverQueue logs each removal with the message id as a number, as the send log does", () =>
+  withQueue(async (layout) => {
+    put(layout.mess(100n), OLD);
+    const records: LogRecord[] = [];
+    setLogSink((record) => records.push(record), "test");
+    try {
+      await recoverQueue(layout, new Date(NOW * 1000));
+    } finally {
+      setLogSink(() => {}, "test");
+    }
+    assertEquals(records.map((record) => record.fields.msg), [100]);
+  }));

@@ -137,7 +137,7 @@ async function serve(
         if (id === undefined) return;
         logEvent("smtp_queued", `smtpd ${sessionId}: queued msg ${id}`, {
           session: sessionId,
-          msg: String(id),
+          msg: Number(id),
         });
         role.post({ type: "queued", id: String(id) });
       },
