@@ -18,8 +18,12 @@ import { controlErrorMessages, ControlErrors, loadAllControls } from "../../conf
 import { initHome } from "../home/init_home.ts";
 import { type ListenAddress, Supervisor } from "../supervisor.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
-import { freePort } from "../net/free_port.ts";
-import { formatListenAddress, probeListen } from "../net/listen_probe.ts";
+import {
+  formatListenAddress,
+  type HeldAddress,
+  holdListen,
+  probeListen,
+} from "../net/listen_probe.ts";
 import type { LogFormat } from "../log.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
 import { answerBlockRequests } from "../home/login_blocks.ts";
@@ -110,17 +114,37 @@ function checkControls(home: string, pop3: boolean): void {
 
 /**
  * Each address is free for this appliance alone (listen_probe.ts): not held
- * by another qmd or mail server, and not given twice.
+ * by another qmd or mail server, and not given twice. Each is then held for
+ * the isolates until they listen; port 0 becomes the port the kernel chose
+ * for the hold, so two listeners never get the same free port.
  */
-async function checkAddresses(addresses: ListenAddress[]): Promise<void> {
+async function holdAddresses(addresses: ListenAddress[]): Promise<HeldAddress[]> {
   const seen = new Set<string>();
-  for (const { host, port } of addresses) {
-    const where = formatListenAddress(host, port);
-    if (seen.has(where)) throw new StartError(`${where} is given for two listeners`);
-    seen.add(where);
-    const problem = await probeListen(host, port);
-    if (problem !== undefined) throw new StartError(problem);
+  const held: HeldAddress[] = [];
+  try {
+    for (const address of addresses) {
+      const { host, port } = address;
+      if (port !== 0) {
+        const where = formatListenAddress(host, port);
+        if (seen.has(where)) throw new StartError(`${where} is given for two listeners`);
+        seen.add(where);
+        const problem = await probeListen(host, port);
+        if (problem !== undefined) throw new StartError(problem);
+      }
+      const hold = await holdListen(host, port).catch((error: Error) => {
+        throw new StartError(
+          `cannot listen on ${formatListenAddress(host, port)}: ${error.message}`,
+        );
+      });
+      held.push(hold);
+      address.port = hold.port;
+      seen.add(formatListenAddress(host, hold.port));
+    }
+  } catch (error) {
+    await Promise.all(held.map((hold) => hold.release()));
+    throw error;
   }
+  return held;
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -178,7 +202,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const isPop3 = (address: ListenAddress) => address.kind === "pop3" || address.kind === "pop3s";
 
-  let prepared: { created: boolean; notes: string[] };
+  let prepared: { created: boolean; notes: string[]; held: HeldAddress[] };
   try {
     prepared = await prepare(home, smtp, smtp.some(isPop3));
   } catch (error) {
@@ -207,6 +231,9 @@ export async function main(args: string[]): Promise<number> {
     console.error(`qmd: cannot start: ${(error as Error).message}`);
     supervisor.terminate();
     return EXIT.temporary;
+  } finally {
+    // The isolates listen now (or never will): the holds can go.
+    await Promise.all(prepared.held.map((hold) => hold.release()));
   }
   const pidFile = queueLayoutFor(home).supervisorPid;
   try {
@@ -249,14 +276,15 @@ export async function main(args: string[]): Promise<number> {
 /**
  * Everything checked before an isolate starts: the home exists (created if
  * missing), its control files are usable, no other qmd runs on its queue,
- * and every address is free. Port 0 becomes a free port. Returns whether a
- * new home was created and what init noted; throws StartError.
+ * and every address is free and held for the isolates (port 0 becomes the
+ * kernel's choice). Returns whether a new home was created, what init noted
+ * and the holds to release once the isolates listen; throws StartError.
  */
 async function prepare(
   home: string,
   addresses: ListenAddress[],
   pop3: boolean,
-): Promise<{ created: boolean; notes: string[] }> {
+): Promise<{ created: boolean; notes: string[]; held: HeldAddress[] }> {
   let created: boolean;
   let notes: string[];
   try {
@@ -276,16 +304,6 @@ async function prepare(
   }
   checkControls(home, pop3);
   checkSendMutex(queueLayoutFor(home).sendmutex);
-  // Port 0: a free port each, never one another listener was given (the kernel
-  // may hand the same free port out twice, since each probe closes its socket).
-  const taken = new Set(addresses.map((address) => `${address.host} ${address.port}`));
-  for (const address of addresses) {
-    for (let tries = 0; address.port === 0 && tries < 20; tries++) {
-      const port = await freePort(address.host);
-      if (!taken.has(`${address.host} ${port}`)) address.port = port;
-    }
-    taken.add(`${address.host} ${address.port}`);
-  }
-  await checkAddresses(addresses);
-  return { created, notes };
+  const held = await holdAddresses(addresses);
+  return { created, notes, held };
 }

@@ -7,9 +7,11 @@
  * so `qmd start` opens one on each address first and closes it again before
  * the isolates bind.
  *
- * What remains: a second appliance that probes in the instant between this
- * probe's close and the isolates' bind passes too. Two starts that close
- * together are rare; a start against a running appliance is always refused.
+ * Between the probe and the isolates' bind, `holdListen` keeps each address
+ * with an SO_REUSEPORT listener of our own: no other program can take the
+ * port in that window (a port 0 listener is given its port this way), while
+ * the isolates can still join it. What remains: a second appliance that
+ * probes in the instant between this probe's close and the hold's bind.
  */
 import net from "node:net";
 
@@ -41,4 +43,28 @@ export async function probeListen(host: string, port: number): Promise<string | 
   }
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return undefined;
+}
+
+/** An address kept for the isolates until they listen on it themselves. */
+export interface HeldAddress {
+  /** The port held (the kernel's choice when 0 was asked for). */
+  port: number;
+  release(): Promise<void>;
+}
+
+/**
+ * Listens on host:port with SO_REUSEPORT so that nothing but this process's
+ * isolates can bind it until `release`. A connection that reaches this
+ * listener before the isolates do is closed at once (the client retries).
+ */
+export async function holdListen(host: string, port: number): Promise<HeldAddress> {
+  const server = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port, reusePort: true }, () => resolve());
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    release: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
