@@ -45,6 +45,13 @@ export function formatBanner(facts: BannerFacts): string {
   /** A listener's note in parentheses; none for a listener that is off. */
   const note = (kind: ListenerKind, text: string) => show(kind) === "off" ? "" : `   (${text})`;
   const homeArg = `--home ${shellQuote(home)}`;
+  const on = (kind: ListenerKind) => show(kind) !== "off";
+  // Where that mailbox can log in: only the listeners that are on.
+  const logins = [
+    ...(on("submission") ? ["SMTP AUTH on the submission port"] : on("smtps") ? ["SMTPS"] : []),
+    ...(on("pop3") ? [on("pop3s") ? "POP3 with STLS or POP3S" : "POP3 with STLS"] : []),
+    ...(!on("pop3") && on("pop3s") ? ["POP3S"] : []),
+  ];
   return [
     `qmd is running (pid ${Deno.pid})${facts.fresh ? "; a new home was created" : ""}`,
     `  home:     ${home}`,
@@ -72,8 +79,10 @@ export function formatBanner(facts: BannerFacts): string {
     ``,
     `Add a mailbox:`,
     `  echo 'a-password' | ${qmd} user add you@example.test --password-stdin ${homeArg}`,
-    `Log in (SMTP AUTH on the submission port, POP3 with STLS or POP3S): you@example.test`,
-    `  and that password; plain-text logins are offered once the session is encrypted.`,
+    ...(logins.length === 0 ? [] : [
+      `Log in (${logins.join(", ")}): you@example.test`,
+      `  and that password; plain-text logins are offered once the session is encrypted.`,
+    ]),
     `Send it a test message:`,
     `  printf 'Subject: hello\\n\\nIt works.\\n' | ${qmd} inject ${homeArg} you@example.test`,
     ...(first === undefined ? [] : [

@@ -113,3 +113,30 @@ Deno.test("banner: a listener that is off gets no TLS or AUTH note; one that is 
   );
   assertEquals(line(without, "pop3"), "  pop3:     127.0.0.1:2110   (no STLS: no certificate)");
 });
+
+Deno.test("banner: the login hint names only listeners that are on", () => {
+  const base = {
+    home: "/srv/qmd",
+    fresh: false,
+    json: false,
+    command: "qmd",
+    tls: { certificate: { kind: "none" as const }, problems: [] },
+  };
+  const smtpOnly = formatBanner({
+    ...base,
+    listeners: [{ host: "127.0.0.1", port: 2525, kind: "smtp" as const }],
+  });
+  assert(!smtpOnly.includes("Log in ("), smtpOnly);
+  const all = formatBanner({
+    ...base,
+    listeners: [
+      { host: "127.0.0.1", port: 2587, kind: "submission" as const },
+      { host: "127.0.0.1", port: 2110, kind: "pop3" as const },
+      { host: "127.0.0.1", port: 2995, kind: "pop3s" as const },
+    ],
+  });
+  assertStringIncludes(
+    all,
+    "Log in (SMTP AUTH on the submission port, POP3 with STLS or POP3S): you@example.test",
+  );
+});

@@ -38,7 +38,9 @@ export async function probeListen(host: string, port: number): Promise<string | 
     if (code === "EACCES") {
       return `cannot listen on ${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)`;
     }
-    if (code === "EADDRNOTAVAIL") return `cannot listen on ${where}: no such local address`;
+    if (code === "EADDRNOTAVAIL" || code === "EINVAL") {
+      return `cannot listen on ${where}: no such local address`;
+    }
     return `cannot listen on ${where}: ${(error as Error).message}`;
   }
   await new Promise<void>((resolve) => server.close(() => resolve()));
