@@ -237,7 +237,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const pidFile = queueLayoutFor(home).supervisorPid;
   try {
-    Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
+    Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`, { mode: 0o644 });
+    Deno.chmodSync(pidFile, 0o644); // 0644 whatever the umask
   } catch (error) {
     console.error(`qmd: cannot start: cannot write ${pidFile}: ${osErrorText(error)}`);
     await supervisor.drain();
