@@ -7,6 +7,7 @@
 import { readControlLine, readControlList, readControlNumber } from "./control.ts";
 import { type AuthFailurePolicy, loadAuthFailurePolicy } from "./auth_limits.ts";
 import { flagDefault } from "./controls.ts";
+import { loadStressControls, type StressControls } from "./stress.ts";
 
 export interface Pop3dControls {
   me: string;
@@ -25,6 +26,8 @@ export interface Pop3dControls {
   commandTimeoutSeconds: number;
   concurrencyIncoming: number;
   concurrencyPerIp: number;
+  /** qmd's stress mode: concurrencyperipstress, timeoutstress, dataratestress (config/stress.ts). */
+  stress: StressControls;
   /** qmd's failed-login limits, shared with SMTP AUTH (config/auth_limits.ts). */
   authFailures: AuthFailurePolicy;
   log: { pop3In: boolean; pop3Out: boolean };
@@ -48,6 +51,7 @@ export function loadPop3dControls(home: string): Pop3dControls {
     commandTimeoutSeconds: readControlNumber(home, "timeoutcommand"),
     concurrencyIncoming: readControlNumber(home, "concurrencyincoming"),
     concurrencyPerIp: readControlNumber(home, "concurrencyperip"),
+    stress: loadStressControls(home),
     authFailures: loadAuthFailurePolicy(home),
     log: { pop3In: flag(home, "log/pop3_in"), pop3Out: flag(home, "log/pop3_out") },
   };

@@ -16,6 +16,7 @@ import {
 import { type AuthFailurePolicy, loadAuthFailurePolicy } from "./auth_limits.ts";
 import { flagDefault, numberDefault } from "./controls.ts";
 import { readCheckpassword } from "./checkpassword.ts";
+import { loadStressControls, type StressControls } from "./stress.ts";
 
 /** `address:bytes` lines of databytesmf / databytesrcpt (docs/patches.md seed 001). */
 export type SizeTable = Record<string, number>;
@@ -72,6 +73,8 @@ export interface SmtpdControls {
   checkpassword: string[] | null;
   concurrencyIncoming: number;
   concurrencyPerIp: number;
+  /** qmd's stress mode: concurrencyperipstress, timeoutstress, dataratestress. */
+  stress: StressControls;
   /**
    * BATV (docs/patches.md seed 001): control/signkey (null = no checking), signkeystale days, and
    * the exclusions.
@@ -183,6 +186,7 @@ export function loadSmtpdControls(home: string): SmtpdControls {
     checkpassword: readCheckpassword(home) ?? null,
     concurrencyIncoming: readControlNumber(home, "concurrencyincoming"),
     concurrencyPerIp: readControlNumber(home, "concurrencyperip"),
+    stress: loadStressControls(home),
     batv: {
       key: readControlLine(home, "signkey")?.trim() || null,
       staleDays: readControlNumber(home, "signkeystale"),

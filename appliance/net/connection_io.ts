@@ -1,12 +1,11 @@
 /**
  * What the SMTP and POP3 connection drivers share about their connection:
- * the per-read/write timeout (qmail's timeoutsmtpd, qmail-popup's 1200 s),
- * the overall deadlines qmd adds (a whole command line, a whole DATA, a TLS
- * handshake), a session ended by the client breaking the protocol, and which
- * errors are just a client going away.
+ * the errors that end a wait for the client (client_wait.ts decides when),
+ * the TLS handshake's deadline, a session ended by the client breaking the
+ * protocol, and which errors are just a client going away.
  */
 
-/** A read or write did not finish within the session's timeout. */
+/** A wait for the client ended: qmail's timeout for a read or write, or stress mode's (the message says). */
 export class ReadTimeout extends Error {}
 
 /**
@@ -39,35 +38,6 @@ export function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T>
     timer = setTimeout(() => reject(new ReadTimeout()), seconds * 1000);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** An overall deadline: what must be done by `at` (Unix ms), and how to say it was not. */
-export interface Deadline {
-  at: number;
-  /** For the log: "command line not finished within 120 s". */
-  what: string;
-}
-
-/**
- * One read bounded by the per-read timeout and, when given, by an overall
- * deadline: whichever comes first. Past the deadline it fails at once.
- */
-export function readWithin<T>(
-  promise: Promise<T>,
-  seconds: number,
-  deadline: Deadline | undefined,
-  now: number = Date.now(),
-): Promise<T> {
-  if (deadline === undefined) return withTimeout(promise, seconds);
-  const left = (deadline.at - now) / 1000;
-  if (left >= seconds) return withTimeout(promise, seconds);
-  if (left <= 0) {
-    promise.catch(() => {});
-    return Promise.reject(new DeadlineExceeded(deadline.what));
-  }
-  return withTimeout(promise, left).catch((error) => {
-    throw error instanceof ReadTimeout ? new DeadlineExceeded(deadline.what) : error;
-  });
 }
 
 /** The client hung up: nothing to log. */

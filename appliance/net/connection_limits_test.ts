@@ -5,6 +5,10 @@ import {
   IP_BUCKETS,
   ipBucket,
   normalizeIp,
+  STRESS_LOG_INTERVAL,
+  stressBegins,
+  type StressChange,
+  stressEnds,
 } from "./connection_limits.ts";
 
 const UNLIMITED = { maxTotal: 0, maxPerIp: 0 };
@@ -207,4 +211,108 @@ Deno.test("two Workers from one IP respect the per-IP limit", async () => {
   const limits = new ConnectionLimits(buffer);
   assertEquals(limits.total(), 0);
   assertEquals(limits.perIp("192.0.2.1"), 0);
+});
+
+/** A ConnectionLimits that records the stress changes it reports. */
+function watched(buffer: SharedArrayBuffer, now: () => number = () => 1_700_000_000_000) {
+  const changes: StressChange[] = [];
+  const limits = new ConnectionLimits(buffer, {
+    onStressChange: (change) => changes.push(change),
+    now,
+  });
+  return { limits, changes };
+}
+
+Deno.test("stress begins when 80 % of maxTotal is in use and ends below 60 %", () => {
+  const { limits, changes } = watched(createLimitsBuffer());
+  const settings = { maxTotal: 10, maxPerIp: 0 };
+  for (let i = 1; i <= 7; i++) assertEquals(limits.tryAcquire(`10.0.0.${i}`, settings), "ok");
+  assertEquals(limits.stressed(), false);
+  assertEquals(limits.tryAcquire("10.0.0.8", settings), "ok");
+  assertEquals(limits.stressed(), true);
+  assertEquals(changes, [{ stressed: true, inUse: 8, maxTotal: 10 }]);
+  // 7 and 6 in use (70 %, 60 %): still under stress.
+  limits.release("10.0.0.8", 10);
+  limits.release("10.0.0.7", 10);
+  assertEquals(limits.stressed(), true);
+  limits.release("10.0.0.6", 10);
+  assertEquals(limits.stressed(), false);
+  assertEquals(changes[1], { stressed: false, inUse: 5, maxTotal: 10 });
+  assertEquals(stressBegins(160, 200), true);
+  assertEquals(stressBegins(159, 200), false);
+  assertEquals(stressEnds(120, 200), false);
+  assertEquals(stressEnds(119, 200), true);
+});
+
+Deno.test("under stress an IP holding maxPerIpStress sessions is refused; 0 keeps the usual limit", () => {
+  const limits = new ConnectionLimits(createLimitsBuffer());
+  const settings = { maxTotal: 10, maxPerIp: 4, maxPerIpStress: 2 };
+  // Before the stress: the usual per-IP limit.
+  for (let i = 0; i < 4; i++) assertEquals(limits.tryAcquire("192.0.2.1", settings), "ok");
+  assertEquals(limits.tryAcquire("192.0.2.1", settings), "per-ip");
+  for (let i = 0; i < 3; i++) assertEquals(limits.tryAcquire("192.0.2.2", settings), "ok");
+  // The 8th session (80 %) would begin the stress, and its IP already holds 3.
+  assertEquals(limits.tryAcquire("192.0.2.2", settings), "per-ip-stress");
+  assertEquals(limits.stressed(), false);
+  assertEquals(limits.total(), 7);
+  assertEquals(limits.tryAcquire("192.0.2.3", settings), "ok");
+  assertEquals(limits.stressed(), true);
+  assertEquals(limits.tryAcquire("192.0.2.3", settings), "ok");
+  assertEquals(limits.tryAcquire("192.0.2.3", settings), "per-ip-stress");
+  assertEquals(limits.perIp("192.0.2.3"), 2);
+  assertEquals(limits.total(), 9);
+  // RELAYCLIENT clients get maxPerIpStress 0: their usual limit holds.
+  assertEquals(limits.tryAcquire("192.0.2.3", { ...settings, maxPerIpStress: 0 }), "ok");
+  assertEquals(limits.tryAcquire("192.0.2.4", settings), "total");
+});
+
+Deno.test("each stress change is reported once, by the isolate whose session made it", () => {
+  const buffer = createLimitsBuffer();
+  const first = watched(buffer);
+  const second = watched(buffer);
+  const settings = { maxTotal: 5, maxPerIp: 0 };
+  for (let i = 1; i <= 3; i++) assertEquals(first.limits.tryAcquire(`10.0.1.${i}`, settings), "ok");
+  assertEquals(second.limits.tryAcquire("10.0.1.4", settings), "ok");
+  assertEquals(first.changes, []);
+  assertEquals(second.changes, [{ stressed: true, inUse: 4, maxTotal: 5 }]);
+  assertEquals(first.limits.stressed(), true);
+  first.limits.release("10.0.1.1", 5);
+  assertEquals(second.limits.stressed(), true);
+  second.limits.release("10.0.1.2", 5);
+  assertEquals(first.limits.stressed(), false);
+  assertEquals(first.changes, []);
+  assertEquals(second.changes[1], { stressed: false, inUse: 2, maxTotal: 5 });
+});
+
+Deno.test("a stress start within a minute of the last logged one is not logged, nor its end", () => {
+  let now = 1_700_000_000_000;
+  const { limits, changes } = watched(createLimitsBuffer(), () => now);
+  const settings = { maxTotal: 5, maxPerIp: 0 };
+  const episode = () => {
+    for (let i = 1; i <= 4; i++) limits.tryAcquire(`10.0.2.${i}`, settings);
+    assertEquals(limits.stressed(), true);
+    for (let i = 1; i <= 4; i++) limits.release(`10.0.2.${i}`, 5);
+    assertEquals(limits.stressed(), false);
+  };
+  episode();
+  assertEquals(changes.length, 2);
+  now += (STRESS_LOG_INTERVAL - 1) * 1000;
+  episode();
+  assertEquals(changes.length, 2);
+  now += 1000;
+  episode();
+  assertEquals(changes.map((change) => change.stressed), [true, false, true, false]);
+});
+
+Deno.test("without maxTotal release leaves the stress as it is; maxTotal 0 is never stressed", () => {
+  const limits = new ConnectionLimits(createLimitsBuffer());
+  for (let i = 1; i <= 4; i++) limits.tryAcquire(`10.0.3.${i}`, { maxTotal: 4, maxPerIp: 0 });
+  assertEquals(limits.stressed(), true);
+  for (let i = 1; i <= 4; i++) limits.release(`10.0.3.${i}`);
+  assertEquals(limits.stressed(), true);
+  assertEquals(limits.tryAcquire("10.0.3.1", UNLIMITED), "ok");
+  assertEquals(limits.stressed(), false);
+  for (let i = 0; i < 100; i++) limits.tryAcquire("10.0.3.2", { ...UNLIMITED, maxPerIpStress: 1 });
+  assertEquals(limits.stressed(), false);
+  assertEquals(limits.perIp("10.0.3.2"), 100);
 });

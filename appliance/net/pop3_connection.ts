@@ -17,15 +17,19 @@ import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts"
 import type { TlsStartOptions, Transport } from "./smtp_connection.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import {
-  type Deadline,
   isDisconnect,
   ReadTimeout,
-  readWithin,
   realSleep,
   SessionAbort,
   TLS_HANDSHAKE_SECONDS,
   withTimeout,
 } from "./connection_io.ts";
+import {
+  commandDeadline,
+  type ConnectionStress,
+  type Deadline,
+  waitForClient,
+} from "./client_wait.ts";
 import { logEvent, logPressure } from "../log.ts";
 
 export interface Pop3ConnectionOptions {
@@ -36,6 +40,8 @@ export interface Pop3ConnectionOptions {
   commandSeconds: number;
   /** Seconds a TLS handshake may take (default TLS_HANDSHAKE_SECONDS). */
   handshakeSeconds?: number;
+  /** Stress mode's shorter waits (client_wait.ts); absent under tcpserver. */
+  stress?: ConnectionStress;
   /** Longest command line accepted, in bytes. */
   maxLineLength: number;
   sessionId: string;
@@ -99,7 +105,11 @@ export async function servePop3Connection(
     }
     output = [];
     outputSize = 0;
-    await withTimeout(transport.write(bytes), options.timeoutSeconds);
+    await waitForClient(transport.write(bytes), {
+      start: Date.now(),
+      seconds: options.timeoutSeconds,
+      writing: bytes.length,
+    }, options.stress);
   };
   const queue = (bytes: Uint8Array) => {
     output.push(bytes);
@@ -120,7 +130,11 @@ export async function servePop3Connection(
   };
   const read = async (deadline: Deadline | undefined): Promise<Uint8Array | undefined> => {
     await flush();
-    return await readWithin(transport.read(), options.timeoutSeconds, deadline);
+    return await waitForClient(
+      transport.read(),
+      { start: Date.now(), seconds: options.timeoutSeconds, deadline },
+      options.stress,
+    );
   };
   const startTls = async (): Promise<tls.TLSSocket> => {
     const tlsOptions = options.tls?.();
@@ -236,12 +250,7 @@ export async function servePop3Connection(
     while (true) {
       const result = lines.next();
       if (result === undefined) {
-        if (lines.partial && options.commandSeconds > 0) {
-          lineDeadline ??= {
-            at: Date.now() + options.commandSeconds * 1000,
-            what: `command line not finished within ${options.commandSeconds} s`,
-          };
-        }
+        if (lines.partial) lineDeadline ??= commandDeadline(options.commandSeconds);
         const chunk = await read(lineDeadline);
         if (chunk === undefined) return;
         lines.push(chunk);

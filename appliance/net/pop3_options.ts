@@ -16,6 +16,7 @@ import { authFailureDelaySeconds, type AuthFailures } from "./auth_failures.ts";
 import { authFailureGuard } from "./credentials_check.ts";
 import { isLoopback } from "./loopback.ts";
 import type { Pop3ConnectionOptions } from "./pop3_connection.ts";
+import type { ConnectionStress } from "./client_wait.ts";
 
 export interface Pop3Client {
   /** The greeting's host name (qmail-popup's HOSTNAME argument, else control/me). */
@@ -31,6 +32,8 @@ export interface Pop3Client {
   challengeAuth?: ChallengeAuthSupport;
   /** The Maildir's name inside the home (default Maildir). */
   maildirName?: string;
+  /** Stress mode's shorter waits (the appliance); absent under tcpserver. */
+  stress?: ConnectionStress;
 }
 
 export function buildPop3Options(
@@ -54,6 +57,7 @@ export function buildPop3Options(
     },
     timeoutSeconds: controls.timeoutSeconds,
     commandSeconds: controls.commandTimeoutSeconds,
+    stress: client.stress,
     maxLineLength: 1024,
     sessionId: client.sessionId,
     remoteIp: client.remoteIp,

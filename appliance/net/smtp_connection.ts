@@ -24,16 +24,21 @@ import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import {
-  type Deadline,
   isDisconnect,
   OUTPUT_HIGH_WATER,
   ReadTimeout,
-  readWithin,
   realSleep,
   SessionAbort,
   TLS_HANDSHAKE_SECONDS,
   withTimeout,
 } from "./connection_io.ts";
+import {
+  commandDeadline,
+  type ConnectionStress,
+  dataDeadline,
+  type Deadline,
+  waitForClient,
+} from "./client_wait.ts";
 import { logEvent, logPressure } from "../log.ts";
 
 export interface TlsStartOptions {
@@ -85,6 +90,8 @@ export interface SmtpConnectionOptions {
   dataSeconds: number;
   /** Seconds a TLS handshake may take (default TLS_HANDSHAKE_SECONDS). */
   handshakeSeconds?: number;
+  /** Stress mode's shorter waits (client_wait.ts); absent under tcpserver. */
+  stress?: ConnectionStress;
   /** Longest command line accepted, in bytes (control/maxcmdlen). */
   maxLineLength: number;
   /** Session id for log lines. */
@@ -159,7 +166,11 @@ export async function serveSmtpConnection(
     const bytes = encoder.encode(output.join(""));
     output = [];
     outputLength = 0;
-    await withTimeout(transport.write(bytes), options.timeoutSeconds);
+    await waitForClient(transport.write(bytes), {
+      start: Date.now(),
+      seconds: options.timeoutSeconds,
+      writing: bytes.length,
+    }, options.stress);
   };
   /** Queues a step's replies after its pause; returns whether the session is over. */
   const apply = async (step: SmtpStep): Promise<boolean> => {
@@ -193,7 +204,11 @@ export async function serveSmtpConnection(
     await flush();
     const next = pendingRead ?? transport.read();
     pendingRead = undefined;
-    return await readWithin(next, options.timeoutSeconds, deadline);
+    return await waitForClient(
+      next,
+      { start: Date.now(), seconds: options.timeoutSeconds, deadline },
+      options.stress,
+    );
   };
   const startTls = async (): Promise<tls.TLSSocket> => {
     const tlsOptions = options.tls?.();
@@ -233,12 +248,7 @@ export async function serveSmtpConnection(
     while (true) {
       const result = lines.next();
       if (result === undefined) {
-        if (lines.partial && options.commandSeconds > 0) {
-          lineDeadline ??= {
-            at: Date.now() + options.commandSeconds * 1000,
-            what: `command line not finished within ${options.commandSeconds} s`,
-          };
-        }
+        if (lines.partial) lineDeadline ??= commandDeadline(options.commandSeconds);
         const chunk = await read(lineDeadline);
         if (chunk === undefined) return;
         lines.push(chunk);
@@ -262,13 +272,12 @@ export async function serveSmtpConnection(
       for (const effect of step.effects) {
         if (effect.kind === "data") {
           await flush();
-          const deadline: Deadline | undefined = options.dataSeconds > 0
-            ? {
-              at: Date.now() + options.dataSeconds * 1000,
-              what: `DATA not finished within ${options.dataSeconds} s`,
-            }
-            : undefined;
-          const outcome = await receiveMessage(effect, lines, () => read(deadline), options);
+          const deadline = dataDeadline(options.dataSeconds);
+          const outcome = await receiveMessage(effect, lines, async () => {
+            const chunk = await read(deadline);
+            deadline.received += chunk?.length ?? 0;
+            return chunk;
+          }, options);
           if (await apply(session.dataFinished(outcome))) return;
         } else if (effect.kind === "starttls") {
           const socket = await startTls();

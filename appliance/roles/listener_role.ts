@@ -21,7 +21,7 @@ import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import { controlErrorMessages } from "../../config/control.ts";
 import { ServerTls } from "../tls/server_tls.ts";
 import { NO_TLS_FILES } from "../tls/tls_files.ts";
-import { ConnectionLimits } from "../net/connection_limits.ts";
+import { ConnectionLimits, type StressChange } from "../net/connection_limits.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
 import { AuthCapabilities } from "../net/auth_capabilities.ts";
 import { runRoleLoop } from "./worker_loop.ts";
@@ -35,6 +35,8 @@ export interface ListenerRoleHooks<R extends ListenerName> {
   connection(socket: net.Socket, address: ListenerAddress): void;
   /** SIGHUP: re-read the controls; throws (ControlErrors) and keeps the old ones if one is broken. */
   reload(): void;
+  /** This isolate's session made stress mode begin or end (connection_limits.ts). */
+  stressChanged(change: StressChange): void;
 }
 
 /** What every isolate of the role shares, from the start options. */
@@ -162,7 +164,9 @@ export class ListenerRole<R extends ListenerName> {
     const options = settings.options;
     this.workerIndex = options.index;
     this.#shared = {
-      limits: new ConnectionLimits(options.limits),
+      limits: new ConnectionLimits(options.limits, {
+        onStressChange: (change) => hooks.stressChanged(change),
+      }),
       authFailures: new AuthFailures(options.authFailures),
       authCapabilities: new AuthCapabilities(options.authCapabilities),
     };

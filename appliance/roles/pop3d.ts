@@ -13,6 +13,7 @@ import { loadAllControls } from "../../config/control.ts";
 import { servePop3Connection } from "../net/pop3_connection.ts";
 import { buildPop3Options } from "../net/pop3_options.ts";
 import { socketTransport } from "../net/socket_transport.ts";
+import { connectionStress, logStressChange } from "../net/stress_mode.ts";
 import { ListenerRole } from "./listener_role.ts";
 
 const role = new ListenerRole("pop3d");
@@ -29,6 +30,7 @@ async function handleConnection(socket: net.Socket, listen: ListenerAddress): Pr
   const admitted = role.limits.tryAcquire(remote, {
     maxTotal: controls.concurrencyIncoming,
     maxPerIp: controls.concurrencyPerIp,
+    maxPerIpStress: controls.stress.perIp,
   });
   if (admitted !== "ok") {
     logEvent("pop3_limit", `pop3d ${sessionId}: ${admitted} limit reached for ${remote}`, {
@@ -56,10 +58,11 @@ async function handleConnection(socket: net.Socket, listen: ListenerAddress): Pr
           verify: (credentials) => role.verify(credentials, true),
           authFailures: role.authFailures,
           challengeAuth: role.authCapabilities.read(),
+          stress: connectionStress(role.limits, controls.stress),
         }),
       );
     } finally {
-      role.limits.release(remote);
+      role.limits.release(remote, controls.concurrencyIncoming);
       logEvent("pop3_close", `pop3d ${sessionId}: close`, { session: sessionId });
     }
   });
@@ -78,6 +81,7 @@ export function runPop3dWorker(): void {
     },
     connection: (socket, address) => void handleConnection(socket, address),
     reload: loadControls,
+    stressChanged: (change) => logStressChange("pop3d", change, controls.stress),
   });
 }
 

@@ -22,6 +22,7 @@ import { socketTransport } from "../net/socket_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts, tlsHooks } from "../net/smtp_options.ts";
 import { authFailureGuard } from "../net/credentials_check.ts";
 import { findClientPolicy } from "../net/smtp_client_policy.ts";
+import { connectionStress, logStressChange } from "../net/stress_mode.ts";
 import { ListenerRole } from "./listener_role.ts";
 
 /** Sent to a client over the connection limits (tcpserver would not even accept it). */
@@ -67,6 +68,8 @@ async function handleConnection(socket: net.Socket, listen: ListenerAddress): Pr
   const admitted = role.limits.tryAcquire(remote, {
     maxTotal: controls.concurrencyIncoming,
     maxPerIp: client.policy.maxPerIp,
+    // RELAYCLIENT clients are the operator's own: stress does not lower their limit.
+    maxPerIpStress: client.policy.relayClient === undefined ? controls.stress.perIp : 0,
   });
   if (admitted !== "ok") {
     logEvent("smtp_limit", `smtpd ${sessionId}: ${admitted} limit reached for ${remote}`, {
@@ -121,6 +124,7 @@ async function serve(
       timeoutSeconds: controls.timeoutSeconds,
       commandSeconds: controls.commandTimeoutSeconds,
       dataSeconds: controls.dataTimeoutSeconds,
+      stress: connectionStress(role.limits, controls.stress),
       maxLineLength: controls.maxCmdLen,
       sessionId,
       greetDelay: policy.greetDelay,
@@ -143,7 +147,7 @@ async function serve(
       },
     });
   } finally {
-    role.limits.release(remote);
+    role.limits.release(remote, controls.concurrencyIncoming);
     logEvent("smtp_close", `smtpd ${sessionId}: close`, { session: sessionId });
   }
 }
@@ -163,6 +167,7 @@ export function runSmtpdWorker(): void {
     start,
     connection: (socket, address) => void handleConnection(socket, address),
     reload: loadControls,
+    stressChanged: (change) => logStressChange("smtpd", change, controls.stress),
   });
 }
 

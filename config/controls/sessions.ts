@@ -27,6 +27,35 @@ export const SESSION_CONTROLS: readonly ControlSpec[] = [
       "qmd's: SMTP sessions at once from one IP; 421 past it (MAXCONNIP in tcp.smtp overrides)",
     read: true,
   },
+  // qmd's stress mode (README, "Stress mode"): from 80 % of concurrencyincoming in use
+  // until fewer than 60 %, as Postfix's stress-dependent settings.
+  {
+    name: "concurrencyperipstress",
+    kind: "number",
+    default: "5",
+    readers: ["smtpd", "pop3d"],
+    meaning:
+      "qmd's: under connection stress (80 % of concurrencyincoming in use), a new session from an IP already holding this many gets 421 / -ERR; RELAYCLIENT clients keep their usual limit; 0 = no such limit",
+    read: true,
+  },
+  {
+    name: "timeoutstress",
+    kind: "number",
+    default: "10",
+    readers: ["smtpd", "pop3d"],
+    meaning:
+      "qmd's: under connection stress, seconds the server waits for a client's next command, each read, and a whole command line; 0 = the usual waits",
+    read: true,
+  },
+  {
+    name: "dataratestress",
+    kind: "number",
+    default: "1000",
+    readers: ["smtpd", "pop3d"],
+    meaning:
+      "qmd's: under connection stress, bytes a second a DATA section must average from the 354, and output (a RETR) must be taken at, with timeoutstress seconds of slack; 0 = no rate",
+    read: true,
+  },
   {
     name: "log/smtp_in",
     kind: "line",

@@ -1,0 +1,178 @@
+/**
+ * How long a session waits for its client, for the SMTP and POP3 drivers:
+ * qmail's timeout for each read and write (timeoutsmtpd, qmail-popup's
+ * 1200 s), qmd's overall deadlines for a command line and a DATA section
+ * (timeoutcommand, timeoutdata), and the shorter waits of stress mode
+ * (timeoutstress, dataratestress; connection_limits.ts says when the role is
+ * under stress). checkWait decides; waitForClient runs the timer around it.
+ *
+ * Stress is read again at every check, so a session that began before the
+ * stress is cut as soon as it has kept the server waiting too long while
+ * the stress lasts: a wait that is not under stress looks again every
+ * timeoutstress seconds.
+ */
+import { DeadlineExceeded, ReadTimeout } from "./connection_io.ts";
+
+/** An overall deadline: a command line (timeoutcommand) or a DATA section (timeoutdata). */
+export interface Deadline {
+  /** When it began: the line's first byte, the 354 (Unix ms). */
+  since: number;
+  /** When it is over (Unix ms); Infinity when its control file is 0. */
+  at: number;
+  /** For the log: "command line not finished within 120 s". */
+  what: string;
+  /** DATA only: the bytes received since the 354, which under stress must keep up a rate. */
+  received?: number;
+}
+
+/** What a session sees of stress mode. */
+export interface ConnectionStress {
+  /** Whether the role is under connection stress now. */
+  active(): boolean;
+  /** control/timeoutstress: the longest wait for the client under stress; 0 = no change. */
+  seconds: number;
+  /** control/dataratestress: bytes a second DATA (and output) must average under stress; 0 = none. */
+  dataRate: number;
+}
+
+/** One wait for the client: a read, or the client taking `writing` bytes of output. */
+export interface ClientWait {
+  /** When the wait began (Unix ms). */
+  start: number;
+  /** qmail's timeout for one read or write, in seconds. */
+  seconds: number;
+  deadline?: Deadline;
+  writing?: number;
+}
+
+/** Cut the session now, or look again at `wakeAt` (Unix ms). */
+export type WaitCheck = { cut: ReadTimeout } | { wakeAt: number };
+
+/** Whether the wait is over at `now`, and if not, when to look again. */
+export function checkWait(
+  wait: ClientWait,
+  stress: ConnectionStress | undefined,
+  now: number,
+): WaitCheck {
+  let wakeAt = wait.start + wait.seconds * 1000;
+  if (now >= wakeAt) return { cut: new ReadTimeout() };
+  const deadline = wait.deadline;
+  if (deadline !== undefined) {
+    if (now >= deadline.at) return { cut: new DeadlineExceeded(deadline.what) };
+    wakeAt = Math.min(wakeAt, deadline.at);
+  }
+  if (stress === undefined || stress.seconds <= 0) return { wakeAt };
+  if (!stress.active()) return { wakeAt: Math.min(wakeAt, now + stress.seconds * 1000) };
+  const limit = stressLimit(wait, stress);
+  if (now >= limit.at) return { cut: limit.cut() };
+  return { wakeAt: Math.min(wakeAt, limit.at) };
+}
+
+/** The earliest point at which stress mode ends this wait, and how it says so. */
+function stressLimit(
+  wait: ClientWait,
+  stress: ConnectionStress,
+): { at: number; cut: () => ReadTimeout } {
+  const seconds = stress.seconds;
+  const rate = stress.dataRate;
+  // Output: timeoutstress, plus the time its bytes take at the rate.
+  const waitSeconds = wait.writing !== undefined && rate > 0
+    ? seconds + wait.writing / rate
+    : seconds;
+  let limit = {
+    at: wait.start + waitSeconds * 1000,
+    cut: () =>
+      new ReadTimeout(
+        wait.writing === undefined
+          ? `no input for ${seconds} s under connection stress`
+          : `output not taken within ${Math.ceil(waitSeconds)} s under connection stress`,
+      ),
+  };
+  const deadline = wait.deadline;
+  if (deadline === undefined) return limit;
+  if (deadline.received === undefined) {
+    const at = deadline.since + seconds * 1000;
+    if (at < limit.at) {
+      limit = {
+        at,
+        cut: () =>
+          new DeadlineExceeded(
+            `command line not finished within ${seconds} s under connection stress`,
+          ),
+      };
+    }
+  } else if (rate > 0) {
+    // DATA may fall timeoutstress seconds behind the rate, counted from the 354.
+    const at = deadline.since + (seconds + deadline.received / rate) * 1000;
+    if (at < limit.at) {
+      limit = {
+        at,
+        cut: () => new DeadlineExceeded(`DATA slower than ${rate} bytes/s under connection stress`),
+      };
+    }
+  }
+  return limit;
+}
+
+/** The deadline of a command line whose first byte came now (timeoutcommand; 0 = none). */
+export function commandDeadline(seconds: number, now: number = Date.now()): Deadline {
+  return {
+    since: now,
+    at: seconds > 0 ? now + seconds * 1000 : Infinity,
+    what: `command line not finished within ${seconds} s`,
+  };
+}
+
+/** The deadline of a DATA section whose 354 went out now (timeoutdata; 0 = none). */
+export function dataDeadline(
+  seconds: number,
+  now: number = Date.now(),
+): Deadline & { received: number } {
+  return {
+    since: now,
+    at: seconds > 0 ? now + seconds * 1000 : Infinity,
+    what: `DATA not finished within ${seconds} s`,
+    received: 0,
+  };
+}
+
+/**
+ * Waits for `promise` (a read or a write) while checkWait allows: rejects
+ * with its ReadTimeout or DeadlineExceeded when the wait is over. One timer
+ * at a time, re-armed at each look, and one reaction on `promise`.
+ */
+export function waitForClient<T>(
+  promise: Promise<T>,
+  wait: ClientWait,
+  stress?: ConnectionStress,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let settled = false;
+    const look = () => {
+      const now = Date.now();
+      const next = checkWait(wait, stress, now);
+      if ("cut" in next) {
+        settled = true;
+        reject(next.cut);
+      } else {
+        timer = setTimeout(look, next.wakeAt - now);
+      }
+    };
+    promise.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+    look();
+  });
+}
