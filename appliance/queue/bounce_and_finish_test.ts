@@ -6,7 +6,7 @@ import { stringToBytes } from "../bytes.ts";
 import { injectMessage } from "./qmail_queue.ts";
 import type { QueueLayout } from "./layout.ts";
 import { preprocessMessage } from "./preprocess.ts";
-import { makeTestQueue } from "./test_queue.ts";
+import { makeTestQueue, pathExists } from "./test_queue.ts";
 import { appendBounce, removeChannelFile } from "./transitions.ts";
 
 const b = (text: string) => stringToBytes(text);
@@ -28,15 +28,6 @@ const options: BounceAndFinishOptions = {
   },
   date: new Date(NOW * 1000),
 };
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A queue holding one preprocessed message to bob@mx.example.com (S5, local channel). */
 async function withMessage(
@@ -62,7 +53,9 @@ async function withMessage(
 Deno.test("a message with a channel file left is not finished", () =>
   withMessage("joe@a.org", async (layout, id, logs) => {
     assertEquals(await bounceAndFinish(layout, id, options), { bounced: false, retry: false });
-    assert(exists(layout.info(id)) && exists(layout.local(id)) && exists(layout.mess(id)));
+    assert(
+      pathExists(layout.info(id)) && pathExists(layout.local(id)) && pathExists(layout.mess(id)),
+    );
     assertEquals(logs, []);
   }));
 
@@ -70,7 +63,7 @@ Deno.test("a done message without bounce/ leaves the queue with end msg", () =>
   withMessage("joe@a.org", async (layout, id, logs) => {
     removeChannelFile(layout, "local", id);
     assertEquals(await bounceAndFinish(layout, id, options), { bounced: false, retry: false });
-    assertEquals([exists(layout.info(id)), exists(layout.mess(id))], [false, false]);
+    assertEquals([pathExists(layout.info(id)), pathExists(layout.mess(id))], [false, false]);
     assertEquals(logs, [`end msg ${id}`]);
   }));
 
@@ -79,7 +72,7 @@ Deno.test("a done message with bounce/ is bounced, then leaves the queue", () =>
     appendBounce(layout, id, b("<bob@mx.example.com>:\nNo mailbox here by that name.\n\n"));
     removeChannelFile(layout, "local", id);
     assertEquals(await bounceAndFinish(layout, id, options), { bounced: true, retry: false });
-    assertEquals([exists(layout.bounce(id)), exists(layout.info(id))], [false, false]);
+    assertEquals([pathExists(layout.bounce(id)), pathExists(layout.info(id))], [false, false]);
     assertEquals(logs.length, 2);
     assert(logs[0].startsWith(`bounce msg ${id} qp `));
     assertEquals(logs[1], `end msg ${id}`);
@@ -102,7 +95,9 @@ Deno.test("a bounce that cannot be queued asks for a retry and keeps the message
       bounced: false,
       retry: true,
     });
-    assert(exists(layout.bounce(id)) && exists(layout.info(id)) && exists(layout.mess(id)));
+    assert(
+      pathExists(layout.bounce(id)) && pathExists(layout.info(id)) && pathExists(layout.mess(id)),
+    );
     assertEquals(logs.length, 1);
     assert(logs[0].startsWith("warning: trouble injecting bounce message, will try later"));
   }));

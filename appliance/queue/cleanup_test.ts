@@ -1,41 +1,20 @@
 import { assertEquals } from "../../tests/assert.ts";
 import { recoverQueue } from "./cleanup.ts";
-import { OSSIFIED_SECONDS, type QueueLayout } from "./layout.ts";
-import { makeTestQueue } from "./test_queue.ts";
+import { OSSIFIED_SECONDS } from "./layout.ts";
+import { pathExists, withTestQueue } from "./test_queue.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
 
 const NOW = 1_800_000_000; // seconds
 const OLD = NOW - OSSIFIED_SECONDS - 1;
 const RECENT = NOW - 3600;
 
-async function withQueue(
-  run: (layout: QueueLayout) => Promise<void>,
-  options: { todoSplit?: boolean } = {},
-): Promise<void> {
-  const home = await Deno.makeTempDir({ prefix: "qmd-cleanup-" });
-  try {
-    await run(makeTestQueue(home, options));
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
-}
-
 function put(path: string, atime: number, text = "x"): void {
   Deno.writeFileSync(path, new TextEncoder().encode(text));
   Deno.utimeSync(path, atime, atime);
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test("recoverQueue removes pid files whose atime is at least 36 hours old", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     put(layout.pid("1.100.1"), OLD);
     put(layout.pid("2.100.1"), NOW - OSSIFIED_SECONDS); // exactly 36 h: qmail-clean removes it
     put(layout.pid("3.100.1"), RECENT);
@@ -48,7 +27,7 @@ Deno.test("recoverQueue removes pid files whose atime is at least 36 hours old",
 
 for (const todoSplit of [true, false]) {
   Deno.test(`recoverQueue removes only old S2/S3 messages (todoSplit ${todoSplit})`, () =>
-    withQueue(async (layout) => {
+    withTestQueue(async (layout) => {
       // S2, old: removed.
       put(layout.mess(100n), OLD);
       // S3, old: intd then mess removed.
@@ -73,21 +52,21 @@ for (const todoSplit of [true, false]) {
 
       const report = await recoverQueue(layout, new Date(NOW * 1000));
       assertEquals(report.messages, [100n, 101n]);
-      assertEquals(exists(layout.mess(100n)), false);
-      assertEquals(exists(layout.mess(101n)), false);
-      assertEquals(exists(layout.intd(101n)), false);
+      assertEquals(pathExists(layout.mess(100n)), false);
+      assertEquals(pathExists(layout.mess(101n)), false);
+      assertEquals(pathExists(layout.intd(101n)), false);
       for (const id of [102n, 103n, 104n, 105n, 106n]) {
-        assertEquals(exists(layout.mess(id)), true, `mess ${id} kept`);
+        assertEquals(pathExists(layout.mess(id)), true, `mess ${id} kept`);
       }
-      assertEquals(exists(layout.todo(104n)), true);
-      assertEquals(exists(layout.intd(104n)), true);
-      assertEquals(exists(layout.remote(105n)), true);
+      assertEquals(pathExists(layout.todo(104n)), true);
+      assertEquals(pathExists(layout.intd(104n)), true);
+      assertEquals(pathExists(layout.remote(105n)), true);
       assertEquals((await recoverQueue(layout, new Date(NOW * 1000))).messages, []);
     }, { todoSplit }));
 }
 
 Deno.test("recoverQueue logs each removal with the message id as a number, as the send log does", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     put(layout.mess(100n), OLD);
     const records: LogRecord[] = [];
     setLogSink((record) => records.push(record), "test");

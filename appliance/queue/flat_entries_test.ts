@@ -13,20 +13,11 @@ import { injectMessage } from "./qmail_queue.ts";
 import { OSSIFIED_SECONDS, QueueLayout } from "./layout.ts";
 import { SendEngine } from "../send/engine/send_engine.ts";
 import { countQueue } from "./status.ts";
-import { makeTestQueue, writeVanillaMessage } from "./test_queue.ts";
+import { makeTestQueue, pathExists, writeVanillaMessage } from "./test_queue.ts";
 
 const NOW = 1_709_622_489; // 5 Mar 2024 07:08:09 UTC
 const RECEIVED = "Received: (qmail 4711 invoked by uid 1000); 5 Mar 2024 07:08:09 -0000\n";
 const read = (path: string) => bytesToString(Deno.readFileSync(path));
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function withHome(run: (home: string) => Promise<void>): Promise<void> {
   const home = await Deno.makeTempDir({ prefix: "qmd-flat-" });
@@ -84,7 +75,7 @@ Deno.test("a split queue delivers flat todo entries like split ones and removes 
       [stringToBytes("bob@mx.example.com")],
       { pid: 4242, who: "by uid 1000", now: new Date(NOW * 1000) },
     );
-    assert(exists(`${layout.root}/todo/${split % 23n}/${split}`), "qmd writes the split form");
+    assert(pathExists(`${layout.root}/todo/${split % 23n}/${split}`), "qmd writes the split form");
     const logs: string[] = [];
     setLogSink((record: LogRecord) => logs.push(record.text), "send");
     const jobs: DeliveryJob[] = [];
@@ -107,7 +98,7 @@ Deno.test("a split queue delivers flat todo entries like split ones and removes 
     assertEquals(read(layout.remote(flat)), "Tfar@remote.org\0");
     for (const id of [flat, split]) {
       for (const path of [...layout.todoForms(id), ...layout.intdForms(id)]) {
-        assertEquals(exists(path), false, path);
+        assertEquals(pathExists(path), false, path);
       }
     }
     const size = Deno.statSync(layout.mess(flat)).size;
@@ -150,7 +141,7 @@ Deno.test("start-up leaves info with a flat todo to the todo scan (§4.9)", () =
       engine.close();
     }
     assertEquals(read(layout.info(id)), "Fjoe@a.org\0");
-    assertEquals(exists(layout.remote(id)), false);
+    assertEquals(pathExists(layout.remote(id)), false);
     assertEquals(jobs.map((job) => job.recipient), ["bob@mx.example.com"]);
   }));
 
@@ -171,7 +162,7 @@ Deno.test("a message with a flat todo entry is not finished, nor its body remove
     });
     assertEquals(outcome, { bounced: false, retry: false });
     for (const path of [layout.info(id), layout.mess(id), `${layout.root}/todo/${id}`]) {
-      assert(exists(path), path);
+      assert(pathExists(path), path);
     }
   }));
 
@@ -197,10 +188,10 @@ Deno.test("the 36-hour cleanup keeps every body that a todo, info, local or remo
 
     const report = await recoverQueue(layout, new Date(NOW * 1000));
     assertEquals(report.messages, [dead]);
-    assertEquals(exists(layout.mess(dead)), false);
-    assertEquals(exists(`${layout.root}/intd/${dead}`), false);
-    for (const id of [queued, channelOnly]) assert(exists(layout.mess(id)), `mess ${id} kept`);
-    assert(exists(`${layout.root}/todo/${queued}`));
+    assertEquals(pathExists(layout.mess(dead)), false);
+    assertEquals(pathExists(`${layout.root}/intd/${dead}`), false);
+    for (const id of [queued, channelOnly]) assert(pathExists(layout.mess(id)), `mess ${id} kept`);
+    assert(pathExists(`${layout.root}/todo/${queued}`));
     // The split subdirectories are never taken for entries, nor removed.
     for (let bucket = 0; bucket < 23; bucket++) {
       assert(Deno.statSync(`${layout.root}/todo/${bucket}`).isDirectory);

@@ -1,24 +1,20 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { buildRoutingTable } from "../send/routing.ts";
 import { bytesToString, stringToBytes } from "../bytes.ts";
-import { injectMessage, QueueError } from "./qmail_queue.ts";
+import { QueueError } from "./qmail_queue.ts";
 import { BounceError, type BounceSettings, injectBounce } from "./inject_bounce.ts";
-import type { QueueLayout } from "./layout.ts";
 import { preprocessMessage } from "./preprocess.ts";
-import { makeTestQueue } from "./test_queue.ts";
+import {
+  injectTestMessage,
+  pathExists,
+  TEST_DATE,
+  TEST_NOW,
+  testRoutingTable,
+  withTestQueue,
+} from "./test_queue.ts";
 import { appendBounce } from "./transitions.ts";
 
 const b = (text: string) => stringToBytes(text);
 const read = (path: string) => bytesToString(Deno.readFileSync(path));
-const NOW = 1_709_622_489; // 5 Mar 2024 07:08:09 UTC
-const DATE = new Date(NOW * 1000);
-
-const table = buildRoutingTable({
-  envnoathost: "mx.example.com",
-  locals: ["mx.example.com"],
-  percenthack: [],
-  virtualdomains: ["nowhere.mil:joe-foo"],
-});
 
 const settings: BounceSettings = {
   bounceFrom: "MAILER-DAEMON",
@@ -27,51 +23,17 @@ const settings: BounceSettings = {
   maxBytes: 0,
 };
 
-async function withQueue(
-  run: (layout: QueueLayout) => Promise<void> | void,
-  options: { todoSplit?: boolean } = {},
-): Promise<void> {
-  const home = await Deno.makeTempDir({ prefix: "qmd-bounce-" });
-  try {
-    await run(makeTestQueue(home, options));
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
-}
-
-function queue(
-  layout: QueueLayout,
-  sender: string,
-  recipients: string[],
-  body = "Subject: t\n\nx\n",
-) {
-  return injectMessage(layout, b(body), b(sender), recipients.map(b), {
-    pid: 4242,
-    who: "by uid 1000",
-    now: DATE,
-  });
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test("injectBounce queues the QSBMF bounce and removes bounce/ID", () =>
-  withQueue(async (layout) => {
-    const { id } = await queue(layout, "list-@a.org-@[]", ["nobody@mx.example.com"]);
-    preprocessMessage(layout, id, table, NOW);
+  withTestQueue(async (layout) => {
+    const { id } = await injectTestMessage(layout, "list-@a.org-@[]", ["nobody@mx.example.com"]);
+    preprocessMessage(layout, id, testRoutingTable, TEST_NOW);
     Deno.removeSync(layout.local(id));
     appendBounce(layout, id, b("<nobody@mx.example.com>:\nSorry.\n\n"));
     const original = read(layout.mess(id));
-    const result = await injectBounce(layout, id, { settings, date: DATE });
+    const result = await injectBounce(layout, id, { settings, date: TEST_DATE });
     assert(result.kind === "injected");
     assertEquals(result.bounce, "single");
-    assertEquals(exists(layout.bounce(id)), false);
+    assertEquals(pathExists(layout.bounce(id)), false);
     assertEquals(
       read(layout.mess(result.newId)),
       `Received: (qmail ${result.qp} invoked for bounce); 5 Mar 2024 07:08:09 -0000
@@ -99,22 +61,29 @@ ${original}`,
   }));
 
 Deno.test("injectBounce: no bounce file, triple bounce, bouncemaxbytes, failures", () =>
-  withQueue(async (layout) => {
-    const plain = await queue(layout, "a@b.org", ["x@mx.example.com"], "0123456789abcdef");
-    preprocessMessage(layout, plain.id, table, NOW);
-    assertEquals(await injectBounce(layout, plain.id, { settings, date: DATE }), { kind: "none" });
+  withTestQueue(async (layout) => {
+    const plain = await injectTestMessage(
+      layout,
+      "a@b.org",
+      ["x@mx.example.com"],
+      "0123456789abcdef",
+    );
+    preprocessMessage(layout, plain.id, testRoutingTable, TEST_NOW);
+    assertEquals(await injectBounce(layout, plain.id, { settings, date: TEST_DATE }), {
+      kind: "none",
+    });
 
     appendBounce(layout, plain.id, b("<x@mx.example.com>:\nno\n\n"));
     const failing = () => Promise.reject(new QueueError(53, "disk full"));
-    const error = await injectBounce(layout, plain.id, { settings, date: DATE, open: failing })
+    const error = await injectBounce(layout, plain.id, { settings, date: TEST_DATE, open: failing })
       .then(() => undefined, (error) => error);
     assert(error instanceof BounceError);
     assertEquals([error.temporary, error.bounce], [true, "single"]);
-    assert(exists(layout.bounce(plain.id)), "bounce/ID stays for the next try");
+    assert(pathExists(layout.bounce(plain.id)), "bounce/ID stays for the next try");
 
     const cut = await injectBounce(layout, plain.id, {
       settings: { ...settings, maxBytes: 80 },
-      date: DATE,
+      date: TEST_DATE,
     });
     assert(cut.kind === "injected");
     const text = read(layout.mess(cut.newId));
@@ -125,21 +94,21 @@ Deno.test("injectBounce: no bounce file, triple bounce, bouncemaxbytes, failures
       ),
     );
 
-    const triple = await queue(layout, "#@[]", ["x@mx.example.com"]);
-    preprocessMessage(layout, triple.id, table, NOW);
+    const triple = await injectTestMessage(layout, "#@[]", ["x@mx.example.com"]);
+    preprocessMessage(layout, triple.id, testRoutingTable, TEST_NOW);
     appendBounce(layout, triple.id, b("<x@mx.example.com>:\nno\n\n"));
-    assertEquals(await injectBounce(layout, triple.id, { settings, date: DATE }), {
+    assertEquals(await injectBounce(layout, triple.id, { settings, date: TEST_DATE }), {
       kind: "triple",
     });
-    assertEquals(exists(layout.bounce(triple.id)), false);
+    assertEquals(pathExists(layout.bounce(triple.id)), false);
 
-    const double = await queue(layout, "", ["x@mx.example.com"]);
-    preprocessMessage(layout, double.id, table, NOW);
+    const double = await injectTestMessage(layout, "", ["x@mx.example.com"]);
+    preprocessMessage(layout, double.id, testRoutingTable, TEST_NOW);
     appendBounce(layout, double.id, b("<x@mx.example.com>:\nno\n\n"));
     const permanent = () => Promise.reject(new QueueError(11, "address too long"));
     const doubleError = await injectBounce(layout, double.id, {
       settings,
-      date: DATE,
+      date: TEST_DATE,
       open: permanent,
     }).then(() => undefined, (error) => error);
     assert(doubleError instanceof BounceError);

@@ -4,22 +4,10 @@ import { bytesToString, stringToBytes } from "../bytes.ts";
 import { formatIntd } from "./envelope.ts";
 import { injectMessage, openQueueMessage, qmailCloseText, QueueError } from "./qmail_queue.ts";
 import { detectSplit, type QueueLayout, queueLayoutFor } from "./layout.ts";
-import { makeTestQueue } from "./test_queue.ts";
+import { makeTestQueue, withTestQueue } from "./test_queue.ts";
 
 const b = (text: string) => stringToBytes(text);
 const NOW = new Date(Date.UTC(2024, 2, 5, 7, 8, 9));
-
-async function withQueue(
-  run: (layout: QueueLayout, home: string) => Promise<void>,
-  options: { todoSplit?: boolean } = {},
-): Promise<void> {
-  const home = await Deno.makeTempDir({ prefix: "qmd-inject-" });
-  try {
-    await run(makeTestQueue(home, options), home);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
-}
 
 /** Every regular file under the queue except lock/, relative to the queue root. */
 function queueFiles(layout: QueueLayout): string[] {
@@ -38,7 +26,7 @@ function queueFiles(layout: QueueLayout): string[] {
 
 for (const todoSplit of [true, false]) {
   Deno.test(`injectMessage writes mess, intd and todo byte for byte (todoSplit ${todoSplit})`, () =>
-    withQueue(async (layout) => {
+    withTestQueue(async (layout) => {
       const body = b("Subject: hi\n\nbody\n");
       const { id, qp } = await injectMessage(layout, body, b("a@b.c"), [b("x@y"), b("z@w")], {
         pid: 4711,
@@ -72,7 +60,7 @@ for (const todoSplit of [true, false]) {
 }
 
 Deno.test("the envelope keeps NUL-free bytes verbatim, LF and high bytes included", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     const sender = new Uint8Array([0x0a, 0x80, 0xff, 0x25]);
     const recipient = b("a\nb\r@\x01\xfe");
     const message = await openQueueMessage(layout, { pid: 1, who: "by uid 5", now: NOW });
@@ -89,7 +77,7 @@ Deno.test("the envelope keeps NUL-free bytes verbatim, LF and high bytes include
   }));
 
 Deno.test("abort leaves nothing behind, before and after writing", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     const first = await openQueueMessage(layout, { who: "by uid 0" });
     assertEquals(queueFiles(layout), [`mess/${first.id % 23n}/${first.id}`]);
     await first.abort();
@@ -104,7 +92,7 @@ Deno.test("abort leaves nothing behind, before and after writing", () =>
   }));
 
 Deno.test("abort after commit does nothing", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     const message = await openQueueMessage(layout, { who: "by uid 0" });
     await message.write(b("x\n"));
     await message.commit(b("s"), [b("r")]);
@@ -113,7 +101,7 @@ Deno.test("abort after commit does nothing", () =>
   }));
 
 Deno.test("a 1003-byte address gives exit 11 and leaves nothing; 1002 bytes queue", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     const message = await openQueueMessage(layout, { who: "by uid 0" });
     const error = await assertRejects(
       () => message.commit(b(""), [b("a".repeat(1003))]),
@@ -131,7 +119,7 @@ Deno.test("a 1003-byte address gives exit 11 and leaves nothing; 1002 bytes queu
   }));
 
 Deno.test("a missing intd or todo directory gives 65 or 66 and cleans up", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     Deno.removeSync(`${layout.root}/todo`, { recursive: true });
     const todo = await assertRejects(
       () => injectMessage(layout, b("x"), b(""), [b("r")], { who: "by uid 0" }),
@@ -150,7 +138,7 @@ Deno.test("a missing intd or todo directory gives 65 or 66 and cleans up", () =>
   }, { todoSplit: false }));
 
 Deno.test("a missing mess, pid or queue directory gives 64, 63 or 62", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     for (let i = 0; i < 23; i++) Deno.removeSync(`${layout.root}/mess/${i}`);
     const mess = await assertRejects(() => openQueueMessage(layout, { who: "x" }), QueueError);
     assertEquals(mess.exitCode, 64);
@@ -175,7 +163,7 @@ function patternStream(count: number): ReadableStream<Uint8Array> {
 }
 
 Deno.test("a 20 MB body streams through in chunks", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     const chunks = 320; // 320 × 64 KiB = 20 MiB
     const { id } = await injectMessage(layout, patternStream(chunks), b("s"), [b("r")], {
       pid: 9,
@@ -201,7 +189,7 @@ Deno.test("a 20 MB body streams through in chunks", () =>
   }));
 
 Deno.test("small writes are buffered and land in order", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     const message = await openQueueMessage(layout, { pid: 2, who: "by uid 0", now: NOW });
     let expected = "";
     for (let i = 0; i < 30_000; i++) {
@@ -218,7 +206,7 @@ Deno.test("small writes are buffered and land in order", () =>
   }));
 
 Deno.test("a failing body stream gives exit 54 and leaves nothing", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     let pulls = 0;
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
@@ -235,19 +223,20 @@ Deno.test("a failing body stream gives exit 54 and leaves nothing", () =>
   }));
 
 Deno.test("concurrent messages in one process get distinct ids", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) =>
-        injectMessage(layout, b(`message ${i}\n`), b(""), [b("r")], {
-          pid: 77,
-          who: "by uid 0",
-          now: NOW,
-        })),
+      Array.from(
+        { length: 30 },
+        (_, i) =>
+          injectMessage(layout, b(`message ${i}\n`), b(""), [b("r")], {
+            pid: 77,
+            who: "by uid 0",
+            now: NOW,
+          }),
+      ),
     );
     assertEquals(
-      new Set(results.map((result) =>
-        result.id
-      )).size,
+      new Set(results.map((result) => result.id)).size,
       30,
     );
     assertEquals(layout.listIds("todo").length, 30);
@@ -255,7 +244,7 @@ Deno.test("concurrent messages in one process get distinct ids", () =>
   }));
 
 Deno.test("commit pulls the trigger", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     // A reader of our own, as qmail-send holds one (§4.2), so the pull has someone to write to.
     const reader = openSync(layout.trigger, constants.O_RDONLY | constants.O_NONBLOCK);
     try {

@@ -9,21 +9,9 @@ import {
   formatQreadTrouble,
   formatQstat,
 } from "./status.ts";
-import { makeTestQueue } from "./test_queue.ts";
+import { withTestQueue } from "./test_queue.ts";
 
 const b = (text: string) => stringToBytes(text);
-
-async function withQueue(
-  run: (layout: QueueLayout) => void | Promise<void>,
-  options: { todoSplit?: boolean } = {},
-): Promise<void> {
-  const home = await Deno.makeTempDir({ prefix: "qmd-status-" });
-  try {
-    await run(makeTestQueue(home, options));
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
-}
 
 /** The names of a directory in the order readdir returns them. */
 function readdirOrder(dir: string): string[] {
@@ -52,7 +40,7 @@ Deno.test("formatQstat is qmail-qstat's output", () => {
 
 for (const todoSplit of [true, false]) {
   Deno.test(`countQueue counts mess and todo files (todoSplit ${todoSplit})`, () =>
-    withQueue(async (layout) => {
+    withTestQueue(async (layout) => {
       assertEquals(countQueue(layout), { messages: 0, unprocessed: 0 });
       for (let i = 0; i < 3; i++) {
         await injectMessage(layout, b("x\n"), b(""), [b("r")], { who: "by uid 0" });
@@ -94,7 +82,7 @@ Deno.test("formatQreadMessage is qmail-qread's bytes", () => {
 });
 
 Deno.test("describeQueue lists info/ messages bucket by bucket", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     // 47 % 23 = 1, 24 % 23 = 1, 46 % 23 = 0, 70 % 23 = 1
     writePreprocessed(layout, 47n, {
       mess: "Received: x\n\nbody\n",
@@ -145,7 +133,7 @@ Deno.test("describeQueue lists info/ messages bucket by bucket", () =>
   }));
 
 Deno.test("describeQueue lists a subdirectory in readdir order, unsorted, as qmail-qread", () =>
-  withQueue((layout) => {
+  withTestQueue((layout) => {
     // Twelve numbers in bucket 5: readdir (hash order on ext4, creation order
     // elsewhere) is not ascending order for all of them.
     const ids = [5n, 97n, 212n, 28n, 143n, 74n, 189n, 51n, 235n, 120n, 166n, 258n];
@@ -162,7 +150,7 @@ Deno.test("describeQueue lists a subdirectory in readdir order, unsorted, as qma
   }));
 
 Deno.test("describeQueue stops with 111 when an info subdirectory is missing", () =>
-  withQueue((layout) => {
+  withTestQueue((layout) => {
     writePreprocessed(layout, 46n, { mess: "", info: "Fa\0", birth: 0 });
     Deno.removeSync(`${layout.root}/info/1`);
     assertEquals(describeQueue(layout), {

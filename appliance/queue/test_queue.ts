@@ -3,8 +3,23 @@
  * the qmail installer lays it out (docs/queue-format.md §2.1), big-todo split
  * included unless asked otherwise.
  */
+import { stringToBytes } from "../bytes.ts";
+import { buildRoutingTable } from "../send/routing.ts";
 import { DEFAULT_SPLIT, QueueLayout } from "./layout.ts";
+import { injectMessage } from "./qmail_queue.ts";
 import { makeFifo } from "./trigger.ts";
+
+/** The clock queue tests run at: 5 Mar 2024 07:08:09 UTC. */
+export const TEST_NOW = 1_709_622_489;
+export const TEST_DATE = new Date(TEST_NOW * 1000);
+
+/** Routing for queue tests: mx.example.com is local, nowhere.mil is virtual (prefix joe-foo). */
+export const testRoutingTable = buildRoutingTable({
+  envnoathost: "mx.example.com",
+  locals: ["mx.example.com"],
+  percenthack: [],
+  virtualdomains: ["nowhere.mil:joe-foo"],
+});
 
 export interface TestQueueOptions {
   split?: number;
@@ -41,6 +56,45 @@ export function makeTestQueue(home: string, options: TestQueueOptions = {}): Que
   Deno.writeFileSync(`${root}/lock/sendmutex`, new Uint8Array(0), { mode: 0o600 });
   makeFifo(`${root}/lock/trigger`, 0o622);
   return new QueueLayout(root, { split, todoSplit });
+}
+
+/** Runs `run` on a fresh test queue in a temporary home, removed afterwards. */
+export async function withTestQueue(
+  run: (layout: QueueLayout, home: string) => Promise<void> | void,
+  options: TestQueueOptions = {},
+): Promise<void> {
+  const home = await Deno.makeTempDir({ prefix: "qmd-queue-test-" });
+  try {
+    await run(makeTestQueue(home, options), home);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+/** Queues a message as `qmail-inject` run by uid 1000 (pid 4242) would at TEST_DATE. */
+export function injectTestMessage(
+  layout: QueueLayout,
+  sender: string,
+  recipients: string[],
+  body = "Subject: t\n\nx\n",
+): ReturnType<typeof injectMessage> {
+  return injectMessage(
+    layout,
+    stringToBytes(body),
+    stringToBytes(sender),
+    recipients.map(stringToBytes),
+    { pid: 4242, who: "by uid 1000", now: TEST_DATE },
+  );
+}
+
+/** Whether anything (a dangling link included) stands at `path`. */
+export function pathExists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A message as a vanilla (big-todo-less) qmail-queue leaves it; see writeVanillaMessage. */

@@ -1,10 +1,13 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { buildRoutingTable } from "../send/routing.ts";
 import { bytesToString, stringToBytes } from "../bytes.ts";
-import { injectMessage } from "./qmail_queue.ts";
-import type { QueueLayout } from "./layout.ts";
 import { preprocessMessage } from "./preprocess.ts";
-import { makeTestQueue } from "./test_queue.ts";
+import {
+  injectTestMessage,
+  pathExists,
+  TEST_NOW,
+  testRoutingTable,
+  withTestQueue,
+} from "./test_queue.ts";
 import {
   appendBounce,
   checkMessageDone,
@@ -17,54 +20,11 @@ import {
 
 const b = (text: string) => stringToBytes(text);
 const read = (path: string) => bytesToString(Deno.readFileSync(path));
-const NOW = 1_709_622_489; // 5 Mar 2024 07:08:09 UTC
-const DATE = new Date(NOW * 1000);
-
-const table = buildRoutingTable({
-  envnoathost: "mx.example.com",
-  locals: ["mx.example.com"],
-  percenthack: [],
-  virtualdomains: ["nowhere.mil:joe-foo"],
-});
-
-async function withQueue(
-  run: (layout: QueueLayout) => Promise<void> | void,
-  options: { todoSplit?: boolean } = {},
-): Promise<void> {
-  const home = await Deno.makeTempDir({ prefix: "qmd-transitions-" });
-  try {
-    await run(makeTestQueue(home, options));
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
-}
-
-function queue(
-  layout: QueueLayout,
-  sender: string,
-  recipients: string[],
-  body = "Subject: t\n\nx\n",
-) {
-  return injectMessage(layout, b(body), b(sender), recipients.map(b), {
-    pid: 4242,
-    who: "by uid 1000",
-    now: DATE,
-  });
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("markDone writes one D at the record's offset", () =>
-  withQueue(async (layout) => {
-    const { id } = await queue(layout, "a@b", ["x@mx.example.com", "y@mx.example.com"]);
-    preprocessMessage(layout, id, table, NOW);
+  withTestQueue(async (layout) => {
+    const { id } = await injectTestMessage(layout, "a@b", ["x@mx.example.com", "y@mx.example.com"]);
+    preprocessMessage(layout, id, testRoutingTable, TEST_NOW);
     const pass = readChannelFile(layout, "local", id);
     assertEquals(pass.records.map((record) => record.offset), [0, 18]);
     assertEquals(pass.corrupt, false);
@@ -74,7 +34,7 @@ Deno.test("markDone writes one D at the record's offset", () =>
   }));
 
 Deno.test("readChannelFile tells a trailing fragment from an unknown record", () =>
-  withQueue((layout) => {
+  withTestQueue((layout) => {
     const id = 5n;
     Deno.writeFileSync(layout.local(id), b("Ta@b\0Tpart"));
     assertEquals(readChannelFile(layout, "local", id).corrupt, false);
@@ -85,7 +45,7 @@ Deno.test("readChannelFile tells a trailing fragment from an unknown record", ()
   }));
 
 Deno.test("appendBounce appends paragraphs to a 0600 bounce file", () =>
-  withQueue((layout) => {
+  withTestQueue((layout) => {
     appendBounce(layout, 7n, b("<a@b>:\none\n\n"));
     appendBounce(layout, 7n, b("<c@d>:\ntwo\n\n"));
     assertEquals(read(layout.bounce(7n)), "<a@b>:\none\n\n<c@d>:\ntwo\n\n");
@@ -93,29 +53,29 @@ Deno.test("appendBounce appends paragraphs to a 0600 bounce file", () =>
   }));
 
 Deno.test("setChannelRetryTime sets mtime and atime", () =>
-  withQueue((layout) => {
+  withTestQueue((layout) => {
     const path = layout.local(3n);
     Deno.writeFileSync(path, b("Ta@b\0"));
-    assert(setChannelRetryTime(path, NOW + 400));
+    assert(setChannelRetryTime(path, TEST_NOW + 400));
     const stat = Deno.statSync(path);
-    assertEquals(stat.mtime!.getTime(), (NOW + 400) * 1000);
-    assertEquals(stat.atime!.getTime(), (NOW + 400) * 1000);
-    assertEquals(setChannelRetryTime(layout.local(4n), NOW), false);
+    assertEquals(stat.mtime!.getTime(), (TEST_NOW + 400) * 1000);
+    assertEquals(stat.atime!.getTime(), (TEST_NOW + 400) * 1000);
+    assertEquals(setChannelRetryTime(layout.local(4n), TEST_NOW), false);
   }));
 
 Deno.test("finishMessage removes info, intd and mess; removeMessage is qmail-clean's foop", () =>
-  withQueue(async (layout) => {
-    const { id } = await queue(layout, "a@b", []);
+  withTestQueue(async (layout) => {
+    const { id } = await injectTestMessage(layout, "a@b", []);
     assertEquals(checkMessageDone(layout, id), "not-done");
-    preprocessMessage(layout, id, table, NOW);
+    preprocessMessage(layout, id, testRoutingTable, TEST_NOW);
     finishMessage(layout, id);
     for (const path of [layout.info(id), layout.intd(id), layout.mess(id), layout.todo(id)]) {
-      assertEquals(exists(path), false, path);
+      assertEquals(pathExists(path), false, path);
     }
     assertEquals(checkMessageDone(layout, id), "gone");
-    const second = await queue(layout, "a@b", ["x@y"]);
+    const second = await injectTestMessage(layout, "a@b", ["x@y"]);
     Deno.removeSync(layout.todo(second.id));
     removeMessage(layout, second.id);
-    assertEquals(exists(layout.intd(second.id)), false);
-    assertEquals(exists(layout.mess(second.id)), false);
+    assertEquals(pathExists(layout.intd(second.id)), false);
+    assertEquals(pathExists(layout.mess(second.id)), false);
   }));

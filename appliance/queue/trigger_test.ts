@@ -1,17 +1,8 @@
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { QueueLayout } from "./layout.ts";
-import { makeTestQueue } from "./test_queue.ts";
+import { withTestQueue } from "./test_queue.ts";
 import { makeFifo, pullTrigger, watchTrigger } from "./trigger.ts";
-
-async function withQueue(run: (layout: QueueLayout) => void | Promise<void>): Promise<void> {
-  const home = await Deno.makeTempDir({ prefix: "qmd-trigger-" });
-  try {
-    await run(makeTestQueue(home));
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
-}
 
 Deno.test("makeFifo makes a named pipe with the exact mode", async () => {
   const dir = await Deno.makeTempDir({ prefix: "qmd-fifo-" });
@@ -38,7 +29,7 @@ function openAsWriter(layout: QueueLayout): number {
 }
 
 Deno.test("pullTrigger: one NUL to a reader; a FIFO nobody reads and a missing FIFO are ignored", () =>
-  withQueue((layout) => {
+  withTestQueue((layout) => {
     const buffer = new Uint8Array(8);
     const reader = openSync(layout.trigger, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
@@ -64,7 +55,7 @@ Deno.test("pullTrigger: one NUL to a reader; a FIFO nobody reads and a missing F
   }));
 
 Deno.test("watchTrigger wakes once per pull and stops on close", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     let wakes = 0;
     let wake!: () => void;
     let woken = new Promise<void>((resolve) => (wake = resolve));
@@ -98,7 +89,7 @@ Deno.test("watchTrigger wakes once per pull and stops on close", () =>
   }));
 
 Deno.test("a wake callback that throws is reported and the watch goes on", () =>
-  withQueue(async (layout) => {
+  withTestQueue(async (layout) => {
     const errors: unknown[] = [];
     let wake!: () => void;
     let woken = new Promise<void>((resolve) => (wake = resolve));

@@ -2,18 +2,9 @@ import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.t
 import type { FromRole, ToRole } from "../ipc.ts";
 import { stringToBytes } from "../bytes.ts";
 import { injectMessage } from "../queue/qmail_queue.ts";
-import { makeTestQueue } from "../queue/test_queue.ts";
+import { makeTestQueue, pathExists } from "../queue/test_queue.ts";
 
 const b = (text: string) => stringToBytes(text);
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("the Worker speaks the role protocol: start, deliver, report, drain", async () => {
   const home = await Deno.makeTempDir({ prefix: "qmd-send-worker-" });
@@ -61,7 +52,7 @@ Deno.test("the Worker speaks the role protocol: start, deliver, report, drain", 
       post({ type: "drain" });
       await next("drained");
       assert(inbox.every((message) => message.type === "log"));
-      assertEquals(exists(layout.mess(id)), false);
+      assertEquals(pathExists(layout.mess(id)), false);
     } finally {
       worker.terminate();
     }

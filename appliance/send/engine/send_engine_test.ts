@@ -12,20 +12,11 @@ import type { Channel, QueueLayout } from "../../queue/layout.ts";
 import { LOCAL_CRASHED } from "./delivery_passes.ts";
 import { SendEngine, type SendEngineOptions } from "./send_engine.ts";
 import { SendStartError } from "./start_error.ts";
-import { makeTestQueue } from "../../queue/test_queue.ts";
+import { makeTestQueue, pathExists } from "../../queue/test_queue.ts";
 
 const b = (text: string) => stringToBytes(text);
 const read = (path: string) => bytesToString(Deno.readFileSync(path));
 const BIRTH = 1_709_622_489; // 5 Mar 2024 07:08:09 UTC
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Harness {
   home: string;
@@ -110,7 +101,7 @@ Deno.test("todo is preprocessed and local recipients become deliver jobs", () =>
     assertEquals(read(layout.info(id)), "Fjoe@a.org\0");
     assertEquals(read(layout.local(id)), "Tbob@mx.example.com\0Tjoe-foo-info@nowhere.mil\0");
     assertEquals(read(layout.remote(id)), "Tfar@remote.org\0");
-    assertEquals(exists(layout.todo(id)), false);
+    assertEquals(pathExists(layout.todo(id)), false);
     const mess = `${id % 23n}/${id}`;
     assertEquals(jobs, [
       {
@@ -169,7 +160,7 @@ Deno.test("K marks D, D appends the bounce paragraph; a finished message bounces
     );
     await engine.settle();
     for (const path of [layout.info(id), layout.local(id), layout.mess(id), layout.bounce(id)]) {
-      assertEquals(exists(path), false, path);
+      assertEquals(pathExists(path), false, path);
     }
     const [bounceId] = newMessages(layout, []);
     assert(bounceId !== undefined);
@@ -215,7 +206,7 @@ Deno.test("a failed bounce becomes a double bounce to doublebounceto@doublebounc
     await engine.settle();
     engine.report({ delivery: 0, status: "D", text: "No mailbox.\n" });
     await engine.settle();
-    assertEquals(exists(layout.mess(id)), false);
+    assertEquals(pathExists(layout.mess(id)), false);
     const [bounceId] = newMessages(layout, []);
     assertEquals(read(layout.info(bounceId)), "F#@[]\0");
     assertEquals(read(layout.local(bounceId)), "Tpostmaster@mx.example.com\0");
@@ -242,7 +233,7 @@ Deno.test("a failed double bounce is discarded with a triple bounce line", () =>
     engine.report({ delivery: 0, status: "D", text: "Gone.\n" });
     await engine.settle();
     assertEquals(newMessages(layout, []), []);
-    assertEquals(exists(layout.bounce(id)), false);
+    assertEquals(pathExists(layout.bounce(id)), false);
     assert(logs.includes(`triple bounce: discarding bounce/${id}`));
     assert(logs.includes(`end msg ${id}`));
   }));
@@ -254,8 +245,8 @@ Deno.test("a double bounce that cannot be queued permanently is dropped and logg
     await engine.settle();
     engine.report({ delivery: 0, status: "D", text: "No.\n" });
     await engine.settle();
-    assertEquals(exists(layout.mess(id)), false);
-    assertEquals(exists(layout.bounce(id)), false);
+    assertEquals(pathExists(layout.mess(id)), false);
+    assertEquals(pathExists(layout.bounce(id)), false);
     assert(
       logs.some((line) =>
         line.startsWith(`warning: unable to inject double bounce for msg ${id}, discarding`)
@@ -281,15 +272,15 @@ Deno.test("a temporary bounce injection failure is retried 123 s later", () =>
     engine.report({ delivery: 0, status: "D", text: "No.\n" });
     await engine.settle();
     assert(logs.includes("warning: trouble injecting bounce message, will try later"));
-    assert(exists(layout.mess(id)) && exists(layout.bounce(id)));
+    assert(pathExists(layout.mess(id)) && pathExists(layout.bounce(id)));
     assertEquals(engine.status().done, 1);
     fail = false;
     clock.now += 122;
     await engine.settle();
-    assert(exists(layout.bounce(id)));
+    assert(pathExists(layout.bounce(id)));
     clock.now += 1;
     await engine.settle();
-    assertEquals(exists(layout.mess(id)), false);
+    assertEquals(pathExists(layout.mess(id)), false);
     assert(logs.includes(`end msg ${id}`));
   }));
 
@@ -328,14 +319,14 @@ Deno.test("Z defers to the retry schedule; flush makes it due now; dying turns Z
           "_this_message_has_been_in_the_queue_too_long./",
       ),
     );
-    assert(exists(layout.bounce(id)));
+    assert(pathExists(layout.bounce(id)));
     assertEquals(
       read(layout.bounce(id)),
       "<bob@mx.example.com>:\nMailbox busy.\n" +
         "I'm not going to try again; this message has been in the queue too long.\n\n",
     );
     await engine.settle();
-    assertEquals(exists(layout.mess(id)), false);
+    assertEquals(pathExists(layout.mess(id)), false);
   }));
 
 Deno.test("VERP senders are expanded per recipient and stripped for the bounce", () =>
@@ -411,7 +402,7 @@ Deno.test("a crash leaves todo with stale info/local: start rebuilds them", () =
     await engine.settle();
     assertEquals(read(layout.info(id)), "Fjoe@a.org\0");
     assertEquals(read(layout.local(id)), "Tbob@mx.example.com\0");
-    assertEquals(exists(layout.remote(id)), false);
+    assertEquals(pathExists(layout.remote(id)), false);
     assertEquals(jobs.map(({ job }) => job.recipient), ["bob@mx.example.com"]);
   }, { todoSplit: false }));
 
@@ -457,8 +448,8 @@ Deno.test("info without channel files is finished at start", () =>
     Deno.removeSync(layout.local(id));
     await engine.start();
     await engine.settle();
-    assertEquals(exists(layout.mess(id)), false);
-    assertEquals(exists(layout.info(id)), false);
+    assertEquals(pathExists(layout.mess(id)), false);
+    assertEquals(pathExists(layout.info(id)), false);
     assert(logs.includes(`end msg ${id}`));
   }));
 
