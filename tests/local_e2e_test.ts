@@ -5,43 +5,15 @@
  * into qmd's split queue.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { maildirNew, makeTempHome, runQmd, sendMessage, startQmd, waitFor } from "./harness.ts";
+import { runQmd, sendMessage, startQmd, waitFor } from "./harness.ts";
+import { delivered, homeWithOutsideUsers, makeUserHome, writeAssign } from "./user_homes.ts";
 import { QueueLayout } from "../appliance/queue/layout.ts";
 import { writeVanillaMessage } from "../appliance/queue/test_queue.ts";
 
 const ME = "mx.example.test";
 
-/** A qmd home plus a directory outside it for system-style user homes. */
-async function homeWithOutsideUsers(): Promise<{ home: string; outside: string }> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", ME]);
-  assertEquals(init.code, 0, init.stderr);
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  const outside = await Deno.makeTempDir({ prefix: "qmd-users-" });
-  return { home, outside };
-}
-
-/** A home outside the qmd home, as `maildirmake` and an editor leave it, with its .qmail. */
-function makeUserHome(dir: string, dotQmail: string): string {
-  Deno.mkdirSync(dir, { mode: 0o700 });
-  for (const sub of ["tmp", "new", "cur"]) {
-    Deno.mkdirSync(`${dir}/Maildir/${sub}`, { recursive: true, mode: 0o700 });
-  }
-  Deno.writeTextFileSync(`${dir}/.qmail`, dotQmail, { mode: 0o600 });
-  return dir;
-}
-
-function writeAssign(home: string, users: Record<string, string>): void {
-  const uid = Deno.uid() ?? 0;
-  const gid = Deno.gid() ?? 0;
-  const lines = Object.entries(users).map(([name, dir]) =>
-    `=${name}:${name}:${uid}:${gid}:${dir}:::`
-  );
-  Deno.writeTextFileSync(`${home}/users/assign`, [...lines, "."].join("\n") + "\n");
-}
-
 Deno.test("e2e: a users/assign home outside the qmd home gets its mail; |program runs with umask 077", async () => {
-  const { home, outside } = await homeWithOutsideUsers();
+  const { home, outside } = await homeWithOutsideUsers(ME);
   const sys = makeUserHome(
     `${outside}/sys`,
     "./Maildir/\n|umask > umask.seen; cat > program.copy\n",
@@ -56,14 +28,7 @@ Deno.test("e2e: a users/assign home outside the qmd home gets its mail; |program
       "Subject: system user\n\nhello\n",
     );
     assertMatch(reply, /^250 /);
-    const [file] = await waitFor(
-      () => {
-        const files = maildirNew(`${sys}/Maildir`);
-        return files.length > 0 ? files : undefined;
-      },
-      20_000,
-      () => `delivery to ${sys}/Maildir\n${qmd.output()}`,
-    );
+    const [file] = await delivered(`${sys}/Maildir`, qmd.output);
     const text = Deno.readTextFileSync(file);
     assert(text.startsWith(`Return-Path: <alice@sender.example>\nDelivered-To: sys@${ME}\n`), text);
     assert(text.endsWith("Subject: system user\n\nhello\n"), text);
@@ -82,7 +47,7 @@ Deno.test("e2e: a users/assign home outside the qmd home gets its mail; |program
 });
 
 Deno.test("e2e: every delivery event names its message and recipient in JSON; text keeps qmail's wording", async () => {
-  const { home, outside } = await homeWithOutsideUsers();
+  const { home, outside } = await homeWithOutsideUsers(ME);
   const ok = makeUserHome(`${outside}/ok`, "./Maildir/\n");
   const busy = makeUserHome(`${outside}/busy`, "|echo busy; exit 111\n");
   const gone = makeUserHome(`${outside}/gone`, "|echo gone; exit 100\n");
@@ -132,7 +97,7 @@ Deno.test("e2e: every delivery event names its message and recipient in JSON; te
 });
 
 Deno.test("e2e: a message a vanilla qmail-queue wrote flat into the split queue is delivered", async () => {
-  const { home, outside } = await homeWithOutsideUsers();
+  const { home, outside } = await homeWithOutsideUsers(ME);
   const sys = makeUserHome(`${outside}/sys`, "./Maildir/\n");
   writeAssign(home, { sys });
   const qmd = await startQmd(home);
@@ -153,14 +118,7 @@ Deno.test("e2e: a message a vanilla qmail-queue wrote flat into the split queue 
     const trigger = await Deno.open(`${home}/queue/lock/trigger`, { write: true });
     await trigger.write(new Uint8Array(1));
     trigger.close();
-    const [file] = await waitFor(
-      () => {
-        const files = maildirNew(`${sys}/Maildir`);
-        return files.length > 0 ? files : undefined;
-      },
-      20_000,
-      () => qmd.output(),
-    );
+    const [file] = await delivered(`${sys}/Maildir`, qmd.output);
     assert(Deno.readTextFileSync(file).endsWith("from a vanilla qmail-queue\n"));
     await waitFor(
       () => qmd.output().includes(`end msg ${id}\n`) ? true : undefined,

@@ -5,52 +5,14 @@
  * with the new permissions once its deliveries in flight have finished.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { maildirNew, makeTempHome, runQmd, sendMessage, startQmd, waitFor } from "./harness.ts";
+import { runQmd, sendMessage, startQmd, waitFor } from "./harness.ts";
+import { delivered, homeWithOutsideUsers, makeUserHome, writeAssign } from "./user_homes.ts";
 
 const ME = "mx.example.test";
 const REGRANT_LINE = "status: user homes changed; local restarts with the new ones";
 
-async function homeWithOutsideUsers(): Promise<{ home: string; outside: string }> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", ME]);
-  assertEquals(init.code, 0, init.stderr);
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  const outside = await Deno.makeTempDir({ prefix: "qmd-users-" });
-  return { home, outside };
-}
-
-/** A home outside the qmd home with its Maildir and .qmail. */
-function makeUserHome(dir: string, dotQmail: string): string {
-  Deno.mkdirSync(dir, { mode: 0o700 });
-  for (const sub of ["tmp", "new", "cur"]) {
-    Deno.mkdirSync(`${dir}/Maildir/${sub}`, { recursive: true, mode: 0o700 });
-  }
-  Deno.writeTextFileSync(`${dir}/.qmail`, dotQmail, { mode: 0o600 });
-  return dir;
-}
-
-function writeAssign(home: string, users: Record<string, string>): void {
-  const uid = Deno.uid() ?? 0;
-  const gid = Deno.gid() ?? 0;
-  const lines = Object.entries(users).map(([name, dir]) =>
-    `=${name}:${name}:${uid}:${gid}:${dir}:::`
-  );
-  Deno.writeTextFileSync(`${home}/users/assign`, [...lines, "."].join("\n") + "\n");
-}
-
-function delivered(maildir: string, output: () => string): Promise<string[]> {
-  return waitFor(
-    () => {
-      const files = maildirNew(maildir);
-      return files.length > 0 ? files : undefined;
-    },
-    20_000,
-    () => `delivery to ${maildir}\n${output()}`,
-  );
-}
-
 Deno.test("e2e: a home named only in users/cdb (no users/assign) gets its mail", async () => {
-  const { home, outside } = await homeWithOutsideUsers();
+  const { home, outside } = await homeWithOutsideUsers(ME);
   const cdbUser = makeUserHome(`${outside}/cdbuser`, "./Maildir/\n");
   writeAssign(home, { cdbuser: cdbUser });
   const newu = await runQmd(["newu", "--home", home]);
@@ -73,7 +35,7 @@ Deno.test("e2e: a home named only in users/cdb (no users/assign) gets its mail",
 });
 
 Deno.test("e2e: SIGHUP with a new users/assign home restarts local after its deliveries; the new home gets mail", async () => {
-  const { home, outside } = await homeWithOutsideUsers();
+  const { home, outside } = await homeWithOutsideUsers(ME);
   // The first user's delivery is still running when the SIGHUP comes (most of the time).
   const slow = makeUserHome(`${outside}/slow`, "|sleep 2; cat > slow.copy\n");
   writeAssign(home, { slow });
