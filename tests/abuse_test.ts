@@ -12,22 +12,10 @@
  */
 import net from "node:net";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { makeTempHome, runQmd, startQmd, waitFor } from "./harness.ts";
+import { makeInitedHome, startQmd, waitFor } from "./harness.ts";
 
 /** The per-IP session limit (control/concurrencyperip's default). */
 const PER_IP = 20;
-
-async function initHome(controls: Record<string, string> = {}): Promise<string> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  assertEquals(init.code, 0, init.stderr);
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  for (const [name, value] of Object.entries(controls)) {
-    Deno.mkdirSync(`${home}/control/${name}`.replace(/\/[^/]+$/, ""), { recursive: true });
-    Deno.writeTextFileSync(`${home}/control/${name}`, `${value}\n`);
-  }
-  return home;
-}
 
 /** A raw client: connect, collect what the server sends, notice when it hangs up. */
 class RawClient {
@@ -104,7 +92,7 @@ async function assertEverySlotFree(port: number, greeting: RegExp): Promise<void
 }
 
 Deno.test("abuse: 200 aborted TLS handshakes and STARTTLS leave every session slot free", async () => {
-  const qmd = await startQmd(await initHome());
+  const qmd = await startQmd(await makeInitedHome());
   try {
     await assertEverySlotFree(qmd.port, /^220 /);
     for (let i = 0; i < 200; i++) {
@@ -166,7 +154,7 @@ Deno.test("abuse: a logged NOOP flood keeps the appliance's memory flat; client 
     return;
   }
   const qmd = await startQmd(
-    await initHome({ "log/smtp_in": "1", "log/smtp_out": "1" }),
+    await makeInitedHome({ "log/smtp_in": "1", "log/smtp_out": "1" }),
     // JSON lines cost the writer more than text ones: the harder case.
     { workers: 1, extraArgs: ["--log-format", "json"] },
   );
@@ -226,7 +214,7 @@ async function trickle(client: RawClient, text: string, pauseMs: number): Promis
 }
 
 Deno.test("abuse: clients trickling a command line, a DATA section or a POP3 command are cut off", async () => {
-  const home = await initHome({ timeoutcommand: "1", timeoutdata: "2" });
+  const home = await makeInitedHome({ timeoutcommand: "1", timeoutdata: "2" });
   const qmd = await startQmd(home);
   // 60 bytes at one per 200 ms: 12 s of trickle against deadlines of 1 and 2 s.
   const slowLine = `NOOP ${"x".repeat(53)}\r\n`;

@@ -6,8 +6,9 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import {
+  addUser,
   maildirNew,
-  makeTempHome,
+  makeInitedHome,
   runQmd,
   sendMessage,
   SmtpClient,
@@ -16,14 +17,8 @@ import {
 } from "./harness.ts";
 
 Deno.test("e2e: x@localhost is delivered to its mailbox; domain del localhost keeps init's rcpthosts line", async () => {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  assertEquals(init.code, 0, init.stderr);
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  const add = await runQmd(["user", "add", "x@localhost", "--password-stdin", "--home", home], {
-    stdin: "pw\n",
-  });
-  assertEquals(add.code, 0, add.stderr);
+  const home = await makeInitedHome();
+  const add = await addUser(home, "x@localhost", "pw");
   // What it says about control/locals must be what happens below.
   assert(!add.stdout.includes("not to virtual mailboxes"), add.stdout);
   assert(!add.stdout.includes("warning:"), add.stdout);

@@ -12,18 +12,7 @@
  */
 import net from "node:net";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
-import { makeTempHome, runQmd, startQmd, waitFor } from "./harness.ts";
-
-async function initHome(controls: Record<string, string>): Promise<string> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  assertEquals(init.code, 0, init.stderr);
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  for (const [name, value] of Object.entries(controls)) {
-    Deno.writeTextFileSync(`${home}/control/${name}`, `${value}\n`);
-  }
-  return home;
-}
+import { makeInitedHome, startQmd, waitFor } from "./harness.ts";
 
 /** A raw client bound to one loopback source address. */
 class Client {
@@ -107,7 +96,7 @@ const SILENT_IPS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0
 Deno.test("stress: five IPs holding every silent session they may still leave a sixth IP room, and are cut", async () => {
   // The defaults' proportions: 20 sessions (200), 4 per IP so that five IPs fill them (20),
   // 1 per IP under stress (5, a quarter of the per-IP limit).
-  const home = await initHome({
+  const home = await makeInitedHome({
     concurrencyincoming: "20",
     concurrencyperip: String(PER_IP),
     concurrencyperipstress: "1",
@@ -197,7 +186,7 @@ function keepTalking(client: Client): { stop(): Promise<number> } {
 }
 
 Deno.test("stress: tricklers are cut, an IP at its stress limit is refused, a prompt client sends a message", async () => {
-  const home = await initHome({
+  const home = await makeInitedHome({
     concurrencyincoming: "20",
     concurrencyperip: String(PER_IP),
     concurrencyperipstress: "2",

@@ -6,8 +6,9 @@
 import nodemailer from "nodemailer";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import {
+  addUser,
   maildirNew,
-  makeTempHome,
+  makeInitedHome,
   runQmd,
   sendMessage,
   SmtpClient,
@@ -16,18 +17,8 @@ import {
 } from "./harness.ts";
 
 async function homeWithMailbox(): Promise<string> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  assertEquals(init.code, 0, init.stderr);
-  // Remote recipients must not reach for the internet: a name server that answers nothing.
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  const add = await runQmd(
-    ["user", "add", "joe@example.test", "--password-stdin", "--home", home],
-    {
-      stdin: "correct horse\n",
-    },
-  );
-  assertEquals(add.code, 0, add.stderr + add.stdout);
+  const home = await makeInitedHome();
+  await addUser(home, "joe@example.test", "correct horse");
   return home;
 }
 

@@ -3,6 +3,7 @@
  * a small raw SMTP client. Every wait is bounded.
  */
 import { RUN_FLAGS } from "../mod.ts";
+import { assertEquals } from "./assert.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -39,6 +40,42 @@ export async function makeTempHome(base?: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "qmd-test-", dir: base });
   tempDirs.push(dir);
   return `${dir}/home`;
+}
+
+/**
+ * A `qmd init`ed temporary home for `me` (default mx.example.test) whose
+ * control/dnsservers names a server that answers nothing, so that remote
+ * recipients never reach for the internet; each of `controls` is written as
+ * control/NAME, one line.
+ */
+export async function makeInitedHome(
+  controls: Record<string, string> = {},
+  me = "mx.example.test",
+): Promise<string> {
+  const home = await makeTempHome();
+  const init = await runQmd(["init", "--home", home, "--me", me]);
+  assertEquals(init.code, 0, init.stderr);
+  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
+  for (const [name, value] of Object.entries(controls)) {
+    Deno.mkdirSync(`${home}/control/${name}`.replace(/\/[^/]+$/, ""), { recursive: true });
+    Deno.writeTextFileSync(`${home}/control/${name}`, `${value}\n`);
+  }
+  return home;
+}
+
+/** `qmd user add ADDRESS --password-stdin FLAGS` on `home`; the test fails unless it succeeds. */
+export async function addUser(
+  home: string,
+  address: string,
+  password: string,
+  flags: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const add = await runQmd(
+    ["user", "add", address, "--password-stdin", ...flags, "--home", home],
+    { stdin: `${password}\n` },
+  );
+  assertEquals(add.code, 0, add.stderr + add.stdout);
+  return add;
 }
 
 /** Runs a qmd command to completion from the checkout. */

@@ -8,24 +8,13 @@
  */
 import net from "node:net";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { makeTempHome, runQmd, SmtpClient, startQmd, waitFor } from "./harness.ts";
+import { addUser, makeInitedHome, runQmd, SmtpClient, startQmd, waitFor } from "./harness.ts";
 
 const PASSWORD = "correct horse";
 
 async function newHome(controls: Record<string, string>): Promise<string> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  assertEquals(init.code, 0, init.stderr);
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  Deno.mkdirSync(`${home}/control/auth`, { recursive: true });
-  for (const [name, value] of Object.entries(controls)) {
-    Deno.writeTextFileSync(`${home}/control/${name}`, `${value}\n`);
-  }
-  const add = await runQmd(
-    ["user", "add", "joe@example.test", "--password-stdin", "--home", home],
-    { stdin: `${PASSWORD}\n` },
-  );
-  assertEquals(add.code, 0, add.stderr);
+  const home = await makeInitedHome(controls);
+  await addUser(home, "joe@example.test", PASSWORD);
   return home;
 }
 
@@ -162,11 +151,7 @@ Deno.test("AUTH: CRAM and DIGEST-MD5 are offered only once a mailbox can answer 
     pop3.end();
 
     // A mailbox with --challenge-auth: qmd user sends SIGHUP and the mechanisms appear.
-    const add = await runQmd(
-      ["user", "add", "ann@example.test", "--password-stdin", "--challenge-auth", "--home", home],
-      { stdin: `${PASSWORD}\n` },
-    );
-    assertEquals(add.code, 0, add.stderr);
+    await addUser(home, "ann@example.test", PASSWORD, ["--challenge-auth"]);
     const all = "250-AUTH LOGIN PLAIN CRAM-MD5 CRAM-SHA1 CRAM-RIPEMD DIGEST-MD5";
     await waitFor(async () => (await ehlo()) === all || undefined, 10_000);
 

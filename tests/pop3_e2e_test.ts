@@ -8,20 +8,13 @@ import net from "node:net";
 import tls from "node:tls";
 import Pop3Command from "node-pop3";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
-import { maildirNew, makeTempHome, runQmd, startQmd, waitFor } from "./harness.ts";
+import { addUser, maildirNew, makeInitedHome, runQmd, startQmd, waitFor } from "./harness.ts";
 
 const PASSWORD = "correct horse";
 
 async function homeWithMail(count: number): Promise<string> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  assertEquals(init.code, 0, init.stderr);
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  const add = await runQmd(
-    ["user", "add", "joe@example.test", "--password-stdin", "--challenge-auth", "--home", home],
-    { stdin: `${PASSWORD}\n` },
-  );
-  assertEquals(add.code, 0, add.stderr);
+  const home = await makeInitedHome();
+  await addUser(home, "joe@example.test", PASSWORD, ["--challenge-auth"]);
   for (let i = 1; i <= count; i++) {
     const sent = await runQmd(["inject", "--home", home, "joe@example.test"], {
       stdin: `Subject: message ${i}\n\n.line ${i}\nend\n`,

@@ -6,7 +6,7 @@
  * remote host's words; the log keeps qmail-send's delivery lines.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
-import { maildirNew, makeTempHome, runQmd, startQmd, waitFor } from "./harness.ts";
+import { addUser, maildirNew, makeInitedHome, runQmd, startQmd, waitFor } from "./harness.ts";
 import { startFakeDns } from "./fakes/fake_dns.ts";
 import { startFakeMx } from "./fakes/fake_mx.ts";
 import { RUN_FLAGS } from "../mod.ts";
@@ -14,14 +14,8 @@ import { RUN_FLAGS } from "../mod.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 
 async function homeWithRoute(dnsPort: number, mxPort: number): Promise<string> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  assertEquals(init.code, 0, init.stderr);
-  const add = await runQmd(
-    ["user", "add", "joe@example.test", "--password-stdin", "--home", home],
-    { stdin: "correct horse\n" },
-  );
-  assertEquals(add.code, 0, add.stderr);
+  const home = await makeInitedHome();
+  await addUser(home, "joe@example.test", "correct horse");
   Deno.writeTextFileSync(`${home}/control/dnsservers`, `127.0.0.1:${dnsPort}\n`);
   // The smart host is found by name through the fake zone, on the fake MX's port.
   Deno.writeTextFileSync(`${home}/control/smtproutes`, `:relay.isp.test:${mxPort}\n`);

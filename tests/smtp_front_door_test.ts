@@ -12,35 +12,16 @@ import { Duplex } from "node:stream";
 import nodemailer from "nodemailer";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { RUN_FLAGS } from "../mod.ts";
-import { maildirNew, makeTempHome, runQmd, startQmd, waitFor } from "./harness.ts";
+import { addUser, maildirNew, makeInitedHome, runQmd, startQmd, waitFor } from "./harness.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const PASSWORD = "correct horse";
 
 async function homeWithMailboxes(): Promise<string> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  assertEquals(init.code, 0, init.stderr);
-  // Remote recipients must not reach for the internet: a name server that answers nothing.
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  for (
-    const [address, flags] of [["joe@example.test", []], ["ann@example.test", ["--challenge-auth"]]]
-  ) {
-    const add = await runQmd(
-      [
-        "user",
-        "add",
-        address as string,
-        "--password-stdin",
-        ...(flags as string[]),
-        "--home",
-        home,
-      ],
-      { stdin: `${PASSWORD}\n` },
-    );
-    assertEquals(add.code, 0, add.stderr + add.stdout);
-  }
+  const home = await makeInitedHome();
+  await addUser(home, "joe@example.test", PASSWORD);
+  await addUser(home, "ann@example.test", PASSWORD, ["--challenge-auth"]);
   return home;
 }
 

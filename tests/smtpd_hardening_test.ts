@@ -7,24 +7,14 @@
 import net from "node:net";
 import tls from "node:tls";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { makeTempHome, runQmd, startQmd, waitFor } from "./harness.ts";
+import { addUser, makeInitedHome, runQmd, startQmd, waitFor } from "./harness.ts";
 
 const PASSWORD = "correct horse";
 
 async function homeWithMailbox(): Promise<string> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  assertEquals(init.code, 0, init.stderr);
-  // Remote recipients must not reach for the internet: a name server that answers nothing.
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  const add = await runQmd(
-    ["user", "add", "joe@example.test", "--password-stdin", "--home", home],
-    { stdin: `${PASSWORD}\n` },
-  );
-  assertEquals(add.code, 0, add.stderr + add.stdout);
   // AUTH PLAIN before TLS, so that there is an AUTH for STARTTLS to forget.
-  Deno.mkdirSync(`${home}/control/auth`, { recursive: true });
-  Deno.writeTextFileSync(`${home}/control/auth/smtp`, "3\n");
+  const home = await makeInitedHome({ "auth/smtp": "3" });
+  await addUser(home, "joe@example.test", PASSWORD);
   return home;
 }
 

@@ -7,7 +7,7 @@
 import tls from "node:tls";
 import { RUN_FLAGS } from "../mod.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
-import { makeTempHome, runQmd, SmtpClient, startQmd, waitFor } from "./harness.ts";
+import { makeInitedHome, runQmd, SmtpClient, startQmd, waitFor } from "./harness.ts";
 import { createCertificate } from "../appliance/tls/self_signed.ts";
 import { freePort } from "../appliance/net/free_port.ts";
 
@@ -15,14 +15,6 @@ const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Every listener but SMTP off, so a test needs (and holds) one port only. */
 const ONLY_SMTP = ["--submission", "off", "--smtps", "off", "--pop3", "off", "--pop3s", "off"];
-
-async function initHome(): Promise<string> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  assertEquals(init.code, 0, init.stderr);
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
-  return home;
-}
 
 /** A `qmd start` whose stdout and stderr are kept apart. */
 function spawnStart(args: string[]) {
@@ -72,7 +64,7 @@ function servedCommonName(port: number): Promise<string> {
 }
 
 Deno.test("start: each broken control file is printed once, as one line on stderr", async () => {
-  const home = await initHome();
+  const home = await makeInitedHome();
   Deno.writeTextFileSync(`${home}/control/queuelifetime`, "a week\n");
   Deno.writeTextFileSync(`${home}/control/databytes`, "ten megabytes\n");
   const port = await freePort("127.0.0.1");
@@ -102,7 +94,7 @@ Deno.test("start: a home that cannot be created gives one line naming it, no sta
 });
 
 Deno.test("start: with --log-format json every stdout line is a JSON object; the banner is on stderr", async () => {
-  const home = await initHome();
+  const home = await makeInitedHome();
   const port = await freePort("127.0.0.1");
   const qmd = spawnStart([
     "--home",
@@ -168,11 +160,11 @@ Deno.test("start: with --log-format json every stdout line is a JSON object; the
 });
 
 Deno.test("start: a second appliance on another home refuses the ports the first one holds", async () => {
-  const first = await startQmd(await initHome());
+  const first = await startQmd(await makeInitedHome());
   try {
     const second = spawnStart([
       "--home",
-      await initHome(),
+      await makeInitedHome(),
       "--smtp",
       `127.0.0.1:${first.port}`,
       ...ONLY_SMTP,
@@ -199,7 +191,7 @@ Deno.test("start: a second appliance on another home refuses the ports the first
 });
 
 Deno.test("start: after a good certificate and then a broken servercert.pem, every isolate serves the good one", async () => {
-  const home = await initHome();
+  const home = await makeInitedHome();
   const qmd = await startQmd(home, { workers: 4 });
   try {
     const ca = await createCertificate({ commonName: "Test CA", usage: "ca" });
@@ -234,7 +226,7 @@ Deno.test("start: after a good certificate and then a broken servercert.pem, eve
 });
 
 Deno.test("start: the banner says what certificate is served", async () => {
-  const home = await initHome();
+  const home = await makeInitedHome();
   const port = await freePort("127.0.0.1");
   const args = [
     "--home",
@@ -275,7 +267,7 @@ Deno.test("start: the banner says what certificate is served", async () => {
 });
 
 Deno.test("start: SIGHUP names every broken control file once, then says the reload is done", async () => {
-  const home = await initHome();
+  const home = await makeInitedHome();
   const qmd = await startQmd(home, { workers: 2 });
   try {
     const broken: Record<string, string> = {
@@ -322,7 +314,7 @@ Deno.test("start: SIGHUP names every broken control file once, then says the rel
 });
 
 Deno.test("start: the banner's commands work as printed from another directory", async () => {
-  const home = await initHome();
+  const home = await makeInitedHome();
   const qmd = await startQmd(home, { workers: 1 });
   try {
     const banner = qmd.output();

@@ -2,15 +2,11 @@
  * System-style user homes for end-to-end tests: a qmd home plus a directory
  * outside it whose homes users/assign names (qmail-users(5)).
  */
-import { assertEquals } from "./assert.ts";
-import { maildirNew, makeTempHome, runQmd, waitFor } from "./harness.ts";
+import { maildirNew, makeInitedHome, waitFor } from "./harness.ts";
 
 /** A `qmd init`ed home for `me` (no DNS: remote mail stays queued) and an empty outside directory. */
 export async function homeWithOutsideUsers(me: string): Promise<{ home: string; outside: string }> {
-  const home = await makeTempHome();
-  const init = await runQmd(["init", "--home", home, "--me", me]);
-  assertEquals(init.code, 0, init.stderr);
-  Deno.writeTextFileSync(`${home}/control/dnsservers`, "127.0.0.1:9\n");
+  const home = await makeInitedHome({}, me);
   const outside = await Deno.makeTempDir({ prefix: "qmd-users-" });
   return { home, outside };
 }
