@@ -9,29 +9,13 @@ import { waitFor } from "../../tests/harness.ts";
 import { ScriptedClient, trickle } from "../../tests/fakes/scripted_client.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
 import { type Pop3ConnectionOptions, servePop3Connection } from "./pop3_connection.ts";
+import { testPop3Options } from "./test_connection_options.ts";
 
 /** What the driver writes through in one go at most (OUTPUT_HIGH_WATER in pop3_connection.ts). */
 const POP3_HIGH_WATER = 1024 * 1024;
 
 function options(overrides: Partial<Pop3ConnectionOptions> = {}): Pop3ConnectionOptions {
-  return {
-    session: {
-      hostname: "mx.example.test",
-      timestamp: "<1.2@mx.example.test>",
-      tls: { offered: false, active: false },
-      plaintextAllowed: false,
-      mechanisms: [],
-      mechanismsTls: [],
-      newChallenge: () => ({ challenge: "<1.2@mx.example.test>", nonce: "n" }),
-    },
-    timeoutSeconds: 30,
-    commandSeconds: 120,
-    maxLineLength: 1000,
-    sessionId: "p.1",
-    remoteIp: "192.0.2.1",
-    verify: () => Promise.resolve({ ok: false, temporary: false }),
-    ...overrides,
-  };
+  return testPop3Options(false, overrides);
 }
 
 async function capturingLog(work: () => Promise<void>): Promise<LogRecord[]> {

@@ -8,24 +8,18 @@
  * roles do. Loopback only; every loop and wait is bounded.
  */
 import net from "node:net";
-import tls from "node:tls";
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { waitFor } from "../../tests/harness.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
-import { createSelfSignedCertificate } from "../tls/self_signed.ts";
 import { ConnectionLimits, createLimitsBuffer } from "./connection_limits.ts";
 import { serveSmtpConnection, type SmtpConnectionOptions } from "./smtp_connection.ts";
 import { servePop3Connection } from "./pop3_connection.ts";
 import type { Pop3ConnectionOptions } from "./pop3_connection.ts";
 import { socketTransport } from "./socket_transport.ts";
+import { selfSignedTlsHook, testPop3Options, testSmtpOptions } from "./test_connection_options.ts";
 
 const CLIENTS = 200;
-const certificate = await createSelfSignedCertificate({ commonName: "mx.example.test" });
-const secureContext = tls.createSecureContext({
-  cert: certificate.certPem,
-  key: certificate.keyPem,
-});
-const tlsOptions = () => ({ secureContext, requestCert: false });
+const tlsOptions = await selfSignedTlsHook();
 
 interface SlotServer {
   port: number;
@@ -59,48 +53,16 @@ async function slotServer(serve: (socket: net.Socket) => Promise<void>): Promise
 }
 
 function smtpOptions(overrides: Partial<SmtpConnectionOptions>): SmtpConnectionOptions {
-  return {
-    session: {
-      greeting: ["mx.example.test"],
-      localHost: "mx.example.test",
-      remoteIp: "127.0.0.1",
-      remoteHost: "localhost",
-      rcptHosts: null,
-      databytes: 0,
-      badMailFrom: [],
-      tls: { offered: true, active: false },
-    },
-    openQueue: () => Promise.reject(new Error("no queue in this test")),
-    timeoutSeconds: 30,
-    commandSeconds: 120,
-    dataSeconds: 1200,
-    maxLineLength: 1000,
-    sessionId: "slots",
-    tls: tlsOptions,
-    ...overrides,
-  };
+  return testSmtpOptions({ sessionId: "slots", tls: tlsOptions, ...overrides });
 }
 
 function pop3Options(overrides: Partial<Pop3ConnectionOptions>): Pop3ConnectionOptions {
-  return {
-    session: {
-      hostname: "mx.example.test",
-      timestamp: "<1.2@mx.example.test>",
-      tls: { offered: true, active: false },
-      plaintextAllowed: false,
-      mechanisms: [],
-      mechanismsTls: [],
-      newChallenge: () => ({ challenge: "<1.2@mx.example.test>", nonce: "n" }),
-    },
-    timeoutSeconds: 30,
-    commandSeconds: 120,
-    maxLineLength: 1000,
+  return testPop3Options(true, {
     sessionId: "slots",
     remoteIp: "127.0.0.1",
-    verify: () => Promise.resolve({ ok: false, temporary: false }),
     tls: tlsOptions,
     ...overrides,
-  };
+  });
 }
 
 /** A TLS record header announcing a ClientHello, and a few bytes of it: a handshake cut short. */

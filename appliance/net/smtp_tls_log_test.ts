@@ -9,37 +9,14 @@ import tls from "node:tls";
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { waitFor } from "../../tests/harness.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
-import { createSelfSignedCertificate } from "../tls/self_signed.ts";
 import { serveSmtpConnection, type SmtpConnectionOptions } from "./smtp_connection.ts";
 import { socketTransport } from "./socket_transport.ts";
+import { selfSignedTlsHook, testSmtpOptions } from "./test_connection_options.ts";
 
-const certificate = await createSelfSignedCertificate({ commonName: "mx.example.test" });
-const secureContext = tls.createSecureContext({
-  cert: certificate.certPem,
-  key: certificate.keyPem,
-});
+const tlsHook = await selfSignedTlsHook();
 
 function options(sessionId: string, implicitTls: boolean): SmtpConnectionOptions {
-  return {
-    session: {
-      greeting: ["mx.example.test"],
-      localHost: "mx.example.test",
-      remoteIp: "127.0.0.1",
-      remoteHost: "localhost",
-      rcptHosts: null,
-      databytes: 0,
-      badMailFrom: [],
-      tls: { offered: true, active: false },
-    },
-    openQueue: () => Promise.reject(new Error("no queue in this test")),
-    timeoutSeconds: 30,
-    commandSeconds: 120,
-    dataSeconds: 1200,
-    maxLineLength: 1000,
-    sessionId,
-    tls: () => ({ secureContext, requestCert: false }),
-    implicitTls,
-  };
+  return testSmtpOptions({ sessionId, tls: tlsHook, implicitTls });
 }
 
 /** Serves one session on a loopback port; resolves when it has ended. */
