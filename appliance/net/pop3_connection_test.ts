@@ -9,7 +9,7 @@ import { waitFor } from "../../tests/harness.ts";
 import { ScriptedClient, trickle } from "../../tests/fakes/scripted_client.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
 import { type Pop3ConnectionOptions, servePop3Connection } from "./pop3_connection.ts";
-import { testPop3Options } from "./test_connection_options.ts";
+import { testPop3Options } from "../../tests/connection_options.ts";
 
 /** What the driver writes through in one go at most (OUTPUT_HIGH_WATER in pop3_connection.ts). */
 const POP3_HIGH_WATER = 1024 * 1024;

@@ -16,7 +16,11 @@ import { serveSmtpConnection, type SmtpConnectionOptions } from "./smtp_connecti
 import { servePop3Connection } from "./pop3_connection.ts";
 import type { Pop3ConnectionOptions } from "./pop3_connection.ts";
 import { socketTransport } from "./socket_transport.ts";
-import { selfSignedTlsHook, testPop3Options, testSmtpOptions } from "./test_connection_options.ts";
+import {
+  selfSignedTlsHook,
+  testPop3Options,
+  testSmtpOptions,
+} from "../../tests/connection_options.ts";
 
 const CLIENTS = 200;
 const tlsOptions = await selfSignedTlsHook();

@@ -11,7 +11,7 @@ import { waitFor } from "../../tests/harness.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
 import { serveSmtpConnection, type SmtpConnectionOptions } from "./smtp_connection.ts";
 import { socketTransport } from "./socket_transport.ts";
-import { selfSignedTlsHook, testSmtpOptions } from "./test_connection_options.ts";
+import { selfSignedTlsHook, testSmtpOptions } from "../../tests/connection_options.ts";
 
 const tlsHook = await selfSignedTlsHook();
 

@@ -2,12 +2,13 @@
  * Connection-driver options for tests: an SMTP and a POP3 session for
  * mx.example.test with no queue and no mailboxes behind them, and a
  * self-signed certificate's TLS hooks for STARTTLS, STLS and the implicit-TLS
- * ports.
+ * ports. (In tests/, not appliance/net/: only tests may build TLS contexts
+ * outside appliance/tls/; see tests/architecture_test.ts.)
  */
 import tls from "node:tls";
-import { createSelfSignedCertificate } from "../tls/self_signed.ts";
-import type { Pop3ConnectionOptions } from "./pop3_connection.ts";
-import type { SmtpConnectionOptions } from "./smtp_connection.ts";
+import { createSelfSignedCertificate } from "../appliance/tls/self_signed.ts";
+import type { Pop3ConnectionOptions } from "../appliance/net/pop3_connection.ts";
+import type { SmtpConnectionOptions } from "../appliance/net/smtp_connection.ts";
 
 /** The `tls` hook of both drivers, serving a fresh self-signed certificate for mx.example.test. */
 export async function selfSignedTlsHook(): Promise<SmtpConnectionOptions["tls"]> {
