@@ -1,0 +1,197 @@
+/**
+ * The seam between the SMTP session and the anti-spam and policy checks of
+ * the seed patches (docs/patches.md seeds 000–004: badmailfrom and the other
+ * bmchecks lists, realrcptto, rcptcheck, DNSBL, SPF, mfcheck, clamd,
+ * signatures, ...). Pure types and helpers: no I/O.
+ *
+ * The session asks the chain at each phase of a conversation (the phase
+ * names are Haraka's hook names). A check answers with a verdict; a check
+ * that needs the outside world (a DNS answer, a program's exit code, another
+ * role's lookup) answers with a `lookup`, which the session hands to its
+ * driver as an effect; the driver runs it (filters/lookups.ts) and the answer
+ * comes back to the same check's `resume`. So the session stays pure and
+ * every check can be tested from a transcript with canned answers.
+ *
+ * Content checks (clamd, executable signatures) see the message while DATA
+ * streams, never the whole message at once: they are ContentChecks, run by
+ * the driver beside the queue writer.
+ *
+ * Every verdict is recorded as a Decision (check, phase, input, rule, verdict,
+ * reply), which the log and `qmd explain` show.
+ */
+
+/** When the session asks: after the greeting, HELO/EHLO, MAIL, each RCPT, DATA, end of DATA. */
+export type FilterPhase = "connect" | "helo" | "mail" | "rcpt" | "data" | "end";
+
+/** What the session knows of its client when it asks. Plain data. */
+export interface FilterRequest {
+  phase: FilterPhase;
+  /** TCPREMOTEIP. */
+  remoteIp: string;
+  /** TCPREMOTEHOST, or undefined when not known. */
+  remoteHost?: string;
+  /** TCPLOCALIP. */
+  localIp?: string;
+  /** The per-client environment (process environment layered with tcp.smtp). */
+  env: Readonly<Record<string, string>>;
+  /** RELAYCLIENT set, a successful AUTH, or a tlsclients certificate. */
+  relaying: boolean;
+  /** The AUTH user, once authenticated. */
+  authUser?: string;
+  tls: boolean;
+  /** The last HELO/EHLO argument. */
+  helo?: string;
+  /** MAIL FROM, one char per byte ("" for `<>`). */
+  sender?: string;
+  /** The recipient this RCPT asks for (phase "rcpt"). */
+  recipient?: string;
+  /** Recipients accepted so far in this transaction. */
+  recipients: readonly string[];
+  /** Unix ms, from the session's clock. */
+  now: number;
+}
+
+/** Where a decision came from: the check and, for list files, the file and line that matched. */
+export interface RuleRef {
+  /** The check's name, e.g. "badmailfrom", "rbl", "spf", "realrcptto". */
+  check: string;
+  /** The control file (relative to the home) or environment variable. */
+  source?: string;
+  /** 1-based line of `source` that matched. */
+  line?: number;
+  /** The matching entry as written, or what was looked up (zone, program). */
+  entry?: string;
+}
+
+/**
+ * A check's answer:
+ * - pass: nothing to say, ask the next check;
+ * - accept: stop asking for this phase and accept (a whitelist hit: goodmailfrom, an anti-list);
+ * - refuse: answer with these reply lines (code and text, no CRLF); `close` ends the session
+ *   after them; `scope` "transaction" refuses what is left of the transaction (seed 003's
+ *   whole-message refusal), "session" every later command (rblsmtpd's conversation);
+ * - tarpit: pause this many seconds before the next reply, then go on;
+ * - blacklist: mark the session BLACKLISTED (seed 000's spam catcher) and go on;
+ * - lookup: ask the driver, then call the same check's `resume` with the answer.
+ */
+export type Verdict =
+  | { kind: "pass" }
+  | { kind: "accept"; rule: RuleRef }
+  | {
+    kind: "refuse";
+    reply: readonly string[];
+    rule: RuleRef;
+    close?: boolean;
+    scope?: "command" | "transaction" | "session";
+  }
+  | { kind: "tarpit"; seconds: number; rule: RuleRef }
+  | { kind: "blacklist"; rule: RuleRef }
+  | { kind: "lookup"; lookup: Lookup };
+
+/** What a driver can look up for a check (filters/lookups.ts runs each kind). */
+export type Lookup =
+  /** DNS records of one type; answers as strings (A/AAAA addresses, MX "pref host", TXT joined). */
+  | {
+    kind: "dns";
+    name: string;
+    type: "A" | "AAAA" | "MX" | "TXT" | "PTR";
+    timeoutSeconds?: number;
+  }
+  /** An SPF evaluation (RFC 7208) of this client, HELO and sender. */
+  | { kind: "spf"; ip: string; helo: string; sender: string; timeoutSeconds?: number }
+  /** A program run with this environment; the answer is its exit code (rcptcheck). */
+  | {
+    kind: "program";
+    argv: readonly string[];
+    env: Readonly<Record<string, string>>;
+    timeoutSeconds: number;
+  }
+  /** Whether local delivery would take this address (realrcptto), asked of a role that may read homes. */
+  | { kind: "recipient"; address: string }
+  /** An SMTP callback to the sender's MX (mfcheck 2). */
+  | { kind: "callback"; sender: string; timeoutSeconds: number }
+  /** A greylisting triplet, first seen and passed times kept by the accounts database. */
+  | { kind: "greylist"; ip: string; sender: string; recipient: string };
+
+/** The driver's answer to a lookup: `temporary` when it could not be had (timeout, SERVFAIL). */
+export type LookupAnswer =
+  | { kind: "dns"; records: readonly string[]; nxdomain?: boolean }
+  | { kind: "spf"; result: SpfResult; explanation?: string; header?: string }
+  | { kind: "program"; exitCode: number; output?: string }
+  | { kind: "recipient"; deliverable: boolean }
+  | { kind: "callback"; accepted: boolean; reply?: string }
+  | { kind: "greylist"; firstSeen: number; passed: boolean }
+  | { kind: "temporary"; reason: string };
+
+/** RFC 7208 §2.6 results. */
+export type SpfResult =
+  | "none"
+  | "neutral"
+  | "pass"
+  | "fail"
+  | "softfail"
+  | "temperror"
+  | "permerror";
+
+/**
+ * One check in the chain. `check` must be pure; settings (the control files
+ * and environment switches it reads) come in resolved, as plain data.
+ */
+export interface FilterCheck<S = unknown> {
+  readonly name: string;
+  readonly phases: readonly FilterPhase[];
+  check(request: FilterRequest, settings: S): Verdict;
+  /** The answer to a lookup this check asked for. Required when check can answer `lookup`. */
+  resume?(request: FilterRequest, settings: S, answer: LookupAnswer): Verdict;
+}
+
+/** A content check: sees the body while DATA streams (I/O allowed: the driver runs it). */
+export interface ContentCheck {
+  readonly name: string;
+  /** A scan of one message, or undefined when this check is off for this client. */
+  begin(request: FilterRequest): ContentScan | undefined;
+}
+
+export interface ContentScan {
+  /** Body bytes as they arrive, in order. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** The verdict once the message is complete (pass, refuse or tarpit). */
+  finish(): Promise<Verdict>;
+  /** The message was not completed; release what the scan holds. */
+  abort(): Promise<void>;
+}
+
+/** One decision in a session's trace. */
+export interface Decision {
+  /** Unix ms. */
+  time: number;
+  phase: FilterPhase;
+  check: string;
+  /** What was checked, e.g. the sender address, the client IP, the zone queried. */
+  input: string;
+  verdict: Verdict["kind"];
+  rule?: RuleRef;
+  /** The reply sent because of it, if any. */
+  reply?: string;
+}
+
+export const PASS: Verdict = { kind: "pass" };
+
+/** A refusal with one reply line. */
+export function refuse(
+  reply: string,
+  rule: RuleRef,
+  options: { close?: boolean; scope?: "command" | "transaction" | "session" } = {},
+): Verdict {
+  return { kind: "refuse", reply: [reply], rule, ...options };
+}
+
+/** "badmailfrom line 3" style text for logs: the check, its file and line, and the entry. */
+export function formatRule(rule: RuleRef): string {
+  let text = rule.check;
+  if (rule.source !== undefined) {
+    text += ` (${rule.source}${rule.line !== undefined ? ` line ${rule.line}` : ""})`;
+  }
+  if (rule.entry !== undefined) text += `: ${rule.entry}`;
+  return text;
+}
