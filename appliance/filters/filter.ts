@@ -65,7 +65,9 @@ export interface RuleRef {
 
 /**
  * A check's answer:
- * - pass: nothing to say, ask the next check;
+ * - pass: nothing to say, ask the next check; `headers` are header lines (without the line
+ *   end) to add at the top of the message, before qmail-smtpd's Received line
+ *   (Received-SPF, X-... marks), kept until the transaction ends;
  * - accept: stop asking for this phase and accept (a whitelist hit: goodmailfrom, an anti-list);
  * - refuse: answer with these reply lines (code and text, no CRLF); `close` ends the session
  *   after them; `scope` "transaction" refuses what is left of the transaction (seed 003's
@@ -75,7 +77,7 @@ export interface RuleRef {
  * - lookup: ask the driver, then call the same check's `resume` with the answer.
  */
 export type Verdict =
-  | { kind: "pass" }
+  | { kind: "pass"; headers?: readonly string[] }
   | { kind: "accept"; rule: RuleRef }
   | {
     kind: "refuse";
