@@ -197,3 +197,21 @@ export function formatRule(rule: RuleRef): string {
   if (rule.entry !== undefined) text += `: ${rule.entry}`;
   return text;
 }
+
+/**
+ * One session's decisions, handed to the trace store at the session's end
+ * (`qmd explain SESSION-ID|MESSAGE-ID` reads it back).
+ */
+export interface SessionTrace {
+  /** The session id the log lines carry. */
+  sessionId: string;
+  /** Unix ms of the connection. */
+  start: number;
+  remoteIp: string;
+  remoteHost?: string;
+  /** The last HELO/EHLO argument. */
+  helo?: string;
+  decisions: Decision[];
+  /** Messages queued in this session: the queue id (mess/ inode) and the Message-ID header if any. */
+  messages: { queueId: string; messageId?: string; sender: string; recipients: string[] }[];
+}
