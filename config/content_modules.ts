@@ -1,0 +1,48 @@
+/**
+ * The content checks (clamd, executable signatures) in order: each reads its
+ * control files once per reload (plain data) and begins a scan of one
+ * message for one client, or none when it is off for that client (NOCLAMD,
+ * EXECUTABLEOK). The connection driver feeds every scan the message's bytes
+ * as DATA streams and asks each for its verdict before the message is
+ * committed to the queue (appliance/filters/filter.ts ContentScan).
+ */
+import type { ContentScan, FilterRequest } from "../appliance/filters/filter.ts";
+
+export interface ContentModule<C = unknown> {
+  readonly name: string;
+  /** Reads this check's control files from the home (once per reload). */
+  load(home: string): C;
+  /** A scan of one message for this client, or undefined when the check is off for it. */
+  begin(controls: C, request: FilterRequest): ContentScan | undefined;
+}
+
+/** Registers a module with its types checked, stored untyped in the table. */
+export function contentModule<C>(module: ContentModule<C>): ContentModule {
+  return module as unknown as ContentModule;
+}
+
+export const CONTENT_MODULES: readonly ContentModule[] = [];
+
+/** Every module's controls, in CONTENT_MODULES order. */
+export type ContentControls = readonly unknown[];
+
+export function loadContentControls(
+  home: string,
+  modules: readonly ContentModule[] = CONTENT_MODULES,
+): ContentControls {
+  return modules.map((module) => module.load(home));
+}
+
+/** The scans of one message, in order. */
+export function beginScans(
+  controls: ContentControls,
+  request: FilterRequest,
+  modules: readonly ContentModule[] = CONTENT_MODULES,
+): ContentScan[] {
+  const scans: ContentScan[] = [];
+  modules.forEach((module, i) => {
+    const scan = module.begin(controls[i], request);
+    if (scan !== undefined) scans.push(scan);
+  });
+  return scans;
+}
