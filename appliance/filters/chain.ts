@@ -160,6 +160,7 @@ function walk(
         return { kind: "continue", accepted: verdict.rule, ...tally };
       case "refuse":
         tally.decisions.push({ ...decision, rule: verdict.rule, reply: verdict.reply.join("\n") });
+        tally.tarpitSeconds += verdict.tarpitSeconds ?? 0;
         return { kind: "refuse", verdict, ...tally };
       case "lookup":
         tally.decisions.push({
