@@ -132,3 +132,23 @@ export function loadGreylist(home: string): GreylistControls {
     lifetimeSeconds: readControlNumber(home, "greylistlifetime"),
   };
 }
+
+/**
+ * The cdb records qmail-recipients writes for users/recipients (seed 001):
+ * one per line, key `:` + the line in lower case (fastforward's address
+ * key), empty data; trailing blanks are dropped, and blank lines and lines
+ * starting with `#` are skipped. `!@domain` lines take a whole domain.
+ * Text is a byte string (one char per byte).
+ */
+export function compileRecipients(text: string): { key: Uint8Array; data: Uint8Array }[] {
+  const records: { key: Uint8Array; data: Uint8Array }[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/[ \t\r]+$/, "");
+    if (line === "" || line.startsWith("#")) continue;
+    const key = `:${line}`.replace(/[A-Z]/g, (c) => c.toLowerCase());
+    const bytes = new Uint8Array(key.length);
+    for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i) & 0xff;
+    records.push({ key: bytes, data: new Uint8Array(0) });
+  }
+  return records;
+}
