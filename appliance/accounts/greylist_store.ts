@@ -12,6 +12,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { homePaths } from "../../config/home.ts";
 import { openAccountDatabase } from "./account_database.ts";
 import { type GreylistRecord, greylistStep } from "../filters/greylist.ts";
+import type { Lookup, LookupAnswer } from "../filters/filter.ts";
 
 /** Tries between two sweeps of expired triplets. */
 const SWEEP_EVERY = 1000;
@@ -97,4 +98,26 @@ export class GreylistStore {
   close(): void {
     this.#db.close();
   }
+}
+
+/**
+ * The answer to a `greylist` lookup at `now` (Unix seconds): the try is
+ * recorded, and the triplet's first try and whether it has passed come back.
+ * Without a delay or lifetime in the lookup, a triplet passes at once and is
+ * never forgotten.
+ */
+export function answerGreylistLookup(
+  store: GreylistStore,
+  lookup: Extract<Lookup, { kind: "greylist" }>,
+  now: number,
+): LookupAnswer {
+  const record = store.step({
+    ip: lookup.ip,
+    sender: lookup.sender,
+    recipient: lookup.recipient,
+    now,
+    delaySeconds: lookup.delaySeconds ?? 0,
+    lifetimeSeconds: lookup.lifetimeSeconds ?? Number.MAX_SAFE_INTEGER,
+  });
+  return { kind: "greylist", firstSeen: record.firstSeen, passed: record.passed };
 }

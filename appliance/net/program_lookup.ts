@@ -16,7 +16,7 @@ const OUTPUT_KEEP_BYTES = 1024;
 /** After the program's exit, the wait for its output (a grandchild may hold the pipes). */
 const OUTPUT_GRACE_MS = 500;
 /** When the environment names no PATH, a script's commands are still found. */
-const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
+const DEFAULT_PATH = "/usr/bin:/bin";
 
 export interface ProgramLookupOptions {
   /** The working directory (qmail-smtpd runs in QMAILHOME). */

@@ -20,7 +20,7 @@ import {
 import type { VerifyResult } from "../auth/sasl_server.ts";
 import { AuthCapabilities } from "../net/auth_capabilities.ts";
 import { runRoleLoop } from "./worker_loop.ts";
-import { GreylistStore } from "../accounts/greylist_store.ts";
+import { answerGreylistLookup, GreylistStore } from "../accounts/greylist_store.ts";
 import type { LookupAnswer } from "../filters/filter.ts";
 
 const post = (message: FromRole) => rolePort().postMessage(message);
@@ -88,15 +88,7 @@ function answerLookup(message: ToRole & { type: "lookup" }): void {
   try {
     if (lookup.kind !== "greylist") throw new Error(`auth does not answer ${lookup.kind}`);
     greylist ??= GreylistStore.open(home);
-    const record = greylist.step({
-      ip: lookup.ip,
-      sender: lookup.sender,
-      recipient: lookup.recipient,
-      now: Math.floor(Date.now() / 1000),
-      delaySeconds: lookup.delaySeconds ?? 0,
-      lifetimeSeconds: lookup.lifetimeSeconds ?? Number.MAX_SAFE_INTEGER,
-    });
-    answer = { kind: "greylist", firstSeen: record.firstSeen, passed: record.passed };
+    answer = answerGreylistLookup(greylist, lookup, Math.floor(Date.now() / 1000));
   } catch (error) {
     logEvent("auth_error", `auth: greylist lookup failed: ${(error as Error).message}`);
     answer = { kind: "temporary", reason: (error as Error).message };
