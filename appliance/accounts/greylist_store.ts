@@ -101,7 +101,7 @@ export class GreylistStore {
 }
 
 /**
- * The answer to a `greylist` lookup at `now` (Unix seconds): the try is
+ * The answer to a `greylist` lookup at its own time, else `now` (Unix seconds): the try is
  * recorded, and the triplet's first try and whether it has passed come back.
  * Without a delay or lifetime in the lookup, a triplet passes at once and is
  * never forgotten.
@@ -115,7 +115,7 @@ export function answerGreylistLookup(
     ip: lookup.ip,
     sender: lookup.sender,
     recipient: lookup.recipient,
-    now,
+    now: lookup.now ?? now,
     delaySeconds: lookup.delaySeconds ?? 0,
     lifetimeSeconds: lookup.lifetimeSeconds ?? Number.MAX_SAFE_INTEGER,
   });

@@ -130,6 +130,8 @@ export type Lookup =
     recipient: string;
     delaySeconds?: number;
     lifetimeSeconds?: number;
+    /** Unix seconds of the try, from the session's clock (the store's own clock otherwise). */
+    now?: number;
   };
 
 /** The driver's answer to a lookup: `temporary` when it could not be had (timeout, SERVFAIL). */

@@ -109,6 +109,7 @@ export const greylistCheck: FilterCheck<GreylistSettings> = {
         ...greylistTriplet(request),
         delaySeconds: settings.delaySeconds,
         lifetimeSeconds: settings.lifetimeSeconds,
+        now: Math.floor(request.now / 1000),
       },
     };
   },

@@ -41,6 +41,7 @@ Deno.test("greylist: the check asks the store and refuses until it says passed",
       recipient: "joe@example.test",
       delaySeconds: 300,
       lifetimeSeconds: 86_400,
+      now: 1_000_000_000,
     },
   });
   const now = request.now / 1000;
