@@ -111,7 +111,9 @@ export const rcptCheck: FilterCheck<RcptCheckSettings> = {
     let outcome: string;
     if (answer.kind === "program") {
       code = answer.exitCode;
-      outcome = `exit ${code}`;
+      // What the program said about it (seed 000's sample log: "mysqlcheck: ... (code:1)").
+      const said = answer.output?.split("\n", 1)[0].slice(0, 200);
+      outcome = said ? `exit ${code}: ${said}` : `exit ${code}`;
     } else {
       code = CANNOT_RUN;
       outcome = answer.kind === "temporary"

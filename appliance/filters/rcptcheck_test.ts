@@ -49,6 +49,18 @@ Deno.test("rcptcheck: every exit code of both seeds picks its reply, others acce
   }
 });
 
+Deno.test("rcptcheck: the program's first line of output is kept with its exit code", () => {
+  const verdict = rcptCheck.resume!(rcptRequest("a@b.test"), settings, {
+    kind: "program",
+    exitCode: 1,
+    output: "mysqlcheck: <> to <a@b.test> not okay (code:1)\nmore",
+  });
+  assertEquals(
+    verdict.kind === "refuse" && verdict.rule.entry,
+    "/usr/local/bin/check exit 1: mysqlcheck: <> to <a@b.test> not okay (code:1)",
+  );
+});
+
 Deno.test("rcptcheck: a program that could not run is 120, never an accept", () => {
   const verdict = rcptCheck.resume!(rcptRequest("a@b.test"), settings, {
     kind: "temporary",
