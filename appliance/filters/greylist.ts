@@ -17,6 +17,7 @@
 import { asciiLower } from "../../config/ascii.ts";
 import type { FilterCheck, FilterRequest, LookupAnswer, Verdict } from "./filter.ts";
 import { PASS, refuse } from "./filter.ts";
+import { feedsSpamCatcher } from "./realrcptto.ts";
 
 /** The first refusal of a triplet: 451, so the client retries. */
 export const REPLY_GREYLISTED = "451 4.7.1 greylisted, please try again later";
@@ -101,7 +102,9 @@ export const greylistCheck: FilterCheck<GreylistSettings> = {
   name: "greylist",
   phases: ["rcpt"],
   check(request, settings): Verdict {
-    if (request.relaying || (request.recipient ?? "") === "") return PASS;
+    if (request.relaying || (request.recipient ?? "") === "" || feedsSpamCatcher(request)) {
+      return PASS;
+    }
     return {
       kind: "lookup",
       lookup: {

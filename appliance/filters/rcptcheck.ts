@@ -12,6 +12,7 @@
  */
 import type { FilterCheck, FilterRequest, LookupAnswer, RuleRef, Verdict } from "./filter.ts";
 import { PASS, refuse } from "./filter.ts";
+import { feedsSpamCatcher } from "./realrcptto.ts";
 
 /** One exit code's reply; `close` for the 421s, which drop the connection. */
 export interface RcptCheckReply {
@@ -95,7 +96,7 @@ export const rcptCheck: FilterCheck<RcptCheckSettings> = {
   name: "rcptcheck",
   phases: ["rcpt"],
   check(request, settings): Verdict {
-    if ((request.recipient ?? "") === "") return PASS;
+    if ((request.recipient ?? "") === "" || feedsSpamCatcher(request)) return PASS;
     return {
       kind: "lookup",
       lookup: {

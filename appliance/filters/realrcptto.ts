@@ -22,6 +22,16 @@ export const REPLY_NO_MAILBOX = "550 sorry, no mailbox here by that name. (#5.1.
 /** When the local role cannot say (a broken users/assign, a home it cannot read, no answer). */
 export const REPLY_CANNOT_VERIFY = "451 unable to verify recipient (#4.3.0)";
 
+/**
+ * A BLACKLISTED client (seed 000's spam catcher) has every message sent to
+ * the catcher's address whatever its RCPTs say, unless it authenticated
+ * (md19): no recipient check refuses or greylists it, so the catcher gets
+ * the spam it is there to eat.
+ */
+export function feedsSpamCatcher(request: FilterRequest): boolean {
+  return request.env.BLACKLISTED !== undefined && request.authUser === undefined;
+}
+
 export interface RealRcptToSettings {
   /** qmail-send's routing lists, compiled. */
   routing: RoutingTable;
@@ -42,7 +52,7 @@ export const realRcptToCheck: FilterCheck<RealRcptToSettings> = {
   phases: ["rcpt"],
   check(request, settings): Verdict {
     const recipient = request.recipient ?? "";
-    if (recipient === "") return PASS;
+    if (recipient === "" || feedsSpamCatcher(request)) return PASS;
     const address = localAddress(recipient, settings.routing);
     if (address === undefined) return PASS;
     return { kind: "lookup", lookup: { kind: "recipient", address } };

@@ -56,3 +56,28 @@ Deno.test("realrcptto: the answer decides; no answer is a temporary refusal", ()
   });
   assertEquals(unknown.kind === "refuse" && unknown.reply, [REPLY_CANNOT_VERIFY]);
 });
+
+Deno.test("recipient checks: a BLACKLISTED client feeds the spam catcher unless it authenticated", async () => {
+  const { recipientsCheck } = await import("./recipients.ts");
+  const { rcptCheck } = await import("./rcptcheck.ts");
+  const { greylistCheck } = await import("./greylist.ts");
+  const spammer = rcptRequest("nobody@virtual.test", {
+    env: { BLACKLISTED: "spam@mx.example.test" },
+  });
+  assertEquals(realRcptToCheck.check(spammer, settings).kind, "pass");
+  const recipients = {
+    mode: 2 as const,
+    tables: [],
+    routing: settings.routing,
+    delaySeconds: 0,
+    source: "x",
+  };
+  assertEquals(recipientsCheck.check(spammer, recipients).kind, "pass");
+  assertEquals(
+    rcptCheck.check(spammer, { program: "/x", source: "x", timeoutSeconds: 1 }).kind,
+    "pass",
+  );
+  assertEquals(greylistCheck.check(spammer, { delaySeconds: 1, lifetimeSeconds: 1 }).kind, "pass");
+  const authed = { ...spammer, authUser: "joe" };
+  assertEquals(realRcptToCheck.check(authed, settings).kind, "lookup");
+});

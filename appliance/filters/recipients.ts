@@ -20,7 +20,7 @@ import { asciiLower } from "../../config/ascii.ts";
 import type { RoutingTable } from "../send/routing.ts";
 import type { FilterCheck, FilterRequest, LookupAnswer, RuleRef, Verdict } from "./filter.ts";
 import { PASS, refuse } from "./filter.ts";
-import { localAddress, REPLY_CANNOT_VERIFY } from "./realrcptto.ts";
+import { feedsSpamCatcher, localAddress, REPLY_CANNOT_VERIFY } from "./realrcptto.ts";
 
 /** Seed 001's text for an unknown recipient (its RCPTCHECK 100 reply; the extension has none of its own). */
 export const REPLY_NOT_LISTED = "553 sorry, no mailbox here by that name. (#5.1.1)";
@@ -89,7 +89,7 @@ export const recipientsCheck: FilterCheck<RecipientsSettings> = {
   phases: ["rcpt"],
   check(request, settings): Verdict {
     const recipient = request.recipient ?? "";
-    if (recipient === "" || request.relaying) return PASS;
+    if (recipient === "" || request.relaying || feedsSpamCatcher(request)) return PASS;
     if (settings.mode === 1) {
       const address = localAddress(recipient, settings.routing);
       if (address === undefined) return PASS;
