@@ -118,3 +118,6 @@ export function formatQueueErrorReply(text: string): string {
   const match = /^(.*?)\s*\(#(\d\.\d{1,3}\.\d{1,3})\)$/.exec(body);
   return match === null ? `${code} ${body}` : `${code} ${match[2]} ${match[1]}`;
 }
+
+/** A content scan of the message failed (threw), unless its check said otherwise: try later. */
+export const REPLY_SCAN_FAILED = "451 4.3.0 the message could not be scanned, try again later";
