@@ -54,7 +54,8 @@ export function refusalLog(verdict: Refusal, context: RefusalContext): SmtpLogEf
     recipients,
     reply: verdict.reply.join(" / "),
   });
-  const rule = safeLogText(formatRule(verdict.rule));
+  // The rule comes from the operator's control files; logEvent escapes control characters.
+  const rule = formatRule(verdict.rule);
   return {
     ...rejection,
     text: verdict.log ?? `${rejection.text} (by ${rule})`,
@@ -78,9 +79,7 @@ export function tarpitLogs(
       if (request.recipient !== undefined) parts.push(`to <${safeLogText(request.recipient)}>`);
       if (parts.length === 0) parts.push(safeLogText(request.remoteIp));
       const rule = decision.rule === undefined ? decision.check : formatRule(decision.rule);
-      text = `TARPIT: ${parts.join(" ")} | helo(${safeLogText(request.helo ?? "")}) | ${
-        safeLogText(rule)
-      }`;
+      text = `TARPIT: ${parts.join(" ")} | helo(${safeLogText(request.helo ?? "")}) | ${rule}`;
     }
     return { kind: "log", event: "tarpit", text };
   });
