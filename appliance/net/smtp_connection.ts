@@ -262,7 +262,7 @@ export async function serveSmtpConnection(
       if (effect.kind === "lookup") {
         // No command line is taken meanwhile: pipelined ones wait in `lines`.
         await flush();
-        lookupContext ??= { resolver: new Resolver(), ...options.lookups, sessionId };
+        lookupContext ??= { ...(options.lookups ?? { resolver: new Resolver() }), sessionId };
         const answer = await runLookup(effect.lookup, lookupContext, {
           runners: options.lookupRunners,
           defaultSeconds: options.timeoutSeconds,
