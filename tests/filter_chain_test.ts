@@ -359,9 +359,9 @@ Deno.test("blacklist: from the next command every message goes to the check's ad
   const run = await play(
     "blacklist",
     HELLO + `C: MAIL FROM:<spammer@example.org>
-S: 250 2.1.0 ok
+S: 250 2.1.0 welcome spammer :)
 C: RCPT TO:<b@example.net>
-S: 250 2.1.5 ok
+S: 250 2.1.5 I feed spamassassin now!
 C: DATA
 S: 354 go ahead
 C: spam

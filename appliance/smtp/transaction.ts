@@ -27,9 +27,11 @@ import {
   REPLY_BATV_UNSIGNED,
   REPLY_BREAK_RULES,
   REPLY_GO_AHEAD,
+  REPLY_MAIL_BLACKLISTED,
   REPLY_MAIL_FIRST,
   REPLY_MAIL_OK,
   REPLY_NO_GATEWAY,
+  REPLY_RCPT_BLACKLISTED,
   REPLY_RCPT_OK,
   REPLY_SIZE_TOO_BIG,
   REPLY_SYNTAX,
@@ -72,13 +74,18 @@ export function attemptedAddress(options: SmtpSessionOptions, argument: string):
   return parseSmtpAddress(argument, addressOptions(options)) ?? argument;
 }
 
+/** BLACKLISTED (docs/patches.md seed 000) applies: set, and no AUTH (md19). */
+function blacklisted(view: SessionView): boolean {
+  return view.options.blacklisted !== undefined && view.authUser === undefined;
+}
+
 /**
  * The size limit for a message: databytes, then databytesmf, then databytesrcpt (docs/patches.md
  * seed 001).
  */
 function messageLimit(view: SessionView, sender: string, recipients: string[]): number {
   const options = view.options;
-  if (options.blacklisted !== undefined && view.authUser === undefined) {
+  if (options.blacklisted !== undefined && blacklisted(view)) {
     return options.blacklisted.databytes;
   }
   let limit = options.databytes;
@@ -117,7 +124,9 @@ export function mailCommand(
     return { step: step([REPLY_SIZE_TOO_BIG]) };
   }
   return {
-    step: step([REPLY_MAIL_OK], { delay: options.delays?.mail ?? 0 }),
+    step: step([blacklisted(view) ? REPLY_MAIL_BLACKLISTED : REPLY_MAIL_OK], {
+      delay: options.delays?.mail ?? 0,
+    }),
     transaction: {
       sender,
       badMailFrom: isBadMailFrom(sender, options.badMailFrom),
@@ -184,17 +193,18 @@ export function rcptCommand(
     }
   }
   const tarpit = options.tarpit;
+  const ok = blacklisted(view) ? REPLY_RCPT_BLACKLISTED : REPLY_RCPT_OK;
   if (tarpit !== undefined && tarpit.count > 0 && transaction.rcptCount > tarpit.count) {
     return {
       step: tarpitStep(
         tarpit,
-        [REPLY_RCPT_OK],
+        [ok],
         `<${transaction.sender}> to <${recipient}> | rcpt ${transaction.rcptCount}`,
       ),
       recipient,
     };
   }
-  return { step: step([REPLY_RCPT_OK], { delay: options.delays?.rcpt ?? 0 }), recipient };
+  return { step: step([ok], { delay: options.delays?.rcpt ?? 0 }), recipient };
 }
 
 /** RFC 3848 transmission types, as qmail-md writes them (docs/patches.md seed 000 md21). */
