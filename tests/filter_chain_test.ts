@@ -547,3 +547,35 @@ S: 221 2.0.0 mx.example.net
     recipients: ["b@example.net"],
   }]);
 });
+
+Deno.test("a refusal by an end-of-DATA check drops the message; a lookup there holds the reply", async () => {
+  const run = await play(
+    "end",
+    HELLO + `C: MAIL FROM:<a@example.org>
+S: 250 2.1.0 ok
+C: RCPT TO:<b@example.net>
+S: 250 2.1.5 ok
+C: DATA
+S: 354 go ahead
+C: hi
+C: .
+S: 554 5.7.1 not this one
+L~ ^reject: END-OF-MESSAGE from 192\\.0\\.2\\.1 .* \\(by late\\)$
+C: MAIL FROM:<a@example.org>
+S: 250 2.1.0 ok
+`,
+    {
+      filterModules: [
+        fakeCheck(
+          "late",
+          ["end"],
+          () => ({ kind: "lookup", lookup: { kind: "dns", name: "late.example", type: "TXT" } }),
+          () => refuse("554 5.7.1 not this one", { check: "late" }),
+        ),
+      ],
+      lookupRunners: { dns: () => Promise.resolve({ kind: "dns", records: [] }) },
+    },
+  );
+  assertEquals(run.queued.length, 0);
+  assertEquals(run.aborted, 1);
+});
