@@ -7,7 +7,11 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { parseTranscript } from "./transcript.ts";
-import { runTranscriptInMemory, type TranscriptFilterHooks } from "./transcript_run.ts";
+import {
+  runTranscriptInMemory,
+  runTranscriptLive,
+  type TranscriptFilterHooks,
+} from "./transcript_run.ts";
 import type {
   ContentScan,
   FilterPhase,
@@ -578,4 +582,92 @@ S: 250 2.1.0 ok
   );
   assertEquals(run.queued.length, 0);
   assertEquals(run.aborted, 1);
+});
+
+/** Files under the queue's message, intd, todo and pid directories. */
+function queueFiles(root: string): string[] {
+  const files: string[] = [];
+  const walk = (path: string) => {
+    for (const entry of Deno.readDirSync(path)) {
+      if (entry.isDirectory) walk(`${path}/${entry.name}`);
+      else files.push(`${path}/${entry.name}`.slice(root.length + 1));
+    }
+  };
+  for (const name of ["mess", "intd", "todo", "pid"]) walk(`${root}/${name}`);
+  return files;
+}
+
+Deno.test("over a socket with the real queue: a scan's refusal leaves no file; the trace has the queue id", async () => {
+  const traces: SessionTrace[] = [];
+  let files: string[] = ["not looked at"];
+  await runTranscriptLive(
+    parseTranscript(
+      HELLO + `C: MAIL FROM:<a@example.org>
+S: 250 2.1.0 ok
+C: RCPT TO:<b@example.net>
+S: 250 2.1.5 ok
+C: DATA
+S: 354 go ahead
+C: Message-ID: <v@example.org>
+C:
+C: virus
+C: .
+S: 554 5.7.7 your email contains the virus "Eicar-Test-Signature"!
+C: MAIL FROM:<a@example.org>
+S: 250 2.1.0 ok
+C: RCPT TO:<b@example.net>
+S: 250 2.1.5 ok
+C: DATA
+S: 354 go ahead
+C: Message-ID: <ok@example.org>
+C:
+C: fine
+C: .
+S~ ^250 2\\.6\\.0 ok \\d+ qp \\d+$
+C: QUIT
+S~ ^221
+`,
+    ),
+    "live-filters",
+    {
+      contentModules: [contentModule({
+        name: "clamd",
+        load: () => null,
+        begin: () => {
+          let text = "";
+          return {
+            write: (chunk: Uint8Array) => {
+              text += new TextDecoder().decode(chunk);
+              return Promise.resolve();
+            },
+            finish: (): Promise<Verdict> =>
+              Promise.resolve(
+                text.includes("virus")
+                  ? {
+                    kind: "refuse",
+                    reply: ['554 5.7.7 your email contains the virus "Eicar-Test-Signature"!'],
+                    rule: { check: "clamd" },
+                  }
+                  : PASS,
+              ),
+            abort: () => Promise.resolve(),
+          };
+        },
+      })],
+      onTrace: (trace) => traces.push(trace),
+      onQueue: (root) => files = queueFiles(root),
+    },
+  );
+  // One message queued (mess, intd and todo until send takes it), none for the refused one.
+  assertEquals(files.filter((file) => file.startsWith("mess/")).length, 1, files.join(" "));
+  const queueId = files.find((file) => file.startsWith("mess/"))!.split("/").at(-1)!;
+  assertEquals(files.filter((file) => !file.endsWith(`/${queueId}`)), []);
+  assertEquals(traces.length, 1);
+  assertEquals(traces[0].messages.map((message) => [message.queueId, message.messageId]), [
+    [queueId, "<ok@example.org>"],
+  ]);
+  assertEquals(traces[0].decisions.map((d) => `${d.phase} ${d.check} ${d.verdict}`), [
+    "end clamd refuse",
+    "end clamd pass",
+  ]);
 });

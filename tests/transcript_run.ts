@@ -285,6 +285,7 @@ function readQueued(layout: QueueLayout, id: bigint): QueuedMessage {
 export async function runTranscriptLive(
   events: TranscriptEvent[],
   sessionId = "live",
+  filters: TranscriptFilterHooks & { onQueue?: (queueRoot: string) => void } = {},
 ): Promise<void> {
   const setup = parseTranscriptSetup(events);
   const { home, controls } = homeWithControls(setup);
@@ -292,7 +293,7 @@ export async function runTranscriptLive(
   const queueError = setup.queueError ?? "";
   const queued: bigint[] = [];
   const recorder = new PauseRecorder();
-  const rejectLines = recordRejectLines(sessionId);
+  const rejectLines = recordRejectLines(sessionId, filters.onLog);
   const listener = await LoopbackServer.listen((socket) => {
     const options = connectionOptions(
       setup,
@@ -316,6 +317,7 @@ export async function runTranscriptLive(
           if (id !== undefined) queued.push(id);
         },
       },
+      { ...filters, home },
     );
     return serveSmtpConnection(recorder.wrap(socketTransport(socket)), options);
   });
@@ -337,6 +339,8 @@ export async function runTranscriptLive(
         return Promise.resolve(last === undefined ? undefined : readQueued(layout, last));
       },
     });
+    // Before the home goes: what the queue holds once the session ended.
+    filters.onQueue?.(`${home}/queue`);
   } finally {
     client?.destroy();
     await listener.close();
