@@ -162,6 +162,7 @@ S: 221 2.0.0 mx.example.net
 
 Deno.test("a lookup holds the session: pipelined commands wait for the answer", async () => {
   const asked: string[] = [];
+  const logs: string[] = [];
   let inFlight = 0;
   let most = 0;
   const run = await play(
@@ -210,8 +211,12 @@ E: Tb@example.net
           return { kind: "dns", records: lookup.name.startsWith("listed") ? ["127.0.0.2"] : [] };
         },
       },
+      onLog: (record) => logs.push(record.text),
     },
   );
+  assertEquals(logs.filter((line) => line.includes("lookup:")), [
+    "smtpd lookups: program lookup: no runner for program",
+  ]);
   assertEquals(asked, ["listed@example.net", "b@example.net"]);
   assertEquals(most, 1);
   assertEquals(run.queued.length, 1);

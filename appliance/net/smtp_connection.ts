@@ -267,6 +267,16 @@ export async function serveSmtpConnection(
           runners: options.lookupRunners,
           defaultSeconds: options.timeoutSeconds,
         });
+        if (answer.kind === "temporary") {
+          logEvent(
+            "smtp_lookup",
+            `smtpd ${sessionId}: ${effect.lookup.kind} lookup: ${answer.reason}`,
+            {
+              session: sessionId,
+              lookup: effect.lookup.kind,
+            },
+          );
+        }
         next = session.lookupAnswered(answer, now());
       } else if (effect.kind === "data") {
         await flush();
