@@ -69,6 +69,7 @@ export function mailStep(context: CommandContext, argument: string): SmtpStep {
     request: context.request("mail", { sender: transaction.sender, recipients: [] }),
     command: "MAIL",
     back: state,
+    opens: transaction,
     proceed: (headers) => {
       conversation.transaction = { ...transaction, headers };
       return opened.step;

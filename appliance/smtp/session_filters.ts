@@ -24,7 +24,7 @@ import {
 import { safeLogText } from "../log_text.ts";
 import { formatRejection, type RefusedCommand } from "./rejection.ts";
 import { type ScanResult, type SmtpLogEffect, type SmtpStep, step } from "./session_step.ts";
-import type { Conversation, SessionView } from "./conversation.ts";
+import type { Conversation, SessionView, Transaction } from "./conversation.ts";
 import type { SmtpSessionOptions } from "./session_options.ts";
 
 /** The chain's outcome for a phase when nothing is left to look up. */
@@ -166,6 +166,11 @@ export interface ChainAsk {
   back: GateState & { phase: "command" | "data" };
   /** The command's own step once the chain let it go on, with the passing checks' header lines. */
   proceed: (headers: string[]) => SmtpStep;
+  /**
+   * The transaction a refusal of scope "transaction" applies to, when the
+   * command opens a new one (MAIL); default the conversation's.
+   */
+  opens?: Transaction;
 }
 
 /** Where a run stopped for a lookup. */
@@ -310,8 +315,10 @@ export class FilterGate {
     let replies = [...verdict.reply];
     let close = verdict.close ?? false;
     if (verdict.scope === "session") this.rbl = verdict.reply;
-    if (verdict.scope === "transaction" && conversation.transaction !== undefined) {
-      conversation.transaction.refusal = verdict.reply;
+    if (verdict.scope === "transaction") {
+      // A MAIL refused so opens its transaction all the same, refused as a whole.
+      if (ask.opens !== undefined) conversation.transaction = ask.opens;
+      if (conversation.transaction !== undefined) conversation.transaction.refusal = verdict.reply;
     }
     if (ask.request.phase === "connect") {
       if (verdict.scope === "session" && !close) {

@@ -106,3 +106,23 @@ Deno.test("a scan's refusal at the end of DATA asks for no commit and needs a ne
   assertEquals(end.effects.map((effect) => effect.kind), ["log"]);
   assertEquals(send(smtp, "RCPT TO:<b@example.net>").replies, ["503 5.5.1 MAIL first"]);
 });
+
+Deno.test("a MAIL refused for the whole transaction refuses its RCPTs and DATA, not the one before", () => {
+  const smtp = session((request) =>
+    request.phase === "mail" && request.sender === "bad@example.org"
+      ? {
+        kind: "refuse",
+        reply: ["553 5.7.1 not from you"],
+        rule: { check: "fake" },
+        scope: "transaction",
+      }
+      : PASS
+  );
+  smtp.greet(NOW);
+  send(smtp, "HELO client.example");
+  assertEquals(send(smtp, "MAIL FROM:<bad@example.org>").replies, ["553 5.7.1 not from you"]);
+  assertEquals(send(smtp, "RCPT TO:<b@example.net>").replies, ["553 5.7.1 not from you"]);
+  assertEquals(send(smtp, "MAIL FROM:<good@example.org>").replies, ["250 2.1.0 ok"]);
+  assertEquals(send(smtp, "RCPT TO:<b@example.net>").replies, ["250 2.1.5 ok"]);
+  assertEquals(send(smtp, "DATA").replies, ["354 go ahead"]);
+});
