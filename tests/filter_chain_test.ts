@@ -11,6 +11,8 @@ import type { LogRecord } from "../appliance/log.ts";
 import type { SessionTrace } from "../appliance/filters/filter.ts";
 import { PASS, refuse } from "../appliance/filters/filter.ts";
 import { fakeCheck, HELLO, play, rule } from "./filter_fakes.ts";
+import { startFakeDns } from "./fakes/fake_dns.ts";
+import { Resolver } from "../appliance/dns/resolver.ts";
 
 Deno.test("a refusal at connect replaces the greeting and closes", async () => {
   const run = await play(
@@ -289,4 +291,45 @@ S! closed
       ],
     },
   );
+});
+
+Deno.test("a DNSBL-style check through the real resolver: listed, not listed, SERVFAIL", async () => {
+  const fake = await startFakeDns({
+    "1.2.0.192.zen.example": { a: ["127.0.0.2"] },
+    "2.2.0.192.zen.example": { servfail: true },
+  });
+  const dnsbl = fakeCheck(
+    "rbl",
+    ["connect"],
+    (request) => ({
+      kind: "lookup",
+      lookup: {
+        kind: "dns",
+        name: `${request.remoteIp.split(".").reverse().join(".")}.zen.example`,
+        type: "A",
+      },
+    }),
+    // rblsmtpd: a temporary failure lets the client in (no -C).
+    (_request, answer) =>
+      answer.kind === "dns" && answer.records.length > 0
+        ? refuse("451 listed at zen.example", rule("rbl"), { scope: "session" })
+        : PASS,
+  );
+  const hooks = {
+    filterModules: [dnsbl],
+    lookups: {
+      resolver: new Resolver({
+        nameServers: [{ ipAddr: "127.0.0.1", port: fake.port }],
+        timeoutSeconds: 0.3,
+        attempts: 1,
+      }),
+    },
+  };
+  try {
+    await play("dnsbl-listed", "@ remote 192.0.2.1\nS: 220 rblsmtpd.local\n", hooks);
+    await play("dnsbl-clean", "@ remote 192.0.2.3\nS: 220 mx.example.net ESMTP\n", hooks);
+    await play("dnsbl-servfail", "@ remote 192.0.2.2\nS: 220 mx.example.net ESMTP\n", hooks);
+  } finally {
+    await fake.close();
+  }
 });

@@ -83,6 +83,8 @@ export interface TranscriptFilterHooks {
   filterModules?: readonly FilterModule[];
   contentModules?: readonly ContentModule[];
   lookupRunners?: LookupRunners;
+  /** The lookups' resolver (default: the system's, never asked by a run without lookups). */
+  lookups?: SmtpConnectionOptions["lookups"];
   onTrace?: (trace: SessionTrace) => void;
   onLog?: (record: LogRecord) => void;
 }
@@ -165,6 +167,7 @@ function connectionOptions(
   return {
     ...hooks,
     lookupRunners: filters.lookupRunners,
+    lookups: filters.lookups,
     contentModules,
     contentControls: loadContentControls(filters.home, contentModules),
     onTrace: filters.onTrace,
