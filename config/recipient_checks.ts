@@ -9,7 +9,7 @@
  */
 import { CdbFormatError, readCdbRecords } from "./cdb.ts";
 import { ControlError, readControlLine, readControlList, readControlNumber } from "./control.ts";
-import { flagDefault } from "./controls.ts";
+import { flagDefault, meFallback } from "./controls.ts";
 import { readSendRouting, type SendRoutingControls } from "./send.ts";
 
 /** A 0/1 control file: "0" is off, anything else on, absent its default. */
@@ -26,7 +26,24 @@ export interface RealRcptToControls {
 }
 
 export function loadRealRcptTo(home: string): RealRcptToControls {
-  return { enabled: readFlag(home, "realrcptto"), routing: readSendRouting(home) };
+  return { enabled: readFlag(home, "realrcptto"), routing: readRecipientRouting(home) };
+}
+
+/**
+ * qmail-send's routing lists as smtpd sees them. A home with neither
+ * control/locals nor control/me (qmail-send would not start) has no local
+ * domains here: smtpd still serves, and only virtualdomains are checked.
+ */
+export function readRecipientRouting(home: string): SendRoutingControls {
+  if (readControlLine(home, "me") !== undefined || readControlList(home, "locals") !== undefined) {
+    return readSendRouting(home);
+  }
+  return {
+    envnoathost: readControlLine(home, "envnoathost") ?? meFallback("envnoathost"),
+    locals: [],
+    percenthack: (readControlList(home, "percenthack") ?? []).map((entry) => entry.value),
+    virtualdomains: (readControlList(home, "virtualdomains") ?? []).map((entry) => entry.value),
+  };
 }
 
 /** One cdb named in control/recipients: its path as written, its line, and its keys. */
@@ -100,7 +117,7 @@ export function loadRecipients(home: string): RecipientsControls {
     mode,
     delaySeconds: readControlNumber(home, "recipientchkdelay"),
     tables: readRecipientsList(home).map(({ file, line }) => readRecipientCdb(home, file, line)),
-    routing: readSendRouting(home),
+    routing: readRecipientRouting(home),
   };
 }
 
