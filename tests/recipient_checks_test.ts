@@ -291,8 +291,9 @@ Deno.test("rcptcheck: every exit code of seeds 000 and 001 gets its reply; 421s 
   }
 });
 
-Deno.test("rcptcheck: the program sees SENDER and RECIPIENT and nothing of ours", async () => {
-  // With another sender than it wants, the fixture exits 100.
+Deno.test("rcptcheck: the program sees SENDER and RECIPIENT", async () => {
+  // With another sender than it wants, the fixture exits 100; the clean environment is
+  // net/program_lookup_test.ts's.
   await play(
     "rcptcheck-sender",
     RCPTCHECK.replace("WANT_SENDER=a@sender.example", "WANT_SENDER=other@sender.example") +
