@@ -225,6 +225,30 @@ export class Resolver {
     return { ok: true, value: name };
   }
 
+  /**
+   * The records of one type at a name, for the filters' lookups (DNSBL TXT
+   * and A, SPF's TXT/MX/A/AAAA/PTR): NXDOMAIN and no data are answers (empty,
+   * with `nxdomain` telling them apart), only a temporary failure is an error.
+   * CNAMEs in the answer are followed (answer.ts).
+   */
+  async records(
+    name: string,
+    type: "A" | "AAAA" | "MX" | "TXT" | "PTR",
+  ): Promise<DnsResult<{ records: RecordData[]; nxdomain: boolean }>> {
+    const normal = normaliseName(name);
+    if (!isQueryableName(normal)) return permanent(`Invalid domain name: ${name}`);
+    const result = await this.#lookup(type, normal);
+    if (!result.ok) return result;
+    const answer = result.value;
+    return {
+      ok: true,
+      value: {
+        records: answer.kind === "found" ? answer.records.filter((r) => r.type === type) : [],
+        nxdomain: answer.kind === "nxdomain",
+      },
+    };
+  }
+
   /** One cached, coalesced query. */
   #lookup(type: QueryType, name: string): Promise<Lookup> {
     const key = `${type} ${name}`;

@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import * as dnsPacket from "dns-packet";
 
 /** The record types the resolver asks for. */
-export type QueryType = "A" | "AAAA" | "MX" | "CNAME" | "PTR";
+export type QueryType = "A" | "AAAA" | "MX" | "CNAME" | "PTR" | "TXT";
 
 /** RFC 1035 §4.1.1 RCODE values (the four header bits). */
 export const RCODE = {
@@ -38,6 +38,8 @@ export type RecordData =
   | { type: "PTR"; target: string }
   | { type: "MX"; preference: number; exchange: string }
   | { type: "SOA"; minimum: number }
+  /** RFC 1035 §3.3.14: the character-strings in order (DNSBL texts, SPF records). */
+  | { type: "TXT"; strings: string[] }
   | { type: "OTHER"; name: string };
 
 export interface ResourceRecord {
@@ -129,6 +131,18 @@ function decodeData(type: string, data: unknown): RecordData | undefined {
       const exchange = text(data, "exchange");
       if (preference === undefined || exchange === undefined) return undefined;
       return { type, preference, exchange: exchange === "." ? "" : normaliseName(exchange) };
+    }
+    case "TXT": {
+      // dns-packet gives a TXT record's character-strings as Buffers (or one Buffer).
+      const parts = Array.isArray(data) ? data : [data];
+      const strings: string[] = [];
+      for (const part of parts) {
+        // One char per byte, as qmail keeps bytes: a character-string is at most 255 bytes.
+        if (part instanceof Uint8Array) strings.push(String.fromCharCode(...part));
+        else if (typeof part === "string") strings.push(part);
+        else return undefined;
+      }
+      return { type, strings };
     }
     case "SOA": {
       if (!isFields(data)) return undefined;
