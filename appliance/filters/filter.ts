@@ -143,8 +143,12 @@ export interface FilterCheck<S = unknown> {
   readonly name: string;
   readonly phases: readonly FilterPhase[];
   check(request: FilterRequest, settings: S): Verdict;
-  /** The answer to a lookup this check asked for. Required when check can answer `lookup`. */
-  resume?(request: FilterRequest, settings: S, answer: LookupAnswer): Verdict;
+  /**
+   * The answer to a lookup this check asked for. Required when check can answer `lookup`.
+   * `lookup` is the question asked, so a check that asks several in turn (one
+   * DNSBL zone after another) knows where it is without keeping state.
+   */
+  resume?(request: FilterRequest, settings: S, answer: LookupAnswer, lookup: Lookup): Verdict;
 }
 
 /** A content check: sees the body while DATA streams (I/O allowed: the driver runs it). */
