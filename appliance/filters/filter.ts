@@ -85,6 +85,8 @@ export type Verdict =
     rule: RuleRef;
     close?: boolean;
     scope?: "command" | "transaction" | "session";
+    /** Scope "session": end the conversation after this many seconds (rblsmtpd's -t). */
+    sessionSeconds?: number;
   }
   | { kind: "tarpit"; seconds: number; rule: RuleRef }
   | { kind: "blacklist"; rule: RuleRef }
@@ -110,8 +112,16 @@ export type Lookup =
   }
   /** Whether local delivery would take this address (realrcptto), asked of a role that may read homes. */
   | { kind: "recipient"; address: string }
-  /** An SMTP callback to the sender's MX (mfcheck 2). */
-  | { kind: "callback"; sender: string; timeoutSeconds: number }
+  /**
+   * An SMTP callback to the sender's MX (mfcheck 2); MX hosts at the
+   * `mxBlacklist` addresses are never asked (seed 000's control/mxblacklist).
+   */
+  | {
+    kind: "callback";
+    sender: string;
+    timeoutSeconds: number;
+    mxBlacklist?: readonly string[];
+  }
   /** A greylisting triplet, first seen and passed times kept by the accounts database. */
   | { kind: "greylist"; ip: string; sender: string; recipient: string };
 
@@ -121,7 +131,8 @@ export type LookupAnswer =
   | { kind: "spf"; result: SpfResult; explanation?: string; header?: string }
   | { kind: "program"; exitCode: number; output?: string }
   | { kind: "recipient"; deliverable: boolean }
-  | { kind: "callback"; accepted: boolean; reply?: string }
+  /** `blacklisted`: every address of the sender's MX is in mxBlacklist, nothing was asked. */
+  | { kind: "callback"; accepted: boolean; reply?: string; blacklisted?: boolean }
   | { kind: "greylist"; firstSeen: number; passed: boolean }
   | { kind: "temporary"; reason: string };
 
