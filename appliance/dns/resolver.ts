@@ -117,6 +117,24 @@ function records<T extends RecordData["type"]>(
   );
 }
 
+/** One record as text (Resolver.records). */
+function recordText(record: RecordData): string[] {
+  switch (record.type) {
+    case "A":
+    case "AAAA":
+      return [record.address];
+    case "MX":
+      return [`${record.preference} ${record.exchange}`];
+    case "CNAME":
+    case "PTR":
+      return [record.target];
+    case "TXT":
+      return [record.text];
+    default:
+      return [];
+  }
+}
+
 export class Resolver {
   #client: DnsClient;
   #nameServers: NameServer[];
@@ -226,24 +244,25 @@ export class Resolver {
   }
 
   /**
-   * The records of one type at a name, for the filters' lookups (DNSBL TXT
-   * and A, SPF's TXT/MX/A/AAAA/PTR): NXDOMAIN and no data are answers (empty,
-   * with `nxdomain` telling them apart), only a temporary failure is an error.
-   * CNAMEs in the answer are followed (answer.ts).
+   * The records of one type at a name, as text (A/AAAA addresses, MX
+   * "preference host", PTR and CNAME targets, TXT strings joined), for the
+   * filter checks' lookups (appliance/net/filter_lookups.ts). NXDOMAIN and
+   * no data are both an empty list, NXDOMAIN marked; only a failure to get
+   * an answer (timeout, SERVFAIL) is an error, and it is temporary.
    */
   async records(
     name: string,
-    type: "A" | "AAAA" | "MX" | "TXT" | "PTR",
-  ): Promise<DnsResult<{ records: RecordData[]; nxdomain: boolean }>> {
-    const normal = normaliseName(name);
-    if (!isQueryableName(normal)) return permanent(`Invalid domain name: ${name}`);
-    const result = await this.#lookup(type, normal);
+    type: QueryType,
+  ): Promise<DnsResult<{ records: string[]; nxdomain: boolean }>> {
+    const normalised = normaliseName(name);
+    if (!isQueryableName(normalised)) return permanent(`Invalid domain name: ${name}`);
+    const result = await this.#lookup(type, normalised);
     if (!result.ok) return result;
     const answer = result.value;
     return {
       ok: true,
       value: {
-        records: answer.kind === "found" ? answer.records.filter((r) => r.type === type) : [],
+        records: answer.kind === "found" ? answer.records.flatMap(recordText) : [],
         nxdomain: answer.kind === "nxdomain",
       },
     };

@@ -38,8 +38,8 @@ export type RecordData =
   | { type: "PTR"; target: string }
   | { type: "MX"; preference: number; exchange: string }
   | { type: "SOA"; minimum: number }
-  /** RFC 1035 §3.3.14: the character-strings in order (DNSBL texts, SPF records). */
-  | { type: "TXT"; strings: string[] }
+  /** The character-strings joined, one char per byte (RFC 7208 §3.3 joins SPF's so). */
+  | { type: "TXT"; text: string }
   | { type: "OTHER"; name: string };
 
 export interface ResourceRecord {
@@ -133,16 +133,13 @@ function decodeData(type: string, data: unknown): RecordData | undefined {
       return { type, preference, exchange: exchange === "." ? "" : normaliseName(exchange) };
     }
     case "TXT": {
-      // dns-packet gives a TXT record's character-strings as Buffers (or one Buffer).
-      const parts = Array.isArray(data) ? data : [data];
-      const strings: string[] = [];
-      for (const part of parts) {
-        // One char per byte, as qmail keeps bytes: a character-string is at most 255 bytes.
-        if (part instanceof Uint8Array) strings.push(String.fromCharCode(...part));
-        else if (typeof part === "string") strings.push(part);
-        else return undefined;
+      const strings = Array.isArray(data) ? data : [data];
+      let joined = "";
+      for (const part of strings) {
+        if (!(part instanceof Uint8Array)) return undefined;
+        for (const byte of part) joined += String.fromCharCode(byte);
       }
-      return { type, strings };
+      return { type, text: joined };
     }
     case "SOA": {
       if (!isFields(data)) return undefined;

@@ -17,7 +17,6 @@
  */
 import type { Lookup, LookupAnswer, SpfResult } from "../filters/filter.ts";
 import type { Resolver } from "../dns/resolver.ts";
-import type { RecordData } from "../dns/wire.ts";
 
 /** The part of mailauth's lib/spf used here. */
 interface MailauthSpf {
@@ -60,20 +59,16 @@ function dnsError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-function shape(record: RecordData): unknown {
-  switch (record.type) {
-    case "A":
-    case "AAAA":
-      return record.address;
-    case "MX":
-      return { exchange: record.exchange, priority: record.preference };
-    case "TXT":
-      return record.strings;
-    case "PTR":
-      return record.target;
-    default:
-      return undefined;
-  }
+/**
+ * One record in the shape node's resolver gives it: MX as {exchange,
+ * priority}, TXT as its character-strings (qmd's resolver gives them
+ * joined, which is how SPF reads them, RFC 7208 §3.3), the rest as text.
+ */
+function shape(type: string, record: string): unknown {
+  if (type === "TXT") return [record];
+  if (type !== "MX") return record;
+  const space = record.indexOf(" ");
+  return { priority: Number(record.slice(0, space)), exchange: record.slice(space + 1) };
 }
 
 /** A node-style resolve(name, type) over qmd's resolver, for mailauth. */
@@ -90,7 +85,7 @@ export function mailauthResolver(
     if (records.length === 0) {
       throw dnsError(nxdomain ? "ENOTFOUND" : "ENODATA", `${type} ${name}: no records`);
     }
-    return records.map(shape);
+    return records.map((record) => shape(type, record));
   };
 }
 
