@@ -12,7 +12,11 @@
  *     -a whitelist.example.net
  *
  * `-r zone`, `-r zone:text`, `-a zone`, `-t seconds`, `-b`/`-B`, `-c`/`-C`
- * and seed 000's `-e` (flags may be grouped, `-Cb`). Anything else is a
+ * and seed 000's `-e` (flags may be grouped, `-Cb`). `-e` may be followed
+ * by the spam trap's address (`-e spamtrap@example.net`): seed 000's patched
+ * rblsmtpd handed qmail-smtpd the address in $BLACKLISTED, but in qmd a
+ * $BLACKLISTED in the environment marks every client, so the address lives
+ * here; without one a listed client is refused as without -e. Anything else is a
  * ControlError naming the file and line. A source asking exactly what an
  * earlier one asks is dropped: the earlier one has already decided.
  */
@@ -41,6 +45,8 @@ export interface RblOptions {
   timeoutSeconds: number;
   /** -e: mark a listed client BLACKLISTED instead of refusing it. */
   blacklist: boolean;
+  /** -e ADDRESS: where a listed client's mail goes (the spam trap). */
+  blacklistTo?: string;
 }
 
 /** rblsmtpd's default -t. */
@@ -120,7 +126,15 @@ export function parseRblsmtpdOptions(text: string, path: string): RblOptions {
       if ("bBcCe".includes(flag)) {
         if (flag === "b" || flag === "B") options.bounce = flag === "b";
         if (flag === "c" || flag === "C") options.failClosed = flag === "c";
-        if (flag === "e") options.blacklist = true;
+        if (flag === "e") {
+          options.blacklist = true;
+          // qmd's -e takes the spam trap's address as its argument, when one follows.
+          const next = tokens[t + 1];
+          if (c === word.length - 1 && next !== undefined && !next.text.startsWith("-")) {
+            options.blacklistTo = next.text;
+            t++;
+          }
+        }
         continue;
       }
       if (!"rat".includes(flag)) throw new ControlError(path, line, `unknown option -${flag}`);

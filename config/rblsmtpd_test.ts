@@ -34,7 +34,14 @@ Deno.test("rblsmtpd: seed 000's run file options, quotes and grouped flags", () 
   });
 });
 
-Deno.test("rblsmtpd: defaults are rblsmtpd's (-B -C -t 60); -e; a repeated question is dropped", () => {
+Deno.test("rblsmtpd: defaults are rblsmtpd's (-B -C -t 60); -e [ADDRESS]; a repeated question is dropped", () => {
+  assertEquals(parseRblsmtpdOptions("-e -C -r bl.example", P).blacklistTo, undefined);
+  const trap = parseRblsmtpdOptions("-Ce spamtrap@example.net -r bl.example", P);
+  assertEquals([trap.blacklist, trap.blacklistTo, trap.sources.length], [
+    true,
+    "spamtrap@example.net",
+    1,
+  ]);
   const options = parseRblsmtpdOptions("-e -r bl.example -r bl.example -r bl.example:x", P);
   assertEquals(options.bounce, false);
   assertEquals(options.failClosed, false);

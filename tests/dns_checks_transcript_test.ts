@@ -240,13 +240,12 @@ S: 221 rblsmtpd.local
   });
 });
 
-Deno.test("dns transcript rbl: -e with BLACKLISTED takes a listed client's mail for the spam trap", async () => {
+Deno.test("dns transcript rbl: -e ADDRESS takes a listed client's mail for the spam trap", async () => {
   await withWorld(async (world) => {
     const played = await play(
       world,
       "rbl-spamcatcher",
-      `@ control rblsmtpd -e -C -t 10 -r bl.example
-@ env BLACKLISTED=spamtrap@example.net
+      `@ control rblsmtpd -e spamtrap@example.net -C -t 10 -r bl.example
 @ rcpthosts example.net
 ${GREETING}${HELO}C: MAIL FROM:<b208405@netian.example>
 S: 250 2.1.0 welcome spammer :)
@@ -424,7 +423,10 @@ C: RCPT TO:<b@example.net>
 S: 250 2.1.5 ok
 ${SPF_MESSAGE}${QUIT}`,
     );
-    assertMatch(new TextDecoder().decode(played.run.queued[0].message), /^Received-SPF: temperror/m);
+    assertMatch(
+      new TextDecoder().decode(played.run.queued[0].message),
+      /^Received-SPF: temperror/m,
+    );
   });
 });
 

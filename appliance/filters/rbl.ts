@@ -19,10 +19,10 @@
  *   `?`, as rblsmtpd does; the verdict refuses every later command (scope
  *   "session", rblsmtpd's own conversation), which `-t` ends after its
  *   seconds (`-t 0`: the reply instead of a greeting, then close).
- * - `-e` (seed 000's patched rblsmtpd, the spam catcher): a listed client is
- *   not refused but marked BLACKLISTED, so the session takes its mail for the
- *   `$BLACKLISTED` address; without `$BLACKLISTED` there is nowhere to put
- *   the mail and the client is refused as without `-e`.
+ * - `-e ADDRESS` (seed 000's patched rblsmtpd, the spam catcher): a listed
+ *   client is not refused but marked BLACKLISTED, so the session takes its
+ *   mail for ADDRESS (config/rblsmtpd.ts); without an address there is
+ *   nowhere to put the mail and the client is refused as without `-e`.
  * - A-record answers outside 127.0.0.0/8, 127.0.0.1 itself and the
  *   127.255.255.0/24 error codes some lists send to open resolvers do not
  *   count as listed (docs/reliability.md F1).
@@ -44,8 +44,6 @@ export type { RblOptions, RblSource };
 export interface RblSettings extends RblOptions {
   /** $RBLSMTPD, undefined when unset. */
   rblsmtpd?: string;
-  /** $BLACKLISTED: where a spam catcher's mail goes (seed 000). */
-  blacklistedTo?: string;
 }
 
 /** rblsmtpd's default -t, also each lookup's bound when -t is 0 (config/rblsmtpd.ts). */
@@ -146,7 +144,7 @@ function lookupSeconds(settings: RblOptions): number {
 
 /** The verdict for a blocked client. */
 function block(settings: RblSettings, code: 451 | 553, text: string, rule: RuleRef): Verdict {
-  if (settings.blacklist && settings.blacklistedTo) return { kind: "blacklist", rule };
+  if (settings.blacklist && settings.blacklistTo) return { kind: "blacklist", rule };
   const reply = rblReply(code, text);
   if (settings.timeoutSeconds <= 0) {
     return { kind: "refuse", reply: [reply], rule, close: true, scope: "session" };

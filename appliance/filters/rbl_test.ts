@@ -172,12 +172,12 @@ Deno.test("rbl: RBLSMTPD empty passes, text gives 451, -text 553, without any lo
   assertEquals(bounce.reply, ["553 halt thy spam!"]);
 });
 
-Deno.test("rbl: -e marks a listed client BLACKLISTED when $BLACKLISTED names where to; else refuses", () => {
+Deno.test("rbl: -e ADDRESS marks a listed client BLACKLISTED; -e without an address refuses", () => {
   const listed: Record<string, LookupAnswer> = {
     "TXT 99.2.0.192.txt.example": { kind: "dns", records: ["listed"] },
   };
   const caught = run(
-    { ...settings({ blacklist: true }), blacklistedTo: "spam@example.net" },
+    settings({ blacklist: true, blacklistTo: "spam@example.net" }),
     listed,
   );
   assertEquals(caught.verdict, {
@@ -187,8 +187,7 @@ Deno.test("rbl: -e marks a listed client BLACKLISTED when $BLACKLISTED names whe
   const nowhere = run(settings({ blacklist: true }), listed);
   assertEquals(nowhere.verdict.kind, "refuse");
   const env = rblCheck.check(request, {
-    ...settings({ blacklist: true }),
-    blacklistedTo: "spam@example.net",
+    ...settings({ blacklist: true, blacklistTo: "spam@example.net" }),
     rblsmtpd: "-go away",
   });
   assertEquals(env.kind, "blacklist");

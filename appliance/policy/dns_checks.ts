@@ -5,7 +5,7 @@
  * layered environment (docs/patches.md seeds 000, 001, 004):
  *
  * - rbl: the listener's rblsmtpd options; RBLSMTPD (unset, empty, text,
- *   -text), BLACKLISTED for -e;
+ *   -text);
  * - helodnschk: HELODNSCHKEXT / HELODNSCHKINT override the files;
  * - spf: SPFBEHAVIOR overrides spfbehavior (values past 3 read as 3);
  * - antispoofing: NOANTISPOOFING turns it off;
@@ -72,8 +72,6 @@ export const RBL_MODULE = filterModule({
       blacklist: false,
     };
     if (rblsmtpd !== undefined) settings.rblsmtpd = rblsmtpd;
-    const blacklisted = client.env.BLACKLISTED;
-    if (blacklisted !== undefined && blacklisted !== "") settings.blacklistedTo = blacklisted;
     return settings;
   },
 });

@@ -24,11 +24,9 @@ Deno.test("dns_checks: rbl is on for the listener with lists, or wherever RBLSMT
     rblsmtpd?: string;
   };
   assertEquals(forced.rblsmtpd, "-go away");
-  const caught = RBL_MODULE.settings(controls, client({ BLACKLISTED: "spam@example.net" })) as {
-    blacklistedTo?: string;
-    blacklist: boolean;
-  };
-  assertEquals([caught.blacklist, caught.blacklistedTo], [true, "spam@example.net"]);
+  const trap = { smtp: parseRblsmtpdOptions("-e spam@example.net -r bl.example", "f") };
+  const caught = RBL_MODULE.settings(trap, client()) as { blacklistTo?: string };
+  assertEquals(caught.blacklistTo, "spam@example.net");
 });
 
 Deno.test("dns_checks: SPFBEHAVIOR and MFCHECK override their files; garbage keeps the file's", () => {
