@@ -103,10 +103,11 @@ export const mfcheckCheck: FilterCheck<MfcheckSettings> = {
           entry: answer.reply ?? sender,
         });
       }
-      return refuse(
-        callbackFailedReply(sender),
-        rule(settings, answer.reply ?? "callback refused"),
-      );
+      // Seed 000 logs the exchanger's reply as `BounceTest:` lines; here one line.
+      const said = answer.reply ?? "callback refused";
+      return refuse(callbackFailedReply(sender), rule(settings, said), {
+        log: `BounceTest: ${said.split("\n").join(" / ")}`,
+      });
     }
     if (lookup.kind !== "dns") return PASS;
     if (answer.kind !== "dns") {

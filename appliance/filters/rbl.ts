@@ -56,9 +56,12 @@ export function rblReply(code: 451 | 553, text: string): string {
   return `${code} ${text.slice(0, MAX_TEXT)}`.replace(/[^\x20-\x7e]/g, "?");
 }
 
-/** rblsmtpd's log line: `rblsmtpd: IP pid ID: REPLY`. */
-export function formatRblsmtpdLog(ip: string, id: string | number, reply: string): string {
-  return `rblsmtpd: ${ip} pid ${id}: ${reply}`;
+/**
+ * rblsmtpd's log line, `rblsmtpd: IP: REPLY`: rblsmtpd writes `IP pid PID:`,
+ * and qmd has no process per session; the log record carries the session id.
+ */
+export function formatRblsmtpdLog(ip: string, reply: string): string {
+  return `rblsmtpd: ${ip}: ${reply}`;
 }
 
 function ipv4Octets(ip: string): number[] | undefined {
@@ -143,11 +146,20 @@ function lookupSeconds(settings: RblOptions): number {
 }
 
 /** The verdict for a blocked client. */
-function block(settings: RblSettings, code: 451 | 553, text: string, rule: RuleRef): Verdict {
-  if (settings.blacklist && settings.blacklistTo) return { kind: "blacklist", rule };
+function block(
+  request: FilterRequest,
+  settings: RblSettings,
+  code: 451 | 553,
+  text: string,
+  rule: RuleRef,
+): Verdict {
+  if (settings.blacklist && settings.blacklistTo) {
+    return { kind: "blacklist", rule, recipient: settings.blacklistTo };
+  }
   const reply = rblReply(code, text);
+  const log = formatRblsmtpdLog(request.remoteIp, reply);
   if (settings.timeoutSeconds <= 0) {
-    return { kind: "refuse", reply: [reply], rule, close: true, scope: "session" };
+    return { kind: "refuse", reply: [reply], rule, close: true, scope: "session", log };
   }
   return {
     kind: "refuse",
@@ -155,6 +167,7 @@ function block(settings: RblSettings, code: 451 | 553, text: string, rule: RuleR
     rule,
     scope: "session",
     sessionSeconds: settings.timeoutSeconds,
+    log,
   };
 }
 
@@ -185,8 +198,8 @@ export const rblCheck: FilterCheck<RblSettings> = {
       if (env === "") return PASS;
       const rule: RuleRef = { check: "rbl", source: "RBLSMTPD", entry: env };
       return env.startsWith("-")
-        ? block(settings, 553, env.slice(1), rule)
-        : block(settings, 451, env, rule);
+        ? block(request, settings, 553, env.slice(1), rule)
+        : block(request, settings, 451, env, rule);
     }
     return askFrom(request, settings, 0);
   },
@@ -204,7 +217,7 @@ export const rblCheck: FilterCheck<RblSettings> = {
       if (!settings.failClosed) return askFrom(request, settings, index + 1);
       const rule = ruleFor(source);
       const reason = answer.kind === "temporary" ? answer.reason : answer.kind;
-      return block(settings, 451, FAIL_CLOSED_TEXT, {
+      return block(request, settings, 451, FAIL_CLOSED_TEXT, {
         ...rule,
         entry: `${rule.entry} (${reason})`,
       });
@@ -214,6 +227,6 @@ export const rblCheck: FilterCheck<RblSettings> = {
       return text === undefined ? askFrom(request, settings, index + 1) : PASS;
     }
     if (text === undefined) return askFrom(request, settings, index + 1);
-    return block(settings, settings.bounce ? 553 : 451, text, ruleFor(source));
+    return block(request, settings, settings.bounce ? 553 : 451, text, ruleFor(source));
   },
 };

@@ -100,6 +100,7 @@ Deno.test("rbl: a TXT listing refuses with its text, 451, for the whole session 
     rule: { check: "rbl", source: "control/rblsmtpd", line: 2, entry: "-r txt.example" },
     scope: "session",
     sessionSeconds: 10,
+    log: "rblsmtpd: 192.0.2.99: 451 Blocked, see http://txt.example/",
   });
 });
 
@@ -119,6 +120,7 @@ Deno.test("rbl: -r zone:text lists on an A record with the fixed text; -b gives 
     },
     close: true,
     scope: "session",
+    log: "rblsmtpd: 192.0.2.99: 553 listed in a.example: 192.0.2.99",
   });
 });
 
@@ -183,6 +185,7 @@ Deno.test("rbl: -e ADDRESS marks a listed client BLACKLISTED; -e without an addr
   assertEquals(caught.verdict, {
     kind: "blacklist",
     rule: { check: "rbl", source: "control/rblsmtpd", line: 2, entry: "-r txt.example" },
+    recipient: "spam@example.net",
   });
   const nowhere = run(settings({ blacklist: true }), listed);
   assertEquals(nowhere.verdict.kind, "refuse");
@@ -197,8 +200,8 @@ Deno.test("rbl: the reply is cut to 200 characters with unprintable bytes as ?; 
   assertEquals(rblReply(451, "a\tb\u00e9"), "451 a?b?");
   assertEquals(rblReply(553, "x".repeat(300)).length, 204);
   assertEquals(
-    formatRblsmtpdLog("192.0.2.99", 4242, "451 listed"),
-    "rblsmtpd: 192.0.2.99 pid 4242: 451 listed",
+    formatRblsmtpdLog("192.0.2.99", "451 listed"),
+    "rblsmtpd: 192.0.2.99: 451 listed",
   );
 });
 

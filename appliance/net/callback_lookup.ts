@@ -19,6 +19,7 @@ import { withoutBlacklisted } from "../filters/mxblacklist.ts";
 import { senderDomain } from "../filters/mfcheck.ts";
 import type { Resolver } from "../dns/resolver.ts";
 import { type ClientSocket, connectClient } from "../remote/client_socket.ts";
+import { localName } from "./local_name.ts";
 
 export interface CallbackLookupOptions {
   resolver: Resolver;
@@ -123,4 +124,12 @@ export async function runCallbackLookup(
     }
   }
   return { kind: "temporary", reason: last };
+}
+
+/** The runner for filter_lookups.ts: the role's resolver, HELO control/me, port 25. */
+export function callbackRunner(
+  lookup: Lookup & { kind: "callback" },
+  context: { resolver: Resolver; home?: string },
+): Promise<LookupAnswer> {
+  return runCallbackLookup(lookup, { resolver: context.resolver, helo: localName(context.home) });
 }

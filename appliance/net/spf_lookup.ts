@@ -17,6 +17,7 @@
  */
 import type { Lookup, LookupAnswer, SpfResult } from "../filters/filter.ts";
 import type { Resolver } from "../dns/resolver.ts";
+import { localName } from "./local_name.ts";
 
 /** The part of mailauth's lib/spf used here. */
 interface MailauthSpf {
@@ -129,4 +130,12 @@ export async function runSpfLookup(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The runner for filter_lookups.ts: the role's resolver, control/me as the host's name. */
+export function spfRunner(
+  lookup: Lookup & { kind: "spf" },
+  context: { resolver: Resolver; home?: string },
+): Promise<LookupAnswer> {
+  return runSpfLookup(lookup, { resolver: context.resolver, mta: localName(context.home) });
 }
