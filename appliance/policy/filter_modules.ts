@@ -12,6 +12,17 @@
  */
 import type { FilterCheck } from "../filters/filter.ts";
 import type { ActiveCheck } from "../filters/chain.ts";
+import {
+  BADHELO_MODULE,
+  BADMAILFROM_MODULE,
+  BADMAILTO_MODULE,
+  BADRCPTTO_MODULE,
+  BADRMHOST_MODULE,
+  DATECHECKS_MODULE,
+  GOODMAILFROM_MODULE,
+  REQBRACKETS_MODULE,
+  WHOLE_MESSAGE_MODULE,
+} from "./list_modules.ts";
 
 /** What a module knows of the client when it picks its settings. */
 export interface FilterClient {
@@ -37,9 +48,20 @@ export function filterModule<C, S>(module: FilterModule<C, S>): FilterModule {
 
 export const FILTER_MODULES: readonly FilterModule[] = [
   // Client and HELO checks (connect, helo).
+  BADHELO_MODULE,
   // Sender checks (mail).
+  // reqbrackets first: an address without <> is a syntax error before any list is asked (it
+  // also runs at rcpt). badrmhost before goodmailfrom, whose acceptance ends the mail phase.
+  REQBRACKETS_MODULE,
+  BADRMHOST_MODULE,
+  GOODMAILFROM_MODULE,
+  BADMAILFROM_MODULE,
   // Recipient checks (rcpt).
+  BADMAILTO_MODULE,
+  BADRCPTTO_MODULE,
+  DATECHECKS_MODULE,
   // Whole-transaction checks (data, end).
+  WHOLE_MESSAGE_MODULE,
 ];
 
 /** Every module's controls, in FILTER_MODULES order. */
