@@ -35,8 +35,7 @@ Deno.test("loadBmListControls: files named in tcp.smtp are read too", () => {
     "control/badmailfrom": "@spam.example\n",
     "control/badmailfrom-strict": "!@\n",
     "control/goodmailfrom.partners": "@partner.example\n",
-    "tcp.smtp":
-      '192.0.2.:allow,BADMAILFROM="control/badmailfrom-strict"\n' +
+    "tcp.smtp": '192.0.2.:allow,BADMAILFROM="control/badmailfrom-strict"\n' +
       `198.51.100.:allow,GOODMAILFROM="DIR/control/goodmailfrom.partners"\n`,
     "control/log/bmchecks": "1\n",
   });
