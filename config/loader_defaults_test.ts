@@ -11,6 +11,7 @@ import { loadPop3dControls, type Pop3dControls, readPop3Homes } from "./pop3d.ts
 import { readSendControls, type SendControls } from "./send.ts";
 import { loadRemoteControls, type RemoteControls } from "./remote.ts";
 import { readCheckpassword } from "./checkpassword.ts";
+import { loadBmListControls, loadDatechecksControls, loadReqBrackets } from "./filter_lists.ts";
 
 const ME = "mx.example.test";
 
@@ -80,6 +81,10 @@ const SMTPD = loader<SmtpdControls>(loadSmtpdControls, {
   signkeystale: (c) => c.batv.staleDays,
   nosignhosts: (c) => c.batv.noSignHosts,
   nosignmydoms: (c) => c.batv.noSignMyDoms,
+  // The filter chain's files (config/filter_lists.ts), read by their own loaders.
+  reqbrackets: (_, home) => loadReqBrackets(home),
+  "log/bmchecks": (_, home) => loadBmListControls(home).log,
+  "log/datechecks": (_, home) => loadDatechecksControls(home).log,
 });
 
 const POP3D = loader<Pop3dControls>(loadPop3dControls, {
