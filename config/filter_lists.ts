@@ -7,9 +7,12 @@
  * not `prefix:days` throws here.
  *
  * BADHELO, BADMAILFROM, BADMAILTO and GOODMAILFROM (seed 000) name another
- * file for one client. qmail-smtpd opens it per connection; qmd reads every
- * file those variables name in tcp.smtp (and in qmd's own environment, when
- * it may read it) with the rest, so a session never touches the disk. As
+ * file for one client. qmail-smtpd opens it per connection; qmd reads the
+ * candidates with the rest at reload, so a session never touches the disk:
+ * every file those variables name in tcp.smtp (and in qmd's own environment,
+ * when it may read it), and every other file in control/ whose name starts
+ * with badhelo, badmailfrom, badmailto or goodmailfrom (for a variable set
+ * where qmd cannot see it, such as the listener's environment). As
  * qmail-smtpd runs in its home, a relative name is taken from the home
  * (`control/badmailfrom-strict`); the file must lie in control/, the only
  * part of the home the smtpd role may read.
@@ -43,6 +46,12 @@ export const BM_FILE_VARIABLES = ["BADHELO", "BADMAILFROM", "BADMAILTO", "GOODMA
 export interface ControlPatternList {
   source: string;
   lines: ListEntry[];
+  /**
+   * Found by its name only, not named anywhere qmd could see: a file with a
+   * bad line is then left out rather than stopping the reload (it may be an
+   * editor's backup).
+   */
+  scanned?: true;
 }
 
 /** A datechecks line. */
@@ -122,12 +131,35 @@ function namedFiles(home: string): string[] {
   return names;
 }
 
+/** The bases of the names BADHELO... may give, for the scan of control/. */
+const NAMED_FILE_BASES = ["badhelo", "badmailfrom", "badmailto", "goodmailfrom"];
+
+/** Files in control/ named like a list that are not one of the fixed files. */
+function scannedFiles(home: string): string[] {
+  const names: string[] = [];
+  try {
+    for (const entry of Deno.readDirSync(homePaths(home).control)) {
+      const name = entry.name;
+      if (!entry.isFile || (BM_LIST_FILES as readonly string[]).includes(name)) continue;
+      if (NAMED_FILE_BASES.some((base) => name.startsWith(base))) names.push(name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return names.sort();
+}
+
 export function loadBmListControls(home: string): BmListControls {
   const lists: Record<string, ControlPatternList> = {};
   for (const name of [...BM_LIST_FILES, ...namedFiles(home)]) {
     if (name in lists) continue;
     const list = readPatternList(home, name);
     if (list !== undefined) lists[name] = list;
+  }
+  for (const name of scannedFiles(home)) {
+    if (name in lists) continue;
+    const list = readPatternList(home, name);
+    if (list !== undefined) lists[name] = { ...list, scanned: true };
   }
   return { home, lists, log: readSwitch(home, "log/bmchecks") };
 }

@@ -92,3 +92,14 @@ Deno.test("reqbrackets: on by default (seed 000 md20); 0 or empty turns it off",
   assertEquals(loadReqBrackets(home({ "control/reqbrackets": "0\n" })), false);
   assertEquals(loadReqBrackets(home({ "control/reqbrackets": "\n" })), false);
 });
+
+Deno.test("loadBmListControls: other files named like a list are read too, marked as found by name", () => {
+  const dir = home({
+    "control/badmailto-strict": "@.*@\n",
+    "control/badhelo~": "(broken\n",
+    "control/rcpthosts": "example.net\n",
+  });
+  const controls = loadBmListControls(dir);
+  assertEquals(Object.keys(controls.lists).sort(), ["badhelo~", "badmailto-strict"]);
+  assertEquals(controls.lists["badmailto-strict"].scanned, true);
+});

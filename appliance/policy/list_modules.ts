@@ -48,13 +48,22 @@ function filterModule<C, S>(module: FilterModule<C, S>): FilterModule {
   return module as unknown as FilterModule;
 }
 
-/** Reads the list files and checks every line is a usable pattern (ControlError: file and line). */
+/**
+ * Reads the list files and checks every line is a usable pattern
+ * (ControlError: file and line). A file only found by its name
+ * (config/filter_lists.ts) with a bad line is left out instead.
+ */
 export function loadListControls(home: string): BmListControls {
   const controls = loadBmListControls(home);
   for (const [name, list] of Object.entries(controls.lists)) {
     for (const entry of list.lines) {
       const error = patternError(entry.value);
-      if (error !== undefined) throw new ControlError(`${home}/control/${name}`, entry.line, error);
+      if (error === undefined) continue;
+      if (list.scanned) {
+        delete controls.lists[name];
+        break;
+      }
+      throw new ControlError(`${home}/control/${name}`, entry.line, error);
     }
   }
   return controls;

@@ -172,3 +172,16 @@ Deno.test("the table: the list checks load from a home and run in chain order", 
   // Plain data: what crosses postMessage comes back the same.
   assertEquals(structuredClone(loaded), loaded);
 });
+
+Deno.test("loadListControls: a file found by its name only with a bad line is left out", () => {
+  const home = Deno.makeTempDirSync({ prefix: "qmd-list-modules-" });
+  Deno.mkdirSync(`${home}/control`);
+  Deno.writeTextFileSync(`${home}/control/badhelo~`, "(unclosed\n");
+  Deno.writeTextFileSync(`${home}/control/badhelo-strict`, "!\\.\n");
+  const controls = loadListControls(home);
+  assertEquals(Object.keys(controls.lists), ["badhelo-strict"]);
+  // Named in tcp.smtp, the same file stops the reload.
+  Deno.writeTextFileSync(`${home}/tcp.smtp`, ':allow,BADHELO="control/badhelo~"\n');
+  const error = assertThrows(() => loadListControls(home), ControlError);
+  assert(error.message.startsWith(`${home}/control/badhelo~ line 1:`), error.message);
+});
