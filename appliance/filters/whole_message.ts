@@ -1,12 +1,14 @@
 /**
  * The whole-message refusals at DATA (docs/patches.md seed 003 patch 5, seed
- * 001's QMAILRRTDENYALL): once any recipient of the transaction was refused
- * as a badrcptto address or for a domain not in rcpthosts, the client is
- * taken for a spammer and the message is refused, even for the recipients
- * that were accepted; with QMAILRRTDENYALL, recipients that do not exist were
- * answered 250 (so they cannot be probed one by one) and the message is
- * refused here instead. The session lists the transaction's refused
- * recipients in FilterRequest.refusedRecipients. Pure.
+ * 001's QMAILRRTDENYALL): once a recipient of the transaction was refused as
+ * a badrcptto address, the client is taken for a spammer and the message is
+ * refused, even for the recipients that were accepted; the same after a
+ * recipient refused for a domain not in rcpthosts, where the client asks for
+ * it (BADRCPTHOSTSEEN: seeds 000 and 001, the later patches, keep qmail's
+ * delivery to the accepted recipients). With QMAILRRTDENYALL, recipients
+ * realrcptto found no mailbox for were answered 250 (so they cannot be probed
+ * one by one) and the message is refused here instead. The session lists the
+ * transaction's refused recipients in FilterRequest.refusedRecipients. Pure.
  */
 import { type FilterCheck, PASS, type RefusedRecipient } from "./filter.ts";
 
@@ -18,8 +20,10 @@ export const REPLY_BAD_RCPT_HOST_SEEN =
 export const REPLY_NO_MAILBOX_DENY_ALL = "550 5.1.1 sorry, no mailbox here by that name.";
 
 export interface WholeMessageSettings {
-  /** Seed 003's refusal after a badrcptto or rcpthosts refusal (off with NOBADRCPTSEEN). */
+  /** Seed 003's refusal after a badrcptto refusal (on; off with NOBADRCPTSEEN). */
   spamSeen: boolean;
+  /** Seed 003's refusal after an rcpthosts refusal (off; on with BADRCPTHOSTSEEN). */
+  relaySeen: boolean;
   /** QMAILRRTDENYALL is set. */
   denyAll: boolean;
 }
@@ -31,15 +35,14 @@ function firstRefusal(
 ): { recipient: RefusedRecipient; reply: string; source?: string } | undefined {
   const find = (checks: readonly string[]) => refused.find((each) => checks.includes(each.check));
   if (settings.denyAll) {
-    const unknown = find(["realrcptto", "recipients"]);
+    const unknown = find(["realrcptto"]);
     if (unknown !== undefined) {
       return { recipient: unknown, reply: REPLY_NO_MAILBOX_DENY_ALL, source: "QMAILRRTDENYALL" };
     }
   }
-  if (!settings.spamSeen) return undefined;
-  const bad = find(["badrcptto"]);
+  const bad = settings.spamSeen ? find(["badrcptto"]) : undefined;
   if (bad !== undefined) return { recipient: bad, reply: REPLY_BAD_RCPT_TO_SEEN };
-  const foreign = find(["rcpthosts"]);
+  const foreign = settings.relaySeen ? find(["rcpthosts"]) : undefined;
   if (foreign !== undefined) return { recipient: foreign, reply: REPLY_BAD_RCPT_HOST_SEEN };
   return undefined;
 }

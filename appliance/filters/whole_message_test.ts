@@ -21,7 +21,7 @@ function data(refusedRecipients: RefusedRecipient[]): FilterRequest {
   };
 }
 
-const ON = { spamSeen: true, denyAll: false };
+const ON = { spamSeen: true, relaySeen: true, denyAll: false };
 
 Deno.test("whole message: a badrcptto recipient refuses the message at DATA (seed 003)", () => {
   const verdict = wholeMessageCheck.check(
@@ -46,6 +46,11 @@ Deno.test("whole message: a recipient refused by rcpthosts refuses it too; badrc
   assertEquals(both.kind === "refuse" && both.reply, [REPLY_BAD_RCPT_TO_SEEN]);
 });
 
+Deno.test("whole message: an rcpthosts refusal counts only when asked for (BADRCPTHOSTSEEN)", () => {
+  const foreign = { recipient: "x@elsewhere.example", check: "rcpthosts" };
+  assertEquals(wholeMessageCheck.check(data([foreign]), { ...ON, relaySeen: false }), PASS);
+});
+
 Deno.test("whole message: other refusals, none, or NOBADRCPTSEEN pass", () => {
   assertEquals(wholeMessageCheck.check(data([]), ON), PASS);
   assertEquals(
@@ -55,6 +60,7 @@ Deno.test("whole message: other refusals, none, or NOBADRCPTSEEN pass", () => {
   assertEquals(
     wholeMessageCheck.check(data([{ recipient: "s@example.net", check: "badrcptto" }]), {
       spamSeen: false,
+      relaySeen: true,
       denyAll: false,
     }),
     PASS,
@@ -65,7 +71,7 @@ Deno.test("whole message: QMAILRRTDENYALL refuses for an unknown recipient, befo
   const unknown = { recipient: "nobody@example.net", check: "realrcptto" };
   const verdict = wholeMessageCheck.check(
     data([{ recipient: "s@example.net", check: "badrcptto" }, unknown]),
-    { spamSeen: true, denyAll: true },
+    { spamSeen: true, relaySeen: false, denyAll: true },
   );
   assertEquals(verdict, {
     kind: "refuse",

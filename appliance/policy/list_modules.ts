@@ -174,9 +174,10 @@ export const WHOLE_MESSAGE_MODULE = filterModule<null, WholeMessageSettings>({
   check: wholeMessageCheck,
   load: () => null,
   settings: (_controls, client) => {
-    // NOBADRCPTSEEN is qmd's: seed 003's refusal has no switch there.
+    // NOBADRCPTSEEN and BADRCPTHOSTSEEN are qmd's: seed 003's refusal has no switch there.
     const spamSeen = !("NOBADRCPTSEEN" in client.env);
+    const relaySeen = "BADRCPTHOSTSEEN" in client.env;
     const denyAll = "QMAILRRTDENYALL" in client.env;
-    return spamSeen || denyAll ? { spamSeen, denyAll } : undefined;
+    return spamSeen || relaySeen || denyAll ? { spamSeen, relaySeen, denyAll } : undefined;
   },
 });

@@ -137,10 +137,19 @@ Deno.test("reqbrackets, datechecks and whole-message modules: on, off, switches"
     ),
     { source: "control/datechecks", checks: [{ prefix: "n-", days: 1, line: 1 }], log: true },
   );
-  assertEquals(WHOLE_MESSAGE_MODULE.settings(null, client()), { spamSeen: true, denyAll: false });
+  assertEquals(WHOLE_MESSAGE_MODULE.settings(null, client()), {
+    spamSeen: true,
+    relaySeen: false,
+    denyAll: false,
+  });
+  assertEquals(WHOLE_MESSAGE_MODULE.settings(null, client({ BADRCPTHOSTSEEN: "" })), {
+    spamSeen: true,
+    relaySeen: true,
+    denyAll: false,
+  });
   assertEquals(
     WHOLE_MESSAGE_MODULE.settings(null, client({ NOBADRCPTSEEN: "", QMAILRRTDENYALL: "" })),
-    { spamSeen: false, denyAll: true },
+    { spamSeen: false, relaySeen: false, denyAll: true },
   );
   assertEquals(WHOLE_MESSAGE_MODULE.settings(null, client({ NOBADRCPTSEEN: "" })), undefined);
 });
