@@ -240,7 +240,9 @@ export function roleTable(
       module: new URL("./roles/smtpd.ts", import.meta.url),
       count: options.smtpdWorkers,
       permissions: {
-        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake],
+        // /etc/resolv.conf: the name servers of the filter checks' DNS lookups without
+        // control/dnsservers (appliance/net/filter_lookups.ts), as remote reads it.
+        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake, "/etc/resolv.conf"],
         write: intake,
         net: true,
         env: false,
