@@ -33,7 +33,6 @@ function loader<T>(load: (home: string) => T, fields: Fields<T>): Loader<unknown
 const SMTPD = loader<SmtpdControls>(loadSmtpdControls, {
   rcpthosts: (c) => c.rcptHosts,
   "morercpthosts.cdb": (c) => c.moreRcptHostsCdb,
-  badmailfrom: (c) => c.badMailFrom,
   databytes: (c) => c.databytes,
   smtpgreeting: (c) => c.greeting,
   localiphost: (c) => c.localIpHost,
