@@ -23,6 +23,12 @@ import {
   REQBRACKETS_MODULE,
   WHOLE_MESSAGE_MODULE,
 } from "./list_modules.ts";
+import {
+  GREYLIST_MODULE,
+  RCPTCHECK_MODULE,
+  REALRCPTTO_MODULE,
+  RECIPIENTS_MODULE,
+} from "./recipient_modules.ts";
 
 /** What a module knows of the client when it picks its settings. */
 export interface FilterClient {
@@ -60,6 +66,10 @@ export const FILTER_MODULES: readonly FilterModule[] = [
   BADMAILTO_MODULE,
   BADRCPTTO_MODULE,
   DATECHECKS_MODULE,
+  REALRCPTTO_MODULE,
+  RECIPIENTS_MODULE,
+  RCPTCHECK_MODULE,
+  GREYLIST_MODULE,
   // Whole-transaction checks (data, end).
   WHOLE_MESSAGE_MODULE,
 ];
