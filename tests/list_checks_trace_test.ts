@@ -84,16 +84,16 @@ const EXPECTED: Record<string, string[]> = {
     "rcpt b@blocked.example: refuse badmailto (control/badmailtoint line 1): @blocked.example -> 553 5.7.1 sorry, your envelope recipient has been denied",
   ],
   "badrcptto.txt": [
-    "rcpt Sales@example.net: refuse badrcptto (control/badrcptto line 1): sales@example.net -> 553 5.7.1 sorry, mail to that recipient is not accepted",
-    "data a@example.org -> b@example.net: refuse wholemessage: badrcptto: Sales@example.net -> 553 5.1.1 sorry, badrcptto seen, so you MUST be spamming.",
+    "rcpt Sales@example.net: refuse badrcptto (control/badrcptto line 1): sales@example.net -> 553 sorry, mail to that recipient is not accepted (#5.7.1)",
+    "data a@example.org -> b@example.net: refuse wholemessage: badrcptto: Sales@example.net -> 553 sorry, badrcptto seen, so you MUST be spamming. (#5.1.1)",
   ],
   "badrcptto_trusted.txt": [],
   "badrcptto_switches.txt": [
-    "rcpt sales@example.net: refuse badrcptto (control/badrcptto line 1): sales@example.net -> 553 5.7.1 sorry, mail to that recipient is not accepted",
+    "rcpt sales@example.net: refuse badrcptto (control/badrcptto line 1): sales@example.net -> 553 sorry, mail to that recipient is not accepted (#5.7.1)",
   ],
   "badrcptto_off.txt": [],
   "badrcpthost_seen.txt": [
-    "data a@example.org -> b@example.net: refuse wholemessage: rcpthosts: x@victim.example -> 553 5.1.1 sorry, badrcpthost seen, so you MUST be spamming.",
+    "data a@example.org -> b@example.net: refuse wholemessage: rcpthosts: x@victim.example -> 553 sorry, badrcpthost seen, so you MUST be spamming. (#5.1.1)",
   ],
   "reqbrackets.txt": [
     "mail a@example.org: refuse reqbrackets (control/reqbrackets): FROM: a@example.org -> 555 5.5.4 syntax error, brackets required",
@@ -118,7 +118,7 @@ const REALRCPTTO = filterModule({
     phases: ["rcpt"],
     check: (request: FilterRequest) =>
       request.recipient?.startsWith("nobody@")
-        ? refuse("550 5.1.1 sorry, no mailbox here by that name.", { check: "realrcptto" })
+        ? refuse("550 sorry, no mailbox here by that name. (#5.1.1)", { check: "realrcptto" })
         : PASS,
   },
   load: () => null,
@@ -140,9 +140,9 @@ ${PROBE}S: 250 2.1.5 ok
 C: RCPT TO:<b@example.net>
 S: 250 2.1.5 ok
 C: DATA
-S: 550 5.1.1 sorry, no mailbox here by that name.
+S: 550 sorry, no mailbox here by that name. (#5.1.1)
 C: RCPT TO:<c@example.net>
-S: 550 5.1.1 sorry, no mailbox here by that name.
+S: 550 sorry, no mailbox here by that name. (#5.1.1)
 `),
     "denyall",
     { filterModules: [REALRCPTTO, ...FILTER_MODULES], onTrace: (trace) => traces.push(trace) },
@@ -157,7 +157,7 @@ S: 550 5.1.1 sorry, no mailbox here by that name.
 
 Deno.test("without QMAILRRTDENYALL the unknown recipient is refused at RCPT and DATA goes on", async () => {
   const run = await runTranscriptInMemory(
-    parseTranscript(`${PROBE}S: 550 5.1.1 sorry, no mailbox here by that name.
+    parseTranscript(`${PROBE}S: 550 sorry, no mailbox here by that name. (#5.1.1)
 C: RCPT TO:<b@example.net>
 S: 250 2.1.5 ok
 C: DATA

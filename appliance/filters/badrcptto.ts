@@ -10,9 +10,9 @@ import { type ListCheckSettings, listRefusal, matchLists } from "./list_check.ts
 
 /**
  * The seed shows the call (err_brt) but not its text; this is the badrcptto
- * patch's wording with the enhanced code in front, as qmd's replies have it.
+ * patch's wording, in qmail's form like seed 003's other replies.
  */
-export const REPLY_BAD_RCPT_TO = "553 5.7.1 sorry, mail to that recipient is not accepted";
+export const REPLY_BAD_RCPT_TO = "553 sorry, mail to that recipient is not accepted (#5.7.1)";
 
 export const badrcpttoCheck: FilterCheck<ListCheckSettings> = {
   name: "badrcptto",

@@ -12,12 +12,13 @@
  */
 import { type FilterCheck, PASS, type RefusedRecipient } from "./filter.ts";
 
-/** Seed 003's replies, the enhanced code in front as qmd's replies have it. */
-export const REPLY_BAD_RCPT_TO_SEEN = "553 5.1.1 sorry, badrcptto seen, so you MUST be spamming.";
+/** Seed 003's replies, exactly (qmail's trailing code, as realrcptto's reply has it). */
+export const REPLY_BAD_RCPT_TO_SEEN =
+  "553 sorry, badrcptto seen, so you MUST be spamming. (#5.1.1)";
 export const REPLY_BAD_RCPT_HOST_SEEN =
-  "553 5.1.1 sorry, badrcpthost seen, so you MUST be spamming.";
+  "553 sorry, badrcpthost seen, so you MUST be spamming. (#5.1.1)";
 /** realrcptto's refusal, given at DATA under QMAILRRTDENYALL (seed 003's realrcptto_deny). */
-export const REPLY_NO_MAILBOX_DENY_ALL = "550 5.1.1 sorry, no mailbox here by that name.";
+export const REPLY_NO_MAILBOX_DENY_ALL = "550 sorry, no mailbox here by that name. (#5.1.1)";
 
 export interface WholeMessageSettings {
   /** Seed 003's refusal after a badrcptto refusal (on; off with NOBADRCPTSEEN). */

@@ -34,7 +34,10 @@ Deno.test("whole message: a badrcptto recipient refuses the message at DATA (see
     rule: { check: "wholemessage", entry: "badrcptto: sales@example.net" },
     scope: "transaction",
   });
-  assertEquals(REPLY_BAD_RCPT_TO_SEEN, "553 5.1.1 sorry, badrcptto seen, so you MUST be spamming.");
+  assertEquals(
+    REPLY_BAD_RCPT_TO_SEEN,
+    "553 sorry, badrcptto seen, so you MUST be spamming. (#5.1.1)",
+  );
 });
 
 Deno.test("whole message: a recipient refused by rcpthosts refuses it too; badrcptto first", () => {
