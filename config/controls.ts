@@ -19,6 +19,7 @@ import { SESSION_CONTROLS } from "./controls/sessions.ts";
 import { POP3D_CONTROLS } from "./controls/pop3d.ts";
 import { INJECT_CONTROLS } from "./controls/inject.ts";
 import { REMOTE_CONTROLS } from "./controls/remote.ts";
+import { BMCHECKS_CONTROLS } from "./controls/bmchecks.ts";
 import { RECIPIENT_CONTROLS } from "./controls/recipients.ts";
 import { FILTER_DNS_CONTROLS } from "./controls/filters_dns.ts";
 
@@ -27,6 +28,7 @@ export type { ControlKind, ControlReader, ControlSpec } from "./controls/spec.ts
 export const CONTROLS: readonly ControlSpec[] = [
   ...SEND_CONTROLS,
   ...SMTPD_CONTROLS,
+  ...BMCHECKS_CONTROLS,
   ...AUTH_TLS_CONTROLS,
   ...SESSION_CONTROLS,
   ...POP3D_CONTROLS,

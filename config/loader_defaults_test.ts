@@ -11,6 +11,7 @@ import { loadPop3dControls, type Pop3dControls, readPop3Homes } from "./pop3d.ts
 import { readSendControls, type SendControls } from "./send.ts";
 import { loadRemoteControls, type RemoteControls } from "./remote.ts";
 import { readCheckpassword } from "./checkpassword.ts";
+import { loadBmListControls, loadDatechecksControls, loadReqBrackets } from "./filter_lists.ts";
 import { loadGreylist, loadRcptCheck, loadRealRcptTo, loadRecipients } from "./recipient_checks.ts";
 import { type FilterDnsControls, loadFilterDnsControls } from "./filter_dns.ts";
 
@@ -34,7 +35,6 @@ function loader<T>(load: (home: string) => T, fields: Fields<T>): Loader<unknown
 const SMTPD = loader<SmtpdControls>(loadSmtpdControls, {
   rcpthosts: (c) => c.rcptHosts,
   "morercpthosts.cdb": (c) => c.moreRcptHostsCdb,
-  badmailfrom: (c) => c.badMailFrom,
   databytes: (c) => c.databytes,
   smtpgreeting: (c) => c.greeting,
   localiphost: (c) => c.localIpHost,
@@ -82,6 +82,10 @@ const SMTPD = loader<SmtpdControls>(loadSmtpdControls, {
   signkeystale: (c) => c.batv.staleDays,
   nosignhosts: (c) => c.batv.noSignHosts,
   nosignmydoms: (c) => c.batv.noSignMyDoms,
+  // The filter chain's files (config/filter_lists.ts), read by their own loaders.
+  reqbrackets: (_, home) => loadReqBrackets(home),
+  "log/bmchecks": (_, home) => loadBmListControls(home).log,
+  "log/datechecks": (_, home) => loadDatechecksControls(home).log,
   // The recipient checks' files, read by their own loaders (config/recipient_checks.ts).
   realrcptto: (_, home) => loadRealRcptTo(home).enabled,
   recipients: (_, home) => loadRecipients(home).tables,

@@ -31,7 +31,6 @@ export interface SmtpdControls {
   rcptHosts: string[] | null;
   /** Path of control/morercpthosts.cdb when it exists. */
   moreRcptHostsCdb: string | null;
-  badMailFrom: string[];
   /** Bytes; 0 = unlimited. */
   databytes: number;
   /**
@@ -153,7 +152,6 @@ export function loadSmtpdControls(home: string): SmtpdControls {
     localIpHost: readControlLine(home, "localiphost") ?? me ?? "",
     rcptHosts,
     moreRcptHostsCdb,
-    badMailFrom: readControlList(home, "badmailfrom")?.map((entry) => entry.value) ?? [],
     databytes: readControlNumber(home, "databytes"),
     databytesPlus: readControlNumber(home, "databytes+"),
     databytesMf: orDefault(() => readSizeTable(home, "databytesmf"), null),

@@ -30,7 +30,6 @@ export function testSmtpOptions(overrides: Partial<SmtpConnectionOptions>): Smtp
       remoteHost: "localhost",
       rcptHosts: null,
       databytes: 0,
-      badMailFrom: [],
       tls: { offered: true, active: false },
     },
     openQueue: () => Promise.reject(new Error("no queue in this test")),

@@ -286,6 +286,8 @@ S~ ^221
     ),
     "live-filters",
     {
+      // Only the scan: the real filter table would add its own decisions to the trace.
+      filterModules: [],
       contentModules: [contentModule({
         name: "clamd",
         load: () => null,

@@ -40,7 +40,11 @@ import { loadSmtpdControls, resolveSmtpdPolicy, type SmtpdControls } from "../co
 import { MemoryConnection } from "./fakes/memory_connection.ts";
 import type { SessionTrace } from "../appliance/filters/filter.ts";
 import type { LookupRunners } from "../appliance/net/filter_lookups.ts";
-import { type FilterModule, loadFilterControls } from "../appliance/policy/filter_modules.ts";
+import {
+  FILTER_MODULES,
+  type FilterModule,
+  loadFilterControls,
+} from "../appliance/policy/filter_modules.ts";
 import { type ContentModule, loadContentControls } from "../appliance/policy/content_modules.ts";
 import {
   parseTranscriptSetup,
@@ -80,6 +84,7 @@ export interface TranscriptRun {
  * lookup runners, and hooks that see the trace and every log record.
  */
 export interface TranscriptFilterHooks {
+  /** The filter checks; by default the real table, as the smtpd role runs them. */
   filterModules?: readonly FilterModule[];
   contentModules?: readonly ContentModule[];
   lookupRunners?: LookupRunners;
@@ -159,10 +164,10 @@ function connectionOptions(
   facts: ConnectionFacts,
   sessionId: string,
   hooks: RunHooks,
-  filters: TranscriptFilterHooks & { home: string } = { home: "" },
+  filters: TranscriptFilterHooks & { home: string },
 ): SmtpConnectionOptions {
   const policy = resolveSmtpdPolicy(controls, setup.env);
-  const filterModules = filters.filterModules ?? [];
+  const filterModules = filters.filterModules ?? FILTER_MODULES;
   const contentModules = filters.contentModules ?? [];
   return {
     ...hooks,

@@ -49,6 +49,24 @@ export interface FilterRequest {
   recipients: readonly string[];
   /** Unix ms, from the session's clock. */
   now: number;
+  /**
+   * The MAIL or RCPT argument as the client sent it, after the verb (phases
+   * mail and rcpt): reqbrackets looks for the `<`.
+   */
+  argument?: string;
+  /**
+   * Recipients refused so far in this transaction, each with the check that
+   * refused it ("rcpthosts" for the session's own relay refusal): seed 003's
+   * whole-message refusal at DATA (filters/whole_message.ts).
+   */
+  refusedRecipients?: readonly RefusedRecipient[];
+}
+
+/** A recipient the session refused at RCPT, and which check refused it. */
+export interface RefusedRecipient {
+  recipient: string;
+  /** The refusing check's name (RuleRef.check), or "rcpthosts". */
+  check: string;
 }
 
 /** Where a decision came from: the check and, for list files, the file and line that matched. */

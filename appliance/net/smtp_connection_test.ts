@@ -43,7 +43,6 @@ function options(overrides: Partial<SmtpConnectionOptions> = {}): SmtpConnection
       remoteHost: "unknown",
       rcptHosts: (domain) => domain === "example.test",
       databytes: 0,
-      badMailFrom: [],
     },
     openQueue: () => Promise.resolve(new MemoryQueue()),
     timeoutSeconds: 30,

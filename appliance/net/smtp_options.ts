@@ -152,7 +152,6 @@ export function buildSessionOptions(
     databytes: policy.databytes,
     databytesForSender: sizeLookup(policy.databytesMf),
     databytesForRecipient: sizeLookup(policy.databytesRcpt),
-    badMailFrom: controls.badMailFrom,
     localIpHost: controls.localIpHost,
     localIps: localIp === "" ? [] : [localIp],
     maxRecipients: policy.maxRecipients,

@@ -13,6 +13,17 @@
 import type { FilterCheck } from "../filters/filter.ts";
 import type { ActiveCheck } from "../filters/chain.ts";
 import {
+  BADHELO_MODULE,
+  BADMAILFROM_MODULE,
+  BADMAILTO_MODULE,
+  BADRCPTTO_MODULE,
+  BADRMHOST_MODULE,
+  DATECHECKS_MODULE,
+  GOODMAILFROM_MODULE,
+  REQBRACKETS_MODULE,
+  WHOLE_MESSAGE_MODULE,
+} from "./list_modules.ts";
+import {
   GREYLIST_MODULE,
   RCPTCHECK_MODULE,
   REALRCPTTO_MODULE,
@@ -51,17 +62,29 @@ export function filterModule<C, S>(module: FilterModule<C, S>): FilterModule {
 export const FILTER_MODULES: readonly FilterModule[] = [
   // Client and HELO checks (connect, helo).
   RBL_MODULE,
+  BADHELO_MODULE,
   HELO_DNS_MODULE,
   // Sender checks (mail).
+  // reqbrackets first: an address without <> is a syntax error before any list is asked (it
+  // also runs at rcpt). badrmhost and antispoofing before goodmailfrom, whose acceptance ends
+  // the mail phase: a goodmailfrom sender skips badmailfrom, SPF and mfcheck.
+  REQBRACKETS_MODULE,
+  BADRMHOST_MODULE,
   ANTISPOOFING_MODULE,
+  GOODMAILFROM_MODULE,
+  BADMAILFROM_MODULE,
   SPF_MODULE,
   MFCHECK_MODULE,
   // Recipient checks (rcpt).
+  BADMAILTO_MODULE,
+  BADRCPTTO_MODULE,
+  DATECHECKS_MODULE,
   REALRCPTTO_MODULE,
   RECIPIENTS_MODULE,
   RCPTCHECK_MODULE,
   GREYLIST_MODULE,
   // Whole-transaction checks (data, end).
+  WHOLE_MESSAGE_MODULE,
 ];
 
 /** Every module's controls, in FILTER_MODULES order. */

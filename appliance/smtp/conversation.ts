@@ -5,17 +5,21 @@
  * session knows about its connection. A handler may change the conversation
  * it is given; everything else it reports back in the step it returns.
  */
+import type { RefusedRecipient } from "../filters/filter.ts";
 import type { SmtpSessionOptions } from "./session_options.ts";
 
 /** One mail transaction (RFC 5321 §3.3), from MAIL to the end of DATA. */
 export interface Transaction {
   /** MAIL FROM, one char per byte. */
   sender: string;
-  /** The sender is in badmailfrom: every RCPT gets 553 (§8.6). */
-  badMailFrom: boolean;
   recipients: string[];
   /** RCPT commands seen, accepted or not (for the tarpit). */
   rcptCount: number;
+  /**
+   * Recipients refused by rcpthosts or a filter check, with the check's name:
+   * seed 003's whole-message refusal at DATA (filters/whole_message.ts).
+   */
+  refused: RefusedRecipient[];
   /** Header lines the filter checks of MAIL and RCPT added (filter.ts pass verdicts). */
   headers: string[];
   /**

@@ -112,19 +112,6 @@ function normalizeIpv4(parts: string[]): string | undefined {
 export { asciiLowerCase };
 
 /**
- * badmailfrom (§8.6): the whole address, or `@` + the part after its last `@`,
- * equals an entry, ASCII case-insensitively.
- */
-export function isBadMailFrom(address: string, badMailFrom: readonly string[]): boolean {
-  if (badMailFrom.length === 0) return false;
-  const entries = new Set(badMailFrom.map(asciiLowerCase));
-  const lower = asciiLowerCase(address);
-  if (entries.has(lower)) return true;
-  const at = lower.lastIndexOf("@");
-  return at >= 0 && entries.has(lower.slice(at));
-}
-
-/**
  * The rcpthosts lookup (§8.5): called with a lower-case domain or `.suffix`
  * (ASCII-lowered, one char per byte); true when that exact string is listed
  * (control/rcpthosts or morercpthosts.cdb). null means there is no

@@ -2,7 +2,6 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import {
   asciiLowerCase,
   hasRoutingLocalPart,
-  isBadMailFrom,
   isRcptAllowed,
   MAX_ADDRESS_LENGTH,
   parseSmtpAddress,
@@ -100,20 +99,6 @@ Deno.test("parseSmtpAddress keeps every byte", () => {
 
 Deno.test("asciiLowerCase leaves 8-bit bytes alone", () => {
   assertEquals(asciiLowerCase("AbC\xc0\xde"), "abc\xc0\xde");
-});
-
-Deno.test("isBadMailFrom: whole address or @domain, case-insensitively", () => {
-  const list = ["spammer@example.com", "@spam.example"];
-  assert(isBadMailFrom("spammer@example.com", list));
-  assert(isBadMailFrom("SPAMMER@Example.COM", list));
-  assert(isBadMailFrom("anyone@spam.example", list));
-  assert(isBadMailFrom("a@b@SPAM.EXAMPLE", list));
-  assert(!isBadMailFrom("anyone@sub.spam.example", list));
-  assert(!isBadMailFrom("other@example.com", list));
-  assert(!isBadMailFrom("spammer@example.com.", list));
-  assert(!isBadMailFrom("", list));
-  assert(!isBadMailFrom("spam.example", list));
-  assert(!isBadMailFrom("a@b", []));
 });
 
 Deno.test("isRcptAllowed: the domain or a .suffix must be listed", () => {

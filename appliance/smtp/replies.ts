@@ -27,8 +27,6 @@ export const REPLY_RCPT_FIRST = "503 5.5.1 RCPT first";
 export const REPLY_UNIMPLEMENTED = "502 5.5.1 unimplemented";
 /** Address syntax, and addresses of maxaddrlen bytes or more (§8.4). */
 export const REPLY_SYNTAX = "555 5.5.4 syntax error";
-export const REPLY_BAD_MAIL_FROM =
-  "553 5.7.1 sorry, your envelope sender is in my badmailfrom list";
 export const REPLY_NO_GATEWAY =
   "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts";
 

@@ -118,7 +118,6 @@ export class SmtpSession {
       ...options,
       relayClient: options.relayClient === undefined ? undefined : byteString(options.relayClient),
       localIpHost: options.localIpHost === undefined ? undefined : byteString(options.localIpHost),
-      badMailFrom: options.badMailFrom.map(byteString),
     };
     this.#tlsActive = options.tls?.active ?? false;
     this.#gate = new FilterGate({

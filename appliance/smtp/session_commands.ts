@@ -9,6 +9,7 @@ import type { Conversation, SessionView } from "./conversation.ts";
 import { heloCommand } from "./helo.ts";
 import type { RefusedCommand } from "./rejection.ts";
 import type { FilterGate } from "./session_filters.ts";
+import { REPLY_RCPT_OK } from "./replies.ts";
 import { type SmtpStep, step } from "./session_step.ts";
 import {
   attemptedAddress,
@@ -66,7 +67,7 @@ export function mailStep(context: CommandContext, argument: string): SmtpStep {
     }));
   }
   return context.gate.ask({
-    request: context.request("mail", { sender: transaction.sender, recipients: [] }),
+    request: context.request("mail", { sender: transaction.sender, recipients: [], argument }),
     command: "MAIL",
     back: state,
     opens: transaction,
@@ -105,7 +106,7 @@ export function rcptStep(context: CommandContext, argument: string): SmtpStep {
     return context.logged(added.step, "RCPT", envelope);
   }
   return context.gate.ask({
-    request: context.request("rcpt", { recipient }),
+    request: context.request("rcpt", { recipient, argument }),
     command: "RCPT",
     back: state,
     proceed: (headers) => {
@@ -113,7 +114,31 @@ export function rcptStep(context: CommandContext, argument: string): SmtpStep {
       transaction.headers.push(...headers);
       return added.step;
     },
+    refused: (verdict) => {
+      transaction.refused.push({ recipient, check: verdict.rule.check });
+      if (!hidesRefusal(view, verdict.rule.check)) return undefined;
+      // Counted as a recipient, so DATA reaches the check that refuses the whole message.
+      transaction.recipients.push(recipient);
+      return step([REPLY_RCPT_OK], {
+        effects: [{
+          kind: "log",
+          event: "filter",
+          text:
+            `QMAILRRTDENYALL: <${transaction.sender}> to <${recipient}> refused by ${verdict.rule.check}, answered 250`,
+        }],
+      });
+    },
   });
+}
+
+/**
+ * QMAILRRTDENYALL (docs/patches.md seed 001): a recipient realrcptto finds no
+ * mailbox for is answered 250 like any other, so the addresses cannot be
+ * probed one by one, and the whole message is refused at DATA
+ * (filters/whole_message.ts).
+ */
+function hidesRefusal(view: SessionView, check: string): boolean {
+  return check === "realrcptto" && view.options.env?.QMAILRRTDENYALL !== undefined;
 }
 
 /**

@@ -149,6 +149,9 @@ export function filterRequest(
   if (view.authUser !== undefined) request.authUser = view.authUser;
   if (conversation.helo !== undefined) request.helo ??= conversation.helo;
   if (transaction !== undefined) request.sender ??= transaction.sender;
+  if (transaction !== undefined && transaction.refused.length > 0) {
+    request.refusedRecipients ??= [...transaction.refused];
+  }
   return request;
 }
 
@@ -171,6 +174,11 @@ export interface ChainAsk {
    * command opens a new one (MAIL); default the conversation's.
    */
   opens?: Transaction;
+  /**
+   * Told of a check's refusal before it is sent; a step returned is sent
+   * instead (QMAILRRTDENYALL answers an unknown recipient 250, session_commands.ts).
+   */
+  refused?: (verdict: Refusal) => SmtpStep | undefined;
 }
 
 /** Where a run stopped for a lookup. */
@@ -310,6 +318,8 @@ export class FilterGate {
    * connection ends it: there is no conversation to refuse commands in.
    */
   #refused(verdict: Refusal, ask: ChainAsk): SmtpStep {
+    const instead = ask.refused?.(verdict);
+    if (instead !== undefined) return instead;
     const log = refusalLog(verdict, ask);
     const conversation = ask.back.conversation;
     let replies = [...verdict.reply];

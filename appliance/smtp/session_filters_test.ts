@@ -19,7 +19,6 @@ function session(decide: (request: FilterRequest) => Verdict, seen: FilterReques
     remoteHost: "client.example",
     rcptHosts: (domain) => domain === "example.net",
     databytes: 0,
-    badMailFrom: [],
     env: { RBLSMTPD: "" },
     checks: [{
       check: {

@@ -65,8 +65,6 @@ export interface SmtpSessionOptions {
    * databytesrcpt (docs/patches.md seed 001): a limit chosen by a recipient, overriding the rest.
    */
   databytesForRecipient?: (address: string) => number | undefined;
-  /** control/badmailfrom entries (`addr` or `@domain`). */
-  badMailFrom: string[];
   /** control/localiphost (default `me`), the name for `[d.d.d.d]` literals of this host. */
   localIpHost?: string;
   /** This host's IPv4 addresses, for the `[d.d.d.d]` rewrite (§8.4). */

@@ -6,12 +6,7 @@
  * the session's view and its conversation, returning the step to send.
  */
 import { stringToBytes } from "../bytes.ts";
-import {
-  hasRoutingLocalPart,
-  isBadMailFrom,
-  isRcptAllowed,
-  parseSmtpAddress,
-} from "./mail_rcpt_address.ts";
+import { hasRoutingLocalPart, isRcptAllowed, parseSmtpAddress } from "./mail_rcpt_address.ts";
 import { formatSmtpReceived } from "./received.ts";
 import type { FilterRequest } from "../filters/filter.ts";
 import type { Conversation, SessionView, Transaction } from "./conversation.ts";
@@ -21,7 +16,6 @@ import {
   formatAcceptedReply,
   formatQueueErrorReply,
   REPLY_AUTH_REQUIRED,
-  REPLY_BAD_MAIL_FROM,
   REPLY_BARE_LF,
   REPLY_BATV_INVALID,
   REPLY_BATV_UNSIGNED,
@@ -129,9 +123,9 @@ export function mailCommand(
     }),
     transaction: {
       sender,
-      badMailFrom: isBadMailFrom(sender, options.badMailFrom),
       recipients: [],
       rcptCount: 0,
+      refused: [],
       headers: [],
     },
   };
@@ -157,7 +151,6 @@ export function rcptCommand(
   if (recipient === null || recipient === "") {
     return refused(tarpitStep(options.tarpit, [REPLY_SYNTAX], "address too long or malformed"));
   }
-  if (transaction.badMailFrom) return refused(step([REPLY_BAD_MAIL_FROM]));
   const batv = options.batv;
   if (batv !== undefined) {
     const checked = batv.check(recipient);
@@ -175,6 +168,8 @@ export function rcptCommand(
   } else if (
     hasRoutingLocalPart(recipient) || !isRcptAllowed(recipient, options.rcptHosts)
   ) {
+    // Seed 003: a relay attempt marks the transaction for the whole-message refusal.
+    transaction.refused.push({ recipient, check: "rcpthosts" });
     return refused(step([REPLY_NO_GATEWAY], {
       effects: [{
         kind: "log",

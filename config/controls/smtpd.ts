@@ -38,7 +38,8 @@ export const SMTPD_CONTROLS: readonly ControlSpec[] = [
     kind: "list",
     default: "none",
     readers: ["smtpd"],
-    meaning: "envelope senders refused at MAIL FROM: addr or @domain",
+    meaning:
+      "senders refused at MAIL from clients that do not relay: addr, @domain, * wildcards, regex; NO_BADMAILFROM",
     read: true,
   },
   {
