@@ -225,6 +225,10 @@ export interface SmtpdPolicy {
   smtps: boolean;
   /** BLACKLISTED (docs/patches.md seed 000): the address every message goes to. */
   blacklisted: string | undefined;
+  /** RCPTTOFIXED (docs/patches.md seed 000 md19): every message goes to this one address. */
+  rcptToFixed: string | undefined;
+  /** SMTPGREETING (docs/patches.md seed 000 md20): this client's greeting instead of control/smtpgreeting. */
+  smtpGreeting: string | undefined;
   /** QMAILQUEUE: the qmail-queue program to run instead of the built-in queue. */
   qmailQueue: string | undefined;
   /** tcpserver-limits' MAXCONNIP, else control/concurrencyperip. */
@@ -244,13 +248,18 @@ function envFlag(env: Record<string, string | undefined>, name: string): boolean
   return value.trim() !== "0";
 }
 
+/** The variable's value, or undefined when it is unset or empty. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
 /**
  * Applies the environment over the controls, as the seeds (docs/patches.md) name the
  * variables: DATABYTES, DATABYTESMF=0 / DATABYTESRCPT=0 (off), MAXRECIPIENTS,
  * TARPITCOUNT, TARPITDELAY, NO_TARPITTING, GREETDELAY, HELODELAY, MFDELAY,
  * RCPTDELAY, DATABEFOREGREET, AUTHFAILDELAY, SECAUTHEXT, SECAUTHINT,
- * TLSSMTPEXT, TLSSMTPINT, RELAYCLIENT, SMTPS, BLACKLISTED, QMAILQUEUE,
- * MAXCONNIP.
+ * TLSSMTPEXT, TLSSMTPINT, RELAYCLIENT, SMTPS, BLACKLISTED, RCPTTOFIXED,
+ * SMTPGREETING, QMAILQUEUE, MAXCONNIP.
  */
 export function resolveSmtpdPolicy(
   controls: SmtpdControls,
@@ -287,6 +296,8 @@ export function resolveSmtpdPolicy(
     blacklisted: env.BLACKLISTED === undefined || env.BLACKLISTED === ""
       ? undefined
       : env.BLACKLISTED,
+    rcptToFixed: nonEmpty(env.RCPTTOFIXED),
+    smtpGreeting: nonEmpty(env.SMTPGREETING),
     qmailQueue: env.QMAILQUEUE === undefined || env.QMAILQUEUE === "" ? undefined : env.QMAILQUEUE,
     maxPerIp: envNumber(env, "MAXCONNIP") ?? controls.concurrencyPerIp,
   };

@@ -142,7 +142,7 @@ export function buildSessionOptions(
     ),
     env: filters?.env,
     blacklistDatabytes: policy.databytesPlus > 0 ? policy.databytesPlus : policy.databytes,
-    greeting: controls.greeting,
+    greeting: policy.smtpGreeting === undefined ? controls.greeting : [policy.smtpGreeting],
     localHost: facts.localHost ?? controls.me,
     remoteIp,
     remoteHost: facts.remoteHost ?? "unknown",
@@ -186,6 +186,7 @@ export function buildSessionOptions(
       }
       : undefined,
     batv: batvOptions(controls, facts.remoteHost, extras.nowMs ?? Date.now()),
+    rcptToFixed: policy.rcptToFixed,
     blacklisted: policy.blacklisted === undefined ? undefined : {
       recipient: policy.blacklisted,
       databytes: policy.databytesPlus > 0 ? policy.databytesPlus : policy.databytes,

@@ -117,6 +117,7 @@ export class SmtpSession {
     this.#options = {
       ...options,
       relayClient: options.relayClient === undefined ? undefined : byteString(options.relayClient),
+      rcptToFixed: options.rcptToFixed === undefined ? undefined : byteString(options.rcptToFixed),
       localIpHost: options.localIpHost === undefined ? undefined : byteString(options.localIpHost),
     };
     this.#tlsActive = options.tls?.active ?? false;

@@ -105,6 +105,11 @@ export interface SmtpSessionOptions {
    */
   blacklisted?: { recipient: string; databytes: number };
   /**
+   * RCPTTOFIXED (docs/patches.md seed 000 md19): every message goes to this one address
+   * instead of its recipients (BLACKLISTED's address wins when both apply).
+   */
+  rcptToFixed?: string;
+  /**
    * The filter chain's checks on for this client, in chain order
    * (config/filter_modules.ts activeChecks); absent = none.
    */

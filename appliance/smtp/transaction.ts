@@ -235,7 +235,8 @@ export function dataCommand(
   const blacklisted = options.blacklisted !== undefined && view.authUser === undefined
     ? options.blacklisted.recipient
     : undefined;
-  const recipients = blacklisted === undefined ? transaction.recipients : [blacklisted];
+  const fixed = blacklisted ?? options.rcptToFixed;
+  const recipients = fixed === undefined ? transaction.recipients : [fixed];
   return {
     step: step([REPLY_GO_AHEAD], {
       effects: [{
