@@ -240,8 +240,9 @@ export function roleTable(
       module: new URL("./roles/smtpd.ts", import.meta.url),
       count: options.smtpdWorkers,
       permissions: {
-        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake],
-        write: intake,
+        // log/trace: each session's decisions (appliance/trace/store.ts appends and prunes).
+        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake, paths.trace],
+        write: [...intake, paths.trace],
         net: true,
         env: false,
         // QMAILQUEUE programs, started by /bin/sh with the envelope on fd 1.
