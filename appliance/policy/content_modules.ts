@@ -4,9 +4,9 @@
  * message for one client, or none when it is off for that client (NOCLAMD,
  * EXECUTABLEOK). The connection driver feeds every scan the message's bytes
  * as DATA streams and asks each for its verdict before the message is
- * committed to the queue (appliance/filters/filter.ts ContentScan).
+ * committed to the queue (filters/filter.ts ContentScan).
  */
-import type { ContentScan, FilterRequest } from "../appliance/filters/filter.ts";
+import type { ContentScan, FilterRequest } from "../filters/filter.ts";
 
 export interface ContentModule<C = unknown> {
   readonly name: string;

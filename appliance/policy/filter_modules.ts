@@ -10,8 +10,8 @@
  *
  * Order matters: within a phase the first refusal or acceptance decides.
  */
-import type { FilterCheck } from "../appliance/filters/filter.ts";
-import type { ActiveCheck } from "../appliance/filters/chain.ts";
+import type { FilterCheck } from "../filters/filter.ts";
+import type { ActiveCheck } from "../filters/chain.ts";
 
 /** What a module knows of the client when it picks its settings. */
 export interface FilterClient {
