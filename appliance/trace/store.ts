@@ -227,13 +227,17 @@ export function traceWriter(
   return (trace) => store.append(trace);
 }
 
-/** The lines of a file, one at a time, without loading it whole. */
-export async function* readLines(path: string): AsyncGenerator<string> {
-  const file = await Deno.open(path, { read: true });
+/** The lines of a file (or a stream), one at a time, without loading it whole. */
+export async function* readLines(
+  source: string | ReadableStream<Uint8Array>,
+): AsyncGenerator<string> {
+  // A file's readable closes the file when it ends, fails or the loop stops early.
+  const stream = typeof source === "string"
+    ? (await Deno.open(source, { read: true })).readable
+    : source;
   let rest = "";
   const decoder = new TextDecoder();
-  // file.readable closes the file when it ends, fails or the loop stops early.
-  for await (const chunk of file.readable) {
+  for await (const chunk of stream) {
     rest += decoder.decode(chunk, { stream: true });
     const lines = rest.split("\n");
     rest = lines.pop()!;
