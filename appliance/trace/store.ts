@@ -215,16 +215,21 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The `onTrace` of the SMTP driver, with a way to wait for what it queued. */
+export interface TraceWriter {
+  (trace: SessionTrace): void;
+  /** Resolves once every trace handed over so far is written (or dropped). */
+  flush(): Promise<void>;
+}
+
 /**
  * The `onTrace` the smtpd role hands the SMTP driver: appends each session's
  * trace to HOME/log/trace without waiting, reporting failures in the log.
  */
-export function traceWriter(
-  home: string,
-  options: TraceStoreOptions = {},
-): (trace: SessionTrace) => void {
+export function traceWriter(home: string, options: TraceStoreOptions = {}): TraceWriter {
   const store = new TraceStore(traceDirectory(home), options);
-  return (trace) => store.append(trace);
+  const write = (trace: SessionTrace) => store.append(trace);
+  return Object.assign(write, { flush: () => store.flush() });
 }
 
 /** The lines of a file (or a stream), one at a time, without loading it whole. */

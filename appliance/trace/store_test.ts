@@ -155,11 +155,7 @@ Deno.test("trace store: a write failure is reported once, never thrown; the writ
     const returned = write(trace("1.1"));
     assertEquals(returned, undefined);
     write(trace("1.2"));
-    // Give the background writes their turns.
-    for (let i = 0; i < 20 && warnings.length === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await write.flush();
     assertEquals(warnings.length, 1, warnings.join("\n"));
     assert(warnings[0].includes(`${home}/log/trace`), warnings[0]);
   } finally {
