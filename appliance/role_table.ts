@@ -240,8 +240,17 @@ export function roleTable(
       module: new URL("./roles/smtpd.ts", import.meta.url),
       count: options.smtpdWorkers,
       permissions: {
+        // /etc/resolv.conf: the name servers of the filter checks' DNS lookups without
+        // control/dnsservers (appliance/net/filter_lookups.ts), as remote reads it.
         // log/trace: each session's decisions (appliance/trace/store.ts appends and prunes).
-        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake, paths.trace],
+        read: [
+          paths.control,
+          paths.tcpSmtp,
+          `${paths.tcpSmtp}.cdb`,
+          ...intake,
+          "/etc/resolv.conf",
+          paths.trace,
+        ],
         write: [...intake, paths.trace],
         net: true,
         env: false,
