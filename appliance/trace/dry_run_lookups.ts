@@ -1,20 +1,19 @@
 /**
  * How `qmd rules test` and `qmd rules replay` answer the checks' lookups
- * (filters/filter.ts Lookup): DNS from one chosen resolver (--dns IP:PORT,
- * else control/dnsservers, else the system's resolv.conf), a program
- * (rcptcheck) run as the session would run it. Never done in a dry run, and
- * answered `temporary` with the reason: an SMTP callback to a foreign server
- * and greylisting (it would record the triplet); with `dns: false` (replay
- * without --dns) every DNS, SPF and callback lookup. Every answer is counted
- * by kind, so the caller can say what was not looked up.
+ * (filters/filter.ts Lookup): with the session's own runners
+ * (net/filter_lookups.ts LOOKUP_RUNNERS), DNS going to one chosen resolver
+ * (--dns IP:PORT, else control/dnsservers, else the system's resolv.conf),
+ * and a program (rcptcheck) run as the session would run it. Never done in
+ * a dry run, and answered `temporary` with the reason: an SMTP callback to a
+ * foreign server and greylisting (it would record the triplet); with
+ * `dns: false` (replay without --dns) every DNS, SPF and callback lookup.
+ * The caller's tally says which checks needed DNS and what was not looked up.
  */
 import type { Lookup, LookupAnswer } from "../filters/filter.ts";
 import type { RunLookup } from "./dry_run.ts";
-import { DnsClient } from "../dns/client.ts";
-import { interpretAnswer } from "../dns/answer.ts";
-import { isQueryableName } from "../dns/resolver.ts";
-import { loadNameServers, type NameServer, parseNameServer } from "../dns/name_servers.ts";
-import type { QueryType, RecordData } from "../dns/wire.ts";
+import { Resolver } from "../dns/resolver.ts";
+import { type NameServer, parseNameServer } from "../dns/name_servers.ts";
+import { LOOKUP_RUNNERS, type LookupRunners, runLookup } from "../net/filter_lookups.ts";
 
 export interface DryRunLookupOptions {
   home: string;
@@ -24,13 +23,15 @@ export interface DryRunLookupOptions {
   dns: boolean;
   /** Per query try (default 5). */
   timeoutSeconds?: number;
+  /** The runners (default LOOKUP_RUNNERS; tests give their own). */
+  runners?: LookupRunners;
 }
 
 /** What the runner answered temporary without trying; the caller resets it between sessions. */
 export interface LookupTally {
   /** The checks whose lookups needed DNS that was not allowed. */
   needsDns: Set<string>;
-  /** Lookups answered temporary because a dry run never does them, with the reason. */
+  /** Lookups answered temporary because a dry run does not do them, with the reason. */
   skipped: string[];
 }
 
@@ -41,85 +42,48 @@ export function parseDnsFlag(text: string): NameServer | string {
 
 const DNS_KINDS: ReadonlySet<Lookup["kind"]> = new Set(["dns", "spf", "callback"]);
 
-/** A record as the checks read it: an address, "pref host" for MX, the target for PTR. */
-function recordText(record: RecordData): string | undefined {
-  switch (record.type) {
-    case "A":
-    case "AAAA":
-      return record.address;
-    case "MX":
-      return `${record.preference} ${record.exchange}`;
-    case "PTR":
-      return record.target;
-    default:
-      return undefined;
-  }
-}
+/** Longest a lookup may take in a dry run when it names no timeout of its own. */
+const DEFAULT_SECONDS = 10;
 
 /** A lookup runner and the tally of what it did not try. */
 export function dryRunLookups(
   options: DryRunLookupOptions,
 ): { run: RunLookup; tally: LookupTally } {
   const tally: LookupTally = { needsDns: new Set(), skipped: [] };
-  let client: DnsClient | undefined;
-  const dns = () =>
-    client ??= new DnsClient({
-      nameServers: options.nameServer === undefined
-        ? loadNameServers(options.home)
-        : [options.nameServer],
-      timeoutMs: (options.timeoutSeconds ?? 5) * 1000,
+  const runners = options.runners ?? LOOKUP_RUNNERS;
+  let resolver: Resolver | undefined;
+  const context = () => ({
+    resolver: resolver ??= new Resolver({
+      ...(options.nameServer === undefined
+        ? { home: options.home }
+        : { nameServers: [options.nameServer] }),
+      timeoutSeconds: options.timeoutSeconds ?? 5,
       attempts: 1,
-    });
-  const temporary = (reason: string): LookupAnswer => ({ kind: "temporary", reason });
+    }),
+    home: options.home,
+    sessionId: "dry-run",
+  });
   const skip = (check: string, reason: string): LookupAnswer => {
     tally.skipped.push(`${check}: ${reason}`);
-    return temporary(reason);
+    return { kind: "temporary", reason };
   };
   const run: RunLookup = async (lookup, check) => {
     if (!options.dns && DNS_KINDS.has(lookup.kind)) {
       tally.needsDns.add(check);
-      return temporary("needs DNS (replay without --dns)");
+      return { kind: "temporary", reason: "needs DNS (replay without --dns)" };
     }
-    try {
-      switch (lookup.kind) {
-        case "dns":
-          return await queryDns(dns(), lookup.name, lookup.type);
-        case "program":
-          return await runProgram(lookup, options.home);
-        case "callback":
-          return skip(check, "a dry run makes no SMTP callback");
-        case "greylist":
-          return skip(check, "a dry run does not greylist (it would record the triplet)");
-        case "spf":
-        case "recipient":
-          return skip(check, `no ${lookup.kind} lookup in this build`);
-      }
-    } catch (error) {
-      return temporary(error instanceof Error ? error.message : String(error));
+    if (lookup.kind === "callback") return skip(check, "a dry run makes no SMTP callback");
+    if (lookup.kind === "greylist") {
+      return skip(check, "a dry run does not greylist (it would record the triplet)");
     }
+    if (lookup.kind === "program" && runners.program === undefined) {
+      return await runProgram(lookup, options.home);
+    }
+    if (runners[lookup.kind] === undefined) return skip(check, `no runner for ${lookup.kind}`);
+    return await runLookup(lookup, context(), { runners, defaultSeconds: DEFAULT_SECONDS });
   };
   return { run, tally };
 }
-
-async function queryDns(
-  client: DnsClient,
-  name: string,
-  type: Lookup & { kind: "dns" } extends { type: infer T } ? T : never,
-): Promise<LookupAnswer> {
-  if (!isQueryableName(name)) return { kind: "dns", records: [], nxdomain: true };
-  if (type === "TXT") return { kind: "temporary", reason: "no TXT lookups in this build" };
-  const outcome = await client.query(name, type as QueryType);
-  if (!outcome.ok) return { kind: "temporary", reason: outcome.reason };
-  const answer = interpretAnswer(outcome.message, name, type as QueryType);
-  if (answer.kind !== "found") {
-    return { kind: "dns", records: [], nxdomain: answer.kind === "nxdomain" };
-  }
-  return {
-    kind: "dns",
-    records: answer.records.map(recordText).filter((text) => text !== undefined),
-  };
-}
-
 /** A program lookup (rcptcheck): its exit code; a timeout or a failure to start is temporary. */
 async function runProgram(
   lookup: Lookup & { kind: "program" },

@@ -39,6 +39,7 @@ export function formatDecision(decision: Decision): string {
   if (decision.reply !== undefined) {
     line += `  reply ${JSON.stringify(escapeLogText(decision.reply))}`;
   }
+  if (decision.log !== undefined) line += `  log ${JSON.stringify(escapeLogText(decision.log))}`;
   return line;
 }
 

@@ -77,6 +77,18 @@ Deno.test("formatRuleRef and formatDecision: a rule without a file is its check;
     }),
     "mail    badmailfrom  pass      a\\r\\nb",
   );
+  assertEquals(
+    formatDecision({
+      time: 0,
+      phase: "end",
+      check: "clamd",
+      input: "message (10 bytes)",
+      verdict: "refuse",
+      reply: "554 5.7.7 no",
+      log: "CLAMD: virus found",
+    }),
+    'end     clamd        refuse    message (10 bytes)  reply "554 5.7.7 no"  log "CLAMD: virus found"',
+  );
 });
 
 Deno.test("trace lines: round trip, day file names, and matching by session, queue id or Message-ID", () => {

@@ -42,6 +42,7 @@ function copyDecision(decision: Decision): Decision {
   };
   if (decision.rule !== undefined) copy.rule = copyRule(decision.rule);
   if (decision.reply !== undefined) copy.reply = String(decision.reply);
+  if (decision.log !== undefined) copy.log = String(decision.log);
   return copy;
 }
 
