@@ -117,3 +117,23 @@ S~ ^221
   );
   assertStringIncludes(explained.stdout, "messages: none queued");
 });
+
+Deno.test("e2e: qmd smtpd under tcpserver writes its session's trace before it exits", async () => {
+  const home = await makeInitedHome();
+  const run = await runQmd(["smtpd", "--home", home], {
+    stdin: "HELO client.example\r\nQUIT\r\n",
+    env: { TCPREMOTEIP: "192.0.2.9", TCPLOCALIP: "127.0.0.1" },
+  });
+  assertEquals(run.code, 0, run.stderr);
+  const files = [...Deno.readDirSync(`${home}/log/trace`)].map((entry) => entry.name);
+  assertEquals(files.length, 1);
+  const traces = Deno.readTextFileSync(`${home}/log/trace/${files[0]}`).trim().split("\n")
+    .map((line) => JSON.parse(line));
+  assertEquals(traces.map((trace) => [trace.remoteIp, trace.helo]), [[
+    "192.0.2.9",
+    "client.example",
+  ]]);
+  const explained = await runQmd(["explain", traces[0].sessionId, "--home", home]);
+  assertEquals(explained.code, 0, explained.stderr);
+  assertStringIncludes(explained.stdout, "client 192.0.2.9");
+});
