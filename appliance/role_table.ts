@@ -14,6 +14,7 @@ import { readPop3Homes } from "../config/pop3d.ts";
 import { readCheckpassword } from "../config/checkpassword.ts";
 import { readExtraRemote } from "../config/remote.ts";
 import { loadTcpRules } from "../config/tcprules.ts";
+import { loadRcptCheck, readRecipientsList, recipientCdbPath } from "../config/recipient_checks.ts";
 import { createLimitsBuffer } from "./net/connection_limits.ts";
 import { AuthFailures } from "./net/auth_failures.ts";
 import { AuthCapabilities } from "./net/auth_capabilities.ts";
@@ -64,6 +65,10 @@ export interface HomeGrants {
   extraRemote: boolean;
   /** QMAILQUEUE programs named in tcp.smtp (or tcp.smtp.cdb), run by smtpd. */
   qmailQueues: string[];
+  /** control/rcptcheck's program and RCPTCHECK programs in tcp.smtp, run by smtpd. */
+  rcptChecks: string[];
+  /** The cdbs control/recipients lists (recipientchk 2), read by smtpd. */
+  recipientCdbs: string[];
 }
 
 /**
@@ -101,6 +106,14 @@ export function readHomeGrants(home: string): HomeGrants {
     extraRemote: orNothing(() => readExtraRemote(home), false),
     qmailQueues: orNothing(
       () => loadTcpRules(homePaths(home).tcpSmtp)?.valuesOf("QMAILQUEUE") ?? [],
+      [],
+    ),
+    rcptChecks: [
+      ...orNothing(() => [loadRcptCheck(home).program ?? ""], []),
+      ...orNothing(() => loadTcpRules(homePaths(home).tcpSmtp)?.valuesOf("RCPTCHECK") ?? [], []),
+    ].filter((program) => program !== ""),
+    recipientCdbs: orNothing(
+      () => readRecipientsList(home).map(({ file }) => recipientCdbPath(home, file)),
       [],
     ),
   };
@@ -178,6 +191,14 @@ export function roleTable(
   // QMAILQUEUE from the environment and from tcp.smtp; "" means the built-in queue.
   const qmailQueues = [...new Set([options.env.QMAILQUEUE ?? "", ...grants.qmailQueues])]
     .filter((program) => program !== "");
+  // The rcptcheck programs, started directly (no shell): the environment's, the control
+  // file's and tcp.smtp's. A program named later needs a restart to be runnable.
+  const rcptChecks = [...new Set([options.env.RCPTCHECK ?? "", ...grants.rcptChecks])]
+    .filter((program) => program !== "");
+  // recipientchk 2's cdbs: qmd recipients' default one and those control/recipients lists.
+  const recipientCdbs = [
+    ...new Set([`${paths.home}/users/recipients.cdb`, ...grants.recipientCdbs]),
+  ];
   const pop3 = options.pop3 ?? [];
   const table: RoleSpec[] = [
     {
@@ -224,7 +245,9 @@ export function roleTable(
       permissions: {
         // The account database and control/checkpassword; nothing else of the home.
         read: [paths.control, ...accounts],
-        write: [],
+        // Greylisting's triplets live in the accounts database (accounts/greylist_store.ts):
+        // auth writes them for smtpd, which may not touch the database itself.
+        write: accounts,
         // control/checkpassword's programs, through /bin/sh for the fd 3 interface.
         run: runThroughShell((grants.checkpassword ?? []).filter((word) => word.startsWith("/"))),
         env: false,
@@ -249,13 +272,14 @@ export function roleTable(
           `${paths.tcpSmtp}.cdb`,
           ...intake,
           "/etc/resolv.conf",
+          ...recipientCdbs,
           paths.trace,
         ],
         write: [...intake, paths.trace],
         net: true,
         env: false,
-        // QMAILQUEUE programs, started by /bin/sh with the envelope on fd 1.
-        run: runThroughShell(qmailQueues),
+        // QMAILQUEUE programs, started by /bin/sh with the envelope on fd 1; rcptcheck's.
+        run: runThroughShell([...qmailQueues, ...rcptChecks]),
         ffi: false,
         sys: ["hostname", "uid"],
         import: false,

@@ -19,6 +19,7 @@ import { SESSION_CONTROLS } from "./controls/sessions.ts";
 import { POP3D_CONTROLS } from "./controls/pop3d.ts";
 import { INJECT_CONTROLS } from "./controls/inject.ts";
 import { REMOTE_CONTROLS } from "./controls/remote.ts";
+import { RECIPIENT_CONTROLS } from "./controls/recipients.ts";
 
 export type { ControlKind, ControlReader, ControlSpec } from "./controls/spec.ts";
 
@@ -30,6 +31,7 @@ export const CONTROLS: readonly ControlSpec[] = [
   ...POP3D_CONTROLS,
   ...INJECT_CONTROLS,
   ...REMOTE_CONTROLS,
+  ...RECIPIENT_CONTROLS,
 ];
 
 /** The table entry for a control file name, if qmd knows it. */
