@@ -225,6 +225,12 @@ export async function rulesTest(
     for (const decision of phase.decisions) console.log(formatDecision(decision));
   }
   for (const skipped of lookups.tally.skipped) console.log(`not looked up: ${skipped}`);
+  for (const phase of result.phases) {
+    if (phase.phase !== "rcpt" || phase.outcome !== "refuse" || result.accepted.length === 0) {
+      continue;
+    }
+    console.log(`recipient refused: <${phase.input}> by ${phase.decidedBy!.check}`);
+  }
   if (result.refusal !== undefined) {
     const { phase, decision } = result.refusal;
     console.log(

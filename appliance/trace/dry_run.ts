@@ -75,7 +75,10 @@ export interface PhaseResult {
 /** A whole run: every phase in order, and the first refusal, which decides the session. */
 export interface DryRunResult {
   phases: PhaseResult[];
-  /** The first refusal in the conversation; undefined: the message would be accepted. */
+  /**
+   * The refusal that decides the session: the first outside RCPT, else the first RCPT's when
+   * every recipient was refused; undefined: the message would be accepted.
+   */
   refusal?: { phase: FilterPhase; decision: Decision };
   /** Recipients the chain would take. */
   accepted: string[];
@@ -213,7 +216,10 @@ export async function dryRunSession(
       await ask("end");
     }
   }
-  const first = phases.find((phase) => phase.outcome === "refuse");
+  // A refused RCPT refuses that recipient only: the session is refused by any other phase's
+  // refusal, or by the RCPTs when none was taken.
+  const first = phases.find((phase) => phase.outcome === "refuse" && phase.phase !== "rcpt") ??
+    (accepted.length === 0 ? phases.find((phase) => phase.outcome === "refuse") : undefined);
   return {
     phases,
     refusal: first === undefined ? undefined : { phase: first.phase, decision: first.decidedBy! },

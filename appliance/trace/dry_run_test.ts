@@ -60,8 +60,9 @@ Deno.test("dry run, chain: the first refusal of a phase decides and later checks
     "second refuse",
   ]);
   assertEquals(result.phases[0].tarpitSeconds, 2);
-  assertEquals(result.refusal?.phase, "rcpt");
-  assertEquals(result.refusal?.decision.reply, "550 no");
+  // No recipient taken, and DATA refused: a refusal outside RCPT decides the session.
+  assertEquals(result.refusal?.phase, "data");
+  assertEquals(result.refusal?.decision.reply, "554 for ");
   assertEquals(result.accepted, []);
 });
 
@@ -147,4 +148,22 @@ Deno.test("scanMessage: chunks the message into each scan; a failing scan is rep
     ["breaks", "pass", undefined],
   ]);
   assertEquals(decisions[1].input, "message (10 bytes), the scan failed: clamd went away");
+});
+
+Deno.test("dry run: a refused RCPT refuses the session only when no recipient is taken", async () => {
+  const one = await dryRunSession(
+    [{ check: refuseAll, settings: "bad@x.example" }],
+    SESSION,
+    found,
+    "chain",
+  );
+  assertEquals(one.accepted, ["good@x.example"]);
+  assertEquals(one.refusal, undefined);
+  const all = await dryRunSession(
+    [{ check: refuseAll, settings: "bad@x.example" }],
+    { ...SESSION, recipients: ["bad@x.example"] },
+    found,
+    "chain",
+  );
+  assertEquals(all.refusal?.phase, "rcpt");
 });
