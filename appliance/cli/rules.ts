@@ -43,8 +43,9 @@ offline, with the home's current control files: connect from A, HELO H,
 MAIL FROM S, RCPT TO each R, DATA and the end of the message (FILE, if given,
 goes through the content scans). It prints one line per decision and the
 session's verdict. Unlike a session it goes on after a refusal, to show what
-every check would say; the verdict is the first refusal, as the session
-would give it.
+every check would say. The verdict is the session's: the first refusal
+outside RCPT (or the RCPTs' when none was taken), else accepted for the
+recipients taken.
 
 replay reads logged sessions and puts each to the current control files,
 then prints how many sessions each rule would hit (check, control file and
