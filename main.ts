@@ -86,6 +86,14 @@ const COMMANDS: Record<string, Command> = {
     summary: "add, delete, list virtual domains",
     load: () => import("./appliance/cli/domain.ts"),
   },
+  explain: {
+    summary: "print the checks' decisions in a session (session id, queue id or Message-ID)",
+    load: () => import("./appliance/cli/explain.ts"),
+  },
+  rules: {
+    summary: "dry-run the checks: rules test (one session), rules replay (logged sessions)",
+    load: () => import("./appliance/cli/rules.ts"),
+  },
   tcprules: {
     summary: "tcprules: compile tcpserver rules (tcp.smtp) into a cdb, or print one",
     load: () => import("./appliance/cli/tcprules.ts"),

@@ -265,6 +265,7 @@ export function roleTable(
       permissions: {
         // /etc/resolv.conf: the name servers of the filter checks' DNS lookups without
         // control/dnsservers (appliance/net/filter_lookups.ts), as remote reads it.
+        // log/trace: each session's decisions (appliance/trace/store.ts appends and prunes).
         read: [
           paths.control,
           paths.tcpSmtp,
@@ -272,8 +273,9 @@ export function roleTable(
           ...intake,
           "/etc/resolv.conf",
           ...recipientCdbs,
+          paths.trace,
         ],
-        write: intake,
+        write: [...intake, paths.trace],
         net: true,
         env: false,
         // QMAILQUEUE programs, started by /bin/sh with the envelope on fd 1; rcptcheck's.

@@ -25,6 +25,10 @@ export function homePaths(home: string) {
     /** The control lines qmd domain add wrote (appliance/accounts/added_lines.ts). */
     addedLines: `${home}/accounts.lines`,
     tcpSmtp: `${home}/tcp.smtp`,
+    /** qmd's own records (not control/log/, which holds the log switches). */
+    log: `${home}/log`,
+    /** The decision trace, one file per day (appliance/trace/store.ts). */
+    trace: `${home}/log/trace`,
   };
 }
 

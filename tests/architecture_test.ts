@@ -110,6 +110,9 @@ const PURE_FOLDERS: Readonly<Record<string, readonly string[]>> = {
   // The anti-spam and policy checks and their seam; lookups.ts runs their
   // lookups and the content scans talk to clamd (I/O, named when they come).
   "appliance/filters": [],
+  // The decision trace's format, its printing and the dry run of the checks; store.ts
+  // writes and reads the trace files, dry_run_lookups.ts asks DNS and runs programs.
+  "appliance/trace": ["appliance/trace/store.ts", "appliance/trace/dry_run_lookups.ts"],
 };
 
 const PURE_FILES: readonly string[] = [

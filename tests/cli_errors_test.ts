@@ -44,6 +44,9 @@ Deno.test("cli: a missing home is named in one line by every command that needs 
     ["flush"],
     ["sendmail", "a@example.test"],
     ["inject", "a@example.test"],
+    ["explain", "1.1"],
+    ["rules", "test", "--ip", "192.0.2.1"],
+    ["rules", "replay", "qmd.log"],
   ];
   for (const command of commands) {
     const result = await run([...command, "--home", missing]);

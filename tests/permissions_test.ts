@@ -47,6 +47,7 @@ Deno.test("permissions: smtpd cannot read a Maildir or accounts, nor write outsi
   Deno.mkdirSync(`${home}/control`);
   Deno.writeTextFileSync(`${home}/control/me`, "mx.example.test\n");
   Deno.mkdirSync(`${home}/queue/pid`, { recursive: true });
+  Deno.mkdirSync(`${home}/log/trace`, { recursive: true });
   const smtpd = roleTable(optionsFor(home)).find((role) => role.name === "smtpd")!;
   const results = await probe(smtpd.permissions, [
     maildirFile,
@@ -56,6 +57,7 @@ Deno.test("permissions: smtpd cannot read a Maildir or accounts, nor write outsi
     `${home}/control/rcpthosts`,
     `${home}/mail/example.test/joe/Maildir/new/evil`,
     `${home}/queue/pid/ok`,
+    `${home}/log/trace/2026-12-02.jsonl`,
     "/tmp/qmd-permission-probe",
   ]);
   assertEquals(results[`read ${maildirFile}`], "NotCapable");
@@ -65,6 +67,8 @@ Deno.test("permissions: smtpd cannot read a Maildir or accounts, nor write outsi
   assertEquals(results[`write ${home}/mail/example.test/joe/Maildir/new/evil`], "NotCapable");
   assertEquals(results["write /tmp/qmd-permission-probe"], "NotCapable");
   assertEquals(results[`write ${home}/queue/pid/ok`], "allowed");
+  // The decision trace (appliance/trace/store.ts).
+  assertEquals(results[`write ${home}/log/trace/2026-12-02.jsonl`], "allowed");
   await Deno.remove(home, { recursive: true });
 });
 

@@ -28,6 +28,7 @@ import {
   checkpasswordVerifier,
 } from "../auth/verifier.ts";
 import { setLogSink } from "../log.ts";
+import { traceWriter } from "../trace/store.ts";
 import { EXIT } from "../exit_codes.ts";
 import { loadFilterControls } from "../policy/filter_modules.ts";
 import { loadContentControls } from "../policy/content_modules.ts";
@@ -93,6 +94,8 @@ export async function main(args: string[]): Promise<number> {
     hasCheckpassword ? checkpasswordVerifier(checkpasswordArgv) : undefined,
   );
   let session: SmtpSession | undefined;
+  // The session's decisions to HOME/log/trace (`qmd explain PID`); a failure is one stderr line.
+  const writeTrace = traceWriter(home);
   await serveSmtpConnection(transport, {
     session: buildSessionOptions(controls, loadMoreRcptHosts(controls), policy, {
       remoteIp: env.TCPREMOTEIP ?? "unknown",
@@ -134,7 +137,9 @@ export async function main(args: string[]): Promise<number> {
     verify: (credentials) => verifier.verify(credentials),
     log: controls.log,
     onSession: (started) => session = started,
+    onTrace: writeTrace,
   });
+  await writeTrace.flush();
   // qmail-smtpd's only _exit(0) follows QUIT; EOF (also inside DATA), the
   // bare-LF 451, a timeout and every other end exit 1.
   return session?.quit ? EXIT.ok : EXIT.sessionEnded;

@@ -3,7 +3,7 @@
  * `config-fast FQDN` do: control/ (me, defaultdomain, plusdomain, locals,
  * rcpthosts), users/assign, the alias user's home with .qmail-postmaster,
  * .qmail-mailer-daemon and .qmail-root delivering to ./Maildir/, HOME/mail for
- * virtual mailboxes, and queue/ with qmail's directories and modes
+ * virtual mailboxes, log/trace/ for the decision trace, and queue/ with qmail's directories and modes
  * (docs/queue-format.md §2.1) in the big-todo layout (§2.4).
  *
  * It also writes control/servercert.pem, mode 0600: a private key and a
@@ -169,6 +169,10 @@ export async function initHome(
   for (const sub of ["tmp", "new", "cur"]) dir(`${paths.alias}/Maildir/${sub}`, 0o700);
 
   dir(paths.mail, 0o755);
+
+  // The decision trace holds clients' addresses and envelopes: not for every user.
+  dir(paths.log, 0o750);
+  dir(paths.trace, 0o750);
 
   makeQueue(paths.queue, dir, file, (path) => created.push(relative(path)));
   return { created, notes };

@@ -77,6 +77,8 @@ Deno.test("init: qmail's queue directories, split subdirectories and modes", asy
     assert(new QueueLayout(queue).todoSplit, "big-todo layout detected");
     assert(created.includes("queue/lock/trigger"));
     assert(created.includes("control/me"));
+    assert(created.includes("log/trace/"));
+    assertEquals(mode(`${home}/log/trace`), "0750");
   } finally {
     await Deno.remove(home, { recursive: true });
   }

@@ -27,6 +27,7 @@ import { ListenerRole } from "./listener_role.ts";
 import { type FilterControls, loadFilterControls } from "../policy/filter_modules.ts";
 import { type ContentControls, loadContentControls } from "../policy/content_modules.ts";
 import { Resolver } from "../dns/resolver.ts";
+import { type TraceWriter, traceWriter } from "../trace/store.ts";
 
 /** Sent to a client over the connection limits (tcpserver would not even accept it). */
 const REPLY_TOO_MANY_CONNECTIONS = "421 4.7.0 too many connections, try again later\r\n";
@@ -43,6 +44,8 @@ let contentControls: ContentControls = [];
 /** The filter checks' DNS lookups, shared by the role's sessions (control/dnsservers). */
 let resolver: Resolver | undefined;
 let sessionCount = 0;
+/** Each session's decisions to HOME/log/trace; a drain waits for what is queued. */
+let writeTrace: TraceWriter;
 
 /** Every control file, or ControlErrors naming each broken one (the old controls stay). */
 function loadControls(): void {
@@ -93,7 +96,7 @@ async function handleConnection(socket: net.Socket, listen: ListenerAddress): Pr
     setTimeout(() => socket.destroy(), 1000).unref?.();
     return;
   }
-  await role.session(() => serve(socket, listen, sessionId, client));
+  await role.session(() => serve(socket, listen, sessionId, client).finally(writeTrace.flush));
 }
 
 /** One session that tcp.smtp and the connection limits admitted. */
@@ -153,6 +156,7 @@ async function serve(
         relayClient: policy.relayClient,
       }),
       log: controls.log,
+      onTrace: writeTrace,
       onQueued: (id) => {
         if (id === undefined) return;
         logEvent("smtp_queued", `smtpd ${sessionId}: queued msg ${id}`, {
@@ -171,6 +175,7 @@ async function serve(
 function start(next: RoleSettings<"smtpd">): void {
   settings = next;
   layout = queueLayoutFor(settings.home);
+  writeTrace = traceWriter(settings.home);
   loadControls();
 }
 

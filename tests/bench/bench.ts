@@ -12,6 +12,7 @@ import { maildirNew, makeTempHome, runQmd, SmtpClient, startQmd } from "../harne
 import { frontDoorBench } from "./front_door.ts";
 import { remoteBench } from "./remote.ts";
 import { pop3Bench } from "./pop3.ts";
+import { filtersBench } from "./filters.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
 const MESSAGE = `Subject: bench\n\n${`${"x".repeat(72)}\n`.repeat(28)}`.slice(0, 2047) + "\n";
@@ -190,6 +191,7 @@ async function main() {
   for (const row of await frontDoorBench()) console.log(`  ${row}`);
   for (const row of await remoteBench()) console.log(`  ${row}`);
   for (const row of await pop3Bench()) console.log(`  ${row}`);
+  for (const row of await filtersBench()) console.log(`  ${row}`);
   await Deno.remove(home.replace(/\/home$/, ""), { recursive: true });
 }
 

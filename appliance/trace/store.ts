@@ -1,0 +1,277 @@
+/**
+ * The decision trace store: every SMTP session's decisions (filters/filter.ts
+ * SessionTrace), one JSON line per session, in HOME/log/trace/YYYY-MM-DD.jsonl
+ * (the UTC day the session ended), for `qmd explain` and `qmd rules replay`.
+ *
+ * Bounded two ways, checked when the day changes and again after every
+ * TRACE_MAX_BYTES / 16 bytes this writer appended:
+ *  - days: files older than TRACE_KEEP_DAYS days are deleted;
+ *  - size: while all the files together are over TRACE_MAX_BYTES the oldest
+ *    day is deleted; when today's file alone is over it, today's later
+ *    sessions are dropped (one warning) until the next day.
+ * Several smtpd isolates append to the same file, each its own whole lines in
+ * one write with O_APPEND; the size is measured from the directory, so the
+ * cap holds within one check interval per isolate.
+ *
+ * Writing never blocks a session and never throws into it: a trace is
+ * formatted at once, queued, and written by one background write at a time;
+ * past TRACE_PENDING_LIMIT queued lines new ones are dropped. A failure is
+ * logged once (a warning), then again only after a write has succeeded.
+ */
+import type { SessionTrace } from "../filters/filter.ts";
+import { logWarning } from "../log.ts";
+import { homePaths } from "../../config/home.ts";
+import {
+  formatTraceLine,
+  parseTraceLine,
+  traceFileDay,
+  traceFileName,
+  traceMatches,
+} from "./trace_format.ts";
+
+/** How many days of trace files are kept (today included). */
+export const TRACE_KEEP_DAYS = 14;
+/** The most all trace files together may hold, in bytes. */
+export const TRACE_MAX_BYTES = 256 * 1024 * 1024;
+/** Lines queued for writing past which new sessions' traces are dropped. */
+export const TRACE_PENDING_LIMIT = 1000;
+/** The trace files' mode: they hold client addresses and envelopes, not for every user. */
+const FILE_MODE = 0o640;
+const DAY_MS = 86_400_000;
+
+export interface TraceStoreOptions {
+  keepDays?: number;
+  maxBytes?: number;
+  /** The clock (tests). */
+  now?: () => number;
+  /** Where failures are reported (default: a warning in qmd's log). */
+  warn?: (text: string) => void;
+}
+
+/** A home's trace directory. */
+export function traceDirectory(home: string): string {
+  return homePaths(home).trace;
+}
+
+/** The trace files in `directory`, newest day first; [] when there is no directory. */
+export function listTraceFiles(directory: string): { day: string; path: string }[] {
+  const files: { day: string; path: string }[] = [];
+  try {
+    for (const entry of Deno.readDirSync(directory)) {
+      const day = traceFileDay(entry.name);
+      if (day !== undefined && entry.isFile) {
+        files.push({ day, path: `${directory}/${entry.name}` });
+      }
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  return files.sort((a, b) => b.day.localeCompare(a.day));
+}
+
+/** Appends traces to a trace directory; see the module comment. */
+export class TraceStore {
+  readonly #directory: string;
+  readonly #keepDays: number;
+  readonly #maxBytes: number;
+  readonly #now: () => number;
+  readonly #warn: (text: string) => void;
+  #pending: { file: string; line: string }[] = [];
+  #writing: Promise<void> | undefined;
+  /** The day of the last size and age check. */
+  #checkedDay: string | undefined;
+  /** Bytes this writer appended since that check. */
+  #sinceCheck = 0;
+  /** The day whose later traces are dropped because today's file is over the cap. */
+  #fullDay: string | undefined;
+  #failing = false;
+  #dropped = 0;
+
+  constructor(directory: string, options: TraceStoreOptions = {}) {
+    this.#directory = directory;
+    this.#keepDays = Math.max(1, options.keepDays ?? TRACE_KEEP_DAYS);
+    this.#maxBytes = Math.max(1, options.maxBytes ?? TRACE_MAX_BYTES);
+    this.#now = options.now ?? Date.now;
+    this.#warn = options.warn ?? ((text) => logWarning(text, { trace: directory }));
+  }
+
+  /** Traces dropped so far (queue full, or today over the size cap). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Queues one session's trace; returns at once. */
+  append(trace: SessionTrace): void {
+    if (this.#pending.length >= TRACE_PENDING_LIMIT) {
+      this.#dropped++;
+      return;
+    }
+    let line: string;
+    try {
+      line = formatTraceLine(trace);
+    } catch (error) {
+      this.#fail(`cannot record the trace of session ${trace.sessionId}: ${message(error)}`);
+      return;
+    }
+    this.#pending.push({ file: traceFileName(this.#now()), line });
+    this.#writing ??= this.#drain().finally(() => (this.#writing = undefined));
+  }
+
+  /** Resolves once every queued trace was written (or dropped). */
+  async flush(): Promise<void> {
+    while (this.#writing !== undefined) await this.#writing;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const file = this.#pending[0].file;
+      const batch: string[] = [];
+      while (this.#pending.length > 0 && this.#pending[0].file === file) {
+        batch.push(this.#pending.shift()!.line);
+      }
+      try {
+        await this.#write(file, batch);
+      } catch (error) {
+        this.#fail(`cannot write the decision trace ${this.#directory}/${file}: ${message(error)}`);
+      }
+    }
+  }
+
+  async #write(file: string, lines: string[]): Promise<void> {
+    const day = traceFileDay(file)!;
+    const text = lines.map((line) => `${line}\n`).join("");
+    const bytes = new TextEncoder().encode(text);
+    if (this.#checkedDay !== day || this.#sinceCheck + bytes.length > this.#maxBytes / 16) {
+      await Deno.mkdir(this.#directory, { recursive: true, mode: 0o750 });
+      this.#enforceBounds(day, bytes.length);
+    }
+    if (this.#fullDay === day) {
+      this.#dropped += lines.length;
+      return;
+    }
+    await Deno.writeFile(`${this.#directory}/${file}`, bytes, {
+      append: true,
+      create: true,
+      mode: FILE_MODE,
+    });
+    this.#sinceCheck += bytes.length;
+    this.#failing = false;
+  }
+
+  /** Deletes old and oversize days; marks `day` full when its own file is over the cap. */
+  #enforceBounds(day: string, adding: number): void {
+    this.#checkedDay = day;
+    this.#sinceCheck = 0;
+    const oldest = new Date(Date.parse(`${day}T00:00:00Z`) - (this.#keepDays - 1) * DAY_MS)
+      .toISOString().slice(0, 10);
+    const files = listTraceFiles(this.#directory).map((each) => ({
+      ...each,
+      size: sizeOf(each.path),
+    }));
+    let total = files.reduce((sum, each) => sum + each.size, 0) + adding;
+    // Oldest first: past the age limit, then while over the size cap (never today's file).
+    for (const each of [...files].reverse()) {
+      if (each.day >= day) continue;
+      if (each.day >= oldest && total <= this.#maxBytes) continue;
+      removeFile(each.path);
+      total -= each.size;
+    }
+    if (total > this.#maxBytes) {
+      if (this.#fullDay !== day) {
+        this.#warn(
+          `the decision trace of ${day} is over ${this.#maxBytes} bytes; ` +
+            `no more sessions are recorded until the next day`,
+        );
+      }
+      this.#fullDay = day;
+    }
+  }
+
+  #fail(text: string): void {
+    if (!this.#failing) this.#warn(text);
+    this.#failing = true;
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function removeFile(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (error) {
+    // Another isolate may have removed it first.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The `onTrace` of the SMTP driver, with a way to wait for what it queued. */
+export interface TraceWriter {
+  (trace: SessionTrace): void;
+  /** Resolves once every trace handed over so far is written (or dropped). */
+  flush(): Promise<void>;
+}
+
+/**
+ * The `onTrace` the smtpd role hands the SMTP driver: appends each session's
+ * trace to HOME/log/trace without waiting, reporting failures in the log.
+ */
+export function traceWriter(home: string, options: TraceStoreOptions = {}): TraceWriter {
+  const store = new TraceStore(traceDirectory(home), options);
+  const write = (trace: SessionTrace) => store.append(trace);
+  return Object.assign(write, { flush: () => store.flush() });
+}
+
+/** The lines of a file (or a stream), one at a time, without loading it whole. */
+export async function* readLines(
+  source: string | ReadableStream<Uint8Array>,
+): AsyncGenerator<string> {
+  // A file's readable closes the file when it ends, fails or the loop stops early.
+  const stream = typeof source === "string"
+    ? (await Deno.open(source, { read: true })).readable
+    : source;
+  let rest = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    rest += decoder.decode(chunk, { stream: true });
+    const lines = rest.split("\n");
+    rest = lines.pop()!;
+    yield* lines;
+  }
+  rest += decoder.decode();
+  if (rest !== "") yield rest;
+}
+
+/**
+ * The traces of `home` that `id` names (a session id, a queue id or a
+ * Message-ID: trace_format.ts traceMatches), newest day first, at most `limit`.
+ */
+export async function findTraces(
+  home: string,
+  id: string,
+  limit = 20,
+): Promise<SessionTrace[]> {
+  const found: SessionTrace[] = [];
+  for (const { path } of listTraceFiles(traceDirectory(home))) {
+    const inFile: SessionTrace[] = [];
+    for await (const line of readLines(path)) {
+      // A cheap test before parsing: the id must appear in the line as JSON writes it.
+      if (!line.includes(JSON.stringify(id).slice(1, -1))) continue;
+      const trace = parseTraceLine(line);
+      if (trace !== undefined && traceMatches(trace, id)) inFile.push(trace);
+    }
+    found.push(...inFile.reverse());
+    if (found.length >= limit) break;
+  }
+  return found.slice(0, limit);
+}
