@@ -19,12 +19,14 @@ import { SESSION_CONTROLS } from "./controls/sessions.ts";
 import { POP3D_CONTROLS } from "./controls/pop3d.ts";
 import { INJECT_CONTROLS } from "./controls/inject.ts";
 import { REMOTE_CONTROLS } from "./controls/remote.ts";
+import { CONTENT_CONTROLS } from "./controls/content.ts";
 
 export type { ControlKind, ControlReader, ControlSpec } from "./controls/spec.ts";
 
 export const CONTROLS: readonly ControlSpec[] = [
   ...SEND_CONTROLS,
   ...SMTPD_CONTROLS,
+  ...CONTENT_CONTROLS,
   ...AUTH_TLS_CONTROLS,
   ...SESSION_CONTROLS,
   ...POP3D_CONTROLS,
