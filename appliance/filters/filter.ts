@@ -49,6 +49,8 @@ export interface FilterRequest {
   recipients: readonly string[];
   /** Unix ms, from the session's clock. */
   now: number;
+  /** The session id the log lines carry, for checks that log themselves (clamd's `CLAMD:`). */
+  sessionId?: string;
 }
 
 /** Where a decision came from: the check and, for list files, the file and line that matched. */

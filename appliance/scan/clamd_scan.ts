@@ -1,0 +1,78 @@
+/**
+ * The clamd content scan of one message (docs/patches.md seeds 000 and 001):
+ * the connection to clamd opens when DATA starts, every chunk of the body
+ * goes to clamd as it arrives, and at the end of DATA clamd's answer becomes
+ * the verdict (appliance/filters/clamd_verdict.ts). The `CLAMD:` line of the
+ * seed's sample log is written here, where the answer is known.
+ */
+import type { ClamdSettings } from "../../config/clamd.ts";
+import type { ContentScan, FilterRequest, Verdict } from "../filters/filter.ts";
+import {
+  clamdLogText,
+  type ClamdOutcome,
+  clamdVerdict,
+  parseClamdReply,
+} from "../filters/clamd_verdict.ts";
+import { logEvent } from "../log.ts";
+import { ClamdError, type ClamdStream, openClamdStream } from "./clamd_client.ts";
+
+/** How a scan logs; logEvent's shape, so tests can listen. */
+export type ScanLog = (
+  event: string,
+  text: string,
+  fields: Record<string, string | number | boolean | null>,
+) => void;
+
+export function beginClamdScan(
+  settings: ClamdSettings,
+  request: FilterRequest,
+  log: ScanLog = logEvent,
+): ContentScan {
+  let failure = "";
+  const opening: Promise<ClamdStream | undefined> = openClamdStream(
+    settings.target,
+    settings.timeoutSeconds,
+  ).catch((error) => {
+    failure = reasonOf(error);
+    return undefined;
+  });
+  let done = false;
+  return {
+    async write(chunk: Uint8Array): Promise<void> {
+      const stream = await opening;
+      if (!done) await stream?.send(chunk);
+    },
+    async finish(): Promise<Verdict> {
+      const stream = await opening;
+      done = true;
+      let outcome: ClamdOutcome;
+      if (stream === undefined) outcome = { kind: "failed", reason: failure };
+      else {
+        try {
+          outcome = parseClamdReply(await stream.finish());
+        } catch (error) {
+          outcome = { kind: "failed", reason: reasonOf(error) };
+        }
+      }
+      const text = clamdLogText(outcome);
+      if (text !== undefined) {
+        const prefix = request.sessionId === undefined ? "smtpd" : `smtpd ${request.sessionId}`;
+        log("smtp_clamd", `${prefix}: ${text}`, {
+          ...(request.sessionId === undefined ? {} : { session: request.sessionId }),
+          remote: request.remoteIp,
+          outcome: outcome.kind,
+          ...(outcome.kind === "virus" ? { virus: outcome.name } : {}),
+        });
+      }
+      return clamdVerdict(outcome, settings.failReject);
+    },
+    async abort(): Promise<void> {
+      done = true;
+      (await opening)?.close();
+    },
+  };
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof ClamdError ? error.message : `clamd: ${(error as Error).message}`;
+}
