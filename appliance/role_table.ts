@@ -14,6 +14,7 @@ import { readPop3Homes } from "../config/pop3d.ts";
 import { readCheckpassword } from "../config/checkpassword.ts";
 import { readExtraRemote } from "../config/remote.ts";
 import { loadTcpRules } from "../config/tcprules.ts";
+import { clamdSocketPath, loadClamdControls } from "../config/clamd.ts";
 import { createLimitsBuffer } from "./net/connection_limits.ts";
 import { AuthFailures } from "./net/auth_failures.ts";
 import { AuthCapabilities } from "./net/auth_capabilities.ts";
@@ -64,6 +65,8 @@ export interface HomeGrants {
   extraRemote: boolean;
   /** QMAILQUEUE programs named in tcp.smtp (or tcp.smtp.cdb), run by smtpd. */
   qmailQueues: string[];
+  /** control/clamd's Unix socket, which smtpd connects to (docs/patches.md seed 000, md24). */
+  clamdSocket?: string;
 }
 
 /**
@@ -103,6 +106,7 @@ export function readHomeGrants(home: string): HomeGrants {
       () => loadTcpRules(homePaths(home).tcpSmtp)?.valuesOf("QMAILQUEUE") ?? [],
       [],
     ),
+    clamdSocket: orNothing(() => clamdSocketPath(loadClamdControls(home)), undefined),
   };
 }
 
@@ -179,6 +183,7 @@ export function roleTable(
   const qmailQueues = [...new Set([options.env.QMAILQUEUE ?? "", ...grants.qmailQueues])]
     .filter((program) => program !== "");
   const pop3 = options.pop3 ?? [];
+  const clamdSocket = grants.clamdSocket === undefined ? [] : [grants.clamdSocket];
   const table: RoleSpec[] = [
     {
       name: "send",
@@ -240,8 +245,9 @@ export function roleTable(
       module: new URL("./roles/smtpd.ts", import.meta.url),
       count: options.smtpdWorkers,
       permissions: {
-        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake],
-        write: intake,
+        // A Unix socket is connected to with read and write permission on its path.
+        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake, ...clamdSocket],
+        write: [...intake, ...clamdSocket],
         net: true,
         env: false,
         // QMAILQUEUE programs, started by /bin/sh with the envelope on fd 1.

@@ -15,7 +15,7 @@ import { loadAllControls } from "../../config/control.ts";
 import { loadTcpRules, type TcpRulesTable } from "../../config/tcprules.ts";
 import { homePaths } from "../../config/home.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
-import { openQueueMessage } from "../queue/qmail_queue.ts";
+import { openNetworkMessage } from "../queue/network_message.ts";
 import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import { socketTransport } from "../net/socket_transport.ts";
@@ -24,6 +24,7 @@ import { authFailureGuard } from "../net/credentials_check.ts";
 import { findClientPolicy } from "../net/smtp_client_policy.ts";
 import { connectionStress, logStressChange } from "../net/stress_mode.ts";
 import { ListenerRole } from "./listener_role.ts";
+import type { SmtpSession } from "../smtp/session.ts";
 
 /** Sent to a client over the connection limits (tcpserver would not even accept it). */
 const REPLY_TOO_MANY_CONNECTIONS = "421 4.7.0 too many connections, try again later\r\n";
@@ -99,6 +100,7 @@ async function serve(
     listener: listen.kind,
   });
   const tlsAvailable = role.serverTls.context() !== undefined;
+  let session: SmtpSession | undefined;
   try {
     await serveSmtpConnection(socketTransport(socket), {
       session: buildSessionOptions(controls, moreRcptHosts, policy, {
@@ -114,7 +116,12 @@ async function serve(
         newChallenge,
       }),
       openQueue: policy.qmailQueue === undefined
-        ? () => openQueueMessage(layout, { who: "from network" })
+        ? () =>
+          openNetworkMessage(layout, controls.queueExtras, {
+            env,
+            remoteIp: remote,
+            relaying: session?.relaying ?? false,
+          })
         : () =>
           openExternalQueue(policy.qmailQueue!, layout, {
             timeoutSeconds: controls.timeoutSeconds,
@@ -137,6 +144,7 @@ async function serve(
         relayClient: policy.relayClient,
       }),
       log: controls.log,
+      onSession: (started) => session = started,
       onQueued: (id) => {
         if (id === undefined) return;
         logEvent("smtp_queued", `smtpd ${sessionId}: queued msg ${id}`, {
