@@ -5,6 +5,9 @@
  * `CLAMD: virus "NAME" was found!`; clamd down, timing out or answering
  * nonsense lets the message through unless clamdfailreject says to refuse
  * it temporarily. Pure: the talking is appliance/scan/clamd_scan.ts.
+ *
+ * Seed 000 tarpits the client before its 554; seed 001, the later patch,
+ * only rejects. qmd follows seed 001: a virus is a plain refusal.
  */
 import { PASS, refuse, type Verdict } from "./filter.ts";
 
