@@ -14,10 +14,17 @@
  * As in seed 000 (md20), a broken connection is not retried.
  */
 import type { ClamdTarget } from "../../config/clamd.ts";
+import { MailError } from "../mail_error.ts";
 
-/** clamd could not be asked, or gave no answer. The message says why, for the log. */
-export class ClamdError extends Error {
-  override name = "ClamdError";
+/**
+ * clamd could not be asked, or gave no answer. The message says why, for the
+ * log. Temporary: clamd may be back for the next try.
+ */
+export class ClamdError extends MailError {
+  constructor(message: string) {
+    super(message, { temporary: true });
+    this.name = "ClamdError";
+  }
 }
 
 export interface ClamdStream {
