@@ -245,8 +245,17 @@ export function roleTable(
       module: new URL("./roles/smtpd.ts", import.meta.url),
       count: options.smtpdWorkers,
       permissions: {
-        // A Unix socket is connected to with read and write permission on its path.
-        read: [paths.control, paths.tcpSmtp, `${paths.tcpSmtp}.cdb`, ...intake, ...clamdSocket],
+        // /etc/resolv.conf: the name servers of the filter checks' DNS lookups without
+        // control/dnsservers (appliance/net/filter_lookups.ts), as remote reads it. A Unix
+        // socket (control/clamd's) is connected to with read and write permission on its path.
+        read: [
+          paths.control,
+          paths.tcpSmtp,
+          `${paths.tcpSmtp}.cdb`,
+          ...intake,
+          "/etc/resolv.conf",
+          ...clamdSocket,
+        ],
         write: [...intake, ...clamdSocket],
         net: true,
         env: false,

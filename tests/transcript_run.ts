@@ -38,6 +38,10 @@ import { makeTestQueue } from "../appliance/queue/test_queue.ts";
 import { REPLY_TLS_READY } from "../appliance/smtp/replies.ts";
 import { loadSmtpdControls, resolveSmtpdPolicy, type SmtpdControls } from "../config/smtpd.ts";
 import { MemoryConnection } from "./fakes/memory_connection.ts";
+import type { SessionTrace } from "../appliance/filters/filter.ts";
+import type { LookupRunners } from "../appliance/net/filter_lookups.ts";
+import { type FilterModule, loadFilterControls } from "../appliance/policy/filter_modules.ts";
+import { type ContentModule, loadContentControls } from "../appliance/policy/content_modules.ts";
 import {
   parseTranscriptSetup,
   type TranscriptEvent,
@@ -63,14 +67,34 @@ export const MEMORY_QUEUE_QP = "4242";
 /** What an in-memory run leaves behind, for tests that look further. */
 export interface TranscriptRun {
   queued: QueuedMessage[];
+  /** Messages the driver opened in the queue and then dropped. */
+  aborted: number;
   closed: boolean;
   /** How often the driver started TLS. */
   tlsStarts: number;
 }
 
+/**
+ * What a test adds to an in-memory run: small fake filter and content checks
+ * (registered as modules, as appliance/policy/ registers the real ones),
+ * lookup runners, and hooks that see the trace and every log record.
+ */
+export interface TranscriptFilterHooks {
+  filterModules?: readonly FilterModule[];
+  contentModules?: readonly ContentModule[];
+  lookupRunners?: LookupRunners;
+  /** The lookups' resolver (default: the system's, never asked by a run without lookups). */
+  lookups?: SmtpConnectionOptions["lookups"];
+  onTrace?: (trace: SessionTrace) => void;
+  onLog?: (record: LogRecord) => void;
+}
+
 /** A queue that keeps each committed message, or refuses every commit with `@ queue-error`. */
 class MemoryQueue {
   readonly queued: QueuedMessage[] = [];
+  /** Messages opened and then aborted. */
+  aborted = 0;
+  #ids = 0n;
   readonly #error: string | undefined;
 
   constructor(error: string | undefined) {
@@ -81,6 +105,7 @@ class MemoryQueue {
     const chunks: Uint8Array[] = [];
     return {
       qp: MEMORY_QUEUE_QP,
+      id: ++this.#ids,
       write: (chunk) => {
         // The driver may reuse its buffer once the write is done.
         chunks.push(chunk.slice());
@@ -97,16 +122,20 @@ class MemoryQueue {
         this.queued.push(splitQueuedMessage(concatBytes(chunks), sender, recipients));
         return Promise.resolve();
       },
-      abort: () => Promise.resolve(),
+      abort: () => {
+        this.aborted++;
+        return Promise.resolve();
+      },
     };
   }
 }
 
 /** Collects the driver's `reject:` lines, without their `smtpd ID: ` prefix. */
-function recordRejectLines(sessionId: string): string[] {
+function recordRejectLines(sessionId: string, onLog?: (record: LogRecord) => void): string[] {
   const lines: string[] = [];
   const prefix = `smtpd ${sessionId}: `;
   setLogSink((record: LogRecord) => {
+    onLog?.(record);
     if (record.event !== "smtp_reject") return;
     lines.push(record.text.startsWith(prefix) ? record.text.slice(prefix.length) : record.text);
   }, "smtpd");
@@ -130,10 +159,18 @@ function connectionOptions(
   facts: ConnectionFacts,
   sessionId: string,
   hooks: RunHooks,
+  filters: TranscriptFilterHooks & { home: string } = { home: "" },
 ): SmtpConnectionOptions {
   const policy = resolveSmtpdPolicy(controls, setup.env);
+  const filterModules = filters.filterModules ?? [];
+  const contentModules = filters.contentModules ?? [];
   return {
     ...hooks,
+    lookupRunners: filters.lookupRunners,
+    lookups: filters.lookups,
+    contentModules,
+    contentControls: loadContentControls(filters.home, contentModules),
+    onTrace: filters.onTrace,
     session: buildSessionOptions(controls, loadMoreRcptHosts(controls), policy, facts, {
       tlsAvailable: setup.tls,
       tlsActive: policy.smtps,
@@ -141,6 +178,12 @@ function connectionOptions(
       authRequired: setup.submission,
       newChallenge: () => ({ challenge: setup.challenge, nonce: setup.nonce }),
       nowMs: hooks.now?.().getTime(),
+      filters: {
+        controls: loadFilterControls(filters.home, filterModules),
+        env: setup.env,
+        listener: setup.submission ? "submission" : "smtp",
+        modules: filterModules,
+      },
     }),
     timeoutSeconds: controls.timeoutSeconds,
     commandSeconds: controls.commandTimeoutSeconds,
@@ -168,12 +211,13 @@ function connectionOptions(
 export async function runTranscriptInMemory(
   events: TranscriptEvent[],
   sessionId = "memory",
+  filters: TranscriptFilterHooks = {},
 ): Promise<TranscriptRun> {
   const setup = parseTranscriptSetup(events);
   const { home, controls } = homeWithControls(setup);
   const connection = new MemoryConnection();
   const queue = new MemoryQueue(setup.queueError);
-  const rejectLines = recordRejectLines(sessionId);
+  const rejectLines = recordRejectLines(sessionId, filters.onLog);
   try {
     const options = connectionOptions(
       setup,
@@ -190,6 +234,7 @@ export async function runTranscriptInMemory(
         now: () => setup.now,
         sleep: connection.sleep,
       },
+      { ...filters, home },
     );
     const session = serveSmtpConnection(connection.transport, {
       ...options,
@@ -215,6 +260,7 @@ export async function runTranscriptInMemory(
     }
     return {
       queued: queue.queued,
+      aborted: queue.aborted,
       closed: await connection.closed(),
       tlsStarts: connection.tlsStarts,
     };
@@ -242,6 +288,7 @@ function readQueued(layout: QueueLayout, id: bigint): QueuedMessage {
 export async function runTranscriptLive(
   events: TranscriptEvent[],
   sessionId = "live",
+  filters: TranscriptFilterHooks & { onQueue?: (queueRoot: string) => void } = {},
 ): Promise<void> {
   const setup = parseTranscriptSetup(events);
   const { home, controls } = homeWithControls(setup);
@@ -249,7 +296,7 @@ export async function runTranscriptLive(
   const queueError = setup.queueError ?? "";
   const queued: bigint[] = [];
   const recorder = new PauseRecorder();
-  const rejectLines = recordRejectLines(sessionId);
+  const rejectLines = recordRejectLines(sessionId, filters.onLog);
   const listener = await LoopbackServer.listen((socket) => {
     const options = connectionOptions(
       setup,
@@ -273,6 +320,7 @@ export async function runTranscriptLive(
           if (id !== undefined) queued.push(id);
         },
       },
+      { ...filters, home },
     );
     return serveSmtpConnection(recorder.wrap(socketTransport(socket)), options);
   });
@@ -294,6 +342,8 @@ export async function runTranscriptLive(
         return Promise.resolve(last === undefined ? undefined : readQueued(layout, last));
       },
     });
+    // Before the home goes: what the queue holds once the session ended.
+    filters.onQueue?.(`${home}/queue`);
   } finally {
     client?.destroy();
     await listener.close();

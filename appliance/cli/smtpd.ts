@@ -29,6 +29,9 @@ import {
 } from "../auth/verifier.ts";
 import { setLogSink } from "../log.ts";
 import { EXIT } from "../exit_codes.ts";
+import { loadFilterControls } from "../policy/filter_modules.ts";
+import { loadContentControls } from "../policy/content_modules.ts";
+import { Resolver } from "../dns/resolver.ts";
 
 const USAGE = `usage: qmd smtpd [--home DIR] [HOSTNAME] [CHECKPASSWORD PROG ...]
 
@@ -65,8 +68,12 @@ export async function main(args: string[]): Promise<number> {
   setLogSink((record) => console.error(`qmd-smtpd: pid ${Deno.pid} ${record.text}`), "smtpd");
   const transport = stdioTransport();
   let controls;
+  let filterControls;
+  let contentControls;
   try {
     controls = loadSmtpdControls(home);
+    filterControls = loadFilterControls(home);
+    contentControls = loadContentControls(home);
   } catch (error) {
     console.error(`qmd-smtpd: ${(error as Error).message}`);
     await transport.write(new TextEncoder().encode("421 4.3.0 unable to read controls\r\n"));
@@ -103,7 +110,10 @@ export async function main(args: string[]): Promise<number> {
         challenge: `<${Deno.pid}.${Math.floor(Date.now() / 1000)}@${controls.me}>`,
         nonce: randomBytes(18).toString("base64"),
       }),
+      filters: { controls: filterControls, env, listener: policy.smtps ? "smtps" : "smtp" },
     }),
+    lookups: { resolver: new Resolver({ home }), home },
+    contentControls,
     openQueue: policy.qmailQueue === undefined
       ? () =>
         openNetworkMessage(layout, controls.queueExtras, {

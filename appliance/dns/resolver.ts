@@ -117,6 +117,24 @@ function records<T extends RecordData["type"]>(
   );
 }
 
+/** One record as text (Resolver.records). */
+function recordText(record: RecordData): string[] {
+  switch (record.type) {
+    case "A":
+    case "AAAA":
+      return [record.address];
+    case "MX":
+      return [`${record.preference} ${record.exchange}`];
+    case "CNAME":
+    case "PTR":
+      return [record.target];
+    case "TXT":
+      return [record.text];
+    default:
+      return [];
+  }
+}
+
 export class Resolver {
   #client: DnsClient;
   #nameServers: NameServer[];
@@ -223,6 +241,31 @@ export class Resolver {
       name = target.target;
     }
     return { ok: true, value: name };
+  }
+
+  /**
+   * The records of one type at a name, as text (A/AAAA addresses, MX
+   * "preference host", PTR and CNAME targets, TXT strings joined), for the
+   * filter checks' lookups (appliance/net/filter_lookups.ts). NXDOMAIN and
+   * no data are both an empty list, NXDOMAIN marked; only a failure to get
+   * an answer (timeout, SERVFAIL) is an error, and it is temporary.
+   */
+  async records(
+    name: string,
+    type: QueryType,
+  ): Promise<DnsResult<{ records: string[]; nxdomain: boolean }>> {
+    const normalised = normaliseName(name);
+    if (!isQueryableName(normalised)) return permanent(`Invalid domain name: ${name}`);
+    const result = await this.#lookup(type, normalised);
+    if (!result.ok) return result;
+    const answer = result.value;
+    return {
+      ok: true,
+      value: {
+        records: answer.kind === "found" ? answer.records.flatMap(recordText) : [],
+        nxdomain: answer.kind === "nxdomain",
+      },
+    };
   }
 
   /** One cached, coalesced query. */

@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import * as dnsPacket from "dns-packet";
 
 /** The record types the resolver asks for. */
-export type QueryType = "A" | "AAAA" | "MX" | "CNAME" | "PTR";
+export type QueryType = "A" | "AAAA" | "MX" | "CNAME" | "PTR" | "TXT";
 
 /** RFC 1035 §4.1.1 RCODE values (the four header bits). */
 export const RCODE = {
@@ -38,6 +38,8 @@ export type RecordData =
   | { type: "PTR"; target: string }
   | { type: "MX"; preference: number; exchange: string }
   | { type: "SOA"; minimum: number }
+  /** The character-strings joined, one char per byte (RFC 7208 §3.3 joins SPF's so). */
+  | { type: "TXT"; text: string }
   | { type: "OTHER"; name: string };
 
 export interface ResourceRecord {
@@ -129,6 +131,15 @@ function decodeData(type: string, data: unknown): RecordData | undefined {
       const exchange = text(data, "exchange");
       if (preference === undefined || exchange === undefined) return undefined;
       return { type, preference, exchange: exchange === "." ? "" : normaliseName(exchange) };
+    }
+    case "TXT": {
+      const strings = Array.isArray(data) ? data : [data];
+      let joined = "";
+      for (const part of strings) {
+        if (!(part instanceof Uint8Array)) return undefined;
+        for (const byte of part) joined += String.fromCharCode(byte);
+      }
+      return { type, text: joined };
     }
     case "SOA": {
       if (!isFields(data)) return undefined;

@@ -73,7 +73,7 @@ Deno.test("wire: an answer decodes into typed records, names lower case without 
     ["b.x", 120, { type: "MX", preference: 5, exchange: "" }],
     ["b.x", 120, { type: "A", address: "192.0.2.1" }],
     ["b.x", 120, { type: "AAAA", address: "2001:db8::1" }],
-    ["b.x", 120, { type: "OTHER", name: "TXT" }],
+    ["b.x", 120, { type: "TXT", text: "hello" }],
   ]);
   assertEquals(message.authorities.map((r) => [r.name, r.data]), [
     ["x", { type: "SOA", minimum: 55 }],
@@ -104,4 +104,24 @@ Deno.test("wire: an answer matches only our ID, our question (any case), type an
   assertEquals(answersQuery(chaos, 5, "a.example", "A"), false);
   const two = { ...response, questions: [...response.questions, ...response.questions] };
   assertEquals(answersQuery(two, 5, "a.example", "A"), false);
+});
+
+Deno.test("wire: TXT records decode with their strings joined", () => {
+  const response = new Packet();
+  response.header.id = 9;
+  response.header.qr = 1;
+  response.questions.push(new Packet.Question("t.example", Packet.TYPE.TXT, Packet.CLASS.IN));
+  response.answers.push(
+    new Packet.Resource({
+      name: "t.example",
+      type: Packet.TYPE.TXT,
+      class: Packet.CLASS.IN,
+      ttl: 60,
+      data: ["v=spf1 ", "-all"],
+    }),
+  );
+  const message = decodeMessage(new Uint8Array(response.toBuffer()));
+  assertEquals(message?.answers.map((record) => record.data), [
+    { type: "TXT", text: "v=spf1 -all" },
+  ]);
 });

@@ -39,6 +39,8 @@ export interface ChainTally {
   tarpitSeconds: number;
   /** The blacklist rule, when a check marked the session BLACKLISTED. */
   blacklist?: RuleRef;
+  /** The address the blacklist verdict named, if any. */
+  blacklistRecipient?: string;
   decisions: Decision[];
 }
 
@@ -95,6 +97,11 @@ function describeLookup(lookup: Lookup): string {
   }
 }
 
+/** The decision with the verdict's own log line, when it gave one. */
+function withLog(decision: Decision, log: string | undefined): Decision {
+  return log === undefined ? decision : { ...decision, log };
+}
+
 /** Runs the phase's checks from the first. */
 export function runChain(checks: readonly ActiveCheck[], request: FilterRequest): ChainOutcome {
   return walk(checks, request, 0, emptyTally(), undefined);
@@ -113,9 +120,10 @@ export function resumeChain(
     throw new Error(`No check at ${resume.index} can resume a lookup`);
   }
   const verdict = active.check.resume(request, active.settings, answer);
-  const { headers, tarpitSeconds, blacklist, decisions } = tally;
+  const { headers, tarpitSeconds, blacklist, blacklistRecipient, decisions } = tally;
   const copied: ChainTally = { headers: [...headers], tarpitSeconds, decisions: [...decisions] };
   if (blacklist !== undefined) copied.blacklist = blacklist;
+  if (blacklistRecipient !== undefined) copied.blacklistRecipient = blacklistRecipient;
   return walk(checks, request, resume.index, copied, verdict);
 }
 
@@ -148,18 +156,24 @@ function walk(
         if (verdict.headers !== undefined) tally.headers.push(...verdict.headers);
         continue;
       case "tarpit":
-        tally.decisions.push({ ...decision, rule: verdict.rule });
+        tally.decisions.push(withLog({ ...decision, rule: verdict.rule }, verdict.log));
         tally.tarpitSeconds += verdict.seconds;
         continue;
       case "blacklist":
         tally.decisions.push({ ...decision, rule: verdict.rule });
         tally.blacklist = verdict.rule;
+        if (verdict.recipient !== undefined) tally.blacklistRecipient = verdict.recipient;
         continue;
       case "accept":
-        tally.decisions.push({ ...decision, rule: verdict.rule });
+        tally.decisions.push(withLog({ ...decision, rule: verdict.rule }, verdict.log));
         return { kind: "continue", accepted: verdict.rule, ...tally };
       case "refuse":
-        tally.decisions.push({ ...decision, rule: verdict.rule, reply: verdict.reply.join("\n") });
+        tally.decisions.push(
+          withLog(
+            { ...decision, rule: verdict.rule, reply: verdict.reply.join("\n") },
+            verdict.log,
+          ),
+        );
         return { kind: "refuse", verdict, ...tally };
       case "lookup":
         tally.decisions.push({

@@ -76,20 +76,26 @@ export interface RuleRef {
  *   whole-message refusal), "session" every later command (rblsmtpd's conversation);
  * - tarpit: pause this many seconds before the next reply, then go on;
  * - blacklist: mark the session BLACKLISTED (seed 000's spam catcher) and go on;
+ * refuse, tarpit and accept may carry `log`, the exact log line text a seed
+ * prescribes for them (the session logs one line per refusal: this text, or a
+ * default naming the check, its rule and the client);
  * - lookup: ask the driver, then call the same check's `resume` with the answer.
  */
 export type Verdict =
   | { kind: "pass"; headers?: readonly string[] }
-  | { kind: "accept"; rule: RuleRef }
+  | { kind: "accept"; rule: RuleRef; log?: string }
   | {
     kind: "refuse";
     reply: readonly string[];
     rule: RuleRef;
     close?: boolean;
     scope?: "command" | "transaction" | "session";
+    /** The exact log line the seeds prescribe (bmchecks, `CLAMD:`, rblsmtpd); else a default. */
+    log?: string;
   }
-  | { kind: "tarpit"; seconds: number; rule: RuleRef }
-  | { kind: "blacklist"; rule: RuleRef }
+  | { kind: "tarpit"; seconds: number; rule: RuleRef; log?: string }
+  /** `recipient`: where the messages go from now on (BLACKLISTED's address). */
+  | { kind: "blacklist"; rule: RuleRef; recipient?: string }
   | { kind: "lookup"; lookup: Lookup };
 
 /** What a driver can look up for a check (filters/lookups.ts runs each kind). */
@@ -177,6 +183,8 @@ export interface Decision {
   rule?: RuleRef;
   /** The reply sent because of it, if any. */
   reply?: string;
+  /** The verdict's own log line text, if it gave one. */
+  log?: string;
 }
 
 export const PASS: Verdict = { kind: "pass" };
@@ -185,7 +193,7 @@ export const PASS: Verdict = { kind: "pass" };
 export function refuse(
   reply: string,
   rule: RuleRef,
-  options: { close?: boolean; scope?: "command" | "transaction" | "session" } = {},
+  options: { close?: boolean; scope?: "command" | "transaction" | "session"; log?: string } = {},
 ): Verdict {
   return { kind: "refuse", reply: [reply], rule, ...options };
 }

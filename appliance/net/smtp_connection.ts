@@ -11,15 +11,16 @@
  */
 import type tls from "node:tls";
 import {
-  type DataOutcome,
   type SmtpDataEffect,
   SmtpSession,
   type SmtpSessionOptions,
   type SmtpStep,
 } from "../smtp/session.ts";
-import { DataReader } from "../smtp/data.ts";
-import { qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
-import { QUEUE_EXIT } from "../exit_codes.ts";
+import type { SessionTrace } from "../filters/filter.ts";
+import type { ContentControls, ContentModule } from "../policy/content_modules.ts";
+import { Resolver } from "../dns/resolver.ts";
+import { type LookupContext, type LookupRunners, runLookup } from "./filter_lookups.ts";
+import { commitMessage, type MessageSink, receiveBody, type ReceivedBody } from "./smtp_message.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts";
 import { LineBuffer } from "./line_buffer.ts";
@@ -60,15 +61,7 @@ export interface Transport {
   startTls?(options: TlsStartOptions): Promise<TlsStarted>;
 }
 
-/** Where a message goes: the built-in queue (QueueMessage) or a QMAILQUEUE program. */
-export interface MessageSink {
-  readonly qp: string;
-  /** The queue id when the built-in queue took it. */
-  readonly id?: bigint;
-  write(chunk: Uint8Array): Promise<void>;
-  commit(sender: Uint8Array, recipients: Uint8Array[]): Promise<void>;
-  abort(): Promise<void>;
-}
+export type { MessageSink } from "./smtp_message.ts";
 
 /** Session log switches (docs/patches.md seed 000 control/log/*). */
 export interface SmtpLogSwitches {
@@ -114,6 +107,22 @@ export interface SmtpConnectionOptions {
   onQueued?: (id: bigint | undefined) => void;
   /** Called with the session core once it exists (`qmd smtpd` exits by how it ended). */
   onSession?: (session: SmtpSession) => void;
+  /**
+   * What the filter checks' lookups run with (filter_lookups.ts): the role's
+   * shared resolver. Default: a resolver on /etc/resolv.conf.
+   */
+  lookups?: Omit<LookupContext, "sessionId">;
+  /** The lookup runners; default LOOKUP_RUNNERS (tests pass their own). */
+  lookupRunners?: LookupRunners;
+  /** The content checks' controls (loadContentControls), in `contentModules` order. */
+  contentControls?: ContentControls;
+  /** Default CONTENT_MODULES (tests pass their own). */
+  contentModules?: readonly ContentModule[];
+  /**
+   * Called once at the session's end with its decisions and the messages it
+   * queued, for the trace store (`qmd explain`).
+   */
+  onTrace?: (trace: SessionTrace) => void;
   now?: () => Date;
   /** Pauses; tests may pass a fake. */
   sleep?: (seconds: number) => Promise<void>;
@@ -239,12 +248,101 @@ export async function serveSmtpConnection(
   };
   /** Set when a command line has begun and must end within commandSeconds. */
   let lineDeadline: Deadline | undefined;
+  const start = now();
+  const trace: SessionTrace["messages"] = [];
+  let lookupContext: LookupContext | undefined;
+  /** A complete body the end-of-DATA checks are deciding on, not yet committed. */
+  let held: { body: ReceivedBody; data: SmtpDataEffect } | undefined;
+
+  /** Applies a step and runs its effects, and those of the steps they lead to; true: session over. */
+  const run = async (step: SmtpStep): Promise<boolean> => {
+    if (await apply(step)) return true;
+    for (const effect of step.effects) {
+      let next: SmtpStep | undefined;
+      if (effect.kind === "lookup") {
+        // No command line is taken meanwhile: pipelined ones wait in `lines`.
+        await flush();
+        lookupContext ??= { ...(options.lookups ?? { resolver: new Resolver() }), sessionId };
+        const answer = await runLookup(effect.lookup, lookupContext, {
+          runners: options.lookupRunners,
+          defaultSeconds: options.timeoutSeconds,
+        });
+        if (answer.kind === "temporary") {
+          logEvent(
+            "smtp_lookup",
+            `smtpd ${sessionId}: ${effect.lookup.kind} lookup: ${answer.reason}`,
+            {
+              session: sessionId,
+              lookup: effect.lookup.kind,
+            },
+          );
+        }
+        next = session.lookupAnswered(answer, now());
+      } else if (effect.kind === "data") {
+        await flush();
+        const deadline = dataDeadline(options.dataSeconds);
+        const body = await receiveBody(effect, lines, async () => {
+          const chunk = await read(deadline);
+          deadline.received += chunk?.length ?? 0;
+          return chunk;
+        }, options);
+        if (body.kind === "outcome") {
+          next = session.dataFinished(body.outcome);
+        } else {
+          held = { body, data: effect };
+          try {
+            if (await run(session.bodyReceived(body.scans, now()))) return true;
+          } finally {
+            // Refused at the end of DATA (or the session ended): nothing is queued.
+            await held?.body.message.abort().catch(() => {});
+            held = undefined;
+          }
+        }
+      } else if (effect.kind === "commit") {
+        if (held === undefined) throw new Error("A commit without a message");
+        const { body, data } = held;
+        held = undefined;
+        const outcome = await commitMessage(body.message, data, options);
+        if (outcome.kind === "queued") {
+          options.onQueued?.(body.message.id);
+          trace.push({
+            queueId: body.message.id?.toString() ?? `qp ${body.message.qp}`,
+            ...(body.messageId === undefined ? {} : { messageId: body.messageId }),
+            sender: byteText(data.sender),
+            recipients: data.recipients.map(byteText),
+          });
+        }
+        next = session.dataFinished(outcome);
+      } else if (effect.kind === "starttls") {
+        const socket = await startTls();
+        const relay = await options.tlsClientRelays?.(socket) ?? false;
+        next = session.tlsStarted(relay);
+      } else if (effect.kind === "auth") {
+        const checked = await checkCredentials(effect.credentials, {
+          verify: options.verify,
+          authFailures: options.authFailures,
+          remoteIp: options.session.remoteIp,
+          sessionId,
+          log: { prefix: "smtpd", event: "smtp_auth", word: "auth" },
+        });
+        next = session.authVerified(checked.result, checked.recentFailures, checked.blocked);
+      }
+      if (next !== undefined && await run(next)) return true;
+    }
+    return false;
+  };
 
   try {
     if (options.implicitTls) await startTls();
-    if (!(await greet(session, options, transport, sleep, (read) => pendingRead = read, apply))) {
-      return;
-    }
+    const greeted = await greet(
+      options,
+      transport,
+      sleep,
+      (read) => pendingRead = read,
+      apply,
+      () => run(session.greet(now())),
+    );
+    if (!greeted) return;
     while (true) {
       const result = lines.next();
       if (result === undefined) {
@@ -268,37 +366,7 @@ export async function serveSmtpConnection(
       const step = result.kind === "too-long"
         ? session.lineTooLong()
         : session.receiveLine(result.line, now());
-      if (await apply(step)) return;
-      for (const effect of step.effects) {
-        if (effect.kind === "data") {
-          await flush();
-          const deadline = dataDeadline(options.dataSeconds);
-          const outcome = await receiveMessage(effect, lines, async () => {
-            const chunk = await read(deadline);
-            deadline.received += chunk?.length ?? 0;
-            return chunk;
-          }, options);
-          if (await apply(session.dataFinished(outcome))) return;
-        } else if (effect.kind === "starttls") {
-          const socket = await startTls();
-          const relay = await options.tlsClientRelays?.(socket) ?? false;
-          if (await apply(session.tlsStarted(relay))) return;
-        } else if (effect.kind === "auth") {
-          const checked = await checkCredentials(effect.credentials, {
-            verify: options.verify,
-            authFailures: options.authFailures,
-            remoteIp: options.session.remoteIp,
-            sessionId,
-            log: { prefix: "smtpd", event: "smtp_auth", word: "auth" },
-          });
-          const step = session.authVerified(
-            checked.result,
-            checked.recentFailures,
-            checked.blocked,
-          );
-          if (await apply(step)) return;
-        }
-      }
+      if (await run(step)) return;
     }
   } catch (error) {
     if (error instanceof ReadTimeout) {
@@ -319,7 +387,25 @@ export async function serveSmtpConnection(
       // the client is gone; nothing more to say to it
     }
     transport.close();
+    options.onTrace?.({
+      sessionId,
+      start: start.getTime(),
+      remoteIp: options.session.remoteIp,
+      ...(options.session.remoteHost === "unknown"
+        ? {}
+        : { remoteHost: options.session.remoteHost }),
+      ...(session.helo === undefined ? {} : { helo: session.helo }),
+      decisions: [...session.decisions],
+      messages: trace,
+    });
   }
+}
+
+/** Envelope bytes as text, one char per byte. */
+function byteText(bytes: Uint8Array): string {
+  let text = "";
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return text;
 }
 
 /**
@@ -328,12 +414,12 @@ export async function serveSmtpConnection(
  * kept, as qmail keeps them. Returns false when the session is over.
  */
 async function greet(
-  session: SmtpSession,
   options: SmtpConnectionOptions,
   transport: Transport,
   sleep: (seconds: number) => Promise<void>,
   keepRead: (read: Promise<Uint8Array | undefined>) => void,
   apply: (step: SmtpStep) => Promise<boolean>,
+  greeting: () => Promise<boolean>,
 ): Promise<boolean> {
   const delay = options.greetDelay ?? 0;
   if (delay > 0) {
@@ -351,107 +437,5 @@ async function greet(
       return false;
     }
   }
-  return !(await apply(session.greet()));
-}
-
-/**
- * Streams the DATA section from the client into a new queue message and
- * commits it. Anything but a clean CRLF.CRLF end with the limits respected
- * aborts the queue message, so nothing half-written is ever queued.
- */
-async function receiveMessage(
-  data: SmtpDataEffect,
-  lines: LineBuffer,
-  read: () => Promise<Uint8Array | undefined>,
-  options: SmtpConnectionOptions,
-): Promise<DataOutcome> {
-  // Body chunks are written before the next push, so the reader may reuse one buffer.
-  const reader = new DataReader({
-    databytes: data.databytes,
-    maxHops: data.maxHops,
-    reuseBuffer: true,
-  });
-  let message: MessageSink | undefined;
-  let queueError: QueueError | undefined;
-  try {
-    message = await options.openQueue();
-    await message.write(encoder.encode(data.received));
-  } catch (error) {
-    queueError = asQueueError(error, options.sessionId);
-  }
-  let chunk: Uint8Array | undefined = lines.take();
-  try {
-    while (true) {
-      if (chunk !== undefined && chunk.length > 0) {
-        const step = reader.push(chunk);
-        if (
-          message !== undefined && queueError === undefined && !reader.tooBig && !reader.tooManyHops
-        ) {
-          try {
-            for (const piece of step.body) await message.write(piece);
-          } catch (error) {
-            queueError = asQueueError(error, options.sessionId);
-          }
-        }
-        if (step.bareLf) {
-          await message?.abort();
-          return { kind: "barelf" };
-        }
-        if (step.done) {
-          if (step.rest !== null && step.rest.length > 0) lines.push(step.rest);
-          break;
-        }
-      }
-      chunk = await read();
-      if (chunk === undefined) {
-        throw Object.assign(new Error("connection closed during DATA"), { code: "ECONNRESET" });
-      }
-    }
-  } catch (error) {
-    await message?.abort();
-    throw error;
-  }
-  if (queueError !== undefined || message === undefined) {
-    await message?.abort();
-    return { kind: "queue-error", text: queueErrorText(queueError) };
-  }
-  if (reader.tooManyHops) {
-    await message.abort();
-    return { kind: "hops" };
-  }
-  if (reader.tooBig) {
-    await message.abort();
-    return { kind: "toobig" };
-  }
-  try {
-    await message.commit(data.sender, data.recipients);
-  } catch (error) {
-    await message.abort().catch(() => {});
-    return { kind: "queue-error", text: queueErrorText(asQueueError(error, options.sessionId)) };
-  }
-  options.onQueued?.(message.id);
-  // qmail-smtpd's "ok TIME qp PID": the session's clock, like its Received date.
-  const now = options.now?.() ?? new Date();
-  return { kind: "queued", time: Math.floor(now.getTime() / 1000), qp: message.qp };
-}
-
-/** qmail_close's text, or a QMAILQUEUE program's own `D…`/`Z…` line (docs/patches.md seed 001). */
-function queueErrorText(error: QueueError | undefined): string {
-  return error?.replyText ?? qmailCloseText(QUEUE_EXIT.write);
-}
-
-/** Tell the client little, log everything: the reason, errno and path go to the log. */
-function asQueueError(error: unknown, sessionId: string): QueueError {
-  const queueError = error instanceof QueueError
-    ? error
-    : new QueueError(QUEUE_EXIT.write, (error as Error).message);
-  const cause = (error as Error).cause instanceof Error
-    ? `: ${((error as Error).cause as Error).message}`
-    : "";
-  logEvent(
-    "queue_error",
-    `smtpd ${sessionId}: queue trouble (exit ${queueError.exitCode}): ${queueError.logReason}${cause}`,
-    { session: sessionId, exitCode: queueError.exitCode },
-  );
-  return queueError;
+  return !(await greeting());
 }

@@ -16,6 +16,12 @@ import { authFailureDelaySeconds } from "./auth_failures.ts";
 import { batvDay, checkBatvAddress } from "../send/batv.ts";
 import type { ServerTls } from "../tls/server_tls.ts";
 import type { SmtpConnectionOptions } from "./smtp_connection.ts";
+import {
+  activeChecks,
+  FILTER_MODULES,
+  type FilterControls,
+  type FilterModule,
+} from "../policy/filter_modules.ts";
 
 export interface ConnectionFacts {
   remoteIp: string;
@@ -45,6 +51,23 @@ export interface SessionExtras {
   newChallenge: () => { challenge: string; nonce: string };
   /** Unix milliseconds, for BATV's day number (default the clock). */
   nowMs?: number;
+  /**
+   * The filter chain for this client: every check's controls as the role
+   * loaded them (loadFilterControls), the client's layered environment and
+   * its listener; absent = no checks.
+   */
+  filters?: SessionFilterFacts;
+}
+
+/** What picks a client's checks (appliance/policy/filter_modules.ts activeChecks). */
+export interface SessionFilterFacts {
+  controls: FilterControls;
+  /** Process environment layered with the listener's and tcp.smtp's variables. */
+  env: Record<string, string>;
+  /** smtp, submission or smtps. */
+  listener: string;
+  /** Default FILTER_MODULES (tests pass their own). */
+  modules?: readonly FilterModule[];
 }
 
 /** The BATV check for smtpd (docs/patches.md seed 001), or undefined without control/signkey. */
@@ -109,10 +132,19 @@ export function buildSessionOptions(
   const isRcptHost = (domain: string) =>
     rcptHosts.has(domain) || moreRcptHosts?.get(encoder.encode(domain)) !== undefined;
   const localIp = (facts.localIp ?? "").replace(/^::ffff:/, "");
+  const remoteIp = facts.remoteIp.replace(/^::ffff:/, "");
+  const filters = extras.filters;
   return {
+    checks: filters === undefined ? undefined : activeChecks(
+      filters.controls,
+      { env: filters.env, remoteIp, listener: filters.listener },
+      filters.modules ?? FILTER_MODULES,
+    ),
+    env: filters?.env,
+    blacklistDatabytes: policy.databytesPlus > 0 ? policy.databytesPlus : policy.databytes,
     greeting: controls.greeting,
     localHost: facts.localHost ?? controls.me,
-    remoteIp: facts.remoteIp.replace(/^::ffff:/, ""),
+    remoteIp,
     remoteHost: facts.remoteHost ?? "unknown",
     remoteInfo: facts.remoteInfo,
     relayClient: policy.relayClient,

@@ -25,6 +25,9 @@ import { findClientPolicy } from "../net/smtp_client_policy.ts";
 import { connectionStress, logStressChange } from "../net/stress_mode.ts";
 import { ListenerRole } from "./listener_role.ts";
 import type { SmtpSession } from "../smtp/session.ts";
+import { type FilterControls, loadFilterControls } from "../policy/filter_modules.ts";
+import { type ContentControls, loadContentControls } from "../policy/content_modules.ts";
+import { Resolver } from "../dns/resolver.ts";
 
 /** Sent to a client over the connection limits (tcpserver would not even accept it). */
 const REPLY_TOO_MANY_CONNECTIONS = "421 4.7.0 too many connections, try again later\r\n";
@@ -36,6 +39,10 @@ let layout: QueueLayout;
 let controls: SmtpdControls;
 let moreRcptHosts: CdbReader | null = null;
 let tcpRules: TcpRulesTable | undefined;
+let filterControls: FilterControls = [];
+let contentControls: ContentControls = [];
+/** The filter checks' DNS lookups, shared by the role's sessions (control/dnsservers). */
+let resolver: Resolver | undefined;
 let sessionCount = 0;
 
 /** Every control file, or ControlErrors naming each broken one (the old controls stay). */
@@ -43,9 +50,15 @@ function loadControls(): void {
   const next = loadAllControls(() => ({
     controls: loadSmtpdControls(settings.home),
     tcpRules: loadTcpRules(homePaths(settings.home).tcpSmtp),
+    filterControls: loadFilterControls(settings.home),
+    contentControls: loadContentControls(settings.home),
+    resolver: new Resolver({ home: settings.home }),
   }));
   controls = next.controls;
   tcpRules = next.tcpRules;
+  filterControls = next.filterControls;
+  contentControls = next.contentControls;
+  resolver = next.resolver;
   moreRcptHosts = loadMoreRcptHosts(controls);
 }
 
@@ -114,7 +127,10 @@ async function serve(
         authRequired: listen.kind === "submission",
         challengeAuth: role.authCapabilities.read(),
         newChallenge,
+        filters: { controls: filterControls, env, listener: listen.kind },
       }),
+      lookups: { resolver: resolver!, home: settings.home },
+      contentControls,
       openQueue: policy.qmailQueue === undefined
         ? () =>
           openNetworkMessage(layout, controls.queueExtras, {

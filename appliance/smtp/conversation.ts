@@ -16,6 +16,13 @@ export interface Transaction {
   recipients: string[];
   /** RCPT commands seen, accepted or not (for the tarpit). */
   rcptCount: number;
+  /** Header lines the filter checks of MAIL and RCPT added (filter.ts pass verdicts). */
+  headers: string[];
+  /**
+   * A check refused the whole transaction (scope "transaction", seed 003's
+   * whole-message refusal): every later RCPT and the DATA get this reply.
+   */
+  refusal?: readonly string[];
 }
 
 /** What survives from one command to the next. */
@@ -23,6 +30,8 @@ export interface Conversation {
   /** The last HELO/EHLO argument. */
   helo: string | undefined;
   transaction: Transaction | undefined;
+  /** Header lines the filter checks of that HELO added. */
+  heloHeaders?: string[];
 }
 
 /** The session as a verb handler sees it. */

@@ -19,7 +19,14 @@ import { REPLY_BREAK_RULES } from "./replies.ts";
 import type { SmtpLogEffect } from "./session_step.ts";
 
 /** The command refused; END-OF-MESSAGE is the reply after the final dot, as Postfix names it. */
-export type RefusedCommand = "MAIL" | "RCPT" | "DATA" | "END-OF-MESSAGE" | "AUTH";
+export type RefusedCommand =
+  | "CONNECT"
+  | "HELO"
+  | "MAIL"
+  | "RCPT"
+  | "DATA"
+  | "END-OF-MESSAGE"
+  | "AUTH";
 
 export interface Refusal {
   command: RefusedCommand;

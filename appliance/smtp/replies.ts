@@ -13,6 +13,9 @@ import { parseStatusText } from "../mail_error.ts";
 export const REPLY_OK = "250 2.0.0 ok";
 export const REPLY_MAIL_OK = "250 2.1.0 ok";
 export const REPLY_RCPT_OK = "250 2.1.5 ok";
+/** MAIL and RCPT of a BLACKLISTED client, as seed 000's sample log shows them. */
+export const REPLY_MAIL_BLACKLISTED = "250 2.1.0 welcome spammer :)";
+export const REPLY_RCPT_BLACKLISTED = "250 2.1.5 I feed spamassassin now!";
 export const REPLY_FLUSHED = "250 2.0.0 flushed";
 export const REPLY_GO_AHEAD = "354 go ahead";
 export const REPLY_VRFY = "252 2.1.5 send some mail, i'll try my best";
@@ -118,3 +121,6 @@ export function formatQueueErrorReply(text: string): string {
   const match = /^(.*?)\s*\(#(\d\.\d{1,3}\.\d{1,3})\)$/.exec(body);
   return match === null ? `${code} ${body}` : `${code} ${match[2]} ${match[1]}`;
 }
+
+/** A content scan of the message failed (threw), unless its check said otherwise: try later. */
+export const REPLY_SCAN_FAILED = "451 4.3.0 the message could not be scanned, try again later";

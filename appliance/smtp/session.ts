@@ -23,18 +23,19 @@ import { bytesToString, stringToBytes } from "../bytes.ts";
 import type { VerifyResult } from "../auth/sasl_server.ts";
 import { asciiLowerCase } from "./mail_rcpt_address.ts";
 import { formatRejection, isRefusal, type RefusedCommand } from "./rejection.ts";
-import { type DataOutcome, type SmtpStep, step, tarpitStep } from "./session_step.ts";
+import {
+  type DataOutcome,
+  type ScanResult,
+  type SmtpStep,
+  step,
+  tarpitStep,
+} from "./session_step.ts";
 import type { SmtpSessionOptions } from "./session_options.ts";
 import type { Conversation, SessionView } from "./conversation.ts";
-import { heloCommand } from "./helo.ts";
-import {
-  attemptedAddress,
-  dataCommand,
-  endOfDataStep,
-  mailCommand,
-  rcptCommand,
-  type TransactionStep,
-} from "./transaction.ts";
+import { endOfDataStep, type TransactionStep } from "./transaction.ts";
+import type { Decision, FilterPhase, FilterRequest, LookupAnswer } from "../filters/filter.ts";
+import { FilterGate, filterRequest, type PendingChain, rblCommand } from "./session_filters.ts";
+import { type CommandContext, dataStep, heloStep, mailStep, rcptStep } from "./session_commands.ts";
 import { type AuthExchange, type AuthProgress, beginAuth } from "./auth_exchange.ts";
 import {
   REPLY_AUTH_BLOCKED,
@@ -54,10 +55,13 @@ import {
 // The step and option types live beside the session; importers may keep taking them from here.
 export type {
   DataOutcome,
+  ScanResult,
   SmtpAuthEffect,
+  SmtpCommitEffect,
   SmtpDataEffect,
   SmtpEffect,
   SmtpLogEffect,
+  SmtpLookupEffect,
   SmtpStartTlsEffect,
   SmtpStep,
 } from "./session_step.ts";
@@ -74,6 +78,8 @@ type SessionState =
   | { phase: "starttls" }
   /** An AUTH exchange: client lines go to the SASL mechanism. */
   | { phase: "auth"; conversation: Conversation; exchange: AuthExchange }
+  /** A filter check's lookup is out; the role owes lookupAnswered(). */
+  | { phase: "lookup"; pending: PendingChain }
   | { phase: "closed" };
 
 type AuthState = SessionState & { phase: "auth" };
@@ -92,13 +98,18 @@ function byteString(text: string): string {
 }
 
 export class SmtpSession {
-  readonly #options: SmtpSessionOptions;
+  #options: SmtpSessionOptions;
   #state: SessionState = { phase: "connected" };
   #tlsActive: boolean;
   #tlsRelay = false;
   /** The AUTH user once authenticated. */
   #authUser: string | undefined;
   #quit = false;
+  /** The filter chain's side of the session: decisions, rblsmtpd mode, header lines. */
+  readonly #gate: FilterGate;
+  /** Unix ms of the last clock reading the role passed in, for the checks' requests. */
+  #now = 0;
+  #helo: string | undefined;
 
   constructor(options: SmtpSessionOptions) {
     if (options.greeting.length === 0) throw new Error("The SMTP greeting needs at least one line");
@@ -110,6 +121,19 @@ export class SmtpSession {
       badMailFrom: options.badMailFrom.map(byteString),
     };
     this.#tlsActive = options.tls?.active ?? false;
+    this.#gate = new FilterGate({
+      options: () => this.#options,
+      setState: (state) => this.#state = state,
+      blacklist: (recipient) => {
+        this.#options = {
+          ...this.#options,
+          blacklisted: {
+            recipient: byteString(recipient),
+            databytes: this.#options.blacklistDatabytes ?? this.#options.databytes,
+          },
+        };
+      },
+    });
   }
 
   /** The current phase, for logs and tests. */
@@ -136,19 +160,73 @@ export class SmtpSession {
     return this.#quit;
   }
 
+  /** The filter chain's and the content scans' decisions so far, in order. */
+  get decisions(): readonly Decision[] {
+    return this.#gate.decisions;
+  }
+
+  /** The last HELO/EHLO name the session accepted. */
+  get helo(): string | undefined {
+    return this.#helo;
+  }
+
   /**
    * `220 GREETING ESMTP`. A multi-line smtpgreeting (qmail-md patch, docs/patches.md seed 000)
    * is sent as `220-line`… with ` ESMTP` after the last line, where vanilla
    * qmail puts it after its only line.
    */
-  greet(): SmtpStep {
+  greet(now?: Date): SmtpStep {
     if (this.#state.phase !== "connected") throw new Error("The SMTP session was already greeted");
-    this.#state = { phase: "command", conversation: { helo: undefined, transaction: undefined } };
+    this.#clock(now);
+    const state = {
+      phase: "command" as const,
+      conversation: { helo: undefined, transaction: undefined },
+    };
+    this.#state = state;
     const lines = this.#options.greeting;
-    const replies = lines.map((line, i) =>
-      i === lines.length - 1 ? `220 ${line} ESMTP` : `220-${line}`
-    );
-    return step(replies);
+    return this.#gate.ask({
+      request: this.#request("connect", state.conversation, {}),
+      command: "CONNECT",
+      back: state,
+      proceed: (headers) => {
+        this.#gate.connectHeaders = headers;
+        return step(
+          lines.map((line, i) => i === lines.length - 1 ? `220 ${line} ESMTP` : `220-${line}`),
+        );
+      },
+    });
+  }
+
+  /**
+   * The answer to a `lookup` effect: the check that asked goes on, then the
+   * rest of the chain, then the command it was asked for.
+   */
+  lookupAnswered(answer: LookupAnswer, now?: Date): SmtpStep {
+    const state = this.#state;
+    if (state.phase !== "lookup") {
+      throw new Error(`A lookup answer arrived in the ${state.phase} phase`);
+    }
+    this.#clock(now);
+    return this.#gate.resume(state.pending, answer);
+  }
+
+  /**
+   * The body is in (the DATA section ended within the limits) and the content
+   * scans finished with these verdicts; the role holds the message
+   * uncommitted. A scan's refusal refuses the message, else the end checks
+   * decide; a `commit` effect tells the role to commit and call dataFinished(),
+   * a step without one refused the message and the role drops it.
+   */
+  bodyReceived(scans: readonly ScanResult[], now?: Date): SmtpStep {
+    const state = this.#state;
+    if (state.phase !== "data") throw new Error(`A body arrived in the ${state.phase} phase`);
+    this.#clock(now);
+    return this.#gate.endOfData(scans, {
+      request: this.#request("end", state.conversation, {}),
+      command: "END-OF-MESSAGE",
+      back: state,
+      proceed: () => step([], { effects: [{ kind: "commit" }] }),
+    });
   }
 
   /**
@@ -166,40 +244,50 @@ export class SmtpSession {
     if (state.phase !== "command") {
       throw new Error(`A command line arrived in the ${state.phase} phase`);
     }
-    if (bytes.includes(0)) return step([REPLY_NUL_IN_COMMAND]);
-
+    this.#clock(now);
     const text = bytesToString(bytes);
     const space = text.indexOf(" ");
     const verb = asciiLowerCase(space < 0 ? text : text.slice(0, space));
+    const rbl = this.#gate.rbl;
+    if (rbl !== undefined) {
+      // rblsmtpd's conversation, whatever the line holds.
+      const answer = rblCommand(verb, rbl, this.#options.env ?? {});
+      if (answer.quit) {
+        this.#state = { phase: "closed" };
+        this.#quit = true;
+      }
+      return step(answer.replies, { close: answer.close });
+    }
+    if (bytes.includes(0)) return step([REPLY_NUL_IN_COMMAND]);
     const argument = space < 0 ? "" : text.slice(space).replace(/^ +/, "");
-    return this.#command(state.conversation, verb, argument, now);
+    return this.#command(
+      { phase: "command", conversation: state.conversation },
+      verb,
+      argument,
+      now,
+    );
   }
 
   /** One command, by its verb (lower case); one handler per verb, as chasquid has. */
-  #command(conversation: Conversation, verb: string, argument: string, now: Date): SmtpStep {
+  #command(
+    state: { phase: "command"; conversation: Conversation },
+    verb: string,
+    argument: string,
+    now: Date,
+  ): SmtpStep {
+    const conversation = state.conversation;
     const helo = conversation.helo;
     const view = this.#view();
     switch (verb) {
       case "helo":
-        return heloCommand(view, conversation, argument, false);
       case "ehlo":
-        return heloCommand(view, conversation, argument, true);
+        return heloStep(this.#context(state), argument, verb === "ehlo");
       case "mail":
-        return this.#logged(mailCommand(view, conversation, argument), "MAIL", helo, () => ({
-          sender: attemptedAddress(this.#options, argument),
-        }));
+        return mailStep(this.#context(state), argument);
       case "rcpt":
-        return this.#logged(rcptCommand(view, conversation, argument), "RCPT", helo, () => ({
-          sender: conversation.transaction?.sender,
-          recipients: [attemptedAddress(this.#options, argument)],
-        }));
-      case "data": {
-        const data = this.#moved(dataCommand(view, conversation, now), conversation);
-        return this.#logged(data, "DATA", helo, () => ({
-          sender: conversation.transaction?.sender,
-          recipients: conversation.transaction?.recipients,
-        }));
-      }
+        return rcptStep(this.#context(state), argument);
+      case "data":
+        return dataStep(this.#context(state), now);
       case "starttls":
         return this.#startTls(argument);
       case "auth":
@@ -298,6 +386,35 @@ export class SmtpSession {
     if (this.#state.phase === "closed") return step([], { close: true });
     this.#state = { phase: "closed" };
     return step([REPLY_TIMEOUT], { close: true });
+  }
+
+  /** What session_commands.ts's handlers get for one command. */
+  #context(state: { phase: "command"; conversation: Conversation }): CommandContext {
+    const conversation = state.conversation;
+    return {
+      view: this.#view(),
+      state,
+      gate: this.#gate,
+      request: (phase, extra) => this.#request(phase, conversation, extra),
+      logged: (result, command, envelope) =>
+        this.#logged(result, command, conversation.helo, envelope),
+      moved: (result) => this.#moved(result, conversation),
+      heloAccepted: (helo) => this.#helo = helo,
+    };
+  }
+
+  /** What a phase's checks are asked with. */
+  #request(
+    phase: FilterPhase,
+    conversation: Conversation,
+    extra: Partial<FilterRequest>,
+  ): FilterRequest {
+    const view = this.#view();
+    return filterRequest(view, { phase, now: this.#now, ...extra }, conversation);
+  }
+
+  #clock(now: Date | undefined): void {
+    if (now !== undefined) this.#now = now.getTime();
   }
 
   /** What the verb handlers see of this session. */

@@ -6,6 +6,7 @@
 import type { BatvCheck } from "../send/batv.ts";
 import type { MechanismName } from "../auth/mechanisms.ts";
 import type { RcptHostsLookup } from "./mail_rcpt_address.ts";
+import type { ActiveCheck } from "../filters/chain.ts";
 
 /** SMTP AUTH for this connection (docs/patches.md seed 000 README.auth, seed 001 secauth*). */
 export interface SmtpAuthOptions {
@@ -105,4 +106,13 @@ export interface SmtpSessionOptions {
    * the size.
    */
   blacklisted?: { recipient: string; databytes: number };
+  /**
+   * The filter chain's checks on for this client, in chain order
+   * (config/filter_modules.ts activeChecks); absent = none.
+   */
+  checks?: readonly ActiveCheck[];
+  /** The client's layered environment (process, listener, tcp.smtp), for the checks' requests. */
+  env?: Readonly<Record<string, string>>;
+  /** databytes+ for a client a check marks BLACKLISTED; default databytes. */
+  blacklistDatabytes?: number;
 }

@@ -3,6 +3,7 @@
  * a pause and effects to run, and what the role reports back after DATA.
  */
 import type { Credentials } from "../auth/sasl_server.ts";
+import type { FilterRequest, Lookup, Verdict } from "../filters/filter.ts";
 
 /** Accept a message: stream the body, then call dataFinished(). */
 export interface SmtpDataEffect {
@@ -17,6 +18,31 @@ export interface SmtpDataEffect {
   databytes: number;
   /** Received/Delivered lines that mean a loop. */
   maxHops: number;
+  /**
+   * Header lines the filter chain's passing checks added (Received-SPF, X-...), without line
+   * ends, written at the top of the message before `received`.
+   */
+  headers: string[];
+  /** What the session knows at DATA, for the content scans the driver begins (filter.ts). */
+  request: FilterRequest;
+}
+
+/**
+ * A check asked for something outside (filter.ts Lookup): run it and call
+ * lookupAnswered() with the answer. No command line is read meanwhile.
+ */
+export interface SmtpLookupEffect {
+  kind: "lookup";
+  lookup: Lookup;
+}
+
+/**
+ * The end-of-DATA checks passed: commit the message the driver holds to the
+ * queue and call dataFinished(). A step after bodyReceived() without this
+ * effect refused the message: the driver aborts it.
+ */
+export interface SmtpCommitEffect {
+  kind: "commit";
 }
 
 /** Flush the replies, drop any input already read, then start TLS and call tlsStarted(). */
@@ -33,16 +59,30 @@ export interface SmtpAuthEffect {
 /**
  * Something for the session log; never holds a secret. `tarpit` and
  * `relay-refused` only when control/log/tarpitting and orchecks ask for them;
- * `reject` (rejection.ts) always. `fields` go into JSON logs as they are.
+ * `reject` (rejection.ts, or a filter check's own line) always; `filter` a
+ * note about the filter chain (a verdict qmd could not follow), always. `fields` go into JSON logs as they are.
  */
 export interface SmtpLogEffect {
   kind: "log";
-  event: "tarpit" | "relay-refused" | "reject";
+  event: "tarpit" | "relay-refused" | "reject" | "filter";
   text: string;
   fields?: Record<string, string | null>;
 }
 
-export type SmtpEffect = SmtpDataEffect | SmtpStartTlsEffect | SmtpAuthEffect | SmtpLogEffect;
+export type SmtpEffect =
+  | SmtpDataEffect
+  | SmtpStartTlsEffect
+  | SmtpAuthEffect
+  | SmtpLogEffect
+  | SmtpLookupEffect
+  | SmtpCommitEffect;
+
+/** A content scan's verdict at the end of DATA, reported with bodyReceived(). */
+export interface ScanResult {
+  /** The content check's name (clamd, signatures). */
+  check: string;
+  verdict: Verdict;
+}
 
 export interface SmtpStep {
   /** Reply lines without CRLF; a multi-line reply is several strings. */

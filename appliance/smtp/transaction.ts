@@ -13,7 +13,8 @@ import {
   parseSmtpAddress,
 } from "./mail_rcpt_address.ts";
 import { formatSmtpReceived } from "./received.ts";
-import type { Conversation, SessionView } from "./conversation.ts";
+import type { FilterRequest } from "../filters/filter.ts";
+import type { Conversation, SessionView, Transaction } from "./conversation.ts";
 import type { SmtpSessionOptions } from "./session_options.ts";
 import { type DataOutcome, type SmtpStep, step, tarpitStep } from "./session_step.ts";
 import {
@@ -26,9 +27,11 @@ import {
   REPLY_BATV_UNSIGNED,
   REPLY_BREAK_RULES,
   REPLY_GO_AHEAD,
+  REPLY_MAIL_BLACKLISTED,
   REPLY_MAIL_FIRST,
   REPLY_MAIL_OK,
   REPLY_NO_GATEWAY,
+  REPLY_RCPT_BLACKLISTED,
   REPLY_RCPT_OK,
   REPLY_SIZE_TOO_BIG,
   REPLY_SYNTAX,
@@ -71,13 +74,18 @@ export function attemptedAddress(options: SmtpSessionOptions, argument: string):
   return parseSmtpAddress(argument, addressOptions(options)) ?? argument;
 }
 
+/** BLACKLISTED (docs/patches.md seed 000) applies: set, and no AUTH (md19). */
+function blacklisted(view: SessionView): boolean {
+  return view.options.blacklisted !== undefined && view.authUser === undefined;
+}
+
 /**
  * The size limit for a message: databytes, then databytesmf, then databytesrcpt (docs/patches.md
  * seed 001).
  */
 function messageLimit(view: SessionView, sender: string, recipients: string[]): number {
   const options = view.options;
-  if (options.blacklisted !== undefined && view.authUser === undefined) {
+  if (options.blacklisted !== undefined && blacklisted(view)) {
     return options.blacklisted.databytes;
   }
   let limit = options.databytes;
@@ -93,58 +101,70 @@ function messageLimit(view: SessionView, sender: string, recipients: string[]): 
   return byRecipient ?? limit;
 }
 
-/** MAIL starts a new transaction; a syntax error leaves the old one in place, as in qmail. */
+/**
+ * MAIL starts a new transaction: the step to send and, when qmail's own
+ * checks accept it, the transaction the session opens once the filter chain
+ * agrees; a syntax error leaves the old one in place, as in qmail.
+ */
 export function mailCommand(
   view: SessionView,
-  conversation: Conversation,
   argument: string,
-): SmtpStep {
+): { step: SmtpStep; transaction?: Transaction } {
   const options = view.options;
   if (options.auth?.required && view.authUser === undefined) {
-    return step([REPLY_AUTH_REQUIRED]);
+    return { step: step([REPLY_AUTH_REQUIRED]) };
   }
   const sender = parseSmtpAddress(argument, addressOptions(options));
   if (sender === null) {
-    return tarpitStep(options.tarpit, [REPLY_SYNTAX], "address too long or malformed");
+    return { step: tarpitStep(options.tarpit, [REPLY_SYNTAX], "address too long or malformed") };
   }
   const declared = parseSizeParameter(argument);
   const limit = messageLimit(view, sender, []);
   if (declared !== undefined && limit > 0 && declared > limit) {
-    return step([REPLY_SIZE_TOO_BIG]);
+    return { step: step([REPLY_SIZE_TOO_BIG]) };
   }
-  conversation.transaction = {
-    sender,
-    badMailFrom: isBadMailFrom(sender, options.badMailFrom),
-    recipients: [],
-    rcptCount: 0,
+  return {
+    step: step([blacklisted(view) ? REPLY_MAIL_BLACKLISTED : REPLY_MAIL_OK], {
+      delay: options.delays?.mail ?? 0,
+    }),
+    transaction: {
+      sender,
+      badMailFrom: isBadMailFrom(sender, options.badMailFrom),
+      recipients: [],
+      rcptCount: 0,
+      headers: [],
+    },
   };
-  return step([REPLY_MAIL_OK], { delay: options.delays?.mail ?? 0 });
 }
 
-/** RCPT adds a recipient to the transaction, or says why not. */
+/**
+ * RCPT: the step to send and, when qmail's own checks accept it, the
+ * recipient the session adds to the transaction once the filter chain agrees.
+ */
 export function rcptCommand(
   view: SessionView,
   conversation: Conversation,
   argument: string,
-): SmtpStep {
+): { step: SmtpStep; recipient?: string } {
   const transaction = conversation.transaction;
-  if (transaction === undefined) return step([REPLY_MAIL_FIRST]);
+  if (transaction === undefined) return { step: step([REPLY_MAIL_FIRST]) };
+  const refused = (refusal: SmtpStep) => ({ step: refusal });
   const options = view.options;
   transaction.rcptCount++;
   let recipient = parseSmtpAddress(argument, addressOptions(options));
   // Departure: qmail accepts an empty recipient (`RCPT TO:<>`) and later
   // appends envnoathost to nothing; no mail can be meant for it.
   if (recipient === null || recipient === "") {
-    return tarpitStep(options.tarpit, [REPLY_SYNTAX], "address too long or malformed");
+    return refused(tarpitStep(options.tarpit, [REPLY_SYNTAX], "address too long or malformed"));
   }
-  if (transaction.badMailFrom) return step([REPLY_BAD_MAIL_FROM]);
+  if (transaction.badMailFrom) return refused(step([REPLY_BAD_MAIL_FROM]));
   const batv = options.batv;
   if (batv !== undefined) {
     const checked = batv.check(recipient);
     if (checked.signed && checked.ok) {
       recipient = checked.original;
     } else if (transaction.sender === "" && !batv.exempt(recipient, conversation.helo)) {
-      return step([checked.signed ? REPLY_BATV_INVALID : REPLY_BATV_UNSIGNED]);
+      return refused(step([checked.signed ? REPLY_BATV_INVALID : REPLY_BATV_UNSIGNED]));
     }
   }
   const relayClient = options.relayClient;
@@ -155,31 +175,36 @@ export function rcptCommand(
   } else if (
     hasRoutingLocalPart(recipient) || !isRcptAllowed(recipient, options.rcptHosts)
   ) {
-    return step([REPLY_NO_GATEWAY], {
+    return refused(step([REPLY_NO_GATEWAY], {
       effects: [{
         kind: "log",
         event: "relay-refused",
         text: `relay refused: <${transaction.sender}> to <${recipient}>`,
       }],
-    });
+    }));
   }
   const limits = [options.maxRecipients];
   if (!view.relaying) limits.push(options.maxUnauthRecipients);
   for (const limit of limits) {
     if (limit !== undefined && limit > 0 && transaction.recipients.length >= limit) {
-      return tarpitStep(options.tarpit, [REPLY_TOO_MANY_RECIPIENTS], "too many recipients");
+      return refused(
+        tarpitStep(options.tarpit, [REPLY_TOO_MANY_RECIPIENTS], "too many recipients"),
+      );
     }
   }
-  transaction.recipients.push(recipient);
   const tarpit = options.tarpit;
+  const ok = blacklisted(view) ? REPLY_RCPT_BLACKLISTED : REPLY_RCPT_OK;
   if (tarpit !== undefined && tarpit.count > 0 && transaction.rcptCount > tarpit.count) {
-    return tarpitStep(
-      tarpit,
-      [REPLY_RCPT_OK],
-      `<${transaction.sender}> to <${recipient}> | rcpt ${transaction.rcptCount}`,
-    );
+    return {
+      step: tarpitStep(
+        tarpit,
+        [ok],
+        `<${transaction.sender}> to <${recipient}> | rcpt ${transaction.rcptCount}`,
+      ),
+      recipient,
+    };
   }
-  return step([REPLY_RCPT_OK], { delay: options.delays?.rcpt ?? 0 });
+  return { step: step([ok], { delay: options.delays?.rcpt ?? 0 }), recipient };
 }
 
 /** RFC 3848 transmission types, as qmail-md writes them (docs/patches.md seed 000 md21). */
@@ -194,6 +219,7 @@ export function dataCommand(
   view: SessionView,
   conversation: Conversation,
   now: Date,
+  request: FilterRequest,
 ): TransactionStep {
   const transaction = conversation.transaction;
   if (transaction === undefined) return { step: step([REPLY_MAIL_FIRST]), phase: "command" };
@@ -224,6 +250,8 @@ export function dataCommand(
         received,
         databytes: messageLimit(view, transaction.sender, transaction.recipients),
         maxHops: options.maxHops ?? DEFAULT_MAX_HOPS,
+        headers: [],
+        request,
       }],
     }),
     phase: "data",
