@@ -171,6 +171,7 @@ Deno.test({
               kind: "refuse",
               reply: [`554 5.7.7 your email contains the virus "${SIGNATURE}.UNOFFICIAL"!`],
               rule: { check: "clamd", source: "control/clamd", entry: `${SIGNATURE}.UNOFFICIAL` },
+              log: `CLAMD: virus "${SIGNATURE}.UNOFFICIAL" was found!`,
             },
           );
         });

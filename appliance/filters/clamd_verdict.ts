@@ -63,7 +63,8 @@ export function parseClamdReply(reply: string): ClamdOutcome {
 }
 
 /**
- * The verdict at the end of DATA. A message over StreamMaxLength passes even
+ * The verdict at the end of DATA; a refusal carries its `CLAMD:` line, which
+ * the session logs. A message over StreamMaxLength passes even
  * with clamdfailreject: clamd works, it only scans no further, and refusing
  * temporarily would only make the sender retry the same message until it
  * bounces.
@@ -75,14 +76,14 @@ export function clamdVerdict(outcome: ClamdOutcome, failReject: boolean): Verdic
         check: "clamd",
         source: "control/clamd",
         entry: cleanName(outcome.name),
-      });
+      }, { log: clamdLogText(outcome) });
     case "failed":
       return failReject
         ? refuse(REPLY_CLAMD_FAILED, {
           check: "clamd",
           source: "control/clamdfailreject",
           entry: outcome.reason,
-        })
+        }, { log: clamdLogText(outcome) })
         : PASS;
     default:
       return PASS;

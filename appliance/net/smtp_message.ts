@@ -155,7 +155,8 @@ export async function receiveBody(
   });
   const scans = beginNamedScans(
     options.contentControls ?? [],
-    data.request,
+    // The session id, for the lines a scan logs itself (clamd's CLAMD:).
+    { ...data.request, sessionId: options.sessionId },
     options.contentModules ?? CONTENT_MODULES,
   );
   let message: MessageSink | undefined;

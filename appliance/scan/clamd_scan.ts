@@ -2,8 +2,9 @@
  * The clamd content scan of one message (docs/patches.md seeds 000 and 001):
  * the connection to clamd opens when DATA starts, every chunk of the body
  * goes to clamd as it arrives, and at the end of DATA clamd's answer becomes
- * the verdict (appliance/filters/clamd_verdict.ts). The `CLAMD:` line of the
- * seed's sample log is written here, where the answer is known.
+ * the verdict (appliance/filters/clamd_verdict.ts). A refusal carries the
+ * seed's `CLAMD:` log line for the session to write; a message let through
+ * unscanned (clamd down, StreamMaxLength) is logged here.
  */
 import type { ClamdSettings } from "../../config/clamd.ts";
 import type { ContentScan, FilterRequest, Verdict } from "../filters/filter.ts";
@@ -54,7 +55,10 @@ export function beginClamdScan(
           outcome = { kind: "failed", reason: reasonOf(error) };
         }
       }
-      const text = clamdLogText(outcome);
+      const verdict = clamdVerdict(outcome, settings.failReject);
+      // A refusal's CLAMD: line is logged by the session (verdict.log); a pass
+      // that is worth a line (not scanned, or scanned by nobody) is logged here.
+      const text = verdict.kind === "pass" ? clamdLogText(outcome) : undefined;
       if (text !== undefined) {
         const prefix = request.sessionId === undefined ? "smtpd" : `smtpd ${request.sessionId}`;
         log("smtp_clamd", `${prefix}: ${text}`, {
@@ -64,7 +68,7 @@ export function beginClamdScan(
           ...(outcome.kind === "virus" ? { virus: outcome.name } : {}),
         });
       }
-      return clamdVerdict(outcome, settings.failReject);
+      return verdict;
     },
     async abort(): Promise<void> {
       done = true;
