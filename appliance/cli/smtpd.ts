@@ -115,11 +115,11 @@ export async function main(args: string[]): Promise<number> {
     lookups: { resolver: new Resolver({ home }), home },
     contentControls,
     openQueue: policy.qmailQueue === undefined
-      ? () =>
+      ? (request) =>
         openNetworkMessage(layout, controls.queueExtras, {
+          ...request,
           env,
           remoteIp: env.TCPREMOTEIP,
-          relaying: session?.relaying ?? false,
         })
       : () =>
         openExternalQueue(policy.qmailQueue!, layout, {

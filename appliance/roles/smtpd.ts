@@ -24,7 +24,6 @@ import { authFailureGuard } from "../net/credentials_check.ts";
 import { findClientPolicy } from "../net/smtp_client_policy.ts";
 import { connectionStress, logStressChange } from "../net/stress_mode.ts";
 import { ListenerRole } from "./listener_role.ts";
-import type { SmtpSession } from "../smtp/session.ts";
 import { type FilterControls, loadFilterControls } from "../policy/filter_modules.ts";
 import { type ContentControls, loadContentControls } from "../policy/content_modules.ts";
 import { Resolver } from "../dns/resolver.ts";
@@ -113,7 +112,6 @@ async function serve(
     listener: listen.kind,
   });
   const tlsAvailable = role.serverTls.context() !== undefined;
-  let session: SmtpSession | undefined;
   try {
     await serveSmtpConnection(socketTransport(socket), {
       session: buildSessionOptions(controls, moreRcptHosts, policy, {
@@ -132,12 +130,8 @@ async function serve(
       lookups: { resolver: resolver!, home: settings.home },
       contentControls,
       openQueue: policy.qmailQueue === undefined
-        ? () =>
-          openNetworkMessage(layout, controls.queueExtras, {
-            env,
-            remoteIp: remote,
-            relaying: session?.relaying ?? false,
-          })
+        ? (request) =>
+          openNetworkMessage(layout, controls.queueExtras, { ...request, env, remoteIp: remote })
         : () =>
           openExternalQueue(policy.qmailQueue!, layout, {
             timeoutSeconds: controls.timeoutSeconds,
@@ -160,7 +154,6 @@ async function serve(
         relayClient: policy.relayClient,
       }),
       log: controls.log,
-      onSession: (started) => session = started,
       onQueued: (id) => {
         if (id === undefined) return;
         logEvent("smtp_queued", `smtpd ${sessionId}: queued msg ${id}`, {

@@ -150,11 +150,6 @@ export class SmtpSession {
     return this.#tlsActive;
   }
 
-  /** RELAYCLIENT, a successful AUTH or a tlsclients certificate: the client may relay. */
-  get relaying(): boolean {
-    return this.#view().relaying;
-  }
-
   /** Whether the session ended with the client's QUIT (qmail-smtpd exits 0 only then). */
   get quit(): boolean {
     return this.#quit;
