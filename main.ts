@@ -74,6 +74,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "qmail-newu: compile users/assign into users/cdb",
     load: () => import("./appliance/cli/newu.ts"),
   },
+  recipients: {
+    summary: "qmail-recipients: compile users/recipients into users/recipients.cdb",
+    load: () => import("./appliance/cli/recipients.ts"),
+  },
   user: {
     summary: "add, delete, list mailboxes; set passwords",
     load: () => import("./appliance/cli/user.ts"),
@@ -97,6 +101,7 @@ const PROGRAM_NAMES: Record<string, string> = {
   "qmail-qstat": "qstat",
   "qmail-showctl": "showctl",
   "qmail-newu": "newu",
+  "qmail-recipients": "recipients",
   "qmail-smtpd": "smtpd",
   "qmail-remote": "remote",
   "qmail-popup": "pop3d",

@@ -7,6 +7,7 @@
 import type { LogRecord } from "./log.ts";
 import type { Credentials, VerifyResult } from "./auth/sasl_server.ts";
 import type { TlsFiles } from "./tls/tls_files.ts";
+import type { Lookup, LookupAnswer } from "./filters/filter.ts";
 
 /** The roles the supervisor runs. */
 export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";
@@ -112,6 +113,16 @@ export type ToRole =
   }
   /** auth → smtpd/pop3d: the answer to one auth-verify. */
   | { type: "auth-result"; request: number; worker: number; role?: RoleName; result: VerifyResult }
+  /** smtpd → the role that answers a filter lookup of this kind (LOOKUP_ROLES), via the supervisor. */
+  | { type: "lookup"; request: number; worker: number; role?: RoleName; lookup: Lookup }
+  /** The answer to one lookup, back to the asking isolate. */
+  | {
+    type: "lookup-result";
+    request: number;
+    worker: number;
+    role?: RoleName;
+    answer: LookupAnswer;
+  }
   /** The supervisor restarted a role; work in flight with it is lost. */
   | { type: "peer-restarted"; role: RoleName };
 
@@ -141,8 +152,30 @@ export type FromRole =
   }
   /** auth → the asking isolate (`role`, numbered `worker`). */
   | { type: "auth-result"; request: number; worker: number; role?: RoleName; result: VerifyResult }
+  /** smtpd → a filter lookup another role answers (routed by the supervisor by kind). */
+  | { type: "lookup"; request: number; worker: number; role?: RoleName; lookup: Lookup }
+  /** The answering role → the asking isolate (`role`, numbered `worker`). */
+  | {
+    type: "lookup-result";
+    request: number;
+    worker: number;
+    role?: RoleName;
+    answer: LookupAnswer;
+  }
   /** A fatal configuration problem: the supervisor logs it and does not restart blindly. */
   | { type: "fatal"; message: string };
+
+/**
+ * The role that answers each kind of filter lookup an smtpd isolate cannot
+ * answer itself (its permissions do not reach the files): whether local
+ * delivery would take an address is local's question (it may read the user
+ * homes), greylisting triplets live in the accounts database, which auth
+ * keeps. The other kinds (dns, spf, program, callback) smtpd runs itself.
+ */
+export const LOOKUP_ROLES: Readonly<Partial<Record<Lookup["kind"], RoleName>>> = {
+  recipient: "local",
+  greylist: "auth",
+};
 
 /** qmail-send's two channels: qmail-lspawn's and qmail-rspawn's. */
 export type DeliveryChannel = "local" | "remote";

@@ -15,6 +15,7 @@ import { readCheckpassword } from "../config/checkpassword.ts";
 import { readExtraRemote } from "../config/remote.ts";
 import { loadTcpRules } from "../config/tcprules.ts";
 import { clamdSocketPath, loadClamdControls } from "../config/clamd.ts";
+import { loadRcptCheck, readRecipientsList, recipientCdbPath } from "../config/recipient_checks.ts";
 import { createLimitsBuffer } from "./net/connection_limits.ts";
 import { AuthFailures } from "./net/auth_failures.ts";
 import { AuthCapabilities } from "./net/auth_capabilities.ts";
@@ -67,6 +68,10 @@ export interface HomeGrants {
   qmailQueues: string[];
   /** control/clamd's Unix socket, which smtpd connects to (docs/patches.md seed 000, md24). */
   clamdSocket?: string;
+  /** control/rcptcheck's program and RCPTCHECK programs in tcp.smtp, run by smtpd. */
+  rcptChecks: string[];
+  /** The cdbs control/recipients lists (recipientchk 2), read by smtpd. */
+  recipientCdbs: string[];
 }
 
 /**
@@ -107,6 +112,14 @@ export function readHomeGrants(home: string): HomeGrants {
       [],
     ),
     clamdSocket: orNothing(() => clamdSocketPath(loadClamdControls(home)), undefined),
+    rcptChecks: [
+      ...orNothing(() => [loadRcptCheck(home).program ?? ""], []),
+      ...orNothing(() => loadTcpRules(homePaths(home).tcpSmtp)?.valuesOf("RCPTCHECK") ?? [], []),
+    ].filter((program) => program !== ""),
+    recipientCdbs: orNothing(
+      () => readRecipientsList(home).map(({ file }) => recipientCdbPath(home, file)),
+      [],
+    ),
   };
 }
 
@@ -182,6 +195,14 @@ export function roleTable(
   // QMAILQUEUE from the environment and from tcp.smtp; "" means the built-in queue.
   const qmailQueues = [...new Set([options.env.QMAILQUEUE ?? "", ...grants.qmailQueues])]
     .filter((program) => program !== "");
+  // The rcptcheck programs, started directly (no shell): the environment's, the control
+  // file's and tcp.smtp's. A program named later needs a restart to be runnable.
+  const rcptChecks = [...new Set([options.env.RCPTCHECK ?? "", ...grants.rcptChecks])]
+    .filter((program) => program !== "");
+  // recipientchk 2's cdbs: qmd recipients' default one and those control/recipients lists.
+  const recipientCdbs = [
+    ...new Set([`${paths.home}/users/recipients.cdb`, ...grants.recipientCdbs]),
+  ];
   const pop3 = options.pop3 ?? [];
   const clamdSocket = grants.clamdSocket === undefined ? [] : [grants.clamdSocket];
   const table: RoleSpec[] = [
@@ -229,7 +250,9 @@ export function roleTable(
       permissions: {
         // The account database and control/checkpassword; nothing else of the home.
         read: [paths.control, ...accounts],
-        write: [],
+        // Greylisting's triplets live in the accounts database (accounts/greylist_store.ts):
+        // auth writes them for smtpd, which may not touch the database itself.
+        write: accounts,
         // control/checkpassword's programs, through /bin/sh for the fd 3 interface.
         run: runThroughShell((grants.checkpassword ?? []).filter((word) => word.startsWith("/"))),
         env: false,
@@ -254,13 +277,14 @@ export function roleTable(
           `${paths.tcpSmtp}.cdb`,
           ...intake,
           "/etc/resolv.conf",
+          ...recipientCdbs,
           ...clamdSocket,
         ],
         write: [...intake, ...clamdSocket],
         net: true,
         env: false,
-        // QMAILQUEUE programs, started by /bin/sh with the envelope on fd 1.
-        run: runThroughShell(qmailQueues),
+        // QMAILQUEUE programs, started by /bin/sh with the envelope on fd 1; rcptcheck's.
+        run: runThroughShell([...qmailQueues, ...rcptChecks]),
         ffi: false,
         sys: ["hostname", "uid"],
         import: false,

@@ -5,7 +5,7 @@
  * restarting crashed roles with backoff, and turning signals into reload,
  * flush and drain.
  */
-import type { FromRole, RoleName, ToRole } from "./ipc.ts";
+import { type FromRole, LOOKUP_ROLES, type RoleName, type ToRole } from "./ipc.ts";
 import { formatLogRecord, logEvent, type LogFormat, type LogRecord, setLogSink } from "./log.ts";
 import { LogBacklog } from "./log_backlog.ts";
 import { StdoutLines } from "./stdout_lines.ts";
@@ -198,6 +198,10 @@ export class Supervisor {
       if (role.spec.name === "local" || role.spec.name === "remote") {
         this.#post("send", { type: "peer-restarted", role: role.spec.name });
       }
+      if (role.spec.name === "local") {
+        // The realrcptto lookups it was answering are lost; smtpd answers them "try later".
+        this.#post("smtpd", { type: "peer-restarted", role: "local" });
+      }
       if (role.spec.name === "auth") {
         this.#post("smtpd", { type: "peer-restarted", role: "auth" });
         this.#post("pop3d", { type: "peer-restarted", role: "auth" });
@@ -235,6 +239,29 @@ export class Supervisor {
         this.#post("auth", { ...message, role: role.spec.name });
         break;
       case "auth-result":
+        this.#postTo(message.role ?? "smtpd", message.worker - 1, message);
+        break;
+      case "lookup": {
+        const owner = LOOKUP_ROLES[message.lookup.kind];
+        if (owner !== undefined && this.#roles.some((each) => each.spec.name === owner)) {
+          this.#post(owner, { ...message, role: role.spec.name });
+        } else {
+          role.worker.postMessage(
+            {
+              type: "lookup-result",
+              request: message.request,
+              worker: message.worker,
+              role: role.spec.name,
+              answer: {
+                kind: "temporary",
+                reason: `no role answers ${message.lookup.kind} lookups`,
+              },
+            } satisfies ToRole,
+          );
+        }
+        break;
+      }
+      case "lookup-result":
         this.#postTo(message.role ?? "smtpd", message.worker - 1, message);
         break;
       case "drained": {

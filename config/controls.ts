@@ -20,6 +20,7 @@ import { POP3D_CONTROLS } from "./controls/pop3d.ts";
 import { INJECT_CONTROLS } from "./controls/inject.ts";
 import { REMOTE_CONTROLS } from "./controls/remote.ts";
 import { CONTENT_CONTROLS } from "./controls/content.ts";
+import { RECIPIENT_CONTROLS } from "./controls/recipients.ts";
 
 export type { ControlKind, ControlReader, ControlSpec } from "./controls/spec.ts";
 
@@ -32,6 +33,7 @@ export const CONTROLS: readonly ControlSpec[] = [
   ...POP3D_CONTROLS,
   ...INJECT_CONTROLS,
   ...REMOTE_CONTROLS,
+  ...RECIPIENT_CONTROLS,
 ];
 
 /** The table entry for a control file name, if qmd knows it. */

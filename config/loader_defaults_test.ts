@@ -14,6 +14,7 @@ import { readCheckpassword } from "./checkpassword.ts";
 import { type ClamdControls, loadClamdControls } from "./clamd.ts";
 import { loadSignatureControls, type SignatureControls } from "./signatures.ts";
 import { loadQueueExtrasControls, type QueueExtrasControls } from "./queue_extras.ts";
+import { loadGreylist, loadRcptCheck, loadRealRcptTo, loadRecipients } from "./recipient_checks.ts";
 
 const ME = "mx.example.test";
 
@@ -83,6 +84,16 @@ const SMTPD = loader<SmtpdControls>(loadSmtpdControls, {
   signkeystale: (c) => c.batv.staleDays,
   nosignhosts: (c) => c.batv.noSignHosts,
   nosignmydoms: (c) => c.batv.noSignMyDoms,
+  // The recipient checks' files, read by their own loaders (config/recipient_checks.ts).
+  realrcptto: (_, home) => loadRealRcptTo(home).enabled,
+  recipients: (_, home) => loadRecipients(home).tables,
+  recipientchk: (_, home) => loadRecipients(home).mode,
+  recipientchkdelay: (_, home) => loadRecipients(home).delaySeconds,
+  rcptcheck: (_, home) => loadRcptCheck(home).program,
+  timeoutrcptcheck: (_, home) => loadRcptCheck(home).timeoutSeconds,
+  greylist: (_, home) => loadGreylist(home).enabled,
+  greylistdelay: (_, home) => loadGreylist(home).delaySeconds,
+  greylistlifetime: (_, home) => loadGreylist(home).lifetimeSeconds,
 });
 
 const POP3D = loader<Pop3dControls>(loadPop3dControls, {

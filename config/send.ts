@@ -48,12 +48,7 @@ export function readSendControls(home: string): SendControls {
   const meOr = (name: string) => readControlLine(home, name) ?? me ?? meFallback(name);
   const doubleBounceTo = readControlLine(home, "doublebounceto") ?? lineDefault("doublebounceto");
   return {
-    routing: {
-      envnoathost: meOr("envnoathost"),
-      locals: readLocals(home, me),
-      percenthack: listValues(home, "percenthack") ?? [],
-      virtualdomains: listValues(home, "virtualdomains") ?? [],
-    },
+    routing: readSendRouting(home),
     ...readSendConcurrency(home),
     queueLifetime: readNonNegative(home, "queuelifetime"),
     bounce: {
@@ -62,6 +57,20 @@ export function readSendControls(home: string): SendControls {
       doubleBounceRecipient: `${doubleBounceTo}@${meOr("doublebouncehost")}`,
       maxBytes: readNonNegative(home, "bouncemaxbytes"),
     },
+  };
+}
+
+/**
+ * The four lists qmail-send routes recipients by (§4.4); smtpd's recipient
+ * checks (realrcptto) route with the same ones. Throws ControlError.
+ */
+export function readSendRouting(home: string): SendRoutingControls {
+  const me = readControlLine(home, "me");
+  return {
+    envnoathost: readControlLine(home, "envnoathost") ?? me ?? meFallback("envnoathost"),
+    locals: readLocals(home, me),
+    percenthack: listValues(home, "percenthack") ?? [],
+    virtualdomains: listValues(home, "virtualdomains") ?? [],
   };
 }
 

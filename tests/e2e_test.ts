@@ -290,6 +290,8 @@ Deno.test("e2e: a broken control file stops the start with a message naming the 
 
 Deno.test("e2e: recipients past maxrecipients (100) in one message get 452", async () => {
   const home = await homeWithMailbox();
+  // joe-N must exist for realrcptto: joe's .qmail-default takes every extension.
+  Deno.writeTextFileSync(`${home}/mail/example.test/joe/.qmail-default`, "./Maildir/\n");
   const qmd = await startQmd(home, { workers: 1 });
   const client = await SmtpClient.connect(qmd.port);
   try {

@@ -107,7 +107,7 @@ Deno.test("permissions: send has no network and runs no programs; local opens no
   assertNotEquals(table.find((role) => role.name === "smtpd")!.permissions.run, true);
 });
 
-Deno.test("permissions: auth reads the accounts but no mail, writes nothing and has no network", async () => {
+Deno.test("permissions: auth reads the accounts but no mail, writes only the accounts (greylisting), no network", async () => {
   const home = await Deno.makeTempDir();
   const maildirFile = `${home}/mail/example.test/joe/Maildir/new/1.2.host`;
   Deno.mkdirSync(`${home}/mail/example.test/joe/Maildir/new`, { recursive: true });
@@ -125,7 +125,7 @@ Deno.test("permissions: auth reads the accounts but no mail, writes nothing and 
   ]);
   assertEquals(results[`read ${maildirFile}`], "NotCapable");
   assertEquals(results[`read ${home}/accounts.sqlite`], "allowed");
-  assertEquals(results[`write ${home}/accounts.sqlite`], "NotCapable");
+  assertEquals(results[`write ${home}/accounts.sqlite`], "allowed");
   assertEquals(results[`write ${home}/queue/pid/evil`], "NotCapable");
   Deno.writeTextFileSync(`${home}/control/checkpassword`, "/bin/checkpassword /bin/true\n");
   const withProgram = roleTable(optionsFor(home)).find((role) => role.name === "auth")!;
@@ -150,6 +150,34 @@ Deno.test("permissions: smtpd runs only /bin/sh and the QMAILQUEUE programs it w
     "/var/qmail/bin/qmail-queue",
     "/usr/bin/simscan",
   ]);
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("permissions: smtpd runs the rcptcheck programs and reads recipientchk's cdbs", async () => {
+  const home = await Deno.makeTempDir();
+  Deno.mkdirSync(`${home}/control`);
+  Deno.mkdirSync(`${home}/users`);
+  Deno.writeTextFileSync(`${home}/control/rcptcheck`, "/usr/local/bin/rcptcheck\n");
+  Deno.writeTextFileSync(`${home}/control/recipients`, "etc/fastforward.cdb\n");
+  Deno.writeTextFileSync(`${home}/tcp.smtp`, '127.:allow,RCPTCHECK="/opt/check"\n');
+  const options = { ...optionsFor(home), env: { RCPTCHECK: "/env/check" } };
+  const smtpd = roleTable(options).find((role) => role.name === "smtpd")!;
+  assertEquals(smtpd.permissions.run, [
+    "/bin/sh",
+    "/env/check",
+    "/usr/local/bin/rcptcheck",
+    "/opt/check",
+  ]);
+  Deno.writeTextFileSync(`${home}/users/recipients.cdb`, "cdb");
+  Deno.writeTextFileSync(`${home}/users/assign`, "=joe:joe:1:1:/home/joe:::\n.\n");
+  const results = await probe(smtpd.permissions, [
+    `${home}/users/recipients.cdb`,
+    `${home}/etc/fastforward.cdb`,
+    `${home}/users/assign`,
+  ], []);
+  assertEquals(results[`read ${home}/users/recipients.cdb`], "allowed");
+  assertNotEquals(results[`read ${home}/etc/fastforward.cdb`], "NotCapable");
+  assertEquals(results[`read ${home}/users/assign`], "NotCapable");
   await Deno.remove(home, { recursive: true });
 });
 

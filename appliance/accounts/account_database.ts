@@ -10,8 +10,9 @@ import { DatabaseSync } from "node:sqlite";
 /**
  * The schema this code writes. Opening a newer database is refused.
  * 1: domains, mailboxes. 2: mailboxes.challenge_secret (nullable).
+ * 3: greylist (greylisting triplets, accounts/greylist_store.ts).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -29,6 +30,16 @@ CREATE TABLE IF NOT EXISTS mailboxes (
   challenge_secret TEXT,
   PRIMARY KEY (domain, user)
 );
+CREATE TABLE IF NOT EXISTS greylist (
+  network TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  passed INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (network, sender, recipient)
+);
+CREATE INDEX IF NOT EXISTS greylist_last_seen ON greylist (last_seen);
 `;
 
 /**
@@ -97,6 +108,7 @@ function migrate(db: DatabaseSync, path: string): void {
         `${path} has schema version ${version}; this qmd understands up to ${SCHEMA_VERSION}`,
       );
     }
+    // 2 → 3: the greylist table, created above by CREATE TABLE IF NOT EXISTS.
     // 1 → 2: the nullable challenge secret; existing mailboxes keep scrypt only.
     if (!hasColumn(db, "mailboxes", "challenge_secret")) {
       db.exec("ALTER TABLE mailboxes ADD COLUMN challenge_secret TEXT");

@@ -210,7 +210,7 @@ function schemaVersion(path: string): number {
 }
 
 Deno.test("accounts: a version 1 database is read as it is and migrated in place", async () => {
-  assertEquals(SCHEMA_VERSION, 2);
+  assertEquals(SCHEMA_VERSION, 3);
   const home = await Deno.makeTempDir();
   const path = `${home}/accounts.sqlite`;
   try {
@@ -229,7 +229,7 @@ Deno.test("accounts: a version 1 database is read as it is and migrated in place
     const stale = AccountStore.open(home, { readonly: true });
     const writer = AccountStore.open(home);
     try {
-      assertEquals(schemaVersion(path), 2);
+      assertEquals(schemaVersion(path), 3);
       assert(await writer.verifyPassword("joe@example.com", "old-pw"));
       assertEquals(writer.findSecrets("joe@example.com")?.challengeSecret, undefined);
       writer.setPassword("joe@example.com", "new-pw", { challengeAuth: true });
@@ -241,18 +241,18 @@ Deno.test("accounts: a version 1 database is read as it is and migrated in place
       writer.close();
       stale.close();
     }
-    // Opening again is a no-op: one version row, still 2.
+    // Opening again is a no-op: one version row, still 3.
     AccountStore.open(home).close();
-    assertEquals(schemaVersion(path), 2);
+    assertEquals(schemaVersion(path), 3);
 
     // A newer database is refused, read-only or not.
     const db = new DatabaseSync(path);
-    db.exec("UPDATE schema_version SET version = 3");
+    db.exec("UPDATE schema_version SET version = 4");
     db.close();
-    assertMatch(assertThrows(() => AccountStore.open(home)).message, /schema version 3/);
+    assertMatch(assertThrows(() => AccountStore.open(home)).message, /schema version 4/);
     assertMatch(
       assertThrows(() => AccountStore.open(home, { readonly: true })).message,
-      /schema version 3/,
+      /schema version 4/,
     );
   } finally {
     await Deno.remove(home, { recursive: true });

@@ -17,6 +17,7 @@ import type { LocalContext } from "./local_context.ts";
 import { ADDRESS_NEEDS_HOST, formatLocalReport, MESSID_NONNUMERIC } from "./local_report.ts";
 import { type LocalUser, resolveLocalUser } from "./local_user.ts";
 import { runQmailLocal } from "./qmail_local.ts";
+import { checkHome, findDotQmail } from "./dot_qmail_search.ts";
 
 /** Messages up to this size are read once: the loop check and each delivery use the bytes. */
 const SMALL_MESSAGE_BYTES = 256 * 1024;
@@ -103,4 +104,39 @@ export async function deliverLocal(
     message: info.size <= SMALL_MESSAGE_BYTES ? readSmallMessage(messagePath) : undefined,
   }, context);
   return report(result.code, result.output);
+}
+
+/**
+ * Whether deliverLocal would take `recipient` (an address as the local
+ * channel records it) instead of bouncing it with qmail-local's "no mailbox
+ * here" (realrcptto, recipientchk 1: docs/patches.md). The same steps as a
+ * delivery, up to the .qmail search: the trash can, the user lookup
+ * (users/assign, virtual mailboxes, the domain's .qmail files, the alias
+ * user), the home's checks, then a .qmail file for the extension; an
+ * address without an extension takes its default delivery. Nothing is
+ * created: a virtual mailbox whose home does not exist yet has no .qmail
+ * files. Rejects (a DeliveryError, temporary) where the delivery would be
+ * deferred, so the caller answers "try later" rather than guess.
+ */
+export async function wouldDeliverLocal(
+  recipient: string,
+  context: LocalContext,
+): Promise<boolean> {
+  const at = recipient.lastIndexOf("@");
+  if (at < 0) return false;
+  const local = recipient.slice(0, at);
+  if (local === "") return true;
+  const user = await resolveLocalUser(context, local, recipient.slice(at + 1));
+  if (user.dash === "") return true;
+  if (user.mailbox !== undefined && !isDirectory(user.home)) return false;
+  const absent = checkHome(user.home, false);
+  return findDotQmail(user.home, user.dash, user.ext, absent) !== undefined;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }

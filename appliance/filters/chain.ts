@@ -6,7 +6,7 @@
  * - tarpit: the pauses add up, go on;
  * - blacklist: the session is marked BLACKLISTED, go on;
  * - accept: the phase is decided, later checks of this phase are not asked;
- * - refuse: the phase is decided with that reply;
+ * - refuse: the phase is decided with that reply (after its own tarpit, if any);
  * - lookup: the run stops and hands the lookup to the session's driver;
  *   resumeChain() goes on from the same check with the answer.
  *
@@ -174,6 +174,7 @@ function walk(
             verdict.log,
           ),
         );
+        tally.tarpitSeconds += verdict.tarpitSeconds ?? 0;
         return { kind: "refuse", verdict, ...tally };
       case "lookup":
         tally.decisions.push({

@@ -90,6 +90,11 @@ export type Verdict =
     rule: RuleRef;
     close?: boolean;
     scope?: "command" | "transaction" | "session";
+    /**
+     * Seconds to pause before this reply (seed 001's recipientchkdelay, seed
+     * 000's "tarpitted with"): the chain adds them to the phase's tarpit.
+     */
+    tarpitSeconds?: number;
     /** The exact log line the seeds prescribe (bmchecks, `CLAMD:`, rblsmtpd); else a default. */
     log?: string;
   }
@@ -120,8 +125,22 @@ export type Lookup =
   | { kind: "recipient"; address: string }
   /** An SMTP callback to the sender's MX (mfcheck 2). */
   | { kind: "callback"; sender: string; timeoutSeconds: number }
-  /** A greylisting triplet, first seen and passed times kept by the accounts database. */
-  | { kind: "greylist"; ip: string; sender: string; recipient: string };
+  /**
+   * A greylisting triplet, first seen and passed times kept by the accounts
+   * database. With delaySeconds and lifetimeSeconds the store also decides
+   * (filters/greylist.ts greylistStep): a triplet seen again after the delay
+   * has passed, and one not seen for the lifetime starts over.
+   */
+  | {
+    kind: "greylist";
+    ip: string;
+    sender: string;
+    recipient: string;
+    delaySeconds?: number;
+    lifetimeSeconds?: number;
+    /** Unix seconds of the try, from the session's clock (the store's own clock otherwise). */
+    now?: number;
+  };
 
 /** The driver's answer to a lookup: `temporary` when it could not be had (timeout, SERVFAIL). */
 export type LookupAnswer =
@@ -193,7 +212,12 @@ export const PASS: Verdict = { kind: "pass" };
 export function refuse(
   reply: string,
   rule: RuleRef,
-  options: { close?: boolean; scope?: "command" | "transaction" | "session"; log?: string } = {},
+  options: {
+    close?: boolean;
+    scope?: "command" | "transaction" | "session";
+    log?: string;
+    tarpitSeconds?: number;
+  } = {},
 ): Verdict {
   return { kind: "refuse", reply: [reply], rule, ...options };
 }

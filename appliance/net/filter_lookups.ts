@@ -11,6 +11,7 @@
  */
 import type { Lookup, LookupAnswer } from "../filters/filter.ts";
 import type { Resolver } from "../dns/resolver.ts";
+import { runGreylistLookup, runProgram, runRecipientLookup } from "./role_lookups.ts";
 
 /** What a runner may use: shared per role, so caches live across sessions. */
 export interface LookupContext {
@@ -20,6 +21,12 @@ export interface LookupContext {
   home?: string;
   /** Session id for log lines. */
   sessionId: string;
+  /**
+   * Asks the role that answers lookups smtpd may not (ipc.ts LOOKUP_ROLES:
+   * recipient, greylist) through the supervisor; without it (qmd smtpd,
+   * tests) they are answered in-process from `home` (role_lookups.ts).
+   */
+  ask?: (lookup: Lookup) => Promise<LookupAnswer>;
 }
 
 /** A runner for one kind of lookup. */
@@ -47,6 +54,9 @@ export const runDnsLookup: LookupRunner<"dns"> = async (lookup, context) => {
 
 export const LOOKUP_RUNNERS: LookupRunners = {
   dns: runDnsLookup,
+  program: runProgram,
+  recipient: runRecipientLookup,
+  greylist: runGreylistLookup,
 };
 
 /** Seconds a lookup may take when it names no timeout of its own. */

@@ -12,6 +12,12 @@
  */
 import type { FilterCheck } from "../filters/filter.ts";
 import type { ActiveCheck } from "../filters/chain.ts";
+import {
+  GREYLIST_MODULE,
+  RCPTCHECK_MODULE,
+  REALRCPTTO_MODULE,
+  RECIPIENTS_MODULE,
+} from "./recipient_modules.ts";
 
 /** What a module knows of the client when it picks its settings. */
 export interface FilterClient {
@@ -39,6 +45,10 @@ export const FILTER_MODULES: readonly FilterModule[] = [
   // Client and HELO checks (connect, helo).
   // Sender checks (mail).
   // Recipient checks (rcpt).
+  REALRCPTTO_MODULE,
+  RECIPIENTS_MODULE,
+  RCPTCHECK_MODULE,
+  GREYLIST_MODULE,
   // Whole-transaction checks (data, end).
 ];
 

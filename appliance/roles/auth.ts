@@ -20,6 +20,8 @@ import {
 import type { VerifyResult } from "../auth/sasl_server.ts";
 import { AuthCapabilities } from "../net/auth_capabilities.ts";
 import { runRoleLoop } from "./worker_loop.ts";
+import { answerGreylistLookup, GreylistStore } from "../accounts/greylist_store.ts";
+import type { LookupAnswer } from "../filters/filter.ts";
 
 const post = (message: FromRole) => rolePort().postMessage(message);
 
@@ -27,6 +29,8 @@ const post = (message: FromRole) => rolePort().postMessage(message);
 let verifiers: { smtp: AuthVerifier; pop3: AuthVerifier } | undefined;
 let home = "";
 let capabilities: AuthCapabilities | undefined;
+/** Greylisting's triplets, opened for writing at the first greylist lookup. */
+let greylist: GreylistStore | undefined;
 
 /**
  * Tells the listeners which challenge mechanisms can succeed now, so they
@@ -77,6 +81,27 @@ async function verify(message: ToRole & { type: "auth-verify" }): Promise<void> 
   });
 }
 
+/** A greylist lookup from smtpd: record the try, say whether the triplet has passed. */
+function answerLookup(message: ToRole & { type: "lookup" }): void {
+  const lookup = message.lookup;
+  let answer: LookupAnswer;
+  try {
+    if (lookup.kind !== "greylist") throw new Error(`auth does not answer ${lookup.kind}`);
+    greylist ??= GreylistStore.open(home);
+    answer = answerGreylistLookup(greylist, lookup, Math.floor(Date.now() / 1000));
+  } catch (error) {
+    logEvent("auth_error", `auth: greylist lookup failed: ${(error as Error).message}`);
+    answer = { kind: "temporary", reason: (error as Error).message };
+  }
+  post({
+    type: "lookup-result",
+    request: message.request,
+    worker: message.worker,
+    role: message.role,
+    answer,
+  });
+}
+
 /** Runs the role inside a Worker. */
 export function runAuthWorker(): void {
   runRoleLoop("auth", {
@@ -88,10 +113,13 @@ export function runAuthWorker(): void {
       post({ type: "ready" });
     },
     "auth-verify": (message) => void verify(message),
+    lookup: answerLookup,
     reload: (message) => {
       verifiers?.smtp.close?.();
       verifiers?.pop3.close?.();
       verifiers = undefined;
+      greylist?.close();
+      greylist = undefined;
       publishCapabilities();
       post({ type: "reloaded", round: message.round, errors: [] });
     },

@@ -15,7 +15,9 @@ import {
   rolePort,
   type RoleSettings,
   settingsFor,
+  type ToRole,
 } from "../ipc.ts";
+import type { Lookup, LookupAnswer } from "../filters/filter.ts";
 import { logWarning } from "../log.ts";
 import { runRoleLoop } from "./worker_loop.ts";
 
@@ -31,6 +33,8 @@ export interface DeliveryWork<R extends DeliveryName> {
   reload(): string[];
   /** Releases what open() took (pooled connections, the database). */
   close(): void;
+  /** A filter lookup this role answers for smtpd (local: `recipient`); a throw is temporary. */
+  lookup?(lookup: Lookup): Promise<LookupAnswer>;
 }
 
 export class DeliveryRole<R extends DeliveryName> {
@@ -99,6 +103,27 @@ export class DeliveryRole<R extends DeliveryName> {
     });
   }
 
+  /** Answers one filter lookup; posts `lookup-result` to the asking isolate. */
+  async lookup(message: Extract<ToRole, { type: "lookup" }>): Promise<void> {
+    let answer: LookupAnswer;
+    if (this.#work.lookup === undefined || !(await (this.#opened ?? false))) {
+      answer = { kind: "temporary", reason: `${this.#name} cannot answer it now` };
+    } else {
+      try {
+        answer = await this.#work.lookup(message.lookup);
+      } catch (error) {
+        answer = { kind: "temporary", reason: (error as Error).message };
+      }
+    }
+    this.#post({
+      type: "lookup-result",
+      request: message.request,
+      worker: message.worker,
+      role: message.role,
+      answer,
+    });
+  }
+
   /** Finish what is running, then post `drained`. */
   drain(): void {
     this.#draining = true;
@@ -125,6 +150,7 @@ export function runDeliveryWorker<R extends DeliveryName>(
   runRoleLoop(name, {
     start: (message) => delivery.start(message.settings),
     deliver: (message) => void delivery.deliver(message.job),
+    lookup: (message) => void delivery.lookup(message),
     reload: (message) =>
       post({ type: "reloaded", round: message.round, errors: delivery.reload() }),
     drain: () => delivery.drain(),

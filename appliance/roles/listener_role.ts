@@ -11,10 +11,13 @@ import net from "node:net";
 import {
   type FromRole,
   type ListenerAddress,
+  LOOKUP_ROLES,
+  type RoleName,
   rolePort,
   type RoleSettings,
   settingsFor,
 } from "../ipc.ts";
+import type { Lookup, LookupAnswer } from "../filters/filter.ts";
 import { logEvent, setLogSink } from "../log.ts";
 import { LogBacklog } from "../log_backlog.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
@@ -27,6 +30,15 @@ import { AuthCapabilities } from "../net/auth_capabilities.ts";
 import { runRoleLoop } from "./worker_loop.ts";
 
 type ListenerName = "smtpd" | "pop3d";
+
+/** How long a lookup another role answers may take before it is a temporary failure. */
+const LOOKUP_TIMEOUT_MS = 30_000;
+
+/** A lookup in flight with another role. */
+interface PendingLookup {
+  owner: RoleName;
+  resolve: (answer: LookupAnswer) => void;
+}
 
 export interface ListenerRoleHooks<R extends ListenerName> {
   /** Loads the controls; a throw (ControlErrors) stops the isolate from starting. */
@@ -53,6 +65,7 @@ export class ListenerRole<R extends ListenerName> {
   #draining = false;
   #requests = 0;
   readonly #pending = new Map<number, (result: VerifyResult) => void>();
+  readonly #lookups = new Map<number, PendingLookup>();
   #logBacklog: LogBacklog | undefined;
   #shared: Shared | undefined;
   /** This isolate's number among its role's (1-based), for session ids and auth replies. */
@@ -116,6 +129,35 @@ export class ListenerRole<R extends ListenerName> {
         credentials,
         ...(home ? { home } : {}),
       });
+    });
+  }
+
+  /**
+   * Asks the role that answers this kind of filter lookup (LOOKUP_ROLES:
+   * local for `recipient`, auth for `greylist`) through the supervisor. No
+   * answer within LOOKUP_TIMEOUT_MS, or the role restarted meanwhile, is a
+   * temporary answer: the check says "try later", never "accepted".
+   */
+  lookup(lookup: Lookup): Promise<LookupAnswer> {
+    const owner = LOOKUP_ROLES[lookup.kind];
+    if (owner === undefined) {
+      return Promise.resolve({ kind: "temporary", reason: `no role answers ${lookup.kind}` });
+    }
+    const request = ++this.#requests;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#lookups.delete(request);
+        resolve({ kind: "temporary", reason: `no answer from ${owner}` });
+      }, LOOKUP_TIMEOUT_MS);
+      this.#lookups.set(request, {
+        owner,
+        resolve: (answer) => {
+          clearTimeout(timer);
+          this.#lookups.delete(request);
+          resolve(answer);
+        },
+      });
+      this.post({ type: "lookup", request, worker: this.workerIndex, lookup });
     });
   }
 
@@ -195,7 +237,13 @@ export class ListenerRole<R extends ListenerName> {
         this.#pending.get(message.request)?.(message.result);
         this.#pending.delete(message.request);
       },
+      "lookup-result": (message) => this.#lookups.get(message.request)?.resolve(message.answer),
       "peer-restarted": (message) => {
+        for (const pending of [...this.#lookups.values()]) {
+          if (pending.owner === message.role) {
+            pending.resolve({ kind: "temporary", reason: `${message.role} restarted` });
+          }
+        }
         if (message.role !== "auth") return;
         // Requests in flight with the old auth isolate are lost: fail them temporarily.
         for (const resolve of this.#pending.values()) resolve({ ok: false, temporary: true });

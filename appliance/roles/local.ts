@@ -6,7 +6,8 @@
  * The job loop, reports and drain are the delivery skeleton's
  * (delivery_role.ts).
  */
-import { deliverLocal } from "../deliver/local.ts";
+import { deliverLocal, wouldDeliverLocal } from "../deliver/local.ts";
+import type { Lookup, LookupAnswer } from "../filters/filter.ts";
 import { createLocalContext, hostnameFor, type LocalContext } from "../deliver/local_context.ts";
 import type { DeliveryJob, DeliveryReport, FromRole, RoleSettings } from "../ipc.ts";
 import { DeliveryRole, type DeliveryWork, runDeliveryWorker } from "./delivery_role.ts";
@@ -28,6 +29,16 @@ class LocalWork implements DeliveryWork<"local"> {
   deliver(job: DeliveryJob): Promise<DeliveryReport> {
     if (this.#context === undefined) throw new Error("the local context is not open");
     return deliverLocal(job, this.#context);
+  }
+
+  /** realrcptto's question: would a delivery to this routed address find a mailbox? */
+  async lookup(lookup: Lookup): Promise<LookupAnswer> {
+    if (this.#context === undefined) throw new Error("the local context is not open");
+    if (lookup.kind !== "recipient") throw new Error(`local does not answer ${lookup.kind}`);
+    return {
+      kind: "recipient",
+      deliverable: await wouldDeliverLocal(lookup.address, this.#context),
+    };
   }
 
   /** SIGHUP: the host name may have changed; users/cdb is re-read per delivery anyway. */

@@ -127,7 +127,7 @@ async function serve(
         newChallenge,
         filters: { controls: filterControls, env, listener: listen.kind },
       }),
-      lookups: { resolver: resolver!, home: settings.home },
+      lookups: { resolver: resolver!, home: settings.home, ask: (lookup) => role.lookup(lookup) },
       contentControls,
       openQueue: policy.qmailQueue === undefined
         ? (request) =>
