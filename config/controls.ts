@@ -21,6 +21,7 @@ import { INJECT_CONTROLS } from "./controls/inject.ts";
 import { REMOTE_CONTROLS } from "./controls/remote.ts";
 import { CONTENT_CONTROLS } from "./controls/content.ts";
 import { RECIPIENT_CONTROLS } from "./controls/recipients.ts";
+import { FILTER_DNS_CONTROLS } from "./controls/filters_dns.ts";
 
 export type { ControlKind, ControlReader, ControlSpec } from "./controls/spec.ts";
 
@@ -34,6 +35,7 @@ export const CONTROLS: readonly ControlSpec[] = [
   ...INJECT_CONTROLS,
   ...REMOTE_CONTROLS,
   ...RECIPIENT_CONTROLS,
+  ...FILTER_DNS_CONTROLS,
 ];
 
 /** The table entry for a control file name, if qmd knows it. */

@@ -15,6 +15,7 @@ import { type ClamdControls, loadClamdControls } from "./clamd.ts";
 import { loadSignatureControls, type SignatureControls } from "./signatures.ts";
 import { loadQueueExtrasControls, type QueueExtrasControls } from "./queue_extras.ts";
 import { loadGreylist, loadRcptCheck, loadRealRcptTo, loadRecipients } from "./recipient_checks.ts";
+import { type FilterDnsControls, loadFilterDnsControls } from "./filter_dns.ts";
 
 const ME = "mx.example.test";
 
@@ -188,6 +189,25 @@ const AUTH = loader<string[] | undefined>(readCheckpassword, {
   checkpassword: (argv) => argv,
 });
 
+/** The DNS checks' files (config/filter_dns.ts), read by the smtpd role beside loadSmtpdControls. */
+const FILTER_DNS = loader<FilterDnsControls>(loadFilterDnsControls, {
+  rblsmtpd: (c) => c.rbl.smtp,
+  "rblsmtpd.submission": (c) => c.rbl.submission,
+  "rblsmtpd.smtps": (c) => c.rbl.smtps,
+  spfbehavior: (c) => c.spf.behavior,
+  mfcheck: (c) => c.mfcheck.level,
+  timeoutmfcheck: (c) => c.mfcheck.timeoutSeconds,
+  mxblacklist: (c) => c.mfcheck.mxBlacklist,
+  helodnschkext: (c) => c.heloDnsCheck.external,
+  helodnschkint: (c) => c.heloDnsCheck.internal,
+  antispoofing: (c) => c.antispoofing,
+});
+
+/** More loaders of a reader's files (the filter checks' own), asked after its main one. */
+const MORE_LOADERS: Partial<Record<ControlReader, Loader<unknown>[]>> = {
+  smtpd: [FILTER_DNS],
+};
+
 /** The loader of each reader; inject has none in config/ (appliance/cli/inject.ts reads its files). */
 const LOADERS: Record<Exclude<ControlReader, "inject" | "local">, Loader<unknown>> = {
   smtpd: combined(SMTPD, CONTENT),
@@ -230,13 +250,16 @@ Deno.test("loaders: an absent control file gives the controls table's default", 
   await withControls({ me: `${ME}\n` }, (home) => {
     const checked: string[] = [];
     const problems: string[] = [];
-    for (const [reader, { load, fields }] of Object.entries(LOADERS)) {
-      const loaded = load(home);
+    for (const [reader, main] of Object.entries(LOADERS)) {
+      const loaders = [main, ...(MORE_LOADERS[reader as ControlReader] ?? [])];
+      const results = loaders.map(({ load }) => load(home));
       for (const spec of CONTROLS) {
         if (!spec.read || spec.name === "me" || !spec.readers.includes(reader as ControlReader)) {
           continue;
         }
-        const field = fields[spec.name];
+        const which = loaders.findIndex(({ fields }) => fields[spec.name] !== undefined);
+        const field = loaders[which]?.fields[spec.name];
+        const loaded = results[which];
         if (field === undefined) {
           // Files with no default may be read outside the loader (TLS files, tlshosts/).
           if (spec.default !== "none") problems.push(`${reader}: no field for ${spec.name}`);

@@ -478,3 +478,41 @@ Deno.test("resolver: name servers come from control/dnsservers when home is give
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("resolver: records() gives TXT texts (character-strings joined), NXDOMAIN and no data apart, temporary failures", async () => {
+  const zone: FakeZone = {
+    "2.0.0.127.bl.example": {
+      a: ["127.0.0.2"],
+      txt: ["Listed, see https://bl.example/?127.0.0.2", ["v=spf1 ", "-all"]],
+    },
+    "empty.example": {},
+    "drop.example": { drop: true },
+    "fail.example": { servfail: true },
+  };
+  await withFake(zone, async (_fake, make) => {
+    const resolver = make();
+    const txt = await resolver.records("2.0.0.127.BL.example.", "TXT");
+    assert(txt.ok);
+    assertEquals(txt.value, {
+      records: ["Listed, see https://bl.example/?127.0.0.2", "v=spf1 -all"],
+      nxdomain: false,
+    });
+    const a = await resolver.records("2.0.0.127.bl.example", "A");
+    assert(a.ok);
+    assertEquals(a.value.records, ["127.0.0.2"]);
+    assertEquals(await resolver.records("3.0.0.127.bl.example", "TXT"), {
+      ok: true,
+      value: { records: [], nxdomain: true },
+    });
+    assertEquals(await resolver.records("empty.example", "TXT"), {
+      ok: true,
+      value: { records: [], nxdomain: false },
+    });
+    for (const name of ["drop.example", "fail.example"]) {
+      const failed = await resolver.records(name, "TXT");
+      assert(!failed.ok && failed.temporary, name);
+    }
+    const bad = await resolver.records("a..b", "TXT");
+    assert(!bad.ok && !bad.temporary);
+  });
+});

@@ -119,7 +119,7 @@ export function resumeChain(
   if (active === undefined || active.check.resume === undefined) {
     throw new Error(`No check at ${resume.index} can resume a lookup`);
   }
-  const verdict = active.check.resume(request, active.settings, answer);
+  const verdict = active.check.resume(request, active.settings, answer, resume.lookup);
   const { headers, tarpitSeconds, blacklist, blacklistRecipient, decisions } = tally;
   const copied: ChainTally = { headers: [...headers], tarpitSeconds, decisions: [...decisions] };
   if (blacklist !== undefined) copied.blacklist = blacklist;

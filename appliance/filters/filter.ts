@@ -95,6 +95,8 @@ export type Verdict =
      * 000's "tarpitted with"): the chain adds them to the phase's tarpit.
      */
     tarpitSeconds?: number;
+    /** Scope "session": end the conversation after this many seconds (rblsmtpd's -t). */
+    sessionSeconds?: number;
     /** The exact log line the seeds prescribe (bmchecks, `CLAMD:`, rblsmtpd); else a default. */
     log?: string;
   }
@@ -123,8 +125,16 @@ export type Lookup =
   }
   /** Whether local delivery would take this address (realrcptto), asked of a role that may read homes. */
   | { kind: "recipient"; address: string }
-  /** An SMTP callback to the sender's MX (mfcheck 2). */
-  | { kind: "callback"; sender: string; timeoutSeconds: number }
+  /**
+   * An SMTP callback to the sender's MX (mfcheck 2); MX hosts at the
+   * `mxBlacklist` addresses are never asked (seed 000's control/mxblacklist).
+   */
+  | {
+    kind: "callback";
+    sender: string;
+    timeoutSeconds: number;
+    mxBlacklist?: readonly string[];
+  }
   /**
    * A greylisting triplet, first seen and passed times kept by the accounts
    * database. With delaySeconds and lifetimeSeconds the store also decides
@@ -148,7 +158,8 @@ export type LookupAnswer =
   | { kind: "spf"; result: SpfResult; explanation?: string; header?: string }
   | { kind: "program"; exitCode: number; output?: string }
   | { kind: "recipient"; deliverable: boolean }
-  | { kind: "callback"; accepted: boolean; reply?: string }
+  /** `blacklisted`: every address of the sender's MX is in mxBlacklist, nothing was asked. */
+  | { kind: "callback"; accepted: boolean; reply?: string; blacklisted?: boolean }
   | { kind: "greylist"; firstSeen: number; passed: boolean }
   | { kind: "temporary"; reason: string };
 
@@ -170,8 +181,12 @@ export interface FilterCheck<S = unknown> {
   readonly name: string;
   readonly phases: readonly FilterPhase[];
   check(request: FilterRequest, settings: S): Verdict;
-  /** The answer to a lookup this check asked for. Required when check can answer `lookup`. */
-  resume?(request: FilterRequest, settings: S, answer: LookupAnswer): Verdict;
+  /**
+   * The answer to a lookup this check asked for. Required when check can answer `lookup`.
+   * `lookup` is the question asked, so a check that asks several in turn (one
+   * DNSBL zone after another) knows where it is without keeping state.
+   */
+  resume?(request: FilterRequest, settings: S, answer: LookupAnswer, lookup: Lookup): Verdict;
 }
 
 /** A content check: sees the body while DATA streams (I/O allowed: the driver runs it). */

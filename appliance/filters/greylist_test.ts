@@ -1,3 +1,4 @@
+import type { Lookup } from "./filter.ts";
 import { assertEquals } from "../../tests/assert.ts";
 import {
   greylistCheck,
@@ -7,6 +8,14 @@ import {
   REPLY_GREYLISTED,
 } from "./greylist.ts";
 import { rcptRequest } from "./test_request.ts";
+
+/** The lookup the resumed check asked for (its resume() is told which). */
+const LOOKUP: Lookup = {
+  kind: "greylist",
+  ip: "192.0.2.1",
+  sender: "a@b.test",
+  recipient: "c@d.test",
+};
 
 const settings = { delaySeconds: 300, lifetimeSeconds: 86_400 };
 
@@ -49,7 +58,7 @@ Deno.test("greylist: the check asks the store and refuses until it says passed",
     kind: "greylist",
     firstSeen: now - 100,
     passed: false,
-  });
+  }, LOOKUP);
   assertEquals(refused.kind === "refuse" && refused.reply, [REPLY_GREYLISTED]);
   assertEquals(
     refused.kind === "refuse" && refused.rule.entry,
@@ -59,9 +68,14 @@ Deno.test("greylist: the check asks the store and refuses until it says passed",
     kind: "greylist",
     firstSeen: now - 400,
     passed: true,
-  });
+  }, LOOKUP);
   assertEquals(passed.kind, "pass");
-  const down = greylistCheck.resume!(request, settings, { kind: "temporary", reason: "no auth" });
+  const down = greylistCheck.resume!(
+    request,
+    settings,
+    { kind: "temporary", reason: "no auth" },
+    LOOKUP,
+  );
   assertEquals(down.kind === "refuse" && down.reply, [REPLY_GREYLIST_UNAVAILABLE]);
 });
 

@@ -1,6 +1,10 @@
+import type { Lookup } from "./filter.ts";
 import { assertEquals } from "../../tests/assert.ts";
 import { CANNOT_RUN, rcptCheck, rcptCheckEnvironment, rcptCheckReply } from "./rcptcheck.ts";
 import { rcptRequest } from "./test_request.ts";
+
+/** The lookup the resumed check asked for (its resume() is told which). */
+const LOOKUP: Lookup = { kind: "program", argv: ["rcptcheck"], env: {}, timeoutSeconds: 60 };
 
 const settings = { program: "/usr/local/bin/check", source: "RCPTCHECK", timeoutSeconds: 9 };
 
@@ -33,7 +37,7 @@ Deno.test("rcptcheck: every exit code of both seeds picks its reply, others acce
     const verdict = rcptCheck.resume!(rcptRequest("a@b.test"), settings, {
       kind: "program",
       exitCode: code,
-    });
+    }, LOOKUP);
     if (text === undefined) {
       assertEquals(verdict.kind, "pass", `exit ${code}`);
       assertEquals(rcptCheckReply(code), undefined);
@@ -54,7 +58,7 @@ Deno.test("rcptcheck: the program's first line of output is kept with its exit c
     kind: "program",
     exitCode: 1,
     output: "mysqlcheck: <> to <a@b.test> not okay (code:1)\nmore",
-  });
+  }, LOOKUP);
   assertEquals(
     verdict.kind === "refuse" && verdict.rule.entry,
     "/usr/local/bin/check exit 1: mysqlcheck: <> to <a@b.test> not okay (code:1)",
@@ -65,7 +69,7 @@ Deno.test("rcptcheck: a program that could not run is 120, never an accept", () 
   const verdict = rcptCheck.resume!(rcptRequest("a@b.test"), settings, {
     kind: "temporary",
     reason: "timed out after 9 s",
-  });
+  }, LOOKUP);
   assertEquals(verdict.kind === "refuse" && verdict.reply, [rcptCheckReply(CANNOT_RUN)!.reply]);
   assertEquals(verdict.kind === "refuse" && verdict.close, true);
   assertEquals(

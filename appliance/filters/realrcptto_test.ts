@@ -1,7 +1,11 @@
+import type { Lookup } from "./filter.ts";
 import { assertEquals } from "../../tests/assert.ts";
 import { buildRoutingTable } from "../send/routing.ts";
 import { realRcptToCheck, REPLY_CANNOT_VERIFY, REPLY_NO_MAILBOX } from "./realrcptto.ts";
 import { rcptRequest } from "./test_request.ts";
+
+/** The lookup the resumed check asked for (its resume() is told which). */
+const LOOKUP: Lookup = { kind: "recipient", address: "nobody@virtual.test" };
 
 const settings = {
   routing: buildRoutingTable({
@@ -37,13 +41,14 @@ Deno.test("realrcptto: remote recipients and the explicit not-virtual entry pass
 Deno.test("realrcptto: the answer decides; no answer is a temporary refusal", () => {
   const request = rcptRequest("nobody@virtual.test");
   assertEquals(
-    realRcptToCheck.resume!(request, settings, { kind: "recipient", deliverable: true }).kind,
+    realRcptToCheck.resume!(request, settings, { kind: "recipient", deliverable: true }, LOOKUP)
+      .kind,
     "pass",
   );
   const refused = realRcptToCheck.resume!(request, settings, {
     kind: "recipient",
     deliverable: false,
-  });
+  }, LOOKUP);
   assertEquals(refused, {
     kind: "refuse",
     reply: [REPLY_NO_MAILBOX],
@@ -53,7 +58,7 @@ Deno.test("realrcptto: the answer decides; no answer is a temporary refusal", ()
   const unknown = realRcptToCheck.resume!(request, settings, {
     kind: "temporary",
     reason: "no answer from local",
-  });
+  }, LOOKUP);
   assertEquals(unknown.kind === "refuse" && unknown.reply, [REPLY_CANNOT_VERIFY]);
 });
 

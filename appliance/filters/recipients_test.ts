@@ -1,3 +1,4 @@
+import type { Lookup } from "./filter.ts";
 import { assertEquals } from "../../tests/assert.ts";
 import { buildRoutingTable } from "../send/routing.ts";
 import {
@@ -8,6 +9,9 @@ import {
   REPLY_NOT_LISTED,
 } from "./recipients.ts";
 import { rcptRequest } from "./test_request.ts";
+
+/** The lookup the resumed check asked for (its resume() is told which). */
+const LOOKUP: Lookup = { kind: "recipient", address: "a@b.test" };
 
 const routing = buildRoutingTable({
   envnoathost: "mx.example.test",
@@ -70,12 +74,22 @@ Deno.test("recipients: mode 1 asks local delivery for addresses delivered here",
     kind: "lookup",
     lookup: { kind: "recipient", address: "x@mx.example.test" },
   });
-  const no = recipientsCheck.resume!(request, mode1, { kind: "recipient", deliverable: false });
+  const no = recipientsCheck.resume!(
+    request,
+    mode1,
+    { kind: "recipient", deliverable: false },
+    LOOKUP,
+  );
   assertEquals(no.kind === "refuse" && [no.reply, no.tarpitSeconds, no.rule.source], [
     [REPLY_NOT_LISTED],
     3,
     "RECIPIENTCHK",
   ]);
-  const temp = recipientsCheck.resume!(request, mode1, { kind: "temporary", reason: "timeout" });
+  const temp = recipientsCheck.resume!(
+    request,
+    mode1,
+    { kind: "temporary", reason: "timeout" },
+    LOOKUP,
+  );
   assertEquals(temp.kind === "refuse" && temp.reply[0].slice(0, 3), "451");
 });

@@ -12,6 +12,8 @@
 import type { Lookup, LookupAnswer } from "../filters/filter.ts";
 import type { Resolver } from "../dns/resolver.ts";
 import { runGreylistLookup, runProgram, runRecipientLookup } from "./role_lookups.ts";
+import { spfRunner } from "./spf_lookup.ts";
+import { callbackRunner } from "./callback_lookup.ts";
 
 /** What a runner may use: shared per role, so caches live across sessions. */
 export interface LookupContext {
@@ -57,6 +59,8 @@ export const LOOKUP_RUNNERS: LookupRunners = {
   program: runProgram,
   recipient: runRecipientLookup,
   greylist: runGreylistLookup,
+  spf: spfRunner,
+  callback: callbackRunner,
 };
 
 /** Seconds a lookup may take when it names no timeout of its own. */

@@ -18,6 +18,13 @@ import {
   REALRCPTTO_MODULE,
   RECIPIENTS_MODULE,
 } from "./recipient_modules.ts";
+import {
+  ANTISPOOFING_MODULE,
+  HELO_DNS_MODULE,
+  MFCHECK_MODULE,
+  RBL_MODULE,
+  SPF_MODULE,
+} from "./dns_checks.ts";
 
 /** What a module knows of the client when it picks its settings. */
 export interface FilterClient {
@@ -43,7 +50,12 @@ export function filterModule<C, S>(module: FilterModule<C, S>): FilterModule {
 
 export const FILTER_MODULES: readonly FilterModule[] = [
   // Client and HELO checks (connect, helo).
+  RBL_MODULE,
+  HELO_DNS_MODULE,
   // Sender checks (mail).
+  ANTISPOOFING_MODULE,
+  SPF_MODULE,
+  MFCHECK_MODULE,
   // Recipient checks (rcpt).
   REALRCPTTO_MODULE,
   RECIPIENTS_MODULE,

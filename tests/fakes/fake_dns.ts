@@ -36,6 +36,8 @@ export interface FakeRecords {
   mx?: FakeMx[];
   a?: string[];
   aaaa?: string[];
+  /** TXT records, each one string or its character-strings (DNSBL texts, SPF records). */
+  txt?: (string | string[])[];
   cname?: string;
   /** TTL of this name's records, CNAME included (default 300). */
   ttl?: number;
@@ -97,6 +99,7 @@ const TYPE_NAMES: Record<number, string> = {
   [Packet.TYPE.MX]: "MX",
   [Packet.TYPE.CNAME]: "CNAME",
   [Packet.TYPE.PTR]: "PTR",
+  [Packet.TYPE.TXT]: "TXT",
   [Packet.TYPE.ANY]: "ANY",
 };
 
@@ -115,6 +118,11 @@ function recordsFor(name: string, type: number, entry: FakeRecords): DnsResource
   if (type === Packet.TYPE.AAAA || type === Packet.TYPE.ANY) {
     for (const address of entry.aaaa ?? []) {
       out.push(new Packet.Resource({ ...base, type: Packet.TYPE.AAAA, address }));
+    }
+  }
+  if (type === Packet.TYPE.TXT || type === Packet.TYPE.ANY) {
+    for (const data of entry.txt ?? []) {
+      out.push(new Packet.Resource({ ...base, type: Packet.TYPE.TXT, data }));
     }
   }
   if (type === Packet.TYPE.MX || type === Packet.TYPE.ANY) {
