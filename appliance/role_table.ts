@@ -14,6 +14,7 @@ import { readPop3Homes } from "../config/pop3d.ts";
 import { readCheckpassword } from "../config/checkpassword.ts";
 import { readExtraRemote } from "../config/remote.ts";
 import { loadTcpRules } from "../config/tcprules.ts";
+import { clamdSocketPath, loadClamdControls } from "../config/clamd.ts";
 import { loadRcptCheck, readRecipientsList, recipientCdbPath } from "../config/recipient_checks.ts";
 import { createLimitsBuffer } from "./net/connection_limits.ts";
 import { AuthFailures } from "./net/auth_failures.ts";
@@ -65,6 +66,8 @@ export interface HomeGrants {
   extraRemote: boolean;
   /** QMAILQUEUE programs named in tcp.smtp (or tcp.smtp.cdb), run by smtpd. */
   qmailQueues: string[];
+  /** control/clamd's Unix socket, which smtpd connects to (docs/patches.md seed 000, md24). */
+  clamdSocket?: string;
   /** control/rcptcheck's program and RCPTCHECK programs in tcp.smtp, run by smtpd. */
   rcptChecks: string[];
   /** The cdbs control/recipients lists (recipientchk 2), read by smtpd. */
@@ -108,6 +111,7 @@ export function readHomeGrants(home: string): HomeGrants {
       () => loadTcpRules(homePaths(home).tcpSmtp)?.valuesOf("QMAILQUEUE") ?? [],
       [],
     ),
+    clamdSocket: orNothing(() => clamdSocketPath(loadClamdControls(home)), undefined),
     rcptChecks: [
       ...orNothing(() => [loadRcptCheck(home).program ?? ""], []),
       ...orNothing(() => loadTcpRules(homePaths(home).tcpSmtp)?.valuesOf("RCPTCHECK") ?? [], []),
@@ -200,6 +204,7 @@ export function roleTable(
     ...new Set([`${paths.home}/users/recipients.cdb`, ...grants.recipientCdbs]),
   ];
   const pop3 = options.pop3 ?? [];
+  const clamdSocket = grants.clamdSocket === undefined ? [] : [grants.clamdSocket];
   const table: RoleSpec[] = [
     {
       name: "send",
@@ -264,7 +269,8 @@ export function roleTable(
       count: options.smtpdWorkers,
       permissions: {
         // /etc/resolv.conf: the name servers of the filter checks' DNS lookups without
-        // control/dnsservers (appliance/net/filter_lookups.ts), as remote reads it.
+        // control/dnsservers (appliance/net/filter_lookups.ts), as remote reads it. A Unix
+        // socket (control/clamd's) is connected to with read and write permission on its path.
         // log/trace: each session's decisions (appliance/trace/store.ts appends and prunes).
         read: [
           paths.control,
@@ -274,8 +280,9 @@ export function roleTable(
           "/etc/resolv.conf",
           ...recipientCdbs,
           paths.trace,
+          ...clamdSocket,
         ],
-        write: [...intake, paths.trace],
+        write: [...intake, paths.trace, ...clamdSocket],
         net: true,
         env: false,
         // QMAILQUEUE programs, started by /bin/sh with the envelope on fd 1; rcptcheck's.

@@ -20,6 +20,7 @@ import { POP3D_CONTROLS } from "./controls/pop3d.ts";
 import { INJECT_CONTROLS } from "./controls/inject.ts";
 import { REMOTE_CONTROLS } from "./controls/remote.ts";
 import { BMCHECKS_CONTROLS } from "./controls/bmchecks.ts";
+import { CONTENT_CONTROLS } from "./controls/content.ts";
 import { RECIPIENT_CONTROLS } from "./controls/recipients.ts";
 import { FILTER_DNS_CONTROLS } from "./controls/filters_dns.ts";
 
@@ -29,6 +30,7 @@ export const CONTROLS: readonly ControlSpec[] = [
   ...SEND_CONTROLS,
   ...SMTPD_CONTROLS,
   ...BMCHECKS_CONTROLS,
+  ...CONTENT_CONTROLS,
   ...AUTH_TLS_CONTROLS,
   ...SESSION_CONTROLS,
   ...POP3D_CONTROLS,

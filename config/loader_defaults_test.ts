@@ -12,6 +12,9 @@ import { readSendControls, type SendControls } from "./send.ts";
 import { loadRemoteControls, type RemoteControls } from "./remote.ts";
 import { readCheckpassword } from "./checkpassword.ts";
 import { loadBmListControls, loadDatechecksControls, loadReqBrackets } from "./filter_lists.ts";
+import { type ClamdControls, loadClamdControls } from "./clamd.ts";
+import { loadSignatureControls, type SignatureControls } from "./signatures.ts";
+import { loadQueueExtrasControls, type QueueExtrasControls } from "./queue_extras.ts";
 import { loadGreylist, loadRcptCheck, loadRealRcptTo, loadRecipients } from "./recipient_checks.ts";
 import { type FilterDnsControls, loadFilterDnsControls } from "./filter_dns.ts";
 
@@ -157,6 +160,35 @@ const REMOTE = loader<RemoteControls>(loadRemoteControls, {
   "log/remote_fd": (c) => c.logSession,
 });
 
+/** The content checks' and the queue writer's controls, also read by the smtpd role. */
+const CONTENT = loader<[ClamdControls, SignatureControls, QueueExtrasControls]>(
+  (home) => [
+    loadClamdControls(home),
+    loadSignatureControls(home),
+    loadQueueExtrasControls(home),
+  ],
+  {
+    clamd: ([clamd]) => clamd.target,
+    timeoutclamd: ([clamd]) => clamd.timeoutSeconds,
+    clamdfailreject: ([clamd]) => clamd.failReject,
+    signatures: ([, signatures]) => signatures.signatures,
+    bigbrother: ([, , extras]) => extras.bigBrother,
+    extraqueue: ([, , extras]) => extras.extraQueue,
+    originipfield: ([, , extras]) => extras.originIpField,
+  },
+);
+
+/** Several loaders read by one role, as one: each field reads its own loader's result. */
+function combined(...parts: Loader<unknown>[]): Loader<unknown> {
+  const fields: Fields<unknown> = {};
+  parts.forEach((part, i) => {
+    for (const [name, field] of Object.entries(part.fields)) {
+      fields[name] = (loaded, home) => field((loaded as unknown[])[i], home);
+    }
+  });
+  return { load: (home) => parts.map((part) => part.load(home)), fields };
+}
+
 const AUTH = loader<string[] | undefined>(readCheckpassword, {
   checkpassword: (argv) => argv,
 });
@@ -182,7 +214,7 @@ const MORE_LOADERS: Partial<Record<ControlReader, Loader<unknown>[]>> = {
 
 /** The loader of each reader; inject has none in config/ (appliance/cli/inject.ts reads its files). */
 const LOADERS: Record<Exclude<ControlReader, "inject" | "local">, Loader<unknown>> = {
-  smtpd: SMTPD,
+  smtpd: combined(SMTPD, CONTENT),
   pop3d: POP3D,
   send: SEND,
   remote: REMOTE,

@@ -15,6 +15,7 @@ import {
 } from "./control.ts";
 import { type AuthFailurePolicy, loadAuthFailurePolicy } from "./auth_limits.ts";
 import { flagDefault, numberDefault } from "./controls.ts";
+import { loadQueueExtrasControls, type QueueExtrasControls } from "./queue_extras.ts";
 import { readCheckpassword } from "./checkpassword.ts";
 import { loadStressControls, type StressControls } from "./stress.ts";
 
@@ -74,6 +75,8 @@ export interface SmtpdControls {
   concurrencyPerIp: number;
   /** qmd's stress mode: concurrencyperipstress, timeoutstress, dataratestress. */
   stress: StressControls;
+  /** qmail-queue's additions: bigbrother, extraqueue, originipfield (config/queue_extras.ts). */
+  queueExtras: QueueExtrasControls;
   /**
    * BATV (docs/patches.md seed 001): control/signkey (null = no checking), signkeystale days, and
    * the exclusions.
@@ -185,6 +188,7 @@ export function loadSmtpdControls(home: string): SmtpdControls {
     concurrencyIncoming: readControlNumber(home, "concurrencyincoming"),
     concurrencyPerIp: readControlNumber(home, "concurrencyperip"),
     stress: loadStressControls(home),
+    queueExtras: loadQueueExtrasControls(home),
     batv: {
       key: readControlLine(home, "signkey")?.trim() || null,
       staleDays: readControlNumber(home, "signkeystale"),

@@ -64,6 +64,8 @@ const SOCKET_OWNERS: readonly string[] = [
   "appliance/remote/open_socket.ts",
   "appliance/remote/client_socket.ts",
   "appliance/dns/transport.ts",
+  // clamd's INSTREAM conversation (TCP or its Unix socket).
+  "appliance/scan/clamd_client.ts",
 ];
 
 const SOCKET_MODULES = new Set(["node:net", "node:tls", "node:dgram"]);
@@ -107,8 +109,9 @@ const PURE_FOLDERS: Readonly<Record<string, readonly string[]>> = {
   "appliance/qmail_inject": [],
   // The controls table.
   "config/controls": [],
-  // The anti-spam and policy checks and their seam; lookups.ts runs their
-  // lookups and the content scans talk to clamd (I/O, named when they come).
+  // The anti-spam and policy checks and their seam, the clamd verdict and the
+  // signature scanner; lookups.ts runs their lookups (I/O, named when it
+  // comes). Talking to clamd is appliance/scan/ (I/O).
   "appliance/filters": [],
   // The decision trace's format, its printing and the dry run of the checks; store.ts
   // writes and reads the trace files, dry_run_lookups.ts asks DNS and runs programs.

@@ -19,7 +19,12 @@ function optionsFor(home: string): RoleTableOptions {
   };
 }
 
-async function probe(permissions: Deno.PermissionOptionsObject, reads: string[], writes: string[]) {
+async function probe(
+  permissions: Deno.PermissionOptionsObject,
+  reads: string[],
+  writes: string[],
+  connects: string[] = [],
+) {
   const worker = new Worker(new URL("./fixtures/permission_probe.ts", import.meta.url), {
     type: "module",
     deno: { permissions: { ...permissions, import: true } },
@@ -31,7 +36,7 @@ async function probe(permissions: Deno.PermissionOptionsObject, reads: string[],
         event.preventDefault();
         reject(new Error(event.message));
       };
-      worker.postMessage({ reads, writes });
+      worker.postMessage({ reads, writes, connects });
     });
   } finally {
     worker.terminate();
@@ -70,6 +75,30 @@ Deno.test("permissions: smtpd cannot read a Maildir or accounts, nor write outsi
   // The decision trace (appliance/trace/store.ts).
   assertEquals(results[`write ${home}/log/trace/2026-12-02.jsonl`], "allowed");
   await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("permissions: smtpd may connect to control/clamd's Unix socket and to no other", async () => {
+  const home = await Deno.makeTempDir();
+  Deno.mkdirSync(`${home}/control`);
+  Deno.mkdirSync(`${home}/queue/pid`, { recursive: true });
+  const allowed = `${home}/clamd.sock`;
+  const other = `${home}/other.sock`;
+  const listeners = [allowed, other].map((path) => Deno.listen({ transport: "unix", path }));
+  try {
+    const without = roleTable(optionsFor(home)).find((role) => role.name === "smtpd")!;
+    assertEquals(
+      (await probe(without.permissions, [], [], [allowed]))[`connect ${allowed}`],
+      "NotCapable",
+    );
+    Deno.writeTextFileSync(`${home}/control/clamd`, `${allowed}\n`);
+    const smtpd = roleTable(optionsFor(home)).find((role) => role.name === "smtpd")!;
+    const results = await probe(smtpd.permissions, [], [], [allowed, other]);
+    assertEquals(results[`connect ${allowed}`], "allowed");
+    assertEquals(results[`connect ${other}`], "NotCapable");
+  } finally {
+    for (const listener of listeners) listener.close();
+    await Deno.remove(home, { recursive: true });
+  }
 });
 
 Deno.test("permissions: send has no network and runs no programs; local opens no sockets", () => {

@@ -12,7 +12,8 @@
 import { parseArgs } from "node:util";
 import { parseCommand } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
-import { ControlError, readControlLine } from "../../config/control.ts";
+import { ControlError, loadAllControls, readControlLine } from "../../config/control.ts";
+import { loadQueueExtrasControls, queueExtrasFor } from "../../config/queue_extras.ts";
 import {
   completeHeader,
   type InjectOptions,
@@ -200,6 +201,12 @@ export async function runInject(run: InjectRun): Promise<number> {
       who: `by uid ${Deno.uid() ?? 0}`,
       pid: run.pid,
       now: run.now,
+      // qmail-inject's qmail-queue applies bigbrother and extraqueue (no client: no header).
+      extras: queueExtrasFor(loadAllControls(() => loadQueueExtrasControls(run.home)), {
+        env: {},
+        remoteIp: undefined,
+        relaying: false,
+      }),
     });
   } catch (error) {
     if (error instanceof QueueError) return fatal(error.peerText, exitCodeFor(error));

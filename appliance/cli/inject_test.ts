@@ -105,3 +105,22 @@ Deno.test("qmd inject: a queue that cannot be written is a temporary failure", a
     assertMatch(result.err[0], /^qmail-inject: fatal: /);
   });
 });
+
+Deno.test("qmd inject: bigbrother and extraqueue add their recipients, as qmail-queue does", async () => {
+  await withHome(async (home) => {
+    Deno.writeTextFileSync(`${home}/control/bigbrother`, "joe@mail.example.com:bb@example.net\n");
+    Deno.writeTextFileSync(`${home}/control/extraqueue`, "archive@example.net\n");
+    Deno.writeTextFileSync(`${home}/control/originipfield`, "1\n");
+    assertEquals(await runInject(run(home, "To: ann@example.net\n\nhello\n")), 0);
+    const layout = new QueueLayout(`${home}/queue`);
+    const [id] = layout.listIds("todo");
+    const todo = parseTodo(Deno.readFileSync(layout.todo(id)));
+    assertEquals(todo.recipients.map(bytesToString), [
+      "ann@example.net",
+      "bb@example.net",
+      "archive@example.net",
+    ]);
+    // No client, so no X-Originating-IP.
+    assert(!bytesToString(Deno.readFileSync(layout.mess(id))).includes("X-Originating-IP"));
+  });
+});

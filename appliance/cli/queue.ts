@@ -16,6 +16,8 @@ import { openQueueMessage, QueueError } from "../queue/qmail_queue.ts";
 import { QUEUE_EXIT } from "../exit_codes.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { parseCommand } from "./args.ts";
+import { loadAllControls } from "../../config/control.ts";
+import { loadQueueExtrasControls, queueExtrasFor } from "../../config/queue_extras.ts";
 
 const USAGE = `Usage: qmd queue [--home DIR] <message 1<envelope
 Queues one message, as qmail-queue does: the message on fd 0, then the
@@ -42,6 +44,11 @@ export interface QueueRun {
   alarm?: Promise<unknown>;
   /** Told why, once, when the exit code is not 0. */
   onFailure?: (reason: string) => void;
+  /**
+   * The caller's environment: TCPREMOTEIP, RELAYCLIENT and ORIGINIPFIELD
+   * pick the X-Originating-IP header (seed 001's originipfield). Default none.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -56,6 +63,7 @@ export async function main(args: string[]): Promise<number> {
     openEnvelope: async () => (await Deno.open("/dev/fd/1", { read: true })).readable,
     uid: Deno.uid() ?? 0,
     onFailure: (reason) => console.error(`qmd queue: ${reason}`),
+    env: Deno.env.toObject(),
   });
 }
 
@@ -89,9 +97,22 @@ async function queue(run: QueueRun): Promise<number> {
   } catch (error) {
     return fail(QUEUE_EXIT.home, `cannot use the home ${run.home}: ${errorText(error)}`);
   }
+  // qmail-queue's additions in the seed patches: bigbrother, extraqueue, originipfield.
+  let extras;
+  try {
+    const env = run.env ?? {};
+    extras = queueExtrasFor(loadAllControls(() => loadQueueExtrasControls(run.home)), {
+      env,
+      remoteIp: env.TCPREMOTEIP,
+      relaying: env.RELAYCLIENT !== undefined,
+    });
+  } catch (error) {
+    return fail(QUEUE_EXIT.configuration, reasonOf(error));
+  }
   let message;
   try {
     message = await openQueueMessage(queueLayoutFor(run.home), {
+      extras,
       pid: run.pid,
       // qmd runs as one uid, so qmail's "from network" / "for bounce" / "by alias"
       // (which key on qmaild, qmails and alias uids) never apply here (§3.3).

@@ -209,3 +209,39 @@ Deno.test("qmd queue reads fd 0 and fd 1 of a real process (file and pipe on fd 
     );
     assertEquals(layout.listIds("mess").length, 2);
   }));
+
+Deno.test("runQueue adds bigbrother, extraqueue and, for a relay client, X-Originating-IP", () =>
+  withHome(async (home, layout) => {
+    Deno.mkdirSync(`${home}/control`, { recursive: true });
+    Deno.writeTextFileSync(`${home}/control/bigbrother`, "s@x:copy@example.net\n");
+    Deno.writeTextFileSync(`${home}/control/extraqueue`, "archive@example.net\n");
+    Deno.writeTextFileSync(`${home}/control/originipfield`, "1\n");
+    const run = (env: Record<string, string>) =>
+      runQueue({
+        home,
+        message: streamOf("Subject: x\n\nhi\n"),
+        openEnvelope: () => Promise.resolve(streamOf("Fs@x\0Tr@y\0\0")),
+        uid: 1000,
+        pid: 4711,
+        now: NOW,
+        env,
+      });
+    assertEquals(await run({ TCPREMOTEIP: "192.0.2.9", RELAYCLIENT: "" }), 0);
+    const [id] = layout.listIds("todo");
+    assertEquals(
+      bytesToString(Deno.readFileSync(layout.mess(id))),
+      "Received: (qmail 4711 invoked by uid 1000); 5 Mar 2024 07:08:09 -0000\n" +
+        "X-Originating-IP: 192.0.2.9\nSubject: x\n\nhi\n",
+    );
+    assertEquals(
+      bytesToString(Deno.readFileSync(layout.todo(id))),
+      "u1000\0p4711\0Fs@x\0Tr@y\0Tcopy@example.net\0Tarchive@example.net\0",
+    );
+    // Not a relay client: no header. A broken control file: qmail-queue's 55, nothing queued.
+    assertEquals(await run({ TCPREMOTEIP: "192.0.2.9" }), 0);
+    const second = layout.listIds("todo").find((each) => each !== id)!;
+    assertEquals(bytesToString(Deno.readFileSync(layout.mess(second))).includes("X-Orig"), false);
+    Deno.writeTextFileSync(`${home}/control/bigbrother`, "no colon here\n");
+    assertEquals(await run({}), 55);
+    assertEquals(layout.listIds("todo").length, 2);
+  }));

@@ -14,7 +14,7 @@ import { resolveHome } from "../../config/home.ts";
 import { readControlLine } from "../../config/control.ts";
 import { loadSmtpdControls, resolveSmtpdPolicy } from "../../config/smtpd.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
-import { openQueueMessage } from "../queue/qmail_queue.ts";
+import { openNetworkMessage } from "../queue/network_message.ts";
 import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import type { SmtpSession } from "../smtp/session.ts";
@@ -118,7 +118,12 @@ export async function main(args: string[]): Promise<number> {
     lookups: { resolver: new Resolver({ home }), home },
     contentControls,
     openQueue: policy.qmailQueue === undefined
-      ? () => openQueueMessage(layout, { who: "from network" })
+      ? (request) =>
+        openNetworkMessage(layout, controls.queueExtras, {
+          ...request,
+          env,
+          remoteIp: env.TCPREMOTEIP,
+        })
       : () =>
         openExternalQueue(policy.qmailQueue!, layout, {
           timeoutSeconds: controls.timeoutSeconds,

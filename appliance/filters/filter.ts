@@ -60,6 +60,8 @@ export interface FilterRequest {
    * whole-message refusal at DATA (filters/whole_message.ts).
    */
   refusedRecipients?: readonly RefusedRecipient[];
+  /** The session id the log lines carry, for checks that log themselves (clamd's `CLAMD:`). */
+  sessionId?: string;
 }
 
 /** A recipient the session refused at RCPT, and which check refused it. */

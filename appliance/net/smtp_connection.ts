@@ -16,7 +16,7 @@ import {
   type SmtpSessionOptions,
   type SmtpStep,
 } from "../smtp/session.ts";
-import type { SessionTrace } from "../filters/filter.ts";
+import type { FilterRequest, SessionTrace } from "../filters/filter.ts";
 import type { ContentControls, ContentModule } from "../policy/content_modules.ts";
 import { Resolver } from "../dns/resolver.ts";
 import { type LookupContext, type LookupRunners, runLookup } from "./filter_lookups.ts";
@@ -73,8 +73,11 @@ export interface SmtpLogSwitches {
 
 export interface SmtpConnectionOptions {
   session: SmtpSessionOptions;
-  /** Opens the place the next message goes. */
-  openQueue: () => Promise<MessageSink>;
+  /**
+   * Opens the place the next message goes; `request` is the transaction as the
+   * checks see it at DATA (the queue writer's originipfield needs `relaying`).
+   */
+  openQueue: (request: FilterRequest) => Promise<MessageSink>;
   /** Seconds allowed for each read and write (control/timeoutsmtpd). */
   timeoutSeconds: number;
   /** Seconds a command line may take from its first byte to its LF (control/timeoutcommand). */

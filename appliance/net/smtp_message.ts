@@ -35,7 +35,7 @@ export interface MessageSink {
 
 /** What receiveBody needs of the connection's options. */
 export interface BodyOptions {
-  openQueue: () => Promise<MessageSink>;
+  openQueue: (request: FilterRequest) => Promise<MessageSink>;
   sessionId: string;
   /** The content checks' controls (loadContentControls), in `contentModules` order. */
   contentControls?: ContentControls;
@@ -155,13 +155,14 @@ export async function receiveBody(
   });
   const scans = beginNamedScans(
     options.contentControls ?? [],
-    data.request,
+    // The session id, for the lines a scan logs itself (clamd's CLAMD:).
+    { ...data.request, sessionId: options.sessionId },
     options.contentModules ?? CONTENT_MODULES,
   );
   let message: MessageSink | undefined;
   let queueError: QueueError | undefined;
   try {
-    message = await options.openQueue();
+    message = await options.openQueue(data.request);
     // The checks' header lines go above qmail-smtpd's Received line.
     const headers = data.headers.map((line) => `${line}\n`).join("");
     await message.write(encoder.encode(headers + data.received));

@@ -7,6 +7,10 @@
  * committed to the queue (filters/filter.ts ContentScan).
  */
 import type { ContentScan, FilterRequest } from "../filters/filter.ts";
+import { clamdSettings, loadClamdControls } from "../../config/clamd.ts";
+import { loadSignatureControls, signatureSettings } from "../../config/signatures.ts";
+import { beginClamdScan } from "../scan/clamd_scan.ts";
+import { signatureScan } from "../filters/signatures.ts";
 
 export interface ContentModule<C = unknown> {
   readonly name: string;
@@ -21,7 +25,26 @@ export function contentModule<C>(module: ContentModule<C>): ContentModule {
   return module as unknown as ContentModule;
 }
 
-export const CONTENT_MODULES: readonly ContentModule[] = [];
+export const CONTENT_MODULES: readonly ContentModule[] = [
+  // control/clamd, timeoutclamd, clamdfailreject; NOCLAMD, CLAMDFAILREJECT (seeds 000, 001).
+  contentModule({
+    name: "clamd",
+    load: loadClamdControls,
+    begin(controls, request) {
+      const settings = clamdSettings(controls, request.env);
+      return settings === undefined ? undefined : beginClamdScan(settings, request);
+    },
+  }),
+  // control/signatures; EXECUTABLEOK (seed 002).
+  contentModule({
+    name: "signatures",
+    load: loadSignatureControls,
+    begin(controls, request) {
+      const settings = signatureSettings(controls, request.env);
+      return settings === undefined ? undefined : signatureScan(settings);
+    },
+  }),
+];
 
 /** Every module's controls, in CONTENT_MODULES order. */
 export type ContentControls = readonly unknown[];

@@ -9,9 +9,11 @@ import { statSync } from "node:fs";
 import { formatIntd, MAX_ADDRESS_BYTES } from "./envelope.ts";
 import type { QueueLayout } from "./layout.ts";
 import { formatQueueReceived } from "./received.ts";
+import { originHeader, withExtraRecipients } from "./queue_extras.ts";
+import type { QueueExtras } from "../../config/queue_extras.ts";
 import { pullTrigger } from "./trigger.ts";
 import { writeAllSync } from "../write_all.ts";
-import { stringToBytes } from "../bytes.ts";
+import { concatBytes, stringToBytes } from "../bytes.ts";
 import { dirname, syncDirectory } from "../durable_file.ts";
 import { QUEUE_EXIT } from "../exit_codes.ts";
 import { QueueError } from "./queue_error.ts";
@@ -26,6 +28,12 @@ export interface QueueWriterOptions {
   who: string;
   /** Start time for the Received line and the pid file name; default now. */
   now?: Date;
+  /**
+   * The seed patches' additions (bigbrother, extraqueue, originipfield:
+   * config/queue_extras.ts): the header after the Received line, the
+   * recipients at the commit.
+   */
+  extras?: QueueExtras;
 }
 
 /** One message being written into the queue. Calls must not overlap: await each one. */
@@ -111,7 +119,15 @@ export async function openQueueMessage(
   }
 
   const received = stringToBytes(formatQueueReceived(pid, options.who, now));
-  return new MessageWriter(layout, id, String(pid), file, received);
+  const origin = originHeader(options.extras);
+  return new MessageWriter(
+    layout,
+    id,
+    String(pid),
+    file,
+    origin === undefined ? received : concatBytes([received, origin]),
+    options.extras,
+  );
 }
 
 /**
@@ -163,6 +179,7 @@ class MessageWriter implements QueueMessage {
   #bytesWritten = 0;
   #intdCreated = false;
   #phase: Phase = "writing";
+  #extras: QueueExtras | undefined;
 
   constructor(
     layout: QueueLayout,
@@ -170,8 +187,10 @@ class MessageWriter implements QueueMessage {
     qp: string,
     file: Deno.FsFile,
     received: Uint8Array,
+    extras: QueueExtras | undefined,
   ) {
     this.#layout = layout;
+    this.#extras = extras;
     this.id = id;
     this.qp = qp;
     this.#file = file;
@@ -211,6 +230,7 @@ class MessageWriter implements QueueMessage {
     this.#assertWriting();
     const layout = this.#layout;
     const id = this.id;
+    recipients = withExtraRecipients(this.#extras, sender, recipients);
     try {
       for (const address of [sender, ...recipients]) checkAddress(address);
 

@@ -15,7 +15,7 @@ import { loadAllControls } from "../../config/control.ts";
 import { loadTcpRules, type TcpRulesTable } from "../../config/tcprules.ts";
 import { homePaths } from "../../config/home.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
-import { openQueueMessage } from "../queue/qmail_queue.ts";
+import { openNetworkMessage } from "../queue/network_message.ts";
 import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
 import { socketTransport } from "../net/socket_transport.ts";
@@ -133,7 +133,8 @@ async function serve(
       lookups: { resolver: resolver!, home: settings.home, ask: (lookup) => role.lookup(lookup) },
       contentControls,
       openQueue: policy.qmailQueue === undefined
-        ? () => openQueueMessage(layout, { who: "from network" })
+        ? (request) =>
+          openNetworkMessage(layout, controls.queueExtras, { ...request, env, remoteIp: remote })
         : () =>
           openExternalQueue(policy.qmailQueue!, layout, {
             timeoutSeconds: controls.timeoutSeconds,
