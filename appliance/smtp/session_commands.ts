@@ -81,7 +81,7 @@ export function mailStep(context: CommandContext, argument: string): SmtpStep {
 /**
  * RCPT (transaction.ts). A transaction a check refused as a whole (seed 003)
  * refuses every further recipient. The recipient checks are asked only once
- * qmail's own checks (badmailfrom, BATV, rcpthosts, the recipient limits)
+ * qmail's own checks (BATV, rcpthosts, the recipient limits; badmailfrom is a MAIL check now)
  * accepted the recipient, so a relay attempt gets qmail's 553 before any check
  * looks at it, as in seed 003 (badrcptto and realrcptto after rcpthosts).
  * Where a seed orders differently qmd keeps this order: qmail-md (seed 000)
