@@ -276,6 +276,9 @@ Deno.test({
         assertEquals(text.includes("X-Originating-IP: 127.0.0.4\n"), relayed, text.slice(0, 400));
       }
       // One CLAMD: line per event, with the session id: the virus, the two scans clamd missed.
+      // A log line reaches the supervisor's stdout after the reply reached the client: wait.
+      const failed = /smtpd \d+\.\d+: CLAMD: scan failed: cannot connect to clamd/g;
+      await waitFor(() => (qmd.output().match(failed)?.length ?? 0) >= 2, 30_000);
       const log = qmd.output();
       const count = (pattern: RegExp) => log.match(pattern)?.length ?? 0;
       assertEquals(count(/smtpd \d+\.\d+: CLAMD: virus "Qmd\.Test\.Marker" was found!/g), 1, log);
