@@ -6,13 +6,8 @@
  * problem it prints one line naming the file and exits 111, leaving the old
  * cdb in place.
  */
-import { parseCommand } from "./args.ts";
-import { findHomeProblem, resolveHome } from "../../config/home.ts";
-import { errorText } from "../deliver/delivery_error.ts";
 import { compileRecipients } from "../../config/recipient_checks.ts";
-import { buildCdb } from "../../config/cdb.ts";
-import { replaceFile } from "../durable_file.ts";
-import { EXIT } from "../exit_codes.ts";
+import { compileUsersCdb } from "./users_cdb.ts";
 
 const NAME = "qmd recipients";
 
@@ -28,40 +23,15 @@ stays).
   --home DIR   the home (default: $QMD_HOME, else ./qmd-home)
 `;
 
-export async function main(args: string[]): Promise<number> {
-  const parsed = parseCommand({
+export function main(args: string[]): Promise<number> {
+  return compileUsersCdb({
     name: NAME,
     usage: USAGE,
-    options: { home: { type: "string" } },
-    positionals: false,
+    source: "recipients",
+    target: "recipients.cdb",
+    compile: (text) => {
+      const records = compileRecipients(text);
+      return { records, summary: `${records.length} addresses` };
+    },
   }, args);
-  if (!parsed.ok) return parsed.exitCode;
-  const home = resolveHome(parsed.values.home);
-  const problem = findHomeProblem(home, "users");
-  if (problem !== undefined) {
-    console.error(`${NAME}: fatal: ${problem}`);
-    return EXIT.temporary;
-  }
-  const sourcePath = `${home}/users/recipients`;
-  const cdbPath = `${home}/users/recipients.cdb`;
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(sourcePath);
-  } catch (error) {
-    console.error(`${NAME}: fatal: unable to read ${sourcePath}: ${errorText(error)}`);
-    return EXIT.temporary;
-  }
-  try {
-    let text = "";
-    for (let i = 0; i < bytes.length; i += 8192) {
-      text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-    }
-    const records = compileRecipients(text);
-    await replaceFile(cdbPath, buildCdb(records));
-    console.log(`${NAME}: wrote ${cdbPath} (${records.length} addresses)`);
-    return EXIT.ok;
-  } catch (error) {
-    console.error(`${NAME}: fatal: unable to write ${cdbPath}: ${(error as Error).message}`);
-    return EXIT.temporary;
-  }
 }
