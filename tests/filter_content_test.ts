@@ -12,7 +12,7 @@ import type { SessionTrace, Verdict } from "../appliance/filters/filter.ts";
 import { PASS, refuse } from "../appliance/filters/filter.ts";
 import { contentModule } from "../appliance/policy/content_modules.ts";
 import { REPLY_SCAN_FAILED } from "../appliance/smtp/replies.ts";
-import { fakeCheck, fakeScanner, HELLO, play, rule } from "./filter_fakes.ts";
+import { fakeCheck, fakeScanner, HELLO, play, rule, TO_DATA } from "./filter_fakes.ts";
 
 Deno.test("tarpit: the reply is paused and a TARPIT: line logged", async () => {
   const logs: string[] = [];
@@ -70,13 +70,7 @@ E: Tspamtrap@example.net
 Deno.test("header lines of passing checks go above qmail-smtpd's Received line", async () => {
   const run = await play(
     "headers",
-    HELLO + `C: MAIL FROM:<a@example.org>
-S: 250 2.1.0 ok
-C: RCPT TO:<b@example.net>
-S: 250 2.1.5 ok
-C: DATA
-S: 354 go ahead
-C: Subject: hi
+    TO_DATA + `C: Subject: hi
 C:
 C: body
 C: .
@@ -109,13 +103,7 @@ Deno.test("a content scan refusing at the end of DATA leaves nothing in the queu
   const seen: string[] = [];
   const run = await play(
     "clamd",
-    HELLO + `C: MAIL FROM:<a@example.org>
-S: 250 2.1.0 ok
-C: RCPT TO:<b@example.net>
-S: 250 2.1.5 ok
-C: DATA
-S: 354 go ahead
-C: Subject: virus
+    TO_DATA + `C: Subject: virus
 C:
 C: X5O!P%@AP
 C: .
@@ -145,13 +133,7 @@ L~ ^reject: RCPT
 Deno.test("a content scan that throws is a temporary failure (451)", async () => {
   const run = await play(
     "scan-throws",
-    HELLO + `C: MAIL FROM:<a@example.org>
-S: 250 2.1.0 ok
-C: RCPT TO:<b@example.net>
-S: 250 2.1.5 ok
-C: DATA
-S: 354 go ahead
-C: hi
+    TO_DATA + `C: hi
 C: .
 S: ${REPLY_SCAN_FAILED}
 `,
@@ -164,13 +146,7 @@ Deno.test("the trace gets every decision, the queue id and the Message-ID", asyn
   const traces: SessionTrace[] = [];
   await play(
     "trace",
-    HELLO + `C: MAIL FROM:<a@example.org>
-S: 250 2.1.0 ok
-C: RCPT TO:<b@example.net>
-S: 250 2.1.5 ok
-C: DATA
-S: 354 go ahead
-C: Message-ID:
+    TO_DATA + `C: Message-ID:
 C:  <1@example.org>
 C:
 C: hi
@@ -211,13 +187,7 @@ S: 221 2.0.0 mx.example.net
 Deno.test("a refusal by an end-of-DATA check drops the message; a lookup there holds the reply", async () => {
   const run = await play(
     "end",
-    HELLO + `C: MAIL FROM:<a@example.org>
-S: 250 2.1.0 ok
-C: RCPT TO:<b@example.net>
-S: 250 2.1.5 ok
-C: DATA
-S: 354 go ahead
-C: hi
+    TO_DATA + `C: hi
 C: .
 S: 554 5.7.1 not this one
 L~ ^reject: END-OF-MESSAGE from 192\\.0\\.2\\.1 .* \\(by late\\)$
@@ -258,13 +228,7 @@ Deno.test("over a socket with the real queue: a scan's refusal leaves no file; t
   let files: string[] = ["not looked at"];
   await runTranscriptLive(
     parseTranscript(
-      HELLO + `C: MAIL FROM:<a@example.org>
-S: 250 2.1.0 ok
-C: RCPT TO:<b@example.net>
-S: 250 2.1.5 ok
-C: DATA
-S: 354 go ahead
-C: Message-ID: <v@example.org>
+      TO_DATA + `C: Message-ID: <v@example.org>
 C:
 C: virus
 C: .

@@ -50,6 +50,15 @@ C: HELO client.example
 S: 250 mx.example.net
 `;
 
+/** HELLO, then a@example.org to b@example.net transaction up to DATA's 354: the message lines follow. */
+export const TO_DATA = HELLO + `C: MAIL FROM:<a@example.org>
+S: 250 2.1.0 ok
+C: RCPT TO:<b@example.net>
+S: 250 2.1.5 ok
+C: DATA
+S: 354 go ahead
+`;
+
 /** A content check whose scans keep what they are given and answer `verdict` (or throw). */
 export function fakeScanner(
   name: string,
