@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import type { FilterRequest, LookupAnswer, Verdict } from "./filter.ts";
+import { filterRequest } from "./test_request.ts";
+import type { LookupAnswer, Verdict } from "./filter.ts";
 import { driveCheck } from "../../tests/filter_drive.ts";
 import {
   callbackFailedReply,
@@ -11,17 +12,10 @@ import {
 } from "./mfcheck.ts";
 import { MX_BLACKLISTED_REPLY, normaliseAddress, withoutBlacklisted } from "./mxblacklist.ts";
 
-const request: FilterRequest = {
-  phase: "mail",
-  remoteIp: "192.0.2.1",
-  env: {},
-  relaying: false,
-  tls: false,
+const request = filterRequest("mail", {
   helo: "client.example",
   sender: "someone@sender.example",
-  recipients: [],
-  now: 0,
-};
+});
 
 const ONE: MfcheckSettings = {
   level: 1,

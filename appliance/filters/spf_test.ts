@@ -1,18 +1,12 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import type { FilterRequest, Lookup, LookupAnswer } from "./filter.ts";
+import { filterRequest } from "./test_request.ts";
+import type { Lookup, LookupAnswer } from "./filter.ts";
 import { SPF_TEMPORARY_REPLY, spfCheck, type SpfSettings } from "./spf.ts";
 
-const request: FilterRequest = {
-  phase: "mail",
-  remoteIp: "192.0.2.1",
-  env: {},
-  relaying: false,
-  tls: false,
+const request = filterRequest("mail", {
   helo: "client.example",
   sender: "someone@sender.example",
-  recipients: [],
-  now: 0,
-};
+});
 
 const LOOKUP: Lookup = {
   kind: "spf",
