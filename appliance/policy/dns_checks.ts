@@ -15,7 +15,7 @@
  * number that does not parse is ignored and the file's value kept, as
  * config/smtpd.ts does. Pure.
  */
-import type { FilterClient, FilterModule } from "./filter_modules.ts";
+import { type FilterClient, type FilterModule, filterModule } from "./filter_module.ts";
 import { rblCheck, type RblSettings } from "../filters/rbl.ts";
 import { heloDnsCheck } from "../filters/helodnschk.ts";
 import { spfCheck } from "../filters/spf.ts";
@@ -35,14 +35,6 @@ import {
 } from "../../config/rblsmtpd.ts";
 
 type Env = FilterClient["env"];
-
-/**
- * filter_modules.ts's filterModule(), here so this file imports that one's
- * types only (it imports this one's modules).
- */
-function filterModule<C, S>(module: FilterModule<C, S>): FilterModule {
-  return module as unknown as FilterModule;
-}
 
 /** A whole number from the environment, or undefined (the file's value is kept). */
 function envNumber(env: Env, name: string): number | undefined {

@@ -10,8 +10,8 @@
  *
  * Order matters: within a phase the first refusal or acceptance decides.
  */
-import type { FilterCheck } from "../filters/filter.ts";
 import type { ActiveCheck } from "../filters/chain.ts";
+import type { FilterClient, FilterModule } from "./filter_module.ts";
 import {
   BADHELO_MODULE,
   BADMAILFROM_MODULE,
@@ -37,27 +37,8 @@ import {
   SPF_MODULE,
 } from "./dns_checks.ts";
 
-/** What a module knows of the client when it picks its settings. */
-export interface FilterClient {
-  /** Process environment layered with the listener's and tcp.smtp's variables. */
-  env: Readonly<Record<string, string>>;
-  remoteIp: string;
-  /** smtp, submission or smtps (the listener the client came in on). */
-  listener: string;
-}
-
-export interface FilterModule<C = unknown, S = unknown> {
-  check: FilterCheck<S>;
-  /** Reads this check's control files from the home (once per reload). */
-  load(home: string): C;
-  /** This client's settings, or undefined when the check is off for it. */
-  settings(controls: C, client: FilterClient): S | undefined;
-}
-
-/** Registers a module with its types checked, stored untyped in the table. */
-export function filterModule<C, S>(module: FilterModule<C, S>): FilterModule {
-  return module as unknown as FilterModule;
-}
+export type { FilterClient, FilterModule } from "./filter_module.ts";
+export { filterModule } from "./filter_module.ts";
 
 export const FILTER_MODULES: readonly FilterModule[] = [
   // Client and HELO checks (connect, helo).

@@ -40,13 +40,7 @@ import {
   loadDatechecksControls,
   loadReqBrackets,
 } from "../../config/filter_lists.ts";
-// Types only: filter_modules.ts imports this module, so a value import back would be a cycle.
-import type { FilterClient, FilterModule } from "./filter_modules.ts";
-
-/** filter_modules.ts's filterModule(): the types checked, stored untyped. */
-function filterModule<C, S>(module: FilterModule<C, S>): FilterModule {
-  return module as unknown as FilterModule;
-}
+import { type FilterClient, type FilterModule, filterModule } from "./filter_module.ts";
 
 /**
  * Reads the list files and checks every line is a usable pattern

@@ -21,15 +21,7 @@ import {
   type RecipientsControls,
 } from "../../config/recipient_checks.ts";
 import type { SendRoutingControls } from "../../config/send.ts";
-import type { FilterModule } from "./filter_modules.ts";
-
-/**
- * filter_modules.ts's filterModule(), repeated so that this file imports that
- * one for its types only: that one imports this one to register the modules.
- */
-function filterModule<C, S>(module: FilterModule<C, S>): FilterModule {
-  return module as unknown as FilterModule;
-}
+import { type FilterModule, filterModule } from "./filter_module.ts";
 
 /** Routing tables compiled once per reload (each reload loads a new controls object). */
 const compiled = new WeakMap<SendRoutingControls, RoutingTable>();
