@@ -15,7 +15,7 @@
  * number that does not parse is ignored and the file's value kept, as
  * config/smtpd.ts does. Pure.
  */
-import { type FilterClient, type FilterModule, filterModule } from "./filter_module.ts";
+import { type FilterClient, filterModule } from "./filter_module.ts";
 import { rblCheck, type RblSettings } from "../filters/rbl.ts";
 import { heloDnsCheck } from "../filters/helodnschk.ts";
 import { spfCheck } from "../filters/spf.ts";

@@ -40,7 +40,7 @@ import {
   loadDatechecksControls,
   loadReqBrackets,
 } from "../../config/filter_lists.ts";
-import { type FilterClient, type FilterModule, filterModule } from "./filter_module.ts";
+import { type FilterClient, filterModule } from "./filter_module.ts";
 
 /**
  * Reads the list files and checks every line is a usable pattern

@@ -21,7 +21,7 @@ import {
   type RecipientsControls,
 } from "../../config/recipient_checks.ts";
 import type { SendRoutingControls } from "../../config/send.ts";
-import { type FilterModule, filterModule } from "./filter_module.ts";
+import { filterModule } from "./filter_module.ts";
 
 /** Routing tables compiled once per reload (each reload loads a new controls object). */
 const compiled = new WeakMap<SendRoutingControls, RoutingTable>();
