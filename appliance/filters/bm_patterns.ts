@@ -101,48 +101,98 @@ export interface MatchOptions {
 
 type LineTest = (whole: string, domain: string | undefined) => boolean;
 
+/** A wildcard line's expression, anchored; the subject is already lower-cased. */
+function wildcardSource(value: string): string {
+  return `^(?:${value.split("*").map(escapeRegExp).join(".*")})$`;
+}
+
+/** A wildcard or regex line's own test (address lines are looked up instead). */
 function lineTest(value: string): LineTest {
-  switch (patternKind(value)) {
-    case "address": {
-      const entry = asciiLower(value);
-      return (whole, domain) => whole === entry || domain === entry;
-    }
-    case "wildcard": {
-      const source = value.split("*").map(escapeRegExp).join(".*");
-      const pattern = new RegExp(`^(?:${source})$`);
-      return (whole, domain) =>
-        pattern.test(whole) || (domain !== undefined && pattern.test(domain));
-    }
-    case "regex": {
-      const negated = value.startsWith("!");
-      const pattern = new RegExp(regexSource(negated ? value.slice(1) : value), "i");
-      // The lower-cased string is what `i` would match anyway; the original is not needed.
-      return (whole) => pattern.test(whole) !== negated;
-    }
+  if (patternKind(value) === "wildcard") {
+    const pattern = new RegExp(wildcardSource(value));
+    return (whole, domain) => pattern.test(whole) || (domain !== undefined && pattern.test(domain));
   }
+  const negated = value.startsWith("!");
+  const pattern = new RegExp(regexSource(negated ? value.slice(1) : value), "i");
+  // The lower-cased string is what `i` would match anyway; the original is not needed.
+  return (whole) => pattern.test(whole) !== negated;
 }
 
 function escapeRegExp(text: string): string {
   return asciiLower(text).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
+/**
+ * A list compiled for matching. Lists run to thousands of lines, so a subject
+ * is not tried against each in turn: address lines are one Map lookup each for
+ * the whole string and its `@domain`, and the wildcard and regex lines are
+ * first tried together as one alternation, which tells in one pass whether
+ * any of them can match. Only then are they tried one by one, in file order,
+ * to name the first that does. A negated line matches when its expression
+ * does not, so a list with one has no such shortcut.
+ */
 interface CompiledList {
-  tests: { line: PatternLine; test: LineTest }[];
+  /** Address line text (lower-cased) to its first position in the list. */
+  addresses: Map<string, number>;
+  /** The wildcard and regex lines with their positions, in file order. */
+  scanned: { position: number; line: PatternLine; test: LineTest }[];
+  /** False only when no scanned line can match (the subject lower-cased). */
+  mayMatch: LineTest;
 }
 
 /** Compiled lists by list object: one compilation per loaded list, dropped with it. */
 const compiled = new WeakMap<PatternList, CompiledList>();
 
+/** One expression that matches where any of `sources` does, or undefined when they don't combine. */
+function union(sources: string[], flags: string): RegExp | undefined {
+  if (sources.length === 0) return undefined;
+  // Back references and named groups are numbered or named across the whole expression.
+  if (sources.some((source) => /\\[1-9k]|\(\?</.test(source))) return undefined;
+  try {
+    return new RegExp(sources.map((source) => `(?:${source})`).join("|"), flags);
+  } catch {
+    return undefined;
+  }
+}
+
+function mayMatchTest(lines: readonly PatternLine[]): LineTest {
+  const regexes: string[] = [];
+  const wildcards: string[] = [];
+  for (const { value } of lines) {
+    if (patternKind(value) === "wildcard") wildcards.push(wildcardSource(value));
+    else if (value.startsWith("!")) return () => true;
+    else regexes.push(regexSource(value));
+  }
+  const regex = union(regexes, "i");
+  const wildcard = union(wildcards, "");
+  if (
+    (regex === undefined && regexes.length > 0) || (wildcard === undefined && wildcards.length > 0)
+  ) {
+    return () => true;
+  }
+  return (whole, domain) =>
+    (regex?.test(whole) ?? false) ||
+    (wildcard !== undefined &&
+      (wildcard.test(whole) || (domain !== undefined && wildcard.test(domain))));
+}
+
 function compile(list: PatternList): CompiledList {
   let found = compiled.get(list);
-  if (found === undefined) {
+  if (found !== undefined) return found;
+  const addresses = new Map<string, number>();
+  const scanned: CompiledList["scanned"] = [];
+  list.lines.forEach((line, position) => {
     // A line the loader let through always compiles (patternError); skip any other defensively.
-    const tests = list.lines.flatMap((line) =>
-      patternError(line.value) === undefined ? [{ line, test: lineTest(line.value) }] : []
-    );
-    found = { tests };
-    compiled.set(list, found);
-  }
+    if (patternError(line.value) !== undefined) return;
+    if (patternKind(line.value) === "address") {
+      const entry = asciiLower(line.value);
+      if (!addresses.has(entry)) addresses.set(entry, position);
+    } else {
+      scanned.push({ position, line, test: lineTest(line.value) });
+    }
+  });
+  found = { addresses, scanned, mayMatch: mayMatchTest(scanned.map(({ line }) => line)) };
+  compiled.set(list, found);
   return found;
 }
 
@@ -155,5 +205,17 @@ export function findMatch(
   const whole = asciiLower(subject);
   const at = whole.lastIndexOf("@");
   const domain = options.address && at >= 0 ? whole.slice(at) : undefined;
-  return compile(list).tests.find(({ test }) => test(whole, domain))?.line;
+  const { addresses, scanned, mayMatch } = compile(list);
+  let position = addresses.get(whole);
+  const byDomain = domain === undefined ? undefined : addresses.get(domain);
+  if (byDomain !== undefined && (position === undefined || byDomain < position)) {
+    position = byDomain;
+  }
+  if (scanned.length > 0 && mayMatch(whole, domain)) {
+    for (const each of scanned) {
+      if (position !== undefined && each.position > position) break;
+      if (each.test(whole, domain)) return each.line;
+    }
+  }
+  return position === undefined ? undefined : list.lines[position];
 }

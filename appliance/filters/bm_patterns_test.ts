@@ -91,6 +91,51 @@ Deno.test("findMatch: the first matching line in file order names the rule", () 
   assertEquals(findMatch(list(), "a@example.com", { address: true }), undefined);
 });
 
+Deno.test("findMatch: lookups and the combined pass name the same first line as a scan in order", () => {
+  const values = [
+    "^spam[0-9]+@",
+    "@junk.example",
+    "*@wild.example",
+    "joe@junk.example",
+    "^([a-z])\\1@",
+    "!@",
+    "^bench@",
+    "bench@ok.example",
+    "@ok.example",
+  ];
+  const subjects = [
+    "spam42@x.example",
+    "joe@junk.example",
+    "JOE@Junk.Example",
+    "a@wild.example",
+    "aa@elsewhere.example",
+    "no-at-sign",
+    "bench@ok.example",
+    "zed@ok.example",
+    "zed@other.example",
+  ];
+  // One line at a time, in file order: the meaning the shortcuts must keep.
+  const oneByOne = (subject: string) =>
+    values.findIndex((value) => findMatch(list(value), subject, { address: true }) !== undefined);
+  for (const tail of [values.length, 5, 3]) {
+    const shortened = values.slice(0, tail);
+    for (const subject of subjects) {
+      const expected = shortened.findIndex((value) =>
+        findMatch(list(value), subject, { address: true }) !== undefined
+      );
+      assertEquals(
+        matches(shortened, subject),
+        expected < 0 ? undefined : expected + 1,
+        `${subject} against the first ${tail} lines`,
+      );
+    }
+  }
+  assertEquals(oneByOne("no-at-sign"), 5, "only the negated line matches");
+  assertEquals(matches(values.slice(0, 5), "aa@elsewhere.example"), 5, "a back reference");
+  assertEquals(matches(["@ok.example", "^zed@"], "zed@ok.example"), 1, "the address line first");
+  assertEquals(matches(["^zed@", "@ok.example"], "zed@ok.example"), 1, "the regex line first");
+});
+
 Deno.test("patternError: bad expressions and unknown classes are named; others pass", () => {
   assertEquals(patternError("spammer@example.com"), undefined);
   assertEquals(patternError("*@example.com"), undefined);
