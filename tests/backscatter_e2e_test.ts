@@ -84,6 +84,27 @@ Deno.test("e2e backscatter: an unknown user of a virtual domain is refused at RC
   }
 });
 
+Deno.test("e2e backscatter: a deleted mailbox is refused at RCPT at once (qmd user del reloads)", async () => {
+  const home = await makeInitedHome();
+  await addUser(home, "joe@virtual.example", "pw");
+  const qmd = await startQmd(home, { workers: 1 });
+  try {
+    // Twice: the second "yes" comes from the smtpd isolate's cache (net/deliverable_cache.ts).
+    assertMatch(await rcptReply(qmd.port, "joe@virtual.example"), /^250 /);
+    assertMatch(await rcptReply(qmd.port, "joe@virtual.example"), /^250 /);
+    const reloads = qmd.output().split("reloaded control files").length;
+    assertEquals((await runQmd(["user", "del", "joe@virtual.example", "--home", home])).code, 0);
+    await waitFor(
+      () => qmd.output().split("reloaded control files").length > reloads || undefined,
+      20_000,
+      () => `the reload after qmd user del\n${qmd.output()}`,
+    );
+    assertMatch(await rcptReply(qmd.port, "joe@virtual.example"), /^550 /);
+  } finally {
+    await qmd.stop();
+  }
+});
+
 Deno.test("e2e backscatter: with control/realrcptto 0 the unknown user is accepted (and bounced later)", async () => {
   const home = await makeInitedHome({ realrcptto: "0" });
   await addUser(home, "joe@virtual.example", "pw");

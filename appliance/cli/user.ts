@@ -214,7 +214,8 @@ export async function main(
           ? undefined
           : store.findMailbox(address.slice(at + 1), address.slice(0, at));
         store.deleteMailbox(address);
-        if (mailbox?.challengeAuth) signalRunningQmd(store.home, "SIGHUP");
+        // A running qmd reloads: the challenge mechanisms, and realrcptto's remembered "yes".
+        if (mailbox !== undefined) signalRunningQmd(store.home, "SIGHUP");
         console.log(
           `${NAME}: deleted ${mailbox?.address ?? address}; ` +
             `its mail stays on disk in ${mailbox?.maildir}`,

@@ -28,6 +28,7 @@ import { ConnectionLimits, type StressChange } from "../net/connection_limits.ts
 import { AuthFailures } from "../net/auth_failures.ts";
 import { AuthCapabilities } from "../net/auth_capabilities.ts";
 import { runRoleLoop } from "./worker_loop.ts";
+import { DeliverableCache } from "../net/deliverable_cache.ts";
 
 type ListenerName = "smtpd" | "pop3d";
 
@@ -66,6 +67,8 @@ export class ListenerRole<R extends ListenerName> {
   #requests = 0;
   readonly #pending = new Map<number, (result: VerifyResult) => void>();
   readonly #lookups = new Map<number, PendingLookup>();
+  /** realrcptto's recent "yes" answers (deliverable_cache.ts). */
+  readonly #deliverable = new DeliverableCache();
   #logBacklog: LogBacklog | undefined;
   #shared: Shared | undefined;
   /** This isolate's number among its role's (1-based), for session ids and auth replies. */
@@ -136,9 +139,20 @@ export class ListenerRole<R extends ListenerName> {
    * Asks the role that answers this kind of filter lookup (LOOKUP_ROLES:
    * local for `recipient`, auth for `greylist`) through the supervisor. No
    * answer within LOOKUP_TIMEOUT_MS, or the role restarted meanwhile, is a
-   * temporary answer: the check says "try later", never "accepted".
+   * temporary answer: the check says "try later", never "accepted". A recent
+   * "yes" to a recipient lookup is answered from the cache.
    */
-  lookup(lookup: Lookup): Promise<LookupAnswer> {
+  async lookup(lookup: Lookup): Promise<LookupAnswer> {
+    if (lookup.kind !== "recipient") return await this.#ask(lookup);
+    if (this.#deliverable.knows(lookup.address)) return { kind: "recipient", deliverable: true };
+    const answer = await this.#ask(lookup);
+    if (answer.kind === "recipient" && answer.deliverable) {
+      this.#deliverable.remember(lookup.address);
+    }
+    return answer;
+  }
+
+  #ask(lookup: Lookup): Promise<LookupAnswer> {
     const owner = LOOKUP_ROLES[lookup.kind];
     if (owner === undefined) {
       return Promise.resolve({ kind: "temporary", reason: `no role answers ${lookup.kind}` });
@@ -225,6 +239,7 @@ export class ListenerRole<R extends ListenerName> {
         // The supervisor logs each broken file once, whichever isolates met it.
         let errors: string[] = [];
         try {
+          this.#deliverable.clear();
           hooks.reload();
         } catch (error) {
           errors = controlErrorMessages(error);
