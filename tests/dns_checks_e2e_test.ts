@@ -67,6 +67,29 @@ Deno.test("dns e2e: spfbehavior 3 refuses a fail and stamps Received-SPF on a pa
       10_000,
       () => listed.output(),
     );
+    // -t 1: rblsmtpd's alarm drops the conversation a second after it began, without a word.
+    Deno.writeTextFileSync(`${home}/control/rblsmtpd`, "-t 1 -r bl.example\n");
+    const reloads = listed.output().split("reloaded control files").length;
+    listed.process.kill("SIGHUP");
+    await waitFor(
+      () => listed.output().split("reloaded control files").length > reloads || undefined,
+      10_000,
+      () => listed.output(),
+    );
+    const dropped = await SmtpClient.connect(listed.port);
+    try {
+      assertEquals(await dropped.reply(), "220 rblsmtpd.local");
+      assertEquals(await dropped.command("HELO client.example"), "250 rblsmtpd.local");
+      const after = await dropped.reply().then((reply) => `reply ${reply}`, (error) => `${error}`);
+      assertMatch(after, /connection closed; buffered: ""/);
+    } finally {
+      dropped.close();
+    }
+    await waitFor(
+      () => /timeout: rblsmtpd -t 1/.test(listed.output()) || undefined,
+      10_000,
+      () => listed.output(),
+    );
   } finally {
     await listed.stop();
     await dns.close();

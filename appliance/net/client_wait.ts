@@ -123,6 +123,17 @@ export function commandDeadline(seconds: number, now: number = Date.now()): Dead
   };
 }
 
+/** rblsmtpd's `-t`, its conversation begun now: dropped after `seconds`, whatever goes on. */
+export function rblDeadline(seconds: number, now: number = Date.now()): Deadline {
+  return { since: now, at: now + seconds * 1000, what: `rblsmtpd -t ${seconds}` };
+}
+
+/** Whichever of two deadlines comes first. */
+export function earlier(a: Deadline | undefined, b: Deadline | undefined): Deadline | undefined {
+  if (a === undefined) return b;
+  return b === undefined || a.at <= b.at ? a : b;
+}
+
 /** The deadline of a DATA section whose 354 went out now (timeoutdata; 0 = none). */
 export function dataDeadline(
   seconds: number,

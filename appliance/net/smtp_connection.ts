@@ -38,6 +38,8 @@ import {
   type ConnectionStress,
   dataDeadline,
   type Deadline,
+  earlier,
+  rblDeadline,
   waitForClient,
 } from "./client_wait.ts";
 import { logEvent, logPressure } from "../log.ts";
@@ -251,6 +253,8 @@ export async function serveSmtpConnection(
   };
   /** Set when a command line has begun and must end within commandSeconds. */
   let lineDeadline: Deadline | undefined;
+  /** Set when rblsmtpd's conversation began with -t: when it is dropped. */
+  let rblDrop: Deadline | undefined;
   const start = now();
   const trace: SessionTrace["messages"] = [];
   let lookupContext: LookupContext | undefined;
@@ -350,7 +354,9 @@ export async function serveSmtpConnection(
       const result = lines.next();
       if (result === undefined) {
         if (lines.partial) lineDeadline ??= commandDeadline(options.commandSeconds);
-        const chunk = await read(lineDeadline);
+        const rblSeconds = session.rblSeconds;
+        if (rblSeconds !== undefined) rblDrop ??= rblDeadline(rblSeconds);
+        const chunk = await read(earlier(lineDeadline, rblDrop));
         if (chunk === undefined) return;
         lines.push(chunk);
         continue;

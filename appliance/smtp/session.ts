@@ -192,10 +192,7 @@ export class SmtpSession {
     });
   }
 
-  /**
-   * The answer to a `lookup` effect: the check that asked goes on, then the
-   * rest of the chain, then the command it was asked for.
-   */
+  /** A `lookup` effect's answer: the check that asked goes on, the rest of the chain, the command. */
   lookupAnswered(answer: LookupAnswer, now?: Date): SmtpStep {
     const state = this.#state;
     if (state.phase !== "lookup") {
@@ -376,11 +373,16 @@ export class SmtpSession {
     return this.#authProgress(state, state.exchange.verified(result, recentFailures));
   }
 
-  /** A read timed out (control/timeoutsmtpd): `451 4.4.2 timeout` and close (§8.8). */
+  /** A read timed out (timeoutsmtpd): `451 4.4.2 timeout` and close (§8.8); rblsmtpd just drops. */
   timeout(): SmtpStep {
-    if (this.#state.phase === "closed") return step([], { close: true });
+    const quiet = this.#state.phase === "closed" || this.#gate.rbl !== undefined;
     this.#state = { phase: "closed" };
-    return step([REPLY_TIMEOUT], { close: true });
+    return step(quiet ? [] : [REPLY_TIMEOUT], { close: true });
+  }
+
+  /** The seconds rblsmtpd's -t gives its conversation, once one began with -t. */
+  get rblSeconds(): number | undefined {
+    return this.#gate.rblSeconds;
   }
 
   /** What session_commands.ts's handlers get for one command. */

@@ -208,6 +208,8 @@ export class FilterGate {
   connectHeaders: string[] = [];
   /** A check refused the whole session: rblsmtpd's conversation with this reply. */
   rbl: readonly string[] | undefined;
+  /** rblsmtpd's `-t`: that conversation is dropped after these seconds (its alarm(), then _exit). */
+  rblSeconds: number | undefined;
   readonly #hooks: GateHooks;
 
   constructor(hooks: GateHooks) {
@@ -324,7 +326,10 @@ export class FilterGate {
     const conversation = ask.back.conversation;
     let replies = [...verdict.reply];
     let close = verdict.close ?? false;
-    if (verdict.scope === "session") this.rbl = verdict.reply;
+    if (verdict.scope === "session") {
+      this.rbl = verdict.reply;
+      if ((verdict.sessionSeconds ?? 0) > 0) this.rblSeconds = verdict.sessionSeconds;
+    }
     if (verdict.scope === "transaction") {
       // A MAIL refused so opens its transaction all the same, refused as a whole.
       if (ask.opens !== undefined) conversation.transaction = ask.opens;
