@@ -98,6 +98,24 @@ Deno.test("clamd: a virus is refused with the seed's reply and CLAMD: line; NOCL
     );
     assertEquals(off.queued, 1);
     assertEquals(fake.streams.length, 2, "NOCLAMD: clamd is not asked");
+    // Seed 000's sample: with tarpitting on, CLAMD:, then TARPIT:, a pause, then the 554.
+    const tarpitted = await run(
+      "virus, tarpitted",
+      clamd + "@ control tarpitcount 3\n@ control tarpitdelay 2\n@ control log/tarpitting 1\n" +
+        HELLO +
+        transaction(
+          virus,
+          `P: 2\nS: 554 5.7.7 your email contains the virus "${FAKE_VIRUS_NAME}"!`,
+        ),
+    );
+    assertEquals(tarpitted.queued, 0);
+    assertEquals(
+      tarpitted.logs.filter((line) => /CLAMD|TARPIT/.test(line)),
+      [
+        `smtpd virus, tarpitted: CLAMD: virus "${FAKE_VIRUS_NAME}" was found!`,
+        "smtpd virus, tarpitted: TARPIT: <a@example.org> to <b@example.net> | helo(client.example)",
+      ],
+    );
   } finally {
     await fake.close();
   }

@@ -17,6 +17,7 @@ export const badheloCheck: FilterCheck<ListCheckSettings> = {
     const hit = matchLists(settings, request, helo, { address: false });
     if (hit === undefined) return PASS;
     const log = settings.log ? bmcheckLog("badhelo", hit, `helo(${helo})`) : undefined;
-    return listRefusal(REPLY_BAD_HELO, "badhelo", hit, log);
+    // README.bmchecks: "gets tarpitted with" the reply.
+    return listRefusal(REPLY_BAD_HELO, "badhelo", hit, log, { tarpitted: true });
   },
 };

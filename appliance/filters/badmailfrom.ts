@@ -21,6 +21,7 @@ export const badmailfromCheck: FilterCheck<ListCheckSettings> = {
     const hit = matchLists(settings, request, sender, { address: true });
     if (hit === undefined) return PASS;
     const log = settings.log ? bmcheckLog("badmailfrom", hit, `<${sender}>`) : undefined;
-    return listRefusal(REPLY_BAD_MAIL_FROM, "badmailfrom", hit, log);
+    // README.bmchecks: "the client gets tarpitted with this error".
+    return listRefusal(REPLY_BAD_MAIL_FROM, "badmailfrom", hit, log, { tarpitted: true });
   },
 };

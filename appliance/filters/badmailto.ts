@@ -18,6 +18,7 @@ export const badmailtoCheck: FilterCheck<ListCheckSettings> = {
     const hit = matchLists(settings, request, recipient, { address: true });
     if (hit === undefined) return PASS;
     const log = settings.log ? bmcheckLog("badmailto", hit, `<${recipient}>`) : undefined;
-    return listRefusal(REPLY_BAD_MAIL_TO, "badmailto", hit, log);
+    // README.bmchecks: "the client gets tarpitted with this error".
+    return listRefusal(REPLY_BAD_MAIL_TO, "badmailto", hit, log, { tarpitted: true });
   },
 };

@@ -76,7 +76,8 @@ export function clamdVerdict(outcome: ClamdOutcome, failReject: boolean): Verdic
         check: "clamd",
         source: "control/clamd",
         entry: cleanName(outcome.name),
-      }, { log: clamdLogText(outcome) });
+        // Seed 000: "if a virus is found, the client gets tarpitted".
+      }, { log: clamdLogText(outcome), tarpitted: true });
     case "failed":
       return failReject
         ? refuse(REPLY_CLAMD_FAILED, {

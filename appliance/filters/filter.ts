@@ -115,6 +115,12 @@ export type Verdict =
     tarpitSeconds?: number;
     /** Scope "session": end the conversation after this many seconds (rblsmtpd's -t). */
     sessionSeconds?: number;
+    /**
+     * Seed 000 "tarpits" the client before this refusal: the session pauses
+     * tarpitdelay seconds first, with a `TARPIT:` line, when tarpitting is on
+     * (tarpitcount above 0 and no NO_TARPITTING), as for its other tarpits.
+     */
+    tarpitted?: boolean;
     /** The exact log line the seeds prescribe (bmchecks, `CLAMD:`, rblsmtpd); else a default. */
     log?: string;
   }
@@ -250,6 +256,7 @@ export function refuse(
     scope?: "command" | "transaction" | "session";
     log?: string;
     tarpitSeconds?: number;
+    tarpitted?: boolean;
   } = {},
 ): Verdict {
   return { kind: "refuse", reply: [reply], rule, ...options };

@@ -81,6 +81,7 @@ export function listRefusal(
   check: string,
   hit: ListHit,
   log: string | undefined,
+  options: { tarpitted?: boolean } = {},
 ): Verdict {
-  return withLog({ kind: "refuse", reply: [reply], rule: hitRule(check, hit) }, log);
+  return withLog({ kind: "refuse", reply: [reply], rule: hitRule(check, hit), ...options }, log);
 }

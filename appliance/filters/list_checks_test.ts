@@ -45,6 +45,7 @@ Deno.test("badmailfrom: refuses at MAIL with seed 000's reply and names file, li
     kind: "refuse",
     reply: [REPLY_BAD_MAIL_FROM],
     rule: { check: "badmailfrom", source: "control/badmailfrom", line: 1, entry: "@spam.example" },
+    tarpitted: true,
   });
   assertEquals(REPLY_BAD_MAIL_FROM, "553 5.7.1 sorry, your envelope sender has been denied");
   const regex = badmailfromCheck.check(
@@ -103,6 +104,7 @@ Deno.test("badhelo: refuses a matching HELO with seed 000's reply; !\\. refuses 
       reply: [REPLY_BAD_HELO],
       rule: { check: "badhelo", source: "control/badhelo", line: 1, entry: "!\\." },
       log: "bmchecks: badhelo control/badhelo line 1 (!\\.) matched helo(friend)",
+      tarpitted: true,
     } as unknown as typeof dotless,
   );
   assertEquals(REPLY_BAD_HELO, "553 5.7.1 sorry, your helo or ehlo is incorrect");

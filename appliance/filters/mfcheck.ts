@@ -105,8 +105,10 @@ export const mfcheckCheck: FilterCheck<MfcheckSettings> = {
       }
       // Seed 000 logs the exchanger's reply as `BounceTest:` lines; here one line.
       const said = answer.reply ?? "callback refused";
+      // Seed 000: "if the testbounce fails, we tarpit the client".
       return refuse(callbackFailedReply(sender), rule(settings, said), {
         log: `BounceTest: ${said.split("\n").join(" / ")}`,
+        tarpitted: true,
       });
     }
     if (lookup.kind !== "dns") return PASS;

@@ -64,23 +64,32 @@ export function refusalLog(verdict: Refusal, context: RefusalContext): SmtpLogEf
 }
 
 /**
+ * Seed 000's `TARPIT: <sender> to <recipient> | helo(HELO)`, with what the
+ * request knows (the client's address when it knows neither address).
+ */
+export function seedTarpitText(request: FilterRequest): string {
+  const parts: string[] = [];
+  if (request.sender !== undefined) parts.push(`<${safeLogText(request.sender)}>`);
+  // At RCPT the recipient asked for; at the end of DATA every accepted one (seed 000's CLAMD sample).
+  const recipients = request.recipient !== undefined ? [request.recipient] : request.recipients;
+  if (recipients.length > 0) {
+    parts.push(`to ${recipients.map((each) => `<${safeLogText(each)}>`).join(" ")}`);
+  }
+  if (parts.length === 0) parts.push(safeLogText(request.remoteIp));
+  return `TARPIT: ${parts.join(" ")} | helo(${safeLogText(request.helo ?? "")})`;
+}
+
+/**
  * The TARPIT: line of each tarpit decision: the check's own text, else seed
- * 000's form `TARPIT: <sender> to <recipient> | helo(HELO)` with the rule.
+ * 000's form (seedTarpitText) with the rule.
  */
 export function tarpitLogs(
   decisions: readonly Decision[],
   request: FilterRequest,
 ): SmtpLogEffect[] {
   return decisions.filter((decision) => decision.verdict === "tarpit").map((decision) => {
-    let text = decision.log;
-    if (text === undefined) {
-      const parts: string[] = [];
-      if (request.sender !== undefined) parts.push(`<${safeLogText(request.sender)}>`);
-      if (request.recipient !== undefined) parts.push(`to <${safeLogText(request.recipient)}>`);
-      if (parts.length === 0) parts.push(safeLogText(request.remoteIp));
-      const rule = decision.rule === undefined ? decision.check : formatRule(decision.rule);
-      text = `TARPIT: ${parts.join(" ")} | helo(${safeLogText(request.helo ?? "")}) | ${rule}`;
-    }
+    const rule = decision.rule === undefined ? decision.check : formatRule(decision.rule);
+    const text = decision.log ?? `${seedTarpitText(request)} | ${rule}`;
     return { kind: "log", event: "tarpit", text };
   });
 }
@@ -287,11 +296,24 @@ export class FilterGate {
       : this.#refused(outcome.verdict, ask);
     // Seed 000 logs TARPIT: before the reply it delays.
     const tarpits = outcome.tarpitSeconds > 0 ? tarpitLogs(outcome.decisions, ask.request) : [];
+    const before = outcome.kind === "refuse" ? this.#refusalTarpit(outcome.verdict, ask) : [];
     return {
       ...result,
-      delay: result.delay + outcome.tarpitSeconds,
-      effects: [...notes, ...tarpits, ...result.effects],
+      delay: result.delay + outcome.tarpitSeconds + before.length * this.#tarpitDelay(),
+      effects: [...notes, ...tarpits, ...result.effects, ...before],
     };
+  }
+
+  /** tarpitdelay when tarpitting is on (tarpitcount above 0, no NO_TARPITTING), else 0. */
+  #tarpitDelay(): number {
+    const tarpit = this.#hooks.options().tarpit;
+    return tarpit === undefined || tarpit.count <= 0 ? 0 : Math.max(tarpit.delaySeconds, 0);
+  }
+
+  /** The TARPIT: line of a refusal seed 000 tarpits (`tarpitted`), when tarpitting is on. */
+  #refusalTarpit(verdict: Refusal, ask: ChainAsk): SmtpLogEffect[] {
+    if (!verdict.tarpitted || this.#tarpitDelay() <= 0) return [];
+    return [{ kind: "log", event: "tarpit", text: seedTarpitText(ask.request) }];
   }
 
   /**
