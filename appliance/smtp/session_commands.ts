@@ -13,6 +13,7 @@ import { REPLY_RCPT_OK } from "./replies.ts";
 import { type SmtpStep, step } from "./session_step.ts";
 import {
   attemptedAddress,
+  blacklisted,
   dataCommand,
   mailCommand,
   rcptCommand,
@@ -104,6 +105,11 @@ export function rcptStep(context: CommandContext, argument: string): SmtpStep {
   const recipient = added.recipient;
   if (transaction === undefined || recipient === undefined) {
     return context.logged(added.step, "RCPT", envelope);
+  }
+  if (blacklisted(view)) {
+    // The recipient is ignored (the message goes to $BLACKLISTED): no recipient check applies.
+    transaction.recipients.push(recipient);
+    return added.step;
   }
   return context.gate.ask({
     request: context.request("rcpt", { recipient, argument }),

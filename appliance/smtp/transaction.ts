@@ -69,7 +69,7 @@ export function attemptedAddress(options: SmtpSessionOptions, argument: string):
 }
 
 /** BLACKLISTED (docs/patches.md seed 000) applies: set, and no AUTH (md19). */
-function blacklisted(view: SessionView): boolean {
+export function blacklisted(view: SessionView): boolean {
   return view.options.blacklisted !== undefined && view.authUser === undefined;
 }
 
@@ -165,6 +165,9 @@ export function rcptCommand(
     recipient += relayClient;
   } else if (view.relaying) {
     // AUTH or a tlsclients certificate relays like RELAYCLIENT="".
+  } else if (blacklisted(view)) {
+    // Seed 000: a BLACKLISTED client's RCPT TO is ignored, every message goes to $BLACKLISTED
+    // (dataCommand), so no recipient of its is relayed: "250 2.1.5 I feed spamassassin now!".
   } else if (
     hasRoutingLocalPart(recipient) || !isRcptAllowed(recipient, options.rcptHosts)
   ) {
