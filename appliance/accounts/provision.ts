@@ -13,6 +13,7 @@
  */
 import { homePaths } from "../../config/home.ts";
 import { parseControlList, readControlLine, readControlText } from "../../config/control.ts";
+import { giveToHomeOwner } from "../home_owner.ts";
 import { addListEntry, removeListEntries, writeControlFile } from "../control_files.ts";
 import { AccountError, parseDomain, parseMailboxAddress } from "./account_names.ts";
 import { AddedLines, type RecordedFile } from "./added_lines.ts";
@@ -43,13 +44,16 @@ function virtualDomainKey(value: string): string {
   return (colon < 0 ? value : value.slice(0, colon)).toLowerCase();
 }
 
-function makeDirectory(path: string): void {
+/** Makes `path` (0700) when missing, owned as the home is (home_owner.ts). */
+function makeDirectory(home: string, path: string, mode = DIRECTORY_MODE): void {
   try {
-    Deno.mkdirSync(path, { recursive: false, mode: DIRECTORY_MODE });
-    Deno.chmodSync(path, DIRECTORY_MODE);
+    Deno.mkdirSync(path, { recursive: false, mode });
+    Deno.chmodSync(path, mode);
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    return;
   }
+  giveToHomeOwner(home, [path]);
 }
 
 /** Creates DIR/{tmp,new,cur} (0700) and any missing parents under HOME/mail. */
@@ -61,9 +65,9 @@ export function makeMaildir(home: string, maildir: string): void {
   let path = mail;
   for (const part of maildir.slice(mail.length + 1).split("/")) {
     path = `${path}/${part}`;
-    makeDirectory(path);
+    makeDirectory(home, path);
   }
-  for (const sub of ["tmp", "new", "cur"]) makeDirectory(`${maildir}/${sub}`);
+  for (const sub of ["tmp", "new", "cur"]) makeDirectory(home, `${maildir}/${sub}`);
 }
 
 /** A DomainChange in which nothing has happened yet. */
@@ -92,13 +96,8 @@ export function readLocalDomains(home: string): string[] {
 /** HOME/mail (0755, as qmd init makes it) when missing, then HOME/mail/DOMAIN (0700). */
 function makeDomainDirectory(home: string, domain: string): void {
   const mail = homePaths(home).mail;
-  try {
-    Deno.mkdirSync(mail, { mode: MAIL_MODE });
-    Deno.chmodSync(mail, MAIL_MODE);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-  }
-  makeDirectory(`${mail}/${domain}`);
+  makeDirectory(home, mail, MAIL_MODE);
+  makeDirectory(home, `${mail}/${domain}`);
 }
 
 /**
