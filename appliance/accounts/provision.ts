@@ -13,6 +13,7 @@
  */
 import { homePaths } from "../../config/home.ts";
 import { parseControlList, readControlLine, readControlText } from "../../config/control.ts";
+import { dirname, fileExists } from "../durable_file.ts";
 import { giveToHomeOwner } from "../home_owner.ts";
 import { addListEntry, removeListEntries, writeControlFile } from "../control_files.ts";
 import { AccountError, parseDomain, parseMailboxAddress } from "./account_names.ts";
@@ -258,4 +259,57 @@ export function provisionMailbox(
     makeMaildir(store.home, mailbox.maildir);
     return { mailbox, domain: domainChange };
   });
+}
+
+/** What renameProvisionedMailbox did. */
+export interface MailboxRename {
+  from: Mailbox;
+  to: Mailbox;
+  /** HOME/mail/DOMAIN/USER was moved (false: it did not exist, and a new Maildir was made). */
+  moved: boolean;
+}
+
+/**
+ * Renames a mailbox: its database row and its directory HOME/mail/DOMAIN/USER
+ * (Maildir, maildirsize, the mailbox's own .qmail files) in one rename(2),
+ * inside one database write transaction, so every message in the Maildir
+ * moves with it and no reader sees the row and the directory disagree for
+ * longer than the transaction. Refuses when the new address exists or its
+ * directory is already on disk (it would mix two mailboxes).
+ */
+export function renameProvisionedMailbox(
+  store: AccountStore,
+  from: string,
+  to: string,
+): MailboxRename {
+  const home = store.home;
+  let moved: { from: string; to: string } | undefined;
+  try {
+    return store.transaction(() => {
+      const old = parseMailboxAddress(from);
+      const before = store.findMailbox(old.domain, old.user);
+      const after = store.renameMailbox(from, to);
+      const oldHome = dirname(before!.maildir);
+      const newHome = dirname(after.maildir);
+      if (fileExists(newHome, { followLinks: false })) {
+        throw new AccountError(
+          `${newHome} already exists; move it away before renaming ${before!.address} to ` +
+            `${after.address}`,
+          "exists",
+        );
+      }
+      makeDomainDirectory(home, after.domain);
+      if (fileExists(oldHome, { followLinks: false })) {
+        Deno.renameSync(oldHome, newHome);
+        moved = { from: oldHome, to: newHome };
+      } else {
+        makeMaildir(home, after.maildir);
+      }
+      return { from: before!, to: after, moved: moved !== undefined };
+    });
+  } catch (error) {
+    // The commit failed after the move: put the directory back with the row.
+    if (moved !== undefined) Deno.renameSync(moved.to, moved.from);
+    throw error;
+  }
 }
