@@ -79,12 +79,16 @@ const COMMANDS: Record<string, Command> = {
     load: () => import("./appliance/cli/recipients.ts"),
   },
   user: {
-    summary: "add, delete, list mailboxes; set passwords",
+    summary: "add, delete, rename, list mailboxes; set passwords and quotas",
     load: () => import("./appliance/cli/user.ts"),
   },
   domain: {
     summary: "add, delete, list virtual domains",
     load: () => import("./appliance/cli/domain.ts"),
+  },
+  alias: {
+    summary: "add, delete, list forwarding addresses (.qmail files)",
+    load: () => import("./appliance/cli/alias.ts"),
   },
   explain: {
     summary: "print the checks' decisions in a session (session id, queue id or Message-ID)",

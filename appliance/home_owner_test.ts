@@ -1,5 +1,6 @@
 import { assertEquals } from "../tests/assert.ts";
 import { captureConsole, streamOf } from "./cli/test_io.ts";
+import { main as aliasMain } from "./cli/alias.ts";
 import { main as initMain } from "./cli/init.ts";
 import { main as newuMain } from "./cli/newu.ts";
 import { main as userMain } from "./cli/user.ts";
@@ -52,14 +53,23 @@ Deno.test("home owner: as root on a home owned by another user, qmd's files get 
     await run(() =>
       userMain(["add", "joe@example.org", "--password-stdin", "--home", home], streamOf("pw\n"))
     );
+    await run(() => aliasMain(["add", "sales@example.org", "joe@example.org", "--home", home]));
+    await run(() => aliasMain(["add", "info@mail.example.com", "joe@example.org", "--home", home]));
+    // A message the appliance delivered, as the home's owner.
+    const message = `${home}/mail/example.org/joe/Maildir/new/1.test`;
+    Deno.writeTextFileSync(message, "Subject: x\n\n");
+    Deno.chownSync(message, OTHER.uid, OTHER.gid);
+    await run(() => userMain(["quota", "joe@example.org", "1M", "--home", home]));
+    assertEquals(Deno.statSync(`${home}/mail/example.org/joe/Maildir/maildirsize`).uid, OTHER.uid);
     Deno.writeTextFileSync(`${home}/users/assign`, "=joe:joe:1:1:/tmp:::\n.\n");
     await run(() => newuMain(["--home", home]));
     assertEquals(ownedBy(home, 0), []);
     // The database stays writable by the home's owner after a second writer opens it.
-    await run(() => userMain(["del", "joe@example.org", "--home", home]));
+    await run(() => userMain(["rename", "joe@example.org", "jo@example.org", "--home", home]));
+    await run(() => userMain(["del", "jo@example.org", "--home", home]));
     assertEquals(ownedBy(home, 0), []);
     assertEquals(Deno.statSync(`${home}/accounts.sqlite`).uid, OTHER.uid);
-    assertEquals(Deno.statSync(`${home}/mail/example.org/joe/Maildir/new`).uid, OTHER.uid);
+    assertEquals(Deno.statSync(`${home}/mail/example.org/jo/Maildir/new`).uid, OTHER.uid);
   } finally {
     Deno.removeSync(home, { recursive: true });
   }
