@@ -90,6 +90,14 @@ const COMMANDS: Record<string, Command> = {
     summary: "add, delete, list forwarding addresses (.qmail files)",
     load: () => import("./appliance/cli/alias.ts"),
   },
+  backup: {
+    summary: "copy a home (control, users, accounts, .qmail files; --queue, --maildirs)",
+    load: () => import("./appliance/cli/backup.ts"),
+  },
+  restore: {
+    summary: "put a backup made by qmd backup into a home",
+    load: () => import("./appliance/cli/restore.ts"),
+  },
   explain: {
     summary: "print the checks' decisions in a session (session id, queue id or Message-ID)",
     load: () => import("./appliance/cli/explain.ts"),
