@@ -98,6 +98,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "put a backup made by qmd backup into a home",
     load: () => import("./appliance/cli/restore.ts"),
   },
+  install: {
+    summary: "print (or --apply) a systemd unit or daemontools service for qmd start",
+    load: () => import("./appliance/cli/install.ts"),
+  },
   explain: {
     summary: "print the checks' decisions in a session (session id, queue id or Message-ID)",
     load: () => import("./appliance/cli/explain.ts"),
