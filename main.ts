@@ -102,6 +102,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "print (or --apply) a systemd unit or daemontools service for qmd start",
     load: () => import("./appliance/cli/install.ts"),
   },
+  "import-qmail": {
+    summary: "dry run: survey a qmail installation (control, users, vpopmail, queue)",
+    load: () => import("./appliance/cli/import_qmail.ts"),
+  },
   explain: {
     summary: "print the checks' decisions in a session (session id, queue id or Message-ID)",
     load: () => import("./appliance/cli/explain.ts"),
