@@ -79,12 +79,32 @@ const COMMANDS: Record<string, Command> = {
     load: () => import("./appliance/cli/recipients.ts"),
   },
   user: {
-    summary: "add, delete, list mailboxes; set passwords",
+    summary: "add, delete, rename, list mailboxes; set passwords and quotas",
     load: () => import("./appliance/cli/user.ts"),
   },
   domain: {
     summary: "add, delete, list virtual domains",
     load: () => import("./appliance/cli/domain.ts"),
+  },
+  alias: {
+    summary: "add, delete, list forwarding addresses (.qmail files)",
+    load: () => import("./appliance/cli/alias.ts"),
+  },
+  backup: {
+    summary: "copy a home (control, users, accounts, .qmail files; --queue, --maildirs)",
+    load: () => import("./appliance/cli/backup.ts"),
+  },
+  restore: {
+    summary: "put a backup made by qmd backup into a home",
+    load: () => import("./appliance/cli/restore.ts"),
+  },
+  install: {
+    summary: "print (or --apply) a systemd unit or daemontools service for qmd start",
+    load: () => import("./appliance/cli/install.ts"),
+  },
+  "import-qmail": {
+    summary: "dry run: survey a qmail installation (control, users, vpopmail, queue)",
+    load: () => import("./appliance/cli/import_qmail.ts"),
   },
   explain: {
     summary: "print the checks' decisions in a session (session id, queue id or Message-ID)",

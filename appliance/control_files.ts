@@ -10,6 +10,7 @@
  */
 import { homePaths } from "../config/home.ts";
 import { parseControlList } from "../config/control.ts";
+import { giveToHomeOwner } from "./home_owner.ts";
 
 /**
  * Adds `entry` as a line of a list control file unless a line already matches.
@@ -48,11 +49,20 @@ export function removeListEntries(
  * Keeps the old mode (`mode`, default 0644, for a new file).
  */
 export function writeControlFile(home: string, name: string, text: string, mode = 0o644): void {
-  writeFileAtomically(`${homePaths(home).control}/${name}`, new TextEncoder().encode(text), mode);
+  const path = `${homePaths(home).control}/${name}`;
+  writeFileAtomically(path, new TextEncoder().encode(text), mode, home);
 }
 
-/** Replaces `path` atomically, keeping its mode, or giving it `mode` when it is new. */
-export function writeFileAtomically(path: string, bytes: Uint8Array, mode: number): void {
+/**
+ * Replaces `path` atomically, keeping its mode, or giving it `mode` when it
+ * is new. With `home`, the file belongs to the home's owner (home_owner.ts).
+ */
+export function writeFileAtomically(
+  path: string,
+  bytes: Uint8Array,
+  mode: number,
+  home?: string,
+): void {
   try {
     mode = (Deno.statSync(path).mode ?? mode) & 0o7777;
   } catch (error) {
@@ -63,6 +73,7 @@ export function writeFileAtomically(path: string, bytes: Uint8Array, mode: numbe
   try {
     // The mode before the first byte, so a private file is never readable by others.
     Deno.chmodSync(tmp, mode);
+    if (home !== undefined) giveToHomeOwner(home, [tmp]);
     let written = 0;
     while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
     file.syncSync();

@@ -6,6 +6,8 @@
  * for writing.
  */
 import { DatabaseSync } from "node:sqlite";
+import { dirname } from "../durable_file.ts";
+import { giveToHomeOwner } from "../home_owner.ts";
 
 /**
  * The schema this code writes. Opening a newer database is refused.
@@ -71,6 +73,8 @@ export function openAccountDatabase(
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA foreign_keys = ON");
       migrate(db, path);
+      // The database, its -wal and -shm belong to the home's owner (home_owner.ts).
+      giveToHomeOwner(dirname(path), [path, `${path}-wal`, `${path}-shm`]);
     } else {
       checkVersion(db, path);
     }

@@ -22,11 +22,13 @@ const HEADER = "# control lines qmd domain add wrote; qmd domain del removes onl
 export type RecordedFile = "rcpthosts" | "virtualdomains";
 
 export class AddedLines {
+  readonly #home: string;
   readonly #path: string;
   readonly #entries: Set<string>;
   #changed = false;
 
-  private constructor(path: string, entries: Set<string>) {
+  private constructor(home: string, path: string, entries: Set<string>) {
+    this.#home = home;
     this.#path = path;
     this.#entries = entries;
   }
@@ -45,7 +47,7 @@ export class AddedLines {
         line !== "" && !line.startsWith("#")
       ).map((line) => line.toLowerCase()),
     );
-    return new AddedLines(path, entries);
+    return new AddedLines(home, path, entries);
   }
 
   has(file: RecordedFile, line: string): boolean {
@@ -66,7 +68,7 @@ export class AddedLines {
   save(): void {
     if (!this.#changed) return;
     const text = HEADER + [...this.#entries].sort().map((entry) => `${entry}\n`).join("");
-    writeFileAtomically(this.#path, new TextEncoder().encode(text), 0o644);
+    writeFileAtomically(this.#path, new TextEncoder().encode(text), 0o644, this.#home);
     this.#changed = false;
   }
 }

@@ -13,6 +13,8 @@
  */
 import { homePaths } from "../../config/home.ts";
 import { parseControlList, readControlLine, readControlText } from "../../config/control.ts";
+import { dirname, fileExists } from "../durable_file.ts";
+import { giveToHomeOwner } from "../home_owner.ts";
 import { addListEntry, removeListEntries, writeControlFile } from "../control_files.ts";
 import { AccountError, parseDomain, parseMailboxAddress } from "./account_names.ts";
 import { AddedLines, type RecordedFile } from "./added_lines.ts";
@@ -43,13 +45,16 @@ function virtualDomainKey(value: string): string {
   return (colon < 0 ? value : value.slice(0, colon)).toLowerCase();
 }
 
-function makeDirectory(path: string): void {
+/** Makes `path` (0700) when missing, owned as the home is (home_owner.ts). */
+function makeDirectory(home: string, path: string, mode = DIRECTORY_MODE): void {
   try {
-    Deno.mkdirSync(path, { recursive: false, mode: DIRECTORY_MODE });
-    Deno.chmodSync(path, DIRECTORY_MODE);
+    Deno.mkdirSync(path, { recursive: false, mode });
+    Deno.chmodSync(path, mode);
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    return;
   }
+  giveToHomeOwner(home, [path]);
 }
 
 /** Creates DIR/{tmp,new,cur} (0700) and any missing parents under HOME/mail. */
@@ -61,9 +66,9 @@ export function makeMaildir(home: string, maildir: string): void {
   let path = mail;
   for (const part of maildir.slice(mail.length + 1).split("/")) {
     path = `${path}/${part}`;
-    makeDirectory(path);
+    makeDirectory(home, path);
   }
-  for (const sub of ["tmp", "new", "cur"]) makeDirectory(`${maildir}/${sub}`);
+  for (const sub of ["tmp", "new", "cur"]) makeDirectory(home, `${maildir}/${sub}`);
 }
 
 /** A DomainChange in which nothing has happened yet. */
@@ -92,13 +97,8 @@ export function readLocalDomains(home: string): string[] {
 /** HOME/mail (0755, as qmd init makes it) when missing, then HOME/mail/DOMAIN (0700). */
 function makeDomainDirectory(home: string, domain: string): void {
   const mail = homePaths(home).mail;
-  try {
-    Deno.mkdirSync(mail, { mode: MAIL_MODE });
-    Deno.chmodSync(mail, MAIL_MODE);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-  }
-  makeDirectory(`${mail}/${domain}`);
+  makeDirectory(home, mail, MAIL_MODE);
+  makeDirectory(home, `${mail}/${domain}`);
 }
 
 /**
@@ -259,4 +259,57 @@ export function provisionMailbox(
     makeMaildir(store.home, mailbox.maildir);
     return { mailbox, domain: domainChange };
   });
+}
+
+/** What renameProvisionedMailbox did. */
+export interface MailboxRename {
+  from: Mailbox;
+  to: Mailbox;
+  /** HOME/mail/DOMAIN/USER was moved (false: it did not exist, and a new Maildir was made). */
+  moved: boolean;
+}
+
+/**
+ * Renames a mailbox: its database row and its directory HOME/mail/DOMAIN/USER
+ * (Maildir, maildirsize, the mailbox's own .qmail files) in one rename(2),
+ * inside one database write transaction, so every message in the Maildir
+ * moves with it and no reader sees the row and the directory disagree for
+ * longer than the transaction. Refuses when the new address exists or its
+ * directory is already on disk (it would mix two mailboxes).
+ */
+export function renameProvisionedMailbox(
+  store: AccountStore,
+  from: string,
+  to: string,
+): MailboxRename {
+  const home = store.home;
+  let moved: { from: string; to: string } | undefined;
+  try {
+    return store.transaction(() => {
+      const old = parseMailboxAddress(from);
+      const before = store.findMailbox(old.domain, old.user);
+      const after = store.renameMailbox(from, to);
+      const oldHome = dirname(before!.maildir);
+      const newHome = dirname(after.maildir);
+      if (fileExists(newHome, { followLinks: false })) {
+        throw new AccountError(
+          `${newHome} already exists; move it away before renaming ${before!.address} to ` +
+            `${after.address}`,
+          "exists",
+        );
+      }
+      makeDomainDirectory(home, after.domain);
+      if (fileExists(oldHome, { followLinks: false })) {
+        Deno.renameSync(oldHome, newHome);
+        moved = { from: oldHome, to: newHome };
+      } else {
+        makeMaildir(home, after.maildir);
+      }
+      return { from: before!, to: after, moved: moved !== undefined };
+    });
+  } catch (error) {
+    // The commit failed after the move: put the directory back with the row.
+    if (moved !== undefined) Deno.renameSync(moved.to, moved.from);
+    throw error;
+  }
 }

@@ -214,6 +214,29 @@ export class AccountStore {
     }
   }
 
+  /**
+   * Renames a mailbox's row, keeping its password, secret and quotas. The new
+   * address's domain must exist and the new address must not. The Maildir
+   * follows the name (it is derived): provision.ts moves it in the same
+   * transaction.
+   */
+  renameMailbox(from: string, to: string): Mailbox {
+    const old = parseMailboxAddress(from);
+    const next = parseMailboxAddress(to);
+    if (!this.findMailbox(old.domain, old.user)) {
+      throw new AccountError(`No such mailbox ${old.user}@${old.domain}`, "missing");
+    }
+    if (!this.hasDomain(next.domain)) {
+      throw new AccountError(`No such domain ${next.domain}`, "missing");
+    }
+    if (this.findMailbox(next.domain, next.user)) {
+      throw new AccountError(`Mailbox ${next.user}@${next.domain} already exists`, "exists");
+    }
+    this.#statement("UPDATE mailboxes SET domain = ?, user = ? WHERE domain = ? AND user = ?")
+      .run(next.domain, next.user, old.domain, old.user);
+    return this.findMailbox(next.domain, next.user)!;
+  }
+
   /** Sets a mailbox's quotas (0 = none). */
   setQuota(address: string, options: MailboxOptions): void {
     const { user, domain } = parseMailboxAddress(address);

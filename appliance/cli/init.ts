@@ -8,6 +8,7 @@
 import { parseCommand, usageError } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
 import { InitError, initHome } from "../home/init_home.ts";
+import { giveToHomeOwner } from "../home_owner.ts";
 import { changeMe } from "../home/change_me.ts";
 import { isValidHostname } from "../accounts/account_names.ts";
 import { errorText } from "../deliver/delivery_error.ts";
@@ -60,6 +61,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     if (me !== undefined) changed = await changeMe(home, me);
     ({ created, notes } = await initHome(home, { me }));
+    giveToHomeOwner(home, created.map((path) => `${home}/${path}`));
   } catch (error) {
     for (const line of changed) console.log(`${NAME}: ${line}`);
     if (error instanceof InitError && !error.temporary) {

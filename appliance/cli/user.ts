@@ -1,7 +1,7 @@
 /**
- * `qmd user add|del|passwd|list`: virtual mailboxes in HOME/accounts.sqlite,
- * each with a Maildir under HOME/mail/DOMAIN/USER. Passwords come from the
- * first line of stdin and are never printed or logged.
+ * `qmd user add|del|passwd|quota|rename|list`: virtual mailboxes in
+ * HOME/accounts.sqlite, each with a Maildir under HOME/mail/DOMAIN/USER.
+ * Passwords come from the first line of stdin and are never printed or logged.
  *
  * `--challenge-auth` also stores the password itself, which CRAM-MD5,
  * CRAM-SHA1, CRAM-RIPEMD and DIGEST-MD5 need on the server; without it only
@@ -10,10 +10,13 @@
 import { reloadRunningQmd, signalRunningQmd } from "../home/running.ts";
 import { parseCommand, usageError } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
-import { AccountError } from "../accounts/account_names.ts";
+import { AccountError, parseMailboxAddress } from "../accounts/account_names.ts";
+import { formatSize, parseSize } from "../accounts/sizes.ts";
+import type { MaildirUsage } from "../deliver/quota.ts";
+import { applyQuotaToMaildir, readMailboxUsage } from "./mailbox_usage.ts";
 import type { Mailbox } from "../accounts/mailbox.ts";
 import { AccountStore } from "../accounts/store.ts";
-import { provisionMailbox } from "../accounts/provision.ts";
+import { provisionMailbox, renameProvisionedMailbox } from "../accounts/provision.ts";
 import { describeMisdelivery, traceDelivery } from "./delivery_trace.ts";
 import { fileExists } from "../durable_file.ts";
 import { EXIT } from "../exit_codes.ts";
@@ -21,9 +24,11 @@ import { exitCodeFor } from "../mail_error.ts";
 
 const NAME = "qmd user";
 
-const USAGE = `usage: qmd user add ADDRESS --password-stdin [--challenge-auth] [--quota BYTES]
+const USAGE = `usage: qmd user add ADDRESS --password-stdin [--challenge-auth] [--quota SIZE]
                 [--quota-messages N]
        qmd user passwd ADDRESS --password-stdin [--challenge-auth]
+       qmd user quota ADDRESS SIZE [--messages N]
+       qmd user rename OLD NEW
        qmd user del ADDRESS
        qmd user list [--json] [--domain DOMAIN]
 
@@ -31,6 +36,12 @@ Virtual mailboxes user@domain. add creates HOME/mail/DOMAIN/USER/Maildir and
 adds the domain first when it is new (as qmd domain add does). del removes
 the account but keeps the Maildir on disk. The password is the first line of
 stdin. All subcommands take --home DIR (default: $QMD_HOME, else ./qmd-home).
+
+quota sets the Maildir++ quota deliveries enforce: SIZE in bytes or with K,
+M, G (powers of 1024), 0 or none for no limit; --messages N limits the count
+(0: none). rename moves the account and its directory HOME/mail/DOMAIN/USER
+together; NEW must not exist and its domain must. list shows each mailbox's
+usage (its maildirsize, else the sizes of its messages).
 
 Passwords are kept as scrypt hashes, enough for AUTH PLAIN and LOGIN and for
 USER/PASS. --challenge-auth also stores the password itself (in the 0600
@@ -90,7 +101,39 @@ function parseCount(value: string | undefined, flag: string): number | undefined
   return Number(value);
 }
 
-function formatMailbox(mailbox: Mailbox) {
+/** --quota SIZE (sizes.ts), or a message for usageError. */
+function parseQuotaFlag(value: string | undefined): number | undefined | string {
+  if (value === undefined) return undefined;
+  try {
+    return parseSize(value);
+  } catch (error) {
+    return `--quota: ${(error as Error).message}`;
+  }
+}
+
+/** `100M, 1000 messages`, or `none`. */
+function describeQuota(mailbox: Mailbox): string {
+  const parts = [
+    mailbox.quotaBytes > 0 ? formatSize(mailbox.quotaBytes) : undefined,
+    mailbox.quotaMessages > 0 ? `${mailbox.quotaMessages} messages` : undefined,
+  ].filter((part) => part !== undefined);
+  return parts.length > 0 ? parts.join(", ") : "none";
+}
+
+/** Says when mail to `mailbox` would not reach its Maildir (a users/assign entry, a route). */
+async function warnOfMisdelivery(store: AccountStore, mailbox: Mailbox): Promise<void> {
+  let warning: string | undefined;
+  try {
+    const trace = await traceDelivery(store, mailbox.address);
+    warning = describeMisdelivery(mailbox.address, mailbox.maildir, trace);
+  } catch (error) {
+    // The mailbox is there; only the check could not run (a broken control file).
+    warning = `cannot tell where mail to ${mailbox.address} goes: ${(error as Error).message}`;
+  }
+  if (warning !== undefined) console.log(`${NAME}: warning: ${warning}`);
+}
+
+function formatMailbox(mailbox: Mailbox, usage: MaildirUsage) {
   return {
     address: mailbox.address,
     domain: mailbox.domain,
@@ -99,6 +142,8 @@ function formatMailbox(mailbox: Mailbox) {
     quotaBytes: mailbox.quotaBytes,
     quotaMessages: mailbox.quotaMessages,
     challengeAuth: mailbox.challengeAuth,
+    usageBytes: usage.bytes,
+    usageMessages: usage.messages,
   };
 }
 
@@ -126,7 +171,7 @@ export async function main(
       if (!parsed.values["password-stdin"]) {
         return usageError(`${NAME} add`, "give the password on stdin with --password-stdin");
       }
-      const quotaBytes = parseCount(parsed.values.quota, "--quota");
+      const quotaBytes = parseQuotaFlag(parsed.values.quota);
       const quotaMessages = parseCount(parsed.values["quota-messages"], "--quota-messages");
       if (typeof quotaBytes === "string") return usageError(`${NAME} add`, quotaBytes);
       if (typeof quotaMessages === "string") return usageError(`${NAME} add`, quotaMessages);
@@ -158,17 +203,7 @@ export async function main(
           `${NAME}: added ${mailbox.address}, Maildir ${mailbox.maildir}` +
             (mailbox.challengeAuth ? ", challenge auth on" : ""),
         );
-        let warning: string | undefined;
-        try {
-          const trace = await traceDelivery(store, mailbox.address);
-          warning = describeMisdelivery(mailbox.address, mailbox.maildir, trace);
-        } catch (error) {
-          // The mailbox is added; only the check could not run (a broken control file).
-          warning = `cannot tell where mail to ${mailbox.address} goes: ${
-            (error as Error).message
-          }`;
-        }
-        if (warning !== undefined) console.log(`${NAME}: warning: ${warning}`);
+        await warnOfMisdelivery(store, mailbox);
         return EXIT.ok;
       });
     }
@@ -223,6 +258,56 @@ export async function main(
         return EXIT.ok;
       });
     }
+    case "quota": {
+      const parsed = parseCommand({
+        name: `${NAME} quota`,
+        usage: USAGE,
+        options: { ...home, messages: { type: "string" } },
+      }, rest);
+      if (!parsed.ok) return parsed.exitCode;
+      if (parsed.positionals.length !== 2) {
+        return usageError(`${NAME} quota`, "expected ADDRESS and SIZE");
+      }
+      let quotaBytes: number;
+      try {
+        quotaBytes = parseSize(parsed.positionals[1]);
+      } catch (error) {
+        return usageError(`${NAME} quota`, (error as Error).message);
+      }
+      const quotaMessages = parseCount(parsed.values.messages, "--messages");
+      if (typeof quotaMessages === "string") return usageError(`${NAME} quota`, quotaMessages);
+      return withStore(parsed.values.home, false, async (store) => {
+        const { user, domain } = parseMailboxAddress(parsed.positionals[0]);
+        store.setQuota(`${user}@${domain}`, { quotaBytes, quotaMessages });
+        const mailbox = store.findMailbox(domain, user)!;
+        await applyQuotaToMaildir(store.home, mailbox);
+        console.log(`${NAME}: quota of ${mailbox.address}: ${describeQuota(mailbox)}`);
+        return EXIT.ok;
+      });
+    }
+    case "rename": {
+      const parsed = parseCommand({ name: `${NAME} rename`, usage: USAGE, options: home }, rest);
+      if (!parsed.ok) return parsed.exitCode;
+      if (parsed.positionals.length !== 2) {
+        return usageError(`${NAME} rename`, "expected OLD and NEW addresses");
+      }
+      return withStore(parsed.values.home, false, async (store) => {
+        const { from, to, moved } = renameProvisionedMailbox(
+          store,
+          parsed.positionals[0],
+          parsed.positionals[1],
+        );
+        // The local and pop3d roles look mailboxes up in the database; a reload
+        // also drops any cached notion of the old name.
+        signalRunningQmd(store.home, "SIGHUP");
+        console.log(
+          `${NAME}: renamed ${from.address} to ${to.address}; ` +
+            (moved ? `its mail is now in ${to.maildir}` : `made ${to.maildir}`),
+        );
+        await warnOfMisdelivery(store, to);
+        return EXIT.ok;
+      });
+    }
     case "list": {
       const parsed = parseCommand({
         name: `${NAME} list`,
@@ -238,17 +323,21 @@ export async function main(
         if (parsed.values.json) console.log("[]");
         return EXIT.ok;
       }
-      return withStore(parsed.values.home, true, (store) => {
+      return withStore(parsed.values.home, true, async (store) => {
         const mailboxes = store.listMailboxes(parsed.values.domain);
+        const usages: MaildirUsage[] = [];
+        for (const mailbox of mailboxes) usages.push(await readMailboxUsage(mailbox.maildir));
         if (parsed.values.json) {
-          console.log(JSON.stringify(mailboxes.map(formatMailbox), null, 2));
+          const rows = mailboxes.map((mailbox, i) => formatMailbox(mailbox, usages[i]));
+          console.log(JSON.stringify(rows, null, 2));
         } else {
-          for (const mailbox of mailboxes) {
+          for (const [i, mailbox] of mailboxes.entries()) {
             const quota = mailbox.quotaBytes || mailbox.quotaMessages
               ? `\tquota ${mailbox.quotaBytes}S,${mailbox.quotaMessages}C`
               : "";
             const challenge = mailbox.challengeAuth ? "\tchallenge-auth" : "";
-            console.log(`${mailbox.address}\t${mailbox.maildir}${quota}${challenge}`);
+            const used = `\tused ${formatSize(usages[i].bytes)} in ${usages[i].messages} messages`;
+            console.log(`${mailbox.address}\t${mailbox.maildir}${used}${quota}${challenge}`);
           }
         }
         return EXIT.ok;
@@ -259,10 +348,13 @@ export async function main(
       console.log(USAGE.trimEnd());
       return EXIT.ok;
     case undefined:
-      return usageError(NAME, "expected add, del, passwd or list");
+      return usageError(NAME, "expected add, del, passwd, quota, rename or list");
     default:
       if (subcommand.startsWith("-")) {
-        return usageError(NAME, `expected add, del, passwd or list before ${subcommand}`);
+        return usageError(
+          NAME,
+          `expected add, del, passwd, quota, rename or list before ${subcommand}`,
+        );
       }
       return usageError(NAME, `unknown subcommand ${JSON.stringify(subcommand)}`);
   }

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.t
 import { initHome } from "../home/init_home.ts";
 import { AccountStore } from "../accounts/store.ts";
 import { captureConsole, streamOf } from "./test_io.ts";
+import { deliverInHome } from "./test_delivery.ts";
 import { main } from "./user.ts";
 
 async function withHome(fn: (home: string) => Promise<void>) {
@@ -56,6 +57,8 @@ Deno.test("qmd user add/passwd/list/del; the password never appears in output", 
       quotaBytes: 1000,
       quotaMessages: 0,
       challengeAuth: false,
+      usageBytes: 0,
+      usageMessages: 0,
     }]);
     const other = await captureConsole(() =>
       main(["list", "--json", "--domain", "other.org", "--home", home])
@@ -132,8 +135,9 @@ Deno.test("qmd user --challenge-auth stores the secret; passwd without it clears
 
     const text = await captureConsole(() => main(["list", "--home", home]));
     assertEquals(text.out, [
-      `ann@example.com\t${home}/mail/example.com/ann/Maildir`,
-      `joe@example.com\t${home}/mail/example.com/joe/Maildir\tchallenge-auth`,
+      `ann@example.com\t${home}/mail/example.com/ann/Maildir\tused 0 in 0 messages`,
+      `joe@example.com\t${home}/mail/example.com/joe/Maildir\tused 0 in 0 messages` +
+      `\tchallenge-auth`,
     ]);
     const json = await captureConsole(() => main(["list", "--json", "--home", home]));
     assertEquals(
@@ -208,3 +212,134 @@ Deno.test("qmd user add names only the files it changed for a new domain", async
     );
   });
 });
+
+/** Adds `address` with password pw; asserts it worked. */
+async function addUser(home: string, address: string): Promise<void> {
+  const add = await captureConsole(() =>
+    main(["add", address, "--password-stdin", "--home", home], streamOf("pw\n"))
+  );
+  assertEquals(add.result, 0, add.err.join("\n"));
+}
+
+Deno.test("qmd user quota: sizes drive the quota deliveries enforce; none lifts it", async () => {
+  await withHome(async (home) => {
+    await addUser(home, "joe@example.com");
+    const maildir = `${home}/mail/example.com/joe/Maildir`;
+    const first = await deliverInHome(home, "joe@example.com", "Subject: a\n\n" + "x".repeat(600));
+    assertEquals(first.report.status, "K");
+    const size = [...Deno.readDirSync(`${maildir}/new`)]
+      .map((entry) => Deno.statSync(`${maildir}/new/${entry.name}`).size)[0];
+
+    const quota = await captureConsole(() =>
+      main(["quota", "joe@example.com", "1K", "--home", home])
+    );
+    assertEquals(quota.result, 0, quota.err.join("\n"));
+    assertEquals(quota.out, ["qmd user: quota of joe@example.com: 1K"]);
+    // maildirsize follows at once, with a fresh count.
+    assertEquals(Deno.readTextFileSync(`${maildir}/maildirsize`), `1024S\n${size} 1\n`);
+    const over = await deliverInHome(home, "joe@example.com", "Subject: b\n\n" + "y".repeat(600));
+    assertEquals(over.report.status, "D");
+
+    const list = await captureConsole(() => main(["list", "--home", home]));
+    assertEquals(list.out, [
+      `joe@example.com\t${maildir}\tused ${size} in 1 messages\tquota 1024S,0C`,
+    ]);
+
+    const none = await captureConsole(() =>
+      main(["quota", "joe@example.com", "none", "--home", home])
+    );
+    assertEquals(none.out, ["qmd user: quota of joe@example.com: none"]);
+    assert(!fileExistsSync(`${maildir}/maildirsize`));
+    assertEquals(
+      (await deliverInHome(home, "joe@example.com", "Subject: c\n\n" + "z".repeat(600))).report
+        .status,
+      "K",
+    );
+    // Without maildirsize the usage is the sum of the messages' sizes.
+    const json = await captureConsole(() => main(["list", "--json", "--home", home]));
+    const [row] = JSON.parse(json.out.join("\n"));
+    assertEquals([row.quotaBytes, row.usageMessages], [0, 2]);
+    assert(row.usageBytes > 2 * 600);
+
+    const messages = await captureConsole(() =>
+      main(["quota", "joe@example.com", "2G", "--messages", "5", "--home", home])
+    );
+    assertEquals(messages.out, ["qmd user: quota of joe@example.com: 2G, 5 messages"]);
+    for (
+      const args of [["quota", "joe@example.com"], ["quota", "joe@example.com", "1.5M"], [
+        "quota",
+        "joe@example.com",
+        "1M",
+        "--messages",
+        "many",
+      ]]
+    ) {
+      const bad = await captureConsole(() => main([...args, "--home", home]));
+      assertEquals([bad.result, bad.err.length], [64, 1], args.join(" "));
+    }
+    const missing = await captureConsole(() =>
+      main(["quota", "ann@example.com", "1M", "--home", home])
+    );
+    assertEquals([missing.result, missing.err.length], [100, 1]);
+  });
+});
+
+Deno.test("qmd user rename: the account and its mail move together; NEW must be free", async () => {
+  await withHome(async (home) => {
+    await addUser(home, "joe@example.com");
+    await addUser(home, "ann@example.com");
+    assertEquals((await deliverInHome(home, "joe@example.com")).report.status, "K");
+    const oldHome = `${home}/mail/example.com/joe`;
+    const newHome = `${home}/mail/example.com/jo`;
+
+    const taken = await captureConsole(() =>
+      main(["rename", "joe@example.com", "ann@example.com", "--home", home])
+    );
+    assertEquals([taken.result, taken.err.length], [100, 1]);
+    Deno.mkdirSync(newHome);
+    const onDisk = await captureConsole(() =>
+      main(["rename", "joe@example.com", "jo@example.com", "--home", home])
+    );
+    assertEquals(onDisk.result, 100);
+    assertStringIncludes(onDisk.err[0], "already exists");
+    Deno.removeSync(newHome);
+    assertEquals(Deno.readDirSync(`${oldHome}/Maildir/new`).toArray().length, 1);
+
+    const rename = await captureConsole(() =>
+      main(["rename", "Joe@example.com", "Jo@Example.com", "--home", home])
+    );
+    assertEquals(rename.result, 0, rename.err.join("\n"));
+    assertEquals(rename.out, [
+      `qmd user: renamed joe@example.com to jo@example.com; its mail is now in ${newHome}/Maildir`,
+    ]);
+    assert(!fileExistsSync(oldHome));
+    assertEquals(Deno.readDirSync(`${newHome}/Maildir/new`).toArray().length, 1);
+    const store = AccountStore.open(home, { readonly: true });
+    try {
+      assertEquals(store.findMailbox("example.com", "joe"), undefined);
+      assert(await store.verifyPassword("jo@example.com", "pw"));
+    } finally {
+      store.close();
+    }
+    assertEquals((await deliverInHome(home, "jo@example.com")).report.status, "K");
+    assertEquals(Deno.readDirSync(`${newHome}/Maildir/new`).toArray().length, 2);
+    const gone = await captureConsole(() =>
+      main(["rename", "joe@example.com", "joe2@example.com", "--home", home])
+    );
+    assertEquals(gone.result, 100);
+    const noDomain = await captureConsole(() =>
+      main(["rename", "jo@example.com", "jo@other.org", "--home", home])
+    );
+    assertEquals(noDomain.result, 100);
+    assertStringIncludes(noDomain.err[0], "No such domain other.org");
+  });
+});
+
+function fileExistsSync(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

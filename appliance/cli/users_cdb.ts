@@ -10,6 +10,7 @@ import { errorText } from "../deliver/delivery_error.ts";
 import { buildCdb, type CdbRecord } from "../../config/cdb.ts";
 import { bytesToString } from "../bytes.ts";
 import { replaceFile } from "../durable_file.ts";
+import { giveToHomeOwner } from "../home_owner.ts";
 import { EXIT } from "../exit_codes.ts";
 
 export interface UsersCdbCommand {
@@ -58,6 +59,7 @@ export async function compileUsersCdb(command: UsersCdbCommand, args: string[]):
   }
   try {
     await replaceFile(cdbPath, buildCdb(compiled.records));
+    giveToHomeOwner(home, [cdbPath]);
   } catch (error) {
     console.error(`${name}: fatal: unable to write ${cdbPath}: ${(error as Error).message}`);
     return EXIT.temporary;

@@ -70,7 +70,7 @@ export async function changeMe(home: string, me: string): Promise<string[]> {
   const made = isInitCertificate(certificate, old);
   if (made === true) {
     const text = await formatInitCertificate(me);
-    writeFileAtomically(certificate, new TextEncoder().encode(text), 0o600);
+    writeFileAtomically(certificate, new TextEncoder().encode(text), 0o600, home);
     done.push(`control/servercert.pem: a new self-signed certificate for ${me}`);
   } else if (made === false) {
     done.push(
