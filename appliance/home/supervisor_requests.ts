@@ -58,8 +58,15 @@ export async function answerSupervisorRequests(
         continue;
       }
       if (!requestName.test(name)) continue;
-      const text = Deno.readTextFileSync(path);
-      Deno.removeSync(path);
+      let text: string;
+      try {
+        text = Deno.readTextFileSync(path);
+        Deno.removeSync(path);
+      } catch (error) {
+        // Another SIGUSR1's pass took it first.
+        if (error instanceof Deno.errors.NotFound) continue;
+        throw error;
+      }
       const reply = await answer(text, path);
       if (reply !== undefined) writeAtomically(`${path}.reply`, reply);
     } catch (error) {
