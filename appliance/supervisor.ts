@@ -392,7 +392,9 @@ export class Supervisor {
         this.#queueRequests.delete(number);
         resolve(reply);
       });
-      send.worker.postMessage({ type: "queue-control", request: number, action: request } satisfies ToRole);
+      send.worker.postMessage(
+        { type: "queue-control", request: number, action: request } satisfies ToRole,
+      );
     });
   }
 

@@ -14,7 +14,10 @@ import { homePaths } from "../../config/home.ts";
 import { queueDirectory } from "../queue/layout.ts";
 
 /** What the supervisor answers a request with; undefined when it cannot be read (no reply). */
-export type RequestAnswer = (text: string, path: string) => Promise<string | undefined> | string | undefined;
+export type RequestAnswer = (
+  text: string,
+  path: string,
+) => Promise<string | undefined> | string | undefined;
 
 /** Replies older than this were left by a command that gave up: removed. */
 const STALE_REPLY_MS = 60_000;

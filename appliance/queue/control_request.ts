@@ -9,9 +9,17 @@
 import type { Channel } from "./layout.ts";
 import type { Deferral } from "./deferrals.ts";
 
-/** The actions that change a message, each carried out by the one queue writer. */
-export const CHANGE_ACTIONS = ["retry", "bounce", "remove", "hold", "release", "yank"] as const;
-export type ChangeAction = typeof CHANGE_ACTIONS[number];
+/** The actions `qmd queue` offers by name (qmail-remove adds yank). */
+export const OPERATOR_ACTIONS = [
+  "list",
+  "show",
+  "retry",
+  "bounce",
+  "remove",
+  "hold",
+  "release",
+] as const;
+export type OperatorAction = typeof OPERATOR_ACTIONS[number];
 
 export type QueueRequest =
   | { action: "list" }

@@ -4,11 +4,7 @@
  * recipient's last deferral. Read-only; the schedule comes from whoever owns
  * it (the running send role's memory, or the channel files' mtimes, §4.7).
  */
-import type {
-  MessageDetail,
-  QueuedMessage,
-  QueuedRecipient,
-} from "./control_request.ts";
+import type { MessageDetail, QueuedMessage, QueuedRecipient } from "./control_request.ts";
 import { parseChannelFile, parseInfo, parseTodo } from "./envelope.ts";
 import { readDeferrals } from "./deferrals.ts";
 import { isHeld } from "./held.ts";

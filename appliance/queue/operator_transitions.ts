@@ -13,12 +13,7 @@
  */
 import { parseChannelFile } from "./envelope.ts";
 import { probeEntry, removeEntry } from "./entries.ts";
-import {
-  type Channel,
-  type QueueLayout,
-  queueName,
-  SIDECAR_DIRECTORIES,
-} from "./layout.ts";
+import { type Channel, type QueueLayout, queueName, SIDECAR_DIRECTORIES } from "./layout.ts";
 import { appendBounce, markDone, removeChannelFile, setChannelRetryTime } from "./transitions.ts";
 import { bytesToString } from "../bytes.ts";
 import { probeFile } from "../durable_file.ts";

@@ -10,11 +10,7 @@
  */
 import { findSupervisor } from "../home/running.ts";
 import { answerSupervisorRequests, askSupervisor } from "../home/supervisor_requests.ts";
-import {
-  parseQueueRequest,
-  type QueueReply,
-  type QueueRequest,
-} from "../queue/control_request.ts";
+import { parseQueueRequest, type QueueReply, type QueueRequest } from "../queue/control_request.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { formatLogRecord, logEvent, setLogSink } from "../log.ts";
 import { runQueueRequest } from "../send/engine/queue_actions.ts";
@@ -60,7 +56,10 @@ export async function controlQueue(
   // qmail-send's log lines (bounce msg, end msg) go to stderr, never into the command's output.
   setLogSink((record) => console.error(formatLogRecord(record, "text")), "queue");
   try {
-    return { ok: true, reply: await runQueueRequest(layout, request, offlineQueueWriter(home, layout)) };
+    return {
+      ok: true,
+      reply: await runQueueRequest(layout, request, offlineQueueWriter(home, layout)),
+    };
   } finally {
     mutex?.release();
   }
@@ -79,11 +78,13 @@ export async function answerQueueRequests(
     const request = parseQueueRequest(text);
     if (request === undefined) {
       logEvent("queue_request_failed", `alert: ${path}: not a queue request`);
-      return JSON.stringify({
-        now: Math.floor(Date.now() / 1000),
-        by: "send role",
-        error: "not a queue request",
-      } satisfies QueueReply);
+      return JSON.stringify(
+        {
+          now: Math.floor(Date.now() / 1000),
+          by: "send role",
+          error: "not a queue request",
+        } satisfies QueueReply,
+      );
     }
     return JSON.stringify(await carryOut(request));
   });

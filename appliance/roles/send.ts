@@ -43,7 +43,11 @@ export function runSendWorker(): void {
     "queue-control": (message) =>
       started.then(async (engine) => {
         const reply = engine === undefined
-          ? { now: Math.floor(Date.now() / 1000), by: "send role" as const, error: "send did not start" }
+          ? {
+            now: Math.floor(Date.now() / 1000),
+            by: "send role" as const,
+            error: "send did not start",
+          }
           : await engine.control(message.action);
         post({ type: "queue-control-result", request: message.request, reply });
       }),

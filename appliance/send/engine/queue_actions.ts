@@ -7,14 +7,14 @@
  * where the schedule lives, whether a delivery is in flight, how a finished
  * message is bounced — is the QueueWriter they pass in.
  */
-import type {
-  QueueActionResult,
-  QueueReply,
-  QueueRequest,
-} from "../../queue/control_request.ts";
+import type { QueueActionResult, QueueReply, QueueRequest } from "../../queue/control_request.ts";
 import { clearHeld, isHeld, markHeld } from "../../queue/held.ts";
 import type { QueueLayout } from "../../queue/layout.ts";
-import { listQueuedMessages, readMessageDetail, type ScheduleView } from "../../queue/message_view.ts";
+import {
+  listQueuedMessages,
+  readMessageDetail,
+  type ScheduleView,
+} from "../../queue/message_view.ts";
 import {
   bounceRemaining,
   isUnprocessed,
@@ -55,14 +55,20 @@ export async function runQueueRequest(
 ): Promise<QueueReply> {
   const reply: QueueReply = { now: writer.now(), by: writer.by };
   try {
-    if (request.action === "list") return { ...reply, messages: listQueuedMessages(layout, writer) };
+    if (request.action === "list") {
+      return { ...reply, messages: listQueuedMessages(layout, writer) };
+    }
     if (request.action === "show") {
       const message = readMessageDetail(layout, BigInt(request.id), writer);
-      if (message === undefined) return { ...reply, error: `message ${request.id} is not in the queue` };
+      if (message === undefined) {
+        return { ...reply, error: `message ${request.id} is not in the queue` };
+      }
       return { ...reply, message };
     }
     const results: QueueActionResult[] = [];
-    for (const id of request.ids) results.push(await changeMessage(layout, request, BigInt(id), writer));
+    for (const id of request.ids) {
+      results.push(await changeMessage(layout, request, BigInt(id), writer));
+    }
     return { ...reply, results };
   } catch (error) {
     return { ...reply, error: describeError(error) };
