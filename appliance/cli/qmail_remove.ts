@@ -32,8 +32,9 @@ const USAGE = `usage: qmail-remove [-p PATTERN] [-r] [-d] [-n BYTES] [-y DIR] [-
 Finds queued messages containing PATTERN (header or body, case matters)
 and prints "ID: yes" for each. With -r they are taken out of the queue
 into the yank directory; with -d they are deleted. Each file taken is
-printed as "remove mess/NN/ID". When qmd runs, its send role does the
-removal; otherwise this command does, holding queue/lock/sendmutex.
+printed as "remove" and its name in the queue. When qmd runs, its send
+role does the removal; otherwise this command does, holding the queue's
+sendmutex lock.
   -p PATTERN   the text to look for; without -p every message matches
   -r           actually remove the matches (move them to the yank directory)
   -n BYTES     look only at the first BYTES bytes of each message

@@ -28,12 +28,12 @@ const USAGE = `usage: qmd queue list [--home DIR] [--json]
 
 Controls the queue. When qmd runs on the home, the send role carries every
 request out (it is the queue's one writer); when it does not, the command
-does, holding queue/lock/sendmutex.
+does, holding the queue's sendmutex lock.
   list      every message: sender, size, age, state (held, bouncing, not yet
             preprocessed), each recipient's next retry and last deferral
   show      one message: the same, and its header
   retry     try the message's recipients now
-  hold      start no delivery of it until release (queue/hold/ID; see README)
+  hold      start no delivery of it until release (a marker file; see README)
   release   end the hold; the message is due now
   bounce    bounce its remaining recipients now: the sender gets a bounce
   remove    delete the message from the queue, no bounce
