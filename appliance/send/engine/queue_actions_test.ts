@@ -111,7 +111,7 @@ Deno.test("retry makes a deferred message due now", () =>
   }, REMOTE));
 
 Deno.test("bounce sends the sender a qmail bounce with the reason; refused while delivering", () =>
-  withSend(async ({ layout, engine, jobs, queue }) => {
+  withSend(async ({ layout, engine, queue }) => {
     const id = await queue("joe@a.org", ["far@remote.org", "bob@mx.example.com"]);
     await engine.start();
     await engine.settle();
