@@ -115,9 +115,8 @@ function printReply(name: string, reply: QueueReply, json: boolean): number {
     return / is not in the queue$/.test(reply.error) ? EXIT.permanent : EXIT.temporary;
   }
   if (json) {
-    console.log(
-      JSON.stringify(reply.message ?? { now: reply.now, messages: reply.messages }, null, 2),
-    );
+    const data = reply.message ?? { now: reply.now, by: reply.by, messages: reply.messages };
+    console.log(JSON.stringify(data, null, 2));
     return EXIT.ok;
   }
   if (reply.messages !== undefined) console.log(formatQueueList(reply.messages, reply.now));
