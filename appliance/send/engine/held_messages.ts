@@ -8,14 +8,16 @@
  * temporary failure bounces it if it is older than queuelifetime.
  */
 import type { Channel, QueueLayout } from "../../queue/layout.ts";
-import { listHeld } from "../../queue/held.ts";
+import { isHeld, listHeld } from "../../queue/held.ts";
 
 export class HeldMessages {
+  #layout: QueueLayout | undefined;
   #held = new Set<bigint>();
   #parked = new Map<bigint, Set<Channel>>();
 
   /** Reads hold/ (engine start). */
   load(layout: QueueLayout): void {
+    this.#layout = layout;
     for (const id of listHeld(layout)) this.#held.add(id);
   }
 
@@ -27,9 +29,18 @@ export class HeldMessages {
     this.#held.add(id);
   }
 
-  /** A channel job of `id` came due: parks it when the message is held (true), else false. */
+  /**
+   * A channel job of `id` came due: parks it when the message is held
+   * (true), else false. The marker is looked at again: a message that left
+   * the queue took hold/ID with it (transitions.ts finishMessage), and its
+   * number may come back with a new message.
+   */
   park(channel: Channel, id: bigint): boolean {
     if (!this.#held.has(id)) return false;
+    if (this.#layout !== undefined && !isHeld(this.#layout, id)) {
+      this.release(id);
+      return false;
+    }
     const channels = this.#parked.get(id) ?? new Set<Channel>();
     channels.add(channel);
     this.#parked.set(id, channels);

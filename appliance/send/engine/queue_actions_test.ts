@@ -165,3 +165,17 @@ Deno.test("remove takes every file of the message and its schedule", () =>
     assertEquals(jobs.length, 1);
     assertEquals(engine.queued("remote"), []);
   }, REMOTE));
+
+Deno.test("a hold whose marker is gone no longer parks the number (it may be a new message)", () =>
+  withSend(async ({ layout, engine, jobs, clock, queue }) => {
+    const id = await queue("joe@a.org", ["far@remote.org"]);
+    await engine.start();
+    await engine.settle();
+    engine.report({ delivery: 0, status: "Z", text: REFUSED }, "remote");
+    await engine.control({ action: "hold", ids: [String(id)] });
+    Deno.removeSync(layout.sidecar("hold", id));
+    clock.now += 100_000;
+    engine.flush();
+    await engine.settle();
+    assertEquals(jobs.length, 2);
+  }, REMOTE));
