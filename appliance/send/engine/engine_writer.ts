@@ -1,23 +1,24 @@
 /**
  * The running send engine as the queue's writer for operator requests
  * (queue_actions.ts): the schedule is the channels' queues in memory, a
- * message is busy while its pass is open or a delivery of it is in flight,
- * and a message whose recipients were all bounced goes to the done queue
- * (message_finisher.ts) like any other.
+ * message is busy while its pass is open, a delivery of it is in flight or
+ * the done queue is sending its bounce, and a message whose recipients were
+ * all bounced goes to the done queue (message_finisher.ts) like any other.
  */
-import type { Channel, QueueLayout } from "../../queue/layout.ts";
+import type { Channel } from "../../queue/layout.ts";
 import type { RoutingTable } from "../routing.ts";
 import { CHANNELS, type Channels } from "./channels.ts";
 import type { HeldMessages } from "./held_messages.ts";
 import type { QueueWriter } from "./queue_actions.ts";
 
 export interface EngineWriterParts {
-  layout: QueueLayout;
   channels: Channels;
   held: HeldMessages;
   routing(): RoutingTable;
   /** Unix seconds. */
   now(): number;
+  /** The message the done queue is finishing now, if any. */
+  finishing(): bigint | undefined;
   /** Hands a message with no channel file left to the done queue. */
   finished(id: bigint, due: number): void;
   /** Runs what became due. */
@@ -44,7 +45,7 @@ export function engineQueueWriter(parts: EngineWriterParts): QueueWriter {
         channels[channel].deliveries().some((delivery) => delivery.job.id === id)
       ),
     busy(id) {
-      return this.delivering(id) ||
+      return this.delivering(id) || parts.finishing() === id ||
         CHANNELS.some((channel) => channels[channel].passMessage === id);
     },
     forget(id) {

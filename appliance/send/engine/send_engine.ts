@@ -134,11 +134,11 @@ export class SendEngine {
     });
     this.#saved = new SavedSchedule({ layout, channels, now, finished });
     this.#writer = engineQueueWriter({
-      layout,
       channels,
       held: this.#held,
       routing: () => this.#settings.routing,
       now,
+      finishing: () => this.#finisher.finishingId,
       finished,
       pump,
     });
