@@ -19,6 +19,8 @@ import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import { findMatchingMessages } from "../queue/message_search.ts";
 import { controlQueue } from "../queue_control/control.ts";
+import { findSupervisor } from "../home/running.ts";
+import { resolve } from "node:path";
 import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmail-remove";
@@ -91,15 +93,19 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (matches.length === 0) return EXIT.ok;
-  const directory = values.yank ?? DEFAULT_YANK_DIRECTORY;
+  // -y is relative to the queue, as qmail-remove runs in it.
+  const directory = resolve(layout.root, values.yank ?? DEFAULT_YANK_DIRECTORY);
+  if (!values.delete && !directory.startsWith(`${layout.root}/`) && findSupervisor(home).ok) {
+    console.error(
+      `${NAME}: qmd is running and its send role, which yanks, may write only inside ` +
+        `${layout.root}: give -y a directory there, or stop qmd first`,
+    );
+    return EXIT.temporary;
+  }
   const ids = matches.map(String);
   const outcome = await controlQueue(
     home,
-    values.delete ? { action: "remove", ids } : {
-      action: "yank",
-      ids,
-      directory: directory.startsWith("/") ? directory : `${layout.root}/${directory}`,
-    },
+    values.delete ? { action: "remove", ids } : { action: "yank", ids, directory },
   );
   if (!outcome.ok) {
     console.error(`${NAME}: ${outcome.reason}`);
