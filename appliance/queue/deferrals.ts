@@ -6,6 +6,7 @@
  * goes when the message leaves the queue. qmail's programs ignore it.
  */
 import type { QueueLayout } from "./layout.ts";
+import { ensureSidecarDirectory } from "./sidecar_directory.ts";
 import { removeIfPresentSync } from "../durable_file.ts";
 
 /** One recipient's last temporary failure. */
@@ -45,7 +46,7 @@ export function recordDeferral(
   recipient: string,
   deferral: Deferral,
 ): void {
-  Deno.mkdirSync(layout.sidecarDirectory("deferral"), { recursive: true, mode: 0o700 });
+  ensureSidecarDirectory(layout, "deferral");
   const all = readDeferrals(layout, id);
   all[recipient] = { at: deferral.at, text: deferral.text.slice(0, MAX_TEXT) };
   const path = layout.sidecar("deferral", id);

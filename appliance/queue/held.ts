@@ -7,11 +7,12 @@
  * retry time.
  */
 import type { QueueLayout } from "./layout.ts";
+import { ensureSidecarDirectory } from "./sidecar_directory.ts";
 import { probeFile, removeIfPresentSync } from "../durable_file.ts";
 
 /** Creates hold/ID (and hold/ itself when missing). */
 export function markHeld(layout: QueueLayout, id: bigint): void {
-  Deno.mkdirSync(layout.sidecarDirectory("hold"), { recursive: true, mode: 0o700 });
+  ensureSidecarDirectory(layout, "hold");
   Deno.writeFileSync(layout.sidecar("hold", id), new Uint8Array(0), { mode: 0o600 });
 }
 
