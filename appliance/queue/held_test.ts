@@ -8,7 +8,7 @@ Deno.test("hold markers: made, listed and cleared; hold/ appears on first use", 
     markHeld(layout, 25n);
     markHeld(layout, 7n);
     assertEquals([isHeld(layout, 25n), isHeld(layout, 8n)], [true, false]);
-    assertEquals(listHeld(layout).sort(), [7n, 25n]);
+    assertEquals(listHeld(layout).sort((a, b) => (a < b ? -1 : 1)), [7n, 25n]);
     assertEquals(Deno.statSync(layout.sidecar("hold", 25n)).size, 0);
     clearHeld(layout, 25n);
     clearHeld(layout, 25n);
