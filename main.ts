@@ -35,7 +35,7 @@ const COMMANDS: Record<string, Command> = {
     load: () => import("./appliance/cli/remote.ts"),
   },
   queue: {
-    summary: "qmail-queue: message on fd 0, envelope on fd 1",
+    summary: "qmail-queue (fd 0, fd 1); queue list|show|retry|bounce|remove|hold|release",
     load: () => import("./appliance/cli/queue.ts"),
   },
   inject: {
@@ -53,6 +53,10 @@ const COMMANDS: Record<string, Command> = {
   qread: {
     summary: "qmail-qread: list queued messages",
     load: () => import("./appliance/cli/qread.ts"),
+  },
+  remove: {
+    summary: "qmail-remove: find queued messages by text; yank (-r) or delete (-d) them",
+    load: () => import("./appliance/cli/qmail_remove.ts"),
   },
   flush: {
     summary: "retry every queued delivery now (SIGALRM)",
@@ -127,6 +131,7 @@ const PROGRAM_NAMES: Record<string, string> = {
   "sendmail": "sendmail",
   "qmail-qread": "qread",
   "qmail-qstat": "qstat",
+  "qmail-remove": "remove",
   "qmail-showctl": "showctl",
   "qmail-newu": "newu",
   "qmail-recipients": "recipients",

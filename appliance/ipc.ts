@@ -8,6 +8,7 @@ import type { LogRecord } from "./log.ts";
 import type { Credentials, VerifyResult } from "./auth/sasl_server.ts";
 import type { TlsFiles } from "./tls/tls_files.ts";
 import type { Lookup, LookupAnswer } from "./filters/filter.ts";
+import type { QueueReply, QueueRequest } from "./queue/control_request.ts";
 
 /** The roles the supervisor runs. */
 export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";
@@ -95,6 +96,8 @@ export type ToRole =
   | { type: "flush" }
   /** A message was committed to todo/ (send only; the FIFO also wakes it). */
   | { type: "trigger" }
+  /** `qmd queue`, qmail-remove: an operator's queue request, numbered by the supervisor (send only). */
+  | { type: "queue-control"; request: number; action: QueueRequest }
   /** send → local or remote: one delivery, as qmail-send's command to qmail-lspawn/rspawn. */
   | { type: "deliver"; job: DeliveryJob }
   /** local/remote → send: the report for one delivery; the channel says which spawner sent it. */
@@ -135,6 +138,8 @@ export type FromRole =
   | { type: "drained" }
   /** The answer to `reload`: each broken control file's error (the role kept its old controls). */
   | { type: "reloaded"; round: number; errors: string[] }
+  /** send → supervisor: the answer to one queue-control request. */
+  | { type: "queue-control-result"; request: number; reply: QueueReply }
   /** smtpd/local (forwarding) committed a message; the supervisor pokes send. */
   | { type: "queued"; id: string }
   /** send → the channel's delivery role: route a delivery command (default channel local). */

@@ -19,6 +19,7 @@ import {
 } from "./role_table.ts";
 import { ReloadReport } from "./reload_report.ts";
 import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
+import type { QueueReply, QueueRequest } from "./queue/control_request.ts";
 
 export type { ListenAddress, RoleSpec } from "./role_table.ts";
 
@@ -54,6 +55,9 @@ interface Replacement {
 
 const MAX_BACKOFF_MS = 60_000;
 
+/** How long a queue request waits for the send role (the asking command waits 10 s). */
+const QUEUE_REQUEST_TIMEOUT_MS = 9_000;
+
 /** The spawners: they finish what send gave them and stop when send has drained. */
 const DELIVERY_ROLES: ReadonlySet<RoleName> = new Set(["local", "remote"]);
 
@@ -76,6 +80,9 @@ export class Supervisor {
   /** The user homes local may touch; undefined when the table came from options.roles. */
   #userHomes: string[] | undefined;
   readonly #replacing = new Map<RunningRole, Replacement>();
+  /** Queue requests the send role has not answered yet, by number. */
+  readonly #queueRequests = new Map<number, (reply: QueueReply) => void>();
+  #nextQueueRequest = 1;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
@@ -270,6 +277,9 @@ export class Supervisor {
         else this.#markDrained(role);
         break;
       }
+      case "queue-control-result":
+        this.#queueRequests.get(message.request)?.(message.reply);
+        break;
       case "reloaded":
         this.#reloads.answer(message.round, roleKey(role), message.errors);
         break;
@@ -359,6 +369,33 @@ export class Supervisor {
   /** The certificate the TLS listeners serve, and what is wrong with the files on disk. */
   tlsStatus(): TlsStatus {
     return this.#tls.status();
+  }
+
+  /**
+   * `qmd queue`, qmail-remove: the send role carries the request out (it is
+   * the one writer of queue transitions) and its answer comes back here.
+   */
+  controlQueue(request: QueueRequest): Promise<QueueReply> {
+    const now = () => Math.floor(Date.now() / 1000);
+    const send = this.#roles.find((role) => role.spec.name === "send");
+    if (send === undefined || !send.ready || this.#stopping || this.#replacing.has(send)) {
+      return Promise.resolve({ now: now(), by: "send role", error: "the send role is not ready" });
+    }
+    const number = this.#nextQueueRequest++;
+    return new Promise<QueueReply>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#queueRequests.delete(number);
+        resolve({ now: now(), by: "send role", error: "the send role did not answer" });
+      }, QUEUE_REQUEST_TIMEOUT_MS);
+      this.#queueRequests.set(number, (reply) => {
+        clearTimeout(timer);
+        this.#queueRequests.delete(number);
+        resolve(reply);
+      });
+      send.worker.postMessage(
+        { type: "queue-control", request: number, action: request } satisfies ToRole,
+      );
+    });
   }
 
   /** SIGALRM or `qmd flush`: every queued delivery is due now. */

@@ -47,6 +47,9 @@ Deno.test("cli: a missing home is named in one line by every command that needs 
     ["qread"],
     ["qstat"],
     ["flush"],
+    ["queue", "list"],
+    ["queue", "hold", "12345"],
+    ["remove", "-p", "x", "-r"],
     ["sendmail", "a@example.test"],
     ["inject", "a@example.test"],
     ["explain", "1.1"],
@@ -63,7 +66,16 @@ Deno.test("cli: a missing home is named in one line by every command that needs 
 Deno.test("cli: a directory that is not a qmd home is refused, not listed as empty", async () => {
   const notHome = await makeTempHome();
   Deno.mkdirSync(notHome, { recursive: true });
-  for (const command of [["user", "list"], ["domain", "list", "--json"], ["qread"], ["newu"]]) {
+  for (
+    const command of [
+      ["user", "list"],
+      ["domain", "list", "--json"],
+      ["qread"],
+      ["newu"],
+      ["queue", "list"],
+      ["remove"],
+    ]
+  ) {
     const result = await run([...command, "--home", notHome]);
     assertOneLine(result, `${notHome} is not a qmd home`, command.join(" "));
   }
@@ -86,6 +98,10 @@ Deno.test("cli: bad flags, values and subcommands get one line of our own and 64
     [["qstat", "--home", ""], "--home needs a directory"],
     [["init", "--me", ""], '--me "" is not a host name'],
     [["init", "--me", "-x"], "--me needs a value"],
+    [["queue", "frob"], 'unknown subcommand "frob"'],
+    [["queue", "list", "--bogus"], "qmd queue list: unknown option --bogus"],
+    [["queue", "bounce"], "qmd queue bounce: give one or more message numbers"],
+    [["remove", "-n", "many"], "qmail-remove: -n needs a positive number of bytes"],
     [["frob"], 'unknown command "frob"'],
     [["toString"], 'unknown command "toString"'],
   ];

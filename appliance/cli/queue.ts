@@ -15,7 +15,8 @@ import { errorText } from "../deliver/delivery_error.ts";
 import { openQueueMessage, QueueError } from "../queue/qmail_queue.ts";
 import { QUEUE_EXIT } from "../exit_codes.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
-import { parseCommand } from "./args.ts";
+import { parseCommand, usageError } from "./args.ts";
+import { OPERATOR_ACTIONS } from "../queue/control_request.ts";
 import { loadAllControls } from "../../config/control.ts";
 import { loadQueueExtrasControls, queueExtrasFor } from "../../config/queue_extras.ts";
 
@@ -25,6 +26,9 @@ envelope on fd 1 (F sender NUL, T recipient NUL ..., NUL). Exits 0 when
 queued, else with a qmail-queue exit code and one line on stderr.
 
   --home DIR   the home (default: $QMD_HOME, else ./qmd-home)
+
+qmd queue ${OPERATOR_ACTIONS.join("|")} controls the queue instead
+(qmd queue list --help).
 `;
 
 /** qmail-queue's alarm(86400): a writer that never finishes gives up after 24 h (§3.2 step 3). */
@@ -52,6 +56,20 @@ export interface QueueRun {
 }
 
 export async function main(args: string[]): Promise<number> {
+  const first = args[0];
+  if ((OPERATOR_ACTIONS as readonly string[]).includes(first)) {
+    // Loaded only for queue control: qmail-queue's own path stays as small as it was.
+    return await (await import("./queue_control.ts")).main(args);
+  }
+  if (first !== undefined && !first.startsWith("-")) {
+    return usageError(
+      "qmd queue",
+      `unknown subcommand ${JSON.stringify(first)}; qmd queue takes ${
+        OPERATOR_ACTIONS.join(", ")
+      }, ` +
+        "or no argument (qmail-queue)",
+    );
+  }
   const parsed = parseCommand(
     { name: "qmd queue", usage: USAGE, options: { home: { type: "string" } }, positionals: false },
     args,

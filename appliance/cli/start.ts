@@ -27,6 +27,7 @@ import {
 import type { LogFormat } from "../log.ts";
 import { AuthFailures } from "../net/auth_failures.ts";
 import { answerBlockRequests } from "../home/login_blocks.ts";
+import { answerQueueRequests } from "../queue_control/control.ts";
 import { printBanner } from "./start_banner.ts";
 import { EXIT } from "../exit_codes.ts";
 import { exitCodeFor, MailError } from "../mail_error.ts";
@@ -49,7 +50,7 @@ to stderr with --log-format json, so stdout holds JSON lines only).
   --log-format F      text (qmail's lines with a timestamp) or json (one object a line)
   --grace SECONDS     how long SIGTERM waits for sessions and deliveries (default 10)
 Signals: TERM/INT drain and exit 0, HUP re-reads control files, ALRM retries the queue now,
-USR1 answers qmd status and qmd unblock.`;
+USR1 answers qmd status, qmd unblock and qmd queue.`;
 
 export function parseListen(text: string): ListenAddress | undefined {
   const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text);
@@ -262,9 +263,12 @@ export async function main(args: string[]): Promise<number> {
   });
   Deno.addSignalListener("SIGHUP", () => supervisor.reload());
   Deno.addSignalListener("SIGALRM", () => supervisor.flush());
-  // `qmd status` and `qmd unblock` left a request in queue/lock/.
+  // `qmd status`, `qmd unblock` and `qmd queue` left a request in queue/lock/.
   const loginBlocks = new AuthFailures(authFailures);
-  Deno.addSignalListener("SIGUSR1", () => answerBlockRequests(home, loginBlocks));
+  Deno.addSignalListener("SIGUSR1", () => {
+    answerBlockRequests(home, loginBlocks);
+    answerQueueRequests(home, (request) => supervisor.controlQueue(request));
+  });
   await stopped;
   try {
     Deno.removeSync(pidFile);

@@ -1,11 +1,8 @@
 /**
  * Asking the running appliance about failed-login blocks: the table lives in
  * the appliance's memory (net/auth_failures.ts), so `qmd status` and `qmd
- * unblock` write a request file under HOME/queue/lock/ and send SIGUSR1 to
- * the supervisor (whose pid running.ts checks); the supervisor answers every
- * request file it finds with a reply file beside it, and the command reads
- * and removes that. Both files are written under a temporary name and
- * renamed, so neither side reads half a file.
+ * unblock` ask the supervisor through a request file and SIGUSR1
+ * (supervisor_requests.ts).
  *
  *   queue/lock/authreq.PID          "status" or "unblock IP|NAME" (one line)
  *   queue/lock/authreq.PID.reply    JSON: BlockReply
@@ -16,9 +13,7 @@ import {
   describeFailureEntry,
   type FailureEntry,
 } from "../net/auth_failures.ts";
-import { findSupervisor } from "./running.ts";
-import { homePaths } from "../../config/home.ts";
-import { queueDirectory } from "../queue/layout.ts";
+import { answerSupervisorRequests, askSupervisor } from "./supervisor_requests.ts";
 
 export type BlockRequest =
   | { kind: "status" }
@@ -33,21 +28,10 @@ export interface BlockReply {
   removed?: FailureEntry[];
 }
 
-const REQUEST_NAME = /^authreq\.(\d+)$/;
+/** The request files' kind (supervisor_requests.ts). */
+const KIND = "authreq";
 /** The longest user name an unblock request may carry. */
 const MAX_TARGET = 255;
-/** Replies older than this were left by a command that gave up: removed. */
-const STALE_REPLY_MS = 60_000;
-
-function lockDir(home: string): string {
-  return queueDirectory(homePaths(home).queue, "lock");
-}
-
-function writeAtomically(path: string, text: string): void {
-  const temporary = `${path}.tmp`;
-  Deno.writeTextFileSync(temporary, text, { mode: 0o600 });
-  Deno.renameSync(temporary, path);
-}
 
 /** A dotted-quad IPv4 address, or an IPv6 address as a URL host accepts it. */
 function isIpAddress(text: string): boolean {
@@ -120,41 +104,19 @@ export function summariseRemoved(removed: FailureEntry[], now: number): string {
 }
 
 /**
- * The supervisor's side, on SIGUSR1: answers every request file in
- * queue/lock/ and removes stale replies. Never throws: a request it cannot
+ * The supervisor's side, on SIGUSR1: answers every authreq request file in
+ * queue/lock/ (supervisor_requests.ts). Never throws: a request it cannot
  * read is removed and logged.
  */
-export function answerBlockRequests(home: string, table: AuthFailures): void {
-  const dir = lockDir(home);
-  let names: string[];
-  try {
-    names = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
-  } catch (error) {
-    logEvent("auth_request_failed", `alert: cannot read ${dir}: ${(error as Error).message}`);
-    return;
-  }
-  for (const name of names) {
-    const path = `${dir}/${name}`;
-    try {
-      if (name.startsWith("authreq.") && name.endsWith(".reply")) {
-        if (Date.now() - (Deno.statSync(path).mtime?.getTime() ?? 0) > STALE_REPLY_MS) {
-          Deno.removeSync(path);
-        }
-        continue;
-      }
-      if (!REQUEST_NAME.test(name)) continue;
-      const request = parseBlockRequest(Deno.readTextFileSync(path));
-      Deno.removeSync(path);
-      if (request === undefined) {
-        logEvent("auth_request_failed", `alert: ${path}: not a status or unblock request`);
-        continue;
-      }
-      const reply = answerBlockRequest(table, request, Math.floor(Date.now() / 1000));
-      writeAtomically(`${path}.reply`, JSON.stringify(reply));
-    } catch (error) {
-      logEvent("auth_request_failed", `alert: ${path}: ${(error as Error).message}`);
+export async function answerBlockRequests(home: string, table: AuthFailures): Promise<void> {
+  await answerSupervisorRequests(home, KIND, (text, path) => {
+    const request = parseBlockRequest(text);
+    if (request === undefined) {
+      logEvent("auth_request_failed", `alert: ${path}: not a status or unblock request`);
+      return undefined;
     }
-  }
+    return JSON.stringify(answerBlockRequest(table, request, Math.floor(Date.now() / 1000)));
+  });
 }
 
 /** The command's side: sends the request and waits (at most `timeoutMs`) for the reply. */
@@ -163,49 +125,7 @@ export async function askRunningQmd(
   request: BlockRequest,
   timeoutMs = 10_000,
 ): Promise<{ ok: true; pid: number; reply: BlockReply } | { ok: false; reason: string }> {
-  const found = findSupervisor(home);
-  if (!found.ok) return found;
-  const path = `${lockDir(home)}/authreq.${Deno.pid}`;
-  try {
-    writeAtomically(path, formatBlockRequest(request));
-  } catch (error) {
-    return { ok: false, reason: `cannot write ${path}: ${(error as Error).message}` };
-  }
-  const cleanUp = () => {
-    for (const leftover of [path, `${path}.reply`]) {
-      try {
-        Deno.removeSync(leftover);
-      } catch {
-        // already gone
-      }
-    }
-  };
-  try {
-    Deno.kill(found.pid, "SIGUSR1");
-  } catch (error) {
-    cleanUp();
-    return { ok: false, reason: `cannot signal process ${found.pid}: ${(error as Error).message}` };
-  }
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    let text: string | undefined;
-    try {
-      text = Deno.readTextFileSync(`${path}.reply`);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) {
-        cleanUp();
-        return { ok: false, reason: `cannot read ${path}.reply: ${(error as Error).message}` };
-      }
-    }
-    if (text !== undefined) {
-      cleanUp();
-      return { ok: true, pid: found.pid, reply: JSON.parse(text) as BlockReply };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  cleanUp();
-  return {
-    ok: false,
-    reason: `qmd (pid ${found.pid}) did not answer within ${timeoutMs / 1000} s`,
-  };
+  const answer = await askSupervisor(home, KIND, formatBlockRequest(request), timeoutMs);
+  if (!answer.ok) return answer;
+  return { ok: true, pid: answer.pid, reply: JSON.parse(answer.reply) as BlockReply };
 }

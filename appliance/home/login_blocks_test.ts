@@ -59,7 +59,7 @@ Deno.test("the supervisor answers every request file, logs the unblock, ignores 
     Deno.writeTextFileSync(`${lock}/authreq.101`, "unblock 192.0.2.7\n");
     Deno.writeTextFileSync(`${lock}/authreq.102`, "reboot\n");
     Deno.writeTextFileSync(`${lock}/sendmutex`, "");
-    answerBlockRequests(home, table);
+    await answerBlockRequests(home, table);
     const names = [...Deno.readDirSync(lock)].map((entry) => entry.name).sort();
     assertEquals(names, ["authreq.100.reply", "authreq.101.reply", "sendmutex"]);
     const status = JSON.parse(Deno.readTextFileSync(`${lock}/authreq.100.reply`)) as BlockReply;

@@ -7,14 +7,16 @@
  */
 import { logInfo, logWarning } from "../log.ts";
 import { anyEntryExists, removeEntries } from "./entries.ts";
-import { OSSIFIED_SECONDS, type QueueLayout } from "./layout.ts";
-import { removeIfPresent } from "../durable_file.ts";
+import { OSSIFIED_SECONDS, type QueueLayout, queueName, SIDECAR_DIRECTORIES } from "./layout.ts";
+import { fileExists, removeIfPresent } from "../durable_file.ts";
 
 export interface RecoveryReport {
   /** Names removed from pid/. */
   pidFiles: string[];
   /** Messages removed from S2/S3 (the "foop" operation). */
   messages: bigint[];
+  /** qmd's sidecars (hold/ID, deferral/ID) left by a message that is gone. */
+  sidecars: string[];
 }
 
 /** Both sweeps, as qmail does them at start-up. */
@@ -22,7 +24,37 @@ export async function recoverQueue(layout: QueueLayout, now: Date): Promise<Reco
   return {
     pidFiles: await removeOssifiedPidFiles(layout, now),
     messages: await removeOssifiedMessages(layout, now),
+    sidecars: removeOrphanSidecars(layout),
   };
+}
+
+/**
+ * Removes hold/ID and deferral/ID whose message has no mess/ID: qmd removes
+ * them with the message, but a real qmail-send finishing a message on this
+ * queue leaves them, and a new message could get the same number.
+ */
+export function removeOrphanSidecars(layout: QueueLayout): string[] {
+  const removed: string[] = [];
+  for (const name of SIDECAR_DIRECTORIES) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(layout.sidecarDirectory(name))];
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      const id = BigInt(entry.name);
+      try {
+        if (fileExists(layout.mess(id))) continue;
+        Deno.removeSync(layout.sidecar(name, id));
+        removed.push(queueName(layout, layout.sidecar(name, id)));
+      } catch {
+        // Looked at again at the next cleanup.
+      }
+    }
+  }
+  return removed;
 }
 
 /**

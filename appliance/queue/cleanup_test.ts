@@ -77,3 +77,19 @@ Deno.test("recoverQueue logs each removal with the message id as a number, as th
     }
     assertEquals(records.map((record) => record.fields.msg), [100]);
   }));
+
+Deno.test("recoverQueue removes hold/ID and deferral/ID of messages that are gone, and only those", () =>
+  withTestQueue(async (layout) => {
+    put(layout.mess(25n), RECENT);
+    put(layout.info(25n), RECENT);
+    Deno.mkdirSync(layout.sidecarDirectory("hold"));
+    Deno.mkdirSync(layout.sidecarDirectory("deferral"));
+    for (const id of [25n, 26n]) {
+      put(layout.sidecar("hold", id), RECENT, "");
+      put(layout.sidecar("deferral", id), RECENT, "{}");
+    }
+    const report = await recoverQueue(layout, new Date(NOW * 1000));
+    assertEquals(report.sidecars.sort(), ["deferral/26", "hold/26"]);
+    assertEquals(pathExists(layout.sidecar("hold", 25n)), true);
+    assertEquals(pathExists(layout.sidecar("deferral", 25n)), true);
+  }));

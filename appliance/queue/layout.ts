@@ -20,6 +20,11 @@
  * Writers: inject (S1→S2→S3→S4) is the only code that creates pid/, mess/,
  * intd/ and todo/ entries; the send role alone moves S4→S5, marks recipients
  * done, writes bounce/ and deletes (S5→S1).
+ *
+ * qmd adds two directories qmail's programs never open (SIDECAR_DIRECTORIES):
+ * hold/ID, a held message's marker, and deferral/ID, the last temporary
+ * failure per recipient. Both are flat, made on first use, and removed with
+ * the message; real qmail-send, qmail-qread and qmail-qstat ignore them.
  */
 
 /** conf-split: the number of split subdirectories (qmail's default, 23). */
@@ -76,6 +81,14 @@ export const QUEUE_DIRECTORIES: readonly {
   { name: "bounce", mode: 0o700, split: "none" },
   { name: "lock", mode: 0o750, split: "none" },
 ];
+
+/**
+ * qmd's own per-message files beside qmail's layout (queue/held.ts,
+ * queue/deferrals.ts): flat, made when first needed, ignored by qmail.
+ */
+export type SidecarDirectory = "hold" | "deferral";
+
+export const SIDECAR_DIRECTORIES: readonly SidecarDirectory[] = ["hold", "deferral"];
 
 /**
  * The directories qmail-queue writes while it takes a message in (S1→S4:
@@ -179,6 +192,14 @@ export class QueueLayout {
   }
   bounce(id: bigint | number): string {
     return `${this.root}/bounce/${id}`;
+  }
+  /** A sidecar of message `id`: hold/ID or deferral/ID. */
+  sidecar(name: SidecarDirectory, id: bigint | number): string {
+    return `${this.root}/${name}/${id}`;
+  }
+  /** A sidecar directory: hold/ or deferral/. */
+  sidecarDirectory(name: SidecarDirectory): string {
+    return `${this.root}/${name}`;
   }
   pid(name: string): string {
     return `${this.root}/pid/${name}`;

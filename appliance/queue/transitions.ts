@@ -10,7 +10,7 @@
  */
 import { parseChannelFile, parseInfo } from "./envelope.ts";
 import { anyEntryExists, removeEntries } from "./entries.ts";
-import type { Channel, QueueLayout } from "./layout.ts";
+import { type Channel, type QueueLayout, SIDECAR_DIRECTORIES } from "./layout.ts";
 import { writeAllSync } from "../write_all.ts";
 import { concatBytes, stringToBytes } from "../bytes.ts";
 import { fileExists, probeFile, removeIfPresentSync } from "../durable_file.ts";
@@ -257,11 +257,13 @@ export function checkMessageDone(layout: QueueLayout, id: bigint): DoneCheck {
 }
 
 /**
- * S5 → S1, the end of messdone (§4.8 step 6): unlinks info/ID (the message
- * leaves the sender's view), then does qmail-clean's `foop/ID` (§4.11):
- * intd/ID, then mess/ID. Throws when info cannot be unlinked.
+ * S5 → S1, the end of messdone (§4.8 step 6): unlinks qmd's sidecars
+ * (hold/ID, deferral/ID), then info/ID (the message leaves the sender's
+ * view), then does qmail-clean's `foop/ID` (§4.11): intd/ID, then mess/ID.
+ * Throws when info cannot be unlinked.
  */
 export function finishMessage(layout: QueueLayout, id: bigint): void {
+  for (const name of SIDECAR_DIRECTORIES) removeIfPresentSync(layout.sidecar(name, id));
   removeIfPresentSync(layout.info(id));
   removeMessage(layout, id);
 }

@@ -40,6 +40,17 @@ export function runSendWorker(): void {
       withEngine((engine) => engine.report(message.report, message.channel ?? "local")),
     trigger: () => withEngine((engine) => engine.trigger()),
     flush: () => withEngine((engine) => engine.flush()),
+    "queue-control": (message) =>
+      started.then(async (engine) => {
+        const reply = engine === undefined
+          ? {
+            now: Math.floor(Date.now() / 1000),
+            by: "send role" as const,
+            error: "send did not start",
+          }
+          : await engine.control(message.action);
+        post({ type: "queue-control-result", request: message.request, reply });
+      }),
     reload: (message) =>
       withEngine((engine) =>
         post({ type: "reloaded", round: message.round, errors: engine.reload() })

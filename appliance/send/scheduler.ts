@@ -54,6 +54,23 @@ export class DueQueue {
     return this.#heap.some((entry) => entry.id === id);
   }
 
+  /** Removes every entry for `id` and returns them (an operator took the message out). */
+  remove(id: bigint): DueEntry[] {
+    const removed = this.#heap.filter((entry) => entry.id === id);
+    if (removed.length === 0) return removed;
+    const kept = this.#heap.filter((entry) => entry.id !== id);
+    this.#heap = [];
+    for (const entry of kept) this.insert(entry.id, entry.due);
+    return removed;
+  }
+
+  /** Every entry for `id` becomes due at `now` (an operator's retry); false when there is none. */
+  makeDue(id: bigint, now: number): boolean {
+    const removed = this.remove(id);
+    for (const entry of removed) this.insert(id, Math.min(entry.due, now));
+    return removed.length > 0;
+  }
+
   /** SIGALRM (§4.7): every queued entry becomes due at `now`. */
   makeAllDue(now: number): void {
     for (const entry of this.#heap) if (entry.due > now) entry.due = now;
@@ -225,6 +242,11 @@ export class ChannelScheduler {
 
   get passOpen(): boolean {
     return this.#pass !== undefined;
+  }
+
+  /** The message whose pass is open, if one is. */
+  get passMessage(): bigint | undefined {
+    return this.#pass?.job.id;
   }
 
   /** Deliveries in flight. */

@@ -24,6 +24,7 @@ import {
   removeChannelFile,
 } from "../../queue/transitions.ts";
 import { probeFile } from "../../durable_file.ts";
+import { recordDeferral } from "../../queue/deferrals.ts";
 import { formatBounceParagraph } from "../bounce.ts";
 import { SYSTEM_FAILURE_RETRY_SECONDS } from "../retry.ts";
 import {
@@ -33,6 +34,7 @@ import {
   settleReport,
 } from "../scheduler.ts";
 import { CHANNELS, type Channels } from "./channels.ts";
+import type { HeldMessages } from "./held_messages.ts";
 import { JobFiles } from "./job_files.ts";
 import type { SendSettings } from "./send_settings.ts";
 
@@ -47,6 +49,8 @@ export interface DeliveryPassOptions {
   /** The two channels' schedulers (shared with the rest of the engine). */
   channels: Channels;
   settings: SendSettings;
+  /** The held messages: a due job of one is parked instead of opening a pass. */
+  held: HeldMessages;
   /** Posts one delivery to the channel's delivery role (the spawner command of §4.6). */
   deliver(job: DeliveryJob, channel: Channel): void;
   /** Start remote deliveries; without it remote jobs stay queued. */
@@ -106,6 +110,7 @@ export class DeliveryPasses {
     if (!scheduler.passOpen) {
       const id = scheduler.takeDue(now);
       if (id === undefined) return false;
+      if (this.#options.held.park(channel, id)) return true;
       this.#openPass(channel, id, now);
       return true;
     }
@@ -205,7 +210,9 @@ export class DeliveryPasses {
     const target = { id: job.id, channel: job.channel, recipient: delivery.recipient };
     if (outcome === "mangled") logReportMangled(delid, target);
     else logDeliveryResult(delid, outcome, text, target);
-    if (outcome === "success") {
+    if (outcome === "deferral" || outcome === "mangled") {
+      this.#recordDeferral(job.id, delivery.recipient, text);
+    } else if (outcome === "success") {
       this.#files.markDone(job, delivery.offset);
       job.open--;
     } else if (outcome === "failure") {
@@ -230,6 +237,15 @@ export class DeliveryPasses {
     const release = this.#channels[job.channel].release(job, this.#options.now());
     this.#afterRelease(job, release);
     this.#options.changed();
+  }
+
+  /** Keeps the last temporary failure of a recipient for `qmd queue list` (queue/deferrals.ts). */
+  #recordDeferral(id: bigint, recipient: string, text: string): void {
+    try {
+      recordDeferral(this.#layout, id, recipient, { at: this.#options.now(), text });
+    } catch (error) {
+      logWarning(`unable to record the deferral of msg ${id}: ${describeError(error)}`);
+    }
   }
 
   /**

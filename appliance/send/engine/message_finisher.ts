@@ -27,6 +27,7 @@ export class MessageFinisher {
   #options: MessageFinisherOptions;
   #done = new DueQueue();
   #finishing: Promise<void> | undefined;
+  #finishingId: bigint | undefined;
 
   constructor(options: MessageFinisherOptions) {
     this.#options = options;
@@ -40,6 +41,11 @@ export class MessageFinisher {
   /** The message being finished, if any. */
   get busy(): Promise<void> | undefined {
     return this.#finishing;
+  }
+
+  /** The message being finished (its bounce injected, its files removed), if any. */
+  get finishingId(): bigint | undefined {
+    return this.#finishingId;
   }
 
   /** Message `id` has no channel file left: finish it at `due`. */
@@ -64,8 +70,10 @@ export class MessageFinisher {
     if (this.#finishing) return;
     const entry = this.#done.takeDue(this.#options.now());
     if (entry === undefined) return;
+    this.#finishingId = entry.id;
     this.#finishing = this.#finish(entry.id, settings).finally(() => {
       this.#finishing = undefined;
+      this.#finishingId = undefined;
       this.#options.settled();
     });
   }

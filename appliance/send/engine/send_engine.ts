@@ -35,6 +35,10 @@ import { SendSettings } from "./send_settings.ts";
 import { listQueued, logSendStatus, readSendStatus, type SendStatus } from "./send_status.ts";
 import { SendStartError } from "./start_error.ts";
 import { TodoIntake } from "./todo_intake.ts";
+import { HeldMessages } from "./held_messages.ts";
+import { engineQueueWriter } from "./engine_writer.ts";
+import { type QueueWriter, runQueueRequest } from "./queue_actions.ts";
+import type { QueueReply, QueueRequest } from "../../queue/control_request.ts";
 
 /** Work units done before yielding to the event loop (timers, incoming messages). */
 const STEPS_PER_TURN = 64;
@@ -77,6 +81,8 @@ export class SendEngine {
   #finisher: MessageFinisher;
   #saved: SavedSchedule;
   #cleanup: CleanupSchedule;
+  #held = new HeldMessages();
+  #writer: QueueWriter;
 
   #mutex: SendMutex | undefined;
   #trigger: { close(): void } | undefined;
@@ -119,6 +125,7 @@ export class SendEngine {
       layout,
       channels,
       settings: this.#settings,
+      held: this.#held,
       deliver: options.deliver,
       remoteDelivery: options.remoteDelivery ?? false,
       now,
@@ -126,6 +133,15 @@ export class SendEngine {
       changed: () => this.#logStatus(),
     });
     this.#saved = new SavedSchedule({ layout, channels, now, finished });
+    this.#writer = engineQueueWriter({
+      channels,
+      held: this.#held,
+      routing: () => this.#settings.routing,
+      now,
+      finishing: () => this.#finisher.finishingId,
+      finished,
+      pump,
+    });
     this.#cleanup = new CleanupSchedule(
       layout,
       options.recover ?? ((layout, now) => recoverQueue(layout, new Date(now * 1000))),
@@ -152,6 +168,7 @@ export class SendEngine {
     this.#mutex = SendMutex.take(this.#layout.sendmutex);
     try {
       await this.#cleanup.runAtStart(this.#now);
+      this.#held.load(this.#layout);
       for (const id of this.#layout.listIds("info")) this.#saved.restore(id);
     } catch (error) {
       this.close();
@@ -193,6 +210,17 @@ export class SendEngine {
     return errors;
   }
 
+  /**
+   * An operator's request (`qmd queue`, qmail-remove), carried out here so
+   * that the send role stays the one writer of every queue transition.
+   */
+  async control(request: QueueRequest): Promise<QueueReply> {
+    if (!this.#started || this.#closed || this.#draining) {
+      return { now: this.#now(), by: "send role", error: "the send role is not running" };
+    }
+    return await runQueueRequest(this.#layout, request, this.#writer);
+  }
+
   /** A spawner's report for one delivery (§4.6). */
   report(report: DeliveryReport, channel: Channel = "local"): void {
     this.#passes.report(report, channel);
@@ -226,6 +254,9 @@ export class SendEngine {
       this.#checkDrained();
     });
     if (this.#closed) return;
+    for (const { id, channel } of this.#held.takeParked()) {
+      this.#channels[channel].queue.insert(id, this.#now());
+    }
     this.#saved.save();
     logExiting();
     this.close();
