@@ -13,7 +13,15 @@
 
 /** The uid and gid new paths in `home` should get, or undefined when nothing needs changing. */
 export function homeOwnerFor(home: string): { uid: number; gid: number } | undefined {
-  const self = Deno.uid();
+  let self: number | null;
+  try {
+    self = Deno.uid();
+  } catch (error) {
+    // A role isolate may not ask (no sys permission): it cannot chown either, and the
+    // files it opens (accounts.sqlite for greylisting) were made by the commands that can.
+    if (error instanceof Deno.errors.NotCapable) return undefined;
+    throw error;
+  }
   if (self !== 0) return undefined;
   const info = Deno.statSync(home);
   if (info.uid === null || info.gid === null || info.uid === self) return undefined;

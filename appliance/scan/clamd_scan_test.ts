@@ -85,6 +85,7 @@ for (const unix of [false, true]) {
         reply: [`554 5.7.7 your email contains the virus "${FAKE_VIRUS_NAME}"!`],
         rule: { check: "clamd", source: "control/clamd", entry: FAKE_VIRUS_NAME },
         log: `CLAMD: virus "${FAKE_VIRUS_NAME}" was found!`,
+        tarpitted: true,
       });
       // The session logs a refusal's line; the scan adds none of its own.
       assertEquals(logged, []);
