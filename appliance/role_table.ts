@@ -196,7 +196,7 @@ export function roleTable(
   const qmailQueues = [...new Set([options.env.QMAILQUEUE ?? "", ...grants.qmailQueues])]
     .filter((program) => program !== "");
   // The rcptcheck programs, started directly (no shell): the environment's, the control
-  // file's and tcp.smtp's. A program named later needs a restart to be runnable.
+  // file's and tcp.smtp's. One named later is runnable after a reload (listener_takeover.ts).
   const rcptChecks = [...new Set([options.env.RCPTCHECK ?? "", ...grants.rcptChecks])]
     .filter((program) => program !== "");
   // recipientchk 2's cdbs: qmd recipients' default one and those control/recipients lists.

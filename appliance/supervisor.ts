@@ -18,6 +18,7 @@ import {
   type RoleTableOptions,
 } from "./role_table.ts";
 import { ReloadReport } from "./reload_report.ts";
+import { Takeovers } from "./listener_takeover.ts";
 import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
 import type { QueueReply, QueueRequest } from "./queue/control_request.ts";
 
@@ -80,6 +81,8 @@ export class Supervisor {
   /** The user homes local may touch; undefined when the table came from options.roles. */
   #userHomes: string[] | undefined;
   readonly #replacing = new Map<RunningRole, Replacement>();
+  /** Listener isolates handing over to successors with new permissions (listener_takeover.ts). */
+  readonly #takeovers = new Takeovers<RunningRole>();
   /** Queue requests the send role has not answered yet, by number. */
   readonly #queueRequests = new Map<number, (reply: QueueReply) => void>();
   #nextQueueRequest = 1;
@@ -179,6 +182,8 @@ export class Supervisor {
     const current = this.#roles.find((r) => r === role);
     if (current === undefined) return;
     this.#reloads.gone(roleKey(role));
+    if (this.#takeovers.retired(role)) return this.#retire(role);
+    this.#takeovers.failed(role);
     if (this.#stopping) {
       this.#markDrained(role);
       return;
@@ -228,6 +233,8 @@ export class Supervisor {
       case "ready":
         role.ready = true;
         for (const waiter of this.#readyWaiters.splice(0)) waiter();
+        // A successor listens: the isolate it replaces stops accepting and finishes its sessions.
+        this.#takeovers.ready(role)?.worker.postMessage({ type: "drain" } satisfies ToRole);
         break;
       case "queued":
         this.#post("send", { type: "trigger" });
@@ -273,7 +280,8 @@ export class Supervisor {
         break;
       case "drained": {
         const replacement = this.#replacing.get(role);
-        if (replacement !== undefined) this.#replace(role, replacement);
+        if (this.#takeovers.retired(role)) this.#retire(role);
+        else if (replacement !== undefined) this.#replace(role, replacement);
         else this.#markDrained(role);
         break;
       }
@@ -318,6 +326,24 @@ export class Supervisor {
       role.worker.postMessage({ type: "reload", round } satisfies ToRole);
     }
     this.#regrantLocal();
+    this.#regrantListeners();
+  }
+
+  /** SIGHUP: smtpd and pop3d isolates hand over to successors with new permissions, if any. */
+  #regrantListeners(): void {
+    if (this.#stopping || this.#options.roles !== undefined) return;
+    const fresh = roleTable(this.#options, readHomeGrants(this.#options.home));
+    for (const { old, spec, index } of this.#takeovers.plan(this.#roles, fresh)) {
+      this.#takeovers.begin(old, this.#spawn(spec, index, 0));
+    }
+  }
+
+  /** A replaced listener isolate drained (or died): it ends, and nothing takes its place. */
+  #retire(role: RunningRole): void {
+    role.worker.terminate();
+    this.#reloads.gone(roleKey(role));
+    this.#roles.splice(this.#roles.indexOf(role), 1);
+    if (this.#stopping) this.#markDrained(role);
   }
 
   /**
