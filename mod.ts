@@ -4,6 +4,15 @@
 export { runCli } from "./main.ts";
 export { Supervisor, type SupervisorOptions } from "./appliance/supervisor.ts";
 export { QueueLayout, queueLayoutFor } from "./appliance/queue/layout.ts";
+export { type ControlOutcome, controlQueue } from "./appliance/queue_control/control.ts";
+export type {
+  MessageDetail,
+  QueueActionResult,
+  QueuedMessage,
+  QueuedRecipient,
+  QueueReply,
+  QueueRequest,
+} from "./appliance/queue/control_request.ts";
 export { ControlError } from "./config/control.ts";
 export { isTemporary, MailError, type MailErrorInit } from "./config/mail_error.ts";
 export { resolveHome } from "./config/home.ts";

@@ -61,6 +61,10 @@ export async function main(args: string[]): Promise<number> {
     // Loaded only for queue control: qmail-queue's own path stays as small as it was.
     return await (await import("./queue_control.ts")).main(args);
   }
+  const late = args.find((arg) => (OPERATOR_ACTIONS as readonly string[]).includes(arg));
+  if (late !== undefined) {
+    return usageError("qmd queue", `put the subcommand first: qmd queue ${late} [options]`);
+  }
   if (first !== undefined && !first.startsWith("-")) {
     return usageError(
       "qmd queue",

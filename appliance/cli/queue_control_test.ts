@@ -34,6 +34,7 @@ Deno.test("qmd queue refuses bad arguments with one line and exit 64", () =>
       [["bounce", String(id), "--reason", " "], "--reason is empty"],
       [["retry", String(id), "--json"], "--json is for list and show"],
       [["list", "--bogus"], "unknown option --bogus"],
+      [["--json", "list"], "put the subcommand first: qmd queue list"],
     ];
     for (const [args, message] of cases) {
       const { result, err } = await queue(home, ...args);

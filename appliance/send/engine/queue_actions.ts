@@ -117,14 +117,16 @@ async function changeMessage(
     switch (request.action) {
       case "bounce": {
         if (unprocessed) return result(false, "not yet preprocessed; qmd start routes it first");
-        writer.forget(id);
         const reason = request.reason.endsWith("\n") ? request.reason : `${request.reason}\n`;
         const routing = writer.routing();
+        // Nothing interleaves with these synchronous steps; on a failure the message
+        // stays scheduled, and a later pass delivers or bounces what is left.
         const bounced = bounceRemaining(
           layout,
           id,
           (address) => formatBounceParagraph(address, reason, routing),
         );
+        writer.forget(id);
         await writer.finish(id);
         return result(
           true,

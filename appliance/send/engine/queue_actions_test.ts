@@ -179,3 +179,28 @@ Deno.test("a hold whose marker is gone no longer parks the number (it may be a n
     await engine.settle();
     assertEquals(jobs.length, 2);
   }, REMOTE));
+
+Deno.test("held past queuelifetime: no bounce while held; after the release one try, then the bounce", () =>
+  withSend(async ({ layout, engine, jobs, clock, queue }) => {
+    const id = await queue("joe@a.org", ["far@remote.org"]);
+    await engine.start();
+    await engine.settle();
+    engine.report({ delivery: 0, status: "Z", text: REFUSED }, "remote");
+    await engine.control({ action: "hold", ids: [String(id)] });
+    clock.now += 5000;
+    engine.flush();
+    await engine.settle();
+    assertEquals([jobs.length, pathExists(layout.bounce(id))], [1, false]);
+    await engine.control({ action: "release", ids: [String(id)] });
+    await engine.settle();
+    assertEquals(jobs.length, 2);
+    engine.report({ delivery: 0, status: "Z", text: REFUSED }, "remote");
+    await engine.settle();
+    assertEquals(pathExists(layout.mess(id)), false);
+    const bounce = layout.listIds("mess");
+    assertEquals(bounce.length, 1);
+    assertStringIncludes(
+      bytesToString(Deno.readFileSync(layout.mess(bounce[0]))),
+      "this message has been in the queue too long.",
+    );
+  }, { ...REMOTE, controls: { queuelifetime: "1000" } }));
