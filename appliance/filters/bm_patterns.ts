@@ -143,13 +143,28 @@ interface CompiledList {
 /** Compiled lists by list object: one compilation per loaded list, dropped with it. */
 const compiled = new WeakMap<PatternList, CompiledList>();
 
-/** One expression that matches where any of `sources` does, or undefined when they don't combine. */
-function union(sources: string[], flags: string): RegExp | undefined {
+/**
+ * One test that passes where any of `sources` matches, or undefined when they
+ * don't combine. Alternatives that all begin with `^` (and have no `|` of
+ * their own) share one `^` in front: an expression that begins there is only
+ * tried at the start of the subject, not at every position of it.
+ */
+function union(sources: string[], flags: string): ((subject: string) => boolean) | undefined {
   if (sources.length === 0) return undefined;
   // Back references and named groups are numbered or named across the whole expression.
   if (sources.some((source) => /\\[1-9k]|\(\?</.test(source))) return undefined;
+  const anchored = sources.filter((source) => source.startsWith("^") && !source.includes("|"));
+  const floating = sources.filter((source) => !anchored.includes(source));
   try {
-    return new RegExp(sources.map((source) => `(?:${source})`).join("|"), flags);
+    const tests = [
+      anchored.length === 0
+        ? undefined
+        : new RegExp(`^(?:${anchored.map((source) => `(?:${source.slice(1)})`).join("|")})`, flags),
+      floating.length === 0
+        ? undefined
+        : new RegExp(floating.map((source) => `(?:${source})`).join("|"), flags),
+    ].filter((each) => each !== undefined);
+    return (subject) => tests.some((each) => each.test(subject));
   } catch {
     return undefined;
   }
@@ -171,9 +186,8 @@ function mayMatchTest(lines: readonly PatternLine[]): LineTest {
     return () => true;
   }
   return (whole, domain) =>
-    (regex?.test(whole) ?? false) ||
-    (wildcard !== undefined &&
-      (wildcard.test(whole) || (domain !== undefined && wildcard.test(domain))));
+    (regex?.(whole) ?? false) ||
+    (wildcard !== undefined && (wildcard(whole) || (domain !== undefined && wildcard(domain))));
 }
 
 function compile(list: PatternList): CompiledList {

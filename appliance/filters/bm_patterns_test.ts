@@ -136,6 +136,16 @@ Deno.test("findMatch: lookups and the combined pass name the same first line as 
   assertEquals(matches(["^zed@", "@ok.example"], "zed@ok.example"), 1, "the regex line first");
 });
 
+Deno.test("findMatch: anchored lines tried together keep their meaning; a line's own | is its own", () => {
+  const values = ["^spam@", "^[a-z]+[0-9]@mailer\\.example$", "^x|@alt\\.example$", "b[u]lk"];
+  assertEquals(matches(values, "spam@anything.example"), 1);
+  assertEquals(matches(values, "joe7@mailer.example"), 2);
+  assertEquals(matches(values, "joe@alt.example"), 3, "not anchored: the | is the line's");
+  assertEquals(matches(values, "nobody@mailer.example.org"), undefined, "$ still anchors the end");
+  assertEquals(matches(values, "a@bulkmail.example"), 4, "found anywhere");
+  assertEquals(matches(values, "my-spam@example.org"), undefined, "^ anchors only the start");
+});
+
 Deno.test("patternError: bad expressions and unknown classes are named; others pass", () => {
   assertEquals(patternError("spammer@example.com"), undefined);
   assertEquals(patternError("*@example.com"), undefined);
