@@ -173,6 +173,9 @@ Deno.test("qmd restore refuses a damaged backup, a non-empty home, a running one
     await refuse([dir, "--home", home], "is not empty");
     await refuse([dir, "--home", home, "--force"], "holds 2 messages");
     await refuse([`${base}/nothing`, "--home", `${base}/new`], "not a qmd backup");
+    const inside = await captureConsole(() => backupMain([`${home}/backup`, "--home", home]));
+    assertEquals(inside.result, 100);
+    assertStringIncludes(inside.err[0], "is inside the home");
     const again = await captureConsole(() => backupMain([dir, "--home", home]));
     assertEquals(again.result, 100);
     assertStringIncludes(again.err[0], "is not empty");
