@@ -68,6 +68,10 @@ export function formatSurvey(survey: QmailSurvey): string[] {
     lines.push(
       `queue: ${queue.messages} messages (split ${queue.split}, ${queue.todo} todo/): ` +
         states.join(", "),
+      queue.sendPids.length > 0
+        ? `  running on it: process ${queue.sendPids.join(", ")} holds lock/sendmutex ` +
+          `(qmail-send or a qmd)`
+        : "  no process holds lock/sendmutex: qmail-send is not running on it",
     );
   }
   for (const problem of survey.problems) lines.push(`could not read ${problem}`);

@@ -84,8 +84,17 @@ Deno.test("qmd import-qmail: a dry run names what the installation holds and cha
         "vpopmail: example.org: 2 users, 1 with a clear-text password, vpasswd.cdb",
         "queue: 3 messages (split 23, flat todo/): intd 1, todo 1, info 2, local 1, remote 1, bounce 1",
         "add example.org with 2 mailboxes; 1 keep only a crypt hash",
+        "no process holds lock/sendmutex: qmail-send is not running on it",
       ]
     ) assertStringIncludes(out, text);
+    // A process holding the sendmutex (this one, as qmail-send would) is named.
+    const mutex = Deno.openSync(`${root}/queue/lock/sendmutex`, { read: true });
+    try {
+      const held = await captureConsole(() => main(args));
+      assertStringIncludes(held.out.join("\n"), `running on it: process ${Deno.pid} holds`);
+    } finally {
+      mutex.close();
+    }
     assertEquals(
       JSON.stringify([...Deno.readDirSync(root)].map((entry) => entry.name).sort()),
       before,
