@@ -121,6 +121,8 @@ Deno.test("qmd backup and restore: a round trip gives the same home, queue and m
 
     const restore = await ok(() => restoreMain([dir, "--home", restored]));
     assertStringIncludes(restore[0], "2 queued messages");
+    const fileCount = (line: string) => /: (\d+) files/.exec(line)?.[1];
+    assertEquals(fileCount(restore[0]), fileCount(backup[0]));
     for (const entry of manifest.entries) {
       if (entry.kind !== "file" || entry.path.startsWith("queue/")) continue;
       assertEquals(

@@ -42,7 +42,10 @@ export async function main(args: string[]): Promise<number> {
       queue: parsed.values.queue ?? false,
       maildirs: parsed.values.maildirs ?? false,
     }, new Date());
-    const files = manifest.entries.filter((entry) => entry.kind === "file").length;
+    // Counted as restore counts them: the queue's files go back message by message.
+    const files = manifest.entries.filter((entry) =>
+      entry.kind === "file" && !entry.path.startsWith("queue/")
+    ).length;
     const parts = [
       `${files} files`,
       manifest.accounts
