@@ -1,7 +1,11 @@
-import { assertEquals } from "../tests/assert.ts";
+import { assertEquals, assertStringIncludes } from "../tests/assert.ts";
+import { queueLayoutFor } from "./queue/layout.ts";
+import { injectMessage } from "./queue/qmail_queue.ts";
 import { captureConsole, streamOf } from "./cli/test_io.ts";
 import { main as aliasMain } from "./cli/alias.ts";
+import { main as backupMain } from "./cli/backup.ts";
 import { main as initMain } from "./cli/init.ts";
+import { main as restoreMain } from "./cli/restore.ts";
 import { main as newuMain } from "./cli/newu.ts";
 import { main as userMain } from "./cli/user.ts";
 import { giveToHomeOwner } from "./home_owner.ts";
@@ -66,8 +70,11 @@ Deno.test("home owner: as root on a home owned by another user, qmd's files get 
   const home = Deno.makeTempDirSync();
   try {
     Deno.chownSync(home, OTHER.uid, OTHER.gid);
-    const run = async (fn: () => Promise<number>) =>
-      assertEquals((await captureConsole(fn)).result, 0);
+    const run = async (fn: () => Promise<number>) => {
+      const result = await captureConsole(fn);
+      assertEquals(result.result, 0, result.err.join("\n"));
+      return result.out;
+    };
     await run(() => initMain(["--home", home, "--me", "mail.example.com"]));
     await run(() =>
       userMain(["add", "joe@example.org", "--password-stdin", "--home", home], streamOf("pw\n"))
@@ -88,6 +95,23 @@ Deno.test("home owner: as root on a home owned by another user, qmd's files get 
     await run(() => userMain(["del", "jo@example.org", "--home", home]));
     assertEquals(ownedBy(home, 0), []);
     assertEquals(Deno.statSync(`${home}/accounts.sqlite`).uid, OTHER.uid);
+    // A restore as root into an empty home the qmd user owns: everything it writes is theirs.
+    const backup = `${Deno.makeTempDirSync()}/backup`;
+    const restored = Deno.makeTempDirSync();
+    try {
+      Deno.chownSync(restored, OTHER.uid, OTHER.gid);
+      const encode = (text: string) => new TextEncoder().encode(text);
+      await injectMessage(queueLayoutFor(home), encode("Subject: q\n\n"), encode("a@b.example"), [
+        encode("c@d.example"),
+      ], { who: "by uid 0" });
+      await run(() => backupMain([backup, "--queue", "--maildirs", "--home", home]));
+      const restore = await run(() => restoreMain([backup, "--home", restored]));
+      assertStringIncludes(restore.join("\n"), "1 queued messages");
+      assertEquals(ownedBy(restored, 0), []);
+    } finally {
+      Deno.removeSync(backup.slice(0, backup.lastIndexOf("/")), { recursive: true });
+      Deno.removeSync(restored, { recursive: true });
+    }
     assertEquals(Deno.statSync(`${home}/mail/example.org/jo/Maildir/new`).uid, OTHER.uid);
   } finally {
     Deno.removeSync(home, { recursive: true });
