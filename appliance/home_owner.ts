@@ -5,33 +5,26 @@
  * otherwise leave root-owned files (accounts.sqlite-wal, control files, a
  * Maildir) that the appliance, running as that user, can no longer write.
  *
- * Only root can give a file away, so as any other user this does nothing;
- * as root, a path that root owns is chowned to the home's uid and gid when
- * the home belongs to someone else. Paths that do not exist are skipped
- * (SQLite's -wal and -shm files come and go).
+ * A path owned by root (so made by this process running as root) is
+ * chowned to the home's uid and gid when the home belongs to someone else.
+ * Nothing else is touched: a process that is not root makes no root-owned
+ * files, so it never tries a chown it may not do, and it needs no
+ * permission to ask for its own uid (the roles' isolates have none). Paths
+ * that do not exist are skipped (SQLite's -wal and -shm come and go), and so
+ * is a home this process may not stat or a path it may not chown (a role's
+ * sandbox).
  */
 
-/** The uid and gid new paths in `home` should get, or undefined when nothing needs changing. */
-export function homeOwnerFor(home: string): { uid: number; gid: number } | undefined {
-  let self: number | null;
+/** Gives each existing root-owned path to the owner of `home` (see the file comment). */
+export function giveToHomeOwner(home: string, paths: readonly string[]): void {
+  let owner: Deno.FileInfo;
   try {
-    self = Deno.uid();
+    owner = Deno.statSync(home);
   } catch (error) {
-    // A role isolate may not ask (no sys permission): it cannot chown either, and the
-    // files it opens (accounts.sqlite for greylisting) were made by the commands that can.
-    if (error instanceof Deno.errors.NotCapable) return undefined;
+    if (isNotAllowed(error)) return;
     throw error;
   }
-  if (self !== 0) return undefined;
-  const info = Deno.statSync(home);
-  if (info.uid === null || info.gid === null || info.uid === self) return undefined;
-  return { uid: info.uid, gid: info.gid };
-}
-
-/** Gives each existing path that root owns to the owner of `home` (see the file comment). */
-export function giveToHomeOwner(home: string, paths: readonly string[]): void {
-  const owner = homeOwnerFor(home);
-  if (owner === undefined) return;
+  if (owner.uid === null || owner.gid === null || owner.uid === 0) return;
   for (const path of paths) {
     let info: Deno.FileInfo;
     try {
@@ -41,6 +34,16 @@ export function giveToHomeOwner(home: string, paths: readonly string[]): void {
       throw error;
     }
     if (info.uid !== 0 || info.isSymlink) continue;
-    Deno.chownSync(path, owner.uid, owner.gid);
+    try {
+      Deno.chownSync(path, owner.uid, owner.gid);
+    } catch (error) {
+      // A role's sandbox that may write the file but not chown it.
+      if (!isNotAllowed(error)) throw error;
+    }
   }
+}
+
+/** Deno's sandbox (NotCapable) or the system (EPERM, EACCES) said no. */
+function isNotAllowed(error: unknown): boolean {
+  return error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
 }

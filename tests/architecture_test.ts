@@ -279,9 +279,12 @@ Deno.test("architecture: appliance/'s folders import each other without cycles",
   assertEquals(found, []);
 });
 
-/** Queue path components (docs/queue-format.md §2.1) next to a slash: a path being built. */
+/**
+ * Queue path components (docs/queue-format.md §2.1) next to a slash: a path
+ * being built. /usr/local is a system directory, not the queue's local/.
+ */
 const QUEUE_PATH =
-  /(?:^|\/)(?:mess|intd|todo|info|pid|bounce|local|remote|lock)\/|\/(?:mess|intd|todo|info|pid|bounce|local|remote|lock)$/;
+  /(?:^|(?<!\/usr)\/)(?:mess|intd|todo|info|pid|bounce|local|remote|lock)\/|(?<!\/usr)\/(?:mess|intd|todo|info|pid|bounce|local|remote|lock)$/;
 
 /** The literals in `text` that spell a queue path; module specifiers aside. */
 function queuePathLiterals(text: string): string[] {
@@ -296,7 +299,8 @@ Deno.test("architecture: the queue path scanner sees templates and skips specifi
     queuePathLiterals(
       'import { x } from "../remote/tcpto.ts";\n' +
         'const a = `${root}/lock/tcpto`; const b = `${q}/mess`; const c = "todo/" + id;\n' +
-        'const d = "remote"; const e = "qmail-remote"; // `${root}/pid`',
+        'const d = "remote"; const e = "qmail-remote"; // `${root}/pid`\n' +
+        'const f = "/usr/local/bin/qmd";',
     ),
     ["${}/lock/tcpto", "${}/mess", "todo/"],
   );

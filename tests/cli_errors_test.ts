@@ -42,6 +42,7 @@ Deno.test("cli: a missing home is named in one line by every command that needs 
     ["alias", "list"],
     ["alias", "add", "a@example.test", "b@example.org"],
     ["alias", "del", "a@example.test"],
+    ["backup", "/tmp/qmd-backup-never-written"],
     ["showctl"],
     ["newu"],
     ["qread"],

@@ -121,6 +121,8 @@ Deno.test("qmd backup and restore: a round trip gives the same home, queue and m
 
     const restore = await ok(() => restoreMain([dir, "--home", restored]));
     assertStringIncludes(restore[0], "2 queued messages");
+    const fileCount = (line: string) => /: (\d+) files/.exec(line)?.[1];
+    assertEquals(fileCount(restore[0]), fileCount(backup[0]));
     for (const entry of manifest.entries) {
       if (entry.kind !== "file" || entry.path.startsWith("queue/")) continue;
       assertEquals(
@@ -173,6 +175,9 @@ Deno.test("qmd restore refuses a damaged backup, a non-empty home, a running one
     await refuse([dir, "--home", home], "is not empty");
     await refuse([dir, "--home", home, "--force"], "holds 2 messages");
     await refuse([`${base}/nothing`, "--home", `${base}/new`], "not a qmd backup");
+    const inside = await captureConsole(() => backupMain([`${home}/backup`, "--home", home]));
+    assertEquals(inside.result, 100);
+    assertStringIncludes(inside.err[0], "is inside the home");
     const again = await captureConsole(() => backupMain([dir, "--home", home]));
     assertEquals(again.result, 100);
     assertStringIncludes(again.err[0], "is not empty");

@@ -6,9 +6,18 @@
  * last: a directory without one is an interrupted backup.
  */
 import { createHash } from "node:crypto";
+import { MailError } from "../mail_error.ts";
 
-/** A backup or restore refused for a reason the operator must fix (exit 100); other errors are I/O (111). */
-export class BackupRefusal extends Error {}
+/**
+ * A backup or restore refused for a reason the operator must fix: permanent
+ * (exit 100); other errors are I/O and temporary (111).
+ */
+export class BackupRefusal extends MailError {
+  constructor(message: string) {
+    super(message, { temporary: false });
+    this.name = "BackupRefusal";
+  }
+}
 
 export const MANIFEST_NAME = "qmd-backup.json";
 const FORMAT = "qmd-backup";

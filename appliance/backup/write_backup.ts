@@ -153,6 +153,9 @@ export async function writeBackup(
   options: BackupOptions,
   now: Date,
 ): Promise<BackupResult> {
+  if (dir === home || dir.startsWith(`${home}/`)) {
+    throw new BackupRefusal(`${dir} is inside the home ${home}; put the backup elsewhere`);
+  }
   if (!isMissingOrEmpty(dir)) {
     throw new BackupRefusal(`${dir} is not empty; give a new directory for the backup`);
   }

@@ -4,8 +4,8 @@
  */
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { writeBackup } from "../backup/write_backup.ts";
-import { BackupRefusal } from "../backup/manifest.ts";
 import { EXIT } from "../exit_codes.ts";
+import { exitCodeFor } from "../mail_error.ts";
 import { parseCommand, usageError } from "./args.ts";
 import { homeError } from "./user.ts";
 
@@ -42,7 +42,10 @@ export async function main(args: string[]): Promise<number> {
       queue: parsed.values.queue ?? false,
       maildirs: parsed.values.maildirs ?? false,
     }, new Date());
-    const files = manifest.entries.filter((entry) => entry.kind === "file").length;
+    // Counted as restore counts them: the queue's files go back message by message.
+    const files = manifest.entries.filter((entry) =>
+      entry.kind === "file" && !entry.path.startsWith("queue/")
+    ).length;
     const parts = [
       `${files} files`,
       manifest.accounts
@@ -58,6 +61,6 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.ok;
   } catch (error) {
     console.error(`${NAME}: ${(error as Error).message}`);
-    return error instanceof BackupRefusal ? EXIT.permanent : EXIT.temporary;
+    return exitCodeFor(error);
   }
 }

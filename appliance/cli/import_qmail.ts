@@ -1,26 +1,32 @@
 /**
- * `qmd import-qmail [/var/qmail]`: the dry run of taking over an existing
- * qmail installation. It reads (qmail_survey.ts) and prints what it found
- * and what adopting it would involve; it changes nothing. Adopting (an
- * --apply mode) is not built yet, and the command says so.
+ * `qmd import-qmail [/var/qmail]`: taking over an existing qmail
+ * installation. By default a dry run: it reads (qmail_survey.ts) and prints
+ * what it found and what adopting it involves, changing nothing. With
+ * --apply it adopts the installation in place (qmail_adopt.ts).
  */
 import { EXIT } from "../exit_codes.ts";
+import { exitCodeFor } from "../mail_error.ts";
+import { adoptQmail, type AdoptResult } from "./qmail_adopt.ts";
 import { parseCommand, usageError } from "./args.ts";
 import { type QmailSurvey, surveyQmail } from "./qmail_survey.ts";
 
 const NAME = "qmd import-qmail";
 
 const USAGE = `usage: qmd import-qmail [QMAILDIR] [--vpopmail DIR] [--tcp-rules FILE ...] [--json]
+                        [--apply]
 
-A dry run: reads the qmail installation in QMAILDIR (default /var/qmail) and
-prints what it holds: control/ (and which files qmd does not read), users/,
-the .qmail files of the alias user and of the homes users/assign names,
-tcpserver rules, vpopmail domains (DIR/domains/DOMAIN/vpasswd) and the queue
-by state. Nothing is changed.
+Reads the qmail installation in QMAILDIR (default /var/qmail) and prints what
+it holds: control/ (and which files qmd does not read), users/, the .qmail
+files of the alias user and of the homes users/assign names, tcpserver rules,
+vpopmail domains (DIR/domains/DOMAIN/vpasswd) and the queue by state. Without
+--apply nothing is changed. --apply makes QMAILDIR a qmd home in place: its
+files and queue stay where they are, qmd init's missing parts are added, the
+rules found are copied to QMAILDIR/tcp.smtp; it refuses while qmail-send runs.
   --vpopmail DIR      vpopmail's home (default /home/vpopmail)
   --tcp-rules FILE    a tcpserver rules file; repeat for several (default
                       /etc/tcp.smtp, /etc/tcprules.d/tcp.qmail-smtp, DIR/etc/tcp.smtp)
-  --json              the findings as JSON`;
+  --json              the findings as JSON
+  --apply             adopt the installation in place (stop qmail-send first)`;
 
 function list(items: string[], none = "none"): string {
   return items.length === 0 ? none : items.join(", ");
@@ -68,6 +74,10 @@ export function formatSurvey(survey: QmailSurvey): string[] {
     lines.push(
       `queue: ${queue.messages} messages (split ${queue.split}, ${queue.todo} todo/): ` +
         states.join(", "),
+      queue.sendPids.length > 0
+        ? `  running on it: process ${queue.sendPids.join(", ")} holds lock/sendmutex ` +
+          `(qmail-send or a qmd)`
+        : "  no process holds lock/sendmutex: qmail-send is not running on it",
     );
   }
   for (const problem of survey.problems) lines.push(`could not read ${problem}`);
@@ -79,7 +89,8 @@ export function formatPlan(survey: QmailSurvey): string[] {
   const plan = [
     `stop qmail-send and the tcpserver services first: qmd takes over ${survey.root}/queue ` +
     `in place and reads both todo layouts`,
-    `use ${survey.root} as the qmd home: control/, users/ and the .qmail files are read as they are`,
+    `use ${survey.root} as the qmd home: control/, users/ and the .qmail files are read as they ` +
+    `are; what qmd init adds (mail/, log/, control/servercert.pem) is added where missing`,
   ];
   for (const rules of survey.tcpRules) {
     plan.push(`compile ${rules.path} with qmd tcprules for qmd smtpd's per-client rules`);
@@ -87,16 +98,17 @@ export function formatPlan(survey: QmailSurvey): string[] {
   for (const domain of survey.vpopmail?.domains ?? []) {
     const without = domain.users - domain.clearPasswords;
     plan.push(
-      `add ${domain.domain} with ${domain.users} mailboxes` +
+      `leave ${domain.domain} (${domain.users} mailboxes) with vpopmail, as users/assign has it; ` +
+        `moving them into qmd's accounts later: ` +
         (without > 0
-          ? `; ${without} keep only a crypt hash, which qmd cannot check: they need new passwords`
-          : ""),
+          ? `${without} keep only a crypt hash, which qmd cannot check: they need new passwords`
+          : "every one has a clear-text password"),
     );
   }
   return plan;
 }
 
-export function main(args: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
   const parsed = parseCommand({
     name: NAME,
     usage: USAGE,
@@ -104,11 +116,12 @@ export function main(args: string[]): Promise<number> {
       vpopmail: { type: "string" },
       "tcp-rules": { type: "string", multiple: true },
       json: { type: "boolean" },
+      apply: { type: "boolean" },
     },
   }, args);
-  if (!parsed.ok) return Promise.resolve(parsed.exitCode);
+  if (!parsed.ok) return parsed.exitCode;
   if (parsed.positionals.length > 1) {
-    return Promise.resolve(usageError(NAME, "expected at most one QMAILDIR"));
+    return usageError(NAME, "expected at most one QMAILDIR");
   }
   const root = (parsed.positionals[0] ?? "/var/qmail").replace(/\/+$/, "");
   const vpopmail = parsed.values.vpopmail ?? "/home/vpopmail";
@@ -116,20 +129,41 @@ export function main(args: string[]): Promise<number> {
     if (!Deno.statSync(root).isDirectory) throw new Error("not a directory");
   } catch (error) {
     console.error(`${NAME}: cannot survey ${root}: ${(error as Error).message}`);
-    return Promise.resolve(EXIT.permanent);
+    return EXIT.permanent;
   }
   const survey = surveyQmail(root, {
     vpopmail,
     tcpRules: parsed.values["tcp-rules"] ??
       ["/etc/tcp.smtp", "/etc/tcprules.d/tcp.qmail-smtp", `${vpopmail}/etc/tcp.smtp`],
   });
+  if (parsed.values.apply) return await apply(survey);
   if (parsed.values.json) {
     console.log(JSON.stringify({ ...survey, plan: formatPlan(survey) }, null, 2));
-    return Promise.resolve(EXIT.ok);
+    return EXIT.ok;
   }
   console.log(`${NAME}: dry run of ${root}; nothing is changed`);
   for (const line of formatSurvey(survey)) console.log(line);
-  console.log("adopting it (an --apply this qmd does not have yet) would mean:");
+  console.log("adopting it (--apply) means:");
   for (const [index, step] of formatPlan(survey).entries()) console.log(`  ${index + 1}. ${step}`);
-  return Promise.resolve(EXIT.ok);
+  return EXIT.ok;
+}
+
+async function apply(survey: QmailSurvey): Promise<number> {
+  for (const line of formatSurvey(survey)) console.log(line);
+  let result: AdoptResult;
+  try {
+    result = await adoptQmail(survey);
+  } catch (error) {
+    console.error(`${NAME}: ${(error as Error).message}`);
+    return exitCodeFor(error);
+  }
+  const root = survey.root;
+  for (const path of result.created) console.log(`${NAME}: created ${root}/${path}`);
+  for (const copy of result.copied) console.log(`${NAME}: copied ${copy.from} to ${copy.to}`);
+  for (const note of result.notes) console.log(`${NAME}: note: ${note}`);
+  console.log(`${NAME}: ${root} is a qmd home; nothing of qmail's was moved or removed. Next:`);
+  console.log(`  1. qmd showctl --home ${root}     # what qmd reads, and the files it does not`);
+  console.log(`  2. qmd start --home ${root} --smtp 0.0.0.0:25 ...   # or qmd install --systemd`);
+  console.log("  3. keep qmail's own services down (svc -d /service/qmail-*; remove their links)");
+  return EXIT.ok;
 }

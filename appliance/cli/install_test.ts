@@ -133,26 +133,19 @@ Deno.test("qmd install --systemd: systemd-analyze verify finds nothing to say ab
     console.log("skipped: systemd-analyze is not installed");
     return;
   }
-  await withRoot(async (root) => {
-    // ExecStart must name an executable that exists: this test's own deno.
-    const run = await captureConsole(() =>
-      main([
-        "--systemd",
-        "--apply",
-        "--root",
-        root,
-        "--home",
-        "/var/qmd",
-        "--exec",
-        Deno.execPath(),
-      ])
-    );
-    assertEquals(run.result, 0, run.err.join("\n"));
-    const verify = await new Deno.Command(analyze, {
-      args: ["verify", `${root}/etc/systemd/system/qmd.service`],
-      signal: AbortSignal.timeout(120_000),
-    }).output();
-    const stderr = new TextDecoder().decode(verify.stderr);
-    assertEquals([verify.code, stderr], [0, ""]);
-  });
+  for (const home of ["/var/qmd", "/home/mail/qmd"]) {
+    await withRoot(async (root) => {
+      // ExecStart must name an executable that exists: this test's own deno.
+      const run = await captureConsole(() =>
+        main(["--systemd", "--apply", "--root", root, "--home", home, "--exec", Deno.execPath()])
+      );
+      assertEquals(run.result, 0, run.err.join("\n"));
+      const verify = await new Deno.Command(analyze, {
+        args: ["verify", `${root}/etc/systemd/system/qmd.service`],
+        signal: AbortSignal.timeout(120_000),
+      }).output();
+      const stderr = new TextDecoder().decode(verify.stderr);
+      assertEquals([verify.code, stderr], [0, ""], home);
+    });
+  }
 });

@@ -10,6 +10,7 @@ import { CONTROLS } from "../../config/controls.ts";
 import { parseAssign } from "../../config/users.ts";
 import { bytesToString } from "../bytes.ts";
 import { isNotFound } from "../durable_file.ts";
+import { processesHolding } from "../home/running.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 
 export interface QmailSurvey {
@@ -37,6 +38,8 @@ export interface QmailSurvey {
     split: number;
     todo: "flat" | "big-todo";
     messages: number;
+    /** Processes holding lock/sendmutex: a qmail-send (or qmd) running on this queue. */
+    sendPids: number[];
     /** State counts by directory: todo/ (not preprocessed), info/ (being delivered), ... */
     states: Record<"intd" | "todo" | "info" | "local" | "remote" | "bounce", number>;
   };
@@ -126,6 +129,7 @@ function surveyQueue(root: string): QmailSurvey["queue"] {
     split: layout.split,
     todo: layout.todoSplit ? "big-todo" : "flat",
     messages: layout.listIds("mess").length,
+    sendPids: processesHolding(layout.sendmutex),
     states: {
       intd: count("intd"),
       todo: count("todo"),

@@ -4,8 +4,8 @@
  */
 import { resolveHome } from "../../config/home.ts";
 import { restoreBackup } from "../backup/restore_backup.ts";
-import { BackupRefusal } from "../backup/manifest.ts";
 import { EXIT } from "../exit_codes.ts";
+import { exitCodeFor } from "../mail_error.ts";
 import { parseCommand, usageError } from "./args.ts";
 
 const NAME = "qmd restore";
@@ -44,6 +44,6 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.ok;
   } catch (error) {
     console.error(`${NAME}: ${(error as Error).message}`);
-    return error instanceof BackupRefusal ? EXIT.permanent : EXIT.temporary;
+    return exitCodeFor(error);
   }
 }

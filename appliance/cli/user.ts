@@ -14,6 +14,7 @@ import { AccountError, parseMailboxAddress } from "../accounts/account_names.ts"
 import { formatSize, parseSize } from "../accounts/sizes.ts";
 import type { MaildirUsage } from "../deliver/quota.ts";
 import { applyQuotaToMaildir, readMailboxUsage } from "./mailbox_usage.ts";
+import { type AliasEntry, listAliases } from "./alias_files.ts";
 import type { Mailbox } from "../accounts/mailbox.ts";
 import { AccountStore } from "../accounts/store.ts";
 import { provisionMailbox, renameProvisionedMailbox } from "../accounts/provision.ts";
@@ -118,6 +119,15 @@ function describeQuota(mailbox: Mailbox): string {
     mailbox.quotaMessages > 0 ? `${mailbox.quotaMessages} messages` : undefined,
   ].filter((part) => part !== undefined);
   return parts.length > 0 ? parts.join(", ") : "none";
+}
+
+/** The home's aliases for a note; none when a .qmail file cannot be read (the rename stands). */
+function aliasesOrNone(home: string): AliasEntry[] {
+  try {
+    return listAliases(home);
+  } catch {
+    return [];
+  }
 }
 
 /** Says when mail to `mailbox` would not reach its Maildir (a users/assign entry, a route). */
@@ -305,6 +315,14 @@ export async function main(
             (moved ? `its mail is now in ${to.maildir}` : `made ${to.maildir}`),
         );
         await warnOfMisdelivery(store, to);
+        for (const alias of aliasesOrNone(store.home)) {
+          if (!alias.forwards.some((target) => target.toLowerCase() === from.address)) continue;
+          console.log(
+            `${NAME}: note: ${alias.address} still forwards to ${from.address} ` +
+              `(${alias.path}); qmd alias add ${alias.address} ${to.address} and ` +
+              `qmd alias del ${alias.address} ${from.address} move it`,
+          );
+        }
         return EXIT.ok;
       });
     }

@@ -305,12 +305,16 @@ Deno.test("qmd user rename: the account and its mail move together; NEW must be 
     Deno.removeSync(newHome);
     assertEquals(Deno.readDirSync(`${oldHome}/Maildir/new`).toArray().length, 1);
 
+    Deno.writeTextFileSync(`${home}/mail/example.com/.qmail-sales`, "&Joe@example.com\n");
     const rename = await captureConsole(() =>
       main(["rename", "Joe@example.com", "Jo@Example.com", "--home", home])
     );
     assertEquals(rename.result, 0, rename.err.join("\n"));
     assertEquals(rename.out, [
       `qmd user: renamed joe@example.com to jo@example.com; its mail is now in ${newHome}/Maildir`,
+      `qmd user: note: sales@example.com still forwards to joe@example.com ` +
+      `(${home}/mail/example.com/.qmail-sales); qmd alias add sales@example.com jo@example.com ` +
+      `and qmd alias del sales@example.com joe@example.com move it`,
     ]);
     assert(!fileExistsSync(oldHome));
     assertEquals(Deno.readDirSync(`${newHome}/Maildir/new`).toArray().length, 1);

@@ -77,6 +77,22 @@ function holdsFile(pid: number, path: string): "yes" | "no" | "no-process" | "un
   return "no";
 }
 
+/**
+ * The processes that have `path` open, from each /proc/PID/fd (on Linux; elsewhere,
+ * or for other users' processes when not root, none are seen). Used to
+ * tell whether a qmail-send holds a queue's lock/sendmutex.
+ */
+export function processesHolding(path: string): number[] {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync("/proc")];
+  } catch {
+    return [];
+  }
+  return entries.filter((entry) => /^\d+$/.test(entry.name)).map((entry) => Number(entry.name))
+    .filter((pid) => holdsFile(pid, path) === "yes").sort((a, b) => a - b);
+}
+
 /** Sends a signal to the running qmd; returns whether one was there to receive it. */
 export function signalRunningQmd(home: string, signal: Deno.Signal): boolean {
   const found = findSupervisor(home);
