@@ -8,6 +8,7 @@ import type { LogRecord } from "./log.ts";
 import type { Credentials, VerifyResult } from "./auth/sasl_server.ts";
 import type { TlsFiles } from "./tls/tls_files.ts";
 import type { Lookup, LookupAnswer } from "./filters/filter.ts";
+import type { CounterSnapshot } from "./admin/log_counters.ts";
 
 /** The roles the supervisor runs. */
 export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";
@@ -48,9 +49,11 @@ interface OptionsByRole {
   remote: { role: "remote"; maxPerDestination?: number; idleMs?: number };
   /** auth publishes which challenge mechanisms can succeed into this table. */
   auth: { role: "auth"; authCapabilities: SharedArrayBuffer };
+  /** The console's address (port resolved: never 0). */
+  admin: { role: "admin"; listen: { host: string; port: number } };
 }
 
-/** The roles the supervisor starts (the admin console is not a role yet). */
+/** The roles the supervisor starts. */
 export type StartedRole = keyof OptionsByRole;
 
 export type OptionsFor<R extends StartedRole> = OptionsByRole[R];
@@ -124,7 +127,9 @@ export type ToRole =
     answer: LookupAnswer;
   }
   /** The supervisor restarted a role; work in flight with it is lost. */
-  | { type: "peer-restarted"; role: RoleName };
+  | { type: "peer-restarted"; role: RoleName }
+  /** supervisor → admin: log records written since the last feed, and the counters now. */
+  | { type: "admin-feed"; records: LogRecord[]; counters: CounterSnapshot };
 
 /** Role → supervisor. */
 export type FromRole =
@@ -163,7 +168,9 @@ export type FromRole =
     answer: LookupAnswer;
   }
   /** A fatal configuration problem: the supervisor logs it and does not restart blindly. */
-  | { type: "fatal"; message: string };
+  | { type: "fatal"; message: string }
+  /** admin → supervisor: re-read the control files, as SIGHUP does. */
+  | { type: "reload-request" };
 
 /**
  * The role that answers each kind of filter lookup an smtpd isolate cannot

@@ -41,6 +41,8 @@ export interface RoleTableOptions {
   env: Record<string, string>;
   /** The failed-login table (AuthFailures.createBuffer), kept by `qmd start` for `qmd unblock`. */
   authFailures?: SharedArrayBuffer;
+  /** The admin console's address (a real port, not 0); none = no admin role. */
+  admin?: { host: string; port: number };
 }
 
 /** One role: its Worker module, how many isolates, their permissions and start options. */
@@ -139,6 +141,33 @@ function intakePaths(queue: string): string[] {
 /** The accounts database and SQLite's files beside it. */
 function accountsPaths(accounts: string): string[] {
   return [accounts, `${accounts}-wal`, `${accounts}-shm`, `${accounts}-journal`];
+}
+
+/**
+ * The admin console: it reads the whole home (queue, controls, traces), and
+ * writes only what its pages change: its own state (HOME/admin: password
+ * hash, tokens, the control files' history), the control files its editor
+ * saves, and the accounts database (passwords, quotas). It listens on its
+ * one address and connects nowhere; everything else it asks the supervisor.
+ */
+function adminRoleSpec(home: string, listen: { host: string; port: number }): RoleSpec {
+  const paths = homePaths(home);
+  return {
+    name: "admin",
+    module: new URL("./roles/admin.ts", import.meta.url),
+    count: 1,
+    permissions: {
+      read: [home],
+      write: [`${home}/admin`, paths.control, ...accountsPaths(paths.accounts)],
+      net: [`${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`],
+      env: false,
+      run: false,
+      ffi: false,
+      sys: false,
+      import: false,
+    },
+    options: () => ({ role: "admin", listen }),
+  };
 }
 
 /**
@@ -301,6 +330,7 @@ export function roleTable(
       }),
     },
   ];
+  if (options.admin !== undefined) table.push(adminRoleSpec(options.home, options.admin));
   if (pop3.length > 0) {
     table.push({
       name: "pop3d",

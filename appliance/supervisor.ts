@@ -19,6 +19,7 @@ import {
 } from "./role_table.ts";
 import { ReloadReport } from "./reload_report.ts";
 import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
+import { AdminFeed } from "./admin/admin_feed.ts";
 
 export type { ListenAddress, RoleSpec } from "./role_table.ts";
 
@@ -76,9 +77,14 @@ export class Supervisor {
   /** The user homes local may touch; undefined when the table came from options.roles. */
   #userHomes: string[] | undefined;
   readonly #replacing = new Map<RunningRole, Replacement>();
+  /** Counts every record written and feeds the admin isolate (live log, dashboard, metrics). */
+  readonly #adminFeed: AdminFeed;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
+    const admin = options.admin !== undefined ||
+      (options.roles ?? []).some((spec) => spec.name === "admin");
+    this.#adminFeed = new AdminFeed((message) => this.#post("admin", message), admin);
     this.#tls = new TlsFilesWatch(options.home, (files) => {
       for (const name of TLS_ROLES) this.#post(name, { type: "tls", files });
     });
@@ -95,6 +101,7 @@ export class Supervisor {
 
   #writeLog(record: LogRecord): void {
     this.#writeLine(formatLogRecord(record, this.#options.logFormat));
+    this.#adminFeed.record(record);
   }
 
   /** Spawns every role and resolves when all have reported ready. Rejects on a fatal start error. */
@@ -220,7 +227,12 @@ export class Supervisor {
         break;
       case "ready":
         role.ready = true;
+        // The console shows the counters and the records so far at once.
+        if (role.spec.name === "admin") this.#adminFeed.flush();
         for (const waiter of this.#readyWaiters.splice(0)) waiter();
+        break;
+      case "reload-request":
+        this.reload();
         break;
       case "queued":
         this.#post("send", { type: "trigger" });
@@ -410,6 +422,7 @@ export class Supervisor {
   }
 
   #stopTimers(): void {
+    this.#adminFeed.stop();
     this.#tls.stop();
     this.#reloads.stop();
   }

@@ -7,14 +7,9 @@
  * and turns signals into drain (TERM, INT), reload (HUP) and flush (ALRM).
  */
 import { parseCommand, usageError } from "./args.ts";
-import { homePaths, resolveHome } from "../../config/home.ts";
-import { loadTcpRules } from "../../config/tcprules.ts";
+import { resolveHome } from "../../config/home.ts";
+import { findControlProblems } from "../home/check_controls.ts";
 import type { ListenerKind } from "../ipc.ts";
-import { loadSmtpdControls } from "../../config/smtpd.ts";
-import { loadPop3dControls } from "../../config/pop3d.ts";
-import { readSendControls } from "../../config/send.ts";
-import { loadRemoteControls } from "../../config/remote.ts";
-import { controlErrorMessages, ControlErrors, loadAllControls } from "../../config/control.ts";
 import { initHome } from "../home/init_home.ts";
 import { type ListenAddress, Supervisor } from "../supervisor.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
@@ -89,27 +84,6 @@ function checkSendMutex(path: string): void {
 /** Deno's error text without the "(os error N)" that says nothing more. */
 function osErrorText(error: unknown): string {
   return (error as Error).message.replace(/ \(os error \d+\)/, "");
-}
-
-/**
- * Every control file the roles read at start, checked before any isolate
- * starts, so that each broken file is named (file and line) at once.
- */
-function checkControls(home: string, pop3: boolean): void {
-  try {
-    loadAllControls(() => {
-      loadSmtpdControls(home);
-      loadTcpRules(homePaths(home).tcpSmtp);
-      readSendControls(home);
-      loadRemoteControls(home);
-      if (pop3) loadPop3dControls(home);
-    });
-  } catch (error) {
-    if (error instanceof ControlErrors) {
-      throw new StartError(controlErrorMessages(error).join("\n"));
-    }
-    throw error;
-  }
 }
 
 /**
@@ -303,7 +277,8 @@ async function prepare(
     const what = exists ? "complete" : "create";
     throw new StartError(`cannot ${what} the home ${home}: ${osErrorText(error)}`);
   }
-  checkControls(home, pop3);
+  const problems = findControlProblems(home, { pop3 });
+  if (problems.length > 0) throw new StartError(problems.join("\n"));
   checkSendMutex(queueLayoutFor(home).sendmutex);
   const held = await holdAddresses(addresses);
   return { created, notes, held };
