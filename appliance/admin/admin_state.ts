@@ -51,6 +51,11 @@ function readOrUndefined(path: string): string | undefined {
   }
 }
 
+/** A new random admin password (120 bits). */
+export function randomAdminPassword(): string {
+  return randomSecret(15);
+}
+
 /** Sets the admin password (stored as its hash). */
 export function setAdminPassword(home: string, password: string): void {
   writePrivate(adminPaths(home).password, `${hashPassword(password)}\n`);
@@ -62,7 +67,7 @@ export function setAdminPassword(home: string, password: string): void {
  */
 export function createAdminPassword(home: string): string | undefined {
   if (readOrUndefined(adminPaths(home).password) !== undefined) return undefined;
-  const password = randomSecret(15);
+  const password = randomAdminPassword();
   setAdminPassword(home, password);
   return password;
 }

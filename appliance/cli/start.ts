@@ -28,7 +28,7 @@ import { exitCodeFor, MailError } from "../mail_error.ts";
 
 const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--submission ADDR:PORT ...]
                  [--smtps ADDR:PORT ...] [--pop3 ADDR:PORT ...] [--pop3s ADDR:PORT ...]
-                 [--smtpd-workers N]
+                 [--admin ADDR:PORT|off] [--smtpd-workers N]
                  [--log-format text|json] [--grace SECONDS]
 
 Runs the appliance in the foreground with its log on stdout (the banner goes
@@ -40,6 +40,7 @@ to stderr with --log-format json, so stdout holds JSON lines only).
   --pop3 ADDR:PORT    a POP3 listener, STLS offered (default 127.0.0.1:2110)
   --pop3s ADDR:PORT   a POP3S listener, TLS from the first byte (default 127.0.0.1:2995)
                       (--submission, --smtps, --pop3, --pop3s off: no such listener)
+  --admin ADDR:PORT   the admin console and /metrics (default 127.0.0.1:8025; off: none)
   --smtpd-workers N   smtpd isolates sharing each port (default: number of CPUs)
   --log-format F      text (qmail's lines with a timestamp) or json (one object a line)
   --grace SECONDS     how long SIGTERM waits for sessions and deliveries (default 10)
@@ -134,6 +135,7 @@ export async function main(args: string[]): Promise<number> {
       pop3: { type: "string", multiple: true },
       pop3s: { type: "string", multiple: true },
       "smtpd-workers": { type: "string" },
+      admin: { type: "string" },
       "log-format": { type: "string" },
       grace: { type: "string" },
     },
@@ -162,6 +164,14 @@ export async function main(args: string[]): Promise<number> {
       smtp.push({ ...address, kind });
     }
   }
+  const adminText = values.admin ?? "127.0.0.1:8025";
+  const admin = adminText === "off" ? undefined : parseListen(adminText);
+  if (adminText !== "off" && admin === undefined) {
+    return usageError(
+      "qmd start",
+      `bad --admin address ${JSON.stringify(adminText)}, expected ADDR:PORT or off`,
+    );
+  }
   const workers = Number(values["smtpd-workers"] ?? navigator.hardwareConcurrency ?? 1);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     return usageError("qmd start", "--smtpd-workers must be a whole number from 1 to 64");
@@ -176,15 +186,21 @@ export async function main(args: string[]): Promise<number> {
   }
   const isPop3 = (address: ListenAddress) => address.kind === "pop3" || address.kind === "pop3s";
 
-  let prepared: { created: boolean; notes: string[]; held: HeldAddress[] };
+  let prepared: Prepared;
   try {
-    prepared = await prepare(home, smtp, smtp.some(isPop3));
+    // The admin address is held with the others; its port 0 becomes a real one too.
+    prepared = await prepare(home, [...smtp, ...(admin ? [admin] : [])], smtp.some(isPop3));
   } catch (error) {
     if (!(error instanceof StartError)) throw error;
     for (const line of error.message.split("\n")) console.error(`qmd: cannot start: ${line}`);
     return exitCodeFor(error);
   }
 
+  if (admin !== undefined) {
+    // Deno.serve cannot share a port (SO_REUSEPORT is unstable there): the console's
+    // address, found free and its port chosen, is let go for the admin isolate to take.
+    await prepared.held.pop()?.release();
+  }
   const env = Deno.env.toObject();
   // The name this process was started under is not the roles' programs' name.
   delete env.QMD_ARGV0;
@@ -195,6 +211,7 @@ export async function main(args: string[]): Promise<number> {
     smtp: smtp.filter((address) => !isPop3(address)),
     pop3: smtp.filter(isPop3),
     smtpdWorkers: workers,
+    admin,
     logFormat,
     graceSeconds,
     env,
@@ -223,6 +240,8 @@ export async function main(args: string[]): Promise<number> {
     listeners: smtp,
     fresh: prepared.created,
     notes: prepared.notes,
+    admin,
+    adminPassword: prepared.adminPassword,
     tls: supervisor.tlsStatus(),
     json: logFormat === "json",
   });
@@ -248,6 +267,15 @@ export async function main(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+/** What prepare() made and holds. */
+interface Prepared {
+  created: boolean;
+  notes: string[];
+  held: HeldAddress[];
+  /** The admin password initHome made (a home without one): the banner shows it once. */
+  adminPassword?: string;
+}
+
 /**
  * Everything checked before an isolate starts: the home exists (created if
  * missing), its control files are usable, no other qmd runs on its queue,
@@ -259,13 +287,15 @@ async function prepare(
   home: string,
   addresses: ListenAddress[],
   pop3: boolean,
-): Promise<{ created: boolean; notes: string[]; held: HeldAddress[] }> {
+): Promise<Prepared> {
   let created: boolean;
   let notes: string[];
+  let adminPassword: string | undefined;
   try {
     const result = await initHome(home, {});
     created = result.created.length > 0;
     notes = result.notes;
+    adminPassword = result.adminPassword;
   } catch (error) {
     const exists = (() => {
       try {
@@ -281,5 +311,5 @@ async function prepare(
   if (problems.length > 0) throw new StartError(problems.join("\n"));
   checkSendMutex(queueLayoutFor(home).sendmutex);
   const held = await holdAddresses(addresses);
-  return { created, notes, held };
+  return { created, notes, held, adminPassword };
 }

@@ -1,0 +1,75 @@
+/**
+ * The admin role: serves the console (admin/app.ts) on its one address.
+ * It follows every role's arc: receive its settings, listen, then live on
+ * what the supervisor feeds it (log records and counters, admin_feed.ts);
+ * a reload needs nothing of it (it reads the home per request); on drain
+ * it ends the live log streams and stops listening. Asking for a reload is
+ * a message to the supervisor, as SIGHUP is.
+ */
+import { type FromRole, rolePort, settingsFor } from "../ipc.ts";
+import { logEvent } from "../log.ts";
+import { runRoleLoop } from "./worker_loop.ts";
+import { createAdminApp } from "../admin/app.ts";
+import type { AdminContext } from "../admin/context.ts";
+import { LogHub } from "../admin/log_hub.ts";
+import { LoginGuard } from "../admin/login_guard.ts";
+import { SessionStore } from "../admin/session_store.ts";
+import { QueueSampler } from "../admin/queue_view.ts";
+import type { CounterSnapshot } from "../admin/log_counters.ts";
+import { LogCounters } from "../admin/log_counters.ts";
+
+const post = (message: FromRole) => rolePort().postMessage(message);
+
+/** One sample of the queue's size a minute, for the dashboard. */
+const SAMPLE_MS = 60_000;
+
+let counters: CounterSnapshot = new LogCounters().snapshot();
+const log = new LogHub();
+let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+let sampler: ReturnType<typeof setInterval> | undefined;
+
+/** Runs the role inside a Worker. */
+export function runAdminWorker(): void {
+  runRoleLoop("admin", {
+    start: (message) => {
+      const settings = settingsFor(message.settings, "admin");
+      const { host, port } = settings.options.listen;
+      const queue = new QueueSampler(settings.home);
+      const context: AdminContext = {
+        home: settings.home,
+        counters: () => counters,
+        log,
+        queue,
+        sessions: new SessionStore(),
+        logins: new LoginGuard(),
+        reload: () => post({ type: "reload-request" }),
+        now: () => Date.now(),
+        secure: false,
+      };
+      const app = createAdminApp(context);
+      queue.sample();
+      sampler = setInterval(() => queue.sample(), SAMPLE_MS);
+      server = Deno.serve({
+        hostname: host,
+        port,
+        onListen: () => {
+          logEvent("admin_listen", `admin: console on http://${host}:${port}/`, { host, port });
+          post({ type: "ready" });
+        },
+      }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr.hostname }));
+    },
+    "admin-feed": (message) => {
+      counters = message.counters;
+      log.add(message.records);
+    },
+    reload: (message) => post({ type: "reloaded", round: message.round, errors: [] }),
+    drain: async () => {
+      clearInterval(sampler);
+      log.close();
+      await server?.shutdown();
+      post({ type: "drained" });
+    },
+  }, post);
+}
+
+if (import.meta.main) runAdminWorker();
