@@ -22,8 +22,17 @@ const NAVIGATION: ReadonlyArray<[string, string]> = [
 
 /** Escapes text for HTML and SVG text and attributes. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return text.replace(/[&<>"']/g, (ch) => ENTITIES[ch]);
 }
+
+/** The entities hono/html writes, so both escapes agree. */
+const ENTITIES: Readonly<Record<string, string>> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 
 /** A whole page: title, navigation, the body, and `scripts` from /assets. */
 export function page(
