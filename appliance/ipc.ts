@@ -8,7 +8,7 @@ import type { LogRecord } from "./log.ts";
 import type { Credentials, VerifyResult } from "./auth/sasl_server.ts";
 import type { TlsFiles } from "./tls/tls_files.ts";
 import type { Lookup, LookupAnswer } from "./filters/filter.ts";
-import type { CounterSnapshot } from "./admin/log_counters.ts";
+import type { CounterSnapshot } from "./log_counters.ts";
 
 /** The roles the supervisor runs. */
 export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";

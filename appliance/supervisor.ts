@@ -19,7 +19,7 @@ import {
 } from "./role_table.ts";
 import { ReloadReport } from "./reload_report.ts";
 import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
-import { AdminFeed } from "./admin/admin_feed.ts";
+import { AdminFeed } from "./admin_feed.ts";
 
 export type { ListenAddress, RoleSpec } from "./role_table.ts";
 

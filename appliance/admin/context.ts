@@ -5,7 +5,7 @@
  * token). The role (roles/admin.ts) builds one; tests build their own.
  */
 import type { Context } from "hono";
-import type { CounterSnapshot } from "./log_counters.ts";
+import type { CounterSnapshot } from "../log_counters.ts";
 import type { LogHub } from "./log_hub.ts";
 import type { LoginGuard } from "./login_guard.ts";
 import type { AdminSession, SessionStore } from "./session_store.ts";

@@ -1,14 +1,14 @@
 /**
  * Checks a control file before the console saves it: the home's control/
  * is copied to a scratch home (HOME/admin/check) with the new text in
- * place, and the roles' own loaders read it (home/check_controls.ts). A
+ * place, and the roles' own loaders read it (config/check_controls.ts). A
  * broken file is refused with the loader's words, file and line, naming the
  * real path. A file that was already broken before this edit does not
  * block saving another one.
  */
 import { homePaths } from "../../config/home.ts";
 import { findControl } from "../../config/controls.ts";
-import { findControlProblems } from "../home/check_controls.ts";
+import { findControlProblems } from "../../config/check_controls.ts";
 import { adminPaths } from "./admin_state.ts";
 
 /** Whether `name` is a control file the console may write: in the table, a plain path. */

@@ -11,7 +11,7 @@ import type { AdminContext, AdminEnv } from "./context.ts";
 import { csrfOf } from "./context.ts";
 import { page } from "./html.ts";
 import { barChart, lineChart } from "./charts.ts";
-import { type MinuteCounts, MINUTES_KEPT } from "./log_counters.ts";
+import { type MinuteCounts, MINUTES_KEPT } from "../log_counters.ts";
 
 function sum(counts: Readonly<Record<string, number>>): number {
   return Object.values(counts).reduce((total, count) => total + count, 0);

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { makeTestConsole } from "./test_console.ts";
 import { addAdminToken } from "./admin_state.ts";
-import { LogCounters } from "./log_counters.ts";
+import { LogCounters } from "../log_counters.ts";
 import type { LogRecord } from "../log.ts";
 import { injectTestMessage } from "../queue/test_queue.ts";
 import { queueLayoutFor } from "../queue/layout.ts";

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { makeTestConsole } from "./test_console.ts";
-import { LogCounters } from "./log_counters.ts";
+import { LogCounters } from "../log_counters.ts";
 import { TraceStore } from "../trace/store.ts";
 import { formatTrace } from "../trace/explain_format.ts";
 import type { SessionTrace } from "../filters/filter.ts";

@@ -1,14 +1,14 @@
 /**
- * A console for tests: a fresh home (qmd init's), the app built on a
+ * A console for tests: a small home (control/me, rcpthosts, the queue), the app built on a
  * context the test controls (counters, log records, reloads counted, a
  * clock), and a browser-like login that keeps the session cookie and the
  * page's CSRF token, all through app.request().
  */
-import { initHome } from "../home/init_home.ts";
+import { makeTestQueue } from "../queue/test_queue.ts";
 import { setAdminPassword } from "./admin_state.ts";
 import { createAdminApp } from "./app.ts";
 import type { AdminContext } from "./context.ts";
-import { type CounterSnapshot, LogCounters } from "./log_counters.ts";
+import { type CounterSnapshot, LogCounters } from "../log_counters.ts";
 import { LogHub } from "./log_hub.ts";
 import { LoginGuard } from "./login_guard.ts";
 import { SessionStore } from "./session_store.ts";
@@ -52,7 +52,10 @@ export function csrfIn(html: string): string {
 
 export async function makeTestConsole(): Promise<TestConsole> {
   const home = `${await Deno.makeTempDir({ prefix: "qmd-admin-" })}/home`;
-  await initHome(home, { hostname: "mx.example.test" });
+  Deno.mkdirSync(`${home}/control`, { recursive: true });
+  Deno.writeTextFileSync(`${home}/control/me`, "mx.example.test\n");
+  Deno.writeTextFileSync(`${home}/control/rcpthosts`, "mx.example.test\n");
+  makeTestQueue(home);
   setAdminPassword(home, TEST_PASSWORD);
   const records: LogRecord[] = [];
   setLogSink((record) => records.push(record), "admin");

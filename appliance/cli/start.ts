@@ -8,7 +8,7 @@
  */
 import { parseCommand, usageError } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
-import { findControlProblems } from "../home/check_controls.ts";
+import { findControlProblems } from "../../config/check_controls.ts";
 import type { ListenerKind } from "../ipc.ts";
 import { initHome } from "../home/init_home.ts";
 import { type ListenAddress, Supervisor } from "../supervisor.ts";

@@ -15,8 +15,8 @@ import { LogHub } from "../admin/log_hub.ts";
 import { LoginGuard } from "../admin/login_guard.ts";
 import { SessionStore } from "../admin/session_store.ts";
 import { QueueSampler } from "../admin/queue_view.ts";
-import type { CounterSnapshot } from "../admin/log_counters.ts";
-import { LogCounters } from "../admin/log_counters.ts";
+import type { CounterSnapshot } from "../log_counters.ts";
+import { LogCounters } from "../log_counters.ts";
 
 const post = (message: FromRole) => rolePort().postMessage(message);
 

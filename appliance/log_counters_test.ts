@@ -1,6 +1,6 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../tests/assert.ts";
 import { LogCounters, MINUTES_KEPT } from "./log_counters.ts";
-import type { LogRecord } from "../log.ts";
+import type { LogRecord } from "./log.ts";
 
 const MINUTE = 60_000;
 const T0 = Date.parse("2026-12-02T12:00:00Z");

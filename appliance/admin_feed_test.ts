@@ -1,7 +1,7 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../tests/assert.ts";
 import { AdminFeed } from "./admin_feed.ts";
-import type { ToRole } from "../ipc.ts";
-import type { LogRecord } from "../log.ts";
+import type { ToRole } from "./ipc.ts";
+import type { LogRecord } from "./log.ts";
 
 function record(text: string): LogRecord {
   return { time: 1, role: "send", event: "delivery_success", text, fields: { channel: "local" } };

@@ -8,7 +8,7 @@
  *
  * Pure: no I/O; time comes from the records.
  */
-import type { LogRecord } from "../log.ts";
+import type { LogRecord } from "./log.ts";
 
 /** One minute's activity, for the dashboard's charts. */
 export interface MinuteCounts {

@@ -2,15 +2,15 @@
  * Every control file the roles read at start, put through the roles' own
  * loaders at once, so that each broken file is named with its line: `qmd
  * start` refuses to start on them, and the admin console refuses to save a
- * file that would break them (admin/control_check.ts).
+ * file that would break them (appliance/admin/control_check.ts).
  */
-import { homePaths } from "../../config/home.ts";
-import { loadTcpRules } from "../../config/tcprules.ts";
-import { loadSmtpdControls } from "../../config/smtpd.ts";
-import { loadPop3dControls } from "../../config/pop3d.ts";
-import { readSendControls } from "../../config/send.ts";
-import { loadRemoteControls } from "../../config/remote.ts";
-import { controlErrorMessages, ControlErrors, loadAllControls } from "../../config/control.ts";
+import { homePaths } from "./home.ts";
+import { loadTcpRules } from "./tcprules.ts";
+import { loadSmtpdControls } from "./smtpd.ts";
+import { loadPop3dControls } from "./pop3d.ts";
+import { readSendControls } from "./send.ts";
+import { loadRemoteControls } from "./remote.ts";
+import { controlErrorMessages, ControlErrors, loadAllControls } from "./control.ts";
 
 /**
  * One line per broken file (`PATH line N: reason`), none when every file

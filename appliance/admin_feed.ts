@@ -6,8 +6,8 @@
  * /metrics. A batch goes at most every FEED_INTERVAL_MS, so a busy log
  * costs one postMessage per interval, not one per line.
  */
-import type { LogRecord } from "../log.ts";
-import type { ToRole } from "../ipc.ts";
+import type { LogRecord } from "./log.ts";
+import type { ToRole } from "./ipc.ts";
 import { LogCounters } from "./log_counters.ts";
 
 /** How often a batch of records goes to the admin isolate. */
