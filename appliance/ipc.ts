@@ -9,6 +9,7 @@ import type { Credentials, VerifyResult } from "./auth/sasl_server.ts";
 import type { TlsFiles } from "./tls/tls_files.ts";
 import type { Lookup, LookupAnswer } from "./filters/filter.ts";
 import type { CounterSnapshot } from "./log_counters.ts";
+import type { AdminWrite, AdminWriteResult } from "./admin/admin_writes.ts";
 
 /** The roles the supervisor runs. */
 export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";
@@ -129,7 +130,9 @@ export type ToRole =
   /** The supervisor restarted a role; work in flight with it is lost. */
   | { type: "peer-restarted"; role: RoleName }
   /** supervisor → admin: log records written since the last feed, and the counters now. */
-  | { type: "admin-feed"; records: LogRecord[]; counters: CounterSnapshot };
+  | { type: "admin-feed"; records: LogRecord[]; counters: CounterSnapshot }
+  /** supervisor → admin: what became of one admin-write. */
+  | { type: "admin-write-result"; request: number; result: AdminWriteResult };
 
 /** Role → supervisor. */
 export type FromRole =
@@ -170,7 +173,9 @@ export type FromRole =
   /** A fatal configuration problem: the supervisor logs it and does not restart blindly. */
   | { type: "fatal"; message: string }
   /** admin → supervisor: re-read the control files, as SIGHUP does. */
-  | { type: "reload-request" };
+  | { type: "reload-request" }
+  /** admin → supervisor: a change the admin isolate may not write itself (admin_writes.ts). */
+  | { type: "admin-write"; request: number; write: AdminWrite };
 
 /**
  * The role that answers each kind of filter lookup an smtpd isolate cannot

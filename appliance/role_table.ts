@@ -144,21 +144,21 @@ function accountsPaths(accounts: string): string[] {
 }
 
 /**
- * The admin console: it reads the whole home (queue, controls, traces), and
- * writes only what its pages change: its own state (HOME/admin: password
- * hash, tokens, the control files' history), the control files its editor
- * saves, and the accounts database (passwords, quotas). It listens on its
- * one address and connects nowhere; everything else it asks the supervisor.
+ * The admin console: it reads the whole home (queue, controls, traces,
+ * accounts) and writes only its own state, HOME/admin (password hash,
+ * tokens, the control files' history, the scratch copy where an edit is
+ * checked). A control file or an account it changes is written by the
+ * supervisor on its request (admin/admin_writes.ts). It listens on its one
+ * address and connects nowhere.
  */
 function adminRoleSpec(home: string, listen: { host: string; port: number }): RoleSpec {
-  const paths = homePaths(home);
   return {
     name: "admin",
     module: new URL("./roles/admin.ts", import.meta.url),
     count: 1,
     permissions: {
       read: [home],
-      write: [`${home}/admin`, paths.control, ...accountsPaths(paths.accounts)],
+      write: [`${home}/admin`],
       net: [`${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`],
       env: false,
       run: false,

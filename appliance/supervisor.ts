@@ -20,6 +20,7 @@ import {
 import { ReloadReport } from "./reload_report.ts";
 import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
 import { AdminFeed } from "./admin_feed.ts";
+import { applyAdminWrite } from "./admin/admin_writes.ts";
 
 export type { ListenAddress, RoleSpec } from "./role_table.ts";
 
@@ -233,6 +234,15 @@ export class Supervisor {
         break;
       case "reload-request":
         this.reload();
+        break;
+      case "admin-write":
+        role.worker.postMessage(
+          {
+            type: "admin-write-result",
+            request: message.request,
+            result: applyAdminWrite(this.#options.home, message.write),
+          } satisfies ToRole,
+        );
         break;
       case "queued":
         this.#post("send", { type: "trigger" });

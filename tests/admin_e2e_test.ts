@@ -89,6 +89,21 @@ Deno.test("admin e2e: log in over HTTP, watch a delivery in the counters, edit a
     assertEquals(queue.status, 200);
     await queue.body?.cancel();
 
+    // Accounts: read by the console, changed by the supervisor at its request.
+    const accounts = await (await get("/api/accounts", cookie)).json();
+    assertEquals(accounts.mailboxes.map((m: { address: string }) => m.address), [
+      "joe@example.test",
+    ]);
+    const quota = await fetch(`${base}/api/accounts/quota`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", "x-csrf-token": csrf },
+      body: JSON.stringify({ address: "joe@example.test", quotaBytes: 5000000 }),
+    });
+    assertEquals(quota.status, 200, await quota.clone().text());
+    await quota.body?.cancel();
+    const listed = await runQmd(["user", "list", "--json", "--home", home]);
+    assertEquals(JSON.parse(listed.stdout)[0].quotaBytes, 5000000);
+
     // A broken control file is refused; a good one is saved and the appliance reloads.
     const save = (text: string) =>
       fetch(`${base}/api/controls/file`, {

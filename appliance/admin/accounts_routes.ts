@@ -1,10 +1,10 @@
 /**
  * Accounts: the virtual domains and mailboxes of the accounts database,
  * with a mailbox's password and quotas changed through the same
- * AccountStore methods `qmd user passwd` uses, followed (as there) by a
- * reload so a running qmd offers the right AUTH mechanisms at once. A form
- * posts and comes back to the page with what happened; the API answers
- * JSON.
+ * AccountStore methods `qmd user passwd` uses (the supervisor runs them:
+ * admin_writes.ts), followed (as there) by a reload so a running qmd offers
+ * the right AUTH mechanisms at once. A form posts and comes back to the
+ * page with what happened; the API answers JSON.
  */
 import { Hono } from "hono";
 import { html } from "hono/html";
@@ -12,6 +12,7 @@ import { homePaths } from "../../config/home.ts";
 import { AccountStore } from "../accounts/store.ts";
 import { AccountError } from "../accounts/account_names.ts";
 import type { Mailbox } from "../accounts/mailbox.ts";
+import type { AdminWrite, AdminWriteResult } from "./admin_writes.ts";
 import type { AdminContext, AdminEnv, AdminRequest } from "./context.ts";
 import { csrfOf, readInput, wantsJson } from "./context.ts";
 import { csrfField, notice, page } from "./html.ts";
@@ -43,23 +44,22 @@ function parseCount(text: string | undefined, what: string): number | undefined 
 export function accountsRoutes(context: AdminContext): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
 
-  /** Runs a change on the store; answers JSON or goes back to the page with its outcome. */
+  /** Asks for a change; answers JSON or goes back to the page with its outcome. */
   const change = async (
     c: AdminRequest,
-    apply: (store: AccountStore, input: Record<string, string>) => string,
+    describe: (input: Record<string, string>) => { write: AdminWrite; message: string },
   ) => {
     const input = await readInput(c);
-    let outcome: { ok: true; message: string } | { ok: false; error: string; status: 400 | 404 };
-    const store = AccountStore.open(context.home);
+    let outcome: { ok: true; message: string } | Extract<AdminWriteResult, { ok: false }>;
     try {
-      outcome = { ok: true, message: apply(store, input) };
-      context.reload();
+      const { write, message } = describe(input);
+      const result = await context.write(write);
+      outcome = result.ok ? { ok: true, message } : result;
     } catch (error) {
       if (!(error instanceof AccountError)) throw error;
-      outcome = { ok: false, error: error.message, status: error.kind === "missing" ? 404 : 400 };
-    } finally {
-      store.close();
+      outcome = { ok: false, error: error.message, status: 400 };
     }
+    if (outcome.ok) context.reload();
     if (wantsJson(c)) {
       return outcome.ok ? c.json(outcome) : c.json({ error: outcome.error }, outcome.status);
     }
@@ -69,19 +69,27 @@ export function accountsRoutes(context: AdminContext): Hono<AdminEnv> {
     return c.redirect(`/accounts?${query}`, 303);
   };
 
-  const setPassword = (store: AccountStore, input: Record<string, string>) => {
+  const setPassword = (input: Record<string, string>) => {
     const challengeAuth = input.challengeAuth === "on" || input.challengeAuth === "true";
-    store.setPassword(input.address ?? "", input.password ?? "", { challengeAuth });
-    return `changed the password of ${input.address?.toLowerCase()}; challenge auth ${
-      challengeAuth ? "on" : "off"
-    }`;
+    const address = input.address ?? "";
+    return {
+      write: { kind: "password", address, password: input.password ?? "", challengeAuth } as const,
+      message: `changed the password of ${address.toLowerCase()}; challenge auth ${
+        challengeAuth ? "on" : "off"
+      }`,
+    };
   };
-  const setQuota = (store: AccountStore, input: Record<string, string>) => {
-    store.setQuota(input.address ?? "", {
-      quotaBytes: parseCount(input.quotaBytes, "quota bytes"),
-      quotaMessages: parseCount(input.quotaMessages, "quota messages"),
-    });
-    return `changed the quota of ${input.address?.toLowerCase()}`;
+  const setQuota = (input: Record<string, string>) => {
+    const address = input.address ?? "";
+    return {
+      write: {
+        kind: "quota",
+        address,
+        quotaBytes: parseCount(input.quotaBytes, "quota bytes"),
+        quotaMessages: parseCount(input.quotaMessages, "quota messages"),
+      } as const,
+      message: `changed the quota of ${address.toLowerCase()}`,
+    };
   };
 
   app.get("/api/accounts", (c) => c.json(readAccounts(context.home)));

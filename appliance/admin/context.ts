@@ -1,6 +1,7 @@
 /**
  * What the console's routes share: the home, the live counters and log the
- * supervisor feeds, the login state, how to ask for a reload, and Hono's
+ * supervisor feeds, the login state, how to ask for a reload or a change,
+ * and Hono's
  * per-request variables (how the request was let in, its session's CSRF
  * token). The role (roles/admin.ts) builds one; tests build their own.
  */
@@ -10,6 +11,7 @@ import type { LogHub } from "./log_hub.ts";
 import type { LoginGuard } from "./login_guard.ts";
 import type { AdminSession, SessionStore } from "./session_store.ts";
 import type { QueueSampler } from "./queue_view.ts";
+import type { AdminWrite, AdminWriteResult } from "./admin_writes.ts";
 
 export interface AdminContext {
   home: string;
@@ -21,6 +23,8 @@ export interface AdminContext {
   logins: LoginGuard;
   /** Asks the supervisor to re-read the control files, as SIGHUP does. */
   reload(): void;
+  /** Asks the supervisor to make a change outside HOME/admin (admin_writes.ts). */
+  write(write: AdminWrite): Promise<AdminWriteResult>;
   /** The clock (tests move it). */
   now(): number;
   /** The console is served over TLS: cookies get Secure. */

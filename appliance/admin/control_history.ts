@@ -4,10 +4,9 @@
  * (`000001.json`), holding the file's name and its bytes before and after
  * (base64; null for a file that did not exist). A rollback writes a
  * change's "before" bytes back, exactly, and is itself recorded as a
- * change.
+ * change. The files themselves are written by the supervisor (admin_writes.ts).
  */
 import { Buffer } from "node:buffer";
-import { homePaths } from "../../config/home.ts";
 import { adminPaths } from "./admin_state.ts";
 
 export interface ControlChange {
@@ -21,15 +20,6 @@ export interface ControlChange {
   /** Who made it: "console" or "token NAME"; for a rollback, which change it undid. */
   by: string;
   rollbackOf?: number;
-}
-
-function readOrNull(path: string): Uint8Array | null {
-  try {
-    return Deno.readFileSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
 }
 
 function encode(bytes: Uint8Array | null): string | null {
@@ -64,34 +54,25 @@ export function findChange(home: string, number: number): ControlChange | undefi
 }
 
 /**
- * Writes control/`name` (undefined deletes it) and records the change.
- * The file is replaced atomically (a temporary file, then rename).
+ * Records a change of control/`name` from `before` to `after` (the caller
+ * has made it, through the supervisor: admin_writes.ts).
  */
-export function writeControl(
+export function recordChange(
   home: string,
   name: string,
-  bytes: Uint8Array | null,
+  before: Uint8Array | null,
+  after: Uint8Array | null,
   by: string,
   rollbackOf?: number,
 ): ControlChange {
-  const path = `${homePaths(home).control}/${name}`;
-  const before = readOrNull(path);
-  if (bytes === null) {
-    if (before !== null) Deno.removeSync(path);
-  } else {
-    Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-    const temporary = `${path}.admin-tmp`;
-    Deno.writeFileSync(temporary, bytes, { mode: 0o644 });
-    Deno.renameSync(temporary, path);
-  }
   const directory = adminPaths(home).history;
   Deno.mkdirSync(directory, { recursive: true, mode: 0o700 });
   const number = (listChanges(home).at(-1)?.number ?? 0) + 1;
-  const change: ControlChange = { number, time: Date.now(), name, before, after: bytes, by };
+  const change: ControlChange = { number, time: Date.now(), name, before, after, by };
   if (rollbackOf !== undefined) change.rollbackOf = rollbackOf;
   Deno.writeTextFileSync(
     `${directory}/${String(number).padStart(6, "0")}.json`,
-    JSON.stringify({ ...change, before: encode(before), after: encode(bytes) }),
+    JSON.stringify({ ...change, before: encode(before), after: encode(after) }),
     { mode: 0o600, createNew: true },
   );
   return change;

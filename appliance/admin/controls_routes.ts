@@ -14,7 +14,7 @@ import { CONTROLS, findControl } from "../../config/controls.ts";
 import type { AdminContext, AdminEnv, AdminRequest } from "./context.ts";
 import { actorOf, csrfOf, readInput, wantsJson } from "./context.ts";
 import { checkControlText, isEditableControl } from "./control_check.ts";
-import { type ControlChange, findChange, listChanges, writeControl } from "./control_history.ts";
+import { type ControlChange, findChange, listChanges, recordChange } from "./control_history.ts";
 import { diffLines } from "./line_diff.ts";
 import { csrfField, type Markup, notice, page } from "./html.ts";
 
@@ -48,22 +48,28 @@ function describeChange(change: ControlChange) {
 
 type SaveOutcome =
   | { ok: true; change: ControlChange }
-  | { ok: false; status: 400 | 404 | 422; errors: string[] };
+  | { ok: false; status: 400 | 404 | 422 | 500; errors: string[] };
 
-/** Checks and writes one control file (null deletes it); reloads when it was saved. */
-function saveControl(
+/**
+ * Checks one control file's new bytes (null deletes it), has the
+ * supervisor write them, records the change and reloads.
+ */
+async function saveControl(
   context: AdminContext,
   name: string,
   bytes: Uint8Array | null,
   by: string,
   rollbackOf?: number,
-): SaveOutcome {
+): Promise<SaveOutcome> {
   if (!isEditableControl(name)) {
     return { ok: false, status: 400, errors: [`control/${name} is not a file qmd reads`] };
   }
   const problems = checkControlText(context.home, name, bytes === null ? undefined : textOf(bytes));
   if (problems.length > 0) return { ok: false, status: 422, errors: problems };
-  const change = writeControl(context.home, name, bytes, by, rollbackOf);
+  const before = readControlBytes(context.home, name);
+  const written = await context.write({ kind: "control", name, bytes });
+  if (!written.ok) return { ok: false, status: written.status, errors: [written.error] };
+  const change = recordChange(context.home, name, before, bytes, by, rollbackOf);
   context.reload();
   return { ok: true, change };
 }
@@ -136,7 +142,7 @@ ${changes.length === 0 ? html`<p>No changes made from the console yet.</p>` : ch
     const name = input.name ?? "";
     // A browser's textarea sends CRLF line ends; control files have LF.
     const text = wantsJson(c) ? input.text ?? "" : (input.text ?? "").replace(/\r\n/g, "\n");
-    const outcome = saveControl(context, name, new TextEncoder().encode(text), actorOf(c));
+    const outcome = await saveControl(context, name, new TextEncoder().encode(text), actorOf(c));
     return answer(c, name, text, outcome);
   };
 
@@ -148,7 +154,13 @@ ${changes.length === 0 ? html`<p>No changes made from the console yet.</p>` : ch
         ? c.json({ errors: [`no change #${input.number}`] }, 404)
         : c.text(`no change #${input.number}`, 404);
     }
-    const outcome = saveControl(context, change.name, change.before, actorOf(c), change.number);
+    const outcome = await saveControl(
+      context,
+      change.name,
+      change.before,
+      actorOf(c),
+      change.number,
+    );
     return answer(c, change.name, textOf(change.before), outcome);
   };
 

@@ -13,6 +13,7 @@ import { LogHub } from "./log_hub.ts";
 import { LoginGuard } from "./login_guard.ts";
 import { SessionStore } from "./session_store.ts";
 import { QueueSampler } from "./queue_view.ts";
+import { applyAdminWrite } from "./admin_writes.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
 
 export const TEST_PASSWORD = "correct horse battery staple";
@@ -69,6 +70,8 @@ export async function makeTestConsole(): Promise<TestConsole> {
     sessions: new SessionStore(),
     logins: new LoginGuard(),
     reload: () => reloads++,
+    // What the supervisor does with the role's admin-write message.
+    write: (write) => Promise.resolve(applyAdminWrite(home, write)),
     now: () => Date.now(),
     secure: false,
   };

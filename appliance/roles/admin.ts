@@ -4,7 +4,9 @@
  * what the supervisor feeds it (log records and counters, admin_feed.ts);
  * a reload needs nothing of it (it reads the home per request); on drain
  * it ends the live log streams and stops listening. Asking for a reload is
- * a message to the supervisor, as SIGHUP is.
+ * a message to the supervisor, as SIGHUP is, and so is every change to a
+ * control file or an account (admin-write): this isolate writes only
+ * HOME/admin.
  */
 import { type FromRole, rolePort, settingsFor } from "../ipc.ts";
 import { logEvent } from "../log.ts";
@@ -17,6 +19,7 @@ import { SessionStore } from "../admin/session_store.ts";
 import { QueueSampler } from "../admin/queue_view.ts";
 import type { CounterSnapshot } from "../log_counters.ts";
 import { LogCounters } from "../log_counters.ts";
+import type { AdminWrite, AdminWriteResult } from "../admin/admin_writes.ts";
 
 const post = (message: FromRole) => rolePort().postMessage(message);
 
@@ -26,6 +29,18 @@ const SAMPLE_MS = 60_000;
 let counters: CounterSnapshot = new LogCounters().snapshot();
 const log = new LogHub();
 let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+/** The admin-writes waiting for the supervisor's answer, by request number. */
+const writes = new Map<number, (result: AdminWriteResult) => void>();
+let nextWrite = 1;
+
+/** Asks the supervisor to make a change this isolate may not write (admin_writes.ts). */
+function askWrite(write: AdminWrite): Promise<AdminWriteResult> {
+  const request = nextWrite++;
+  return new Promise((resolve) => {
+    writes.set(request, resolve);
+    post({ type: "admin-write", request, write });
+  });
+}
 let sampler: ReturnType<typeof setInterval> | undefined;
 
 /** Runs the role inside a Worker. */
@@ -43,6 +58,7 @@ export function runAdminWorker(): void {
         sessions: new SessionStore(),
         logins: new LoginGuard(),
         reload: () => post({ type: "reload-request" }),
+        write: askWrite,
         now: () => Date.now(),
         secure: false,
       };
@@ -61,6 +77,10 @@ export function runAdminWorker(): void {
     "admin-feed": (message) => {
       counters = message.counters;
       log.add(message.records);
+    },
+    "admin-write-result": (message) => {
+      writes.get(message.request)?.(message.result);
+      writes.delete(message.request);
     },
     reload: (message) => post({ type: "reloaded", round: message.round, errors: [] }),
     drain: async () => {

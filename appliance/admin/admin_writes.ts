@@ -1,0 +1,71 @@
+/**
+ * The console's changes to the home outside HOME/admin: a control file
+ * written or removed, a mailbox's password or quotas. The admin isolate may
+ * not write those files itself (role_table.ts); it posts each change to the
+ * supervisor (`admin-write`), which applies it here and answers with the
+ * outcome. Only these three kinds exist, so the console cannot ask for any
+ * other write; a control file must be one qmd reads (the controls table).
+ */
+import { homePaths } from "../../config/home.ts";
+import { AccountStore } from "../accounts/store.ts";
+import { AccountError } from "../accounts/account_names.ts";
+import { isEditableControl } from "./control_check.ts";
+
+/** One change the console asks for. */
+export type AdminWrite =
+  /** Replaces control/NAME with these bytes, or removes it (null). */
+  | { kind: "control"; name: string; bytes: Uint8Array | null }
+  | { kind: "password"; address: string; password: string; challengeAuth: boolean }
+  | { kind: "quota"; address: string; quotaBytes?: number; quotaMessages?: number };
+
+/** What became of it: done, or refused with the reason and an HTTP status. */
+export type AdminWriteResult =
+  | { ok: true }
+  | { ok: false; error: string; status: 400 | 404 | 500 };
+
+/** Applies one change (in the supervisor). Never throws: a failure is the result. */
+export function applyAdminWrite(home: string, write: AdminWrite): AdminWriteResult {
+  try {
+    if (write.kind === "control") {
+      writeControlFile(home, write.name, write.bytes);
+      return { ok: true };
+    }
+    const store = AccountStore.open(home);
+    try {
+      if (write.kind === "password") {
+        store.setPassword(write.address, write.password, { challengeAuth: write.challengeAuth });
+      } else {
+        store.setQuota(write.address, {
+          quotaBytes: write.quotaBytes,
+          quotaMessages: write.quotaMessages,
+        });
+      }
+    } finally {
+      store.close();
+    }
+    return { ok: true };
+  } catch (error) {
+    if (error instanceof AccountError) {
+      return { ok: false, error: error.message, status: error.kind === "missing" ? 404 : 400 };
+    }
+    return { ok: false, error: (error as Error).message, status: 500 };
+  }
+}
+
+/** Replaces control/NAME atomically (a temporary file, then rename), or removes it. */
+function writeControlFile(home: string, name: string, bytes: Uint8Array | null): void {
+  if (!isEditableControl(name)) throw new Error(`control/${name} is not a file qmd reads`);
+  const path = `${homePaths(home).control}/${name}`;
+  if (bytes === null) {
+    try {
+      Deno.removeSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return;
+  }
+  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  const temporary = `${path}.admin-tmp`;
+  Deno.writeFileSync(temporary, bytes, { mode: 0o644 });
+  Deno.renameSync(temporary, path);
+}
