@@ -9,7 +9,6 @@ import type { Credentials, VerifyResult } from "./auth/sasl_server.ts";
 import type { TlsFiles } from "./tls/tls_files.ts";
 import type { Lookup, LookupAnswer } from "./filters/filter.ts";
 import type { CounterSnapshot } from "./log_counters.ts";
-import type { AdminWrite, AdminWriteResult } from "./admin/admin_writes.ts";
 
 /** The roles the supervisor runs. */
 export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";
@@ -188,6 +187,18 @@ export const LOOKUP_ROLES: Readonly<Partial<Record<Lookup["kind"], RoleName>>> =
   recipient: "local",
   greylist: "auth",
 };
+
+/** A change the admin console asks the supervisor to make (admin/admin_writes.ts applies it). */
+export type AdminWrite =
+  /** Replaces control/NAME with these bytes, or removes it (null). */
+  | { kind: "control"; name: string; bytes: Uint8Array | null }
+  | { kind: "password"; address: string; password: string; challengeAuth: boolean }
+  | { kind: "quota"; address: string; quotaBytes?: number; quotaMessages?: number };
+
+/** What became of an AdminWrite: done, or refused with the reason and an HTTP status. */
+export type AdminWriteResult =
+  | { ok: true }
+  | { ok: false; error: string; status: 400 | 404 | 500 };
 
 /** qmail-send's two channels: qmail-lspawn's and qmail-rspawn's. */
 export type DeliveryChannel = "local" | "remote";

@@ -11,17 +11,9 @@ import { AccountStore } from "../accounts/store.ts";
 import { AccountError } from "../accounts/account_names.ts";
 import { isEditableControl } from "./control_check.ts";
 
-/** One change the console asks for. */
-export type AdminWrite =
-  /** Replaces control/NAME with these bytes, or removes it (null). */
-  | { kind: "control"; name: string; bytes: Uint8Array | null }
-  | { kind: "password"; address: string; password: string; challengeAuth: boolean }
-  | { kind: "quota"; address: string; quotaBytes?: number; quotaMessages?: number };
+import type { AdminWrite, AdminWriteResult } from "../ipc.ts";
 
-/** What became of it: done, or refused with the reason and an HTTP status. */
-export type AdminWriteResult =
-  | { ok: true }
-  | { ok: false; error: string; status: 400 | 404 | 500 };
+export type { AdminWrite, AdminWriteResult } from "../ipc.ts";
 
 /** Applies one change (in the supervisor). Never throws: a failure is the result. */
 export function applyAdminWrite(home: string, write: AdminWrite): AdminWriteResult {
