@@ -8,6 +8,7 @@
 import { Buffer } from "node:buffer";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { hashPassword, verifyPasswordHash } from "../accounts/password_hash.ts";
+import { writeFileAtomically } from "../control_files.ts";
 
 /** Where the console keeps its state. */
 export function adminPaths(home: string) {
@@ -34,12 +35,10 @@ function randomSecret(bytes: number): string {
   return randomBytes(bytes).toString("base64url");
 }
 
+/** Replaces a file of HOME/admin atomically, 0600 (control_files.ts's writer). */
 function writePrivate(path: string, text: string): void {
   Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.tmp`;
-  Deno.writeTextFileSync(temporary, text, { mode: 0o600 });
-  Deno.chmodSync(temporary, 0o600);
-  Deno.renameSync(temporary, path);
+  writeFileAtomically(path, new TextEncoder().encode(text), 0o600);
 }
 
 function readOrUndefined(path: string): string | undefined {

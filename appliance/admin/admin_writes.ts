@@ -10,6 +10,7 @@ import { homePaths } from "../../config/home.ts";
 import { AccountStore } from "../accounts/store.ts";
 import { AccountError } from "../accounts/account_names.ts";
 import { isEditableControl } from "./control_check.ts";
+import { writeFileAtomically } from "../control_files.ts";
 
 import type { AdminWrite, AdminWriteResult } from "../ipc.ts";
 
@@ -19,7 +20,7 @@ export type { AdminWrite, AdminWriteResult } from "../ipc.ts";
 export function applyAdminWrite(home: string, write: AdminWrite): AdminWriteResult {
   try {
     if (write.kind === "control") {
-      writeControlFile(home, write.name, write.bytes);
+      replaceControl(home, write.name, write.bytes);
       return { ok: true };
     }
     const store = AccountStore.open(home);
@@ -44,8 +45,11 @@ export function applyAdminWrite(home: string, write: AdminWrite): AdminWriteResu
   }
 }
 
-/** Replaces control/NAME atomically (a temporary file, then rename), or removes it. */
-function writeControlFile(home: string, name: string, bytes: Uint8Array | null): void {
+/**
+ * Replaces control/NAME as `qmd domain` does (control_files.ts: temporary
+ * file, fsync, rename, the old mode kept), or removes it.
+ */
+function replaceControl(home: string, name: string, bytes: Uint8Array | null): void {
   if (!isEditableControl(name)) throw new Error(`control/${name} is not a file qmd reads`);
   const path = `${homePaths(home).control}/${name}`;
   if (bytes === null) {
@@ -57,7 +61,5 @@ function writeControlFile(home: string, name: string, bytes: Uint8Array | null):
     return;
   }
   Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-  const temporary = `${path}.admin-tmp`;
-  Deno.writeFileSync(temporary, bytes, { mode: 0o644 });
-  Deno.renameSync(temporary, path);
+  writeFileAtomically(path, bytes, 0o644);
 }

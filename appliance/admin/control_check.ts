@@ -11,10 +11,27 @@ import { findControl } from "../../config/controls.ts";
 import { findControlProblems } from "../../config/check_controls.ts";
 import { adminPaths } from "./admin_state.ts";
 
-/** Whether `name` is a control file the console may write: in the table, a plain path. */
+/**
+ * Control files that hold a private key or a signing secret: the console
+ * neither shows nor writes them (change them on disk).
+ */
+const SECRET_CONTROLS: ReadonlySet<string> = new Set([
+  "servercert.pem",
+  "clientcert.pem",
+  "signkey",
+]);
+
+/** Whether the console may show control/`name`'s text: in the table, not a secret. */
+export function isShownControl(name: string): boolean {
+  return findControl(name) !== undefined && !SECRET_CONTROLS.has(name);
+}
+
+/**
+ * Whether `name` is a control file the console may write: shown, not a cdb
+ * (built by its command), a plain path (not a pattern such as tlshosts/<FQDN>.pem).
+ */
 export function isEditableControl(name: string): boolean {
-  const spec = findControl(name);
-  return spec !== undefined && spec.kind !== "cdb" && !name.split("/").includes("..");
+  return isShownControl(name) && findControl(name)?.kind !== "cdb" && !/[<>]|\.\./.test(name);
 }
 
 function copyTree(from: string, to: string): void {

@@ -13,7 +13,7 @@ import { homePaths } from "../../config/home.ts";
 import { CONTROLS, findControl } from "../../config/controls.ts";
 import type { AdminContext, AdminEnv, AdminRequest } from "./context.ts";
 import { actorOf, csrfOf, readInput, wantsJson } from "./context.ts";
-import { checkControlText, isEditableControl } from "./control_check.ts";
+import { checkControlText, isEditableControl, isShownControl } from "./control_check.ts";
 import { type ControlChange, findChange, listChanges, recordChange } from "./control_history.ts";
 import { diffLines } from "./line_diff.ts";
 import { csrfField, type Markup, notice, page } from "./html.ts";
@@ -91,6 +91,7 @@ export function controlsRoutes(context: AdminContext): Hono<AdminEnv> {
 
   const editor = (c: AdminRequest, name: string, text: string, errors: string[] = []): Markup => {
     const spec = findControl(name);
+    const editable = isEditableControl(name);
     const csrf = csrfOf(c);
     const changes = listChanges(home, name).reverse();
     const change = (entry: ControlChange) =>
@@ -113,11 +114,19 @@ export function controlsRoutes(context: AdminContext): Hono<AdminEnv> {
       html`<p>${spec?.meaning ?? ""} Default: ${spec?.default ?? "none"}. Kind: ${spec?.kind}.
 Read by: ${spec?.readers.join(", ")}.</p>
 ${notice("ok", c.req.query("ok"))}${errors.length > 0 ? notice("error", errors.join("\n")) : ""}
-<form method="post" action="/controls/file">${csrfField(csrf)}
+${
+        editable
+          ? html`<form method="post" action="/controls/file">${csrfField(csrf)}
 <input type="hidden" name="name" value="${name}">
 <textarea name="text" spellcheck="false">\n${text}</textarea>
 <p><button>Check and save</button> (applied with a reload, as kill -HUP does)</p>
-</form>
+</form>`
+          : html`<p>${
+            isShownControl(name)
+              ? "Not edited here: it is built by its command or names a pattern."
+              : "It holds a key or a secret: not shown or changed here; edit it on disk."
+          }</p>${isShownControl(name) ? html`<pre>${text}</pre>` : ""}`
+      }
 <h2>History</h2>
 ${changes.length === 0 ? html`<p>No changes made from the console yet.</p>` : changes.map(change)}`,
     );
@@ -172,7 +181,9 @@ ${changes.length === 0 ? html`<p>No changes made from the console yet.</p>` : ch
     return c.json({
       name,
       exists: bytes !== null,
-      text: textOf(bytes),
+      editable: isEditableControl(name),
+      // A key or secret is never sent.
+      text: isShownControl(name) ? textOf(bytes) : null,
       history: listChanges(home, name).map(describeChange),
     });
   });
@@ -189,7 +200,8 @@ ${changes.length === 0 ? html`<p>No changes made from the console yet.</p>` : ch
   app.get("/controls/file", (c) => {
     const name = c.req.query("name") ?? "";
     if (findControl(name) === undefined) return c.text(`unknown control/${name}`, 404);
-    return c.html(editor(c, name, textOf(readControlBytes(home, name))));
+    const text = isShownControl(name) ? textOf(readControlBytes(home, name)) : "";
+    return c.html(editor(c, name, text));
   });
 
   app.get("/controls", (c) => {

@@ -161,3 +161,34 @@ Deno.test("controls: rollback restores the file's bytes exactly, and removes a f
     await console.close();
   }
 });
+
+Deno.test("controls: a file holding a key is neither shown nor written; a cdb is shown, not edited", async () => {
+  const console = await makeTestConsole();
+  try {
+    const session = await console.login();
+    Deno.writeTextFileSync(
+      `${console.home}/control/servercert.pem`,
+      "-----BEGIN PRIVATE KEY-----\n",
+    );
+    const page = await (await console.request("/controls/file?name=servercert.pem", {
+      cookie: session.cookie,
+    })).text();
+    assert(!page.includes("PRIVATE KEY"));
+    assert(!page.includes("<textarea"));
+    const api = await (await console.request("/api/controls/file?name=servercert.pem", {
+      cookie: session.cookie,
+    })).json();
+    assertEquals([api.text, api.editable], [null, false]);
+    for (const name of ["servercert.pem", "signkey", "morercpthosts.cdb", "tlshosts/<FQDN>.pem"]) {
+      const refused = await postJson(console, session, "/api/controls/file", { name, text: "x\n" });
+      assertEquals(refused.status, 400, name);
+      await refused.body?.cancel();
+    }
+    assertEquals(
+      Deno.readTextFileSync(`${console.home}/control/servercert.pem`),
+      "-----BEGIN PRIVATE KEY-----\n",
+    );
+  } finally {
+    await console.close();
+  }
+});
