@@ -49,8 +49,8 @@ interface OptionsByRole {
   remote: { role: "remote"; maxPerDestination?: number; idleMs?: number };
   /** auth publishes which challenge mechanisms can succeed into this table. */
   auth: { role: "auth"; authCapabilities: SharedArrayBuffer };
-  /** The console's address (port resolved: never 0). */
-  admin: { role: "admin"; listen: { host: string; port: number } };
+  /** The console's address (port resolved: never 0); tls: HTTPS with control/servercert.pem. */
+  admin: { role: "admin"; listen: { host: string; port: number }; tls: boolean };
 }
 
 /** The roles the supervisor starts. */
@@ -68,7 +68,7 @@ export interface RoleSettings<R extends StartedRole = StartedRole> {
   /** Environment layered for the role (QMAILQUEUE, DATABYTES, RELAYCLIENT, ...). */
   env: Record<string, string>;
   options: OptionsFor<R>;
-  /** smtpd, pop3d: the TLS files the supervisor checked (the last good ones). */
+  /** smtpd, pop3d, admin: the TLS files the supervisor checked (the last good ones). */
   tls?: TlsFiles;
   /** The isolate's count of log records posted and not yet written (log_backlog.ts). */
   logBacklog?: SharedArrayBuffer;

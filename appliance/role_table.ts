@@ -41,8 +41,8 @@ export interface RoleTableOptions {
   env: Record<string, string>;
   /** The failed-login table (AuthFailures.createBuffer), kept by `qmd start` for `qmd unblock`. */
   authFailures?: SharedArrayBuffer;
-  /** The admin console's address (a real port, not 0); none = no admin role. */
-  admin?: { host: string; port: number };
+  /** The admin console's address (a real port, not 0) and whether it serves HTTPS; none = off. */
+  admin?: { host: string; port: number; tls?: boolean };
 }
 
 /** One role: its Worker module, how many isolates, their permissions and start options. */
@@ -151,7 +151,11 @@ function accountsPaths(accounts: string): string[] {
  * supervisor on its request (admin/admin_writes.ts). It listens on its one
  * address and connects nowhere.
  */
-function adminRoleSpec(home: string, listen: { host: string; port: number }): RoleSpec {
+function adminRoleSpec(
+  home: string,
+  admin: { host: string; port: number; tls?: boolean },
+): RoleSpec {
+  const listen = { host: admin.host, port: admin.port };
   return {
     name: "admin",
     module: new URL("./roles/admin.ts", import.meta.url),
@@ -166,7 +170,7 @@ function adminRoleSpec(home: string, listen: { host: string; port: number }): Ro
       sys: false,
       import: false,
     },
-    options: () => ({ role: "admin", listen }),
+    options: () => ({ role: "admin", listen, tls: admin.tls ?? false }),
   };
 }
 

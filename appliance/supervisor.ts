@@ -168,7 +168,8 @@ export class Supervisor {
           env: this.#options.env,
           options: spec.options(index),
           logBacklog: role.logBacklog.buffer,
-          ...(TLS_ROLES.has(spec.name) ? { tls: this.#tls.files } : {}),
+          // The console serves HTTPS with the same certificate under --admin-tls.
+          ...(TLS_ROLES.has(spec.name) || spec.name === "admin" ? { tls: this.#tls.files } : {}),
         },
       } satisfies ToRole,
     );

@@ -165,3 +165,30 @@ Deno.test("admin e2e: qmd init prints the admin password once; --admin off start
     assertEquals(await qmd.stop(), 0);
   }
 });
+
+Deno.test("admin e2e: --admin-tls serves the console over HTTPS with control/servercert.pem", async () => {
+  const home = await makeInitedHome();
+  const qmd = await startQmd(home, { workers: 1, extraArgs: ["--admin-tls"] });
+  const pem = Deno.readTextFileSync(`${home}/control/servercert.pem`);
+  const certificate = pem.slice(pem.indexOf("-----BEGIN CERTIFICATE-----"));
+  const client = Deno.createHttpClient({ caCerts: [certificate] });
+  try {
+    const port = Number(/admin: +https:\/\/127\.0\.0\.1:(\d+)/.exec(qmd.output())?.[1] ?? 0);
+    assert(port > 0, qmd.output());
+    const login = await fetch(`https://127.0.0.1:${port}/login`, { client });
+    assertEquals(login.status, 200);
+    // Over HTTPS the cookies are Secure.
+    const cookie = login.headers.getSetCookie().find((line) => line.startsWith("qmd_login="));
+    assertStringIncludes(cookie ?? "", "Secure");
+    await login.body?.cancel();
+    // Plain HTTP on that port gets no console.
+    const plain = await fetch(`http://127.0.0.1:${port}/login`).then(
+      (response) => response.status,
+      () => "refused",
+    );
+    assert(plain !== 200, `plain HTTP answered ${plain}`);
+  } finally {
+    client.close();
+    assertEquals(await qmd.stop(), 0);
+  }
+});

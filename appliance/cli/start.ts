@@ -28,7 +28,7 @@ import { exitCodeFor, MailError } from "../mail_error.ts";
 
 const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--submission ADDR:PORT ...]
                  [--smtps ADDR:PORT ...] [--pop3 ADDR:PORT ...] [--pop3s ADDR:PORT ...]
-                 [--admin ADDR:PORT|off] [--smtpd-workers N]
+                 [--admin ADDR:PORT|off] [--admin-tls] [--smtpd-workers N]
                  [--log-format text|json] [--grace SECONDS]
 
 Runs the appliance in the foreground with its log on stdout (the banner goes
@@ -41,6 +41,7 @@ to stderr with --log-format json, so stdout holds JSON lines only).
   --pop3s ADDR:PORT   a POP3S listener, TLS from the first byte (default 127.0.0.1:2995)
                       (--submission, --smtps, --pop3, --pop3s off: no such listener)
   --admin ADDR:PORT   the admin console and /metrics (default 127.0.0.1:8025; off: none)
+  --admin-tls         serve the console over HTTPS with control/servercert.pem
   --smtpd-workers N   smtpd isolates sharing each port (default: number of CPUs)
   --log-format F      text (qmail's lines with a timestamp) or json (one object a line)
   --grace SECONDS     how long SIGTERM waits for sessions and deliveries (default 10)
@@ -136,6 +137,7 @@ export async function main(args: string[]): Promise<number> {
       pop3s: { type: "string", multiple: true },
       "smtpd-workers": { type: "string" },
       admin: { type: "string" },
+      "admin-tls": { type: "boolean" },
       "log-format": { type: "string" },
       grace: { type: "string" },
     },
@@ -172,6 +174,10 @@ export async function main(args: string[]): Promise<number> {
       `bad --admin address ${JSON.stringify(adminText)}, expected ADDR:PORT or off`,
     );
   }
+  const adminTls = values["admin-tls"] ?? false;
+  if (adminTls && admin === undefined) {
+    return usageError("qmd start", "--admin-tls needs the console on (not --admin off)");
+  }
   const workers = Number(values["smtpd-workers"] ?? navigator.hardwareConcurrency ?? 1);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     return usageError("qmd start", "--smtpd-workers must be a whole number from 1 to 64");
@@ -201,6 +207,8 @@ export async function main(args: string[]): Promise<number> {
     // address, found free and its port chosen, is let go for the admin isolate to take.
     await prepared.held.pop()?.release();
   }
+  // The console's address as held (port 0 resolved), and whether it serves HTTPS.
+  const adminConsole = admin === undefined ? undefined : { ...admin, tls: adminTls };
   const env = Deno.env.toObject();
   // The name this process was started under is not the roles' programs' name.
   delete env.QMD_ARGV0;
@@ -211,7 +219,7 @@ export async function main(args: string[]): Promise<number> {
     smtp: smtp.filter((address) => !isPop3(address)),
     pop3: smtp.filter(isPop3),
     smtpdWorkers: workers,
-    admin,
+    admin: adminConsole,
     logFormat,
     graceSeconds,
     env,
@@ -240,7 +248,7 @@ export async function main(args: string[]): Promise<number> {
     listeners: smtp,
     fresh: prepared.created,
     notes: prepared.notes,
-    admin,
+    admin: adminConsole,
     adminPassword: prepared.adminPassword,
     tls: supervisor.tlsStatus(),
     json: logFormat === "json",

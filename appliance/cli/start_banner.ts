@@ -20,8 +20,8 @@ export interface BannerFacts {
   json: boolean;
   /** What `qmd init` noted while making or completing the home (e.g. why me is localhost). */
   notes?: string[];
-  /** The admin console's address, when it runs. */
-  admin?: { host: string; port: number };
+  /** The admin console's address, when it runs, and whether it serves HTTPS. */
+  admin?: { host: string; port: number; tls?: boolean };
   /** The admin password this start made: shown once. */
   adminPassword?: string;
   /** The command that runs qmd (default: qmdCommand()). */
@@ -77,7 +77,9 @@ export function formatBanner(facts: BannerFacts): string {
     `  admin:    ${
       facts.admin === undefined
         ? "off"
-        : `http://${formatListenAddress(facts.admin.host, facts.admin.port)}/   (console, ` +
+        : `${facts.admin.tls ? "https" : "http"}://${
+          formatListenAddress(facts.admin.host, facts.admin.port)
+        }/   (console, ` +
           `JSON API, /metrics)`
     }`,
     ...(facts.adminPassword === undefined

@@ -159,6 +159,11 @@ Deno.test("banner: the admin console's URL, and a password made by this start sh
     line(on, "admin password"),
     "  admin password: s3cret-Pass   (shown once; change it with qmd admin passwd)",
   );
+  const https = formatBanner({ ...base, admin: { host: "::1", port: 8443, tls: true } });
+  assertEquals(
+    line(https, "admin"),
+    "  admin:    https://[::1]:8443/   (console, JSON API, /metrics)",
+  );
   const off = formatBanner(base);
   assertEquals(line(off, "admin"), "  admin:    off");
   assert(!off.includes("admin password"));

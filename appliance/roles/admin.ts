@@ -11,6 +11,7 @@
 import { type FromRole, rolePort, settingsFor } from "../ipc.ts";
 import { logEvent } from "../log.ts";
 import { runRoleLoop } from "./worker_loop.ts";
+import { formatListenAddress } from "../net/listen_probe.ts";
 import { createAdminApp } from "../admin/app.ts";
 import type { AdminContext } from "../admin/context.ts";
 import { LogHub } from "../admin/log_hub.ts";
@@ -49,6 +50,13 @@ export function runAdminWorker(): void {
     start: (message) => {
       const settings = settingsFor(message.settings, "admin");
       const { host, port } = settings.options.listen;
+      const certificate = settings.options.tls ? settings.tls?.server : undefined;
+      if (settings.options.tls && certificate === undefined) {
+        throw new Error(
+          "--admin-tls needs a usable control/servercert.pem (key and certificate); see the tls line",
+        );
+      }
+      const scheme = certificate === undefined ? "http" : "https";
       const queue = new QueueSampler(settings.home);
       const context: AdminContext = {
         home: settings.home,
@@ -60,7 +68,7 @@ export function runAdminWorker(): void {
         reload: () => post({ type: "reload-request" }),
         write: askWrite,
         now: () => Date.now(),
-        secure: false,
+        secure: certificate !== undefined,
       };
       const app = createAdminApp(context);
       queue.sample();
@@ -68,8 +76,11 @@ export function runAdminWorker(): void {
       server = Deno.serve({
         hostname: host,
         port,
+        // The certificate the mail listeners serve, as the supervisor last found it good.
+        ...(certificate === undefined ? {} : { cert: certificate.chain, key: certificate.key }),
         onListen: () => {
-          logEvent("admin_listen", `admin: console on http://${host}:${port}/`, { host, port });
+          const where = `${scheme}://${formatListenAddress(host, port)}/`;
+          logEvent("admin_listen", `admin: console on ${where}`, { host, port });
           post({ type: "ready" });
         },
       }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr.hostname }));
