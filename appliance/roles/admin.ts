@@ -30,6 +30,7 @@ const SAMPLE_MS = 60_000;
 let counters: CounterSnapshot = new LogCounters().snapshot();
 const log = new LogHub();
 let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+let sampler: ReturnType<typeof setInterval> | undefined;
 /** The admin-writes waiting for the supervisor's answer, by request number. */
 const writes = new Map<number, (result: AdminWriteResult) => void>();
 let nextWrite = 1;
@@ -42,7 +43,6 @@ function askWrite(write: AdminWrite): Promise<AdminWriteResult> {
     post({ type: "admin-write", request, write });
   });
 }
-let sampler: ReturnType<typeof setInterval> | undefined;
 
 /** Runs the role inside a Worker. */
 export function runAdminWorker(): void {
