@@ -78,6 +78,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "qmail-newu: compile users/assign into users/cdb",
     load: () => import("./appliance/cli/newu.ts"),
   },
+  admin: {
+    summary: "the admin console's password (passwd) and API tokens (token)",
+    load: () => import("./appliance/cli/admin.ts"),
+  },
   recipients: {
     summary: "qmail-recipients: compile users/recipients into users/recipients.cdb",
     load: () => import("./appliance/cli/recipients.ts"),

@@ -41,4 +41,6 @@ export const COMPILE_INCLUDES: readonly string[] = [
   "appliance/roles/auth.ts",
   "appliance/roles/remote.ts",
   "appliance/roles/pop3d.ts",
+  // The admin console; its assets are TypeScript strings (admin/assets.ts), embedded with it.
+  "appliance/roles/admin.ts",
 ];

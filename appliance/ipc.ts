@@ -10,6 +10,8 @@ import type { TlsFiles } from "./tls/tls_files.ts";
 import type { Lookup, LookupAnswer } from "./filters/filter.ts";
 import type { QueueReply, QueueRequest } from "./queue/control_request.ts";
 
+import type { CounterSnapshot } from "./log_counters.ts";
+
 /** The roles the supervisor runs. */
 export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";
 
@@ -49,9 +51,11 @@ interface OptionsByRole {
   remote: { role: "remote"; maxPerDestination?: number; idleMs?: number };
   /** auth publishes which challenge mechanisms can succeed into this table. */
   auth: { role: "auth"; authCapabilities: SharedArrayBuffer };
+  /** The console's address (port resolved: never 0); tls: HTTPS with control/servercert.pem. */
+  admin: { role: "admin"; listen: { host: string; port: number }; tls: boolean };
 }
 
-/** The roles the supervisor starts (the admin console is not a role yet). */
+/** The roles the supervisor starts. */
 export type StartedRole = keyof OptionsByRole;
 
 export type OptionsFor<R extends StartedRole> = OptionsByRole[R];
@@ -66,7 +70,7 @@ export interface RoleSettings<R extends StartedRole = StartedRole> {
   /** Environment layered for the role (QMAILQUEUE, DATABYTES, RELAYCLIENT, ...). */
   env: Record<string, string>;
   options: OptionsFor<R>;
-  /** smtpd, pop3d: the TLS files the supervisor checked (the last good ones). */
+  /** smtpd, pop3d, admin: the TLS files the supervisor checked (the last good ones). */
   tls?: TlsFiles;
   /** The isolate's count of log records posted and not yet written (log_backlog.ts). */
   logBacklog?: SharedArrayBuffer;
@@ -127,7 +131,11 @@ export type ToRole =
     answer: LookupAnswer;
   }
   /** The supervisor restarted a role; work in flight with it is lost. */
-  | { type: "peer-restarted"; role: RoleName };
+  | { type: "peer-restarted"; role: RoleName }
+  /** supervisor → admin: log records written since the last feed, and the counters now. */
+  | { type: "admin-feed"; records: LogRecord[]; counters: CounterSnapshot }
+  /** supervisor → admin: what became of one admin-write. */
+  | { type: "admin-write-result"; request: number; result: AdminWriteResult };
 
 /** Role → supervisor. */
 export type FromRole =
@@ -168,7 +176,11 @@ export type FromRole =
     answer: LookupAnswer;
   }
   /** A fatal configuration problem: the supervisor logs it and does not restart blindly. */
-  | { type: "fatal"; message: string };
+  | { type: "fatal"; message: string }
+  /** admin → supervisor: re-read the control files, as SIGHUP does. */
+  | { type: "reload-request" }
+  /** admin → supervisor: a change the admin isolate may not write itself (admin_writes.ts). */
+  | { type: "admin-write"; request: number; write: AdminWrite };
 
 /**
  * The role that answers each kind of filter lookup an smtpd isolate cannot
@@ -181,6 +193,44 @@ export const LOOKUP_ROLES: Readonly<Partial<Record<Lookup["kind"], RoleName>>> =
   recipient: "local",
   greylist: "auth",
 };
+
+/** The answer to a lookup no running role answers (LOOKUP_ROLES): try later. */
+export function unanswerableLookup(
+  message: FromRole & { type: "lookup" },
+  asker: RoleName,
+): ToRole {
+  return {
+    type: "lookup-result",
+    request: message.request,
+    worker: message.worker,
+    role: asker,
+    answer: { kind: "temporary", reason: `no role answers ${message.lookup.kind} lookups` },
+  };
+}
+
+/**
+ * Who is told `peer-restarted` when a role's isolate is started again, because
+ * what it had asked of the old one is lost: send (deliveries in flight with
+ * local and remote), smtpd (realrcptto's lookups with local; logins and
+ * greylisting with auth), pop3d (logins with auth).
+ */
+export const RESTART_WATCHERS: Readonly<Partial<Record<RoleName, readonly RoleName[]>>> = {
+  local: ["send", "smtpd"],
+  remote: ["send"],
+  auth: ["smtpd", "pop3d"],
+};
+
+/** A change the admin console asks the supervisor to make (admin/admin_writes.ts applies it). */
+export type AdminWrite =
+  /** Replaces control/NAME with these bytes, or removes it (null). */
+  | { kind: "control"; name: string; bytes: Uint8Array | null }
+  | { kind: "password"; address: string; password: string; challengeAuth: boolean }
+  | { kind: "quota"; address: string; quotaBytes?: number; quotaMessages?: number };
+
+/** What became of an AdminWrite: done, or refused with the reason and an HTTP status. */
+export type AdminWriteResult =
+  | { ok: true }
+  | { ok: false; error: string; status: 400 | 404 | 500 };
 
 /** qmail-send's two channels: qmail-lspawn's and qmail-rspawn's. */
 export type DeliveryChannel = "local" | "remote";

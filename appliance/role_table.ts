@@ -41,6 +41,8 @@ export interface RoleTableOptions {
   env: Record<string, string>;
   /** The failed-login table (AuthFailures.createBuffer), kept by `qmd start` for `qmd unblock`. */
   authFailures?: SharedArrayBuffer;
+  /** The admin console's address (a real port, not 0) and whether it serves HTTPS; none = off. */
+  admin?: { host: string; port: number; tls?: boolean };
 }
 
 /** One role: its Worker module, how many isolates, their permissions and start options. */
@@ -139,6 +141,37 @@ function intakePaths(queue: string): string[] {
 /** The accounts database and SQLite's files beside it. */
 function accountsPaths(accounts: string): string[] {
   return [accounts, `${accounts}-wal`, `${accounts}-shm`, `${accounts}-journal`];
+}
+
+/**
+ * The admin console: it reads the whole home (queue, controls, traces,
+ * accounts) and writes only its own state, HOME/admin (password hash,
+ * tokens, the control files' history, the scratch copy where an edit is
+ * checked). A control file or an account it changes is written by the
+ * supervisor on its request (admin/admin_writes.ts). It listens on its one
+ * address and connects nowhere.
+ */
+function adminRoleSpec(
+  home: string,
+  admin: { host: string; port: number; tls?: boolean },
+): RoleSpec {
+  const listen = { host: admin.host, port: admin.port };
+  return {
+    name: "admin",
+    module: new URL("./roles/admin.ts", import.meta.url),
+    count: 1,
+    permissions: {
+      read: [home],
+      write: [`${home}/admin`],
+      net: [`${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`],
+      env: false,
+      run: false,
+      ffi: false,
+      sys: false,
+      import: false,
+    },
+    options: () => ({ role: "admin", listen, tls: admin.tls ?? false }),
+  };
 }
 
 /**
@@ -301,6 +334,7 @@ export function roleTable(
       }),
     },
   ];
+  if (options.admin !== undefined) table.push(adminRoleSpec(options.home, options.admin));
   if (pop3.length > 0) {
     table.push({
       name: "pop3d",

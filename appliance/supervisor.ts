@@ -5,7 +5,15 @@
  * restarting crashed roles with backoff, and turning signals into reload,
  * flush and drain.
  */
-import { type FromRole, LOOKUP_ROLES, type RoleName, type ToRole } from "./ipc.ts";
+import {
+  type FromRole,
+  LOOKUP_ROLES,
+  RESTART_WATCHERS,
+  type RoleName,
+  type ToRole,
+  unanswerableLookup,
+} from "./ipc.ts";
+import { PendingRequests } from "./pending_requests.ts";
 import { formatLogRecord, logEvent, type LogFormat, type LogRecord, setLogSink } from "./log.ts";
 import { LogBacklog } from "./log_backlog.ts";
 import { StdoutLines } from "./stdout_lines.ts";
@@ -21,6 +29,9 @@ import { ReloadReport } from "./reload_report.ts";
 import { Takeovers } from "./listener_takeover.ts";
 import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
 import type { QueueReply, QueueRequest } from "./queue/control_request.ts";
+
+import { AdminFeed } from "./admin_feed.ts";
+import { answerAdminWrite } from "./admin/admin_writes.ts";
 
 export type { ListenAddress, RoleSpec } from "./role_table.ts";
 
@@ -84,11 +95,16 @@ export class Supervisor {
   /** Listener isolates handing over to successors with new permissions (listener_takeover.ts). */
   readonly #takeovers = new Takeovers<RunningRole>();
   /** Queue requests the send role has not answered yet, by number. */
-  readonly #queueRequests = new Map<number, (reply: QueueReply) => void>();
-  #nextQueueRequest = 1;
+  readonly #queueRequests = new PendingRequests<QueueReply>(QUEUE_REQUEST_TIMEOUT_MS);
+
+  /** Counts every record written and feeds the admin isolate (live log, dashboard, metrics). */
+  readonly #adminFeed: AdminFeed;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
+    const admin = options.admin !== undefined ||
+      (options.roles ?? []).some((spec) => spec.name === "admin");
+    this.#adminFeed = new AdminFeed((message) => this.#post("admin", message), admin);
     this.#tls = new TlsFilesWatch(options.home, (files) => {
       for (const name of TLS_ROLES) this.#post(name, { type: "tls", files });
     });
@@ -105,6 +121,7 @@ export class Supervisor {
 
   #writeLog(record: LogRecord): void {
     this.#writeLine(formatLogRecord(record, this.#options.logFormat));
+    this.#adminFeed.record(record);
   }
 
   /** Spawns every role and resolves when all have reported ready. Rejects on a fatal start error. */
@@ -170,7 +187,8 @@ export class Supervisor {
           env: this.#options.env,
           options: spec.options(index),
           logBacklog: role.logBacklog.buffer,
-          ...(TLS_ROLES.has(spec.name) ? { tls: this.#tls.files } : {}),
+          // The console serves HTTPS with the same certificate under --admin-tls.
+          ...(TLS_ROLES.has(spec.name) || spec.name === "admin" ? { tls: this.#tls.files } : {}),
         },
       } satisfies ToRole,
     );
@@ -207,16 +225,8 @@ export class Supervisor {
       const spec = this.#replacing.get(role)?.spec ?? role.spec;
       this.#replacing.delete(role);
       this.#spawn(spec, role.index, restarts);
-      if (role.spec.name === "local" || role.spec.name === "remote") {
-        this.#post("send", { type: "peer-restarted", role: role.spec.name });
-      }
-      if (role.spec.name === "local") {
-        // The realrcptto lookups it was answering are lost; smtpd answers them "try later".
-        this.#post("smtpd", { type: "peer-restarted", role: "local" });
-      }
-      if (role.spec.name === "auth") {
-        this.#post("smtpd", { type: "peer-restarted", role: "auth" });
-        this.#post("pop3d", { type: "peer-restarted", role: "auth" });
+      for (const peer of RESTART_WATCHERS[role.spec.name] ?? []) {
+        this.#post(peer, { type: "peer-restarted", role: role.spec.name });
       }
     }, delay);
   }
@@ -232,9 +242,17 @@ export class Supervisor {
         break;
       case "ready":
         role.ready = true;
+        // The console shows the counters and the records so far at once.
+        if (role.spec.name === "admin") this.#adminFeed.flush();
         for (const waiter of this.#readyWaiters.splice(0)) waiter();
         // A successor listens: the isolate it replaces stops accepting and finishes its sessions.
         this.#takeovers.ready(role)?.worker.postMessage({ type: "drain" } satisfies ToRole);
+        break;
+      case "reload-request":
+        this.reload();
+        break;
+      case "admin-write":
+        role.worker.postMessage(answerAdminWrite(this.#options.home, message));
         break;
       case "queued":
         this.#post("send", { type: "trigger" });
@@ -259,20 +277,7 @@ export class Supervisor {
         const owner = LOOKUP_ROLES[message.lookup.kind];
         if (owner !== undefined && this.#roles.some((each) => each.spec.name === owner)) {
           this.#post(owner, { ...message, role: role.spec.name });
-        } else {
-          role.worker.postMessage(
-            {
-              type: "lookup-result",
-              request: message.request,
-              worker: message.worker,
-              role: role.spec.name,
-              answer: {
-                kind: "temporary",
-                reason: `no role answers ${message.lookup.kind} lookups`,
-              },
-            } satisfies ToRole,
-          );
-        }
+        } else role.worker.postMessage(unanswerableLookup(message, role.spec.name));
         break;
       }
       case "lookup-result":
@@ -286,7 +291,7 @@ export class Supervisor {
         break;
       }
       case "queue-control-result":
-        this.#queueRequests.get(message.request)?.(message.reply);
+        this.#queueRequests.answer(message.request, message.reply);
         break;
       case "reloaded":
         this.#reloads.answer(message.round, roleKey(role), message.errors);
@@ -402,26 +407,18 @@ export class Supervisor {
    * the one writer of queue transitions) and its answer comes back here.
    */
   controlQueue(request: QueueRequest): Promise<QueueReply> {
-    const now = () => Math.floor(Date.now() / 1000);
+    const answer = (error: string): QueueReply => ({ now: unixNow(), by: "send role", error });
     const send = this.#roles.find((role) => role.spec.name === "send");
     if (send === undefined || !send.ready || this.#stopping || this.#replacing.has(send)) {
-      return Promise.resolve({ now: now(), by: "send role", error: "the send role is not ready" });
+      return Promise.resolve(answer("the send role is not ready"));
     }
-    const number = this.#nextQueueRequest++;
-    return new Promise<QueueReply>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#queueRequests.delete(number);
-        resolve({ now: now(), by: "send role", error: "the send role did not answer" });
-      }, QUEUE_REQUEST_TIMEOUT_MS);
-      this.#queueRequests.set(number, (reply) => {
-        clearTimeout(timer);
-        this.#queueRequests.delete(number);
-        resolve(reply);
-      });
-      send.worker.postMessage(
-        { type: "queue-control", request: number, action: request } satisfies ToRole,
-      );
-    });
+    return this.#queueRequests.ask(
+      (number) =>
+        send.worker.postMessage(
+          { type: "queue-control", request: number, action: request } satisfies ToRole,
+        ),
+      () => answer("the send role did not answer"),
+    );
   }
 
   /** SIGALRM or `qmd flush`: every queued delivery is due now. */
@@ -473,6 +470,7 @@ export class Supervisor {
   }
 
   #stopTimers(): void {
+    this.#adminFeed.stop();
     this.#tls.stop();
     this.#reloads.stop();
   }
@@ -484,6 +482,10 @@ export class Supervisor {
     for (const role of this.#roles) role.worker.terminate();
     this.#flushLines();
   }
+}
+
+function unixNow(): number {
+  return Math.floor(Date.now() / 1000);
 }
 
 /** How log lines and reload answers name an isolate: "smtpd 2". */

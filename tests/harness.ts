@@ -16,6 +16,8 @@ export interface RunningQmd {
   /** POP3 (STLS offered) and POP3S. */
   pop3Port: number;
   pop3sPort: number;
+  /** The admin console's port (0 when it is off). */
+  adminPort: number;
   process: Deno.ChildProcess;
   /** Everything the appliance printed so far. */
   output(): string;
@@ -129,6 +131,8 @@ export async function startQmd(
       "127.0.0.1:0",
       "--pop3s",
       "127.0.0.1:0",
+      "--admin",
+      "127.0.0.1:0",
       "--smtpd-workers",
       String(options.workers ?? 2),
       "--grace",
@@ -163,6 +167,7 @@ export async function startQmd(
     smtpsPort: listenerPort("smtps"),
     pop3Port: listenerPort("pop3"),
     pop3sPort: listenerPort("pop3s"),
+    adminPort: Number(/admin: +http:\/\/127\.0\.0\.1:(\d+)/.exec(text)?.[1] ?? 0),
     process: child,
     output: () => text,
     async stop() {

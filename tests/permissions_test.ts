@@ -290,3 +290,36 @@ Deno.test("permissions: local and pop3d get the homes of users/cdb when it exist
   assertEquals(homesOf("local"), [[], []]);
   await Deno.remove(home, { recursive: true });
 });
+
+Deno.test("permissions: the admin console reads the home and writes only HOME/admin; its net is its address", async () => {
+  const home = await Deno.makeTempDir();
+  Deno.mkdirSync(`${home}/control`);
+  Deno.mkdirSync(`${home}/admin`);
+  Deno.mkdirSync(`${home}/queue/todo`, { recursive: true });
+  Deno.writeTextFileSync(`${home}/control/me`, "mx.example.test\n");
+  Deno.writeTextFileSync(`${home}/accounts.sqlite`, "db");
+  const options = { ...optionsFor(home), admin: { host: "127.0.0.1", port: 8025 } };
+  const admin = roleTable(options).find((role) => role.name === "admin")!;
+  assertEquals(admin.permissions.net, ["127.0.0.1:8025"]);
+  assertEquals(admin.permissions.run, false);
+  const results = await probe(admin.permissions, [
+    `${home}/control/me`,
+    `${home}/accounts.sqlite`,
+    "/etc/hostname",
+  ], [
+    `${home}/admin/history`,
+    `${home}/control/rcpthosts`,
+    `${home}/accounts.sqlite`,
+    `${home}/queue/todo/1`,
+  ]);
+  assertEquals(results[`read ${home}/control/me`], "allowed");
+  assertEquals(results[`read ${home}/accounts.sqlite`], "allowed");
+  assertEquals(results["read /etc/hostname"], "NotCapable");
+  assertEquals(results[`write ${home}/admin/history`], "allowed");
+  assertEquals(results[`write ${home}/control/rcpthosts`], "NotCapable");
+  assertEquals(results[`write ${home}/accounts.sqlite`], "NotCapable");
+  assertEquals(results[`write ${home}/queue/todo/1`], "NotCapable");
+  // No console unless asked for.
+  assertEquals(roleTable(optionsFor(home)).some((role) => role.name === "admin"), false);
+  await Deno.remove(home, { recursive: true });
+});

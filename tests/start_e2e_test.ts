@@ -14,7 +14,18 @@ import { freePort } from "../appliance/net/free_port.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Every listener but SMTP off, so a test needs (and holds) one port only. */
-const ONLY_SMTP = ["--submission", "off", "--smtps", "off", "--pop3", "off", "--pop3s", "off"];
+const ONLY_SMTP = [
+  "--submission",
+  "off",
+  "--smtps",
+  "off",
+  "--pop3",
+  "off",
+  "--pop3s",
+  "off",
+  "--admin",
+  "off",
+];
 
 /** A `qmd start` whose stdout and stderr are kept apart. */
 function spawnStart(args: string[]) {

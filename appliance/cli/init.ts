@@ -13,6 +13,7 @@ import { changeMe } from "../home/change_me.ts";
 import { isValidHostname } from "../accounts/account_names.ts";
 import { errorText } from "../deliver/delivery_error.ts";
 import { EXIT } from "../exit_codes.ts";
+import { formatAdminPasswordLine } from "./admin.ts";
 
 const NAME = "qmd init";
 
@@ -57,10 +58,11 @@ export async function main(args: string[]): Promise<number> {
   const home = resolveHome(parsed.values.home);
   let created: string[];
   let notes: string[];
+  let adminPassword: string | undefined;
   let changed: string[] = [];
   try {
     if (me !== undefined) changed = await changeMe(home, me);
-    ({ created, notes } = await initHome(home, { me }));
+    ({ created, notes, adminPassword } = await initHome(home, { me }));
     giveToHomeOwner(home, created.map((path) => `${home}/${path}`));
   } catch (error) {
     for (const line of changed) console.log(`${NAME}: ${line}`);
@@ -73,7 +75,7 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.temporary;
   }
   for (const line of changed) console.log(`${NAME}: ${line}`);
-  if (created.length === 0 && changed.length === 0) {
+  if (created.length === 0 && changed.length === 0 && adminPassword === undefined) {
     console.log(`${NAME}: ${home} is complete; nothing to create`);
   }
   const queue = created.filter((path) => path.startsWith("queue/"));
@@ -84,5 +86,6 @@ export async function main(args: string[]): Promise<number> {
     console.log(`${NAME}: created ${queue.length} queue entries under ${home}/queue`);
   }
   for (const note of notes) console.log(`${NAME}: note: ${note}`);
+  if (adminPassword !== undefined) console.log(formatAdminPasswordLine(adminPassword));
   return EXIT.ok;
 }

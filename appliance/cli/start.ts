@@ -7,14 +7,9 @@
  * and turns signals into drain (TERM, INT), reload (HUP) and flush (ALRM).
  */
 import { parseCommand, usageError } from "./args.ts";
-import { homePaths, resolveHome } from "../../config/home.ts";
-import { loadTcpRules } from "../../config/tcprules.ts";
+import { resolveHome } from "../../config/home.ts";
+import { findControlProblems } from "../../config/check_controls.ts";
 import type { ListenerKind } from "../ipc.ts";
-import { loadSmtpdControls } from "../../config/smtpd.ts";
-import { loadPop3dControls } from "../../config/pop3d.ts";
-import { readSendControls } from "../../config/send.ts";
-import { loadRemoteControls } from "../../config/remote.ts";
-import { controlErrorMessages, ControlErrors, loadAllControls } from "../../config/control.ts";
 import { initHome } from "../home/init_home.ts";
 import { type ListenAddress, Supervisor } from "../supervisor.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
@@ -34,7 +29,7 @@ import { exitCodeFor, MailError } from "../mail_error.ts";
 
 const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--submission ADDR:PORT ...]
                  [--smtps ADDR:PORT ...] [--pop3 ADDR:PORT ...] [--pop3s ADDR:PORT ...]
-                 [--smtpd-workers N]
+                 [--admin ADDR:PORT|off] [--admin-tls] [--smtpd-workers N]
                  [--log-format text|json] [--grace SECONDS]
 
 Runs the appliance in the foreground with its log on stdout (the banner goes
@@ -46,6 +41,8 @@ to stderr with --log-format json, so stdout holds JSON lines only).
   --pop3 ADDR:PORT    a POP3 listener, STLS offered (default 127.0.0.1:2110)
   --pop3s ADDR:PORT   a POP3S listener, TLS from the first byte (default 127.0.0.1:2995)
                       (--submission, --smtps, --pop3, --pop3s off: no such listener)
+  --admin ADDR:PORT   the admin console and /metrics (default 127.0.0.1:8025; off: none)
+  --admin-tls         serve the console over HTTPS with control/servercert.pem
   --smtpd-workers N   smtpd isolates sharing each port (default: number of CPUs)
   --log-format F      text (qmail's lines with a timestamp) or json (one object a line)
   --grace SECONDS     how long SIGTERM waits for sessions and deliveries (default 10)
@@ -90,27 +87,6 @@ function checkSendMutex(path: string): void {
 /** Deno's error text without the "(os error N)" that says nothing more. */
 function osErrorText(error: unknown): string {
   return (error as Error).message.replace(/ \(os error \d+\)/, "");
-}
-
-/**
- * Every control file the roles read at start, checked before any isolate
- * starts, so that each broken file is named (file and line) at once.
- */
-function checkControls(home: string, pop3: boolean): void {
-  try {
-    loadAllControls(() => {
-      loadSmtpdControls(home);
-      loadTcpRules(homePaths(home).tcpSmtp);
-      readSendControls(home);
-      loadRemoteControls(home);
-      if (pop3) loadPop3dControls(home);
-    });
-  } catch (error) {
-    if (error instanceof ControlErrors) {
-      throw new StartError(controlErrorMessages(error).join("\n"));
-    }
-    throw error;
-  }
 }
 
 /**
@@ -161,6 +137,8 @@ export async function main(args: string[]): Promise<number> {
       pop3: { type: "string", multiple: true },
       pop3s: { type: "string", multiple: true },
       "smtpd-workers": { type: "string" },
+      admin: { type: "string" },
+      "admin-tls": { type: "boolean" },
       "log-format": { type: "string" },
       grace: { type: "string" },
     },
@@ -189,6 +167,18 @@ export async function main(args: string[]): Promise<number> {
       smtp.push({ ...address, kind });
     }
   }
+  const adminText = values.admin ?? "127.0.0.1:8025";
+  const admin = adminText === "off" ? undefined : parseListen(adminText);
+  if (adminText !== "off" && admin === undefined) {
+    return usageError(
+      "qmd start",
+      `bad --admin address ${JSON.stringify(adminText)}, expected ADDR:PORT or off`,
+    );
+  }
+  const adminTls = values["admin-tls"] ?? false;
+  if (adminTls && admin === undefined) {
+    return usageError("qmd start", "--admin-tls needs the console on (not --admin off)");
+  }
   const workers = Number(values["smtpd-workers"] ?? navigator.hardwareConcurrency ?? 1);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     return usageError("qmd start", "--smtpd-workers must be a whole number from 1 to 64");
@@ -203,15 +193,23 @@ export async function main(args: string[]): Promise<number> {
   }
   const isPop3 = (address: ListenAddress) => address.kind === "pop3" || address.kind === "pop3s";
 
-  let prepared: { created: boolean; notes: string[]; held: HeldAddress[] };
+  let prepared: Prepared;
   try {
-    prepared = await prepare(home, smtp, smtp.some(isPop3));
+    // The admin address is held with the others; its port 0 becomes a real one too.
+    prepared = await prepare(home, [...smtp, ...(admin ? [admin] : [])], smtp.some(isPop3));
   } catch (error) {
     if (!(error instanceof StartError)) throw error;
     for (const line of error.message.split("\n")) console.error(`qmd: cannot start: ${line}`);
     return exitCodeFor(error);
   }
 
+  if (admin !== undefined) {
+    // Deno.serve cannot share a port (SO_REUSEPORT is unstable there): the console's
+    // address, found free and its port chosen, is let go for the admin isolate to take.
+    await prepared.held.pop()?.release();
+  }
+  // The console's address as held (port 0 resolved), and whether it serves HTTPS.
+  const adminConsole = admin === undefined ? undefined : { ...admin, tls: adminTls };
   const env = Deno.env.toObject();
   // The name this process was started under is not the roles' programs' name.
   delete env.QMD_ARGV0;
@@ -222,6 +220,7 @@ export async function main(args: string[]): Promise<number> {
     smtp: smtp.filter((address) => !isPop3(address)),
     pop3: smtp.filter(isPop3),
     smtpdWorkers: workers,
+    admin: adminConsole,
     logFormat,
     graceSeconds,
     env,
@@ -250,6 +249,8 @@ export async function main(args: string[]): Promise<number> {
     listeners: smtp,
     fresh: prepared.created,
     notes: prepared.notes,
+    admin: adminConsole,
+    adminPassword: prepared.adminPassword,
     tls: supervisor.tlsStatus(),
     json: logFormat === "json",
   });
@@ -278,6 +279,15 @@ export async function main(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+/** What prepare() made and holds. */
+interface Prepared {
+  created: boolean;
+  notes: string[];
+  held: HeldAddress[];
+  /** The admin password initHome made (a home without one): the banner shows it once. */
+  adminPassword?: string;
+}
+
 /**
  * Everything checked before an isolate starts: the home exists (created if
  * missing), its control files are usable, no other qmd runs on its queue,
@@ -289,13 +299,15 @@ async function prepare(
   home: string,
   addresses: ListenAddress[],
   pop3: boolean,
-): Promise<{ created: boolean; notes: string[]; held: HeldAddress[] }> {
+): Promise<Prepared> {
   let created: boolean;
   let notes: string[];
+  let adminPassword: string | undefined;
   try {
     const result = await initHome(home, {});
     created = result.created.length > 0;
     notes = result.notes;
+    adminPassword = result.adminPassword;
   } catch (error) {
     const exists = (() => {
       try {
@@ -307,8 +319,9 @@ async function prepare(
     const what = exists ? "complete" : "create";
     throw new StartError(`cannot ${what} the home ${home}: ${osErrorText(error)}`);
   }
-  checkControls(home, pop3);
+  const problems = findControlProblems(home, { pop3 });
+  if (problems.length > 0) throw new StartError(problems.join("\n"));
   checkSendMutex(queueLayoutFor(home).sendmutex);
   const held = await holdAddresses(addresses);
-  return { created, notes, held };
+  return { created, notes, held, adminPassword };
 }

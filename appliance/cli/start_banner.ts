@@ -8,6 +8,7 @@ import type { ListenAddress } from "../supervisor.ts";
 import type { TlsStatus } from "../tls/tls_files_watch.ts";
 import { formatListenAddress } from "../net/listen_probe.ts";
 import { qmdCommand, shellQuote } from "./launcher.ts";
+import { formatAdminPasswordLine } from "./admin.ts";
 
 export interface BannerFacts {
   home: string;
@@ -19,6 +20,10 @@ export interface BannerFacts {
   json: boolean;
   /** What `qmd init` noted while making or completing the home (e.g. why me is localhost). */
   notes?: string[];
+  /** The admin console's address, when it runs, and whether it serves HTTPS. */
+  admin?: { host: string; port: number; tls?: boolean };
+  /** The admin password this start made: shown once. */
+  adminPassword?: string;
   /** The command that runs qmd (default: qmdCommand()). */
   command?: string;
 }
@@ -69,6 +74,17 @@ export function formatBanner(facts: BannerFacts): string {
       note("pop3", served ? "STLS offered" : "no STLS: no certificate")
     }`,
     `  pop3s:    ${show("pop3s")}${tlsFirst("pop3s")}`,
+    `  admin:    ${
+      facts.admin === undefined
+        ? "off"
+        : `${facts.admin.tls ? "https" : "http"}://${
+          formatListenAddress(facts.admin.host, facts.admin.port)
+        }/   (console, ` +
+          `JSON API, /metrics)`
+    }`,
+    ...(facts.adminPassword === undefined
+      ? []
+      : [`  ${formatAdminPasswordLine(facts.adminPassword)}`]),
     ...tlsLines(home, me, tls),
     ...(facts.notes ?? []).map((note) => `  note:     ${note}`),
     `  log:      ${

@@ -140,3 +140,31 @@ Deno.test("banner: the login hint names only listeners that are on", () => {
     "Log in (SMTP AUTH on the submission port, POP3 with STLS or POP3S): you@example.test",
   );
 });
+
+Deno.test("banner: the admin console's URL, and a password made by this start shown once", () => {
+  const tls = { certificate: { kind: "none" as const }, problems: [] };
+  const base = { home: "/srv/qmd", listeners, fresh: true, json: false, command: "qmd", tls };
+  const line = (text: string, name: string) =>
+    text.split("\n").find((each) => each.startsWith(`  ${name}:`));
+  const on = formatBanner({
+    ...base,
+    admin: { host: "127.0.0.1", port: 8025 },
+    adminPassword: "s3cret-Pass",
+  });
+  assertEquals(
+    line(on, "admin"),
+    "  admin:    http://127.0.0.1:8025/   (console, JSON API, /metrics)",
+  );
+  assertEquals(
+    line(on, "admin password"),
+    "  admin password: s3cret-Pass   (shown once; change it with qmd admin passwd)",
+  );
+  const https = formatBanner({ ...base, admin: { host: "::1", port: 8443, tls: true } });
+  assertEquals(
+    line(https, "admin"),
+    "  admin:    https://[::1]:8443/   (console, JSON API, /metrics)",
+  );
+  const off = formatBanner(base);
+  assertEquals(line(off, "admin"), "  admin:    off");
+  assert(!off.includes("admin password"));
+});

@@ -35,6 +35,7 @@ import { makeFifo } from "../queue/trigger.ts";
 import { errorText } from "../deliver/delivery_error.ts";
 import { fileExists } from "../durable_file.ts";
 import { MailError } from "../mail_error.ts";
+import { createAdminPassword } from "../admin/admin_state.ts";
 
 export interface InitHomeOptions {
   /** This host's name (control/me); default from the host name, see defaultMe. */
@@ -48,6 +49,8 @@ export interface InitHomeResult {
   created: string[];
   /** What the operator should know about what was made, one sentence each. */
   notes: string[];
+  /** The admin console's password when this call made it (HOME/admin/password holds its hash). */
+  adminPassword?: string;
 }
 
 /** A home that cannot be made or used as it is; the message names the path. */
@@ -139,6 +142,8 @@ export async function initHome(
   };
 
   await makeHomeDirectory(home);
+  // The console's password, printed once by whoever called (qmd init, the first qmd start).
+  const adminPassword = createAdminPassword(home);
 
   dir(paths.control, 0o755);
   for (const [name, text] of Object.entries(formatInitialControls(me.toLowerCase()))) {
@@ -175,7 +180,7 @@ export async function initHome(
   dir(paths.trace, 0o750);
 
   makeQueue(paths.queue, dir, file, (path) => created.push(relative(path)));
-  return { created, notes };
+  return { created, notes, adminPassword };
 }
 
 /** control/me's first line, lower case; InitError when it is empty. */

@@ -173,7 +173,8 @@ function printable(bytes: Uint8Array): string {
 }
 
 /** Regular files below `dir`, recursively (`find DIR -type f`: symbolic links are not followed). */
-function countFiles(dir: string): number {
+/** Regular files under `dir`, at any depth (0 when it cannot be read). */
+export function countFiles(dir: string): number {
   let count = 0;
   for (const entry of readDirOrEmpty(dir)) {
     if (entry.isFile) count++;

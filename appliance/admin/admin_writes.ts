@@ -1,0 +1,77 @@
+/**
+ * The console's changes to the home outside HOME/admin: a control file
+ * written or removed, a mailbox's password or quotas. The admin isolate may
+ * not write those files itself (role_table.ts); it posts each change to the
+ * supervisor (`admin-write`), which applies it here and answers with the
+ * outcome. Only these three kinds exist, so the console cannot ask for any
+ * other write; a control file must be one qmd reads (the controls table).
+ */
+import { homePaths } from "../../config/home.ts";
+import { AccountStore } from "../accounts/store.ts";
+import { AccountError } from "../accounts/account_names.ts";
+import { isEditableControl } from "./control_check.ts";
+import { writeFileAtomically } from "../control_files.ts";
+
+import type { AdminWrite, AdminWriteResult, FromRole, ToRole } from "../ipc.ts";
+
+export type { AdminWrite, AdminWriteResult } from "../ipc.ts";
+
+/** The supervisor's answer to the admin isolate's `admin-write`: the change applied, or why not. */
+export function answerAdminWrite(
+  home: string,
+  message: FromRole & { type: "admin-write" },
+): ToRole {
+  return {
+    type: "admin-write-result",
+    request: message.request,
+    result: applyAdminWrite(home, message.write),
+  };
+}
+
+/** Applies one change (in the supervisor). Never throws: a failure is the result. */
+export function applyAdminWrite(home: string, write: AdminWrite): AdminWriteResult {
+  try {
+    if (write.kind === "control") {
+      replaceControl(home, write.name, write.bytes);
+      return { ok: true };
+    }
+    const store = AccountStore.open(home);
+    try {
+      if (write.kind === "password") {
+        store.setPassword(write.address, write.password, { challengeAuth: write.challengeAuth });
+      } else {
+        store.setQuota(write.address, {
+          quotaBytes: write.quotaBytes,
+          quotaMessages: write.quotaMessages,
+        });
+      }
+    } finally {
+      store.close();
+    }
+    return { ok: true };
+  } catch (error) {
+    if (error instanceof AccountError) {
+      return { ok: false, error: error.message, status: error.kind === "missing" ? 404 : 400 };
+    }
+    return { ok: false, error: (error as Error).message, status: 500 };
+  }
+}
+
+/**
+ * Replaces control/NAME as `qmd domain` does (control_files.ts: temporary
+ * file, fsync, rename, the old mode kept), or removes it.
+ */
+function replaceControl(home: string, name: string, bytes: Uint8Array | null): void {
+  if (!isEditableControl(name)) throw new Error(`control/${name} is not a file qmd reads`);
+  const path = `${homePaths(home).control}/${name}`;
+  if (bytes === null) {
+    try {
+      Deno.removeSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return;
+  }
+  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  writeFileAtomically(path, bytes, 0o644);
+}
