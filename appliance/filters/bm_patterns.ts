@@ -24,6 +24,7 @@
  * list is kept per list object, so each worker compiles a list once per reload.
  */
 import { asciiLower } from "../../config/ascii.ts";
+import { MIN_LENGTH, requiredLiteral } from "./required_literal.ts";
 
 /** One line of a list file, as written, with its 1-based line number. */
 export interface PatternLine {
@@ -125,87 +126,69 @@ function escapeRegExp(text: string): string {
 /**
  * A list compiled for matching. Lists run to thousands of lines, so a subject
  * is not tried against each in turn: address lines are one Map lookup each for
- * the whole string and its `@domain`, and the wildcard and regex lines are
- * first tried together as one alternation, which tells in one pass whether
- * any of them can match. Only then are they tried one by one, in file order,
- * to name the first that does. A negated line matches when its expression
- * does not, so a list with one has no such shortcut.
+ * the whole string and its `@domain`; a wildcard or regex line with a literal
+ * every match must contain (required_literal.ts) is run only when the subject
+ * contains it. The first line in file order that matches names the rule.
  */
 interface CompiledList {
   /** Address line text (lower-cased) to its first position in the list. */
   addresses: Map<string, number>;
   /** The wildcard and regex lines with their positions, in file order. */
-  scanned: { position: number; line: PatternLine; test: LineTest }[];
-  /** False only when no scanned line can match (the subject lower-cased). */
-  mayMatch: LineTest;
+  scanned: ScannedLine[];
+}
+
+interface ScannedLine {
+  position: number;
+  line: PatternLine;
+  test: LineTest;
+  /** Lower-cased; without it in the subject the expression cannot match. */
+  literal?: string;
+  /** A `!` line: it matches when its expression does not. */
+  negated: boolean;
 }
 
 /** Compiled lists by list object: one compilation per loaded list, dropped with it. */
 const compiled = new WeakMap<PatternList, CompiledList>();
 
-/**
- * One test that passes where any of `sources` matches, or undefined when they
- * don't combine. Alternatives that all begin with `^` (and have no `|` of
- * their own) share one `^` in front: an expression that begins there is only
- * tried at the start of the subject, not at every position of it.
- */
-function union(sources: string[], flags: string): ((subject: string) => boolean) | undefined {
-  if (sources.length === 0) return undefined;
-  // Back references and named groups are numbered or named across the whole expression.
-  if (sources.some((source) => /\\[1-9k]|\(\?</.test(source))) return undefined;
-  const anchored = sources.filter((source) => source.startsWith("^") && !source.includes("|"));
-  const floating = sources.filter((source) => !anchored.includes(source));
-  try {
-    const tests = [
-      anchored.length === 0
-        ? undefined
-        : new RegExp(`^(?:${anchored.map((source) => `(?:${source.slice(1)})`).join("|")})`, flags),
-      floating.length === 0
-        ? undefined
-        : new RegExp(floating.map((source) => `(?:${source})`).join("|"), flags),
-    ].filter((each) => each !== undefined);
-    return (subject) => tests.some((each) => each.test(subject));
-  } catch {
-    return undefined;
+/** What a wildcard or regex line's match must contain (a wildcard's longest fixed part). */
+function lineLiteral(value: string): string | undefined {
+  if (patternKind(value) === "regex") {
+    return requiredLiteral(regexSource(value.startsWith("!") ? value.slice(1) : value));
   }
+  const longest = value.split("*").reduce((a, b) => (b.length > a.length ? b : a), "");
+  return longest.length >= MIN_LENGTH ? asciiLower(longest) : undefined;
 }
 
-function mayMatchTest(lines: readonly PatternLine[]): LineTest {
-  const regexes: string[] = [];
-  const wildcards: string[] = [];
-  for (const { value } of lines) {
-    if (patternKind(value) === "wildcard") wildcards.push(wildcardSource(value));
-    else if (value.startsWith("!")) return () => true;
-    else regexes.push(regexSource(value));
-  }
-  const regex = union(regexes, "i");
-  const wildcard = union(wildcards, "");
-  if (
-    (regex === undefined && regexes.length > 0) || (wildcard === undefined && wildcards.length > 0)
-  ) {
-    return () => true;
-  }
-  return (whole, domain) =>
-    (regex?.(whole) ?? false) ||
-    (wildcard !== undefined && (wildcard(whole) || (domain !== undefined && wildcard(domain))));
+/** Whether `each` matches the lower-cased subject (`domain` its `@domain` part, for wildcards). */
+function scannedMatches(each: ScannedLine, whole: string, domain: string | undefined): boolean {
+  // `domain` is the end of `whole`: a literal missing from one is missing from both.
+  if (each.literal !== undefined && !whole.includes(each.literal)) return each.negated;
+  return each.test(whole, domain);
 }
 
 function compile(list: PatternList): CompiledList {
   let found = compiled.get(list);
   if (found !== undefined) return found;
   const addresses = new Map<string, number>();
-  const scanned: CompiledList["scanned"] = [];
+  const scanned: ScannedLine[] = [];
   list.lines.forEach((line, position) => {
     // A line the loader let through always compiles (patternError); skip any other defensively.
     if (patternError(line.value) !== undefined) return;
     if (patternKind(line.value) === "address") {
       const entry = asciiLower(line.value);
       if (!addresses.has(entry)) addresses.set(entry, position);
-    } else {
-      scanned.push({ position, line, test: lineTest(line.value) });
+      return;
     }
+    const literal = lineLiteral(line.value);
+    scanned.push({
+      position,
+      line,
+      test: lineTest(line.value),
+      negated: line.value.startsWith("!"),
+      ...(literal === undefined ? {} : { literal }),
+    });
   });
-  found = { addresses, scanned, mayMatch: mayMatchTest(scanned.map(({ line }) => line)) };
+  found = { addresses, scanned };
   compiled.set(list, found);
   return found;
 }
@@ -219,17 +202,15 @@ export function findMatch(
   const whole = asciiLower(subject);
   const at = whole.lastIndexOf("@");
   const domain = options.address && at >= 0 ? whole.slice(at) : undefined;
-  const { addresses, scanned, mayMatch } = compile(list);
+  const { addresses, scanned } = compile(list);
   let position = addresses.get(whole);
   const byDomain = domain === undefined ? undefined : addresses.get(domain);
   if (byDomain !== undefined && (position === undefined || byDomain < position)) {
     position = byDomain;
   }
-  if (scanned.length > 0 && mayMatch(whole, domain)) {
-    for (const each of scanned) {
-      if (position !== undefined && each.position > position) break;
-      if (each.test(whole, domain)) return each.line;
-    }
+  for (const each of scanned) {
+    if (position !== undefined && each.position > position) break;
+    if (scannedMatches(each, whole, domain)) return each.line;
   }
   return position === undefined ? undefined : list.lines[position];
 }

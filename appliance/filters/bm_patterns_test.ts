@@ -91,7 +91,7 @@ Deno.test("findMatch: the first matching line in file order names the rule", () 
   assertEquals(findMatch(list(), "a@example.com", { address: true }), undefined);
 });
 
-Deno.test("findMatch: lookups and the combined pass name the same first line as a scan in order", () => {
+Deno.test("findMatch: lookups and literal checks name the same first line as a scan in order", () => {
   const values = [
     "^spam[0-9]+@",
     "@junk.example",
@@ -136,7 +136,7 @@ Deno.test("findMatch: lookups and the combined pass name the same first line as 
   assertEquals(matches(["^zed@", "@ok.example"], "zed@ok.example"), 1, "the regex line first");
 });
 
-Deno.test("findMatch: anchored lines tried together keep their meaning; a line's own | is its own", () => {
+Deno.test("findMatch: anchors, a line's own | and literals keep each line's meaning", () => {
   const values = ["^spam@", "^[a-z]+[0-9]@mailer\\.example$", "^x|@alt\\.example$", "b[u]lk"];
   assertEquals(matches(values, "spam@anything.example"), 1);
   assertEquals(matches(values, "joe7@mailer.example"), 2);
@@ -144,6 +144,11 @@ Deno.test("findMatch: anchored lines tried together keep their meaning; a line's
   assertEquals(matches(values, "nobody@mailer.example.org"), undefined, "$ still anchors the end");
   assertEquals(matches(values, "a@bulkmail.example"), 4, "found anywhere");
   assertEquals(matches(values, "my-spam@example.org"), undefined, "^ anchors only the start");
+  // A ! line whose literal is missing from the subject matches without running the expression.
+  assertEquals(matches(["!@example\\.org$"], "a@b.example"), 1);
+  assertEquals(matches(["!@example\\.org$"], "a@example.org"), undefined);
+  assertEquals(matches(["spam*@*.example"], "spammer@x.example"), 1, "a wildcard's fixed part");
+  assertEquals(matches(["spam*@*.example"], "ham@x.example"), undefined);
 });
 
 Deno.test("patternError: bad expressions and unknown classes are named; others pass", () => {
