@@ -16,7 +16,7 @@ import {
   type SmtpSessionOptions,
   type SmtpStep,
 } from "../smtp/session.ts";
-import type { FilterRequest, SessionTrace } from "../filters/filter.ts";
+import type { FilterRequest, Lookup, LookupAnswer, SessionTrace } from "../filters/filter.ts";
 import type { ContentControls, ContentModule } from "../policy/content_modules.ts";
 import { Resolver } from "../dns/resolver.ts";
 import { type LookupContext, type LookupRunners, runLookup } from "./filter_lookups.ts";
@@ -119,6 +119,8 @@ export interface SmtpConnectionOptions {
   lookups?: Omit<LookupContext, "sessionId">;
   /** The lookup runners; default LOOKUP_RUNNERS (tests pass their own). */
   lookupRunners?: LookupRunners;
+  /** An answer the role already has (realrcptto's kept "yes"): taken at once, nothing is run. */
+  knownAnswer?: (lookup: Lookup) => LookupAnswer | undefined;
   /** The content checks' controls (loadContentControls), in `contentModules` order. */
   contentControls?: ContentControls;
   /** Default CONTENT_MODULES (tests pass their own). */
@@ -261,30 +263,33 @@ export async function serveSmtpConnection(
   /** A complete body the end-of-DATA checks are deciding on, not yet committed. */
   let held: { body: ReceivedBody; data: SmtpDataEffect } | undefined;
 
+  /** A check's lookup: an answer the role already has, else run (the replies so far go first). */
+  const answerLookup = async (lookup: Lookup): Promise<LookupAnswer> => {
+    const known = options.knownAnswer?.(lookup);
+    if (known !== undefined) return known;
+    // No command line is taken meanwhile: pipelined ones wait in `lines`.
+    await flush();
+    lookupContext ??= { ...(options.lookups ?? { resolver: new Resolver() }), sessionId };
+    const answer = await runLookup(lookup, lookupContext, {
+      runners: options.lookupRunners,
+      defaultSeconds: options.timeoutSeconds,
+    });
+    if (answer.kind === "temporary") {
+      logEvent("smtp_lookup", `smtpd ${sessionId}: ${lookup.kind} lookup: ${answer.reason}`, {
+        session: sessionId,
+        lookup: lookup.kind,
+      });
+    }
+    return answer;
+  };
+
   /** Applies a step and runs its effects, and those of the steps they lead to; true: session over. */
   const run = async (step: SmtpStep): Promise<boolean> => {
     if (await apply(step)) return true;
     for (const effect of step.effects) {
       let next: SmtpStep | undefined;
       if (effect.kind === "lookup") {
-        // No command line is taken meanwhile: pipelined ones wait in `lines`.
-        await flush();
-        lookupContext ??= { ...(options.lookups ?? { resolver: new Resolver() }), sessionId };
-        const answer = await runLookup(effect.lookup, lookupContext, {
-          runners: options.lookupRunners,
-          defaultSeconds: options.timeoutSeconds,
-        });
-        if (answer.kind === "temporary") {
-          logEvent(
-            "smtp_lookup",
-            `smtpd ${sessionId}: ${effect.lookup.kind} lookup: ${answer.reason}`,
-            {
-              session: sessionId,
-              lookup: effect.lookup.kind,
-            },
-          );
-        }
-        next = session.lookupAnswered(answer, now());
+        next = session.lookupAnswered(await answerLookup(effect.lookup), now());
       } else if (effect.kind === "data") {
         await flush();
         const deadline = dataDeadline(options.dataSeconds);

@@ -144,12 +144,19 @@ export class ListenerRole<R extends ListenerName> {
    */
   async lookup(lookup: Lookup): Promise<LookupAnswer> {
     if (lookup.kind !== "recipient") return await this.#ask(lookup);
-    if (this.#deliverable.knows(lookup.address)) return { kind: "recipient", deliverable: true };
+    const known = this.knownAnswer(lookup);
+    if (known !== undefined) return known;
     const answer = await this.#ask(lookup);
     if (answer.kind === "recipient" && answer.deliverable) {
       this.#deliverable.remember(lookup.address);
     }
     return answer;
+  }
+
+  /** An answer kept from an earlier lookup (realrcptto's "yes", deliverable_cache.ts), if any. */
+  knownAnswer(lookup: Lookup): LookupAnswer | undefined {
+    if (lookup.kind !== "recipient" || !this.#deliverable.knows(lookup.address)) return undefined;
+    return { kind: "recipient", deliverable: true };
   }
 
   #ask(lookup: Lookup): Promise<LookupAnswer> {

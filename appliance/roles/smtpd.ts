@@ -131,6 +131,7 @@ async function serve(
         filters: { controls: filterControls, env, listener: listen.kind },
       }),
       lookups: { resolver: resolver!, home: settings.home, ask: (lookup) => role.lookup(lookup) },
+      knownAnswer: (lookup) => role.knownAnswer(lookup),
       contentControls,
       openQueue: policy.qmailQueue === undefined
         ? (request) =>
