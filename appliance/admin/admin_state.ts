@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { hashPassword, verifyPasswordHash } from "../accounts/password_hash.ts";
 import { writeFileAtomically } from "../control_files.ts";
+import { giveToHomeOwner } from "../home_owner.ts";
 
 /** Where the console keeps its state. */
 export function adminPaths(home: string) {
@@ -35,10 +36,12 @@ function randomSecret(bytes: number): string {
   return randomBytes(bytes).toString("base64url");
 }
 
-/** Replaces a file of HOME/admin atomically, 0600 (control_files.ts's writer). */
-function writePrivate(path: string, text: string): void {
-  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+/** Replaces a file of HOME/admin atomically, 0600 (control_files.ts's writer), owned as the home. */
+function writePrivate(home: string, path: string, text: string): void {
+  const directory = path.slice(0, path.lastIndexOf("/"));
+  Deno.mkdirSync(directory, { recursive: true, mode: 0o700 });
   writeFileAtomically(path, new TextEncoder().encode(text), 0o600);
+  giveToHomeOwner(home, [directory, path]);
 }
 
 function readOrUndefined(path: string): string | undefined {
@@ -57,7 +60,7 @@ export function randomAdminPassword(): string {
 
 /** Sets the admin password (stored as its hash). */
 export function setAdminPassword(home: string, password: string): void {
-  writePrivate(adminPaths(home).password, `${hashPassword(password)}\n`);
+  writePrivate(home, adminPaths(home).password, `${hashPassword(password)}\n`);
 }
 
 /**
@@ -100,7 +103,7 @@ export function addAdminToken(home: string, name: string, now = new Date()): str
     .filter((stored) => stored.name !== name)
     .map((stored) => `${stored.name}\t${stored.sha256}\t${stored.created}`);
   lines.push(`${name}\t${sha256(token)}\t${now.toISOString()}`);
-  writePrivate(adminPaths(home).tokens, `${lines.join("\n")}\n`);
+  writePrivate(home, adminPaths(home).tokens, `${lines.join("\n")}\n`);
   return token;
 }
 
