@@ -18,6 +18,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "run the appliance in the foreground",
     load: () => import("./appliance/cli/start.ts"),
   },
+  "qmail-start": {
+    summary: "qmail-start [defaultdelivery [logger args...]]: start, as qmail's run files call it",
+    load: () => import("./appliance/cli/qmail_start.ts"),
+  },
   init: {
     summary: "create or complete a home directory",
     load: () => import("./appliance/cli/init.ts"),
@@ -142,7 +146,7 @@ const PROGRAM_NAMES: Record<string, string> = {
   "qmail-smtpd": "smtpd",
   "qmail-remote": "remote",
   "qmail-popup": "pop3d",
-  "qmail-start": "start",
+  "qmail-start": "qmail-start",
   "qmail-send": "start",
   "tcprules": "tcprules",
 };

@@ -43,6 +43,8 @@ export interface RoleTableOptions {
   authFailures?: SharedArrayBuffer;
   /** The admin console's address (a real port, not 0) and whether it serves HTTPS; none = off. */
   admin?: { host: string; port: number; tls?: boolean };
+  /** qmail-start's default delivery, for a user without .qmail (absent: ./Maildir/). */
+  defaultDelivery?: string;
 }
 
 /** One role: its Worker module, how many isolates, their permissions and start options. */
@@ -178,7 +180,10 @@ function adminRoleSpec(
  * The local role with these user homes: SIGHUP rebuilds it when the homes
  * change (the supervisor restarts local with it).
  */
-export function localRoleSpec(home: string, userHomes: readonly string[]): RoleSpec {
+export function localRoleSpec(
+  { home, defaultDelivery }: Pick<RoleTableOptions, "home" | "defaultDelivery">,
+  userHomes: readonly string[],
+): RoleSpec {
   const paths = homePaths(home);
   return {
     name: "local",
@@ -203,7 +208,10 @@ export function localRoleSpec(home: string, userHomes: readonly string[]): RoleS
       ffi: false,
       import: false,
     },
-    options: () => ({ role: "local" }),
+    options: () => ({
+      role: "local",
+      ...(defaultDelivery === undefined ? {} : { defaultDelivery }),
+    }),
   };
 }
 
@@ -256,7 +264,7 @@ export function roleTable(
       },
       options: () => ({ role: "send", remoteDelivery: true }),
     },
-    localRoleSpec(options.home, grants.userHomes),
+    localRoleSpec(options, grants.userHomes),
     {
       name: "remote",
       module: new URL("./roles/remote.ts", import.meta.url),

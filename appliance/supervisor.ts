@@ -363,7 +363,7 @@ export class Supervisor {
     const after = readUserHomes(this.#options.home);
     if (before === undefined || after === undefined || sameMembers(before, after)) return;
     this.#userHomes = after;
-    const spec = localRoleSpec(this.#options.home, after);
+    const spec = localRoleSpec(this.#options, after);
     for (const role of this.#roles.filter((each) => each.spec.name === "local")) {
       const replacement = this.#replacing.get(role);
       if (replacement !== undefined) {

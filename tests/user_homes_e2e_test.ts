@@ -5,7 +5,7 @@
  * with the new permissions once its deliveries in flight have finished.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { runQmd, sendMessage, startQmd, waitFor } from "./harness.ts";
+import { maildirNew, runQmd, sendMessage, startQmd, waitFor } from "./harness.ts";
 import { delivered, homeWithOutsideUsers, makeUserHome, writeAssign } from "./user_homes.ts";
 
 const ME = "mx.example.test";
@@ -85,6 +85,40 @@ Deno.test("e2e: SIGHUP with a new users/assign home restarts local after its del
     // The slow delivery finished in the old isolate: nothing was lost or retried.
     assert(!output.includes("crashed"), output);
     assertEquals((output.match(/starting delivery \d+: msg \d+ to local slow@/g) ?? []).length, 1);
+  } finally {
+    await qmd.stop();
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("e2e: --default-delivery ./Mailbox (qmail-start's argument) takes a user without .qmail", async () => {
+  const { home, outside } = await homeWithOutsideUsers(ME);
+  const plain = makeUserHome(`${outside}/plain`, "");
+  Deno.removeSync(`${plain}/.qmail`);
+  writeAssign(home, { plain });
+  const qmd = await startQmd(home, { extraArgs: ["--default-delivery", "./Mailbox"] });
+  try {
+    const reply = await sendMessage(
+      qmd.port,
+      "a@sender.example",
+      [`plain@${ME}`],
+      "Subject: mbox\n\nx\n",
+    );
+    assertMatch(reply, /^250 /);
+    const mbox = await waitFor(
+      () => {
+        try {
+          return Deno.readTextFileSync(`${plain}/Mailbox`) || undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+      () => qmd.output(),
+    );
+    assertMatch(mbox, /^From a@sender\.example /);
+    assertMatch(mbox, /\nSubject: mbox\n/);
+    assertEquals(maildirNew(`${plain}/Maildir`).length, 0, "not the built-in ./Maildir/");
   } finally {
     await qmd.stop();
     await Deno.remove(outside, { recursive: true });

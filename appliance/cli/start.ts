@@ -30,7 +30,7 @@ import { exitCodeFor, MailError } from "../mail_error.ts";
 const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--submission ADDR:PORT ...]
                  [--smtps ADDR:PORT ...] [--pop3 ADDR:PORT ...] [--pop3s ADDR:PORT ...]
                  [--admin ADDR:PORT|off] [--admin-tls] [--smtpd-workers N]
-                 [--log-format text|json] [--grace SECONDS]
+                 [--log-format text|json] [--grace SECONDS] [--default-delivery TEXT]
 
 Runs the appliance in the foreground with its log on stdout (the banner goes
 to stderr with --log-format json, so stdout holds JSON lines only).
@@ -46,6 +46,9 @@ to stderr with --log-format json, so stdout holds JSON lines only).
   --smtpd-workers N   smtpd isolates sharing each port (default: number of CPUs)
   --log-format F      text (qmail's lines with a timestamp) or json (one object a line)
   --grace SECONDS     how long SIGTERM waits for sessions and deliveries (default 10)
+  --default-delivery TEXT
+                      the delivery for a user without .qmail, .qmail lines (default ./Maildir/;
+                      qmail-start's first argument: ./Mailbox, |program, &address)
 Signals: TERM/INT drain and exit 0, HUP re-reads control files, ALRM retries the queue now,
 USR1 answers qmd status, qmd unblock and qmd queue.`;
 
@@ -124,7 +127,13 @@ async function holdAddresses(addresses: ListenAddress[]): Promise<HeldAddress[]>
   return held;
 }
 
-export async function main(args: string[]): Promise<number> {
+/** Where the log goes, when not to stdout (qmail-start's logger: qmail_start.ts). */
+export interface StartWiring {
+  /** Each log line, without its newline. */
+  writeLine?: (line: string) => void;
+}
+
+export async function main(args: string[], wiring: StartWiring = {}): Promise<number> {
   const parsed = parseCommand({
     name: "qmd start",
     usage: USAGE,
@@ -141,6 +150,7 @@ export async function main(args: string[]): Promise<number> {
       "admin-tls": { type: "boolean" },
       "log-format": { type: "string" },
       grace: { type: "string" },
+      "default-delivery": { type: "string" },
     },
   }, args);
   if (!parsed.ok) return parsed.exitCode;
@@ -191,6 +201,13 @@ export async function main(args: string[]): Promise<number> {
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0) {
     return usageError("qmd start", "--grace must be seconds");
   }
+  const defaultDelivery = values["default-delivery"];
+  if (defaultDelivery !== undefined && defaultDelivery.trim() === "") {
+    return usageError(
+      "qmd start",
+      "--default-delivery needs a delivery (./Maildir/, ./Mailbox, ...)",
+    );
+  }
   const isPop3 = (address: ListenAddress) => address.kind === "pop3" || address.kind === "pop3s";
 
   let prepared: Prepared;
@@ -224,6 +241,8 @@ export async function main(args: string[]): Promise<number> {
     logFormat,
     graceSeconds,
     env,
+    ...(defaultDelivery === undefined ? {} : { defaultDelivery }),
+    ...(wiring.writeLine === undefined ? {} : { writeLine: wiring.writeLine }),
   });
   try {
     await supervisor.start();
@@ -252,7 +271,8 @@ export async function main(args: string[]): Promise<number> {
     admin: adminConsole,
     adminPassword: prepared.adminPassword,
     tls: supervisor.tlsStatus(),
-    json: logFormat === "json",
+    // With a logger the log is its input: the banner goes to stderr, as with JSON lines.
+    json: logFormat === "json" || wiring.writeLine !== undefined,
   });
 
   const stopped = new Promise<void>((resolve) => {
