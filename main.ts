@@ -62,6 +62,18 @@ const COMMANDS: Record<string, Command> = {
     summary: "qmail-remove: find queued messages by text; yank (-r) or delete (-d) them",
     load: () => import("./appliance/cli/qmail_remove.ts"),
   },
+  ipmeprint: {
+    summary: "ipmeprint: the addresses counted as this machine (ipme, moreipme, notipme)",
+    load: () => import("./appliance/cli/ipme.ts").then((module) => ({ main: module.printMain })),
+  },
+  ipmetest: {
+    summary: "ipmetest IP: me or not me, as the remote role decides",
+    load: () => import("./appliance/cli/ipme.ts").then((module) => ({ main: module.testMain })),
+  },
+  preline: {
+    summary: "preline [-dfrp] cmd: the message with its From_, Return-Path, Delivered-To to cmd",
+    load: () => import("./appliance/cli/preline.ts"),
+  },
   flush: {
     summary: "retry every queued delivery now (SIGALRM)",
     load: () => import("./appliance/cli/flush.ts"),
@@ -140,6 +152,9 @@ const PROGRAM_NAMES: Record<string, string> = {
   "qmail-qread": "qread",
   "qmail-qstat": "qstat",
   "qmail-remove": "remove",
+  preline: "preline",
+  ipmeprint: "ipmeprint",
+  ipmetest: "ipmetest",
   "qmail-showctl": "showctl",
   "qmail-newu": "newu",
   "qmail-recipients": "recipients",
@@ -169,7 +184,6 @@ const OTHER_QMAIL_PROGRAMS = new Set([
   "mailsubj",
   "pinq",
   "predate",
-  "preline",
   "qail",
   "qbiff",
   "qreceipt",
