@@ -6,8 +6,17 @@
 import { ControlError, orDefault, readControlLine, readControlList } from "./control.ts";
 import { lineDefault, meFallback, numberDefault } from "./controls.ts";
 
-/** conf-spawn: the most deliveries a qmail spawner accepts at once (§4.1 step 4). */
-export const SPAWN_LIMIT = 120;
+/**
+ * conf-spawn: the most deliveries a spawner takes at once (§4.1 step 4). qmail
+ * builds with 120 and cannot pass 255 (a delivery number is one byte on the
+ * spawn pipe); seed 000 applies the big-concurrency patch, whose two-byte
+ * numbers take it to what select() allows on Linux, (FD_SETSIZE - 5) / 2 =
+ * 509. qmd has neither limit (its deliveries are promises in one isolate),
+ * and takes the patch's 509 so that an operator's qmail-md setting means the
+ * same here. Each remote delivery holds a socket and each local one may hold
+ * a file or a program: the process's open-files limit must allow them.
+ */
+export const SPAWN_LIMIT = 509;
 
 /** The lists todo/ is routed by (§4.4); appliance/send/routing.ts's RoutingControls. */
 export interface SendRoutingControls {

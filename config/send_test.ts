@@ -24,11 +24,11 @@ Deno.test("readSendControls defaults follow qmail (§9)", async () => {
         maxBytes: 50000,
       },
     });
-    Deno.writeTextFileSync(`${home}/control/concurrencylocal`, "500\n");
+    Deno.writeTextFileSync(`${home}/control/concurrencylocal`, "600\n");
     Deno.writeTextFileSync(`${home}/control/doublebounceto`, "admin\n");
     Deno.writeTextFileSync(`${home}/control/doublebouncehost`, "ops.example\n");
     const changed = readSendControls(home);
-    assertEquals(changed.concurrencyLocal, 120);
+    assertEquals(changed.concurrencyLocal, 509, "the big-concurrency patch's limit");
     assertEquals(changed.bounce.doubleBounceRecipient, "admin@ops.example");
     Deno.removeSync(`${home}/control/me`);
     const error = await Promise.resolve().then(() => readSendControls(home)).then(

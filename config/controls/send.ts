@@ -54,7 +54,7 @@ export const SEND_CONTROLS: readonly ControlSpec[] = [
     kind: "number",
     default: "10",
     readers: ["send"],
-    meaning: "most local deliveries at once (0 holds local delivery)",
+    meaning: "most local deliveries at once, up to 509 (big-concurrency, seed 000); 0 holds them",
     read: true,
   },
   {
@@ -62,7 +62,7 @@ export const SEND_CONTROLS: readonly ControlSpec[] = [
     kind: "number",
     default: "20",
     readers: ["send"],
-    meaning: "most remote deliveries at once (0 holds remote delivery)",
+    meaning: "most remote deliveries at once, up to 509 (big-concurrency, seed 000); 0 holds them",
     read: true,
   },
   {
