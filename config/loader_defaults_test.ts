@@ -4,6 +4,7 @@
  * file is absent is the table's default. A loader that kept a literal copy of
  * a default, or a table entry changed without its loader, fails here.
  */
+import { loadTraceControls, type TraceControls } from "./trace.ts";
 import { assert, assertEquals } from "../tests/assert.ts";
 import { type ControlReader, CONTROLS, type ControlSpec } from "./controls.ts";
 import { loadSmtpdControls, type SmtpdControls } from "./smtpd.ts";
@@ -193,6 +194,12 @@ const AUTH = loader<string[] | undefined>(readCheckpassword, {
   checkpassword: (argv) => argv,
 });
 
+/** The decision trace's files (config/trace.ts), read by the smtpd role beside loadSmtpdControls. */
+const TRACE = loader<TraceControls>(loadTraceControls, {
+  tracedays: (c) => c.keepDays,
+  tracemaxbytes: (c) => c.maxBytes,
+});
+
 /** The DNS checks' files (config/filter_dns.ts), read by the smtpd role beside loadSmtpdControls. */
 const FILTER_DNS = loader<FilterDnsControls>(loadFilterDnsControls, {
   rblsmtpd: (c) => c.rbl.smtp,
@@ -209,7 +216,7 @@ const FILTER_DNS = loader<FilterDnsControls>(loadFilterDnsControls, {
 
 /** More loaders of a reader's files (the filter checks' own), asked after its main one. */
 const MORE_LOADERS: Partial<Record<ControlReader, Loader<unknown>[]>> = {
-  smtpd: [FILTER_DNS],
+  smtpd: [FILTER_DNS, TRACE],
 };
 
 /** The loader of each reader; inject has none in config/ (appliance/cli/inject.ts reads its files). */

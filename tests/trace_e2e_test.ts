@@ -67,6 +67,33 @@ Deno.test("e2e: a session through the appliance is in the trace; qmd explain fin
   }
 });
 
+Deno.test("e2e: control/tracedays 0 records no session; back to 14 on SIGHUP, the next one is there", async () => {
+  const home = await makeInitedHome({ tracedays: "0" });
+  await addUser(home, "joe@example.test", "pw 13");
+  const qmd = await startQmd(home, { workers: 1 });
+  try {
+    const send = () =>
+      sendMessage(qmd.port, "ann@sender.example", ["joe@example.test"], "Subject: t\n\nx\n");
+    assert((await send()).startsWith("250"));
+    const first = /smtpd (\S+): connect 127\.0\.0\.1/.exec(qmd.output())![1];
+    await waitFor(() => qmd.output().includes(`smtpd ${first}: close`) || undefined, 10_000);
+    assertEquals((await runQmd(["explain", first, "--home", home])).code, 1, "not recorded");
+    Deno.writeTextFileSync(`${home}/control/tracedays`, "14\n");
+    const reloads = qmd.output().split("reloaded control files").length;
+    qmd.process.kill("SIGHUP");
+    await waitFor(
+      () => qmd.output().split("reloaded control files").length > reloads || undefined,
+      10_000,
+    );
+    assert((await send()).startsWith("250"));
+    const ids = [...qmd.output().matchAll(/smtpd (\S+): connect 127\.0\.0\.1/g)].map((m) => m[1]);
+    const explained = await explainWhenWritten(home, ids[ids.length - 1]);
+    assertStringIncludes(explained.stdout, "client 127.0.0.1");
+  } finally {
+    await qmd.stop();
+  }
+});
+
 Deno.test("e2e: a refusing check's decision goes to the trace file and qmd explain prints it", async () => {
   const home = await makeInitedHome();
   const writeTrace = traceWriter(home);

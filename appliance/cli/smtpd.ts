@@ -28,7 +28,9 @@ import {
   checkpasswordVerifier,
 } from "../auth/verifier.ts";
 import { setLogSink } from "../log.ts";
+import { loadAllControls } from "../../config/control.ts";
 import { traceWriter } from "../trace/store.ts";
+import { loadTraceControls } from "../../config/trace.ts";
 import { EXIT } from "../exit_codes.ts";
 import { loadFilterControls } from "../policy/filter_modules.ts";
 import { loadContentControls } from "../policy/content_modules.ts";
@@ -95,7 +97,7 @@ export async function main(args: string[]): Promise<number> {
   );
   let session: SmtpSession | undefined;
   // The session's decisions to HOME/log/trace (`qmd explain PID`); a failure is one stderr line.
-  const writeTrace = traceWriter(home);
+  const writeTrace = traceWriter(home, loadAllControls(() => loadTraceControls(home)));
   await serveSmtpConnection(transport, {
     session: buildSessionOptions(controls, loadMoreRcptHosts(controls), policy, {
       remoteIp: env.TCPREMOTEIP ?? "unknown",

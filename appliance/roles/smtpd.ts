@@ -28,6 +28,7 @@ import { type FilterControls, loadFilterControls } from "../policy/filter_module
 import { type ContentControls, loadContentControls } from "../policy/content_modules.ts";
 import { Resolver } from "../dns/resolver.ts";
 import { type TraceWriter, traceWriter } from "../trace/store.ts";
+import { loadTraceControls } from "../../config/trace.ts";
 
 /** Sent to a client over the connection limits (tcpserver would not even accept it). */
 const REPLY_TOO_MANY_CONNECTIONS = "421 4.7.0 too many connections, try again later\r\n";
@@ -55,7 +56,9 @@ function loadControls(): void {
     filterControls: loadFilterControls(settings.home),
     contentControls: loadContentControls(settings.home),
     resolver: new Resolver({ home: settings.home }),
+    trace: loadTraceControls(settings.home),
   }));
+  writeTrace = traceWriter(settings.home, next.trace);
   controls = next.controls;
   tcpRules = next.tcpRules;
   filterControls = next.filterControls;
@@ -177,7 +180,6 @@ async function serve(
 function start(next: RoleSettings<"smtpd">): void {
   settings = next;
   layout = queueLayoutFor(settings.home);
-  writeTrace = traceWriter(settings.home);
   loadControls();
 }
 

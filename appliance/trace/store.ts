@@ -225,8 +225,12 @@ export interface TraceWriter {
 /**
  * The `onTrace` the smtpd role hands the SMTP driver: appends each session's
  * trace to HOME/log/trace without waiting, reporting failures in the log.
+ * keepDays 0 (control/tracedays 0): nothing is recorded.
  */
 export function traceWriter(home: string, options: TraceStoreOptions = {}): TraceWriter {
+  if (options.keepDays === 0) {
+    return Object.assign((_trace: SessionTrace) => {}, { flush: () => Promise.resolve() });
+  }
   const store = new TraceStore(traceDirectory(home), options);
   const write = (trace: SessionTrace) => store.append(trace);
   return Object.assign(write, { flush: () => store.flush() });

@@ -88,4 +88,21 @@ export const SESSION_CONTROLS: readonly ControlSpec[] = [
     meaning: "1: log tarpitted clients",
     read: true,
   },
+  // The decision trace (appliance/trace/store.ts): qmd's own.
+  {
+    name: "tracedays",
+    kind: "number",
+    default: "14",
+    readers: ["smtpd"],
+    meaning: "qmd's: days of decision trace kept in log/trace (qmd explain); 0: none recorded",
+    read: true,
+  },
+  {
+    name: "tracemaxbytes",
+    kind: "number",
+    default: "268435456",
+    readers: ["smtpd"],
+    meaning: "qmd's: the most the decision trace files may hold together (256 MiB)",
+    read: true,
+  },
 ];
