@@ -362,7 +362,13 @@ export async function serveSmtpConnection(
         const rblSeconds = session.rblSeconds;
         if (rblSeconds !== undefined) rblDrop ??= rblDeadline(rblSeconds);
         const chunk = await read(earlier(lineDeadline, rblDrop));
-        if (chunk === undefined) return;
+        if (chunk === undefined) {
+          // The client hung up without QUIT: seed 000's line for it.
+          logEvent("smtp_eof", `smtpd ${sessionId}: ERROR: eof from client - SPAMMER?`, {
+            session: sessionId,
+          });
+          return;
+        }
         lines.push(chunk);
         continue;
       }
