@@ -82,6 +82,7 @@ const SMTPD = loader<SmtpdControls>(loadSmtpdControls, {
   "log/smtp_out": (c) => c.log.smtpOut,
   "log/orchecks": (c) => c.log.orChecks,
   "log/tarpitting": (c) => c.log.tarpitting,
+  "log/tcpserver": (c) => c.log.tcpserver,
   signkey: (c) => c.batv.key,
   signkeystale: (c) => c.batv.staleDays,
   nosignhosts: (c) => c.batv.noSignHosts,

@@ -82,7 +82,13 @@ export interface SmtpdControls {
    * the exclusions.
    */
   batv: { key: string | null; staleDays: number; noSignMyDoms: string[]; noSignHosts: string[] };
-  log: { smtpIn: boolean; smtpOut: boolean; orChecks: boolean; tarpitting: boolean };
+  log: {
+    smtpIn: boolean;
+    smtpOut: boolean;
+    orChecks: boolean;
+    tarpitting: boolean;
+    tcpserver: boolean;
+  };
 }
 
 /**
@@ -200,6 +206,7 @@ export function loadSmtpdControls(home: string): SmtpdControls {
       smtpOut: readFlag(home, "log/smtp_out"),
       orChecks: readFlag(home, "log/orchecks"),
       tarpitting: readFlag(home, "log/tarpitting"),
+      tcpserver: readFlag(home, "log/tcpserver"),
     },
   };
 }

@@ -24,7 +24,13 @@ Deno.test("smtpd controls: defaults from the seeds and qmd's own", () => {
   assertEquals([controls.secAuthExt, controls.secAuthInt], [false, false]);
   assertEquals(controls.databytesMf, null);
   assertEquals(controls.checkpassword, null);
-  assertEquals(controls.log, { smtpIn: false, smtpOut: false, orChecks: false, tarpitting: false });
+  assertEquals(controls.log, {
+    smtpIn: false,
+    smtpOut: false,
+    orChecks: false,
+    tarpitting: false,
+    tcpserver: false,
+  });
   Deno.removeSync(home, { recursive: true });
 });
 

@@ -24,6 +24,7 @@ import { authFailureGuard } from "../net/credentials_check.ts";
 import { findClientPolicy } from "../net/smtp_client_policy.ts";
 import { connectionStress, logStressChange } from "../net/stress_mode.ts";
 import { ListenerRole } from "./listener_role.ts";
+import { type ConnectionLog, connectionLog } from "../net/connection_log.ts";
 import { type FilterControls, loadFilterControls } from "../policy/filter_modules.ts";
 import { type ContentControls, loadContentControls } from "../policy/content_modules.ts";
 import { Resolver } from "../dns/resolver.ts";
@@ -74,13 +75,11 @@ function newChallenge(): { challenge: string; nonce: string } {
 async function handleConnection(socket: net.Socket, listen: ListenerAddress): Promise<void> {
   socket.on("error", () => {});
   const sessionId = `${role.workerIndex}.${++sessionCount}`;
-  const remote = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
+  const log = connectionLog(socket, sessionId, controls, () => role.limits.total());
+  const remote = log.facts.remoteIp;
   const client = await findClientPolicy(controls, tcpRules, settings.env, remote, listen.kind);
   if (!client.admitted) {
-    logEvent("smtp_deny", `smtpd ${sessionId}: deny ${remote} (tcp.smtp ${client.ruleKey})`, {
-      session: sessionId,
-      remote,
-    });
+    log.denied(client.ruleKey);
     socket.destroy();
     return;
   }
@@ -91,32 +90,24 @@ async function handleConnection(socket: net.Socket, listen: ListenerAddress): Pr
     maxPerIpStress: client.policy.relayClient === undefined ? controls.stress.perIp : 0,
   });
   if (admitted !== "ok") {
-    logEvent("smtp_limit", `smtpd ${sessionId}: ${admitted} limit reached for ${remote}`, {
-      session: sessionId,
-      remote,
-    });
+    log.limited(admitted);
     socket.end(REPLY_TOO_MANY_CONNECTIONS);
     setTimeout(() => socket.destroy(), 1000).unref?.();
     return;
   }
-  await role.session(() => serve(socket, listen, sessionId, client).finally(writeTrace.flush));
+  await role.session(() => serve(socket, listen, log, client).finally(writeTrace.flush));
 }
 
 /** One session that tcp.smtp and the connection limits admitted. */
 async function serve(
   socket: net.Socket,
   listen: ListenerAddress,
-  sessionId: string,
+  log: ConnectionLog,
   client: { env: Record<string, string>; policy: SmtpdPolicy; remoteHost?: string },
 ): Promise<void> {
   const { env, policy, remoteHost } = client;
-  const remote = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
-  const localIp = (socket.localAddress ?? "").replace(/^::ffff:/, "");
-  logEvent("smtp_connect", `smtpd ${sessionId}: connect ${remote} ${listen.kind}`, {
-    session: sessionId,
-    remote,
-    listener: listen.kind,
-  });
+  const { sessionId, remoteIp: remote, localIp } = log.facts;
+  log.connected(listen.kind, remoteHost ?? env.TCPREMOTEHOST);
   const tlsAvailable = role.serverTls.context() !== undefined;
   try {
     await serveSmtpConnection(socketTransport(socket), {
@@ -173,7 +164,7 @@ async function serve(
     });
   } finally {
     role.limits.release(remote, controls.concurrencyIncoming);
-    logEvent("smtp_close", `smtpd ${sessionId}: close`, { session: sessionId });
+    log.closed();
   }
 }
 

@@ -88,6 +88,15 @@ export const SESSION_CONTROLS: readonly ControlSpec[] = [
     meaning: "1: log tarpitted clients",
     read: true,
   },
+  {
+    name: "log/tcpserver",
+    kind: "line",
+    default: "0",
+    readers: ["smtpd"],
+    meaning:
+      "qmd's: 1: also log tcpserver -v's lines (status: N/M, pid, ok, deny, end) for old log scripts",
+    read: true,
+  },
   // The decision trace (appliance/trace/store.ts): qmd's own.
   {
     name: "tracedays",
