@@ -5,6 +5,7 @@
  * role's report of the body gives the final reply. Each verb is a function of
  * the session's view and its conversation, returning the step to send.
  */
+import { safeLogText } from "../log_text.ts";
 import { stringToBytes } from "../bytes.ts";
 import { hasRoutingLocalPart, isRcptAllowed, parseSmtpAddress } from "./mail_rcpt_address.ts";
 import { formatSmtpReceived } from "./received.ts";
@@ -197,7 +198,10 @@ export function rcptCommand(
       step: tarpitStep(
         tarpit,
         [ok],
-        `<${transaction.sender}> to <${recipient}> | rcpt ${transaction.rcptCount}`,
+        // Seed 000's sample form: TARPIT: <sender> to <recipient> | helo(HELO).
+        `<${safeLogText(transaction.sender)}> to <${safeLogText(recipient)}> | helo(${
+          safeLogText(conversation.helo ?? "")
+        })`,
       ),
       recipient,
     };
