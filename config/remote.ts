@@ -23,6 +23,7 @@
  * This module is a leaf: it never imports appliance/. Bad lines throw
  * ControlError(file, line, reason).
  */
+import { checkCipherList } from "./tls_ciphers.ts";
 import {
   ControlError,
   type ListEntry,
@@ -298,7 +299,12 @@ function checkIp(file: string, line: number, ip: string): string {
 export function loadRemoteControls(home: string): RemoteControls {
   const list = (name: string) => readControlList(home, name) ?? [];
   const outgoing = readControlLine(home, "outgoingip")?.trim() ?? "";
-  const ciphers = readControlLine(home, "tlsclientciphers")?.trim() ?? "";
+  // A list qmd's TLS cannot keep to is refused (tls_ciphers.ts), not ignored.
+  const ciphers = orDefault(() => {
+    const list = readControlLine(home, "tlsclientciphers")?.trim() ?? "";
+    if (list !== "") checkCipherList(controlPath(home, "tlsclientciphers"), 1, list);
+    return list;
+  }, "");
   const signKey = readControlLine(home, "signkey") ?? "";
   const senderIpFile = controlPath(home, "senderip");
   const bindFile = controlPath(home, "bindroutes");

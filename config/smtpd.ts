@@ -5,6 +5,7 @@
  * applied per connection by resolveSmtpdPolicy(), because tcprules can set
  * them per client (tcp.smtp), layered over the process environment.
  */
+import { checkServerCiphers } from "./tls_ciphers.ts";
 import {
   ControlError,
   orDefault,
@@ -135,6 +136,7 @@ function readSizeTable(home: string, name: string): SizeTable | null {
 }
 
 export function loadSmtpdControls(home: string): SmtpdControls {
+  checkServerCiphers(home);
   const me = readControlLine(home, "me");
   const greeting = readControlLines(home, "smtpgreeting") ?? (me === undefined ? undefined : [me]);
   if (greeting === undefined || greeting.length === 0) {

@@ -78,6 +78,8 @@ Deno.test("start: each broken control file is printed once, as one line on stder
   const home = await makeInitedHome();
   Deno.writeTextFileSync(`${home}/control/queuelifetime`, "a week\n");
   Deno.writeTextFileSync(`${home}/control/databytes`, "ten megabytes\n");
+  // A cipher list qmd's TLS cannot keep to is refused, not ignored (config/tls_ciphers.ts).
+  Deno.writeTextFileSync(`${home}/control/tlsclientciphers`, "HIGH:!CHACHA20\n");
   const port = await freePort("127.0.0.1");
   const result = await runQmd([
     "start",
@@ -91,6 +93,9 @@ Deno.test("start: each broken control file is printed once, as one line on stder
   assertEquals(result.stderr.trim().split("\n").sort(), [
     `qmd: cannot start: ${home}/control/databytes line 1: expected a whole number, found "ten megabytes"`,
     `qmd: cannot start: ${home}/control/queuelifetime line 1: expected a non-negative whole number, found "a week"`,
+    `qmd: cannot start: ${home}/control/tlsclientciphers line 1: qmd's TLS cannot leave out single ` +
+    "cipher suites and would still offer ECDHE-ECDSA-CHACHA20-POLY1305, ECDHE-RSA-CHACHA20-POLY1305; " +
+    "remove the file or allow them",
   ]);
   assertEquals(result.stdout, "");
 });

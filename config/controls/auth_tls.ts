@@ -150,7 +150,8 @@ export const AUTH_TLS_CONTROLS: readonly ControlSpec[] = [
     kind: "line",
     default: "none",
     readers: ["smtpd"],
-    meaning: "OpenSSL cipher string for TLS 1.2 sessions",
+    meaning:
+      "OpenSSL cipher list for TLS 1.2; refused unless it allows every suite qmd's TLS offers",
     read: true,
   },
   {

@@ -130,7 +130,8 @@ export const REMOTE_CONTROLS: readonly ControlSpec[] = [
     kind: "line",
     default: "none",
     readers: ["remote"],
-    meaning: "OpenSSL cipher string for outgoing TLS (Deno's TLS ignores it)",
+    meaning:
+      "OpenSSL cipher list for outgoing TLS 1.2; refused unless it allows every suite qmd offers",
     read: true,
   },
   {
