@@ -10,12 +10,14 @@
  * the usage line and 100, as preline. cmd cannot run or crashes: 111.
  */
 
+import { EXIT } from "../exit_codes.ts";
+
 const USAGE = "preline: usage: preline cmd [ arg ... ]";
 const FATAL = "preline: fatal: ";
 
 function usage(): number {
   console.error(USAGE);
-  return 100;
+  return EXIT.permanent;
 }
 
 /** The options before cmd, read as getopt does: it stops at the first argument that is not one. */
@@ -67,7 +69,7 @@ export async function main(args: string[]): Promise<number> {
     }).spawn();
   } catch (error) {
     console.error(`${FATAL}unable to run ${command[0]}: ${(error as Error).message}`);
-    return error instanceof Deno.errors.NotFound ? 100 : 111;
+    return error instanceof Deno.errors.NotFound ? EXIT.permanent : EXIT.temporary;
   }
   const head = [
     wanted(flags, "f") ? ufline : "",
@@ -98,11 +100,11 @@ export async function main(args: string[]): Promise<number> {
   const status = await child.status;
   if (failed !== undefined) {
     console.error(`${FATAL}unable to copy input: ${failed}`);
-    return 111;
+    return EXIT.temporary;
   }
   if (status.signal !== null) {
     console.error(`${FATAL}child crashed`);
-    return 111;
+    return EXIT.temporary;
   }
   return status.code;
 }
