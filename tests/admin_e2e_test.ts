@@ -8,17 +8,9 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { addUser, makeInitedHome, runQmd, sendMessage, startQmd, waitFor } from "./harness.ts";
+import { cookiesOf, csrfIn } from "./admin_client.ts";
 
 const ADMIN_PASSWORD = "a long admin password";
-
-function cookiesOf(response: Response): string {
-  return response.headers.getSetCookie().map((line) => line.split(";")[0])
-    .filter((pair) => !pair.endsWith("=")).join("; ");
-}
-
-function csrfIn(html: string): string {
-  return /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
-}
 
 Deno.test("admin e2e: log in over HTTP, watch a delivery in the counters, edit a control file, read the live log", async () => {
   const home = await makeInitedHome();
