@@ -6,7 +6,7 @@
  */
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { EXIT } from "../exit_codes.ts";
-import { addForwards, findAliasFile, listAliases, removeForwards } from "./alias_files.ts";
+import { addForwards, findAliasFile, listAliases, removeForwards } from "../aliases/alias_files.ts";
 import { parseCommand, usageError } from "./args.ts";
 import { homeError, withStore } from "./user.ts";
 
