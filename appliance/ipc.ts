@@ -226,15 +226,18 @@ export type AdminWrite =
   | { kind: "control"; name: string; bytes: Uint8Array | null }
   | { kind: "password"; address: string; password: string; challengeAuth: boolean }
   | { kind: "quota"; address: string; quotaBytes?: number; quotaMessages?: number }
+  /** `qmd alias add` / `del` on ADDRESS's .qmail file (del with no targets: the whole alias). */
+  | { kind: "alias"; change: "add" | "del"; address: string; targets: string[] }
   /** A queue request, carried to the send role as `qmd queue`'s are (Supervisor.controlQueue). */
   | { kind: "queue"; request: QueueRequest };
 
 /**
- * What became of an AdminWrite: done (a queue request with the send role's
- * reply), or refused with the reason and an HTTP status.
+ * What became of an AdminWrite: done (an alias change with what it did, a
+ * queue request with the send role's reply), or refused with the reason
+ * and an HTTP status.
  */
 export type AdminWriteResult =
-  | { ok: true; queue?: QueueReply }
+  | { ok: true; text?: string; queue?: QueueReply }
   | { ok: false; error: string; status: 400 | 404 | 500 };
 
 /** qmail-send's two channels: qmail-lspawn's and qmail-rspawn's. */
