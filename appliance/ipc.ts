@@ -179,7 +179,7 @@ export type FromRole =
   | { type: "fatal"; message: string }
   /** admin → supervisor: re-read the control files, as SIGHUP does. */
   | { type: "reload-request" }
-  /** admin → supervisor: a change the admin isolate may not write itself (admin_writes.ts). */
+  /** admin → supervisor: a change or queue request the admin isolate may not make itself. */
   | { type: "admin-write"; request: number; write: AdminWrite };
 
 /**
@@ -225,11 +225,19 @@ export type AdminWrite =
   /** Replaces control/NAME with these bytes, or removes it (null). */
   | { kind: "control"; name: string; bytes: Uint8Array | null }
   | { kind: "password"; address: string; password: string; challengeAuth: boolean }
-  | { kind: "quota"; address: string; quotaBytes?: number; quotaMessages?: number };
+  | { kind: "quota"; address: string; quotaBytes?: number; quotaMessages?: number }
+  /** `qmd alias add` / `del` on ADDRESS's .qmail file (del with no targets: the whole alias). */
+  | { kind: "alias"; change: "add" | "del"; address: string; targets: string[] }
+  /** A queue request, carried to the send role as `qmd queue`'s are (Supervisor.controlQueue). */
+  | { kind: "queue"; request: QueueRequest };
 
-/** What became of an AdminWrite: done, or refused with the reason and an HTTP status. */
+/**
+ * What became of an AdminWrite: done (an alias change with what it did, a
+ * queue request with the send role's reply), or refused with the reason
+ * and an HTTP status.
+ */
 export type AdminWriteResult =
-  | { ok: true }
+  | { ok: true; text?: string; queue?: QueueReply }
   | { ok: false; error: string; status: 400 | 404 | 500 };
 
 /** qmail-send's two channels: qmail-lspawn's and qmail-rspawn's. */

@@ -29,7 +29,6 @@ import { ReloadReport } from "./reload_report.ts";
 import { Takeovers } from "./listener_takeover.ts";
 import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
 import type { QueueReply, QueueRequest } from "./queue/control_request.ts";
-
 import { AdminFeed } from "./admin_feed.ts";
 import { answerAdminWrite } from "./admin/admin_writes.ts";
 
@@ -252,7 +251,8 @@ export class Supervisor {
         this.reload();
         break;
       case "admin-write":
-        role.worker.postMessage(answerAdminWrite(this.#options.home, message));
+        void answerAdminWrite(this.#options.home, message, (request) => this.controlQueue(request))
+          .then((answer) => role.worker.postMessage(answer));
         break;
       case "queued":
         this.#post("send", { type: "trigger" });

@@ -3,22 +3,15 @@
  * loopback port, `qmd admin passwd` and `qmd admin token` on its home, a
  * login over HTTP as a browser does it (login form, cookie, CSRF token),
  * the counters moving with a real delivery, /metrics from loopback, a
- * control file refused and then saved (the appliance reloads), and the
+ * control file refused and then saved (the appliance reloads), an alias
+ * added (the supervisor writes its .qmail file), and the
  * live log over server-sent events.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { addUser, makeInitedHome, runQmd, sendMessage, startQmd, waitFor } from "./harness.ts";
+import { cookiesOf, csrfIn } from "./admin_client.ts";
 
 const ADMIN_PASSWORD = "a long admin password";
-
-function cookiesOf(response: Response): string {
-  return response.headers.getSetCookie().map((line) => line.split(";")[0])
-    .filter((pair) => !pair.endsWith("=")).join("; ");
-}
-
-function csrfIn(html: string): string {
-  return /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
-}
 
 Deno.test("admin e2e: log in over HTTP, watch a delivery in the counters, edit a control file, read the live log", async () => {
   const home = await makeInitedHome();
@@ -103,6 +96,19 @@ Deno.test("admin e2e: log in over HTTP, watch a delivery in the counters, edit a
     await quota.body?.cancel();
     const listed = await runQmd(["user", "list", "--json", "--home", home]);
     assertEquals(JSON.parse(listed.stdout)[0].quotaBytes, 5000000);
+    // An alias: the supervisor writes the .qmail file the console may not write.
+    const alias = await fetch(`${base}/api/accounts/alias`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", "x-csrf-token": csrf },
+      body: JSON.stringify({ address: "sales@example.test", targets: ["joe@example.test"] }),
+    });
+    assertEquals(alias.status, 200, await alias.clone().text());
+    await alias.body?.cancel();
+    const aliases = await runQmd(["alias", "list", "--json", "--home", home]);
+    const sales = JSON.parse(aliases.stdout).find((entry: { address: string }) =>
+      entry.address === "sales@example.test"
+    );
+    assertEquals(sales?.forwards, ["joe@example.test"]);
 
     // A broken control file is refused; a good one is saved and the appliance reloads.
     const save = (text: string) =>

@@ -80,3 +80,95 @@ Deno.test("accounts: domains and mailboxes listed; password and quota changed as
     await console.close();
   }
 });
+
+Deno.test("accounts: aliases listed, added and deleted as qmd alias does it, CSRF enforced", async () => {
+  const console = await makeTestConsole();
+  try {
+    const store = AccountStore.open(console.home);
+    try {
+      provisionMailbox(store, "joe@example.test", "password");
+    } finally {
+      store.close();
+    }
+    const session = await console.login();
+    const file = `${console.home}/mail/example.test/.qmail-sales`;
+    const post = (path: string, body: unknown, csrf = session.csrf) =>
+      console.request(path, {
+        method: "POST",
+        cookie: session.cookie,
+        headers: { "content-type": "application/json", "x-csrf-token": csrf },
+        body: JSON.stringify(body),
+      });
+    assertEquals((await console.request("/api/accounts/aliases")).status, 401);
+    const forged = await post("/api/accounts/alias", {
+      address: "sales@example.test",
+      targets: "joe@example.test",
+    }, "wrong");
+    assertEquals(forged.status, 403);
+
+    const added = await post("/api/accounts/alias", {
+      address: "Sales@example.test",
+      targets: ["joe@example.test", "bob@other.org"],
+    });
+    assertEquals(added.status, 200);
+    assertEquals(
+      (await added.json()).message,
+      `sales@example.test now forwards to joe@example.test, bob@other.org (${file})`,
+    );
+    assertEquals(Deno.readTextFileSync(file), "&joe@example.test\n&bob@other.org\n");
+    const listed = await (await console.request("/api/accounts/aliases", {
+      cookie: session.cookie,
+    })).json();
+    assertEquals(listed, [{
+      address: "sales@example.test",
+      path: file,
+      forwards: ["joe@example.test", "bob@other.org"],
+      other: [],
+    }]);
+    const page = await (await console.request("/accounts", { cookie: session.cookie })).text();
+    assertStringIncludes(page, "sales@example.test");
+    assertStringIncludes(page, "joe@example.test, bob@other.org");
+
+    // A mailbox's address is not an alias; the refusal says why.
+    const refused = await post("/api/accounts/alias", {
+      address: "joe@example.test",
+      targets: "bob@other.org",
+    });
+    assertEquals(refused.status, 400);
+    assertEquals(
+      (await post("/api/accounts/alias", { address: "x@example.test", targets: "" })).status,
+      400,
+    );
+
+    // One target removed over the API, then the rest by the page's form.
+    const one = await post("/api/accounts/alias/delete", {
+      address: "sales@example.test",
+      targets: "bob@other.org",
+    });
+    assertEquals(one.status, 200);
+    assertEquals(Deno.readTextFileSync(file), "&joe@example.test\n");
+    const form = await console.request("/accounts/alias/delete", {
+      method: "POST",
+      cookie: session.cookie,
+      body: new URLSearchParams({ _csrf: session.csrf, address: "sales@example.test" }),
+    });
+    assertEquals(form.status, 303);
+    assertStringIncludes(form.headers.get("location") ?? "", "ok=removed%20sales%40example.test");
+    assert(!(await exists(file)));
+    const missing = await post("/api/accounts/alias/delete", { address: "sales@example.test" });
+    assertEquals(missing.status, 404);
+    // Aliases need no reload: local delivery reads .qmail files per message.
+    assertEquals(console.reloads(), 0);
+  } finally {
+    await console.close();
+  }
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -19,6 +19,7 @@ const API_READS = [
   "/api/dashboard",
   "/api/queue",
   "/api/accounts",
+  "/api/accounts/aliases",
   "/api/controls",
   "/api/controls/file?name=databytes",
   "/api/controls/history",
@@ -38,6 +39,18 @@ const POSTS = [
   "/api/controls/file",
   "/api/controls/rollback",
   "/api/reload",
+  "/queue/action",
+  "/queue/bulk",
+  "/accounts/alias",
+  "/accounts/alias/delete",
+  "/api/queue/hold",
+  "/api/queue/release",
+  "/api/queue/retry",
+  "/api/queue/bounce",
+  "/api/queue/remove",
+  "/api/queue/jobs",
+  "/api/accounts/alias",
+  "/api/accounts/alias/delete",
 ];
 
 Deno.test("admin app: without a session or token, pages go to the login page and the API answers 401", async () => {
@@ -241,6 +254,30 @@ Deno.test("admin app: the page's CSS and script come from /assets, and the live 
     const script = await console.request("/assets/live_log.js", { cookie });
     assertStringIncludes(script.headers.get("content-type") ?? "", "javascript");
     assertStringIncludes(await script.text(), "EventSource");
+  } finally {
+    await console.close();
+  }
+});
+
+Deno.test("admin app: a second GET of the login page keeps the token the first form carries", async () => {
+  const console = await makeTestConsole();
+  try {
+    // A browser fetches /favicon.ico after the login page; it is sent to /login too.
+    const first = await console.request("/login");
+    const cookie = cookiesOf(first);
+    const token = csrfIn(await first.text());
+    const favicon = await console.request("/favicon.ico", { cookie });
+    assertEquals(favicon.headers.get("location"), "/login");
+    const second = await console.request("/login", { cookie });
+    assertEquals(csrfIn(await second.text()), token);
+    const posted = await console.request("/login", {
+      method: "POST",
+      cookie: cookiesOf(second) || cookie,
+      body: new URLSearchParams({ _csrf: token, password: TEST_PASSWORD }),
+    });
+    assertEquals(posted.status, 303);
+    // Without the cookie a new token is made.
+    assert(csrfIn(await (await console.request("/login")).text()) !== token);
   } finally {
     await console.close();
   }

@@ -1,7 +1,8 @@
 /**
  * The console's only static files, embedded here so that `deno compile`
- * carries them and no page needs a CDN or a build step: the stylesheet
- * and the live log's script (the one script: pages are server-rendered).
+ * carries them and no page needs a CDN or a build step: the stylesheet,
+ * the live log's script and the bulk job's progress poller (the only two
+ * scripts: pages are server-rendered and work without them).
  */
 
 export const ASSETS: Readonly<Record<string, { type: string; body: string }>> = {
@@ -29,6 +30,8 @@ textarea { width: 100%; min-height: 16rem; }
 #log { max-height: 60vh; overflow-y: auto; }
 .logout button { background: none; color: #fff; border: 1px solid #fff; cursor: pointer; }
 .login { max-width: 20rem; margin: 4rem auto; }
+.actions { display: inline; } .actions button { margin: 0.1rem; }
+.search, #bulk { margin: 0.5rem 0; }
 `,
   },
   "live_log.js": {
@@ -45,6 +48,23 @@ source.onmessage = (event) => {
   while (out.childElementCount > 1000) out.firstElementChild.remove();
   out.scrollTop = out.scrollHeight;
 };
+`,
+  },
+  "bulk_progress.js": {
+    type: "text/javascript; charset=utf-8",
+    body: `// A bulk queue action's progress: polls /api/queue/jobs/ID until the job is done.
+const bar = document.getElementById("progress");
+const text = document.getElementById("progress-text");
+const poll = async () => {
+  const response = await fetch("/api/queue/jobs/" + encodeURIComponent(bar.dataset.job));
+  if (!response.ok) return;
+  const job = await response.json();
+  bar.value = job.done;
+  text.textContent = job.done + " of " + job.total + " done";
+  if (job.finished) location.reload();
+  else setTimeout(poll, 500);
+};
+setTimeout(poll, 500);
 `,
   },
 };

@@ -53,7 +53,12 @@ export function loginRoutes(context: AdminContext): Hono<AdminEnv> {
   };
 
   app.get("/login", (c) => {
-    const token = randomBytes(24).toString("base64url");
+    // A second GET (another tab, or the browser's /favicon.ico sent here) keeps the token,
+    // so the form already shown still matches the cookie.
+    const kept = getCookie(c, LOGIN_CSRF_COOKIE);
+    const token = kept !== undefined && /^[A-Za-z0-9_-]{32}$/.test(kept)
+      ? kept
+      : randomBytes(24).toString("base64url");
     setCookie(c, LOGIN_CSRF_COOKIE, token, { ...cookieOptions, maxAge: 600 });
     return c.html(loginPage(token));
   });

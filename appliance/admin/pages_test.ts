@@ -38,7 +38,7 @@ Deno.test("dashboard: counters and per-minute charts drawn as inline SVG from th
   }
 });
 
-Deno.test("queue page: counts by state and qmail-qread's listing, read only", async () => {
+Deno.test("queue page: counts by state and qmail-qread's listing", async () => {
   const console = await makeTestConsole();
   try {
     injectTestMessage(queueLayoutFor(console.home), "a@example.test", ["b@example.test"]);

@@ -13,8 +13,12 @@ import { LogHub } from "./log_hub.ts";
 import { LoginGuard } from "./login_guard.ts";
 import { SessionStore } from "./session_store.ts";
 import { QueueSampler } from "./queue_view.ts";
-import { applyAdminWrite } from "./admin_writes.ts";
+import { applyAdminRequest, type QueueCarrier } from "./admin_writes.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
+
+/** Without a carrier: every queue request fails, as with no send role. */
+const refuseQueue: QueueCarrier = () =>
+  Promise.resolve({ now: Math.floor(Date.now() / 1000), by: "send role", error: "no send role" });
 
 export const TEST_PASSWORD = "correct horse battery staple";
 
@@ -51,7 +55,14 @@ export function csrfIn(html: string): string {
   return match[1];
 }
 
-export async function makeTestConsole(): Promise<TestConsole> {
+/**
+ * The console's home; `carryQueue` carries out queue requests as the
+ * supervisor's send role would (queue tests pass controlQueue on the home,
+ * which the admin folder may not import); without it they are refused.
+ */
+export async function makeTestConsole(
+  options: { carryQueue?: (home: string) => QueueCarrier } = {},
+): Promise<TestConsole> {
   const home = `${await Deno.makeTempDir({ prefix: "qmd-admin-" })}/home`;
   Deno.mkdirSync(`${home}/control`, { recursive: true });
   Deno.writeTextFileSync(`${home}/control/me`, "mx.example.test\n");
@@ -71,7 +82,7 @@ export async function makeTestConsole(): Promise<TestConsole> {
     logins: new LoginGuard(),
     reload: () => reloads++,
     // What the supervisor does with the role's admin-write message.
-    write: (write) => Promise.resolve(applyAdminWrite(home, write)),
+    write: (write) => applyAdminRequest(home, write, options.carryQueue?.(home) ?? refuseQueue),
     now: () => Date.now(),
     secure: false,
   };

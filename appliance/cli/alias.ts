@@ -6,7 +6,8 @@
  */
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { EXIT } from "../exit_codes.ts";
-import { addForwards, findAliasFile, listAliases, removeForwards } from "./alias_files.ts";
+import { listAliases } from "../aliases/alias_files.ts";
+import { addAlias, deleteAlias } from "../aliases/alias_change.ts";
 import { parseCommand, usageError } from "./args.ts";
 import { homeError, withStore } from "./user.ts";
 
@@ -36,13 +37,7 @@ export async function main(args: string[]): Promise<number> {
       const [address, ...targets] = parsed.positionals;
       if (targets.length === 0) return usageError(`${NAME} add`, "expected ADDRESS and TARGET");
       return await withStore(parsed.values.home, false, async (store) => {
-        const file = await findAliasFile(store, address);
-        const added = addForwards(store.home, file, targets);
-        console.log(
-          added.length === 0
-            ? `${NAME}: ${file.address} already forwards to ${targets.join(", ")}`
-            : `${NAME}: ${file.address} now forwards to ${added.join(", ")} (${file.path})`,
-        );
+        console.log(`${NAME}: ${await addAlias(store, address, targets)}`);
         return EXIT.ok;
       }, NAME);
     }
@@ -52,13 +47,7 @@ export async function main(args: string[]): Promise<number> {
       const [address, ...targets] = parsed.positionals;
       if (address === undefined) return usageError(`${NAME} del`, "expected ADDRESS");
       return await withStore(parsed.values.home, false, async (store) => {
-        const file = await findAliasFile(store, address);
-        const removed = removeForwards(store.home, file, targets);
-        console.log(
-          removed
-            ? `${NAME}: removed ${file.address} (${file.path})`
-            : `${NAME}: ${file.address} no longer forwards to ${targets.join(", ")}`,
-        );
+        console.log(`${NAME}: ${await deleteAlias(store, address, targets)}`);
         return EXIT.ok;
       }, NAME);
     }

@@ -7,6 +7,7 @@
 import { parseCommand, usageError } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import {
+  DEFAULT_BOUNCE_REASON,
   isMessageId,
   type OperatorAction,
   type QueueActionResult,
@@ -14,12 +15,8 @@ import {
   type QueueRequest,
 } from "../queue/control_request.ts";
 import { controlQueue } from "../queue_control/control.ts";
-import { formatMessageDetail, formatQueueList } from "./queue_listing.ts";
+import { formatMessageDetail, formatQueueList } from "../queue/queue_listing.ts";
 import { EXIT } from "../exit_codes.ts";
-
-/** The paragraph a bounced recipient gets in the bounce when no --reason is given. */
-export const DEFAULT_BOUNCE_REASON =
-  "The postmaster removed this message from the queue before it could be delivered. (#5.0.0)";
 
 const USAGE = `usage: qmd queue list [--home DIR] [--json]
        qmd queue show ID [--home DIR] [--json]

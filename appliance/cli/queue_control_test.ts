@@ -3,7 +3,7 @@ import { injectTestMessage, makeTestQueue, pathExists } from "../queue/test_queu
 import type { QueueLayout } from "../queue/layout.ts";
 import { captureConsole } from "./test_io.ts";
 import { main } from "./queue.ts";
-import { formatQueueList, formatSpan } from "./queue_listing.ts";
+import { formatQueueList, formatSpan } from "../queue/queue_listing.ts";
 
 async function withQueued(run: (home: string, layout: QueueLayout, id: bigint) => Promise<void>) {
   const home = await Deno.makeTempDir({ prefix: "qmd-queue-control-" });

@@ -9,7 +9,7 @@ import type { DeliveryReport } from "../ipc.ts";
 import { deliverLocal } from "../deliver/local.ts";
 import type { LocalContext } from "../deliver/local_context.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
-import { traceDelivery } from "./delivery_trace.ts";
+import { traceDelivery } from "../aliases/delivery_trace.ts";
 
 let nextId = 900_000;
 

@@ -14,11 +14,11 @@ import { AccountError, parseMailboxAddress } from "../accounts/account_names.ts"
 import { formatSize, parseSize } from "../accounts/sizes.ts";
 import type { MaildirUsage } from "../deliver/quota.ts";
 import { applyQuotaToMaildir, readMailboxUsage } from "./mailbox_usage.ts";
-import { type AliasEntry, listAliases } from "./alias_files.ts";
+import { type AliasEntry, listAliases } from "../aliases/alias_files.ts";
 import type { Mailbox } from "../accounts/mailbox.ts";
 import { AccountStore } from "../accounts/store.ts";
 import { provisionMailbox, renameProvisionedMailbox } from "../accounts/provision.ts";
-import { describeMisdelivery, traceDelivery } from "./delivery_trace.ts";
+import { describeMisdelivery, traceDelivery } from "../aliases/delivery_trace.ts";
 import { fileExists } from "../durable_file.ts";
 import { EXIT } from "../exit_codes.ts";
 import { exitCodeFor } from "../mail_error.ts";

@@ -21,6 +21,10 @@ export const OPERATOR_ACTIONS = [
 ] as const;
 export type OperatorAction = typeof OPERATOR_ACTIONS[number];
 
+/** The paragraph a bounced recipient gets in the bounce when no reason is given. */
+export const DEFAULT_BOUNCE_REASON =
+  "The postmaster removed this message from the queue before it could be delivered. (#5.0.0)";
+
 export type QueueRequest =
   | { action: "list" }
   | { action: "show"; id: string }

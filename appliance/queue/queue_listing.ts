@@ -4,7 +4,7 @@
  * "done" and, under it, the last deferral the send role kept. Pure: the
  * reply (queue/control_request.ts) and the time come in.
  */
-import type { MessageDetail, QueuedMessage, QueuedRecipient } from "../queue/control_request.ts";
+import type { MessageDetail, QueuedMessage, QueuedRecipient } from "./control_request.ts";
 
 /** A span of seconds as `45s`, `3m 20s`, `2h 5m` or `3d 4h`. */
 export function formatSpan(seconds: number): string {

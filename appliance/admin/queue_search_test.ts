@@ -1,0 +1,45 @@
+import { assertEquals } from "../../tests/assert.ts";
+import type { QueuedMessage } from "../queue/control_request.ts";
+import { parseSearch, searchMessages } from "./queue_search.ts";
+
+function message(
+  id: string,
+  sender: string,
+  recipients: string[],
+  state: QueuedMessage["state"],
+  held = false,
+): QueuedMessage {
+  return {
+    id,
+    state,
+    held,
+    birth: 0,
+    size: 1,
+    sender,
+    nextRetry: {},
+    delivering: false,
+    recipients: recipients.map((address) => ({ address, done: false })),
+  };
+}
+
+const MESSAGES = [
+  message("1", "joe@a.example", ["Ann@b.example"], "queued", true),
+  message("2", "", ["postmaster@a.example"], "bouncing"),
+  message("3", "bob@c.example", ["zed@d.example"], "unprocessed"),
+];
+
+const ids = (query: { q?: string; state?: string }) =>
+  searchMessages(MESSAGES, parseSearch(query)).map((each) => each.id);
+
+Deno.test("queue search: a sender or recipient substring, any case; a state; both at once", () => {
+  assertEquals(ids({}), ["1", "2", "3"]);
+  assertEquals(ids({ q: "ann@B" }), ["1"]);
+  assertEquals(ids({ q: " a.example " }), ["1", "2"]);
+  assertEquals(ids({ state: "held" }), ["1"]);
+  assertEquals(ids({ state: "bouncing" }), ["2"]);
+  assertEquals(ids({ state: "unprocessed" }), ["3"]);
+  assertEquals(ids({ q: "a.example", state: "queued" }), ["1"]);
+  assertEquals(ids({ q: "nobody" }), []);
+  // An unknown state is any state.
+  assertEquals(parseSearch({ state: "lost" }), { text: "" });
+});
