@@ -192,7 +192,12 @@ async function apply(survey: QmailSurvey): Promise<number> {
   if (result.vpopmail !== undefined) {
     for (const line of vpopmailLines(result.vpopmail)) console.log(line);
   }
-  console.log(`${NAME}: ${root} is a qmd home; nothing of qmail's was moved or removed. Next:`);
+  const assignChanged = (result.vpopmail?.assignRemoved.length ?? 0) > 0
+    ? " (but the users/assign lines above; qmail's file is kept as users/assign.qmail)"
+    : "";
+  console.log(
+    `${NAME}: ${root} is a qmd home; nothing of qmail's was moved or removed${assignChanged}. Next:`,
+  );
   console.log(`  1. qmd showctl --home ${root}     # what qmd reads, and the files it does not`);
   console.log(`  2. qmd start --home ${root} --smtp 0.0.0.0:25 ...   # or qmd install --systemd`);
   console.log("  3. keep qmail's own services down (svc -d /service/qmail-*; remove their links)");
