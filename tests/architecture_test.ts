@@ -352,3 +352,24 @@ Deno.test("architecture: every Worker module the supervisor starts is in deno co
   assertEquals(workers.length > 0, true);
   assertEquals(workers.filter((path) => !COMPILE_INCLUDES.includes(path)), []);
 });
+
+Deno.test("architecture: no module a Worker runs locates a file beside its source (deno compile would not carry it)", async () => {
+  // A compiled qmd holds only modules: a role that read a stylesheet or a
+  // template next to itself through import.meta would find nothing. The admin
+  // console's assets are a module (admin/assets.ts) for this reason. x509.ts's
+  // createRequire(import.meta.url) resolves npm packages, which compile embeds.
+  const { COMPILE_INCLUDES } = await import("../mod.ts");
+  const locating = /import\.meta\.(url|dirname|filename)/;
+  const offenders = COMPILE_INCLUDES.flatMap((entry) => {
+    const closure = importClosure(entry, { runtime: true });
+    return [...closure.keys()].filter((file) =>
+      file !== "appliance/tls/x509.ts" && locating.test(withoutComments(sourceText(file)))
+    ).map((file) => importChain(closure, file));
+  });
+  assertEquals(offenders, []);
+  const admin = importClosure("appliance/roles/admin.ts", { runtime: true });
+  assert(
+    admin.has("appliance/admin/assets.ts"),
+    "the console's assets are not a module it imports",
+  );
+});

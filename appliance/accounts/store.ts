@@ -162,20 +162,45 @@ export class AccountStore {
    * With `challengeAuth` the password is also stored as the challenge secret.
    */
   addMailbox(address: string, password: string, options: MailboxOptions = {}): Mailbox {
-    const { user, domain } = parseMailboxAddress(address);
     checkPassword(password);
+    const secret = options.challengeAuth ? password : null;
+    return this.#insertMailbox(address, () => hashPassword(password), secret, options);
+  }
+
+  /**
+   * Adds a mailbox with a password hash made elsewhere (an adopted vpopmail
+   * mailbox's crypt hash), kept as it is. A hash that is not qmd's scrypt
+   * string never verifies (password_hash.ts): the mailbox receives mail but
+   * cannot log in until `qmd user passwd` gives it a password.
+   */
+  addMailboxWithHash(address: string, storedHash: string, options: MailboxOptions = {}): Mailbox {
+    if (/[\0\r\n]/.test(storedHash)) {
+      throw new AccountError("Password hash may not contain NUL, CR or LF", "invalid");
+    }
+    return this.#insertMailbox(address, () => storedHash, null, {
+      ...options,
+      challengeAuth: false,
+    });
+  }
+
+  #insertMailbox(
+    address: string,
+    passwordHash: () => string,
+    secret: string | null,
+    options: MailboxOptions,
+  ): Mailbox {
+    const { user, domain } = parseMailboxAddress(address);
     const quotaBytes = checkQuota(options.quotaBytes, "quota bytes");
     const quotaMessages = checkQuota(options.quotaMessages, "quota messages");
     if (!this.hasDomain(domain)) throw new AccountError(`No such domain ${domain}`, "missing");
     if (this.findMailbox(domain, user)) {
       throw new AccountError(`Mailbox ${user}@${domain} already exists`, "exists");
     }
-    const secret = options.challengeAuth ? password : null;
     this.#statement(
       "INSERT INTO mailboxes " +
         "(domain, user, password, quota_bytes, quota_messages, created, challenge_secret) " +
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ).run(domain, user, hashPassword(password), quotaBytes, quotaMessages, Date.now(), secret);
+    ).run(domain, user, passwordHash(), quotaBytes, quotaMessages, Date.now(), secret);
     return this.#mailbox({
       domain,
       user,

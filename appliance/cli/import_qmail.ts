@@ -8,7 +8,8 @@ import { EXIT } from "../exit_codes.ts";
 import { exitCodeFor } from "../mail_error.ts";
 import { adoptQmail, type AdoptResult } from "./qmail_adopt.ts";
 import { parseCommand, usageError } from "./args.ts";
-import { type QmailSurvey, surveyQmail } from "./qmail_survey.ts";
+import { type QmailSurvey, surveyQmail, type VpopmailDomain } from "./qmail_survey.ts";
+import type { VpopmailAdoption } from "./vpopmail_adopt.ts";
 
 const NAME = "qmd import-qmail";
 
@@ -21,7 +22,9 @@ files of the alias user and of the homes users/assign names, tcpserver rules,
 vpopmail domains (DIR/domains/DOMAIN/vpasswd) and the queue by state. Without
 --apply nothing is changed. --apply makes QMAILDIR a qmd home in place: its
 files and queue stay where they are, qmd init's missing parts are added, the
-rules found are copied to QMAILDIR/tcp.smtp; it refuses while qmail-send runs.
+rules found are copied to QMAILDIR/tcp.smtp, vpopmail's domains become qmd
+domains whose mailboxes keep their Maildirs in place (crypt-only passwords
+need qmd user passwd); it refuses while qmail-send runs.
   --vpopmail DIR      vpopmail's home (default /home/vpopmail)
   --tcp-rules FILE    a tcpserver rules file; repeat for several (default
                       /etc/tcp.smtp, /etc/tcprules.d/tcp.qmail-smtp, DIR/etc/tcp.smtp)
@@ -95,17 +98,26 @@ export function formatPlan(survey: QmailSurvey): string[] {
   for (const rules of survey.tcpRules) {
     plan.push(`compile ${rules.path} with qmd tcprules for qmd smtpd's per-client rules`);
   }
-  for (const domain of survey.vpopmail?.domains ?? []) {
-    const without = domain.users - domain.clearPasswords;
-    plan.push(
-      `leave ${domain.domain} (${domain.users} mailboxes) with vpopmail, as users/assign has it; ` +
-        `moving them into qmd's accounts later: ` +
-        (without > 0
-          ? `${without} keep only a crypt hash, which qmd cannot check: they need new passwords`
-          : "every one has a clear-text password"),
-    );
-  }
+  for (const domain of survey.vpopmail?.domains ?? []) plan.push(...vpopmailPlan(survey, domain));
   return plan;
+}
+
+/** What --apply will do with one vpopmail domain. */
+function vpopmailPlan(survey: QmailSurvey, domain: VpopmailDomain): string[] {
+  const cryptOnly = domain.mailboxes.filter((mailbox) => !mailbox.clearPassword)
+    .map((mailbox) => `${mailbox.user}@${domain.domain}`);
+  return [
+    `adopt ${domain.domain} into qmd's accounts: ${domain.users} mailboxes from ` +
+    `${domain.dir}/${domain.source}, quotas kept, each Maildir used in place ` +
+    `(${survey.root}/mail/${domain.domain}/USER/Maildir links to vpopmail's DIR/Maildir, ` +
+    `and its alias files .qmail-NAME, not .qmail-default, are linked beside them); ` +
+    `users/assign's +${domain.domain}- line is removed (kept in users/assign.qmail)`,
+    cryptOnly.length === 0
+      ? `${domain.domain}: every mailbox has a clear-text password, stored as a scrypt hash`
+      : `${domain.domain}: ${cryptOnly.length} mailboxes have only a crypt hash, which qmd ` +
+        `cannot check: they receive mail but cannot log in until qmd user passwd ADDRESS ` +
+        `(${cryptOnly.join(", ")})`,
+  ];
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -148,6 +160,22 @@ export async function main(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+/** What adopting vpopmail's domains did, one line each. */
+function vpopmailLines(done: VpopmailAdoption): string[] {
+  return [
+    ...done.domains.map((domain) => `${NAME}: added domain ${domain}`),
+    ...done.mailboxes.map((address) => `${NAME}: added mailbox ${address}`),
+    ...done.links.map((link) => `${NAME}: linked ${link}`),
+    ...done.assignRemoved.map((line) => `${NAME}: removed from users/assign: ${line}`),
+    ...done.notes.map((note) => `${NAME}: note: ${note}`),
+    ...(done.needPassword.length === 0 ? [] : [
+      `${NAME}: ${done.needPassword.length} mailboxes have only vpopmail's crypt hash, which ` +
+      `qmd cannot check: they receive mail but cannot log in until you run qmd user passwd ` +
+      `for each: ${done.needPassword.join(", ")}`,
+    ]),
+  ];
+}
+
 async function apply(survey: QmailSurvey): Promise<number> {
   for (const line of formatSurvey(survey)) console.log(line);
   let result: AdoptResult;
@@ -161,7 +189,15 @@ async function apply(survey: QmailSurvey): Promise<number> {
   for (const path of result.created) console.log(`${NAME}: created ${root}/${path}`);
   for (const copy of result.copied) console.log(`${NAME}: copied ${copy.from} to ${copy.to}`);
   for (const note of result.notes) console.log(`${NAME}: note: ${note}`);
-  console.log(`${NAME}: ${root} is a qmd home; nothing of qmail's was moved or removed. Next:`);
+  if (result.vpopmail !== undefined) {
+    for (const line of vpopmailLines(result.vpopmail)) console.log(line);
+  }
+  const assignChanged = (result.vpopmail?.assignRemoved.length ?? 0) > 0
+    ? " (but the users/assign lines above; qmail's file is kept as users/assign.qmail)"
+    : "";
+  console.log(
+    `${NAME}: ${root} is a qmd home; nothing of qmail's was moved or removed${assignChanged}. Next:`,
+  );
   console.log(`  1. qmd showctl --home ${root}     # what qmd reads, and the files it does not`);
   console.log(`  2. qmd start --home ${root} --smtp 0.0.0.0:25 ...   # or qmd install --systemd`);
   console.log("  3. keep qmail's own services down (svc -d /service/qmail-*; remove their links)");

@@ -9,8 +9,8 @@
  * without them), and the tcpserver rules found are copied to HOME/tcp.smtp
  * (and its cdb) when the home has none. It stops nothing: it refuses while
  * a process holds the queue's sendmutex (a qmail-send still running).
- * vpopmail's domains stay as they are: users/assign hands them to
- * vpopmail's .qmail-default, which qmd runs as qmail-local did.
+ * vpopmail's domains become qmd's virtual domains with their Maildirs in
+ * place (vpopmail_adopt.ts).
  */
 import { initHome } from "../home/init_home.ts";
 import { giveToHomeOwner } from "../home_owner.ts";
@@ -18,12 +18,15 @@ import { fileExists } from "../durable_file.ts";
 import { MailError } from "../mail_error.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import type { QmailSurvey } from "./qmail_survey.ts";
+import { adoptVpopmail, type VpopmailAdoption } from "./vpopmail_adopt.ts";
 
 /** What adopting did: paths created (relative to the home) and copies made. */
 export interface AdoptResult {
   created: string[];
   copied: { from: string; to: string }[];
   notes: string[];
+  /** What became of vpopmail's domains, when there are any. */
+  vpopmail?: VpopmailAdoption;
 }
 
 /** Adopts the surveyed installation at `survey.root` (see the file comment). */
@@ -55,11 +58,8 @@ export async function adoptQmail(survey: QmailSurvey): Promise<AdoptResult> {
     }
   }
   giveToHomeOwner(root, [...created.map((path) => `${root}/${path}`), ...copied.map((c) => c.to)]);
-  if (survey.vpopmail !== undefined) {
-    notes.push(
-      `vpopmail's domains (${survey.vpopmail.domains.map((d) => d.domain).join(", ")}) stay ` +
-        `with vpopmail: users/assign gives them to its .qmail-default, which qmd runs`,
-    );
-  }
-  return { created, copied, notes };
+  const vpopmail = survey.vpopmail === undefined
+    ? undefined
+    : await adoptVpopmail(root, survey.vpopmail);
+  return { created, copied, notes, vpopmail };
 }

@@ -3,7 +3,7 @@
  * run: control files (those qmd reads, those it knows but does not read yet,
  * those it does not know), users/assign and its cdb, the .qmail files of the
  * alias user and of the homes users/assign names, tcpserver rules, vpopmail
- * virtual domains (vpasswd, vpasswd.cdb) and the queue by state. Reads only;
+ * virtual domains and their mailboxes (vpasswd, else vpasswd.cdb) and the queue by state. Reads only;
  * a part that cannot be read is reported with its path, not thrown.
  */
 import { CONTROLS } from "../../config/controls.ts";
@@ -12,6 +12,7 @@ import { bytesToString } from "../bytes.ts";
 import { isNotFound } from "../durable_file.ts";
 import { processesHolding } from "../home/running.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
+import { readVpasswd, type VpasswdSource } from "./vpasswd.ts";
 
 export interface QmailSurvey {
   root: string;
@@ -32,7 +33,7 @@ export interface QmailSurvey {
   tcpRules: { path: string; rules: number; cdb: boolean }[];
   vpopmail?: {
     dir: string;
-    domains: { domain: string; users: number; clearPasswords: number; cdb: boolean }[];
+    domains: VpopmailDomain[];
   };
   queue?: {
     split: number;
@@ -45,6 +46,26 @@ export interface QmailSurvey {
   };
   /** What could not be read, one line each naming the path. */
   problems: string[];
+}
+
+/** A vpopmail domain as the survey saw it (no password or hash: the survey may be printed). */
+export interface VpopmailDomain {
+  domain: string;
+  /** DIR/domains/DOMAIN. */
+  dir: string;
+  /** The file the mailboxes were read from. */
+  source: VpasswdSource;
+  users: number;
+  clearPasswords: number;
+  cdb: boolean;
+  mailboxes: {
+    user: string;
+    /** vpopmail's directory for it (its Maildir is DIR/Maildir). */
+    dir: string;
+    quotaBytes: number;
+    quotaMessages: number;
+    clearPassword: boolean;
+  }[];
 }
 
 export interface SurveyOptions {
@@ -101,19 +122,28 @@ function surveyControl(root: string): QmailSurvey["control"] {
   };
 }
 
-/** vpopmail's domains: DIR/domains/DOMAIN/vpasswd (user:hash:uid:gid:gecos:dir:quota:clear). */
+/** vpopmail's domains: DIR/domains/DOMAIN/vpasswd, or its vpasswd.cdb alone (vpasswd.ts). */
 function surveyVpopmail(dir: string): QmailSurvey["vpopmail"] {
   const domainsDir = `${dir}/domains`;
   const domains = names(domainsDir, (entry) => entry.isDirectory).flatMap((domain) => {
-    const vpasswd = readText(`${domainsDir}/${domain}/vpasswd`);
-    const cdb = exists(`${domainsDir}/${domain}/vpasswd.cdb`);
-    if (vpasswd === undefined && !cdb) return [];
-    const users = listLines(vpasswd).map((line) => line.split(":"));
+    const domainDir = `${domainsDir}/${domain}`;
+    const found = readVpasswd(domainDir);
+    if (found === undefined) return [];
+    const mailboxes = found.entries.map((entry) => ({
+      user: entry.user,
+      dir: entry.dir,
+      quotaBytes: entry.quota.bytes,
+      quotaMessages: entry.quota.messages,
+      clearPassword: entry.clear !== "",
+    }));
     return [{
       domain,
-      users: users.length,
-      clearPasswords: users.filter((fields) => (fields[7] ?? "") !== "").length,
-      cdb,
+      dir: domainDir,
+      source: found.source,
+      users: mailboxes.length,
+      clearPasswords: mailboxes.filter((mailbox) => mailbox.clearPassword).length,
+      cdb: exists(`${domainDir}/vpasswd.cdb`),
+      mailboxes,
     }];
   });
   return domains.length > 0 ? { dir, domains } : undefined;
