@@ -8,7 +8,8 @@
  * appliance/send/remote_report.ts (REMOTE_TEXTS, formatRemoteReport).
  *
  * An address that greets with 4xx/5xx (docs/patches.md seed 002) passes the message to the
- * next one; its records are reported if no later address takes it.
+ * next one; when every one did, the result is the patch's "Sorry, I wasn't able to establish
+ * an SMTP connection", a temporary failure, with the last greeting after it.
  */
 import { findRoute, type RemoteControls, type Route } from "../../config/remote.ts";
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
@@ -97,8 +98,8 @@ async function deliverByRoute(
       file,
       size,
     };
-    // The records of the last host that greeted with 4xx/5xx (docs/patches.md seed 002), reported
-    // when no later host takes the message.
+    // The records of the last host that greeted with 4xx/5xx (docs/patches.md seed 002), told
+    // after the no-connection text when no later host takes the message.
     let greetingFailed: RemoteRecord[] | undefined;
     for (const target of list.targets) {
       if (await ctx.tcpto.isDead(target.ip)) continue;
@@ -112,9 +113,14 @@ async function deliverByRoute(
       }
       return { records: result.records, unreached: false };
     }
-    return greetingFailed === undefined
-      ? { records: [REMOTE_TEXTS.noConnection], unreached: true }
-      : { records: greetingFailed, unreached: false };
+    if (greetingFailed === undefined) {
+      return { records: [REMOTE_TEXTS.noConnection], unreached: true };
+    }
+    const last = greetingFailed.map((record) => record.text).join("");
+    return {
+      records: [{ kind: "Z", text: REMOTE_TEXTS.noConnection.text + last }],
+      unreached: true,
+    };
   } finally {
     file.close();
   }

@@ -22,7 +22,7 @@ Deno.test("remote: greeting 4xx → next MX (seed 002)", async () => {
   });
 });
 
-Deno.test("remote: greeting 4xx on every MX reports the last greeting (seed 002)", async () => {
+Deno.test("remote: greeting 4xx/5xx on every MX is seed 002's no-connection deferral, with the last greeting", async () => {
   await withMx([
     { host: "127.0.0.2", greeting: { code: 421, text: "busy one" } },
     { host: "127.0.0.3", greeting: { code: 554, text: "go away" } },
@@ -33,7 +33,7 @@ Deno.test("remote: greeting 4xx on every MX reports the last greeting (seed 002)
       assertEquals(report.status, "Z");
       assertMatch(
         report.text,
-        /^Connected to 127\.0\.0\.3 but greeting failed\.\nRemote host said: 554 /,
+        /^Sorry, I wasn't able to establish an SMTP connection\. \(#4\.4\.1\)\nConnected to 127\.0\.0\.3 but greeting failed\.\nRemote host said: 554 /,
       );
     } finally {
       await s.close();
