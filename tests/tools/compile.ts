@@ -25,6 +25,11 @@ if ("error" in plan) {
   Deno.exit(1);
 }
 for (const step of plan.steps) {
+  // deno compile runs in the project's directory, so a relative OUTPUT is taken from there.
+  const slash = step.output.lastIndexOf("/");
+  if (slash > 0) {
+    Deno.mkdirSync(new URL(step.output.slice(0, slash), `file://${root}`), { recursive: true });
+  }
   const result = await new Deno.Command(Deno.execPath(), {
     args: step.args,
     cwd: root,
