@@ -142,7 +142,8 @@ export type FromRole =
   | { type: "log"; record: LogRecord }
   /** smtpd/pop3d: records in order, counted in the role's LogBacklog until written. */
   | { type: "logs"; records: LogRecord[] }
-  | { type: "ready"; detail?: Record<string, unknown> }
+  /** The role is up; `listening`: where it listens, when the supervisor could not know (port 0). */
+  | { type: "ready"; listening?: { host: string; port: number } }
   | { type: "drained" }
   /** The answer to `reload`: each broken control file's error (the role kept its old controls). */
   | { type: "reloaded"; round: number; errors: string[] }

@@ -41,7 +41,10 @@ export interface RoleTableOptions {
   env: Record<string, string>;
   /** The failed-login table (AuthFailures.createBuffer), kept by `qmd start` for `qmd unblock`. */
   authFailures?: SharedArrayBuffer;
-  /** The admin console's address (a real port, not 0) and whether it serves HTTPS; none = off. */
+  /**
+   * The admin console's address and whether it serves HTTPS; none = off. Port 0: the admin
+   * isolate takes the port the kernel gives it and reports it (RunningRole.listening).
+   */
   admin?: { host: string; port: number; tls?: boolean };
   /** qmail-start's default delivery, for a user without .qmail (absent: ./Maildir/). */
   defaultDelivery?: string;

@@ -16,6 +16,7 @@ import {
 import { PendingRequests } from "./pending_requests.ts";
 import { formatLogRecord, logEvent, type LogFormat, type LogRecord, setLogSink } from "./log.ts";
 import { LogBacklog } from "./log_backlog.ts";
+import type { Replacement, RunningRole } from "./running_role.ts";
 import { StdoutLines } from "./stdout_lines.ts";
 import {
   localRoleSpec,
@@ -42,26 +43,6 @@ export interface SupervisorOptions extends RoleTableOptions {
   writeLine?: (line: string) => void;
   /** Replaces the role table (tests). */
   roles?: RoleSpec[];
-}
-
-interface RunningRole {
-  spec: RoleSpec;
-  index: number;
-  worker: Worker;
-  ready: boolean;
-  restarts: number;
-  startedAt: number;
-  /** Log records this worker posted and the supervisor has not written yet. */
-  logBacklog: LogBacklog;
-}
-
-/**
- * An isolate to be restarted with another spec once it has drained: what
- * the supervisor would have posted to it meanwhile waits for its successor.
- */
-interface Replacement {
-  spec: RoleSpec;
-  held: ToRole[];
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -241,6 +222,7 @@ export class Supervisor {
         break;
       case "ready":
         role.ready = true;
+        if (message.listening !== undefined) role.listening = message.listening;
         // The console shows the counters and the records so far at once.
         if (role.spec.name === "admin") this.#adminFeed.flush();
         for (const waiter of this.#readyWaiters.splice(0)) waiter();
@@ -395,6 +377,11 @@ export class Supervisor {
     }
     const successor = this.#spawn(spec, role.index, 0);
     for (const message of held) successor.worker.postMessage(message);
+  }
+
+  /** Where an isolate of `name` said it listens (the console's port when it asked for port 0). */
+  listening(name: RoleName): { host: string; port: number } | undefined {
+    return this.#roles.find((role) => role.spec.name === name)?.listening;
   }
 
   /** The certificate the TLS listeners serve, and what is wrong with the files on disk. */

@@ -212,17 +212,19 @@ export async function main(args: string[], wiring: StartWiring = {}): Promise<nu
 
   let prepared: Prepared;
   try {
-    // The admin address is held with the others; its port 0 becomes a real one too.
-    prepared = await prepare(home, [...smtp, ...(admin ? [admin] : [])], smtp.some(isPop3));
+    // The admin address is checked and held with the others, unless it is port 0: then the
+    // admin isolate takes whatever port the kernel gives it and says which.
+    const held = admin !== undefined && admin.port !== 0 ? [admin] : [];
+    prepared = await prepare(home, [...smtp, ...held], smtp.some(isPop3));
   } catch (error) {
     if (!(error instanceof StartError)) throw error;
     for (const line of error.message.split("\n")) console.error(`qmd: cannot start: ${line}`);
     return exitCodeFor(error);
   }
 
-  if (admin !== undefined) {
+  if (admin !== undefined && admin.port !== 0) {
     // Deno.serve cannot share a port (SO_REUSEPORT is unstable there): the console's
-    // address, found free and its port chosen, is let go for the admin isolate to take.
+    // address, found free, is let go for the admin isolate to take.
     await prepared.held.pop()?.release();
   }
   // The console's address as held (port 0 resolved), and whether it serves HTTPS.
@@ -246,6 +248,7 @@ export async function main(args: string[], wiring: StartWiring = {}): Promise<nu
   });
   try {
     await supervisor.start();
+    if (adminConsole?.port === 0) adminConsole.port = supervisor.listening("admin")?.port ?? 0;
   } catch (error) {
     console.error(`qmd: cannot start: ${(error as Error).message}`);
     supervisor.terminate();

@@ -78,10 +78,11 @@ export function runAdminWorker(): void {
         port,
         // The certificate the mail listeners serve, as the supervisor last found it good.
         ...(certificate === undefined ? {} : { cert: certificate.chain, key: certificate.key }),
-        onListen: () => {
-          const where = `${scheme}://${formatListenAddress(host, port)}/`;
-          logEvent("admin_listen", `admin: console on ${where}`, { host, port });
-          post({ type: "ready" });
+        // Port 0 (tests): the kernel's choice, told to the supervisor for the banner.
+        onListen: (address) => {
+          const where = `${scheme}://${formatListenAddress(host, address.port)}/`;
+          logEvent("admin_listen", `admin: console on ${where}`, { host, port: address.port });
+          post({ type: "ready", listening: { host, port: address.port } });
         },
       }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr.hostname }));
     },
