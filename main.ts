@@ -62,6 +62,11 @@ const COMMANDS: Record<string, Command> = {
     summary: "qmail-remove: find queued messages by text; yank (-r) or delete (-d) them",
     load: () => import("./appliance/cli/qmail_remove.ts"),
   },
+  dns: {
+    summary:
+      "the DNS records a domain's mail needs here (MX, SPF, DMARC, TLS-RPT, PTR); check them",
+    load: () => import("./appliance/cli/dns.ts"),
+  },
   ipmeprint: {
     summary: "ipmeprint: the addresses counted as this machine (ipme, moreipme, notipme)",
     load: () => import("./appliance/cli/ipme.ts").then((module) => ({ main: module.printMain })),
