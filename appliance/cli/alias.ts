@@ -8,7 +8,7 @@ import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { EXIT } from "../exit_codes.ts";
 import { listAliases } from "../aliases/alias_files.ts";
 import { addAlias, deleteAlias } from "../aliases/alias_change.ts";
-import { parseCommand, usageError } from "./args.ts";
+import { otherSubcommand, parseCommand, usageError } from "./args.ts";
 import { homeError, withStore } from "./user.ts";
 
 const NAME = "qmd alias";
@@ -79,16 +79,7 @@ export async function main(args: string[]): Promise<number> {
       }
       return EXIT.ok;
     }
-    case "--help":
-    case "-h":
-      console.log(USAGE.trimEnd());
-      return EXIT.ok;
-    case undefined:
-      return usageError(NAME, "expected add, del or list");
     default:
-      if (subcommand.startsWith("-")) {
-        return usageError(NAME, `expected add, del or list before ${subcommand}`);
-      }
-      return usageError(NAME, `unknown subcommand ${JSON.stringify(subcommand)}`);
+      return otherSubcommand(NAME, USAGE, subcommand, "add, del or list");
   }
 }

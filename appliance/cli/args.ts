@@ -88,3 +88,25 @@ export function usageError(name: string, message: string): number {
   console.error(`${name}: ${message} (try --help)`);
   return EXIT.usage;
 }
+
+/**
+ * A command with subcommands, given a first word that is none of them:
+ * --help or -h prints `usage`; nothing, or an option first, asks for one of
+ * `expected` ("add, del or list"); any other word is an unknown subcommand.
+ */
+export function otherSubcommand(
+  name: string,
+  usage: string,
+  subcommand: string | undefined,
+  expected: string,
+): number {
+  if (subcommand === "--help" || subcommand === "-h") {
+    console.log(usage.trimEnd());
+    return EXIT.ok;
+  }
+  if (subcommand === undefined) return usageError(name, `expected ${expected}`);
+  if (subcommand.startsWith("-")) {
+    return usageError(name, `expected ${expected} before ${subcommand}`);
+  }
+  return usageError(name, `unknown subcommand ${JSON.stringify(subcommand)}`);
+}

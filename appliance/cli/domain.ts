@@ -4,7 +4,7 @@
  * control/rcpthosts and a line `domain:domain` in control/virtualdomains.
  */
 import { reloadRunningQmd } from "../home/running.ts";
-import { parseCommand, usageError } from "./args.ts";
+import { otherSubcommand, parseCommand, usageError } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import type { DomainChange } from "../accounts/provision.ts";
 import { provisionDomain, unprovisionDomain } from "../accounts/provision.ts";
@@ -105,16 +105,7 @@ export async function main(args: string[]): Promise<number> {
         return EXIT.ok;
       }, NAME);
     }
-    case "--help":
-    case "-h":
-      console.log(USAGE.trimEnd());
-      return EXIT.ok;
-    case undefined:
-      return usageError(NAME, "expected add, del or list");
     default:
-      if (subcommand.startsWith("-")) {
-        return usageError(NAME, `expected add, del or list before ${subcommand}`);
-      }
-      return usageError(NAME, `unknown subcommand ${JSON.stringify(subcommand)}`);
+      return otherSubcommand(NAME, USAGE, subcommand, "add, del or list");
   }
 }

@@ -8,7 +8,7 @@
  * the scrypt hash is kept and those mechanisms fail for the mailbox.
  */
 import { reloadRunningQmd, signalRunningQmd } from "../home/running.ts";
-import { parseCommand, usageError } from "./args.ts";
+import { otherSubcommand, parseCommand, usageError } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { AccountError, parseMailboxAddress } from "../accounts/account_names.ts";
 import { formatSize, parseSize } from "../accounts/sizes.ts";
@@ -361,20 +361,8 @@ export async function main(
         return EXIT.ok;
       });
     }
-    case "--help":
-    case "-h":
-      console.log(USAGE.trimEnd());
-      return EXIT.ok;
-    case undefined:
-      return usageError(NAME, "expected add, del, passwd, quota, rename or list");
     default:
-      if (subcommand.startsWith("-")) {
-        return usageError(
-          NAME,
-          `expected add, del, passwd, quota, rename or list before ${subcommand}`,
-        );
-      }
-      return usageError(NAME, `unknown subcommand ${JSON.stringify(subcommand)}`);
+      return otherSubcommand(NAME, USAGE, subcommand, "add, del, passwd, quota, rename or list");
   }
 }
 
