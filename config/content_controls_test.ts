@@ -1,20 +1,12 @@
 import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
+import { withControlFiles } from "./test_home.ts";
 import { clamdSettings, clamdSocketPath, loadClamdControls, parseClamdTarget } from "./clamd.ts";
 import { loadSignatureControls, signatureSettings } from "./signatures.ts";
 import { loadQueueExtrasControls, queueExtrasFor } from "./queue_extras.ts";
 import { ControlError, ControlErrors, loadAllControls } from "./control.ts";
 
-async function withControls(files: Record<string, string>, body: (home: string) => void) {
-  const home = await Deno.makeTempDir({ prefix: "qmd-content-controls-" });
-  try {
-    Deno.mkdirSync(`${home}/control`);
-    for (const [name, text] of Object.entries(files)) {
-      Deno.writeTextFileSync(`${home}/control/${name}`, text);
-    }
-    body(home);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+function withControls(files: Record<string, string>, body: (home: string) => void): Promise<void> {
+  return withControlFiles(files, body, "qmd-content-controls-");
 }
 
 Deno.test("clamd controls: absent files give no scan, timeout 60, fail open", async () => {

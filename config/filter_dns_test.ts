@@ -1,18 +1,10 @@
 import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { withControlFiles } from "./test_home.ts";
 import { ControlError } from "./control.ts";
 import { loadFilterDnsControls, parseAntispoofing, parseNetwork } from "./filter_dns.ts";
 
-async function withHome(files: Record<string, string>, body: (home: string) => void) {
-  const home = await Deno.makeTempDir({ prefix: "qmd-filter-dns-" });
-  try {
-    Deno.mkdirSync(`${home}/control`);
-    for (const [name, text] of Object.entries(files)) {
-      Deno.writeTextFileSync(`${home}/control/${name}`, text);
-    }
-    body(home);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+function withHome(files: Record<string, string>, body: (home: string) => void): Promise<void> {
+  return withControlFiles(files, body, "qmd-filter-dns-");
 }
 
 Deno.test("filter_dns: the files as written", async () => {

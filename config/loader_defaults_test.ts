@@ -4,6 +4,7 @@
  * file is absent is the table's default. A loader that kept a literal copy of
  * a default, or a table entry changed without its loader, fails here.
  */
+import { withControlFiles } from "./test_home.ts";
 import { loadTraceControls, type TraceControls } from "./trace.ts";
 import { assert, assertEquals } from "../tests/assert.ts";
 import { type ControlReader, CONTROLS, type ControlSpec } from "./controls.ts";
@@ -245,17 +246,8 @@ function isEmpty(value: unknown): boolean {
     (Array.isArray(value) && value.length === 0);
 }
 
-async function withControls(files: Record<string, string>, body: (home: string) => void) {
-  const home = await Deno.makeTempDir({ prefix: "qmd-loader-defaults-" });
-  try {
-    Deno.mkdirSync(`${home}/control`);
-    for (const [name, text] of Object.entries(files)) {
-      Deno.writeTextFileSync(`${home}/control/${name}`, text);
-    }
-    body(home);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+function withControls(files: Record<string, string>, body: (home: string) => void): Promise<void> {
+  return withControlFiles(files, body, "qmd-loader-defaults-");
 }
 
 Deno.test("loaders: an absent control file gives the controls table's default", async () => {

@@ -1,4 +1,5 @@
 import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { withControlFiles } from "./test_home.ts";
 import { ControlError } from "./control.ts";
 import {
   findLocalBind,
@@ -8,17 +9,8 @@ import {
   routeKeys,
 } from "./remote.ts";
 
-async function withHome(files: Record<string, string>, body: (home: string) => void) {
-  const home = await Deno.makeTempDir({ prefix: "qmd-remote-controls-" });
-  try {
-    Deno.mkdirSync(`${home}/control`);
-    for (const [name, text] of Object.entries(files)) {
-      Deno.writeTextFileSync(`${home}/control/${name}`, text);
-    }
-    body(home);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+function withHome(files: Record<string, string>, body: (home: string) => void): Promise<void> {
+  return withControlFiles(files, body, "qmd-remote-controls-");
 }
 
 Deno.test("loadRemoteControls: qmail's defaults (§5.8, §9)", async () => {

@@ -1,4 +1,5 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "../tests/assert.ts";
+import { withControlFiles } from "./test_home.ts";
 import { allowedSuites, checkCipherList, checkServerCiphers, RUSTLS_TLS12 } from "./tls_ciphers.ts";
 import { ControlError, ControlErrors, loadAllControls } from "./control.ts";
 
@@ -42,9 +43,7 @@ Deno.test("cipher lists: a list that leaves a suite out is refused, naming what 
 });
 
 Deno.test("tlsserverciphers: its lines joined; the smtpd loader refuses a list qmd cannot keep to", async () => {
-  const home = await Deno.makeTempDir({ prefix: "qmd-ciphers-" });
-  try {
-    Deno.mkdirSync(`${home}/control`);
+  await withControlFiles({}, (home) => {
     Deno.writeTextFileSync(
       `${home}/control/tlsserverciphers`,
       "# TLS 1.2\nECDHE+AESGCM\nECDHE+CHACHA20\n",
@@ -56,7 +55,5 @@ Deno.test("tlsserverciphers: its lines joined; the smtpd loader refuses a list q
       ControlErrors,
     );
     assertStringIncludes(error.message, `${home}/control/tlsserverciphers line 2:`);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  }, "qmd-ciphers-");
 });

@@ -1,11 +1,10 @@
 import { assertEquals, assertStringIncludes } from "../tests/assert.ts";
+import { withControlFiles } from "./test_home.ts";
 import { loadTraceControls } from "./trace.ts";
 import { ControlErrors, loadAllControls } from "./control.ts";
 
 Deno.test("trace controls: 14 days and 256 MiB by default; tracedays 0 records nothing; a bad number is named", async () => {
-  const home = await Deno.makeTempDir({ prefix: "qmd-trace-controls-" });
-  try {
-    Deno.mkdirSync(`${home}/control`);
+  await withControlFiles({}, (home) => {
     assertEquals(loadTraceControls(home), { keepDays: 14, maxBytes: 268435456 });
     Deno.writeTextFileSync(`${home}/control/tracedays`, "0\n");
     Deno.writeTextFileSync(`${home}/control/tracemaxbytes`, "1048576\n");
@@ -19,7 +18,5 @@ Deno.test("trace controls: 14 days and 256 MiB by default; tracedays 0 records n
     }
     assertEquals(error instanceof ControlErrors, true);
     assertStringIncludes(String((error as Error).message), "control/tracedays");
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  }, "qmd-trace-controls-");
 });
