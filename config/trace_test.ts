@@ -1,4 +1,4 @@
-import { assertEquals, assertStringIncludes } from "../tests/assert.ts";
+import { assertEquals, assertStringIncludes, assertThrows } from "../tests/assert.ts";
 import { withControlFiles } from "./test_home.ts";
 import { loadTraceControls } from "./trace.ts";
 import { ControlErrors, loadAllControls } from "./control.ts";
@@ -10,13 +10,7 @@ Deno.test("trace controls: 14 days and 256 MiB by default; tracedays 0 records n
     Deno.writeTextFileSync(`${home}/control/tracemaxbytes`, "1048576\n");
     assertEquals(loadTraceControls(home), { keepDays: 0, maxBytes: 1048576 });
     Deno.writeTextFileSync(`${home}/control/tracedays`, "two weeks\n");
-    let error: unknown;
-    try {
-      loadAllControls(() => loadTraceControls(home));
-    } catch (thrown) {
-      error = thrown;
-    }
-    assertEquals(error instanceof ControlErrors, true);
-    assertStringIncludes(String((error as Error).message), "control/tracedays");
+    const error = assertThrows(() => loadAllControls(() => loadTraceControls(home)), ControlErrors);
+    assertStringIncludes(error.message, "control/tracedays");
   }, "qmd-trace-controls-");
 });
