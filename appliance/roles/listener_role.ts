@@ -139,15 +139,12 @@ export class ListenerRole<R extends ListenerName> {
    * Asks the role that answers this kind of filter lookup (LOOKUP_ROLES:
    * local for `recipient`, auth for `greylist`) through the supervisor. No
    * answer within LOOKUP_TIMEOUT_MS, or the role restarted meanwhile, is a
-   * temporary answer: the check says "try later", never "accepted". A recent
-   * "yes" to a recipient lookup is answered from the cache.
+   * temporary answer: the check says "try later", never "accepted". A "yes"
+   * to a recipient lookup is kept, for knownAnswer() to give at once.
    */
   async lookup(lookup: Lookup): Promise<LookupAnswer> {
-    if (lookup.kind !== "recipient") return await this.#ask(lookup);
-    const known = this.knownAnswer(lookup);
-    if (known !== undefined) return known;
     const answer = await this.#ask(lookup);
-    if (answer.kind === "recipient" && answer.deliverable) {
+    if (lookup.kind === "recipient" && answer.kind === "recipient" && answer.deliverable) {
       this.#deliverable.remember(lookup.address);
     }
     return answer;
