@@ -105,15 +105,15 @@ export async function checkPublished(plan: DnsPlan, resolver: Resolver): Promise
       sender: `postmaster@${plan.domain}`,
       timeoutSeconds: 20,
     }, { resolver, mta: plan.host });
-    const result = spf.kind === "spf"
-      ? spf.result
-      : `could not be evaluated (${"reason" in spf ? spf.reason : spf.kind})`;
     if (spf.kind === "spf" && spf.result === "pass") {
       console.log(`ok SPF ${plan.domain} for ${ip}: pass`);
+    } else if (spf.kind === "spf") {
+      wrong = true;
+      console.log(`wrong SPF ${plan.domain} for ${ip}: ${spf.result}; mail from it would not pass`);
     } else {
-      if (spf.kind === "temporary") unreachable = true;
-      else wrong = true;
-      console.log(`wrong SPF ${plan.domain} for ${ip}: ${result}; mail from it would not pass`);
+      unreachable = true;
+      const reason = spf.kind === "temporary" ? spf.reason : spf.kind;
+      console.log(`? SPF ${plan.domain} for ${ip}: could not be evaluated (${reason})`);
     }
   }
   return wrong ? 1 : unreachable ? EXIT.temporary : EXIT.ok;
