@@ -12,7 +12,8 @@ export interface OutgoingMessage {
   job: DeliveryJob;
   /** The envelope sender as sent (BATV-signed when configured). */
   sender: string;
-  file: Deno.FsFile;
+  /** The mess/ file, or it with DKIM-Signature fields in front (dkim_sign.ts). */
+  file: Pick<Deno.FsFile, "read" | "seek">;
   size: number;
 }
 

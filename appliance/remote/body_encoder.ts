@@ -27,12 +27,21 @@ export const DATA_CHUNK = 64 * 1024;
  *   the data there).
  *
  * A message without CR is sent byte for byte as before.
+ *
+ * With `dotStuffing: false` it gives the message as the receiver will read it
+ * back (line ends only): what a DKIM signature is computed over
+ * (dkim_sign.ts).
  */
 export class DataEncoder {
+  readonly #dotStuffing: boolean;
   #atLineStart = true;
   #empty = true;
   /** The previous chunk ended in a CR, already sent as CRLF: an LF first in this one belongs to it. */
   #afterCr = false;
+
+  constructor(options: { dotStuffing?: boolean } = {}) {
+    this.#dotStuffing = options.dotStuffing ?? true;
+  }
 
   /** Encodes one chunk of the message. */
   push(chunk: Uint8Array): Uint8Array {
@@ -48,7 +57,7 @@ export class DataEncoder {
     let lf = chunk.indexOf(LF, start);
     let cr = chunk.indexOf(CR, start);
     while (start < chunk.length) {
-      if (atLineStart && chunk[start] === DOT) out[o++] = DOT;
+      if (atLineStart && chunk[start] === DOT && this.#dotStuffing) out[o++] = DOT;
       if (lf >= 0 && lf < start) lf = chunk.indexOf(LF, start);
       if (cr >= 0 && cr < start) cr = chunk.indexOf(CR, start);
       const end = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
@@ -91,7 +100,7 @@ export type BodyResult = "sent" | "partial" | "unreadable";
  * without LF gives "partial" and the final dot is NOT sent (qmail quits).
  */
 export async function streamBody(
-  file: Deno.FsFile,
+  file: Pick<Deno.FsFile, "read">,
   write: (bytes: Uint8Array) => Promise<void>,
   chunkSize = DATA_CHUNK,
 ): Promise<BodyResult> {

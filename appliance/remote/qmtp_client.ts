@@ -144,7 +144,7 @@ export interface QmtpDelivery {
   /** Per write and per wait for an answer (timeoutremote). */
   timeoutMs: number;
   /** The open mess/ file (read from its start) and its size. */
-  file: Deno.FsFile;
+  file: Pick<Deno.FsFile, "read" | "seek">;
   size: number;
   sender: string;
   /** At least one. */

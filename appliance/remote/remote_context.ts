@@ -1,9 +1,10 @@
 /**
  * Everything one remote delivery needs, built from the home's controls: the
  * routes and limits (config/remote.ts), the resolver (control/dnsservers),
- * the tcpto table, ipme, the shared connection pool, the clock and the
- * randomness for equal MX preferences.
+ * the tcpto table, ipme, the shared connection pool, the clock, the
+ * randomness for equal MX preferences and the DKIM keys (config/dkim.ts).
  */
+import { type DkimKey, loadDkimKeys } from "../../config/dkim.ts";
 import { loadRemoteControls, type RemoteControls } from "../../config/remote.ts";
 import { Resolver } from "../dns/resolver.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
@@ -31,6 +32,8 @@ export interface RemoteContext {
   random: () => number;
   /** control/log/remote_fd: log the session (commands and replies; never DATA or AUTH). */
   logSession?: boolean;
+  /** control/dkim/DOMAIN/SELECTOR.key: the keys outgoing mail is signed with (dkim_sign.ts). */
+  dkimKeys?: readonly DkimKey[];
 }
 
 /**
@@ -54,5 +57,6 @@ export function buildRemoteContext(
     now: () => Date.now(),
     random: Math.random,
     logSession: controls.logSession,
+    dkimKeys: loadDkimKeys(home),
   };
 }

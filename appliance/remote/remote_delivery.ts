@@ -15,6 +15,7 @@ import { findRoute, type RemoteControls, type Route } from "../../config/remote.
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import { formatRemoteReport, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
 import type { OutgoingMessage } from "./attempt.ts";
+import { withDkimSignature } from "./dkim_sign.ts";
 import { envelopeSender } from "./envelope_sender.ts";
 import { findTargets } from "./mx_choice.ts";
 import { tryQmtpTarget } from "./qmtp_attempt.ts";
@@ -91,12 +92,23 @@ async function deliverByRoute(
     return { records: [REMOTE_TEXTS.unreadable], unreached: false };
   }
   try {
-    const size = (await file.stat()).size;
+    // DKIM (dkim_sign.ts): the signature fields in front of the file when a key of ours signs.
+    const outgoing = await withDkimSignature(
+      file,
+      (await file.stat()).size,
+      job.sender,
+      ctx.dkimKeys ?? [],
+      new Date(ctx.now()),
+    );
+    if ("failed" in outgoing) {
+      const text = `DKIM signing failed: ${outgoing.failed}. (#4.3.0)\n`;
+      return { records: [{ kind: "Z", text }], unreached: false };
+    }
     const message: OutgoingMessage = {
       job,
       sender: envelopeSender(job.sender, domain, ctx.controls, ctx.now()),
-      file,
-      size,
+      file: outgoing.file,
+      size: outgoing.size,
     };
     // The records of the last host that greeted with 4xx/5xx (docs/patches.md seed 002), told
     // after the no-connection text when no later host takes the message.

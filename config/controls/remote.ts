@@ -118,6 +118,15 @@ export const REMOTE_CONTROLS: readonly ControlSpec[] = [
     read: true,
   },
   {
+    name: "dkim/<DOMAIN>/*.key",
+    kind: "line",
+    default: "none",
+    readers: ["remote"],
+    meaning:
+      "SELECTOR.key: PEM private key (RSA-2048 or Ed25519) that DKIM-signs outgoing mail from DOMAIN (qmd dkim add)",
+    read: true,
+  },
+  {
     name: "clientcert.pem",
     kind: "line",
     default: "none",
