@@ -64,8 +64,12 @@ const COMMANDS: Record<string, Command> = {
   },
   dns: {
     summary:
-      "the DNS records a domain's mail needs here (MX, SPF, DMARC, TLS-RPT, PTR); check them",
+      "the DNS records a domain's mail needs here (MX, SPF, DKIM, DMARC, TLS-RPT, PTR); check them",
     load: () => import("./appliance/cli/dns.ts"),
+  },
+  dkim: {
+    summary: "DKIM signing keys of outgoing mail: add, list, show (the TXT record to publish)",
+    load: () => import("./appliance/cli/dkim.ts"),
   },
   ipmeprint: {
     summary: "ipmeprint: the addresses counted as this machine (ipme, moreipme, notipme)",

@@ -77,7 +77,7 @@ function directoryNames(path: string, want: (entry: Deno.DirEntry) => boolean): 
 }
 
 /** One key file, or a ControlError. */
-function readKey(home: string, domain: string, selector: string): DkimKey {
+export function readDkimKey(home: string, domain: string, selector: string): DkimKey {
   const file = dkimKeyPath(home, domain, selector);
   let pem: string;
   try {
@@ -91,32 +91,30 @@ function readKey(home: string, domain: string, selector: string): DkimKey {
 }
 
 /**
- * Every key under control/dkim/, by domain then selector. Directory names that
- * are not lower-case domain names and files whose names are not selectors
- * followed by `.key` are ignored (a README or a `.pub` beside a key is fine).
+ * The key files under control/dkim/, by domain then selector, unread.
+ * Directory names that are not lower-case domain names and files whose names
+ * are not a selector and `.key` are ignored (a README or a `.pub` beside a
+ * key is fine). An unreadable directory is a ControlError.
  */
-export function loadDkimKeys(home: string): DkimKey[] {
+export function listDkimKeyFiles(home: string): { domain: string; selector: string }[] {
   const root = `${home}/control/${DKIM_DIRECTORY}`;
-  const domains = orDefault(
-    () => directoryNames(root, (entry) => entry.isDirectory && DOMAIN.test(entry.name)),
-    [],
+  const domains = directoryNames(root, (entry) => entry.isDirectory && DOMAIN.test(entry.name));
+  return domains.flatMap((domain) =>
+    directoryNames(
+      `${root}/${domain}`,
+      (entry) =>
+        entry.isFile && entry.name.endsWith(".key") &&
+        SELECTOR.test(entry.name.slice(0, -".key".length)),
+    ).map((name) => ({ domain, selector: name.slice(0, -".key".length) }))
   );
+}
+
+/** Every key under control/dkim/ (see listDkimKeyFiles); none when the directory is absent. */
+export function loadDkimKeys(home: string): DkimKey[] {
   const keys: DkimKey[] = [];
-  for (const domain of domains) {
-    const files = orDefault(
-      () =>
-        directoryNames(
-          `${root}/${domain}`,
-          (entry) =>
-            entry.isFile && entry.name.endsWith(".key") &&
-            SELECTOR.test(entry.name.slice(0, -".key".length)),
-        ),
-      [],
-    );
-    for (const name of files) {
-      const key = orDefault(() => readKey(home, domain, name.slice(0, -".key".length)), undefined);
-      if (key !== undefined) keys.push(key);
-    }
+  for (const { domain, selector } of orDefault(() => listDkimKeyFiles(home), [])) {
+    const key = orDefault(() => readDkimKey(home, domain, selector), undefined);
+    if (key !== undefined) keys.push(key);
   }
   return keys;
 }

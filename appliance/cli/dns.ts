@@ -1,9 +1,10 @@
 /**
  * `qmd dns DOMAIN` prints the records to publish for mail of DOMAIN through
- * this box (dns_records.ts) with its own host name (control/me) and
- * addresses; `qmd dns check DOMAIN` asks DNS what is published (--dns
- * IP:PORT, else control/dnsservers, else the system's resolver) and says, per
- * record, ok, missing or what is there instead, and whether SPF as published
+ * this box (dns_records.ts) with its own host name (control/me), addresses
+ * and DKIM keys (control/dkim/DOMAIN); `qmd dns check DOMAIN` asks DNS what
+ * is published (--dns IP:PORT, else control/dnsservers, else the system's
+ * resolver) and says, per record, ok, missing or what is there instead (a
+ * DKIM record with another key is wrong), and whether SPF as published
  * lets each address send for the domain (evaluated by mailauth, as smtpd's
  * SPF check does). Exit 0 when all is ok, 1 when something is missing or
  * wrong, 111 when DNS could not be asked.
@@ -15,6 +16,8 @@ import { Resolver } from "../dns/resolver.ts";
 import { parseDnsFlag } from "../trace/dry_run_lookups.ts";
 import { runSpfLookup } from "../net/spf_lookup.ts";
 import { type DnsPlan, expectedRecords, formatZone } from "./dns_records.ts";
+import { readKeys } from "./dkim.ts";
+import { dkimRecord } from "./dkim_records.ts";
 import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmd dns";
@@ -22,8 +25,9 @@ const USAGE = `usage: qmd dns DOMAIN [--host HOST] [--ip IP ...] [--home DIR]
        qmd dns check DOMAIN [--host HOST] [--ip IP ...] [--dns IP:PORT] [--home DIR]
 
 Prints the DNS records mail for DOMAIN needs through this box: MX, the host's
-addresses, SPF, DMARC, TLS-RPT and the PTR of each address; check compares them
-with what DNS answers and evaluates SPF for each address.
+addresses, SPF, DKIM (one per key in control/dkim/DOMAIN), DMARC, TLS-RPT and
+the PTR of each address; check compares them with what DNS answers and
+evaluates SPF for each address.
   --host HOST   the MX host (default control/me)
   --ip IP       an address of the box (repeat; default: its interfaces' addresses
                 that are not loopback or link-local)
@@ -34,6 +38,16 @@ function interfaceAddresses(): string[] {
   return Deno.networkInterfaces()
     .map((info) => info.address)
     .filter((ip) => !/^(127\.|169\.254\.|::1$|fe80:)/i.test(ip));
+}
+
+/** The plan for DOMAIN: the host, the addresses (default: the interfaces') and its DKIM keys. */
+export function planFor(home: string, domain: string, host: string, ips?: string[]): DnsPlan {
+  return {
+    domain,
+    host,
+    ips: ips ?? interfaceAddresses(),
+    dkim: readKeys(home, domain.toLowerCase().replace(/\.$/, "")).map(dkimRecord),
+  };
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -58,7 +72,7 @@ export async function main(args: string[]): Promise<number> {
   if (host === undefined || host === "") {
     return usageError(NAME, `no control/me in ${home}: name the host with --host`);
   }
-  const plan: DnsPlan = { domain, host, ips: parsed.values.ip ?? interfaceAddresses() };
+  const plan = planFor(home, domain, host, parsed.values.ip);
   if (!check) {
     console.log(formatZone(plan).trimEnd());
     return EXIT.ok;

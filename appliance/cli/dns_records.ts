@@ -5,11 +5,14 @@
  * PTR of each address (set by whoever runs the address). Pure: the box's
  * addresses and the host come in, zone-file lines and checks go out.
  *
- * DKIM and MTA-STS are left out until qmd signs and serves a policy: a
- * published DKIM key or STS policy that the box does not back would make
- * receivers refuse its mail.
+ * DKIM: one TXT record per key under control/dkim/DOMAIN (qmd dkim add),
+ * and none when there is no key: a published key that the box does not
+ * sign with tells receivers nothing, but a missing one fails every
+ * signature. MTA-STS is left out until qmd serves a policy: a published STS
+ * policy that the box does not back would make receivers refuse its mail.
  */
 import { formatPtrName } from "../net/reverse_dns.ts";
+import { type DkimRecord, dkimRecordPublished, formatTxtStrings } from "./dkim_records.ts";
 
 export interface DnsPlan {
   domain: string;
@@ -17,6 +20,8 @@ export interface DnsPlan {
   host: string;
   /** The addresses the host sends and receives from. */
   ips: string[];
+  /** The TXT records of the domain's DKIM keys (dkim_records.ts); none: no key yet. */
+  dkim?: DkimRecord[];
 }
 
 export type RecordType = "MX" | "A" | "AAAA" | "TXT" | "PTR";
@@ -64,6 +69,12 @@ export function expectedRecords(plan: DnsPlan): Expected[] {
       // Whether it lets the box send is evaluated apart (qmd dns check runs SPF itself).
       satisfied: startsWith("v=spf1"),
     },
+    ...(plan.dkim ?? []).map((record): Expected => ({
+      name: record.name,
+      type: "TXT",
+      value: formatTxtStrings(record.text),
+      satisfied: (published) => dkimRecordPublished(published, record),
+    })),
     {
       name: `_dmarc.${domain}`,
       type: "TXT",
@@ -109,7 +120,10 @@ export function formatZone(plan: DnsPlan): string {
     "; PTR, set by whoever runs each address (your provider):",
     ...lines(records.filter((record) => record.ptr)),
     "; DMARC starts at p=none: raise it to quarantine once the reports show only your own mail.",
-    "; Not yet: DKIM (qmd does not sign) and MTA-STS (qmd serves no policy).",
+    ...((plan.dkim ?? []).length === 0
+      ? [`; No DKIM key for ${bare(plan.domain)} yet: qmd dkim add ${bare(plan.domain)} makes one.`]
+      : []),
+    "; Not yet: MTA-STS (qmd serves no policy).",
     "",
   ].join("\n");
 }

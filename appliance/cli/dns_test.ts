@@ -18,7 +18,7 @@ Deno.test("dns records: MX, the host's addresses, SPF, DMARC, TLS-RPT, then the 
     ]
   ) assertStringIncludes(zone, line);
   assertStringIncludes(zone, "1.2.0.192.in-addr.arpa.");
-  assertStringIncludes(zone, "Not yet: DKIM");
+  assertStringIncludes(zone, "No DKIM key for example.com yet: qmd dkim add example.com");
   const mx = expectedRecords(PLAN)[0];
   assertEquals(mx.satisfied(["10 MX.Example.com."]), true, "any preference, case, trailing dot");
   assertEquals(mx.satisfied(["10 other.example.net"]), false);

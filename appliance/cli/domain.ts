@@ -11,6 +11,9 @@ import { provisionDomain, unprovisionDomain } from "../accounts/provision.ts";
 import { homeError, withStore } from "./user.ts";
 import { fileExists } from "../durable_file.ts";
 import { EXIT } from "../exit_codes.ts";
+import { readControlLine } from "../../config/control.ts";
+import { formatZone } from "./dns_records.ts";
+import { planFor } from "./dns.ts";
 
 const NAME = "qmd domain";
 
@@ -19,8 +22,9 @@ const USAGE = `usage: qmd domain add DOMAIN
        qmd domain list [--json]
 
 add puts DOMAIN in the account database, control/rcpthosts and
-control/virtualdomains (as DOMAIN:DOMAIN) and makes HOME/mail/DOMAIN; running
-it again repairs what is missing. del removes those entries; it refuses while
+control/virtualdomains (as DOMAIN:DOMAIN) and makes HOME/mail/DOMAIN, then
+prints the DNS records to publish (as qmd dns DOMAIN); running it again
+repairs what is missing. del removes those entries; it refuses while
 the domain has mailboxes unless --force, which removes the mailboxes from the
 database too. Mail on disk is never deleted. All subcommands take --home DIR
 (default: $QMD_HOME, else ./qmd-home).
@@ -43,6 +47,16 @@ function report(change: DomainChange, verb: "added" | "removed", home: string): 
   }
 }
 
+/** The records `qmd dns DOMAIN` prints (DKIM too when keys exist), for the operator to publish. */
+function printDnsRecords(home: string, domain: string): void {
+  const host = readControlLine(home, "me")?.trim();
+  if (host === undefined || host === "") return;
+  console.log(
+    `${NAME}: the DNS records mail for ${domain} needs (qmd dns check ${domain} checks them):`,
+  );
+  console.log(formatZone(planFor(home, domain, host)).trimEnd());
+}
+
 export async function main(args: string[]): Promise<number> {
   const [subcommand, ...rest] = args;
   const home = { home: { type: "string" } } as const;
@@ -52,7 +66,9 @@ export async function main(args: string[]): Promise<number> {
       if (!parsed.ok) return parsed.exitCode;
       if (parsed.positionals.length !== 1) return usageError(`${NAME} add`, "expected one DOMAIN");
       return await withStore(parsed.values.home, false, (store) => {
-        report(provisionDomain(store, parsed.positionals[0]), "added", store.home);
+        const change = provisionDomain(store, parsed.positionals[0]);
+        report(change, "added", store.home);
+        printDnsRecords(store.home, change.domain);
         return EXIT.ok;
       }, NAME);
     }
