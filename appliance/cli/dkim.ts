@@ -2,7 +2,7 @@
  * `qmd dkim add|list|show`: the DKIM keys the remote role signs outgoing
  * mail with (appliance/remote/dkim_sign.ts), one PEM private key per domain
  * and selector in control/dkim/DOMAIN/SELECTOR.key (config/dkim.ts), and the
- * TXT record each needs in DNS (dkim_records.ts).
+ * TXT record each needs in DNS (appliance/remote/dkim_records.ts).
  *
  * add makes an RSA-2048 key (or Ed25519 with --ed25519) with node:crypto,
  * mode 0600, and tells a running qmd to reload (SIGHUP), so mail from the
@@ -27,7 +27,7 @@ import { writeControlFile } from "../control_files.ts";
 import { giveToHomeOwner } from "../home_owner.ts";
 import { fileExists } from "../durable_file.ts";
 import { reloadRunningQmd } from "../home/running.ts";
-import { dkimRecord, formatTxtStrings } from "./dkim_records.ts";
+import { dkimRecord, formatTxtStrings } from "../remote/dkim_records.ts";
 import { homeError } from "./user.ts";
 import { EXIT } from "../exit_codes.ts";
 

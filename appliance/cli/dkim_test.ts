@@ -6,7 +6,7 @@ import { captureConsole } from "./test_io.ts";
 import { defaultSelector, main } from "./dkim.ts";
 import { main as dnsMain } from "./dns.ts";
 import { main as domainMain } from "./domain.ts";
-import { dkimRecord, formatTxtStrings, parseDkimTags } from "./dkim_records.ts";
+import { dkimRecord, formatTxtStrings, parseDkimTags } from "../remote/dkim_records.ts";
 
 async function withHome(body: (home: string) => Promise<void>): Promise<void> {
   const home = await Deno.makeTempDir({ prefix: "qmd-dkim-" });

@@ -17,7 +17,7 @@ import { parseDnsFlag } from "../trace/dry_run_lookups.ts";
 import { runSpfLookup } from "../net/spf_lookup.ts";
 import { type DnsPlan, expectedRecords, formatZone } from "./dns_records.ts";
 import { readKeys } from "./dkim.ts";
-import { dkimRecord } from "./dkim_records.ts";
+import { dkimRecord } from "../remote/dkim_records.ts";
 import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmd dns";

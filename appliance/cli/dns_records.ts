@@ -12,7 +12,7 @@
  * policy that the box does not back would make receivers refuse its mail.
  */
 import { formatPtrName } from "../net/reverse_dns.ts";
-import { type DkimRecord, dkimRecordPublished, formatTxtStrings } from "./dkim_records.ts";
+import { type DkimRecord, dkimRecordPublished, formatTxtStrings } from "../remote/dkim_records.ts";
 
 export interface DnsPlan {
   domain: string;
@@ -20,7 +20,7 @@ export interface DnsPlan {
   host: string;
   /** The addresses the host sends and receives from. */
   ips: string[];
-  /** The TXT records of the domain's DKIM keys (dkim_records.ts); none: no key yet. */
+  /** The TXT records of the domain's DKIM keys (remote/dkim_records.ts); none: no key yet. */
   dkim?: DkimRecord[];
 }
 
