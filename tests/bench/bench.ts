@@ -4,7 +4,8 @@
  *  - accepted/s and delivered-to-Maildir/s for 2 KiB messages, one
  *    connection per message, at 1, 10 and 50 concurrent sessions;
  *  - RSS growth of the appliance while one 100 MB message is accepted;
- *  - cold start: process spawn to the first 220 greeting.
+ *  - cold start: process spawn to the first 220 greeting;
+ * then each area's own rows (front door, remote, POP3, filters, DKIM).
  * Every loop is bounded in count and time.
  */
 import { RUN_FLAGS } from "../../mod.ts";
@@ -13,6 +14,7 @@ import { frontDoorBench } from "./front_door.ts";
 import { remoteBench } from "./remote.ts";
 import { pop3Bench } from "./pop3.ts";
 import { filtersBench } from "./filters.ts";
+import { dkimBench } from "./dkim.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
 const MESSAGE = `Subject: bench\n\n${`${"x".repeat(72)}\n`.repeat(28)}`.slice(0, 2047) + "\n";
@@ -192,6 +194,7 @@ async function main() {
   for (const row of await remoteBench()) console.log(`  ${row}`);
   for (const row of await pop3Bench()) console.log(`  ${row}`);
   for (const row of await filtersBench()) console.log(`  ${row}`);
+  for (const row of await dkimBench()) console.log(`  ${row}`);
   await Deno.remove(home.replace(/\/home$/, ""), { recursive: true });
 }
 

@@ -89,7 +89,7 @@ async function waitForGreeting(port: number, maxMs: number): Promise<boolean> {
   return false;
 }
 
-interface Sink {
+export interface Sink {
   name: string;
   port: number;
   pid: number;
@@ -97,7 +97,7 @@ interface Sink {
 }
 
 /** smtp-sink when installed, else this file's own sink in a child process. */
-async function startSink(): Promise<Sink> {
+export async function startSink(): Promise<Sink> {
   const port = freePort();
   const smtpSink = Deno.env.get("QMD_BENCH_SINK") === "fake" ? undefined : findOnPath("smtp-sink");
   const args = smtpSink !== undefined
@@ -130,7 +130,7 @@ function whoami(): string {
 }
 
 /** Writes count message files under home's queue/mess/<id % 23>/<id>; returns their ids. */
-async function writeMessages(home: string, count: number): Promise<string[]> {
+export async function writeMessages(home: string, count: number): Promise<string[]> {
   const bytes = new TextEncoder().encode(MESSAGE);
   const mess: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -144,7 +144,7 @@ async function writeMessages(home: string, count: number): Promise<string[]> {
   return mess;
 }
 
-interface RunResult {
+export interface RunResult {
   reports: number;
   counts: { K: number; Z: number; D: number };
   seconds: number;
@@ -155,7 +155,7 @@ interface RunResult {
 }
 
 /** One run: count jobs through a fresh RemoteRole, IN_FLIGHT at a time, bounded by maxMs. */
-async function runDeliveries(
+export async function runDeliveries(
   home: string,
   mess: string[],
   sinkPid: number,
