@@ -108,7 +108,12 @@ export async function signMessage(
   now: Date,
 ): Promise<DkimOutcome> {
   if (keys.length === 0) return { kind: "unsigned", reason: "no keys" };
-  const header = await readHeaderBlock(file);
+  let header: string | undefined;
+  try {
+    header = await readHeaderBlock(file);
+  } catch (error) {
+    return { kind: "failed", reason: `cannot read the message (${(error as Error).message})` };
+  }
   if (header === undefined) return { kind: "unsigned", reason: "header block too long" };
   const from = findFromDomain(header);
   const chosen = chooseDkimKeys(from, sender, keys);
@@ -152,11 +157,45 @@ export async function signMessage(
   }
 }
 
+/** How many messages' outcomes are kept per key set (signOnce). */
+export const RECENT_MESSAGES = 128;
+
+/**
+ * The outcomes of recent messages, per key set (a reload makes a new one):
+ * qmail-send hands the remote role one job per recipient, so a message to
+ * many remote recipients would otherwise be read twice and signed once per
+ * recipient. Concurrent jobs of one message share one signing.
+ */
+const recent = new WeakMap<readonly DkimKey[], Map<string, Promise<DkimOutcome>>>();
+
+function signOnce(
+  identity: string,
+  file: MessageFile,
+  sender: string,
+  keys: readonly DkimKey[],
+  now: Date,
+): Promise<DkimOutcome> {
+  let outcomes = recent.get(keys);
+  if (outcomes === undefined) recent.set(keys, outcomes = new Map());
+  // The sender picks the key of a message without From: (and VERP makes it differ per recipient).
+  const key = `${identity}\0${sender}`;
+  const known = outcomes.get(key);
+  if (known !== undefined) return known;
+  const signing = signMessage(file, sender, keys, now);
+  outcomes.set(key, signing);
+  if (outcomes.size > RECENT_MESSAGES) outcomes.delete(outcomes.keys().next().value!);
+  // A failure is tried again by the next job.
+  signing.then((outcome) => outcome.kind === "failed" && outcomes.delete(key));
+  return signing;
+}
+
 /**
  * The message as the attempts send it: signed when dkim_choice.ts picks keys
  * (the fields in front and the size grown by them), else the file as it is;
  * `failed` when signing went wrong (the delivery defers rather than send
- * unsigned mail a DMARC policy may refuse).
+ * unsigned mail a DMARC policy may refuse). `identity` names this version
+ * of the file (path, inode, size, change time): a message seen recently is
+ * not signed again.
  */
 export async function withDkimSignature(
   file: MessageFile,
@@ -164,8 +203,12 @@ export async function withDkimSignature(
   sender: string,
   keys: readonly DkimKey[],
   now: Date,
+  identity?: string,
 ): Promise<{ file: MessageFile; size: number } | { failed: string }> {
-  const outcome = await signMessage(file, sender, keys, now);
+  if (keys.length === 0) return { file, size };
+  const outcome = identity === undefined
+    ? await signMessage(file, sender, keys, now)
+    : await signOnce(identity, file, sender, keys, now);
   if (outcome.kind === "failed") return { failed: outcome.reason };
   if (outcome.kind === "unsigned") return { file, size };
   return { file: new SignedMessage(outcome.header, file), size: size + outcome.header.length };

@@ -147,3 +147,22 @@ Deno.test("dkim sign: a 5 MB message is read in bounded chunks, twice, and still
   const signed = new TextDecoder().decode(outcome.header) + PLAIN + body;
   assertEquals((await verifyDkim(signed.replace(/\n/g, "\r\n"), [key]))[0].result, "pass");
 });
+
+Deno.test("dkim sign: the jobs of one message (one per recipient) share one signing", async () => {
+  const keys = [makeDkimKey("example.test", "s", "ed25519")];
+  const file = new MemoryFile(PLAIN);
+  const sign = (identity: string, sender = "joe@example.test") =>
+    withDkimSignature(file, file.bytes.length, sender, keys, new Date(), identity);
+  const [first, second] = await Promise.all([sign("mess/1/1 7 100 5"), sign("mess/1/1 7 100 5")]);
+  const reads = file.reads.length;
+  const third = await sign("mess/1/1 7 100 5");
+  assertEquals(file.reads.length, reads, "not read again");
+  const header = async (sent: typeof first) => {
+    assert(!("failed" in sent));
+    return new TextDecoder().decode(await readAll(sent.file)).split("Received:")[0];
+  };
+  assertEquals(await header(second), await header(first));
+  assertEquals(await header(third), await header(first));
+  await sign("mess/1/1 7 100 6");
+  assert(file.reads.length > reads, "another version of the file is signed again");
+});

@@ -93,12 +93,14 @@ async function deliverByRoute(
   }
   try {
     // DKIM (dkim_sign.ts): the signature fields in front of the file when a key of ours signs.
+    const info = await file.stat();
     const outgoing = await withDkimSignature(
       file,
-      (await file.stat()).size,
+      info.size,
       job.sender,
       ctx.dkimKeys ?? [],
       new Date(ctx.now()),
+      `${messagePath} ${info.ino} ${info.size} ${info.ctime?.getTime()}`,
     );
     if ("failed" in outgoing) {
       const text = `DKIM signing failed: ${outgoing.failed}. (#4.3.0)\n`;
