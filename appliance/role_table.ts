@@ -273,7 +273,7 @@ export function roleTable(
       module: new URL("./roles/remote.ts", import.meta.url),
       count: 1,
       permissions: {
-        // Controls (tlshosts/, clientcert.pem), the messages, and the tcpto table.
+        // Controls (tlshosts/, clientcert.pem, dkim/ keys), the messages, and the tcpto table.
         read: [paths.control, queueDirectory(q, "mess"), lockFile(q, "tcpto"), "/etc/resolv.conf"],
         write: [lockFile(q, "tcpto")],
         net: true,

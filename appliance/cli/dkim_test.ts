@@ -6,6 +6,7 @@ import { captureConsole } from "./test_io.ts";
 import { defaultSelector, main } from "./dkim.ts";
 import { main as dnsMain } from "./dns.ts";
 import { main as domainMain } from "./domain.ts";
+import { main as showctlMain } from "./showctl.ts";
 import { dkimRecord, formatTxtStrings, parseDkimTags } from "../remote/dkim_records.ts";
 
 async function withHome(body: (home: string) => Promise<void>): Promise<void> {
@@ -57,6 +58,11 @@ Deno.test("qmd dkim: add RSA and Ed25519 keys (0600), list them, show their TXT 
     assertEquals(formatTxtStrings(rsaRecord.text).split('" "').length, 2);
     assertEquals(parseDkimTags(edRecord.text).get("k"), "ed25519");
     assertEquals(atob(edRecord.publicKey).length, 32, "RFC 8463: the raw Ed25519 key");
+    const showctl = await captureConsole(() => showctlMain(["--home", home, "--json"]));
+    const parsed = JSON.parse(showctl.out.join("\n"));
+    assertEquals(parsed.unknown, [], "control/dkim/ is a known directory");
+    const dkim = parsed.controls.find((c: { name: string }) => c.name.startsWith("dkim/"));
+    assertEquals(dkim.value, [`example.com ${selector} rsa`, "example.com s2 ed25519"]);
     const none = await captureConsole(() => main(["show", "other.com", "--home", home]));
     assertEquals(none.result, 100);
     for (

@@ -10,6 +10,7 @@ import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { ControlError, parseControlList, readControlText } from "../../config/control.ts";
 import { CONTROLS, type ControlSpec, findControl } from "../../config/controls.ts";
 import { type CertificateSummary, summarizePem } from "./pem_summary.ts";
+import { listDkimKeyFiles, readDkimKey } from "../../config/dkim.ts";
 import { EXIT } from "../exit_codes.ts";
 
 const NAME = "qmd showctl";
@@ -80,6 +81,7 @@ export function describeControl(
   }
   if (text === undefined) {
     if (spec.name.startsWith("tlshosts/")) return describePemDirectory(home, state, now);
+    if (spec.name.startsWith("dkim/")) return describeDkimKeys(home, state);
     state.default = resolveDefault(home, spec);
     return state;
   }
@@ -114,6 +116,27 @@ export function describeControl(
     default:
       state.value = firstLine(text);
   }
+  return state;
+}
+
+/** control/dkim/DOMAIN/SELECTOR.key: one line a key (never key material); a broken one is the error. */
+function describeDkimKeys(home: string, state: ControlState): ControlState {
+  const lines: string[] = [];
+  try {
+    for (const { domain, selector } of listDkimKeyFiles(home)) {
+      try {
+        const key = readDkimKey(home, domain, selector);
+        lines.push(`${domain} ${selector} ${key.algorithm}`);
+      } catch (error) {
+        state.error ??= (error as Error).message;
+      }
+    }
+  } catch (error) {
+    state.error = (error as Error).message;
+  }
+  state.present = lines.length > 0 || state.error !== undefined;
+  if (lines.length > 0) state.value = lines;
+  if (!state.present) state.default = "none";
   return state;
 }
 
@@ -179,7 +202,10 @@ export function unknownControls(home: string): string[] {
   try {
     for (const entry of Deno.readDirSync(`${home}/control`)) {
       if (/\.tmp(\.\d+)?$/.test(entry.name)) continue;
-      if (!findControl(entry.name)) names.push(entry.isDirectory ? `${entry.name}/` : entry.name);
+      // A directory of files in the table (dkim/, tlshosts/) is known.
+      const known = findControl(entry.name) !== undefined ||
+        entry.isDirectory && CONTROLS.some((spec) => spec.name.startsWith(`${entry.name}/`));
+      if (!known) names.push(entry.isDirectory ? `${entry.name}/` : entry.name);
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
