@@ -91,8 +91,8 @@ async function* receivedBytes(file: MessageFile): AsyncGenerator<Buffer> {
     const count = await file.read(buffer);
     if (count === null) return;
     const out = encoder.push(buffer.subarray(0, count));
-    // A copy: the encoder's output is reused by nothing, but buffer is.
-    if (out.length > 0) yield Buffer.from(out);
+    // push() gives a new array each time (buffer is reused, its output is not): no copy needed.
+    if (out.length > 0) yield Buffer.from(out.buffer, out.byteOffset, out.length);
   }
 }
 
