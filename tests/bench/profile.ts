@@ -12,7 +12,7 @@
  * Every run is bounded in count and time.
  */
 import process from "node:process";
-import { makeTempHome, type RunningQmd, runQmd, startQmd } from "../harness.ts";
+import { type RunningQmd, runQmd, startQmd } from "../harness.ts";
 import type { IsolateUsage } from "../../appliance/isolate_usage.ts";
 import { load, makeBenchHome, waitDelivered } from "./smtp_load.ts";
 
@@ -139,7 +139,7 @@ function heaviest(report: string, count: number): string[] {
   const start = report.indexOf("[Bottom up (heavy) profile]");
   if (start < 0) return [];
   return report.slice(start).split("\n")
-    .filter((line) => /^\s*\d+\s+\d+\.\d+%  \S/.test(line))
+    .filter((line) => /^\s*\d+\s+\d+\.\d+% {2}\S/.test(line))
     .slice(0, count)
     .map((line) =>
       `    ${line.trim().replace(/\s+/g, " ").replace(/ \/\S*\/deno$/, " deno (native)")}`
