@@ -9,6 +9,8 @@
  *
  * `deno task bench --profile [--v8-prof]` prints only where a message's
  * cost goes: CPU by role, syscalls, V8 profiles (profile.ts).
+ * `deno task bench --peers [--rounds N]` prints only qmd beside Postfix,
+ * Haraka and smtp-sink, with the ratios (peers.ts).
  */
 import { RUN_FLAGS } from "../../mod.ts";
 import { maildirNew, SmtpClient, startQmd } from "../harness.ts";
@@ -18,6 +20,7 @@ import { remoteBench } from "./remote.ts";
 import { pop3Bench } from "./pop3.ts";
 import { filtersBench } from "./filters.ts";
 import { profileBench } from "./profile.ts";
+import { peersBench } from "./peers.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
 function rssKb(pid: number): number {
@@ -160,7 +163,23 @@ async function profileMain(args: string[]) {
   }
 }
 
+/**
+ * `--peers [--rounds N] [--peer NAME ...]`: qmd beside Postfix, Haraka and
+ * smtp-sink (peers.ts); `--peer` runs only the peers named (qmd, postfix,
+ * haraka, smtp-sink).
+ */
+async function peersMain(args: string[]) {
+  const at = args.indexOf("--rounds");
+  const rounds = at >= 0 ? Math.max(1, Number(args[at + 1]) || 1) : 3;
+  console.log(
+    `qmd bench --peers (${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno})`,
+  );
+  const only = args.flatMap((arg, i) => args[i - 1] === "--peer" ? [arg.toLowerCase()] : []);
+  for (const row of await peersBench(rounds, only)) console.log(`  ${row}`);
+}
+
 if (import.meta.main) {
   if (Deno.args.includes("--profile")) await profileMain(Deno.args);
+  else if (Deno.args.includes("--peers")) await peersMain(Deno.args);
   else await main();
 }
