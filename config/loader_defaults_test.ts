@@ -84,6 +84,7 @@ const SMTPD = loader<SmtpdControls>(loadSmtpdControls, {
   "log/orchecks": (c) => c.log.orChecks,
   "log/tarpitting": (c) => c.log.tarpitting,
   "log/tcpserver": (c) => c.log.tcpserver,
+  "log/pidqplog": (c) => c.log.pidQp,
   signkey: (c) => c.batv.key,
   signkeystale: (c) => c.batv.staleDays,
   nosignhosts: (c) => c.batv.noSignHosts,
