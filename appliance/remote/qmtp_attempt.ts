@@ -30,7 +30,7 @@ export async function tryQmtpTarget(
       file: message.file,
       size: message.size,
       sender: message.sender,
-      recipients: [message.job.recipient],
+      recipients: message.recipients,
     });
     if (outcome.kind === "unconnected") {
       if (outcome.failure === "bind") return { records: [bindFailed(bind)], nextMx: false };

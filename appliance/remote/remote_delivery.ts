@@ -16,6 +16,7 @@ import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import { formatRemoteReport, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
 import type { OutgoingMessage } from "./attempt.ts";
 import { envelopeSender } from "./envelope_sender.ts";
+import { measureMessage } from "./message_measure.ts";
 import { findTargets } from "./mx_choice.ts";
 import { tryQmtpTarget } from "./qmtp_attempt.ts";
 import type { RemoteContext } from "./remote_context.ts";
@@ -32,29 +33,47 @@ export async function deliverRemote(job: DeliveryJob, ctx: RemoteContext): Promi
 }
 
 /**
- * The qmail-remote records (r/h/s then K/Z/D) for one job. The message is
- * the job's mess/NN/ID, or the file at `messagePath` when it is not in the
- * queue (`qmd remote` reads it from stdin).
+ * Where one qmail-remote run delivers (qmail-remote(8): `host sender recip [recip ...]`): `host`
+ * chooses the route and the MX, the recipients go in one envelope, in order.
+ */
+export interface RemoteTargets {
+  host: string;
+  recipients: string[];
+}
+
+/** A queued job's targets: its one recipient, at its domain (as qmail-rspawn calls it). */
+function jobTargets(job: DeliveryJob): RemoteTargets {
+  const at = job.recipient.lastIndexOf("@");
+  return { host: at >= 0 ? job.recipient.slice(at + 1) : "", recipients: [job.recipient] };
+}
+
+/**
+ * The qmail-remote records (r/h/s per recipient, then K/Z/D) for one job.
+ * The message is the job's mess/NN/ID, or the file at `messagePath` when it
+ * is not in the queue (`qmd remote` reads it from stdin, and gives its
+ * host and recipients as `targets`).
  */
 export async function deliverRecords(
   job: DeliveryJob,
   ctx: RemoteContext,
   messagePath = ctx.layout.messFromName(job.mess),
+  targets: RemoteTargets = jobTargets(job),
 ): Promise<RemoteRecord[]> {
-  const at = job.recipient.lastIndexOf("@");
-  const domain = at >= 0 ? job.recipient.slice(at + 1) : "";
+  const domain = targets.host;
   const helo = ctx.controls.helohost;
   if (helo === null) return [REMOTE_TEXTS.noControls];
   const route = findRoute(ctx.controls, domain, job.sender);
-  const first = await deliverByRoute(job, messagePath, domain, route, helo, ctx);
+  const first = await deliverByRoute(job, messagePath, targets, route, helo, ctx);
   // The fallback (docs/patches.md seed 001): the default smtproutes entry ":relay" takes the
   // message when a more specific route could not be reached, and with
-  // straightfallback also after a temporary failure.
+  // straightfallback also after a temporary failure that no recipient got past
+  // (a message some recipient took is not sent again).
   const fallback = fallbackRoute(ctx.controls, route);
   if (fallback === undefined) return first.records;
-  const temporary = formatRemoteReport(first.records).status === "Z";
+  const temporary = formatRemoteReport(first.records).status === "Z" &&
+    !first.records.some((record) => record.kind === "K");
   if (first.unreached || (temporary && ctx.controls.straightFallback)) {
-    return (await deliverByRoute(job, messagePath, domain, fallback, helo, ctx)).records;
+    return (await deliverByRoute(job, messagePath, targets, fallback, helo, ctx)).records;
   }
   return first.records;
 }
@@ -77,7 +96,7 @@ function fallbackRoute(controls: RemoteControls, taken: Route): Route | undefine
 async function deliverByRoute(
   job: DeliveryJob,
   messagePath: string,
-  domain: string,
+  { host: domain, recipients }: RemoteTargets,
   route: Route,
   helo: string,
   ctx: RemoteContext,
@@ -95,8 +114,10 @@ async function deliverByRoute(
     const message: OutgoingMessage = {
       job,
       sender: envelopeSender(job.sender, domain, ctx.controls, ctx.now()),
+      recipients,
       file,
       size,
+      wire: route.kind === "smtp" ? await measureMessage(file) : undefined,
     };
     // The records of the last host that greeted with 4xx/5xx (docs/patches.md seed 002), told
     // after the no-connection text when no later host takes the message.
