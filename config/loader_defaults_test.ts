@@ -162,6 +162,7 @@ const REMOTE = loader<RemoteControls>(loadRemoteControls, {
   nosignhosts: (c) => c.noSignHosts,
   nosignmydoms: (c) => c.noSignMyDoms,
   "log/remote_fd": (c) => c.logSession,
+  qmtpc: (c) => c.qmtpc,
 });
 
 /** The content checks' and the queue writer's controls, also read by the smtpd role. */

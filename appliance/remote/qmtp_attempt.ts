@@ -1,20 +1,35 @@
 /**
- * A QMTP attempt on one address (qmtproutes, docs/patches.md seed 000's qmtpc patch): a
+ * A QMTP attempt on one address (qmtproutes, and qmtpc's QMTP-first; docs/patches.md seed 000's
+ * qmtpc patch): a
  * place in the pool's per-destination bound, the local bind, the message
  * through qmtp_client.ts, and the connection's outcome in the tcpto table.
  */
-import { findLocalBind, type Route } from "../../config/remote.ts";
+import { findLocalBind, type RemoteControls, type Route } from "../../config/remote.ts";
 import { bindAddress, bindFailed, type OutgoingMessage, type TargetResult } from "./attempt.ts";
 import type { Target } from "./mx_choice.ts";
 import { deliverQmtp } from "./qmtp_client.ts";
 import type { RemoteContext } from "./remote_context.ts";
 
-/** QMTP to one address: the records, or "next" when it could not be connected to. */
+/**
+ * qmtpc (docs/patches.md seed 000's qmtpc patch, behind qmd's control/qmtpc): the QMTP route to
+ * try first on each address of an SMTP delivery by MX (no relay named), or undefined.
+ */
+export function qmtpFirstRoute(route: Route, controls: RemoteControls): Route | undefined {
+  if (!controls.qmtpc || route.kind !== "smtp" || route.relay !== undefined) return undefined;
+  return { kind: "qmtp", port: controls.qmtpcPort, source: route.source };
+}
+
+/**
+ * QMTP to one address: the records, or "next" when it could not be connected
+ * to. A `probe` (qmtpc) that finds no QMTP server leaves the tcpto table alone:
+ * the address may still take SMTP.
+ */
 export async function tryQmtpTarget(
   target: Target,
   route: Route,
   message: OutgoingMessage,
   ctx: RemoteContext,
+  probe = false,
 ): Promise<TargetResult> {
   const { ip } = target;
   const bind = findLocalBind(ctx.controls, message.job.sender, ip);
@@ -34,7 +49,7 @@ export async function tryQmtpTarget(
     });
     if (outcome.kind === "unconnected") {
       if (outcome.failure === "bind") return { records: [bindFailed(bind)], nextMx: false };
-      await ctx.tcpto.record(ip, outcome.failure === "timeout");
+      if (!probe) await ctx.tcpto.record(ip, outcome.failure === "timeout");
       return "next";
     }
     await ctx.tcpto.record(ip, false);

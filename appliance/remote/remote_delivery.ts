@@ -3,8 +3,9 @@
  * qmail-rspawn runs it: the route (config/remote.ts: smtproutes, smtprelays,
  * qmtproutes) with the default smtproutes relay as the fallback, the
  * addresses to try (mx_choice.ts), the tcpto table (tcpto_table.ts), an
- * attempt on each address in turn (smtp_attempt.ts, qmtp_attempt.ts) and
- * the report as qmail-rspawn makes it (§5.7). The other texts come from
+ * attempt on each address in turn (smtp_attempt.ts, qmtp_attempt.ts; with
+ * control/qmtpc QMTP first on each MX address, SMTP when port 209 does not
+ * answer) and the report as qmail-rspawn makes it (§5.7). The other texts come from
  * appliance/send/remote_report.ts (REMOTE_TEXTS, formatRemoteReport).
  *
  * An address that greets with 4xx/5xx (docs/patches.md seed 002) passes the message to the
@@ -14,11 +15,11 @@
 import { findRoute, type RemoteControls, type Route } from "../../config/remote.ts";
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import { formatRemoteReport, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
-import type { OutgoingMessage } from "./attempt.ts";
+import type { OutgoingMessage, TargetResult } from "./attempt.ts";
 import { envelopeSender } from "./envelope_sender.ts";
 import { measureMessage } from "./message_measure.ts";
-import { findTargets } from "./mx_choice.ts";
-import { tryQmtpTarget } from "./qmtp_attempt.ts";
+import { findTargets, type Target } from "./mx_choice.ts";
+import { qmtpFirstRoute, tryQmtpTarget } from "./qmtp_attempt.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { trySmtpTarget } from "./smtp_attempt.ts";
 
@@ -124,9 +125,7 @@ async function deliverByRoute(
     let greetingFailed: RemoteRecord[] | undefined;
     for (const target of list.targets) {
       if (await ctx.tcpto.isDead(target.ip)) continue;
-      const result = route.kind === "qmtp"
-        ? await tryQmtpTarget(target, route, message, ctx)
-        : await trySmtpTarget(target, route, message, helo, ctx);
+      const result = await tryTarget(target, route, message, helo, ctx);
       if (result === "next") continue;
       if (result.nextMx) {
         greetingFailed = result.records;
@@ -145,4 +144,24 @@ async function deliverByRoute(
   } finally {
     file.close();
   }
+}
+
+/**
+ * One address by the route's protocol; with qmtpc (qmtpFirstRoute), QMTP on
+ * its port first and SMTP when nothing answered there.
+ */
+async function tryTarget(
+  target: Target,
+  route: Route,
+  message: OutgoingMessage,
+  helo: string,
+  ctx: RemoteContext,
+): Promise<TargetResult> {
+  if (route.kind === "qmtp") return await tryQmtpTarget(target, route, message, ctx);
+  const qmtpFirst = qmtpFirstRoute(route, ctx.controls);
+  if (qmtpFirst !== undefined) {
+    const result = await tryQmtpTarget(target, qmtpFirst, message, ctx, true);
+    if (result !== "next") return result;
+  }
+  return await trySmtpTarget(target, route, message, helo, ctx);
 }
