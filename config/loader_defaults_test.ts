@@ -119,6 +119,7 @@ const POP3D = loader<Pop3dControls>(loadPop3dControls, {
   "auth/pop3": (c) => c.authPop3,
   "auth/spop3": (c) => c.authSpop3,
   pop3plaintext: (c) => c.plaintext,
+  pop3clientcert: (c) => c.clientCert,
   timeoutpop3d: (c) => c.timeoutSeconds,
   "log/pop3_in": (c) => c.log.pop3In,
   "log/pop3_out": (c) => c.log.pop3Out,
