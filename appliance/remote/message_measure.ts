@@ -60,7 +60,9 @@ export class WireMeasure {
 const CHUNK = 64 * 1024;
 
 /** Reads `file` from its start; the facts, or undefined when it could not be read. */
-export async function measureMessage(file: Deno.FsFile): Promise<WireFacts | undefined> {
+export async function measureMessage(
+  file: Pick<Deno.FsFile, "read" | "seek">,
+): Promise<WireFacts | undefined> {
   const measure = new WireMeasure();
   const buffer = new Uint8Array(CHUNK);
   try {

@@ -4,18 +4,27 @@
  * place in the pool's per-destination bound, the local bind, the message
  * through qmtp_client.ts, and the connection's outcome in the tcpto table.
  */
-import { findLocalBind, type RemoteControls, type Route } from "../../config/remote.ts";
+import { findLocalBind, type Route } from "../../config/remote.ts";
 import { bindAddress, bindFailed, type OutgoingMessage, type TargetResult } from "./attempt.ts";
 import type { Target } from "./mx_choice.ts";
 import { deliverQmtp } from "./qmtp_client.ts";
 import type { RemoteContext } from "./remote_context.ts";
+import { readTlsPin } from "./starttls.ts";
 
 /**
  * qmtpc (docs/patches.md seed 000's qmtpc patch, behind qmd's control/qmtpc): the QMTP route to
- * try first on each address of an SMTP delivery by MX (no relay named), or undefined.
+ * try first on `target` in an SMTP delivery by MX (no relay named), or undefined. QMTP has no
+ * TLS, so never where TLS is wanted: not with tlsremote, not for a host tlshosts/ pins.
  */
-export function qmtpFirstRoute(route: Route, controls: RemoteControls): Route | undefined {
-  if (!controls.qmtpc || route.kind !== "smtp" || route.relay !== undefined) return undefined;
+export function qmtpFirstRoute(
+  route: Route,
+  target: Target,
+  ctx: Pick<RemoteContext, "controls" | "home">,
+): Route | undefined {
+  const { controls } = ctx;
+  if (!controls.qmtpc || controls.tlsRemote) return undefined;
+  if (route.kind !== "smtp" || route.relay !== undefined) return undefined;
+  if (readTlsPin(ctx.home, target.host) !== undefined) return undefined;
   return { kind: "qmtp", port: controls.qmtpcPort, source: route.source };
 }
 

@@ -9,6 +9,9 @@
 import { assertEquals } from "../../tests/assert.ts";
 import { startQmtpServer } from "../../tests/fakes/fake_qmtp.ts";
 import { freePort } from "../net/free_port.ts";
+import { loadRemoteControls } from "../../config/remote.ts";
+import { createCertificate } from "../tls/self_signed.ts";
+import { qmtpFirstRoute } from "./qmtp_attempt.ts";
 import { deliverRemote } from "./remote_delivery.ts";
 import { makeTestRemote, withMx, ZONE } from "./test_remote.ts";
 
@@ -70,6 +73,32 @@ Deno.test("qmtpc: a refused QMTP port falls back to SMTP on the same address; tc
       await s.close();
     }
   });
+});
+
+/** Any certificate will do as a pin: only the file's presence matters here. */
+const CA_PEM = (await createCertificate({ commonName: "pin", usage: "ca" })).certPem;
+
+Deno.test("qmtpc: QMTP has no TLS, so never with tlsremote nor for a host tlshosts/ pins", () => {
+  const route = { kind: "smtp" as const, port: 25, source: "none" as const };
+  const target = { ip: "127.0.0.2", host: "mx1.example.test", preference: 10 };
+  const home = Deno.makeTempDirSync();
+  try {
+    Deno.mkdirSync(`${home}/control/tlshosts`, { recursive: true });
+    const controls = { ...loadRemoteControls(home), qmtpc: true };
+    assertEquals(qmtpFirstRoute(route, target, { home, controls }), {
+      kind: "qmtp",
+      port: 209,
+      source: "none",
+    });
+    const tlsRemote = { ...controls, tlsRemote: true };
+    assertEquals(qmtpFirstRoute(route, target, { home, controls: tlsRemote }), undefined);
+    Deno.writeTextFileSync(`${home}/control/tlshosts/mx1.example.test.pem`, CA_PEM);
+    assertEquals(qmtpFirstRoute(route, target, { home, controls }), undefined);
+    const other = { ...target, host: "mx2.example.test" };
+    assertEquals(qmtpFirstRoute(route, other, { home, controls })?.kind, "qmtp");
+  } finally {
+    Deno.removeSync(home, { recursive: true });
+  }
 });
 
 Deno.test("qmtpc: off by default, and never for a route that names a relay", async () => {

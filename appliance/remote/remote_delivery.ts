@@ -118,8 +118,9 @@ async function deliverByRoute(
       recipients,
       file,
       size,
-      wire: route.kind === "smtp" ? await measureMessage(file) : undefined,
     };
+    // SIZE= and BODY=8BITMIME for SMTP, measured on the very bytes streamed after DATA.
+    if (route.kind === "smtp") message.wire = await measureMessage(message.file);
     // The records of the last host that greeted with 4xx/5xx (docs/patches.md seed 002), told
     // after the no-connection text when no later host takes the message.
     let greetingFailed: RemoteRecord[] | undefined;
@@ -158,7 +159,7 @@ async function tryTarget(
   ctx: RemoteContext,
 ): Promise<TargetResult> {
   if (route.kind === "qmtp") return await tryQmtpTarget(target, route, message, ctx);
-  const qmtpFirst = qmtpFirstRoute(route, ctx.controls);
+  const qmtpFirst = qmtpFirstRoute(route, target, ctx);
   if (qmtpFirst !== undefined) {
     const result = await tryQmtpTarget(target, qmtpFirst, message, ctx, true);
     if (result !== "next") return result;
