@@ -4,6 +4,7 @@
  * qmail-queue's trigger, and qmail-start's signals. Everything here must
  * survive structured clone (plain data only).
  */
+import type { Usage } from "./isolate_usage.ts";
 import type { LogRecord } from "./log.ts";
 import type { Credentials, VerifyResult } from "./auth/sasl_server.ts";
 import type { TlsFiles } from "./tls/tls_files.ts";
@@ -100,6 +101,8 @@ export type ToRole =
   | { type: "flush" }
   /** A message was committed to todo/ (send only; the FIFO also wakes it). */
   | { type: "trigger" }
+  /** `qmd status`: answer with this isolate's CPU time and heap (isolate_usage.ts). */
+  | { type: "usage"; request: number }
   /** `qmd queue`, qmail-remove: an operator's queue request, numbered by the supervisor (send only). */
   | { type: "queue-control"; request: number; action: QueueRequest }
   /** send → local or remote: one delivery, as qmail-send's command to qmail-lspawn/rspawn. */
@@ -145,6 +148,8 @@ export type FromRole =
   /** The role is up; `listening`: where it listens, when the supervisor could not know (port 0). */
   | { type: "ready"; listening?: { host: string; port: number } }
   | { type: "drained" }
+  /** The answer to `usage`: this isolate's own figures. */
+  | { type: "usage"; request: number; usage: Usage }
   /** The answer to `reload`: each broken control file's error (the role kept its old controls). */
   | { type: "reloaded"; round: number; errors: string[] }
   /** send → supervisor: the answer to one queue-control request. */

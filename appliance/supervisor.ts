@@ -32,6 +32,7 @@ import { TlsFilesWatch, type TlsStatus } from "./tls/tls_files_watch.ts";
 import type { QueueReply, QueueRequest } from "./queue/control_request.ts";
 import { AdminFeed } from "./admin_feed.ts";
 import { answerAdminWrite } from "./admin/admin_writes.ts";
+import { type IsolateUsage, UsageCollector } from "./isolate_usage.ts";
 
 export type { ListenAddress, RoleSpec } from "./role_table.ts";
 
@@ -76,6 +77,7 @@ export class Supervisor {
   readonly #takeovers = new Takeovers<RunningRole>();
   /** Queue requests the send role has not answered yet, by number. */
   readonly #queueRequests = new PendingRequests<QueueReply>(QUEUE_REQUEST_TIMEOUT_MS);
+  readonly #usage = new UsageCollector();
 
   /** Counts every record written and feeds the admin isolate (live log, dashboard, metrics). */
   readonly #adminFeed: AdminFeed;
@@ -275,6 +277,9 @@ export class Supervisor {
       case "queue-control-result":
         this.#queueRequests.answer(message.request, message.reply);
         break;
+      case "usage":
+        this.#usage.answer(message.request, roleKey(role), message.usage);
+        break;
       case "reloaded":
         this.#reloads.answer(message.round, roleKey(role), message.errors);
         break;
@@ -382,6 +387,14 @@ export class Supervisor {
   /** Where an isolate of `name` said it listens (the console's port when it asked for port 0). */
   listening(name: RoleName): { host: string; port: number } | undefined {
     return this.#roles.find((role) => role.spec.name === name)?.listening;
+  }
+
+  /** Each isolate's CPU time and heap (`qmd status`), the supervisor's own first. */
+  usage(): Promise<IsolateUsage[]> {
+    return this.#usage.collect(this.#roles.map((role) => ({
+      key: roleKey(role),
+      ask: (request) => role.worker.postMessage({ type: "usage", request } satisfies ToRole),
+    })));
   }
 
   /** The certificate the TLS listeners serve, and what is wrong with the files on disk. */

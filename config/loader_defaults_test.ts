@@ -84,6 +84,7 @@ const SMTPD = loader<SmtpdControls>(loadSmtpdControls, {
   "log/orchecks": (c) => c.log.orChecks,
   "log/tarpitting": (c) => c.log.tarpitting,
   "log/tcpserver": (c) => c.log.tcpserver,
+  "log/pidqplog": (c) => c.log.pidQp,
   signkey: (c) => c.batv.key,
   signkeystale: (c) => c.batv.staleDays,
   nosignhosts: (c) => c.batv.noSignHosts,
@@ -118,6 +119,7 @@ const POP3D = loader<Pop3dControls>(loadPop3dControls, {
   "auth/pop3": (c) => c.authPop3,
   "auth/spop3": (c) => c.authSpop3,
   pop3plaintext: (c) => c.plaintext,
+  pop3clientcert: (c) => c.clientCert,
   timeoutpop3d: (c) => c.timeoutSeconds,
   "log/pop3_in": (c) => c.log.pop3In,
   "log/pop3_out": (c) => c.log.pop3Out,
@@ -161,6 +163,7 @@ const REMOTE = loader<RemoteControls>(loadRemoteControls, {
   nosignhosts: (c) => c.noSignHosts,
   nosignmydoms: (c) => c.noSignMyDoms,
   "log/remote_fd": (c) => c.logSession,
+  qmtpc: (c) => c.qmtpc,
 });
 
 /** The content checks' and the queue writer's controls, also read by the smtpd role. */

@@ -1,6 +1,6 @@
 /**
  * The POP3 controls (docs/patches.md seed 000: control/auth/pop3 and auth/spop3, the log
- * switches; qmd's own control/pop3plaintext), read once per reload as plain
+ * switches; qmd's own control/pop3plaintext and pop3clientcert), read once per reload as plain
  * data. Connection limits are smtpd's (concurrencyincoming,
  * concurrencyperip), counted separately for POP3.
  */
@@ -20,6 +20,12 @@ export interface Pop3dControls {
    * without TLS for every client; default 0 = only over TLS or from loopback.
    */
   plaintext: boolean;
+  /**
+   * qmd's control/pop3clientcert (docs/patches.md seed 003's stunnel with client certificates):
+   * every TLS handshake must bring a certificate that clientca.pem and tlsclients accept, else
+   * the session ends; before TLS no login is taken. Default 0.
+   */
+  clientCert: boolean;
   /** Seconds per read and write (qmail-popup's and qmail-pop3d's 1200). */
   timeoutSeconds: number;
   /** qmd's: seconds from a command line's first byte to its LF (control/timeoutcommand); 0 = none. */
@@ -47,6 +53,7 @@ export function loadPop3dControls(home: string): Pop3dControls {
     authPop3: readControlNumber(home, "auth/pop3"),
     authSpop3: readControlNumber(home, "auth/spop3"),
     plaintext: flag(home, "pop3plaintext"),
+    clientCert: flag(home, "pop3clientcert"),
     timeoutSeconds: timeout <= 0 ? 1 : timeout,
     commandTimeoutSeconds: readControlNumber(home, "timeoutcommand"),
     concurrencyIncoming: readControlNumber(home, "concurrencyincoming"),

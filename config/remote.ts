@@ -11,8 +11,8 @@
  * - outgoingip (seed 001/003: 0.0.0.0 = system default), senderip (seed 001
  *   `domain:ip`), bindroutes (seed 001 `prefix:ip`, empty ip = never send);
  * - moreipme, notipme (seed 001: `a.b.c.d[/m.m.m.m]`, longest mask wins);
- * - tlsremote, secauthremote, straightfallback, extraremote (flags: the file
- *   exists and its first line is not "0"), tlsclientciphers;
+ * - tlsremote, secauthremote, straightfallback, extraremote, qmtpc (flags: the
+ *   file exists and its first line is not "0"), tlsclientciphers;
  * - signkey, signkeystale (7 days), nosignhosts, nosignmydoms (BATV).
  *
  * Routing lookups (findRoute) follow §5.8.1: the host, each `.suffix` longest
@@ -96,6 +96,10 @@ export interface RemoteControls {
   noSignMyDoms: string[];
   /** log/remote_fd: log each session (commands and replies; never DATA or AUTH). */
   logSession: boolean;
+  /** qmtpc (qmd's switch for seed 000's qmtpc patch): QMTP first for mail sent by MX. */
+  qmtpc: boolean;
+  /** The port qmtpc tries: QMTP_PORT; only tests change it (no control file sets it). */
+  qmtpcPort: number;
 }
 
 /** Where mail for one domain goes. */
@@ -361,6 +365,8 @@ export function loadRemoteControls(home: string): RemoteControls {
     noSignHosts: values(home, "nosignhosts"),
     noSignMyDoms: values(home, "nosignmydoms"),
     logSession: readLogSwitch(home, "log/remote_fd"),
+    qmtpc: flag(home, "qmtpc"),
+    qmtpcPort: QMTP_PORT,
   };
 }
 

@@ -37,6 +37,8 @@ Deno.test("loadRemoteControls: qmail's defaults (§5.8, §9)", async () => {
       noSignHosts: [],
       noSignMyDoms: [],
       logSession: false,
+      qmtpc: false,
+      qmtpcPort: 209,
     });
   });
   await withHome({ me: "me.example\n" }, (home) => {
@@ -176,6 +178,8 @@ function controls(files: Partial<RemoteControls>): RemoteControls {
     noSignHosts: [],
     noSignMyDoms: [],
     logSession: false,
+    qmtpc: false,
+    qmtpcPort: 209,
     ...files,
   };
 }

@@ -89,6 +89,8 @@ export interface SmtpdControls {
     orChecks: boolean;
     tarpitting: boolean;
     tcpserver: boolean;
+    /** log/pidqplog: `mail recv: pid P from <S> qp Q` for each message queued (seed 003). */
+    pidQp: boolean;
   };
 }
 
@@ -209,6 +211,7 @@ export function loadSmtpdControls(home: string): SmtpdControls {
       orChecks: readFlag(home, "log/orchecks"),
       tarpitting: readFlag(home, "log/tarpitting"),
       tcpserver: readFlag(home, "log/tcpserver"),
+      pidQp: readFlag(home, "log/pidqplog"),
     },
   };
 }

@@ -30,6 +30,7 @@ Deno.test("smtpd controls: defaults from the seeds and qmd's own", () => {
     orChecks: false,
     tarpitting: false,
     tcpserver: false,
+    pidQp: false,
   });
   Deno.removeSync(home, { recursive: true });
 });

@@ -110,13 +110,26 @@ export async function runQmd(
 /** Starts `qmd start` on a kernel-chosen loopback port and waits for its banner. */
 export async function startQmd(
   home: string,
-  options: { workers?: number; extraArgs?: string[]; env?: Record<string, string>; port?: number } =
-    {},
+  options: {
+    workers?: number;
+    extraArgs?: string[];
+    env?: Record<string, string>;
+    port?: number;
+    /** More V8 flags after RUN_FLAGS' own (the benchmark's --prof run). */
+    v8Flags?: string[];
+    cwd?: string;
+  } = {},
 ): Promise<RunningQmd> {
+  const flags = options.v8Flags === undefined
+    ? RUN_FLAGS
+    : RUN_FLAGS.map((flag) =>
+      flag.startsWith("--v8-flags=") ? [flag, ...options.v8Flags!].join(",") : flag
+    );
   const child = new Deno.Command(Deno.execPath(), {
+    cwd: options.cwd,
     args: [
       "run",
-      ...RUN_FLAGS,
+      ...flags,
       `${ROOT}main.ts`,
       "start",
       "--home",

@@ -7,7 +7,8 @@
  * answer them, and the log saying why a CRAM login failed.
  */
 import net from "node:net";
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
+import type { IsolateUsage } from "../appliance/isolate_usage.ts";
 import { addUser, makeInitedHome, runQmd, SmtpClient, startQmd, waitFor } from "./harness.ts";
 
 const PASSWORD = "correct horse";
@@ -88,6 +89,17 @@ Deno.test("logins: 20 SMTP and 20 POP3 wrong answers at once verify 10; status, 
     const status = await runQmd(["status", "--home", home]);
     assertEquals(status.code, 0, status.stderr);
     assertStringIncludes(status.stdout, "  blocked  127.0.0.1: 10 failures, until ");
+    // Each isolate answers with its own thread's CPU time: auth verified ten passwords.
+    const json = await runQmd(["status", "--home", home, "--json"]);
+    const isolates = JSON.parse(json.stdout).isolates as IsolateUsage[];
+    const names = isolates.map((each) => each.isolate);
+    for (const name of ["supervisor", "smtpd 1", "pop3d 1", "auth 1", "send 1", "local 1"]) {
+      assert(names.includes(name), `${name} in ${names}`);
+    }
+    const auth = isolates.find((each) => each.isolate === "auth 1")?.usage;
+    assert(auth !== undefined && auth.cpuUserMs + auth.cpuSystemMs > 0, JSON.stringify(auth));
+    assert(auth.heapUsedBytes > 0 && auth.heapUsedBytes <= auth.heapTotalBytes);
+    assertMatch(status.stdout, /^ {2}auth 1 {7}cpu \d+\.\d\d s \(user /m);
 
     const unblock = await runQmd(["unblock", "--home", home, "127.0.0.1"]);
     assertEquals(unblock.code, 0, unblock.stderr);

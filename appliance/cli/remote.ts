@@ -1,10 +1,12 @@
 /**
- * `qmd remote HOST SENDER RECIPIENT` (and argv[0] `qmail-remote`): qmail-remote
- * for one recipient. The message comes on stdin, the routes and timeouts from
- * the home's controls, and the result goes to stdout in qmail-remote's form:
- * NUL-terminated records (`r`/`h`/`s` for the recipient, then `K`/`Z`/`D`),
- * exit 0 (docs/queue-format.md §5.7). This is what an extraremote wrapper runs at
- * its end, and what a qmail-rspawn can run in qmail-remote's place.
+ * `qmd remote HOST SENDER RECIPIENT [RECIPIENT ...]` (and argv[0] `qmail-remote`):
+ * qmail-remote(8). HOST chooses the route and the MX; the recipients go in
+ * one envelope. The message comes on stdin, the routes and timeouts from the
+ * home's controls, and the result goes to stdout in qmail-remote's form:
+ * NUL-terminated records (`r`/`h`/`s` for each recipient, in the arguments'
+ * order, then `K`/`Z`/`D`; fewer recipient records when the message failed
+ * before RCPT), exit 0 (docs/queue-format.md §5.7). This is what an extraremote
+ * wrapper runs at its end, and what a qmail-rspawn can run in qmail-remote's place.
  */
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { parseCommand } from "./args.ts";
@@ -16,11 +18,12 @@ import { encodeRemoteOutput, REMOTE_TEXTS } from "../send/remote_report.ts";
 import { setLogSink } from "../log.ts";
 import { EXIT } from "../exit_codes.ts";
 
-const USAGE = `usage: qmd remote [--home DIR] HOST SENDER RECIPIENT
+const USAGE = `usage: qmd remote [--home DIR] HOST SENDER RECIPIENT [RECIPIENT ...]
 
-Delivers the message on stdin to RECIPIENT as qmail-remote does (routes,
-MX, TLS, AUTH from the home's control files) and prints qmail-remote's
-NUL-terminated report on stdout. One recipient per call.`;
+Delivers the message on stdin to the recipients at HOST as qmail-remote does
+(routes and MX for HOST, TLS, AUTH from the home's control files) and prints
+qmail-remote's NUL-terminated reports on stdout: one r/h/s per recipient,
+then K/Z/D for the message.`;
 
 function print(text: string): Promise<number> {
   const bytes = new Uint8Array(text.length);
@@ -36,8 +39,8 @@ export async function main(args: string[]): Promise<number> {
     positionals: true,
   }, args);
   if (!parsed.ok) return parsed.exitCode;
-  const [host, sender, recipient, extra] = parsed.positionals;
-  if (recipient === undefined || extra !== undefined || host === "") {
+  const [host, sender, ...recipients] = parsed.positionals;
+  if (recipients.length === 0 || host === "") {
     // qmail-remote's perm_usage, which exits 0 after its report.
     await print("DI (qmail-remote) was invoked improperly. (#5.3.5)\n\0");
     return EXIT.ok;
@@ -61,9 +64,10 @@ export async function main(args: string[]): Promise<number> {
     await Deno.stdin.readable.pipeTo(file.writable);
     // Not a queued message: no mess/ name, the file is messagePath.
     const records = await deliverRecords(
-      { delivery: 0, id: "1", mess: "", sender, recipient },
+      { delivery: 0, id: "1", mess: "", sender, recipient: recipients[0] },
       buildRemoteContext(home, pool),
       messagePath,
+      { host, recipients },
     );
     await print(encodeRemoteOutput(records));
   } catch (error) {

@@ -290,7 +290,7 @@ export async function main(args: string[], wiring: StartWiring = {}): Promise<nu
   // `qmd status`, `qmd unblock` and `qmd queue` left a request in queue/lock/.
   const loginBlocks = new AuthFailures(authFailures);
   Deno.addSignalListener("SIGUSR1", () => {
-    answerBlockRequests(home, loginBlocks);
+    answerBlockRequests(home, loginBlocks, () => supervisor.usage());
     answerQueueRequests(home, (request) => supervisor.controlQueue(request));
   });
   await stopped;

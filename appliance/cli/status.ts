@@ -13,15 +13,16 @@ import {
 import { askRunningQmd, type BlockReply } from "../home/login_blocks.ts";
 import { describeFailureEntry } from "../net/auth_failures.ts";
 import { EXIT } from "../exit_codes.ts";
+import type { IsolateUsage } from "../isolate_usage.ts";
 
 const NAME = "qmd status";
 
 const USAGE = `usage: qmd status [--home DIR] [--json]
 
-Asks the running qmd for its failed-login blocks (SMTP AUTH and POP3) and
+Asks the running qmd for its failed-login blocks (SMTP AUTH and POP3),
 the failures still counted (control/authfaillimit per IP, authfailuserlimit
-per user name at an IP, within authfaillock seconds). qmd unblock lifts a
-block. Exits 111 when qmd is not running.
+per user name at an IP, within authfaillock seconds) and each isolate's
+CPU time and heap. qmd unblock lifts a block. Exits 111 when qmd is not running.
   --home DIR   the qmd home (default $QMD_HOME, else ./qmd-home)
   --json       the supervisor's answer as JSON`;
 
@@ -29,7 +30,27 @@ function isoTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.000Z$/, "Z");
 }
 
-/** The text report: blocks first, then failures still counted. */
+/** One line per isolate: CPU seconds (user + system) since it started and its V8 heap. */
+export function formatIsolates(isolates: IsolateUsage[]): string[] {
+  const lines = ["isolates (CPU time of its own thread since it started, V8 heap used/total):"];
+  for (const { isolate, usage } of isolates) {
+    const name = isolate.padEnd(12);
+    if (usage === undefined) {
+      lines.push(`  ${name} did not answer in time`);
+      continue;
+    }
+    const cpu = (usage.cpuUserMs + usage.cpuSystemMs) / 1000;
+    const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
+    lines.push(
+      `  ${name} cpu ${cpu.toFixed(2)} s (user ${(usage.cpuUserMs / 1000).toFixed(2)}, system ${
+        (usage.cpuSystemMs / 1000).toFixed(2)
+      }), heap ${mb(usage.heapUsedBytes)}/${mb(usage.heapTotalBytes)} MB`,
+    );
+  }
+  return lines;
+}
+
+/** The text report: blocks first, then failures still counted, then the isolates. */
 export function formatStatus(
   home: string,
   pid: number,
@@ -62,6 +83,7 @@ export function formatStatus(
       }`,
     );
   }
+  if (reply.isolates !== undefined) lines.push(...formatIsolates(reply.isolates));
   return lines.join("\n");
 }
 

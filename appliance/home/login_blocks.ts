@@ -14,6 +14,7 @@ import {
   type FailureEntry,
 } from "../net/auth_failures.ts";
 import { answerSupervisorRequests, askSupervisor } from "./supervisor_requests.ts";
+import type { IsolateUsage } from "../isolate_usage.ts";
 
 export type BlockRequest =
   | { kind: "status" }
@@ -26,6 +27,8 @@ export interface BlockReply {
   entries: FailureEntry[];
   /** For unblock: the records removed. */
   removed?: FailureEntry[];
+  /** For status: each isolate's CPU time and heap (isolate_usage.ts). */
+  isolates?: IsolateUsage[];
 }
 
 /** The request files' kind (supervisor_requests.ts). */
@@ -106,16 +109,23 @@ export function summariseRemoved(removed: FailureEntry[], now: number): string {
 /**
  * The supervisor's side, on SIGUSR1: answers every authreq request file in
  * queue/lock/ (supervisor_requests.ts). Never throws: a request it cannot
- * read is removed and logged.
+ * read is removed and logged. `isolates` adds each isolate's CPU time and
+ * heap to a status answer.
  */
-export async function answerBlockRequests(home: string, table: AuthFailures): Promise<void> {
-  await answerSupervisorRequests(home, KIND, (text, path) => {
+export async function answerBlockRequests(
+  home: string,
+  table: AuthFailures,
+  isolates?: () => Promise<IsolateUsage[]>,
+): Promise<void> {
+  await answerSupervisorRequests(home, KIND, async (text, path) => {
     const request = parseBlockRequest(text);
     if (request === undefined) {
       logEvent("auth_request_failed", `alert: ${path}: not a status or unblock request`);
       return undefined;
     }
-    return JSON.stringify(answerBlockRequest(table, request, Math.floor(Date.now() / 1000)));
+    const reply = answerBlockRequest(table, request, Math.floor(Date.now() / 1000));
+    if (request.kind === "status" && isolates !== undefined) reply.isolates = await isolates();
+    return JSON.stringify(reply);
   });
 }
 

@@ -1,6 +1,7 @@
 /**
  * Drives one POP3 connection: lines in, the pure session core (pop3/session.ts)
- * deciding, its effects run here — STLS, credentials checked by the caller's
+ * deciding, its effects run here — STLS (with pop3clientcert, the client
+ * certificate checked after each handshake), credentials checked by the caller's
  * verifier (the auth role, or in-process for `qmd pop3d`), the Maildir locked
  * and scanned, messages streamed, QUIT's deletions committed — replies out.
  * Transport neutral like the SMTP driver: a node:net socket in the appliance,
@@ -11,6 +12,8 @@ import { Pop3Session } from "../pop3/session.ts";
 import type { Pop3SessionOptions } from "../pop3/session_options.ts";
 import type { Pop3Message, Pop3Step } from "../pop3/session_step.ts";
 import { redactPop3Line } from "../pop3/command_line.ts";
+import { REPLY_CERTIFICATE_REFUSED } from "../pop3/replies.ts";
+import type { ClientCertificateCheck } from "../tls/client_certificate.ts";
 import { MaildirBox } from "../pop3/maildir_box.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts";
@@ -55,6 +58,11 @@ export interface Pop3ConnectionOptions {
   tls?: () => TlsStartOptions | undefined;
   /** POP3S: TLS before the greeting. */
   implicitTls?: boolean;
+  /**
+   * control/pop3clientcert: checks the client certificate after every handshake (clientca.pem,
+   * clientcrl.pem, tlsclients); one it does not accept ends the session. Absent: none wanted.
+   */
+  clientCertificate?: (socket: tls.TLSSocket) => Promise<ClientCertificateCheck>;
   /** control/log/pop3_in and pop3_out (docs/patches.md seed 000). */
   log?: { pop3In: boolean; pop3Out: boolean };
   now?: () => Date;
@@ -147,8 +155,9 @@ export async function servePop3Connection(
       options.handshakeSeconds ?? TLS_HANDSHAKE_SECONDS,
       options.timeoutSeconds,
     );
+    let socket: tls.TLSSocket;
     try {
-      return (await withTimeout(transport.startTls(tlsOptions), seconds)).socket;
+      socket = (await withTimeout(transport.startTls(tlsOptions), seconds)).socket;
     } catch (error) {
       // No -ERR here: the client is mid-handshake and would not read plain text.
       throw new SessionAbort(
@@ -157,6 +166,19 @@ export async function servePop3Connection(
           : `TLS handshake failed: ${(error as Error).message}`,
       );
     }
+    if (options.clientCertificate !== undefined) {
+      const check = await options.clientCertificate(socket);
+      if (!check.ok) {
+        // Told over TLS, then the session ends (the finally block writes it).
+        queue(encoder.encode(REPLY_CERTIFICATE_REFUSED + "\r\n"));
+        throw new SessionAbort(`no valid client certificate: ${check.reason ?? "none sent"}`);
+      }
+      logEvent("pop3_client_cert", `pop3d ${sessionId}: client certificate ${check.email}`, {
+        session: sessionId,
+        email: check.email,
+      });
+    }
+    return socket;
   };
 
   /** Runs a step's effects in order; returns whether the session is over. */

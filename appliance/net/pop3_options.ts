@@ -50,6 +50,8 @@ export function buildPop3Options(
       tls: { offered: serverTls.context() !== undefined, active: client.implicitTls },
       // Plain-text passwords: over TLS (the session's rule), from loopback, or by control/pop3plaintext.
       plaintextAllowed: controls.plaintext || isLoopback(client.remoteIp),
+      // pop3clientcert: a login needs TLS, and TLS a client certificate (clientCertificate below).
+      loginNeedsTls: controls.clientCert,
       mechanisms: usableMechanisms(mechanismsFromMask(controls.authPop3), client.challengeAuth),
       mechanismsTls: usableMechanisms(mechanismsFromMask(controls.authSpop3), client.challengeAuth),
       newChallenge,
@@ -65,8 +67,12 @@ export function buildPop3Options(
     maildirName: client.maildirName,
     // POP3 has no tcp.smtp: only loopback is exempt (unless authfaillocktrusted).
     authFailures: authFailureGuard(client.authFailures, controls.authFailures, client),
-    tls: () => serverTls.startOptions(false),
+    // Client certificates are asked for only with pop3clientcert, and then required.
+    tls: () => serverTls.startOptions(controls.clientCert),
     implicitTls: client.implicitTls,
+    ...(controls.clientCert
+      ? { clientCertificate: (socket) => serverTls.clientCertificate(socket) }
+      : {}),
     log: controls.log,
   };
 }

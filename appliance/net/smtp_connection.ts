@@ -71,6 +71,8 @@ export interface SmtpLogSwitches {
   smtpOut: boolean;
   orChecks: boolean;
   tarpitting: boolean;
+  /** log/pidqplog (docs/patches.md seed 003): one line per message queued. */
+  pidQp?: boolean;
 }
 
 export interface SmtpConnectionOptions {
@@ -317,6 +319,7 @@ export async function serveSmtpConnection(
         const outcome = await commitMessage(body.message, data, options);
         if (outcome.kind === "queued") {
           options.onQueued?.(body.message.id);
+          if (logSwitches?.pidQp) logMessageReceived(sessionId, byteText(data.sender), outcome.qp);
           trace.push({
             queueId: body.message.id?.toString() ?? `qp ${body.message.qp}`,
             ...(body.messageId === undefined ? {} : { messageId: body.messageId }),
@@ -419,6 +422,23 @@ export async function serveSmtpConnection(
       messages: trace,
     });
   }
+}
+
+/**
+ * The qmail-smtpd-pidqplog patch's line (docs/patches.md seed 003): `mail recv: pid PID from
+ * <SENDER> qp QP`, PID this process (qmail-smtpd's), QP the queue's as in the 250 reply.
+ */
+function logMessageReceived(sessionId: string, sender: string, qp: string): void {
+  logEvent(
+    "smtp_mail_recv",
+    `smtpd ${sessionId}: mail recv: pid ${Deno.pid} from <${sender}> qp ${qp}`,
+    {
+      session: sessionId,
+      pid: Deno.pid,
+      sender,
+      qp,
+    },
+  );
 }
 
 /** Envelope bytes as text, one char per byte. */

@@ -149,3 +149,32 @@ Deno.test("smtp driver: log/smtp_in shows a client's ESC and stray CR as escapes
   const input = records.filter((record) => record.event === "smtp_in").map((r) => r.text);
   assertEquals(input, ["smtpd t.1: C: NOOP \\x1b[2J\\rX\\x9b"]);
 });
+
+Deno.test("smtp driver: log/pidqplog logs each queued message's sender and qp, only when on", async () => {
+  const script = () => [{
+    text: "HELO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n" +
+      "Subject: hi\r\n\r\nbody\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n" +
+      "\r\nbounce\r\n.\r\nQUIT\r\n",
+  }];
+  const log = (pidQp: boolean) => ({
+    smtpIn: false,
+    smtpOut: false,
+    orChecks: false,
+    tarpitting: false,
+    pidQp,
+  });
+  const on = new ScriptedClient(script());
+  const records = await capturingLog(() =>
+    serveSmtpConnection(on, options({ log: log(true), contentModules: [] }))
+  );
+  assertEquals(on.text().match(/250 2\.6\.0 ok \d+ qp 1/g)?.length, 2, on.text());
+  assertEquals(records.filter((record) => record.event === "smtp_mail_recv").map((r) => r.text), [
+    `smtpd t.1: mail recv: pid ${Deno.pid} from <a@example.org> qp 1`,
+    `smtpd t.1: mail recv: pid ${Deno.pid} from <> qp 1`,
+  ]);
+  const off = new ScriptedClient(script());
+  const quiet = await capturingLog(() =>
+    serveSmtpConnection(off, options({ log: log(false), contentModules: [] }))
+  );
+  assertEquals(quiet.filter((record) => record.event === "smtp_mail_recv"), []);
+});

@@ -7,7 +7,8 @@
  * on `close` it ends.
  *
  * Plain-text passwords are refused unless the role allows them or TLS is
- * active (issue 7); a failed login is answered after the role's delay.
+ * active (issue 7); with loginNeedsTls (control/pop3clientcert) every login
+ * waits for TLS. A failed login is answered after the role's delay.
  */
 import { decodeUtf8 } from "../auth/base64.ts";
 import { type MechanismName, parseMechanismName } from "../auth/mechanisms.ts";
@@ -26,6 +27,7 @@ import {
   REPLY_AUTH_MECHANISM,
   REPLY_AUTH_TEMPORARY,
   REPLY_AUTHORIZATION_FIRST,
+  REPLY_LOGIN_NEEDS_CERTIFICATE,
   REPLY_OK,
   REPLY_PLAINTEXT_REFUSED,
   REPLY_SYNTAX,
@@ -103,11 +105,13 @@ export class Pop3Authorization {
     switch (verb) {
       case "user":
         // qmail-popup: no name is a syntax error; a name is remembered for PASS.
+        if (!this.#loginOpen()) return reply([REPLY_LOGIN_NEEDS_CERTIFICATE]);
         if (!this.#plaintextAllowed()) return reply([REPLY_PLAINTEXT_REFUSED]);
         if (argument === "") return reply([REPLY_SYNTAX]);
         this.#user = credentialText(argument);
         return reply([REPLY_OK]);
       case "pass": {
+        if (!this.#loginOpen()) return reply([REPLY_LOGIN_NEEDS_CERTIFICATE]);
         if (!this.#plaintextAllowed()) return reply([REPLY_PLAINTEXT_REFUSED]);
         const user = this.#user;
         if (user === undefined) return reply([REPLY_USER_FIRST]);
@@ -119,6 +123,7 @@ export class Pop3Authorization {
         });
       }
       case "apop": {
+        if (!this.#loginOpen()) return reply([REPLY_LOGIN_NEEDS_CERTIFICATE]);
         // qmail-popup: `APOP name digest`, split at the first space.
         const space = argument.indexOf(" ");
         if (space <= 0) return reply([REPLY_SYNTAX]);
@@ -136,7 +141,7 @@ export class Pop3Authorization {
       case "capa":
         return reply(formatCapa(this.#options.implementation ?? "qmd", {
           mechanisms: this.#mechanisms(),
-          user: this.#plaintextAllowed(),
+          user: this.#loginOpen() && this.#plaintextAllowed(),
           stls: this.#options.tls.offered && !this.#tlsActive,
         }));
       case "stls":
@@ -191,8 +196,14 @@ export class Pop3Authorization {
     return this.#options.plaintextAllowed || this.#tlsActive;
   }
 
+  /** Logins are taken now: always, or with loginNeedsTls once TLS is active. */
+  #loginOpen(): boolean {
+    return this.#tlsActive || !this.#options.loginNeedsTls;
+  }
+
   /** The mechanisms AUTH and CAPA offer now: by TLS state, PLAIN/LOGIN only where allowed. */
   #mechanisms(): MechanismName[] {
+    if (!this.#loginOpen()) return [];
     const all = this.#tlsActive ? this.#options.mechanismsTls : this.#options.mechanisms;
     if (this.#plaintextAllowed()) return all;
     return all.filter((name) => name !== "PLAIN" && name !== "LOGIN");
@@ -245,7 +256,7 @@ export class Pop3Authorization {
     if (mechanism === undefined || !mechanisms.includes(mechanism)) {
       const all = this.#tlsActive ? this.#options.mechanismsTls : this.#options.mechanisms;
       if (mechanism !== undefined && all.includes(mechanism)) {
-        return reply([REPLY_PLAINTEXT_REFUSED]);
+        return reply([this.#loginOpen() ? REPLY_PLAINTEXT_REFUSED : REPLY_LOGIN_NEEDS_CERTIFICATE]);
       }
       return reply([REPLY_AUTH_MECHANISM]);
     }

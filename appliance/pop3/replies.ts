@@ -36,6 +36,18 @@ export const REPLY_AUTH_BLOCKED = "-ERR [SYS/TEMP] too many failed logins, try l
  */
 export const REPLY_PLAINTEXT_REFUSED =
   "-ERR [AUTH] plain-text passwords need TLS on this connection";
+/**
+ * qmd's own: a login (USER, PASS, APOP, AUTH) before TLS where control/pop3clientcert wants a
+ * client certificate first ([AUTH]: RFC 3206 §4, a login against policy).
+ */
+export const REPLY_LOGIN_NEEDS_CERTIFICATE =
+  "-ERR [AUTH] logins need TLS with a client certificate here";
+/**
+ * qmd's own: the TLS handshake brought no client certificate that clientca.pem and tlsclients
+ * accept, with control/pop3clientcert set; the session ends (stunnel's verify refuses the
+ * handshake).
+ */
+export const REPLY_CERTIFICATE_REFUSED = "-ERR [AUTH] no valid client certificate";
 /** RFC 5034 §4: the client cancelled the exchange with `*`. */
 export const REPLY_AUTH_CANCELLED = "-ERR authentication cancelled";
 /** RFC 5034 §4: a response that is not base64 or does not parse. */

@@ -14,6 +14,11 @@ export interface Pop3SessionOptions {
    * control/pop3plaintext). Once TLS is active they always are.
    */
   plaintextAllowed: boolean;
+  /**
+   * No login of any kind before TLS (control/pop3clientcert: the driver ends a TLS session
+   * without a valid client certificate, so a login over TLS has one). Default false.
+   */
+  loginNeedsTls?: boolean;
   /** AUTH mechanisms before TLS (control/auth/pop3, default 60). */
   mechanisms: MechanismName[];
   /** AUTH mechanisms with TLS (control/auth/spop3, default 63). */

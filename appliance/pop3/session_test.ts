@@ -255,3 +255,20 @@ Deno.test("pop3 session: CAPA without mechanisms has no SASL line", () => {
   const named = session({ implementation: "qmd 7" });
   assert(send(named, "CAPA").replies.includes("IMPLEMENTATION qmd 7"));
 });
+
+Deno.test("pop3 session: loginNeedsTls (pop3clientcert) takes no login before TLS, every one after", () => {
+  const pop = session({ tls: { offered: true, active: false }, loginNeedsTls: true });
+  const refused = "-ERR [AUTH] logins need TLS with a client certificate here";
+  const capa = send(pop, "CAPA").replies;
+  assert(!capa.includes("USER") && !capa.some((line) => line.startsWith("SASL")), capa.join());
+  assert(capa.includes("STLS"));
+  for (const line of ["USER tim", "PASS secret", `APOP tim ${"0".repeat(32)}`, "AUTH CRAM-MD5"]) {
+    const step = send(pop, line);
+    assertEquals([step.replies, step.effects], [[refused], []], line);
+  }
+  assertEquals(send(pop, "AUTH").replies, ["+OK ", "."]);
+  assertEquals(send(pop, "STLS").effects, [{ kind: "starttls" }]);
+  pop.tlsStarted();
+  assertEquals(send(pop, "USER tim").replies, ["+OK "]);
+  assertEquals(send(pop, "PASS secret").effects.length, 1);
+});

@@ -6,15 +6,21 @@
 import type { LocalBind } from "../../config/remote.ts";
 import type { DeliveryJob } from "../ipc.ts";
 import type { RemoteRecord } from "../send/remote_report.ts";
+import type { WireFacts } from "./message_measure.ts";
 
 /** The message of one delivery, open for the attempts. */
 export interface OutgoingMessage {
   job: DeliveryJob;
   /** The envelope sender as sent (BATV-signed when configured). */
   sender: string;
+  /** The recipients of this run: the job's one, or `qmd remote`'s arguments (at least one). */
+  recipients: string[];
   /** The mess/ file, or it with DKIM-Signature fields in front (dkim_sign.ts). */
   file: Pick<Deno.FsFile, "read" | "seek">;
+  /** The size of what file reads (QMTP sends it as it is). */
   size: number;
+  /** SIZE= and BODY=8BITMIME for SMTP (message_measure.ts); undefined = not measured. */
+  wire?: WireFacts;
 }
 
 /**

@@ -3,8 +3,9 @@
  * qmail-rspawn runs it: the route (config/remote.ts: smtproutes, smtprelays,
  * qmtproutes) with the default smtproutes relay as the fallback, the
  * addresses to try (mx_choice.ts), the tcpto table (tcpto_table.ts), an
- * attempt on each address in turn (smtp_attempt.ts, qmtp_attempt.ts) and
- * the report as qmail-rspawn makes it (§5.7). The other texts come from
+ * attempt on each address in turn (smtp_attempt.ts, qmtp_attempt.ts; with
+ * control/qmtpc QMTP first on each MX address, SMTP when port 209 does not
+ * answer) and the report as qmail-rspawn makes it (§5.7). The other texts come from
  * appliance/send/remote_report.ts (REMOTE_TEXTS, formatRemoteReport).
  *
  * An address that greets with 4xx/5xx (docs/patches.md seed 002) passes the message to the
@@ -14,11 +15,12 @@
 import { findRoute, type RemoteControls, type Route } from "../../config/remote.ts";
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import { formatRemoteReport, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
-import type { OutgoingMessage } from "./attempt.ts";
+import type { OutgoingMessage, TargetResult } from "./attempt.ts";
 import { withDkimSignature } from "./dkim_sign.ts";
 import { envelopeSender } from "./envelope_sender.ts";
-import { findTargets } from "./mx_choice.ts";
-import { tryQmtpTarget } from "./qmtp_attempt.ts";
+import { measureMessage } from "./message_measure.ts";
+import { findTargets, type Target } from "./mx_choice.ts";
+import { qmtpFirstRoute, tryQmtpTarget } from "./qmtp_attempt.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { trySmtpTarget } from "./smtp_attempt.ts";
 
@@ -33,29 +35,47 @@ export async function deliverRemote(job: DeliveryJob, ctx: RemoteContext): Promi
 }
 
 /**
- * The qmail-remote records (r/h/s then K/Z/D) for one job. The message is
- * the job's mess/NN/ID, or the file at `messagePath` when it is not in the
- * queue (`qmd remote` reads it from stdin).
+ * Where one qmail-remote run delivers (qmail-remote(8): `host sender recip [recip ...]`): `host`
+ * chooses the route and the MX, the recipients go in one envelope, in order.
+ */
+export interface RemoteTargets {
+  host: string;
+  recipients: string[];
+}
+
+/** A queued job's targets: its one recipient, at its domain (as qmail-rspawn calls it). */
+function jobTargets(job: DeliveryJob): RemoteTargets {
+  const at = job.recipient.lastIndexOf("@");
+  return { host: at >= 0 ? job.recipient.slice(at + 1) : "", recipients: [job.recipient] };
+}
+
+/**
+ * The qmail-remote records (r/h/s per recipient, then K/Z/D) for one job.
+ * The message is the job's mess/NN/ID, or the file at `messagePath` when it
+ * is not in the queue (`qmd remote` reads it from stdin, and gives its
+ * host and recipients as `targets`).
  */
 export async function deliverRecords(
   job: DeliveryJob,
   ctx: RemoteContext,
   messagePath = ctx.layout.messFromName(job.mess),
+  targets: RemoteTargets = jobTargets(job),
 ): Promise<RemoteRecord[]> {
-  const at = job.recipient.lastIndexOf("@");
-  const domain = at >= 0 ? job.recipient.slice(at + 1) : "";
+  const domain = targets.host;
   const helo = ctx.controls.helohost;
   if (helo === null) return [REMOTE_TEXTS.noControls];
   const route = findRoute(ctx.controls, domain, job.sender);
-  const first = await deliverByRoute(job, messagePath, domain, route, helo, ctx);
+  const first = await deliverByRoute(job, messagePath, targets, route, helo, ctx);
   // The fallback (docs/patches.md seed 001): the default smtproutes entry ":relay" takes the
   // message when a more specific route could not be reached, and with
-  // straightfallback also after a temporary failure.
+  // straightfallback also after a temporary failure that no recipient got past
+  // (a message some recipient took is not sent again).
   const fallback = fallbackRoute(ctx.controls, route);
   if (fallback === undefined) return first.records;
-  const temporary = formatRemoteReport(first.records).status === "Z";
+  const temporary = formatRemoteReport(first.records).status === "Z" &&
+    !first.records.some((record) => record.kind === "K");
   if (first.unreached || (temporary && ctx.controls.straightFallback)) {
-    return (await deliverByRoute(job, messagePath, domain, fallback, helo, ctx)).records;
+    return (await deliverByRoute(job, messagePath, targets, fallback, helo, ctx)).records;
   }
   return first.records;
 }
@@ -78,7 +98,7 @@ function fallbackRoute(controls: RemoteControls, taken: Route): Route | undefine
 async function deliverByRoute(
   job: DeliveryJob,
   messagePath: string,
-  domain: string,
+  { host: domain, recipients }: RemoteTargets,
   route: Route,
   helo: string,
   ctx: RemoteContext,
@@ -109,17 +129,18 @@ async function deliverByRoute(
     const message: OutgoingMessage = {
       job,
       sender: envelopeSender(job.sender, domain, ctx.controls, ctx.now()),
+      recipients,
       file: outgoing.file,
       size: outgoing.size,
     };
+    // SIZE= and BODY=8BITMIME for SMTP, measured on the very bytes streamed after DATA.
+    if (route.kind === "smtp") message.wire = await measureMessage(message.file);
     // The records of the last host that greeted with 4xx/5xx (docs/patches.md seed 002), told
     // after the no-connection text when no later host takes the message.
     let greetingFailed: RemoteRecord[] | undefined;
     for (const target of list.targets) {
       if (await ctx.tcpto.isDead(target.ip)) continue;
-      const result = route.kind === "qmtp"
-        ? await tryQmtpTarget(target, route, message, ctx)
-        : await trySmtpTarget(target, route, message, helo, ctx);
+      const result = await tryTarget(target, route, message, helo, ctx);
       if (result === "next") continue;
       if (result.nextMx) {
         greetingFailed = result.records;
@@ -138,4 +159,24 @@ async function deliverByRoute(
   } finally {
     file.close();
   }
+}
+
+/**
+ * One address by the route's protocol; with qmtpc (qmtpFirstRoute), QMTP on
+ * its port first and SMTP when nothing answered there.
+ */
+async function tryTarget(
+  target: Target,
+  route: Route,
+  message: OutgoingMessage,
+  helo: string,
+  ctx: RemoteContext,
+): Promise<TargetResult> {
+  if (route.kind === "qmtp") return await tryQmtpTarget(target, route, message, ctx);
+  const qmtpFirst = qmtpFirstRoute(route, target, ctx);
+  if (qmtpFirst !== undefined) {
+    const result = await tryQmtpTarget(target, qmtpFirst, message, ctx, true);
+    if (result !== "next") return result;
+  }
+  return await trySmtpTarget(target, route, message, helo, ctx);
 }

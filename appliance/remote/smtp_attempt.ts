@@ -48,8 +48,10 @@ export async function trySmtpTarget(
   const key = poolKey(ip, route.port, tlsWanted, route.auth?.user);
   const envelope: SmtpMessage = {
     sender: message.sender,
-    recipients: [message.job.recipient],
-    size: message.size,
+    recipients: message.recipients,
+    // SIZE= as sent, CR LF line ends (RFC 1870); BODY=8BITMIME for 8-bit bytes (RFC 6152).
+    size: message.wire?.size ?? message.size,
+    ...(message.wire?.eightBit ? { eightBit: true } : {}),
   };
   const slot = await ctx.pool.acquire(`${ip}:${route.port}`);
   try {

@@ -1,11 +1,12 @@
 /**
  * The message loop every role isolate runs (ipc.ts): log records go to the
  * supervisor, each message from the supervisor goes to the role's handler
- * for its type, and an error a handler throws or rejects with becomes one
+ * for its type (`usage` is answered here, alike for all), and an error a handler throws or rejects with becomes one
  * `fatal` message naming the role. Messages without a handler are ignored.
  */
 import { type FromRole, type RoleName, rolePort, type ToRole } from "../ipc.ts";
 import { setLogSink } from "../log.ts";
+import { threadUsage } from "../isolate_usage.ts";
 
 /** A role's handler for each message type it takes. */
 export type RoleHandlers = {
@@ -26,6 +27,11 @@ export function runRoleLoop(
     post({ type: "fatal", message: `${name}: ${(error as Error).message}` });
   rolePort().onmessage = (event: MessageEvent<ToRole>) => {
     const message = event.data;
+    // Every role answers `qmd status`'s question the same way.
+    if (message.type === "usage") {
+      post({ type: "usage", request: message.request, usage: threadUsage() });
+      return;
+    }
     // The handler for this message's own type (the map is keyed by type).
     const handler = handlers[message.type] as
       | ((message: ToRole) => void | Promise<void>)

@@ -61,7 +61,7 @@ export class ServerTls {
 
   /**
    * What a new session's handshake needs: the current context, and whether to
-   * ask for a client certificate (never for POP3); undefined without one.
+   * ask for a client certificate (SMTP; POP3 with pop3clientcert); undefined without one.
    * The session never requires a certificate: it passes rejectUnauthorized:
    * false and decides with clientCertificate().
    */

@@ -25,6 +25,15 @@ export const POP3D_CONTROLS: readonly ControlSpec[] = [
     read: true,
   },
   {
+    name: "pop3clientcert",
+    kind: "line",
+    default: "0",
+    readers: ["pop3d"],
+    meaning:
+      "qmd's: not 0: POP3 logins only over TLS with a client certificate that clientca.pem and tlsclients accept (seed 003's stunnel verify)",
+    read: true,
+  },
+  {
     name: "pop3plaintext",
     kind: "line",
     default: "0",

@@ -59,6 +59,15 @@ export const REMOTE_CONTROLS: readonly ControlSpec[] = [
     read: true,
   },
   {
+    name: "qmtpc",
+    kind: "line",
+    default: "0",
+    readers: ["remote"],
+    meaning:
+      "qmd's: not 0: mail sent by MX tries QMTP (port 209) on each address first, SMTP when 209 cannot be connected to (seed 000 qmtpc)",
+    read: true,
+  },
+  {
     name: "outgoingip",
     kind: "line",
     default: "none",

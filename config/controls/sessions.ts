@@ -97,6 +97,15 @@ export const SESSION_CONTROLS: readonly ControlSpec[] = [
       "qmd's: 1: also log tcpserver -v's lines (status: N/M, pid, ok, deny, end) for old log scripts",
     read: true,
   },
+  {
+    name: "log/pidqplog",
+    kind: "line",
+    default: "0",
+    readers: ["smtpd"],
+    meaning:
+      "1: log `mail recv: pid PID from <SENDER> qp QP` for each message queued (qmail-smtpd-pidqplog, seed 003)",
+    read: true,
+  },
   // The decision trace (appliance/trace/store.ts): qmd's own.
   {
     name: "tracedays",

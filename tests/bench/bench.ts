@@ -7,18 +7,24 @@
  *  - cold start: process spawn to the first 220 greeting;
  * then each area's own rows (front door, remote, POP3, filters, DKIM).
  * Every loop is bounded in count and time.
+ *
+ * `deno task bench --profile [--v8-prof]` prints only where a message's
+ * cost goes: CPU by role, syscalls, V8 profiles (profile.ts).
+ * `deno task bench --peers [--rounds N]` prints only qmd beside Postfix,
+ * Haraka and smtp-sink, with the ratios (peers.ts).
  */
 import { RUN_FLAGS } from "../../mod.ts";
-import { maildirNew, makeTempHome, runQmd, SmtpClient, startQmd } from "../harness.ts";
+import { maildirNew, SmtpClient, startQmd } from "../harness.ts";
+import { load, makeBenchHome, waitDelivered } from "./smtp_load.ts";
 import { frontDoorBench } from "./front_door.ts";
 import { remoteBench } from "./remote.ts";
 import { pop3Bench } from "./pop3.ts";
 import { filtersBench } from "./filters.ts";
 import { dkimBench } from "./dkim.ts";
+import { profileBench } from "./profile.ts";
+import { peersBench } from "./peers.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
-const MESSAGE = `Subject: bench\n\n${`${"x".repeat(72)}\n`.repeat(28)}`.slice(0, 2047) + "\n";
-
 function rssKb(pid: number): number {
   try {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -26,45 +32,6 @@ function rssKb(pid: number): number {
   } catch {
     return 0;
   }
-}
-
-async function sendOne(port: number, body: string): Promise<boolean> {
-  const client = await SmtpClient.connect(port);
-  try {
-    await client.reply();
-    await client.send(
-      "HELO bench.example\r\nMAIL FROM:<bench@example.org>\r\nRCPT TO:<joe@example.test>\r\nDATA\r\n",
-    );
-    for (let i = 0; i < 4; i++) await client.reply();
-    await client.send(body.replace(/\n/g, "\r\n") + ".\r\nQUIT\r\n");
-    const reply = await client.reply();
-    return reply.startsWith("250 ");
-  } finally {
-    client.close();
-  }
-}
-
-async function load(port: number, sessions: number, count: number, maxMs: number) {
-  let next = 0;
-  let accepted = 0;
-  const started = performance.now();
-  const deadline = started + maxMs;
-  await Promise.all(Array.from({ length: sessions }, async () => {
-    while (next < count && performance.now() < deadline) {
-      next++;
-      if (await sendOne(port, MESSAGE).catch(() => false)) accepted++;
-    }
-  }));
-  return { accepted, seconds: (performance.now() - started) / 1000 };
-}
-
-async function waitDelivered(maildir: string, expected: number, maxMs: number): Promise<number> {
-  const deadline = performance.now() + maxMs;
-  while (performance.now() < deadline) {
-    if (maildirNew(maildir).length >= expected) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return maildirNew(maildir).length;
 }
 
 async function coldStart(home: string): Promise<number> {
@@ -110,16 +77,7 @@ async function coldStart(home: string): Promise<number> {
 }
 
 async function main() {
-  // QMD_BENCH_DIR puts the home (and so the queue and Maildirs) on another filesystem.
-  const home = await makeTempHome(Deno.env.get("QMD_BENCH_DIR"));
-  await runQmd(["init", "--home", home, "--me", "mx.example.test"]);
-  // One load generator on 127.0.0.1 opens up to 50 sessions at once: lift the per-IP limit.
-  Deno.writeTextFileSync(`${home}/control/concurrencyperip`, "1000\n");
-  Deno.writeTextFileSync(`${home}/control/concurrencyincoming`, "1000\n");
-  await runQmd(["user", "add", "joe@example.test", "--password-stdin", "--home", home], {
-    stdin: "pw\n",
-  });
-  const maildir = `${home}/mail/example.test/joe/Maildir`;
+  const { home, maildir } = await makeBenchHome();
   const rows: string[] = [];
   const qmd = await startQmd(home, { workers: navigator.hardwareConcurrency });
   let delivered = maildirNew(maildir).length;
@@ -198,4 +156,33 @@ async function main() {
   await Deno.remove(home.replace(/\/home$/, ""), { recursive: true });
 }
 
-if (import.meta.main) await main();
+/** `--profile [--v8-prof]`: only where a message's cost goes (profile.ts). */
+async function profileMain(args: string[]) {
+  console.log(
+    `qmd bench --profile (${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno})`,
+  );
+  for (const row of await profileBench({ v8Prof: args.includes("--v8-prof") })) {
+    console.log(`  ${row}`);
+  }
+}
+
+/**
+ * `--peers [--rounds N] [--peer NAME ...]`: qmd beside Postfix, Haraka and
+ * smtp-sink (peers.ts); `--peer` runs only the peers named (qmd, postfix,
+ * haraka, smtp-sink).
+ */
+async function peersMain(args: string[]) {
+  const at = args.indexOf("--rounds");
+  const rounds = at >= 0 ? Math.max(1, Number(args[at + 1]) || 1) : 3;
+  console.log(
+    `qmd bench --peers (${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno})`,
+  );
+  const only = args.flatMap((arg, i) => args[i - 1] === "--peer" ? [arg.toLowerCase()] : []);
+  for (const row of await peersBench(rounds, only)) console.log(`  ${row}`);
+}
+
+if (import.meta.main) {
+  if (Deno.args.includes("--profile")) await profileMain(Deno.args);
+  else if (Deno.args.includes("--peers")) await peersMain(Deno.args);
+  else await main();
+}

@@ -72,6 +72,8 @@ export interface FakeMx {
   connections(): number;
   /** Every MAIL FROM seen, in order. */
   readonly mailFrom: string[];
+  /** The parameters of every MAIL FROM (SIZE, BODY, ...: upper-case names), in order. */
+  readonly mailParams: Record<string, string | true>[];
   /** Every RCPT TO seen, in order. */
   readonly rcptTo: string[];
   close(): Promise<void>;
@@ -97,6 +99,7 @@ export async function startFakeMx(options: FakeMxOptions = {}): Promise<FakeMx> 
   const keepBytes = options.keepBytes ?? 1024 * 1024;
   const messages: FakeMessage[] = [];
   const mailFrom: string[] = [];
+  const mailParams: Record<string, string | true>[] = [];
   const rcptTo: string[] = [];
   let connectionCount = 0;
   let dataCount = 0;
@@ -133,6 +136,7 @@ export async function startFakeMx(options: FakeMxOptions = {}): Promise<FakeMx> 
     onMailFrom(address, _session, callback) {
       const count = mailFrom.length;
       mailFrom.push(address.address);
+      mailParams.push({ ...(address.args || {}) } as Record<string, string | true>);
       callback(replyError(pick(options.mail, address.address, count)));
     },
     onRcptTo(address, _session, callback) {
@@ -185,6 +189,7 @@ export async function startFakeMx(options: FakeMxOptions = {}): Promise<FakeMx> 
     port,
     messages,
     mailFrom,
+    mailParams,
     rcptTo,
     connections: () => connectionCount,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
