@@ -20,6 +20,7 @@ import { createLimitsBuffer } from "./net/connection_limits.ts";
 import { AuthFailures } from "./net/auth_failures.ts";
 import { AuthCapabilities } from "./net/auth_capabilities.ts";
 import { extraRemotePath } from "./remote/extra_remote.ts";
+import { mailSecurityDirectory } from "./remote/mta_sts_cache.ts";
 import { INTAKE_DIRECTORIES, lockFile, queueDirectory } from "./queue/layout.ts";
 
 /** A listener as `qmd start` names it; the kind defaults to smtp. */
@@ -273,16 +274,24 @@ export function roleTable(
       module: new URL("./roles/remote.ts", import.meta.url),
       count: 1,
       permissions: {
-        // Controls (tlshosts/, clientcert.pem), the messages, and the tcpto table.
-        read: [paths.control, queueDirectory(q, "mess"), lockFile(q, "tcpto"), "/etc/resolv.conf"],
-        write: [lockFile(q, "tcpto")],
+        // Controls (tlshosts/, clientcert.pem), the messages, the tcpto table, and the
+        // MTA-STS policy cache (HOME/mailsec).
+        read: [
+          paths.control,
+          queueDirectory(q, "mess"),
+          lockFile(q, "tcpto"),
+          "/etc/resolv.conf",
+          mailSecurityDirectory(options.home),
+        ],
+        write: [lockFile(q, "tcpto"), mailSecurityDirectory(options.home)],
         net: true,
         env: false,
         // control/extraremote: the wrapper, started by /bin/sh under qmail-start's umask 077.
         run: runThroughShell(grants.extraRemote ? [extraRemotePath(options.home)] : []),
         ffi: false,
-        // ipme needs the interface addresses (qmail's ipme_init).
-        sys: ["networkInterfaces", "hostname"],
+        // ipme needs the interface addresses (qmail's ipme_init); verified TLS (MTA-STS)
+        // the system's root certificates.
+        sys: ["networkInterfaces", "hostname", "ca"],
         import: false,
       },
       options: () => ({ role: "remote" }),

@@ -9,6 +9,7 @@ import { Resolver } from "../dns/resolver.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
 import type { ConnectionPool } from "./connection_pool.ts";
 import { buildIpMe } from "./ipme.ts";
+import { buildRemoteSecurity, type RemoteSecurity } from "./remote_security.ts";
 import type { SmtpConnection } from "./pooled_connection.ts";
 import { tcptoFile, type TcptoTable } from "./tcpto_table.ts";
 
@@ -31,6 +32,8 @@ export interface RemoteContext {
   random: () => number;
   /** control/log/remote_fd: log the session (commands and replies; never DATA or AUTH). */
   logSession?: boolean;
+  /** MTA-STS and verified TLS (remote_security.ts); undefined: none of it. */
+  security?: RemoteSecurity;
 }
 
 /**
@@ -43,16 +46,18 @@ export function buildRemoteContext(
 ): RemoteContext {
   const controls = loadRemoteControls(home);
   const layout = queueLayoutFor(home);
+  const resolver = new Resolver({ home });
   return {
     home,
     layout,
     controls,
-    resolver: new Resolver({ home }),
+    resolver,
     tcpto: tcptoFile(layout.tcpto, () => Math.floor(Date.now() / 1000), Deno.pid),
     ipme: buildIpMe({ moreIpMe: controls.moreIpMe, notIpMe: controls.notIpMe }),
     pool,
     now: () => Date.now(),
     random: Math.random,
     logSession: controls.logSession,
+    security: buildRemoteSecurity(home, resolver),
   };
 }

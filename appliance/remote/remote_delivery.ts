@@ -20,6 +20,7 @@ import { findTargets } from "./mx_choice.ts";
 import { tryQmtpTarget } from "./qmtp_attempt.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { trySmtpTarget } from "./smtp_attempt.ts";
+import { allSkippedText, stsFor, targetTls } from "./target_tls.ts";
 
 /**
  * One remote delivery (one recipient, as qmail-rspawn runs qmail-remote):
@@ -84,6 +85,8 @@ async function deliverByRoute(
 ): Promise<{ records: RemoteRecord[]; unreached: boolean }> {
   const list = await findTargets(domain, route, ctx);
   if (!list.ok) return { records: [list.record], unreached: false };
+  // MTA-STS (RFC 8461 §5): the recipient domain's policy, for MX delivery only.
+  const sts = await stsFor(domain, route, ctx);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(messagePath, { read: true });
@@ -101,17 +104,26 @@ async function deliverByRoute(
     // The records of the last host that greeted with 4xx/5xx (docs/patches.md seed 002), told
     // after the no-connection text when no later host takes the message.
     let greetingFailed: RemoteRecord[] | undefined;
+    const skipped: string[] = [];
     for (const target of list.targets) {
+      const tls = targetTls(target, sts, ctx);
+      if ("skip" in tls) {
+        skipped.push(tls.skip);
+        continue;
+      }
       if (await ctx.tcpto.isDead(target.ip)) continue;
       const result = route.kind === "qmtp"
         ? await tryQmtpTarget(target, route, message, ctx)
-        : await trySmtpTarget(target, route, message, helo, ctx);
+        : await trySmtpTarget(target, route, message, helo, ctx, tls);
       if (result === "next") continue;
       if (result.nextMx) {
         greetingFailed = result.records;
         continue;
       }
       return { records: result.records, unreached: false };
+    }
+    if (greetingFailed === undefined && skipped.length === list.targets.length) {
+      return { records: [{ kind: "Z", text: allSkippedText(skipped) }], unreached: false };
     }
     if (greetingFailed === undefined) {
       return { records: [REMOTE_TEXTS.noConnection], unreached: true };

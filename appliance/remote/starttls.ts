@@ -11,6 +11,7 @@ import { ClientSocketError } from "./open_socket.ts";
 import type { Target } from "./mx_choice.ts";
 import type { SmtpConnection } from "./pooled_connection.ts";
 import type { RemoteContext } from "./remote_context.ts";
+import { logStsTesting, type TargetTls } from "./target_tls.ts";
 
 /**
  * The tlshosts pin of a host (docs/patches.md seed 001): the file name used in texts and its PEM.
@@ -36,14 +37,18 @@ export function readTlsPin(home: string, host: string): TlsPin | undefined {
   return pem === undefined ? undefined : { file, pem };
 }
 
-/** The client side of STARTTLS (RFC 3207) with the tlshosts pin when there is one. */
+/**
+ * The client side of STARTTLS (RFC 3207) with the tlshosts pin when there is
+ * one, or the verification MTA-STS or DANE ask for (target_tls.ts).
+ */
 export async function upgradeToTls(
   connection: SmtpConnection,
   target: Target,
-  pin: TlsPin | undefined,
+  tls: TargetTls,
   ctx: RemoteContext,
 ): Promise<ClientStep> {
   const cert = readPem(`${ctx.home}/control/clientcert.pem`);
+  const pin = tls.pin;
   try {
     await connection.socket.startTls({
       servername: target.host,
@@ -52,14 +57,22 @@ export async function upgradeToTls(
       key: cert,
       ciphers: ctx.controls.tlsClientCiphers ?? undefined,
       timeoutMs: connection.timeoutMs,
+      verify: tls.verify,
+      checkChain: tls.checkChain,
     });
   } catch (error) {
     if (!(error instanceof ClientSocketError)) throw error;
     const reason = error.message.replace(/\.$/, "");
+    const checked = pin !== undefined || tls.verify !== undefined || tls.checkChain !== undefined;
+    if (tls.testing !== undefined) logStsTesting(tls.testing, target, `TLS failed: ${reason}`);
     return connection.session.tlsFailed(
-      pin !== undefined && isVerifyFailure(error) ? "verify" : "handshake",
+      checked && isVerifyFailure(error) ? "verify" : "handshake",
       reason,
     );
+  }
+  const unverified = connection.socket.verifyError;
+  if (tls.testing !== undefined && unverified !== undefined) {
+    logStsTesting(tls.testing, target, `certificate not verified: ${unverified}`);
   }
   return connection.session.tlsStarted();
 }

@@ -1,0 +1,39 @@
+/**
+ * The control files of modern mail security (issue 15): MTA-STS for the
+ * domains qmd delivers to (RFC 8461) and for its own domains, the CA
+ * certificates outgoing verified TLS trusts besides the system roots, DANE's
+ * validating resolver (RFC 7672) and TLS-RPT reports (RFC 8460).
+ *
+ * Part of the controls table (config/controls.ts). Plain data, no I/O.
+ */
+import type { ControlSpec } from "./spec.ts";
+
+export const MAIL_SECURITY_CONTROLS: readonly ControlSpec[] = [
+  {
+    name: "mtastsremote",
+    kind: "line",
+    default: "1",
+    readers: ["remote"],
+    meaning:
+      "not 0: follow recipient domains' MTA-STS policies (enforce: only the policy's MX hosts, verified TLS, else defer)",
+    read: true,
+  },
+  {
+    name: "remoteca.pem",
+    kind: "line",
+    default: "none",
+    readers: ["remote"],
+    meaning:
+      "CA certificates trusted besides the system roots when remote delivery verifies a certificate (MTA-STS)",
+    read: true,
+  },
+  {
+    name: "mtasts",
+    kind: "list",
+    default: "none",
+    readers: ["admin"],
+    meaning:
+      "this host's own MTA-STS policy (mode:, max_age:, mx: lines), served at https://mta-sts.DOMAIN/.well-known/mta-sts.txt",
+    read: true,
+  },
+];
