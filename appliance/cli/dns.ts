@@ -10,7 +10,9 @@
  */
 import { parseCommand, usageError } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
-import { readControlLine } from "../../config/control.ts";
+import { ControlError, readControlLine } from "../../config/control.ts";
+import { loadOwnStsPolicy } from "../../config/mail_security.ts";
+import { formatStsPolicy, stsPolicyId } from "../mta_sts/policy_text.ts";
 import { Resolver } from "../dns/resolver.ts";
 import { parseDnsFlag } from "../trace/dry_run_lookups.ts";
 import { runSpfLookup } from "../net/spf_lookup.ts";
@@ -22,8 +24,9 @@ const USAGE = `usage: qmd dns DOMAIN [--host HOST] [--ip IP ...] [--home DIR]
        qmd dns check DOMAIN [--host HOST] [--ip IP ...] [--dns IP:PORT] [--home DIR]
 
 Prints the DNS records mail for DOMAIN needs through this box: MX, the host's
-addresses, SPF, DMARC, TLS-RPT and the PTR of each address; check compares them
-with what DNS answers and evaluates SPF for each address.
+addresses, SPF, DMARC, TLS-RPT, MTA-STS when control/mtasts sets a policy, and
+the PTR of each address; check compares them with what DNS answers and
+evaluates SPF for each address.
   --host HOST   the MX host (default control/me)
   --ip IP       an address of the box (repeat; default: its interfaces' addresses
                 that are not loopback or link-local)
@@ -58,7 +61,19 @@ export async function main(args: string[]): Promise<number> {
   if (host === undefined || host === "") {
     return usageError(NAME, `no control/me in ${home}: name the host with --host`);
   }
-  const plan: DnsPlan = { domain, host, ips: parsed.values.ip ?? interfaceAddresses() };
+  let policy;
+  try {
+    policy = loadOwnStsPolicy(home);
+  } catch (error) {
+    if (!(error instanceof ControlError)) throw error;
+    return usageError(NAME, error.message);
+  }
+  const plan: DnsPlan = {
+    domain,
+    host,
+    ips: parsed.values.ip ?? interfaceAddresses(),
+    ...(policy === null ? {} : { mtaStsId: await stsPolicyId(formatStsPolicy(policy)) }),
+  };
   if (!check) {
     console.log(formatZone(plan).trimEnd());
     return EXIT.ok;

@@ -5,11 +5,14 @@
  * PTR of each address (set by whoever runs the address). Pure: the box's
  * addresses and the host come in, zone-file lines and checks go out.
  *
- * DKIM and MTA-STS are left out until qmd signs and serves a policy: a
- * published DKIM key or STS policy that the box does not back would make
- * receivers refuse its mail.
+ * DKIM is left out until qmd signs: a published key the box does not back
+ * would make receivers refuse its mail. MTA-STS (RFC 8461 §3.1) is printed
+ * when control/mtasts configures the policy the admin listener serves: the
+ * `_mta-sts` TXT record with the policy's id, and `mta-sts.DOMAIN` as a
+ * CNAME to the host.
  */
 import { formatPtrName } from "../net/reverse_dns.ts";
+import { formatStsRecord, parseStsRecord } from "../mta_sts/policy_text.ts";
 
 export interface DnsPlan {
   domain: string;
@@ -17,9 +20,11 @@ export interface DnsPlan {
   host: string;
   /** The addresses the host sends and receives from. */
   ips: string[];
+  /** The id of the MTA-STS policy this box serves (control/mtasts), when it serves one. */
+  mtaStsId?: string;
 }
 
-export type RecordType = "MX" | "A" | "AAAA" | "TXT" | "PTR";
+export type RecordType = "MX" | "A" | "AAAA" | "TXT" | "PTR" | "CNAME";
 
 /** One record to publish, and how to tell a published one does the job. */
 export interface Expected {
@@ -77,6 +82,7 @@ export function expectedRecords(plan: DnsPlan): Expected[] {
       satisfied: startsWith("v=TLSRPTv1"),
     },
   );
+  if (plan.mtaStsId !== undefined) records.push(...mtaStsRecords(domain, host, plan.mtaStsId));
   for (const ip of plan.ips) {
     const name = formatPtrName(ip);
     if (name === undefined) continue;
@@ -89,6 +95,31 @@ export function expectedRecords(plan: DnsPlan): Expected[] {
     });
   }
   return records;
+}
+
+/**
+ * MTA-STS (RFC 8461 §3.1, §3.3): the TXT record with the served policy's id
+ * (another id is wrong: senders would keep an old policy), and the policy
+ * host as a CNAME to this box, whose admin listener serves the policy.
+ */
+function mtaStsRecords(domain: string, host: string, id: string): Expected[] {
+  return [
+    {
+      name: `_mta-sts.${domain}`,
+      type: "TXT",
+      value: `"${formatStsRecord(id)}"`,
+      satisfied: (published) => {
+        const record = parseStsRecord(published.map((text) => text.trim()));
+        return record.ok && record.id === id;
+      },
+    },
+    {
+      name: `mta-sts.${domain}`,
+      type: "CNAME",
+      value: `${host}.`,
+      satisfied: (published) => published.some((text) => bare(text) === host),
+    },
+  ];
 }
 
 /** The records as zone-file lines, with a comment before the PTRs and about what is left out. */
@@ -109,7 +140,13 @@ export function formatZone(plan: DnsPlan): string {
     "; PTR, set by whoever runs each address (your provider):",
     ...lines(records.filter((record) => record.ptr)),
     "; DMARC starts at p=none: raise it to quarantine once the reports show only your own mail.",
-    "; Not yet: DKIM (qmd does not sign) and MTA-STS (qmd serves no policy).",
+    ...(plan.mtaStsId === undefined
+      ? ["; Not yet: DKIM (qmd does not sign) and MTA-STS (no control/mtasts policy)."]
+      : [
+        "; Not yet: DKIM (qmd does not sign).",
+        `; MTA-STS: https://mta-sts.${bare(plan.domain)}/.well-known/mta-sts.txt must reach ` +
+        "the admin listener (port 443, a certificate for that name).",
+      ]),
     "",
   ].join("\n");
 }
