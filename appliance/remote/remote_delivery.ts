@@ -20,7 +20,7 @@ import { findTargets } from "./mx_choice.ts";
 import { tryQmtpTarget } from "./qmtp_attempt.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { trySmtpTarget } from "./smtp_attempt.ts";
-import { allSkippedText, stsFor, targetTls } from "./target_tls.ts";
+import { allSkippedText, securityFor, targetTls } from "./target_tls.ts";
 
 /**
  * One remote delivery (one recipient, as qmail-rspawn runs qmail-remote):
@@ -85,8 +85,8 @@ async function deliverByRoute(
 ): Promise<{ records: RemoteRecord[]; unreached: boolean }> {
   const list = await findTargets(domain, route, ctx);
   if (!list.ok) return { records: [list.record], unreached: false };
-  // MTA-STS (RFC 8461 §5): the recipient domain's policy, for MX delivery only.
-  const sts = await stsFor(domain, route, ctx);
+  // MTA-STS (RFC 8461 §5) and DANE (RFC 7672): the recipient domain's policies, for MX delivery.
+  const security = await securityFor(domain, route, ctx);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(messagePath, { read: true });
@@ -106,7 +106,7 @@ async function deliverByRoute(
     let greetingFailed: RemoteRecord[] | undefined;
     const skipped: string[] = [];
     for (const target of list.targets) {
-      const tls = targetTls(target, sts, ctx);
+      const tls = await targetTls(target, security, ctx);
       if ("skip" in tls) {
         skipped.push(tls.skip);
         continue;

@@ -1,17 +1,20 @@
 /**
  * What remote delivery knows about other domains' transport security, kept
- * for the life of the remote role: the MTA-STS policy cache (mta_sts_cache.ts)
- * and the trust anchors of verified TLS (the system roots plus
- * control/remoteca.pem).
+ * for the life of the remote role: the MTA-STS policy cache (mta_sts_cache.ts),
+ * DANE's validating resolver (dane.ts, control/daneresolvers) and the trust
+ * anchors of verified TLS (the system roots plus control/remoteca.pem).
  */
 import { loadMailSecurityControls } from "../../config/mail_security.ts";
 import type { Resolver } from "../dns/resolver.ts";
 import { systemRootCertificates } from "./client_socket.ts";
 import { mailSecurityDirectory, StsPolicies } from "./mta_sts_cache.ts";
+import { DaneResolver, loadDaneResolvers } from "./dane.ts";
 
 export interface RemoteSecurity {
   /** Undefined when control/mtastsremote is 0. */
   stsPolicies?: StsPolicies;
+  /** Undefined without control/daneresolvers. */
+  dane?: DaneResolver;
   /** The trust anchors of verified TLS (PEM). */
   trustedCas(): string[];
 }
@@ -49,8 +52,10 @@ export function buildRemoteSecurity(
     }
     return cas;
   };
+  const daneResolvers = loadDaneResolvers(home);
   return {
     trustedCas,
+    ...(daneResolvers.length === 0 ? {} : { dane: new DaneResolver(daneResolvers) }),
     stsPolicies: controls.mtaStsRemote
       ? new StsPolicies({
         resolver,

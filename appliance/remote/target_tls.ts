@@ -1,19 +1,24 @@
 /**
  * How TLS is asked of one MX address, decided before connecting: a tlshosts
- * pin (docs/patches.md seed 001) wins over everything; then the recipient
- * domain's MTA-STS policy (RFC 8461 §4, §5): in enforce mode only MX hosts
- * the policy names are tried, and each must give TLS with a certificate that
- * verifies and names the MX host, else the message is deferred; in testing
- * mode the message goes as usual (STARTTLS when offered) and what would have
- * failed is logged; without either, tlsremote's opportunistic STARTTLS.
- * Deliveries through a smarthost route (smtproutes/smtprelays relay) are
- * not to the domain's MX and follow no policy.
+ * pin (docs/patches.md seed 001) wins over everything; then DANE (RFC 7672,
+ * dane.ts) when the domain's MX answer and the host's TLSA records are
+ * DNSSEC-validated: TLS is mandatory and the certificate must match a usable
+ * record, else the message is deferred (RFC 8461 §2: DANE wins over
+ * MTA-STS); then the recipient domain's MTA-STS policy (RFC 8461 §4, §5):
+ * in enforce mode only MX hosts the policy names are tried, and each must
+ * give TLS with a certificate that verifies and names the MX host, else the
+ * message is deferred; in testing mode the message goes as usual (STARTTLS
+ * when offered) and what would have failed is logged; without any of them,
+ * tlsremote's opportunistic STARTTLS. Deliveries through a smarthost route
+ * (smtproutes/smtprelays relay) are not to the domain's MX and follow no
+ * policy.
  */
 import type { Route } from "../../config/remote.ts";
 import type { TlsPolicy } from "../smtp/client_options.ts";
 import { logEvent } from "../log.ts";
 import { mxMatchesPolicy } from "../mta_sts/policy_text.ts";
 import type { StsLookup } from "./mta_sts_cache.ts";
+import { checkDaneChain } from "./dane.ts";
 import type { Target } from "./mx_choice.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { readTlsPin, type TlsPin } from "./starttls.ts";
@@ -39,30 +44,59 @@ export interface SkippedTarget {
   skip: string;
 }
 
-/** The MTA-STS policy a delivery follows: none through a relay, or when switched off. */
-export async function stsFor(
+/** What a delivery's addresses are held to: the domain's MTA-STS policy, and whether DANE applies. */
+export interface DeliverySecurity {
+  sts: StsLookup;
+  /** The domain's MX answer is DNSSEC-validated: look for TLSA records (RFC 7672 §2.2.1). */
+  dane: boolean;
+}
+
+const NO_SECURITY: DeliverySecurity = { sts: { kind: "none" }, dane: false };
+
+/** The policies a delivery follows: none through a relay, for a literal, or when switched off. */
+export async function securityFor(
   domain: string,
   route: Route,
   ctx: RemoteContext,
-): Promise<StsLookup> {
-  const policies = ctx.security?.stsPolicies;
-  if (policies === undefined || route.kind !== "smtp" || route.relay !== undefined) {
-    return { kind: "none" };
+): Promise<DeliverySecurity> {
+  const security = ctx.security;
+  if (security === undefined || route.kind !== "smtp" || route.relay !== undefined) {
+    return NO_SECURITY;
   }
-  if (domain === "" || domain.startsWith("[")) return { kind: "none" };
-  return await policies.policyFor(domain);
+  if (domain === "" || domain.startsWith("[")) return NO_SECURITY;
+  const [sts, dane] = await Promise.all([
+    security.stsPolicies?.policyFor(domain) ?? { kind: "none" as const },
+    security.dane?.mxValidated(domain) ?? false,
+  ]);
+  return { sts, dane };
 }
 
 /** The TLS one address gets, or why it is skipped. */
-export function targetTls(
+export async function targetTls(
   target: Target,
-  sts: StsLookup,
+  plan: DeliverySecurity,
   ctx: RemoteContext,
-): TargetTls | SkippedTarget {
+): Promise<TargetTls | SkippedTarget> {
   const pin = readTlsPin(ctx.home, target.host);
   if (pin !== undefined) {
     return { policy: { mode: "required", pinFile: pin.file }, pin, poolTag: "" };
   }
+  const dane = plan.dane && ctx.security?.dane !== undefined && target.host !== target.ip
+    ? await ctx.security.dane.host(target.host)
+    : { kind: "none" as const };
+  if (dane.kind === "failed") return { skip: dane.reason };
+  if (dane.kind === "tlsa") {
+    const usable = dane.usable;
+    return {
+      policy: { mode: "verified", requiredBy: `the TLSA records of ${dane.name}` },
+      // Only unusable records (§2.2): TLS is still mandatory, unauthenticated.
+      ...(usable.length === 0 ? {} : {
+        checkChain: (chain: Uint8Array[]) => checkDaneChain(usable, chain, target.host, ctx.now()),
+      }),
+      poolTag: `|dane:${target.host}`,
+    };
+  }
+  const sts = plan.sts;
   const opportunistic: TargetTls = {
     policy: ctx.controls.tlsRemote ? { mode: "opportunistic" } : { mode: "off" },
     poolTag: "",

@@ -28,6 +28,15 @@ export const MAIL_SECURITY_CONTROLS: readonly ControlSpec[] = [
     read: true,
   },
   {
+    name: "daneresolvers",
+    kind: "list",
+    default: "none",
+    readers: ["remote"],
+    meaning:
+      "DNSSEC-validating resolvers (IP[:PORT]) whose AD bit is trusted: DANE (TLSA at _25._tcp.MX) on when set",
+    read: true,
+  },
+  {
     name: "mtasts",
     kind: "list",
     default: "none",
