@@ -226,6 +226,7 @@ const FILTER_DNS = loader<FilterDnsControls>(loadFilterDnsControls, {
 /** Modern mail security (config/mail_security.ts): remote's MTA-STS switch, admin's own policy. */
 const MAIL_SECURITY = loader<MailSecurityControls>(loadMailSecurityControls, {
   mtastsremote: (c) => c.mtaStsRemote,
+  tlsrpt: (c) => c.tlsRpt,
 });
 
 const ADMIN = loader<OwnStsPolicy | null>(loadOwnStsPolicy, {

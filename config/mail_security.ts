@@ -3,8 +3,9 @@
  * whether remote delivery follows recipient domains' MTA-STS policies
  * (control/mtastsremote, on by default), and this host's own MTA-STS policy
  * (control/mtasts, RFC 8461 §3.2), served by the admin listener and printed
- * by `qmd dns`. control/remoteca.pem is read by the remote role itself
- * (PEM, no default).
+ * by `qmd dns`, and whether remote delivery mails daily TLS-RPT reports
+ * (control/tlsrpt, off by default). control/remoteca.pem and
+ * control/daneresolvers are read by the remote role itself (no default).
  */
 import { ControlError, readControlLine, readControlList } from "./control.ts";
 import { flagDefault } from "./controls.ts";
@@ -13,6 +14,8 @@ import { flagDefault } from "./controls.ts";
 export interface MailSecurityControls {
   /** mtastsremote: follow recipient domains' MTA-STS policies. */
   mtaStsRemote: boolean;
+  /** tlsrpt: mail daily TLS-RPT reports (RFC 8460) to the domains that ask for them. */
+  tlsRpt: boolean;
 }
 
 /** This host's MTA-STS policy (control/mtasts). */
@@ -31,8 +34,11 @@ export const OWN_POLICY_DEFAULT_MAX_AGE = 604_800;
 
 /** The remote role's mail security controls with their defaults. */
 export function loadMailSecurityControls(home: string): MailSecurityControls {
-  const line = readControlLine(home, "mtastsremote");
-  return { mtaStsRemote: line === undefined ? flagDefault("mtastsremote") : line.trim() !== "0" };
+  const flag = (name: string) => {
+    const line = readControlLine(home, name);
+    return line === undefined ? flagDefault(name) : line.trim() !== "0";
+  };
+  return { mtaStsRemote: flag("mtastsremote"), tlsRpt: flag("tlsrpt") };
 }
 
 /**

@@ -5,6 +5,21 @@ import { createCertificate, type CreatedCertificate } from "../tls/self_signed.t
 import { deliverRemote } from "./remote_delivery.ts";
 import { buildRemoteSecurity } from "./remote_security.ts";
 import { makeTestRemote, type TestRemote, withMx } from "./test_remote.ts";
+import { reportDay } from "./tls_report.ts";
+
+/** TLS-RPT's counts for example.test today: successes and failure result types. */
+function reported(s: TestRemote): { success: number; failures: string[] } {
+  const counts = s.ctx.security?.tlsReports.counts(reportDay(Date.now())) ?? {};
+  const entries = Object.values(counts).filter((entry) => entry.policy.domain === "example.test");
+  return {
+    success: entries.reduce((sum, entry) => sum + entry.success, 0),
+    failures: entries.flatMap((entry) =>
+      Object.values(entry.failures).flatMap((failure) =>
+        Array(failure.count).fill(failure.resultType)
+      )
+    ).sort(),
+  };
+}
 
 /** A test CA, certificates it signed for the MX hosts and the policy host, and one it did not. */
 interface Pki {
@@ -92,6 +107,11 @@ Deno.test("MTA-STS enforce: only the policy's MX, with a verified certificate", 
         // The policy is cached: a second delivery does not fetch it again.
         assertEquals((await deliverRemote(await s.job("carol@example.test"), s.ctx)).status, "K");
         assertEquals(web.hosts.length, 1);
+        // TLS-RPT: two good sessions, and mx1 counted as not in the policy each time.
+        assertEquals(reported(s), {
+          success: 2,
+          failures: ["validation-failure", "validation-failure"],
+        });
       } finally {
         await s.close();
       }
@@ -120,6 +140,7 @@ Deno.test("MTA-STS enforce: no TLS, an unverified certificate or no listed MX de
           "No TLS achieved while the MTA-STS policy of example.test requires it; connected to 127.0.0.2.\n",
         );
         assertEquals(mx.messages.length, 0);
+        assertEquals(reported(s), { success: 0, failures: ["starttls-not-supported"] });
       } finally {
         await s.close();
       }
@@ -137,6 +158,7 @@ Deno.test("MTA-STS enforce: no TLS, an unverified certificate or no listed MX de
             /^TLS unable to verify server with the MTA-STS policy of example\.test's rules: .+; connected to 127\.0\.0\.2\.\n$/,
           );
           assertEquals(mx.messages.length, 0);
+          assertEquals(reported(s), { success: 0, failures: ["certificate-not-trusted"] });
           // A tlshosts pin wins over MTA-STS: pinned to that very certificate, it goes.
           Deno.writeTextFileSync(
             `${s.home}/control/tlshosts/mx1.example.test.pem`,
@@ -158,6 +180,7 @@ Deno.test("MTA-STS enforce: no TLS, an unverified certificate or no listed MX de
           const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
           assertEquals(report.status, "Z");
           assertMatch(report.text, /^TLS unable to verify server with .*mx1\.example\.test/);
+          assertEquals(reported(s), { success: 0, failures: ["certificate-host-mismatch"] });
         } finally {
           await s.close();
         }
@@ -199,6 +222,7 @@ Deno.test("MTA-STS testing: delivered anyway with an unverified certificate", as
           const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
           assertEquals(report.status, "K", report.text);
           assertEquals(mx.messages[0].tls, true, "testing mode asks for STARTTLS");
+          assertEquals(reported(s), { success: 0, failures: ["certificate-not-trusted"] });
         } finally {
           await s.close();
         }

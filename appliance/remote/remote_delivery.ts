@@ -21,6 +21,7 @@ import { tryQmtpTarget } from "./qmtp_attempt.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { trySmtpTarget } from "./smtp_attempt.ts";
 import { allSkippedText, securityFor, targetTls } from "./target_tls.ts";
+import { recordSkipped, recordTlsSession } from "./tls_session_report.ts";
 
 /**
  * One remote delivery (one recipient, as qmail-rspawn runs qmail-remote):
@@ -109,12 +110,16 @@ async function deliverByRoute(
       const tls = await targetTls(target, security, ctx);
       if ("skip" in tls) {
         skipped.push(tls.skip);
+        if (tls.report) {
+          await recordSkipped(tls.report.policy, tls.report.resultType, target, tls.skip, ctx);
+        }
         continue;
       }
       if (await ctx.tcpto.isDead(target.ip)) continue;
       const result = route.kind === "qmtp"
         ? await tryQmtpTarget(target, route, message, ctx)
         : await trySmtpTarget(target, route, message, helo, ctx, tls);
+      await recordTlsSession(tls.report, target, result, ctx);
       if (result === "next") continue;
       if (result.nextMx) {
         greetingFailed = result.records;

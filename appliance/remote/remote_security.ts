@@ -9,12 +9,17 @@ import type { Resolver } from "../dns/resolver.ts";
 import { systemRootCertificates } from "./client_socket.ts";
 import { mailSecurityDirectory, StsPolicies } from "./mta_sts_cache.ts";
 import { DaneResolver, loadDaneResolvers } from "./dane.ts";
+import { TlsReportBook } from "./tls_report.ts";
 
 export interface RemoteSecurity {
   /** Undefined when control/mtastsremote is 0. */
   stsPolicies?: StsPolicies;
   /** Undefined without control/daneresolvers. */
   dane?: DaneResolver;
+  /** TLS-RPT counts (RFC 8460), kept always. */
+  tlsReports: TlsReportBook;
+  /** control/tlsrpt: mail the daily reports. */
+  sendTlsReports: boolean;
   /** The trust anchors of verified TLS (PEM). */
   trustedCas(): string[];
 }
@@ -55,6 +60,8 @@ export function buildRemoteSecurity(
   const daneResolvers = loadDaneResolvers(home);
   return {
     trustedCas,
+    tlsReports: new TlsReportBook(`${mailSecurityDirectory(home)}/tlsrpt`),
+    sendTlsReports: controls.tlsRpt,
     ...(daneResolvers.length === 0 ? {} : { dane: new DaneResolver(daneResolvers) }),
     stsPolicies: controls.mtaStsRemote
       ? new StsPolicies({

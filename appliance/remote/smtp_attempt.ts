@@ -29,6 +29,7 @@ import { SmtpConnection } from "./pooled_connection.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { upgradeToTls } from "./starttls.ts";
 import type { TargetTls } from "./target_tls.ts";
+import { noteTlsOutcome } from "./tls_session_report.ts";
 
 /**
  * SMTP to one address with the TLS target_tls.ts chose for it: a pooled
@@ -57,6 +58,10 @@ export async function trySmtpTarget(
   try {
     const reused = ctx.pool.take(key);
     if (reused !== undefined) {
+      // Made under the same policy (the pool key says so): its TLS outcome counts again.
+      if (reused.socket.tls) {
+        noteTlsOutcome(tls.report, target, { ok: true, verifyError: reused.socket.verifyError });
+      }
       const result = await runDialogue(
         reused,
         reused.session.nextMessage(envelope),

@@ -12,6 +12,7 @@ import type { Target } from "./mx_choice.ts";
 import type { SmtpConnection } from "./pooled_connection.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { logStsTesting, type TargetTls } from "./target_tls.ts";
+import { noteTlsOutcome } from "./tls_session_report.ts";
 
 /**
  * The tlshosts pin of a host (docs/patches.md seed 001): the file name used in texts and its PEM.
@@ -65,12 +66,12 @@ export async function upgradeToTls(
     const reason = error.message.replace(/\.$/, "");
     const checked = pin !== undefined || tls.verify !== undefined || tls.checkChain !== undefined;
     if (tls.testing !== undefined) logStsTesting(tls.testing, target, `TLS failed: ${reason}`);
-    return connection.session.tlsFailed(
-      checked && isVerifyFailure(error) ? "verify" : "handshake",
-      reason,
-    );
+    const verify = checked && isVerifyFailure(error);
+    noteTlsOutcome(tls.report, target, { ok: false, reason, verify });
+    return connection.session.tlsFailed(verify ? "verify" : "handshake", reason);
   }
   const unverified = connection.socket.verifyError;
+  noteTlsOutcome(tls.report, target, { ok: true, verifyError: unverified });
   if (tls.testing !== undefined && unverified !== undefined) {
     logStsTesting(tls.testing, target, `certificate not verified: ${unverified}`);
   }

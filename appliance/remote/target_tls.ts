@@ -19,6 +19,13 @@ import { logEvent } from "../log.ts";
 import { mxMatchesPolicy } from "../mta_sts/policy_text.ts";
 import type { StsLookup } from "./mta_sts_cache.ts";
 import { checkDaneChain } from "./dane.ts";
+import {
+  daneReportPolicy,
+  recordFetchFailure,
+  type SessionReport,
+  stsReportPolicy,
+} from "./tls_session_report.ts";
+import type { ReportPolicy, TlsResultType } from "./tls_report.ts";
 import type { Target } from "./mx_choice.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { readTlsPin, type TlsPin } from "./starttls.ts";
@@ -37,21 +44,26 @@ export interface TargetTls {
   poolTag: string;
   /** Testing mode: the domain whose policy's findings are logged. */
   testing?: string;
+  /** TLS-RPT: the policy this session counts under, and its outcome once known. */
+  report?: SessionReport;
 }
 
 /** An address not to connect to (MTA-STS enforce: the MX host is not in the policy). */
 export interface SkippedTarget {
   skip: string;
+  /** TLS-RPT: counted as a failure of this policy. */
+  report?: { policy: ReportPolicy; resultType: TlsResultType };
 }
 
 /** What a delivery's addresses are held to: the domain's MTA-STS policy, and whether DANE applies. */
 export interface DeliverySecurity {
+  domain: string;
   sts: StsLookup;
   /** The domain's MX answer is DNSSEC-validated: look for TLSA records (RFC 7672 §2.2.1). */
   dane: boolean;
 }
 
-const NO_SECURITY: DeliverySecurity = { sts: { kind: "none" }, dane: false };
+const NO_SECURITY: DeliverySecurity = { domain: "", sts: { kind: "none" }, dane: false };
 
 /** The policies a delivery follows: none through a relay, for a literal, or when switched off. */
 export async function securityFor(
@@ -64,11 +76,15 @@ export async function securityFor(
     return NO_SECURITY;
   }
   if (domain === "" || domain.startsWith("[")) return NO_SECURITY;
+  const none: StsLookup = { kind: "none" };
   const [sts, dane] = await Promise.all([
-    security.stsPolicies?.policyFor(domain) ?? { kind: "none" as const },
+    security.stsPolicies?.policyFor(domain) ?? none,
     security.dane?.mxValidated(domain) ?? false,
   ]);
-  return { sts, dane };
+  if (sts.kind === "none" && sts.reason !== undefined) {
+    await recordFetchFailure(domain, sts.reason, ctx);
+  }
+  return { domain, sts, dane };
 }
 
 /** The TLS one address gets, or why it is skipped. */
@@ -84,7 +100,12 @@ export async function targetTls(
   const dane = plan.dane && ctx.security?.dane !== undefined && target.host !== target.ip
     ? await ctx.security.dane.host(target.host)
     : { kind: "none" as const };
-  if (dane.kind === "failed") return { skip: dane.reason };
+  if (dane.kind === "failed") {
+    return {
+      skip: dane.reason,
+      report: { policy: daneReportPolicy(plan.domain, []), resultType: "dnssec-invalid" },
+    };
+  }
   if (dane.kind === "tlsa") {
     const usable = dane.usable;
     return {
@@ -94,6 +115,7 @@ export async function targetTls(
         checkChain: (chain: Uint8Array[]) => checkDaneChain(usable, chain, target.host, ctx.now()),
       }),
       poolTag: `|dane:${target.host}`,
+      report: { policy: daneReportPolicy(plan.domain, dane.usable) },
     };
   }
   const sts = plan.sts;
@@ -104,14 +126,19 @@ export async function targetTls(
   if (sts.kind !== "policy" || sts.policy.mode === "none") return opportunistic;
   const ca = ctx.security?.trustedCas() ?? [];
   const named = mxMatchesPolicy(target.host, sts.policy.mx);
+  const reportPolicy = stsReportPolicy(sts.domain, sts.policy);
   if (sts.policy.mode === "enforce") {
     if (!named) {
-      return { skip: `MX ${target.host} is not in the MTA-STS policy of ${sts.domain}` };
+      return {
+        skip: `MX ${target.host} is not in the MTA-STS policy of ${sts.domain}`,
+        report: { policy: reportPolicy, resultType: "validation-failure" },
+      };
     }
     return {
       policy: { mode: "verified", requiredBy: `the MTA-STS policy of ${sts.domain}` },
       verify: { ca, mode: "require" },
       poolTag: `|sts:${target.host}`,
+      report: { policy: reportPolicy },
     };
   }
   if (!named) {
@@ -122,6 +149,7 @@ export async function targetTls(
     verify: { ca, mode: "report" },
     poolTag: `|sts-testing:${target.host}`,
     testing: sts.domain,
+    report: { policy: reportPolicy, ...(named ? {} : { mismatch: true }) },
   };
 }
 

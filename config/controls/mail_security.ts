@@ -37,6 +37,15 @@ export const MAIL_SECURITY_CONTROLS: readonly ControlSpec[] = [
     read: true,
   },
   {
+    name: "tlsrpt",
+    kind: "line",
+    default: "0",
+    readers: ["remote"],
+    meaning:
+      "not 0: mail a daily TLS-RPT report (RFC 8460) to each policy domain whose _smtp._tls TXT asks for one (rua=mailto:)",
+    read: true,
+  },
+  {
     name: "mtasts",
     kind: "list",
     default: "none",
