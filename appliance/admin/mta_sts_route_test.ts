@@ -1,6 +1,7 @@
 import { assertEquals } from "../../tests/assert.ts";
 import { parseStsPolicy } from "../mta_sts/policy_text.ts";
 import { makeTestConsole } from "./test_console.ts";
+import { checkControlText } from "./control_check.ts";
 
 Deno.test("admin: control/mtasts is served to anyone at mta-sts.DOMAIN/.well-known/mta-sts.txt", async () => {
   const console = await makeTestConsole();
@@ -32,6 +33,22 @@ Deno.test("admin: control/mtasts is served to anyone at mta-sts.DOMAIN/.well-kno
     // A broken file serves nothing.
     Deno.writeTextFileSync(`${console.home}/control/mtasts`, "mode: strict\n");
     assertEquals((await ask("mta-sts.example.test")).status, 503);
+  } finally {
+    await console.close();
+  }
+});
+
+Deno.test("admin: a broken control/mtasts is refused before it is saved", async () => {
+  const console = await makeTestConsole();
+  try {
+    assertEquals(
+      checkControlText(console.home, "mtasts", "mode: enforce\nmx: mx.example.test\n"),
+      [],
+    );
+    const problems = checkControlText(console.home, "mtasts", "mode: strict\n");
+    assertEquals(problems, [
+      `${console.home}/control/mtasts line 1: mode must be enforce, testing or none`,
+    ]);
   } finally {
     await console.close();
   }

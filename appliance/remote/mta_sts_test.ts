@@ -140,7 +140,11 @@ Deno.test("MTA-STS enforce: no TLS, an unverified certificate or no listed MX de
           "No TLS achieved while the MTA-STS policy of example.test requires it; connected to 127.0.0.2.\n",
         );
         assertEquals(mx.messages.length, 0);
-        assertEquals(reported(s), { success: 0, failures: ["starttls-not-supported"] });
+        // mx2 is not in the policy: tried after mx1 failed, skipped, counted.
+        assertEquals(reported(s), {
+          success: 0,
+          failures: ["starttls-not-supported", "validation-failure"],
+        });
       } finally {
         await s.close();
       }
@@ -158,7 +162,10 @@ Deno.test("MTA-STS enforce: no TLS, an unverified certificate or no listed MX de
             /^TLS unable to verify server with the MTA-STS policy of example\.test's rules: .+; connected to 127\.0\.0\.2\.\n$/,
           );
           assertEquals(mx.messages.length, 0);
-          assertEquals(reported(s), { success: 0, failures: ["certificate-not-trusted"] });
+          assertEquals(reported(s), {
+            success: 0,
+            failures: ["certificate-not-trusted", "validation-failure"],
+          });
           // A tlshosts pin wins over MTA-STS: pinned to that very certificate, it goes.
           Deno.writeTextFileSync(
             `${s.home}/control/tlshosts/mx1.example.test.pem`,
@@ -180,7 +187,10 @@ Deno.test("MTA-STS enforce: no TLS, an unverified certificate or no listed MX de
           const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
           assertEquals(report.status, "Z");
           assertMatch(report.text, /^TLS unable to verify server with .*mx1\.example\.test/);
-          assertEquals(reported(s), { success: 0, failures: ["certificate-host-mismatch"] });
+          assertEquals(reported(s), {
+            success: 0,
+            failures: ["certificate-host-mismatch", "validation-failure"],
+          });
         } finally {
           await s.close();
         }
@@ -267,6 +277,32 @@ Deno.test("MTA-STS: a policy that cannot be had is no policy; the cache file out
         assertEquals(again.status, "Z");
         assert(again.text.includes("not in the MTA-STS policy"), again.text);
         assertEquals(mx.messages.length, 3);
+      } finally {
+        await s.close();
+      }
+    });
+  } finally {
+    await web.close();
+  }
+});
+
+Deno.test("MTA-STS enforce: a host whose TLS fails passes the message to the next MX", async () => {
+  const p = await testPki();
+  const web = await startFakeHttps(
+    { cert: p.web.certPem, key: p.web.keyPem },
+    () => textPlain(policy("enforce", ["*.example.test"])),
+  );
+  try {
+    await withMx([
+      { host: "127.0.0.2", tls: { cert: p.stranger.certPem, key: p.stranger.keyPem } },
+      { host: "127.0.0.3", tls: { cert: p.mx2.certPem, key: p.mx2.keyPem } },
+    ], async ([mx1, mx2]) => {
+      const s = await remoteWithSts(zone(), mx1.port, web, p.caPem);
+      try {
+        const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
+        assertEquals(report.status, "K", report.text);
+        assertEquals([mx1.messages.length, mx2.messages.length], [0, 1]);
+        assertEquals(reported(s), { success: 1, failures: ["certificate-not-trusted"] });
       } finally {
         await s.close();
       }

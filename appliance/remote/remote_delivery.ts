@@ -106,6 +106,8 @@ async function deliverByRoute(
     // after the no-connection text when no later host takes the message.
     let greetingFailed: RemoteRecord[] | undefined;
     const skipped: string[] = [];
+    /** The last host whose TLS the domain's policy refused. */
+    let policyFailed: RemoteRecord[] | undefined;
     for (const target of list.targets) {
       const tls = await targetTls(target, security, ctx);
       if ("skip" in tls) {
@@ -125,7 +127,15 @@ async function deliverByRoute(
         greetingFailed = result.records;
         continue;
       }
+      // MTA-STS or DANE refused this host's TLS: the next MX may do better (RFC 8461 §5.1).
+      if (tls.policy.mode === "verified" && tls.report?.outcome?.ok !== true) {
+        policyFailed = result.records;
+        continue;
+      }
       return { records: result.records, unreached: false };
+    }
+    if (greetingFailed === undefined && policyFailed !== undefined) {
+      return { records: policyFailed, unreached: false };
     }
     if (greetingFailed === undefined && skipped.length === list.targets.length) {
       return { records: [{ kind: "Z", text: allSkippedText(skipped) }], unreached: false };
