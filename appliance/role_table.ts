@@ -20,6 +20,8 @@ import { createLimitsBuffer } from "./net/connection_limits.ts";
 import { AuthFailures } from "./net/auth_failures.ts";
 import { AuthCapabilities } from "./net/auth_capabilities.ts";
 import { extraRemotePath } from "./remote/extra_remote.ts";
+import { mailSecurityDirectory } from "./remote/mta_sts_cache.ts";
+import { loadMailSecurityControls } from "../config/mail_security.ts";
 import { INTAKE_DIRECTORIES, lockFile, queueDirectory } from "./queue/layout.ts";
 
 /** A listener as `qmd start` names it; the kind defaults to smtp. */
@@ -71,6 +73,8 @@ export interface HomeGrants {
   checkpassword: string[] | undefined;
   /** control/extraremote: remote runs HOME/bin/qmail-remote.extra. */
   extraRemote: boolean;
+  /** control/tlsrpt: remote queues the daily TLS-RPT reports (qmail-queue's intake). */
+  tlsRpt?: boolean;
   /** QMAILQUEUE programs named in tcp.smtp (or tcp.smtp.cdb), run by smtpd. */
   qmailQueues: string[];
   /** control/clamd's Unix socket, which smtpd connects to (docs/patches.md seed 000, md24). */
@@ -114,6 +118,7 @@ export function readHomeGrants(home: string): HomeGrants {
     pop3Homes: orNothing(() => readPop3Homes(home), []),
     checkpassword: orNothing(() => readCheckpassword(home), undefined),
     extraRemote: orNothing(() => readExtraRemote(home), false),
+    tlsRpt: orNothing(() => loadMailSecurityControls(home).tlsRpt, false),
     qmailQueues: orNothing(
       () => loadTcpRules(homePaths(home).tcpSmtp)?.valuesOf("QMAILQUEUE") ?? [],
       [],
@@ -273,16 +278,30 @@ export function roleTable(
       module: new URL("./roles/remote.ts", import.meta.url),
       count: 1,
       permissions: {
-        // Controls (tlshosts/, clientcert.pem, dkim/ keys), the messages, and the tcpto table.
-        read: [paths.control, queueDirectory(q, "mess"), lockFile(q, "tcpto"), "/etc/resolv.conf"],
-        write: [lockFile(q, "tcpto")],
+        // Controls (tlshosts/, clientcert.pem, dkim/ keys), the messages, the tcpto table, and
+        // the MTA-STS policy cache (HOME/mailsec).
+        read: [
+          paths.control,
+          queueDirectory(q, "mess"),
+          lockFile(q, "tcpto"),
+          "/etc/resolv.conf",
+          mailSecurityDirectory(options.home),
+        ],
+        // With control/tlsrpt also qmail-queue's intake, for the daily TLS-RPT reports.
+        write: [
+          lockFile(q, "tcpto"),
+          mailSecurityDirectory(options.home),
+          ...(grants.tlsRpt ? intakePaths(q) : []),
+        ],
         net: true,
         env: false,
         // control/extraremote: the wrapper, started by /bin/sh under qmail-start's umask 077.
         run: runThroughShell(grants.extraRemote ? [extraRemotePath(options.home)] : []),
         ffi: false,
-        // ipme needs the interface addresses (qmail's ipme_init).
-        sys: ["networkInterfaces", "hostname"],
+        // ipme needs the interface addresses (qmail's ipme_init); verified TLS (MTA-STS)
+        // the system's root certificates.
+        // A queued TLS-RPT report's u record (qmail-queue's getuid()).
+        sys: ["networkInterfaces", "hostname", "ca", ...(grants.tlsRpt ? ["uid" as const] : [])],
         import: false,
       },
       options: () => ({ role: "remote" }),

@@ -19,6 +19,12 @@ import { loadSignatureControls, type SignatureControls } from "./signatures.ts";
 import { loadQueueExtrasControls, type QueueExtrasControls } from "./queue_extras.ts";
 import { loadGreylist, loadRcptCheck, loadRealRcptTo, loadRecipients } from "./recipient_checks.ts";
 import { type FilterDnsControls, loadFilterDnsControls } from "./filter_dns.ts";
+import {
+  loadMailSecurityControls,
+  loadOwnStsPolicy,
+  type MailSecurityControls,
+  type OwnStsPolicy,
+} from "./mail_security.ts";
 
 const ME = "mx.example.test";
 
@@ -220,8 +226,19 @@ const FILTER_DNS = loader<FilterDnsControls>(loadFilterDnsControls, {
 });
 
 /** More loaders of a reader's files (the filter checks' own), asked after its main one. */
+/** Modern mail security (config/mail_security.ts): remote's MTA-STS switch, admin's own policy. */
+const MAIL_SECURITY = loader<MailSecurityControls>(loadMailSecurityControls, {
+  mtastsremote: (c) => c.mtaStsRemote,
+  tlsrpt: (c) => c.tlsRpt,
+});
+
+const ADMIN = loader<OwnStsPolicy | null>(loadOwnStsPolicy, {
+  mtasts: (policy) => policy,
+});
+
 const MORE_LOADERS: Partial<Record<ControlReader, Loader<unknown>[]>> = {
   smtpd: [FILTER_DNS, TRACE],
+  remote: [MAIL_SECURITY],
 };
 
 /** The loader of each reader; inject has none in config/ (appliance/cli/inject.ts reads its files). */
@@ -231,6 +248,7 @@ const LOADERS: Record<Exclude<ControlReader, "inject" | "local">, Loader<unknown
   send: SEND,
   remote: REMOTE,
   auth: AUTH,
+  admin: ADMIN,
 };
 
 /** What a loader should hold for an absent file, by the table; `me` stands for control/me. */

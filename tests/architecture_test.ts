@@ -100,6 +100,8 @@ Deno.test("architecture: only the allow-listed modules open sockets", () => {
 const PURE_FOLDERS: Readonly<Record<string, readonly string[]>> = {
   // qmail-smtpd's session, the DATA byte machine, replies, the SMTP client session.
   "appliance/smtp": [],
+  // MTA-STS texts (RFC 8461): record, policy file, mx patterns, the served policy.
+  "appliance/mta_sts": [],
   // The POP3 core; maildir_box.ts is its Maildir I/O.
   "appliance/pop3": ["appliance/pop3/maildir_box.ts"],
   // qmail-send's scheduling: routing, retry, bounce text, VERP, BATV, remote

@@ -17,9 +17,12 @@ import { controlsRoutes } from "./controls_routes.ts";
 import { logRoutes } from "./log_routes.ts";
 import { traceRoutes } from "./trace_routes.ts";
 import { metricsRoutes } from "./metrics_routes.ts";
+import { MTA_STS_PATH, serveMtaStsPolicy } from "./mta_sts_route.ts";
 
 export function createAdminApp(context: AdminContext): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
+  // This host's MTA-STS policy is public: it answers before the gate.
+  app.get(MTA_STS_PATH, serveMtaStsPolicy(context));
   app.use("*", securityHeaders());
   app.use("*", requireAdmission(context));
   app.use("*", requireCsrf());

@@ -11,7 +11,9 @@
  */
 import { parseCommand, usageError } from "./args.ts";
 import { resolveHome } from "../../config/home.ts";
-import { readControlLine } from "../../config/control.ts";
+import { ControlError, readControlLine } from "../../config/control.ts";
+import { loadOwnStsPolicy } from "../../config/mail_security.ts";
+import { formatStsPolicy, stsPolicyId } from "../mta_sts/policy_text.ts";
 import { Resolver } from "../dns/resolver.ts";
 import { parseDnsFlag } from "../trace/dry_run_lookups.ts";
 import { runSpfLookup } from "../net/spf_lookup.ts";
@@ -25,7 +27,8 @@ const USAGE = `usage: qmd dns DOMAIN [--host HOST] [--ip IP ...] [--home DIR]
        qmd dns check DOMAIN [--host HOST] [--ip IP ...] [--dns IP:PORT] [--home DIR]
 
 Prints the DNS records mail for DOMAIN needs through this box: MX, the host's
-addresses, SPF, DKIM (one per key in control/dkim/DOMAIN), DMARC, TLS-RPT and
+addresses, SPF, DKIM (one per key in control/dkim/DOMAIN), DMARC, TLS-RPT,
+MTA-STS when control/mtasts sets a policy, and
 the PTR of each address; check compares them with what DNS answers and
 evaluates SPF for each address.
   --host HOST   the MX host (default control/me)
@@ -72,7 +75,17 @@ export async function main(args: string[]): Promise<number> {
   if (host === undefined || host === "") {
     return usageError(NAME, `no control/me in ${home}: name the host with --host`);
   }
-  const plan = planFor(home, domain, host, parsed.values.ip);
+  let policy;
+  try {
+    policy = loadOwnStsPolicy(home);
+  } catch (error) {
+    if (!(error instanceof ControlError)) throw error;
+    return usageError(NAME, error.message);
+  }
+  const plan: DnsPlan = {
+    ...planFor(home, domain, host, parsed.values.ip),
+    ...(policy === null ? {} : { mtaStsId: await stsPolicyId(formatStsPolicy(policy)) }),
+  };
   if (!check) {
     console.log(formatZone(plan).trimEnd());
     return EXIT.ok;

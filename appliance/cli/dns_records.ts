@@ -8,11 +8,13 @@
  * DKIM: one TXT record per key under control/dkim/DOMAIN (qmd dkim add),
  * and none when there is no key: a published key that the box does not
  * sign with tells receivers nothing, but a missing one fails every
- * signature. MTA-STS is left out until qmd serves a policy: a published STS
- * policy that the box does not back would make receivers refuse its mail.
+ * signature. MTA-STS (RFC 8461 §3.1) is printed when control/mtasts
+ * configures the policy the admin listener serves: the `_mta-sts` TXT
+ * record with the policy's id, and `mta-sts.DOMAIN` as a CNAME to the host.
  */
 import { formatPtrName } from "../net/reverse_dns.ts";
 import { type DkimRecord, dkimRecordPublished, formatTxtStrings } from "../remote/dkim_records.ts";
+import { formatStsRecord, parseStsRecord } from "../mta_sts/policy_text.ts";
 
 export interface DnsPlan {
   domain: string;
@@ -22,9 +24,11 @@ export interface DnsPlan {
   ips: string[];
   /** The TXT records of the domain's DKIM keys (remote/dkim_records.ts); none: no key yet. */
   dkim?: DkimRecord[];
+  /** The id of the MTA-STS policy this box serves (control/mtasts), when it serves one. */
+  mtaStsId?: string;
 }
 
-export type RecordType = "MX" | "A" | "AAAA" | "TXT" | "PTR";
+export type RecordType = "MX" | "A" | "AAAA" | "TXT" | "PTR" | "CNAME";
 
 /** One record to publish, and how to tell a published one does the job. */
 export interface Expected {
@@ -88,6 +92,7 @@ export function expectedRecords(plan: DnsPlan): Expected[] {
       satisfied: startsWith("v=TLSRPTv1"),
     },
   );
+  if (plan.mtaStsId !== undefined) records.push(...mtaStsRecords(domain, host, plan.mtaStsId));
   for (const ip of plan.ips) {
     const name = formatPtrName(ip);
     if (name === undefined) continue;
@@ -100,6 +105,31 @@ export function expectedRecords(plan: DnsPlan): Expected[] {
     });
   }
   return records;
+}
+
+/**
+ * MTA-STS (RFC 8461 §3.1, §3.3): the TXT record with the served policy's id
+ * (another id is wrong: senders would keep an old policy), and the policy
+ * host as a CNAME to this box, whose admin listener serves the policy.
+ */
+function mtaStsRecords(domain: string, host: string, id: string): Expected[] {
+  return [
+    {
+      name: `_mta-sts.${domain}`,
+      type: "TXT",
+      value: `"${formatStsRecord(id)}"`,
+      satisfied: (published) => {
+        const record = parseStsRecord(published.map((text) => text.trim()));
+        return record.ok && record.id === id;
+      },
+    },
+    {
+      name: `mta-sts.${domain}`,
+      type: "CNAME",
+      value: `${host}.`,
+      satisfied: (published) => published.some((text) => bare(text) === host),
+    },
+  ];
 }
 
 /** The records as zone-file lines, with a comment before the PTRs and about what is left out. */
@@ -123,7 +153,10 @@ export function formatZone(plan: DnsPlan): string {
     ...((plan.dkim ?? []).length === 0
       ? [`; No DKIM key for ${bare(plan.domain)} yet: qmd dkim add ${bare(plan.domain)} makes one.`]
       : []),
-    "; Not yet: MTA-STS (qmd serves no policy).",
+    ...(plan.mtaStsId === undefined ? ["; Not yet: MTA-STS (no control/mtasts policy)."] : [
+      `; MTA-STS: https://mta-sts.${bare(plan.domain)}/.well-known/mta-sts.txt must reach ` +
+      "the admin listener (port 443, a certificate for that name).",
+    ]),
     "",
   ].join("\n");
 }

@@ -2,6 +2,7 @@ import { assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { makeInitedHome, runQmd } from "../../tests/harness.ts";
 import { startFakeDns } from "../../tests/fakes/fake_dns.ts";
 import { expectedRecords, formatZone } from "./dns_records.ts";
+import { formatStsPolicy, stsPolicyId } from "../mta_sts/policy_text.ts";
 
 const PLAN = { domain: "example.com", host: "mx.example.com", ips: ["192.0.2.1", "2001:db8::1"] };
 
@@ -58,6 +59,49 @@ Deno.test("qmd dns check: ok, missing and wrong per record, and SPF evaluated fo
     ]);
     assertStringIncludes(elsewhere.stdout, "wrong mx.example.com A: 127.0.0.1; expected 192.0.2.9");
     assertStringIncludes(elsewhere.stdout, "wrong SPF example.com for 192.0.2.9: fail");
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("qmd dns: control/mtasts adds the _mta-sts TXT with the served id and the mta-sts CNAME", async () => {
+  const policyId = await stsPolicyId(
+    formatStsPolicy({ mode: "enforce", maxAge: 86400, mx: ["mx.example.com"] }),
+  );
+  const zone = formatZone({ ...PLAN, mtaStsId: policyId });
+  assertStringIncludes(zone, `_mta-sts.example.com.    IN TXT   "v=STSv1; id=${policyId}"`);
+  assertStringIncludes(zone, "mta-sts.example.com.     IN CNAME mx.example.com.");
+  assertStringIncludes(zone, "https://mta-sts.example.com/.well-known/mta-sts.txt");
+  assertEquals(formatZone(PLAN).includes("_mta-sts"), false, "no policy, no records");
+
+  const home = await makeInitedHome();
+  Deno.writeTextFileSync(
+    `${home}/control/mtasts`,
+    "mode: enforce\nmax_age: 86400\nmx: mx.example.com\n",
+  );
+  const dns = await startFakeDns({
+    "_mta-sts.example.com": { txt: [`v=STSv1; id=${policyId}`] },
+    "mta-sts.example.com": { cname: "mx.example.com" },
+    "mx.example.com": { a: ["127.0.0.1"] },
+    "_mta-sts.example.net": { txt: ["v=STSv1; id=old1"] },
+  });
+  try {
+    const base = ["--host", "mx.example.com", "--ip", "127.0.0.1", "--home", home];
+    const printed = await runQmd(["dns", "example.com", ...base]);
+    assertStringIncludes(printed.stdout, `"v=STSv1; id=${policyId}"`);
+    const dnsFlag = ["--dns", `127.0.0.1:${dns.port}`];
+    const good = await runQmd(["dns", "check", "example.com", ...base, ...dnsFlag]);
+    assertStringIncludes(good.stdout, `ok _mta-sts.example.com TXT: v=STSv1; id=${policyId}`);
+    assertStringIncludes(good.stdout, "ok mta-sts.example.com CNAME: mx.example.com");
+    const stale = await runQmd(["dns", "check", "example.net", ...base, ...dnsFlag]);
+    assertStringIncludes(
+      stale.stdout,
+      `wrong _mta-sts.example.net TXT: v=STSv1; id=old1; expected "v=STSv1; id=${policyId}"`,
+    );
+    assertStringIncludes(
+      stale.stdout,
+      "missing mta-sts.example.net CNAME: publish mx.example.com.",
+    );
   } finally {
     await dns.close();
   }

@@ -22,23 +22,27 @@ export interface DnsClientOptions {
   timeoutMs: number;
   /** Rounds over the name servers (glibc's RES_DFLRETRY is 2). */
   attempts: number;
+  /** Set AD in queries (a validating resolver for DANE, RFC 6840 §5.7). */
+  authenticData?: boolean;
 }
 
-function makeQuery(name: string, type: QueryType, edns: boolean): Query {
+function makeQuery(name: string, type: QueryType, edns: boolean, authenticData: boolean): Query {
   const id = randomInt(0, 0x10000);
-  return { id, name, type, bytes: encodeQuery(id, name, type, edns) };
+  return { id, name, type, bytes: encodeQuery(id, name, type, edns, authenticData) };
 }
 
 export class DnsClient {
   #nameServers: NameServer[];
   #timeoutMs: number;
   #attempts: number;
+  #authenticData: boolean;
 
   constructor(options: DnsClientOptions) {
     if (options.nameServers.length === 0) throw new Error("No name servers configured");
     this.#nameServers = options.nameServers.map((server) => ({ ...server }));
     this.#timeoutMs = options.timeoutMs;
     this.#attempts = Math.max(1, options.attempts);
+    this.#authenticData = options.authenticData ?? false;
   }
 
   /** The answer (rcode NOERROR or NXDOMAIN) from the first server that gives one. */
@@ -55,17 +59,29 @@ export class DnsClient {
 
   async #ask(server: NameServer, name: string, type: QueryType): Promise<QueryOutcome> {
     let edns = true;
-    let exchange = await exchangeUdp(server, makeQuery(name, type, edns), this.#timeoutMs);
+    let exchange = await exchangeUdp(
+      server,
+      makeQuery(name, type, edns, this.#authenticData),
+      this.#timeoutMs,
+    );
     if (!exchange.ok) return exchange;
     const first = exchange.message.rcode;
     if (first === RCODE.FORMERR || first === RCODE.NOTIMP) {
       // RFC 6891 §7: a server that does not know EDNS0 is asked without it.
       edns = false;
-      exchange = await exchangeUdp(server, makeQuery(name, type, edns), this.#timeoutMs);
+      exchange = await exchangeUdp(
+        server,
+        makeQuery(name, type, edns, this.#authenticData),
+        this.#timeoutMs,
+      );
       if (!exchange.ok) return exchange;
     }
     if (exchange.message.truncated) {
-      exchange = await exchangeTcp(server, makeQuery(name, type, edns), this.#timeoutMs);
+      exchange = await exchangeTcp(
+        server,
+        makeQuery(name, type, edns, this.#authenticData),
+        this.#timeoutMs,
+      );
       if (!exchange.ok) return exchange;
       if (exchange.message.truncated) {
         return this.#unusable(server, name, type, "a truncated answer over TCP");

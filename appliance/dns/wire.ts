@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import * as dnsPacket from "dns-packet";
 
 /** The record types the resolver asks for. */
-export type QueryType = "A" | "AAAA" | "MX" | "CNAME" | "PTR" | "TXT";
+export type QueryType = "A" | "AAAA" | "MX" | "CNAME" | "PTR" | "TXT" | "TLSA";
 
 /** RFC 1035 §4.1.1 RCODE values (the four header bits). */
 export const RCODE = {
@@ -40,6 +40,8 @@ export type RecordData =
   | { type: "SOA"; minimum: number }
   /** The character-strings joined, one char per byte (RFC 7208 §3.3 joins SPF's so). */
   | { type: "TXT"; text: string }
+  /** RFC 6698 §2.1: certificate usage, selector, matching type, association data. */
+  | { type: "TLSA"; usage: number; selector: number; matchingType: number; data: Uint8Array }
   | { type: "OTHER"; name: string };
 
 export interface ResourceRecord {
@@ -62,6 +64,8 @@ export interface DnsMessage {
   response: boolean;
   truncated: boolean;
   rcode: number;
+  /** The AD bit when set (RFC 4035 §3.2.3): trusted only from a validating resolver the operator named. */
+  authenticated?: boolean;
   questions: DnsQuestion[];
   answers: ResourceRecord[];
   authorities: ResourceRecord[];
@@ -81,6 +85,7 @@ interface Codec {
   encode(packet: OutgoingPacket): Uint8Array;
   decode(bytes: Buffer): unknown;
   RECURSION_DESIRED: number;
+  AUTHENTIC_DATA: number;
 }
 
 const codec: Codec = dnsPacket;
@@ -90,12 +95,22 @@ export function normaliseName(name: string): string {
   return name.toLowerCase().replace(/\.$/, "");
 }
 
-/** One question with RD set (we talk to a recursive resolver), with an EDNS0 OPT record or not. */
-export function encodeQuery(id: number, name: string, type: QueryType, edns: boolean): Uint8Array {
+/**
+ * One question with RD set (we talk to a recursive resolver), with an EDNS0
+ * OPT record or not; with `authenticData` also AD, asking a validating
+ * resolver to say whether the answer is DNSSEC-validated (RFC 6840 §5.7).
+ */
+export function encodeQuery(
+  id: number,
+  name: string,
+  type: QueryType,
+  edns: boolean,
+  authenticData = false,
+): Uint8Array {
   return codec.encode({
     type: "query",
     id,
-    flags: codec.RECURSION_DESIRED,
+    flags: codec.RECURSION_DESIRED | (authenticData ? codec.AUTHENTIC_DATA : 0),
     questions: [{ type, class: "IN", name }],
     additionals: edns ? [{ type: "OPT", name: ".", udpPayloadSize: EDNS_PAYLOAD_SIZE }] : [],
   });
@@ -140,6 +155,18 @@ function decodeData(type: string, data: unknown): RecordData | undefined {
         for (const byte of part) joined += String.fromCharCode(byte);
       }
       return { type, text: joined };
+    }
+    case "TLSA": {
+      if (!isFields(data)) return undefined;
+      const usage = whole(data, "usage");
+      const selector = whole(data, "selector");
+      const matchingType = whole(data, "matchingType");
+      const association = data.certificate;
+      if (usage === undefined || selector === undefined || matchingType === undefined) {
+        return undefined;
+      }
+      if (!(association instanceof Uint8Array)) return undefined;
+      return { type, usage, selector, matchingType, data: new Uint8Array(association) };
     }
     case "SOA": {
       if (!isFields(data)) return undefined;
@@ -204,6 +231,8 @@ export function decodeMessage(bytes: Uint8Array): DnsMessage | undefined {
     // RFC 1035 §4.1.1 header flags: TC is bit 9, RCODE the low four bits.
     truncated: (flags & 0x200) !== 0,
     rcode: flags & 0xf,
+    // RFC 4035 §3.2.3: AD is bit 5; present only when set.
+    ...((flags & 0x20) !== 0 ? { authenticated: true } : {}),
     questions,
     answers,
     authorities,

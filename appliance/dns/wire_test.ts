@@ -125,3 +125,36 @@ Deno.test("wire: TXT records decode with their strings joined", () => {
     { type: "TXT", text: "v=spf1 -all" },
   ]);
 });
+
+Deno.test("wire: DANE's queries carry AD; TLSA records and the AD bit decode", async () => {
+  // The flags word is bytes 2-3; AD is bit 5 of it, RD bit 8 (RFC 4035 §3.2.3, RFC 1035 §4.1.1).
+  const query = encodeQuery(3, "_25._tcp.mx.example", "TLSA", true, true);
+  assertEquals([(query[2] & 0x01) !== 0, (query[3] & 0x20) !== 0], [true, true]);
+  assertEquals((encodeQuery(3, "mx.example", "MX", true)[3] & 0x20) !== 0, false);
+  // dns2 has no TLSA codec: the answer is made with dns-packet (the decoder's own library).
+  const dnsPacket = (await import("dns-packet")) as unknown as {
+    encode(packet: unknown): Uint8Array;
+    AUTHENTIC_DATA: number;
+  };
+  const bytes = dnsPacket.encode({
+    type: "response",
+    id: 3,
+    flags: dnsPacket.AUTHENTIC_DATA,
+    questions: [{ type: "TLSA", class: "IN", name: "_25._tcp.mx.example" }],
+    answers: [{
+      type: "TLSA",
+      name: "_25._tcp.mx.example",
+      ttl: 60,
+      data: { usage: 3, selector: 1, matchingType: 1, certificate: Buffer.from([1, 2, 3]) },
+    }],
+  });
+  const message = decodeMessage(bytes);
+  assertEquals(message?.authenticated, true);
+  assertEquals(message?.answers[0].data, {
+    type: "TLSA",
+    usage: 3,
+    selector: 1,
+    matchingType: 1,
+    data: new Uint8Array([1, 2, 3]),
+  });
+});

@@ -20,10 +20,52 @@ export interface StartTlsOptions {
   /** OpenSSL cipher list (control/tlsclientciphers). */
   ciphers?: string;
   timeoutMs: number;
+  /**
+   * Verification without a pin (MTA-STS, RFC 8461 §4.2): the chain must lead
+   * to one of `ca` (the system roots plus control/remoteca.pem) and name
+   * `servername`. "require" fails the handshake otherwise; "report" goes on
+   * and keeps the reason in verifyError.
+   */
+  verify?: { ca: string[]; mode: "require" | "report" };
+  /**
+   * DANE (RFC 7672): the presented chain (DER, the server's certificate
+   * first) is checked by this; a text is the reason it fails the handshake.
+   */
+  checkChain?: (chain: Uint8Array[]) => string | undefined;
+}
+
+/** The presented chain, DER, the server's certificate first (node:tls's linked list). */
+function peerChain(secure: tls.TLSSocket): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  let certificate: tls.DetailedPeerCertificate | undefined = secure.getPeerCertificate(true);
+  while (certificate?.raw !== undefined && chain.length < 16) {
+    chain.push(new Uint8Array(certificate.raw));
+    const next: tls.DetailedPeerCertificate | undefined = certificate.issuerCertificate;
+    if (next === undefined || next === certificate) break;
+    certificate = next;
+  }
+  return chain;
+}
+
+/** Why the server's certificate does not verify for `servername` (undefined: it does). */
+function verificationFailure(secure: tls.TLSSocket, servername: string): string | undefined {
+  if (!secure.authorized) return String(secure.authorizationError ?? "certificate not verified");
+  const mismatch = tls.checkServerIdentity(servername, secure.getPeerCertificate());
+  return mismatch === undefined ? undefined : mismatch.message;
+}
+
+/** A verification failure as the error the session is told of (starttls.ts reads the code). */
+function verifyError(reason: string): Error {
+  return Object.assign(new Error(reason), { code: "ERR_TLS_CERT_VERIFY" });
 }
 
 /** Replies longer than this (all lines together) count as a broken connection. */
 const MAX_REPLY_BYTES = 64 * 1024;
+
+/** The system's trust anchors (PEM), for verified TLS without a pin (MTA-STS). */
+export function systemRootCertificates(): string[] {
+  return [...tls.rootCertificates];
+}
 
 /** Opens a TCP connection as a ClientSocket; rejects with ClientSocketError. */
 export async function connectClient(options: ConnectOptions): Promise<ClientSocket> {
@@ -41,6 +83,7 @@ export class ClientSocket {
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
   #tls = false;
+  #verifyError: string | undefined;
   readonly #onData = (chunk: Uint8Array) => {
     this.#chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     this.#wake?.();
@@ -81,6 +124,11 @@ export class ClientSocket {
   /** Whether the connection is encrypted. */
   get tls(): boolean {
     return this.#tls;
+  }
+
+  /** With verify "report": why the server's certificate did not verify (undefined: it did). */
+  get verifyError(): string | undefined {
+    return this.#verifyError;
   }
 
   /** Whether the peer closed or the connection failed. */
@@ -203,13 +251,14 @@ export class ClientSocket {
     this.#chunks = [];
     this.#buffered = new Uint8Array(0);
     const pinned = options.ca !== undefined;
+    const verify = pinned ? undefined : options.verify;
     const servername = options.servername && net.isIP(options.servername) === 0
       ? options.servername
       : undefined;
     const secure = tls.connect({
       socket: plain,
       servername,
-      ca: options.ca,
+      ca: options.ca ?? verify?.ca,
       cert: options.cert,
       key: options.key,
       ciphers: options.ciphers,
@@ -243,6 +292,19 @@ export class ClientSocket {
           fail(new Error(String(secure.authorizationError ?? "certificate not verified")));
           return;
         }
+        if (verify !== undefined) {
+          const failure = verificationFailure(secure, options.servername ?? this.ip);
+          if (failure !== undefined && verify.mode === "require") {
+            fail(verifyError(failure));
+            return;
+          }
+          this.#verifyError = failure;
+        }
+        const refused = options.checkChain?.(peerChain(secure));
+        if (refused !== undefined) {
+          fail(verifyError(refused));
+          return;
+        }
         done = true;
         cancel();
         secure.removeAllListeners("error");
@@ -252,6 +314,24 @@ export class ClientSocket {
         resolve();
       });
     });
+  }
+
+  /**
+   * The next bytes the peer sent (at most what is buffered), or undefined at
+   * the end of the stream; for the MTA-STS policy fetch (mta_sts_fetch.ts).
+   */
+  async readSome(timeoutMs: number): Promise<Uint8Array | undefined> {
+    if (this.#buffered.length === 0) {
+      try {
+        await this.#fill(timeoutMs);
+      } catch (error) {
+        if (error instanceof ClientSocketError && error.kind === "closed") return undefined;
+        throw error;
+      }
+    }
+    const bytes = this.#buffered;
+    this.#buffered = new Uint8Array(0);
+    return bytes;
   }
 
   /** Ends politely (after QUIT) and destroys shortly after. */

@@ -10,6 +10,7 @@ import { Resolver } from "../dns/resolver.ts";
 import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
 import type { ConnectionPool } from "./connection_pool.ts";
 import { buildIpMe } from "./ipme.ts";
+import { buildRemoteSecurity, type RemoteSecurity } from "./remote_security.ts";
 import type { SmtpConnection } from "./pooled_connection.ts";
 import { tcptoFile, type TcptoTable } from "./tcpto_table.ts";
 
@@ -34,6 +35,8 @@ export interface RemoteContext {
   logSession?: boolean;
   /** control/dkim/DOMAIN/SELECTOR.key: the keys outgoing mail is signed with (dkim_sign.ts). */
   dkimKeys?: readonly DkimKey[];
+  /** MTA-STS and verified TLS (remote_security.ts); undefined: none of it. */
+  security?: RemoteSecurity;
 }
 
 /**
@@ -46,11 +49,12 @@ export function buildRemoteContext(
 ): RemoteContext {
   const controls = loadRemoteControls(home);
   const layout = queueLayoutFor(home);
+  const resolver = new Resolver({ home });
   return {
     home,
     layout,
     controls,
-    resolver: new Resolver({ home }),
+    resolver,
     tcpto: tcptoFile(layout.tcpto, () => Math.floor(Date.now() / 1000), Deno.pid),
     ipme: buildIpMe({ moreIpMe: controls.moreIpMe, notIpMe: controls.notIpMe }),
     pool,
@@ -58,5 +62,6 @@ export function buildRemoteContext(
     random: Math.random,
     logSession: controls.logSession,
     dkimKeys: loadDkimKeys(home),
+    security: buildRemoteSecurity(home, resolver),
   };
 }

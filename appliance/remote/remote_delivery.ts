@@ -23,6 +23,8 @@ import { findTargets, type Target } from "./mx_choice.ts";
 import { qmtpFirstRoute, tryQmtpTarget } from "./qmtp_attempt.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { trySmtpTarget } from "./smtp_attempt.ts";
+import { allSkippedText, securityFor, type TargetTls, targetTls } from "./target_tls.ts";
+import { recordSkipped, recordTlsSession } from "./tls_session_report.ts";
 
 /**
  * One remote delivery (one recipient, as qmail-rspawn runs qmail-remote):
@@ -105,6 +107,8 @@ async function deliverByRoute(
 ): Promise<{ records: RemoteRecord[]; unreached: boolean }> {
   const list = await findTargets(domain, route, ctx);
   if (!list.ok) return { records: [list.record], unreached: false };
+  // MTA-STS (RFC 8461 §5) and DANE (RFC 7672): the recipient domain's policies, for MX delivery.
+  const security = await securityFor(domain, route, ctx);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(messagePath, { read: true });
@@ -138,15 +142,38 @@ async function deliverByRoute(
     // The records of the last host that greeted with 4xx/5xx (docs/patches.md seed 002), told
     // after the no-connection text when no later host takes the message.
     let greetingFailed: RemoteRecord[] | undefined;
+    const skipped: string[] = [];
+    /** The last host whose TLS the domain's policy refused. */
+    let policyFailed: RemoteRecord[] | undefined;
     for (const target of list.targets) {
+      const tls = await targetTls(target, security, ctx);
+      if ("skip" in tls) {
+        skipped.push(tls.skip);
+        if (tls.report) {
+          await recordSkipped(tls.report.policy, tls.report.resultType, target, tls.skip, ctx);
+        }
+        continue;
+      }
       if (await ctx.tcpto.isDead(target.ip)) continue;
-      const result = await tryTarget(target, route, message, helo, ctx);
+      const result = await tryTarget(target, route, message, helo, ctx, tls);
+      await recordTlsSession(tls.report, target, result, ctx);
       if (result === "next") continue;
       if (result.nextMx) {
         greetingFailed = result.records;
         continue;
       }
+      // MTA-STS or DANE refused this host's TLS: the next MX may do better (RFC 8461 §5.1).
+      if (tls.policy.mode === "verified" && tls.report?.outcome?.ok !== true) {
+        policyFailed = result.records;
+        continue;
+      }
       return { records: result.records, unreached: false };
+    }
+    if (greetingFailed === undefined && policyFailed !== undefined) {
+      return { records: policyFailed, unreached: false };
+    }
+    if (greetingFailed === undefined && skipped.length === list.targets.length) {
+      return { records: [{ kind: "Z", text: allSkippedText(skipped) }], unreached: false };
     }
     if (greetingFailed === undefined) {
       return { records: [REMOTE_TEXTS.noConnection], unreached: true };
@@ -171,12 +198,15 @@ async function tryTarget(
   message: OutgoingMessage,
   helo: string,
   ctx: RemoteContext,
+  tls: TargetTls,
 ): Promise<TargetResult> {
   if (route.kind === "qmtp") return await tryQmtpTarget(target, route, message, ctx);
-  const qmtpFirst = qmtpFirstRoute(route, target, ctx);
+  // QMTP has no TLS: a host that MTA-STS, DANE or a pin holds to TLS gets SMTP only.
+  const tlsWanted = tls.policy.mode === "required" || tls.policy.mode === "verified";
+  const qmtpFirst = tlsWanted ? undefined : qmtpFirstRoute(route, target, ctx);
   if (qmtpFirst !== undefined) {
     const result = await tryQmtpTarget(target, qmtpFirst, message, ctx, true);
     if (result !== "next") return result;
   }
-  return await trySmtpTarget(target, route, message, helo, ctx);
+  return await trySmtpTarget(target, route, message, helo, ctx, tls);
 }

@@ -27,11 +27,14 @@ import { ClientSocketError } from "./open_socket.ts";
 import type { Target } from "./mx_choice.ts";
 import { SmtpConnection } from "./pooled_connection.ts";
 import type { RemoteContext } from "./remote_context.ts";
-import { readTlsPin, type TlsPin, upgradeToTls } from "./starttls.ts";
+import { upgradeToTls } from "./starttls.ts";
+import type { TargetTls } from "./target_tls.ts";
+import { noteTlsOutcome } from "./tls_session_report.ts";
 
 /**
- * SMTP to one address: a pooled connection when one is idle, else a fresh
- * one; the records, or "next" when it could not be connected to.
+ * SMTP to one address with the TLS target_tls.ts chose for it: a pooled
+ * connection when one is idle, else a fresh one; the records, or "next"
+ * when it could not be connected to.
  */
 export async function trySmtpTarget(
   target: Target,
@@ -39,13 +42,13 @@ export async function trySmtpTarget(
   message: OutgoingMessage,
   helo: string,
   ctx: RemoteContext,
+  tls: TargetTls,
 ): Promise<TargetResult> {
   const { ip } = target;
   const bind = findLocalBind(ctx.controls, message.job.sender, ip);
   if (bind.kind === "refuse") return "next";
-  const pin = readTlsPin(ctx.home, target.host);
-  const tlsWanted = ctx.controls.tlsRemote || pin !== undefined;
-  const key = poolKey(ip, route.port, tlsWanted, route.auth?.user);
+  const tlsWanted = tls.policy.mode !== "off";
+  const key = poolKey(ip, route.port, tlsWanted, route.auth?.user) + tls.poolTag;
   const envelope: SmtpMessage = {
     sender: message.sender,
     recipients: message.recipients,
@@ -57,12 +60,16 @@ export async function trySmtpTarget(
   try {
     const reused = ctx.pool.take(key);
     if (reused !== undefined) {
+      // Made under the same policy (the pool key says so): its TLS outcome counts again.
+      if (reused.socket.tls) {
+        noteTlsOutcome(tls.report, target, { ok: true, verifyError: reused.socket.verifyError });
+      }
       const result = await runDialogue(
         reused,
         reused.session.nextMessage(envelope),
         message,
         target,
-        pin,
+        tls,
         ctx,
       );
       // stale: nothing was attempted on the reused connection; once more on a fresh one.
@@ -87,17 +94,13 @@ export async function trySmtpTarget(
     const session = new SmtpClientSession({
       ip,
       heloHost: helo,
-      tls: pin !== undefined
-        ? { mode: "required", pinFile: pin.file }
-        : ctx.controls.tlsRemote
-        ? { mode: "opportunistic" }
-        : { mode: "off" },
+      tls: tls.policy,
       auth: route.auth,
       secAuthRemote: ctx.controls.secAuthRemote,
       message: envelope,
     });
     const connection = new SmtpConnection(socket, session, ctx.controls.timeoutRemote * 1000, ctx);
-    const result = await runDialogue(connection, session.start(), message, target, pin, ctx);
+    const result = await runDialogue(connection, session.start(), message, target, tls, ctx);
     return finish(connection, key, result, ctx);
   } finally {
     slot.release();
@@ -130,7 +133,7 @@ async function runDialogue(
   first: ClientStep,
   message: OutgoingMessage,
   target: Target,
-  pin: TlsPin | undefined,
+  tls: TargetTls,
   ctx: RemoteContext,
 ): Promise<ClientResult> {
   const session = connection.session;
@@ -144,7 +147,7 @@ async function runDialogue(
     try {
       if (step.send.length > 0) await connection.send(step.send, step.sensitive);
       if (step.startTls) {
-        step = await upgradeToTls(connection, target, pin, ctx);
+        step = await upgradeToTls(connection, target, tls, ctx);
       } else if (step.streamBody) {
         await message.file.seek(0, Deno.SeekMode.Start);
         const sent = await streamBody(

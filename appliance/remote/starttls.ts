@@ -11,6 +11,8 @@ import { ClientSocketError } from "./open_socket.ts";
 import type { Target } from "./mx_choice.ts";
 import type { SmtpConnection } from "./pooled_connection.ts";
 import type { RemoteContext } from "./remote_context.ts";
+import { logStsTesting, type TargetTls } from "./target_tls.ts";
+import { noteTlsOutcome } from "./tls_session_report.ts";
 
 /**
  * The tlshosts pin of a host (docs/patches.md seed 001): the file name used in texts and its PEM.
@@ -36,14 +38,18 @@ export function readTlsPin(home: string, host: string): TlsPin | undefined {
   return pem === undefined ? undefined : { file, pem };
 }
 
-/** The client side of STARTTLS (RFC 3207) with the tlshosts pin when there is one. */
+/**
+ * The client side of STARTTLS (RFC 3207) with the tlshosts pin when there is
+ * one, or the verification MTA-STS or DANE ask for (target_tls.ts).
+ */
 export async function upgradeToTls(
   connection: SmtpConnection,
   target: Target,
-  pin: TlsPin | undefined,
+  tls: TargetTls,
   ctx: RemoteContext,
 ): Promise<ClientStep> {
   const cert = readPem(`${ctx.home}/control/clientcert.pem`);
+  const pin = tls.pin;
   try {
     await connection.socket.startTls({
       servername: target.host,
@@ -52,14 +58,22 @@ export async function upgradeToTls(
       key: cert,
       ciphers: ctx.controls.tlsClientCiphers ?? undefined,
       timeoutMs: connection.timeoutMs,
+      verify: tls.verify,
+      checkChain: tls.checkChain,
     });
   } catch (error) {
     if (!(error instanceof ClientSocketError)) throw error;
     const reason = error.message.replace(/\.$/, "");
-    return connection.session.tlsFailed(
-      pin !== undefined && isVerifyFailure(error) ? "verify" : "handshake",
-      reason,
-    );
+    const checked = pin !== undefined || tls.verify !== undefined || tls.checkChain !== undefined;
+    if (tls.testing !== undefined) logStsTesting(tls.testing, target, `TLS failed: ${reason}`);
+    const verify = checked && isVerifyFailure(error);
+    noteTlsOutcome(tls.report, target, { ok: false, reason, verify });
+    return connection.session.tlsFailed(verify ? "verify" : "handshake", reason);
+  }
+  const unverified = connection.socket.verifyError;
+  noteTlsOutcome(tls.report, target, { ok: true, verifyError: unverified });
+  if (tls.testing !== undefined && unverified !== undefined) {
+    logStsTesting(tls.testing, target, `certificate not verified: ${unverified}`);
   }
   return connection.session.tlsStarted();
 }

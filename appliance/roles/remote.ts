@@ -13,6 +13,8 @@ import { buildRemoteContext, type RemoteContext } from "../remote/remote_context
 import { deliverRemote } from "../remote/remote_delivery.ts";
 import { runExtraRemote } from "../remote/extra_remote.ts";
 import { clearTcpto } from "../remote/tcpto.ts";
+import { sendDueTlsReports, TLS_REPORT_CHECK_MS } from "../remote/tls_report_send.ts";
+import { logWarning } from "../log.ts";
 import { controlErrorMessages, loadAllControls } from "../../config/control.ts";
 import { DeliveryRole, type DeliveryWork, runDeliveryWorker } from "./delivery_role.ts";
 
@@ -20,6 +22,7 @@ import { DeliveryRole, type DeliveryWork, runDeliveryWorker } from "./delivery_r
 class RemoteWork implements DeliveryWork<"remote"> {
   #home: string | undefined;
   #context: RemoteContext | undefined;
+  #reports: ReturnType<typeof setInterval> | undefined;
   pool: ConnectionPool<SmtpConnection> | undefined;
 
   async open(settings: RoleSettings<"remote">): Promise<void> {
@@ -30,6 +33,14 @@ class RemoteWork implements DeliveryWork<"remote"> {
     });
     this.#context = buildRemoteContext(settings.home, this.pool);
     await clearTcpto(this.#context.layout.tcpto);
+    // TLS-RPT (RFC 8460): a finished day's reports are queued within the hour.
+    this.#reports = setInterval(() => {
+      const context = this.#context;
+      if (context === undefined) return;
+      sendDueTlsReports(context, Date.now()).catch((error) =>
+        logWarning(`TLS-RPT reports not queued: ${(error as Error).message}`)
+      );
+    }, TLS_REPORT_CHECK_MS);
   }
 
   deliver(job: DeliveryJob): Promise<DeliveryReport> {
@@ -55,6 +66,7 @@ class RemoteWork implements DeliveryWork<"remote"> {
   }
 
   close(): void {
+    clearInterval(this.#reports);
     this.pool?.close();
   }
 }

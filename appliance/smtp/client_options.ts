@@ -23,7 +23,12 @@ export type TlsPolicy =
   /** tlsremote: STARTTLS when offered; a rejected STARTTLS continues in plain text. */
   | { mode: "opportunistic" }
   /** A pinned host: TLS or defer, never plain. pinFile names the file in texts. */
-  | { mode: "required"; pinFile: string };
+  | { mode: "required"; pinFile: string }
+  /**
+   * TLS with a verified certificate or defer, never plain (MTA-STS enforce,
+   * DANE): requiredBy names the policy in texts ("the MTA-STS policy of example.com").
+   */
+  | { mode: "verified"; requiredBy: string };
 
 export interface SmtpClientOptions {
   /** The server's address as printed in texts ("1.2.3.4"). */

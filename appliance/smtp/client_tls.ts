@@ -2,7 +2,9 @@
  * STARTTLS from the client side (RFC 3207) under the route's policy (seed
  * 001 tlsremote; a pinned host has control/tlshosts/<FQDN>.pem): whether to
  * ask for TLS, and the qmail-tls patch's Z records when a pinned host cannot
- * have it. A pinned host is never sent mail in plain text.
+ * have it. A pinned host is never sent mail in plain text, nor is a host
+ * whose domain's MTA-STS policy (RFC 8461 §5) or DANE records (RFC 7672 §2.2)
+ * ask for verified TLS.
  */
 import { formatRemoteHostSaid, type RemoteRecord } from "../send/remote_report.ts";
 import type { TlsPolicy } from "./client_options.ts";
@@ -34,6 +36,15 @@ export function tlsAfterHello(
       },
     };
   }
+  if (policy.mode === "verified") {
+    return {
+      kind: "failed",
+      record: {
+        kind: "Z",
+        text: `No TLS achieved while ${policy.requiredBy} requires it; connected to ${ip}.\n`,
+      },
+    };
+  }
   return { kind: "continue" };
 }
 
@@ -46,6 +57,14 @@ export function tlsRefusedRecord(
   ip: string,
   lines: string[],
 ): RemoteRecord | undefined {
+  if (policy.mode === "verified") {
+    return {
+      kind: "Z",
+      text: `STARTTLS rejected while ${policy.requiredBy} requires TLS; connected to ${ip}.\n${
+        formatRemoteHostSaid(lines)
+      }`,
+    };
+  }
   if (policy.mode !== "required") return undefined;
   return {
     kind: "Z",
@@ -62,7 +81,11 @@ export function tlsFailedRecord(
   kind: "handshake" | "verify",
   reason: string,
 ): RemoteRecord {
-  const pin = policy.mode === "required" ? policy.pinFile : "the server";
+  const pin = policy.mode === "required"
+    ? policy.pinFile
+    : policy.mode === "verified"
+    ? `${policy.requiredBy}'s rules`
+    : "the server";
   const text = kind === "verify"
     ? `TLS unable to verify server with ${pin}: ${reason}; connected to ${ip}.\n`
     : `TLS connect failed: ${reason}; connected to ${ip}.\n`;
