@@ -23,6 +23,7 @@ import { BMCHECKS_CONTROLS } from "./controls/bmchecks.ts";
 import { CONTENT_CONTROLS } from "./controls/content.ts";
 import { RECIPIENT_CONTROLS } from "./controls/recipients.ts";
 import { FILTER_DNS_CONTROLS } from "./controls/filters_dns.ts";
+import { AUTH_RESULTS_CONTROLS } from "./controls/auth_results.ts";
 
 export type { ControlKind, ControlReader, ControlSpec } from "./controls/spec.ts";
 
@@ -38,6 +39,7 @@ export const CONTROLS: readonly ControlSpec[] = [
   ...REMOTE_CONTROLS,
   ...RECIPIENT_CONTROLS,
   ...FILTER_DNS_CONTROLS,
+  ...AUTH_RESULTS_CONTROLS,
 ];
 
 /** The table entry for a control file name, if qmd knows it. */

@@ -19,6 +19,7 @@ import { loadSignatureControls, type SignatureControls } from "./signatures.ts";
 import { loadQueueExtrasControls, type QueueExtrasControls } from "./queue_extras.ts";
 import { loadGreylist, loadRcptCheck, loadRealRcptTo, loadRecipients } from "./recipient_checks.ts";
 import { type FilterDnsControls, loadFilterDnsControls } from "./filter_dns.ts";
+import { type AuthResultsControls, loadAuthResultsControls } from "./auth_results.ts";
 
 const ME = "mx.example.test";
 
@@ -216,9 +217,16 @@ const FILTER_DNS = loader<FilterDnsControls>(loadFilterDnsControls, {
   antispoofing: (c) => c.antispoofing,
 });
 
+/** Incoming authentication results' files (config/auth_results.ts), read by the smtpd role. */
+const AUTH_RESULTS = loader<AuthResultsControls>(loadAuthResultsControls, {
+  authresults: (c) => c.enabled,
+  authservid: (c) => c.authServId,
+  dmarcreject: (c) => c.dmarcReject,
+});
+
 /** More loaders of a reader's files (the filter checks' own), asked after its main one. */
 const MORE_LOADERS: Partial<Record<ControlReader, Loader<unknown>[]>> = {
-  smtpd: [FILTER_DNS, TRACE],
+  smtpd: [FILTER_DNS, TRACE, AUTH_RESULTS],
 };
 
 /** The loader of each reader; inject has none in config/ (appliance/cli/inject.ts reads its files). */
