@@ -143,3 +143,33 @@ export function dmarcVerdict(
 export function summarizeEntries(entries: readonly string[]): string {
   return entries.map((entry) => /^[a-z-]+=[a-z]+/i.exec(entry)?.[0] ?? entry).join(" ");
 }
+
+/** What mailauth's DMARC evaluation says of alignment: the aligned domain, if any, per mode. */
+export interface DmarcAlignment {
+  dkim: { result?: string; strict: boolean };
+  spf: { result?: string; strict: boolean };
+}
+
+/**
+ * Whether the message is aligned as the domain's record asks (RFC 7489
+ * §3.1.1): in strict mode the DKIM d= or the SPF domain must be the From
+ * domain itself. mailauth 4.13.3 (lib/tools.js getAlignment) tries the exact
+ * match and then falls back to organizational domains whatever the mode, so
+ * a strict record passes on relaxed alignment; the scan asks this again and
+ * turns such a pass into the fail it is.
+ */
+export function alignedAsAsked(
+  alignment: DmarcAlignment,
+  fromDomain: string,
+  dkimDomains: readonly string[],
+  spfDomain: string | undefined,
+): boolean {
+  const from = fromDomain.toLowerCase();
+  const dkim = alignment.dkim.strict
+    ? dkimDomains.some((domain) => domain.toLowerCase() === from)
+    : alignment.dkim.result !== undefined;
+  const spf = alignment.spf.strict
+    ? spfDomain?.toLowerCase() === from
+    : alignment.spf.result !== undefined;
+  return dkim || spf;
+}

@@ -32,6 +32,9 @@ import type {
   Verdict,
 } from "../filters/filter.ts";
 import {
+  alignedAsAsked,
+  type DmarcAlignment,
+  type DmarcOutcome,
   dmarcVerdict,
   formatAuthResults,
   HeaderEnd,
@@ -78,7 +81,14 @@ interface Mailauth {
     arcResult: unknown;
     resolver: Resolve;
   }): Promise<
-    false | { status: AuthStatus; info?: string; domain?: string; policy?: string; pct?: number }
+    false | {
+      status: AuthStatus & { header?: { d?: string } };
+      info?: string;
+      domain?: string;
+      policy?: string;
+      pct?: number;
+      alignment?: DmarcAlignment;
+    }
   >;
   formatAuthHeaderRow(method: string, status: AuthStatus): string;
   parseHeader(line: string): { parsed?: { value?: string } };
@@ -209,24 +219,35 @@ export function beginAuthResultsScan(
     const entries = (dkim.results ?? []).map((row) => row.info);
     entries.push(spfPart.entry, arc.info ?? mailauth.formatAuthHeaderRow("arc", arc.status));
     const from = dkim.headerFrom;
+    const passing = (dkim.results ?? []).filter((row) => row.status.result === "pass");
     const dmarc = from === undefined || from.length === 0 ? false : await mailauth.dmarc({
       headerFrom: from,
       spfDomains: spfPart.passDomain === undefined ? [] : [spfPart.passDomain],
-      dkimDomains: (dkim.results ?? []).filter((row) => row.status.result === "pass").map(
-        (row) => ({
-          id: row.id,
-          domain: row.signingDomain,
-          aligned: row.status.aligned,
-          underSized: row.status.underSized,
-        }),
-      ),
+      dkimDomains: passing.map((row) => ({
+        id: row.id,
+        domain: row.signingDomain,
+        aligned: row.status.aligned,
+        underSized: row.status.underSized,
+      })),
       arcResult: arc,
       resolver,
     });
-    if (dmarc && dmarc.info !== undefined) entries.push(dmarc.info);
-    const outcome = dmarc
-      ? { result: dmarc.status.result, domain: dmarc.domain, policy: dmarc.policy, pct: dmarc.pct }
-      : undefined;
+    let outcome: DmarcOutcome | undefined;
+    if (dmarc) {
+      let { result } = dmarc.status;
+      let info = dmarc.info;
+      const fromDomain = dmarc.status.header?.d;
+      const signers = passing.flatMap((row) => row.signingDomain ?? []);
+      if (
+        result === "pass" && dmarc.alignment !== undefined && fromDomain !== undefined &&
+        !alignedAsAsked(dmarc.alignment, fromDomain, signers, spfPart.passDomain)
+      ) {
+        result = "fail";
+        info = info?.replace(/^dmarc=pass/, "dmarc=fail");
+      }
+      if (info !== undefined) entries.push(info);
+      outcome = { result, domain: dmarc.domain, policy: dmarc.policy, pct: dmarc.pct };
+    }
     return {
       entries,
       verdict: dmarcVerdict(outcome, controls.dmarcReject, summarizeEntries(entries)),
@@ -246,7 +267,7 @@ export function beginAuthResultsScan(
       if (tooBig) return;
       const inHeader = header.end === undefined;
       header.push(chunk);
-      if (inHeader && header.end === undefined && header.seen > MAX_HEADER_BYTES) {
+      if (inHeader && (header.end ?? header.seen) > MAX_HEADER_BYTES) {
         tooBig = true;
         stream.destroy();
         return;
