@@ -7,7 +7,7 @@
  * mailauth (DKIM and ARC sealing). Test only.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import type { FakeZone } from "./fake_dns.ts";
 
 export interface TestKey {
