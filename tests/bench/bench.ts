@@ -13,6 +13,7 @@ import { frontDoorBench } from "./front_door.ts";
 import { remoteBench } from "./remote.ts";
 import { pop3Bench } from "./pop3.ts";
 import { filtersBench } from "./filters.ts";
+import { authResultsBench } from "./auth_results.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
 const MESSAGE = `Subject: bench\n\n${`${"x".repeat(72)}\n`.repeat(28)}`.slice(0, 2047) + "\n";
@@ -192,6 +193,7 @@ async function main() {
   for (const row of await remoteBench()) console.log(`  ${row}`);
   for (const row of await pop3Bench()) console.log(`  ${row}`);
   for (const row of await filtersBench()) console.log(`  ${row}`);
+  for (const row of await authResultsBench()) console.log(`  ${row}`);
   await Deno.remove(home.replace(/\/home$/, ""), { recursive: true });
 }
 
