@@ -8,6 +8,11 @@
  * (commitMessage) or drops it. Anything but a clean CRLF.CRLF end within
  * the limits aborts the queue message and the scans, so nothing
  * half-written is ever queued.
+ *
+ * When a scan edits the message's head (the Authentication-Results scan,
+ * whose header must come first but is known only at the end), the body
+ * goes to a spool in queue/pid instead and reaches the queue at the commit
+ * (message_spool.ts), with the scans' edit applied.
  */
 import type { ContentScan, FilterRequest, MessageEdit, ScanContext } from "../filters/filter.ts";
 import {

@@ -1,8 +1,8 @@
 /**
- * The content checks (clamd, executable signatures) in order: each reads its
- * control files once per reload (plain data) and begins a scan of one
- * message for one client, or none when it is off for that client (NOCLAMD,
- * EXECUTABLEOK). The connection driver feeds every scan the message's bytes
+ * The content checks (clamd, executable signatures, authentication results)
+ * in order: each reads its control files once per reload (plain data) and
+ * begins a scan of one message for one client, or none when it is off for
+ * that client (NOCLAMD, EXECUTABLEOK, a relay client for authentication results). The connection driver feeds every scan the message's bytes
  * as DATA streams and asks each for its verdict before the message is
  * committed to the queue (filters/filter.ts ContentScan).
  */
