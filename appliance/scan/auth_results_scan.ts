@@ -180,13 +180,14 @@ export function beginAuthResultsScan(
   // RELAYCLIENT, SMTP AUTH and tlsclients certificates relay: their mail is ours to sign, not check.
   if (!controls.enabled || context === undefined) return undefined;
   if (request.relaying || request.authUser !== undefined) return undefined;
+  // Asked now, answered while the body streams (at once when the spf check asked at MAIL).
   const spf = context.lookup({
     kind: "spf",
     ip: request.remoteIp,
     helo: request.helo ?? "",
     sender: request.sender ?? "",
     timeoutSeconds: SPF_TIMEOUT_SECONDS,
-  });
+  }).catch((error): LookupAnswer => ({ kind: "temporary", reason: (error as Error).message }));
   const stream = new PassThrough();
   let mailauthLoaded: Mailauth | undefined;
   const verifying = loadMailauth().then(async (mailauth) => ({
@@ -196,8 +197,9 @@ export function beginAuthResultsScan(
       ...(request.sender ? { sender: request.sender } : {}),
     }),
   }));
-  // A failure is reported by finish(); until then nothing waits on it alone.
-  verifying.catch(() => {});
+  // A failure is reported by finish(); from then on nothing is fed (nobody would read it).
+  let stopped = false;
+  verifying.catch(() => stopped = true);
   const header = new HeaderEnd();
   let tooBig = false;
   let prepend: string[] = [];
@@ -264,7 +266,7 @@ export function beginAuthResultsScan(
 
   return {
     async write(chunk: Uint8Array): Promise<void> {
-      if (tooBig) return;
+      if (tooBig || stopped) return;
       const inHeader = header.end === undefined;
       header.push(chunk);
       if (inHeader && (header.end ?? header.seen) > MAX_HEADER_BYTES) {

@@ -288,3 +288,29 @@ Deno.test("auth results: a header section over 1 MiB is refused; relay clients a
   );
   assertEquals(beginAuthResultsScan(CONTROLS, request("a@x"), undefined), undefined);
 });
+
+Deno.test("auth results: DNS down is temperror in the header, never a refusal", async () => {
+  const resolver = new Resolver({
+    nameServers: [{ ipAddr: "127.0.0.1", port: 9 }],
+    timeoutSeconds: 0.3,
+    attempts: 1,
+  });
+  const context: ScanContext = {
+    resolve: mailauthResolver(resolver),
+    lookup: (lookup) =>
+      runSpfLookup(lookup as Lookup & { kind: "spf" }, { resolver, mta: "mx.qmd.test" }),
+  };
+  const scan = beginAuthResultsScan(
+    { ...CONTROLS, dmarcReject: true },
+    request("alice@example.org"),
+    context,
+    () => {},
+  )!;
+  await scan.write(lfForm(await dkimSigned(PLAIN)));
+  const verdict = await scan.finish();
+  assertEquals(verdict.kind, "pass");
+  const header = scan.edit!().prepend.join("\n");
+  assertMatch(entry(header, "dkim"), /^dkim=temperror /);
+  assertMatch(entry(header, "spf"), /^spf=temperror /);
+  assertMatch(entry(header, "dmarc"), /^dmarc=temperror /);
+});
