@@ -173,3 +173,37 @@ export function alignedAsAsked(
     : alignment.spf.result !== undefined;
   return dkim || spf;
 }
+
+/**
+ * The most DKIM-Signature and ARC-Message-Signature fields verified in one
+ * message. RFC 6376 §6.1 lets a verifier limit them; each costs a body hash
+ * and a DNS query, and RFC 8617 §4.2.1 caps an ARC chain at 50 sets.
+ */
+export const MAX_SIGNATURE_FIELDS = 50;
+
+const SIGNATURE_FIELD = /\n(?:dkim-signature|arc-message-signature)/gi;
+/** One less than the longest match, so a match split between chunks is found whole. */
+const SIGNATURE_TAIL = "\narc-message-signature".length - 1;
+
+/**
+ * Counts the signature fields of a header section as it streams (LF form):
+ * each match is counted in the chunk where it ends, the previous chunk's
+ * last bytes kept to see one that began there.
+ */
+export class SignatureFields {
+  count = 0;
+  #tail = "\n";
+
+  /** The next header bytes. */
+  push(header: Uint8Array): void {
+    let text = this.#tail;
+    const from = text.length;
+    for (let i = 0; i < header.length; i += 8192) {
+      text += String.fromCharCode(...header.subarray(i, i + 8192));
+    }
+    for (const match of text.matchAll(SIGNATURE_FIELD)) {
+      if (match.index + match[0].length > from) this.count++;
+    }
+    this.#tail = text.slice(-SIGNATURE_TAIL);
+  }
+}

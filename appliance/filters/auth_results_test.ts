@@ -11,6 +11,7 @@ import {
   formatAuthResults,
   HeaderEnd,
   isAuthResultsField,
+  SignatureFields,
   splitHeaderFields,
   summarizeEntries,
 } from "./auth_results.ts";
@@ -92,4 +93,17 @@ Deno.test("auth results: strict alignment wants the From domain itself (RFC 7489
   assertEquals(alignedAsAsked(strict, "example.org", [], "example.org"), true);
   const mixed = { dkim: { strict: true }, spf: { result: "example.org", strict: false } };
   assertEquals(alignedAsAsked(mixed, "news.example.org", ["example.org"], "example.org"), true);
+});
+
+Deno.test("auth results: signature fields are counted once whatever the chunks", () => {
+  const header =
+    "DKIM-Signature: a\nX: 1\nARC-Message-Signature: i=1\n dkim-signature: not a field\n" +
+    "Dkim-Signature:b\nX-DKIM-Signature: no\n";
+  for (let size = 1; size <= header.length; size++) {
+    const fields = new SignatureFields();
+    for (let at = 0; at < header.length; at += size) {
+      fields.push(bytes(header.slice(at, at + size)));
+    }
+    assertEquals(fields.count, 3, `chunks of ${size}`);
+  }
 });

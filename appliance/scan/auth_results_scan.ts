@@ -40,7 +40,9 @@ import {
   HeaderEnd,
   isAuthResultsField,
   MAX_HEADER_BYTES,
+  MAX_SIGNATURE_FIELDS,
   REPLY_HEADER_TOO_BIG,
+  SignatureFields,
   summarizeEntries,
 } from "../filters/auth_results.ts";
 import { SPF_TIMEOUT_SECONDS } from "../filters/spf.ts";
@@ -201,6 +203,7 @@ export function beginAuthResultsScan(
   let stopped = false;
   verifying.catch(() => stopped = true);
   const header = new HeaderEnd();
+  const signatures = new SignatureFields();
   let tooBig = false;
   let prepend: string[] = [];
 
@@ -268,9 +271,16 @@ export function beginAuthResultsScan(
     async write(chunk: Uint8Array): Promise<void> {
       if (tooBig || stopped) return;
       const inHeader = header.end === undefined;
-      header.push(chunk);
+      const headerPart = header.push(chunk);
       if (inHeader && (header.end ?? header.seen) > MAX_HEADER_BYTES) {
         tooBig = true;
+        stream.destroy();
+        return;
+      }
+      if (headerPart > 0) signatures.push(chunk.subarray(0, headerPart));
+      if (signatures.count > MAX_SIGNATURE_FIELDS) {
+        // Not verified at all: finish() says so in the header.
+        stopped = true;
         stream.destroy();
         return;
       }
@@ -288,8 +298,10 @@ export function beginAuthResultsScan(
       const limit = deadline(VERIFY_SECONDS, undefined);
       let result: { entries: string[]; verdict: Verdict } | undefined;
       let failure = `verification took over ${VERIFY_SECONDS}s`;
+      const tooMany = signatures.count > MAX_SIGNATURE_FIELDS;
+      if (tooMany) failure = `over ${MAX_SIGNATURE_FIELDS} signatures, none verified`;
       try {
-        result = await Promise.race([verify(), limit.promise]);
+        if (!tooMany) result = await Promise.race([verify(), limit.promise]);
       } catch (error) {
         failure = (error as Error).message;
       } finally {
@@ -298,10 +310,8 @@ export function beginAuthResultsScan(
       if (result === undefined) {
         // DNS trouble or a mailauth failure: say so in the header, never refuse for it.
         const comment = failure.replace(/[()\\\r\n]/g, " ").slice(0, 200);
-        result = {
-          entries: [`dkim=temperror (${comment})`],
-          verdict: { kind: "pass", log: "dkim=temperror" },
-        };
+        const dkim = `dkim=${tooMany ? "permerror" : "temperror"}`;
+        result = { entries: [`${dkim} (${comment})`], verdict: { kind: "pass", log: dkim } };
       }
       prepend = [formatAuthResults(controls.authServId, result.entries)];
       logSummary(summarizeEntries(result.entries));

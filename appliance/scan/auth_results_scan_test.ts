@@ -289,6 +289,16 @@ Deno.test("auth results: a header section over 1 MiB is refused; relay clients a
   assertEquals(beginAuthResultsScan(CONTROLS, request("a@x"), undefined), undefined);
 });
 
+Deno.test("auth results: more than 50 signatures are not verified", async () => {
+  await withZone(async (scan) => {
+    const signed = await dkimSigned(PLAIN);
+    const many = signed.slice(0, signed.indexOf("From: ")).repeat(51) + PLAIN;
+    const result = await scan(many, "alice@example.org", { chunk: 4096 });
+    assertEquals(result.verdict, { kind: "pass", log: "dkim=permerror" });
+    assertMatch(result.header, /\n dkim=permerror \(over 50 signatures, none verified\)$/);
+  });
+});
+
 Deno.test("auth results: DNS down is temperror in the header, never a refusal", async () => {
   const resolver = new Resolver({
     nameServers: [{ ipAddr: "127.0.0.1", port: 9 }],
