@@ -92,7 +92,9 @@ export function isAuthResultsField(field: string): boolean {
  * `authserv-id; method=result ...; ...`), folded with LF and a space.
  */
 export function formatAuthResults(authServId: string, entries: readonly string[]): string {
-  const body = entries.length === 0 ? "none" : entries.join(";\n ");
+  // The entries quote the message (header.from, header.i): no line break may get through.
+  const safe = entries.map((entry) => entry.replace(/[\x00-\x1f\x7f]+/g, " "));
+  const body = safe.length === 0 ? "none" : safe.join(";\n ");
   return `Authentication-Results: ${authServId};\n ${body}`;
 }
 

@@ -60,6 +60,10 @@ Deno.test("auth results: one header, one method a line", () => {
     "Authentication-Results: mx.example.com;\n dkim=none;\n spf=pass smtp.mailfrom=a@b;\n arc=none",
   );
   assertEquals(
+    formatAuthResults("mx", ["dkim=pass header.i=@a\r\nX-Injected: 1"]),
+    "Authentication-Results: mx;\n dkim=pass header.i=@a X-Injected: 1",
+  );
+  assertEquals(
     summarizeEntries([
       "dkim=pass header.i=@x",
       "spf=fail (why) smtp.mailfrom=a",
