@@ -270,7 +270,10 @@ export async function serveSmtpConnection(
   const answers = new SessionAnswers();
   const context = (): LookupContext =>
     lookupContext ??= { ...(options.lookups ?? { resolver: new Resolver() }), sessionId };
-  /** A check's lookup: an answer the role or the session already has, else run (the replies so far go first). */
+  /**
+   * A check's (or a scan's) lookup: an answer the role or the session already
+   * has, else run (the replies so far go first).
+   */
   const answerLookup = async (lookup: Lookup): Promise<LookupAnswer> => {
     const known = options.knownAnswer?.(lookup) ?? answers.get(lookup);
     if (known !== undefined) return known;
@@ -306,7 +309,11 @@ export async function serveSmtpConnection(
           return chunk;
         }, {
           ...options,
-          scanContext: { resolve: mailauthResolver(context().resolver), lookup: answerLookup },
+          scanContext: {
+            // Made on first use: most messages meet no scan that asks DNS.
+            resolve: (name, type) => mailauthResolver(context().resolver)(name, type),
+            lookup: answerLookup,
+          },
         });
         if (body.kind === "outcome") {
           next = session.dataFinished(body.outcome);
