@@ -6,7 +6,7 @@
  *
  * Leaf module: plain data; the verification is appliance/scan/auth_results_scan.ts.
  */
-import { readControlLine } from "./control.ts";
+import { ControlError, orDefault, readControlLine } from "./control.ts";
 import { flagDefault } from "./controls.ts";
 
 export interface AuthResultsControls {
@@ -33,8 +33,25 @@ function hostName(): string {
   }
 }
 
-export function loadAuthResultsControls(home: string): AuthResultsControls {
+/** RFC 8601 §2.2: the authserv-id is a `value`; qmd takes a token (a host name, usually). */
+const AUTHSERV_ID = /^[\x21-\x7e]+$/;
+
+/** control/authservid's line, refused unless it is one token. */
+function readAuthServId(home: string): string | undefined {
   const named = readControlLine(home, "authservid")?.trim();
+  if (named !== undefined && named !== "" && (!AUTHSERV_ID.test(named) || /[;()"]/.test(named))) {
+    throw new ControlError(
+      `${home}/control/authservid`,
+      1,
+      `expected a host name or other token, found ${JSON.stringify(named)}`,
+    );
+  }
+  return named;
+}
+
+export function loadAuthResultsControls(home: string): AuthResultsControls {
+  // A broken file is reported by a reload (loadAllControls) and read as absent meanwhile.
+  const named = orDefault(() => readAuthServId(home), undefined);
   const me = readControlLine(home, "me")?.trim();
   return {
     enabled: readFlag(home, "authresults"),
