@@ -182,6 +182,8 @@ export function beginAuthResultsScan(
   // RELAYCLIENT, SMTP AUTH and tlsclients certificates relay: their mail is ours to sign, not check.
   if (!controls.enabled || context === undefined) return undefined;
   if (request.relaying || request.authUser !== undefined) return undefined;
+  // tcp.smtp may exempt a client (a trusted forwarder whose own header is wanted).
+  if (request.env.NOAUTHRESULTS !== undefined) return undefined;
   // Asked now, answered while the body streams (at once when the spf check asked at MAIL).
   const spf = context.lookup({
     kind: "spf",

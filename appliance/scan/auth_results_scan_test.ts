@@ -282,6 +282,8 @@ Deno.test("auth results: a header section over 1 MiB is refused; relay clients a
     beginAuthResultsScan(CONTROLS, request("a@x", { authUser: "joe" }), context),
     undefined,
   );
+  const exempt = request("a@x", { env: { NOAUTHRESULTS: "" } });
+  assertEquals(beginAuthResultsScan(CONTROLS, exempt, context), undefined);
   assertEquals(
     beginAuthResultsScan({ ...CONTROLS, enabled: false }, request("a@x"), context),
     undefined,
