@@ -24,6 +24,7 @@ import { CONTENT_CONTROLS } from "./controls/content.ts";
 import { RECIPIENT_CONTROLS } from "./controls/recipients.ts";
 import { FILTER_DNS_CONTROLS } from "./controls/filters_dns.ts";
 import { MAIL_SECURITY_CONTROLS } from "./controls/mail_security.ts";
+import { AUTH_RESULTS_CONTROLS } from "./controls/auth_results.ts";
 
 export type { ControlKind, ControlReader, ControlSpec } from "./controls/spec.ts";
 
@@ -40,6 +41,7 @@ export const CONTROLS: readonly ControlSpec[] = [
   ...RECIPIENT_CONTROLS,
   ...FILTER_DNS_CONTROLS,
   ...MAIL_SECURITY_CONTROLS,
+  ...AUTH_RESULTS_CONTROLS,
 ];
 
 /** The table entry for a control file name, if qmd knows it. */

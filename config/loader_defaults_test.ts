@@ -25,6 +25,7 @@ import {
   type MailSecurityControls,
   type OwnStsPolicy,
 } from "./mail_security.ts";
+import { type AuthResultsControls, loadAuthResultsControls } from "./auth_results.ts";
 
 const ME = "mx.example.test";
 
@@ -225,6 +226,13 @@ const FILTER_DNS = loader<FilterDnsControls>(loadFilterDnsControls, {
   antispoofing: (c) => c.antispoofing,
 });
 
+/** Incoming authentication results' files (config/auth_results.ts), read by the smtpd role. */
+const AUTH_RESULTS = loader<AuthResultsControls>(loadAuthResultsControls, {
+  authresults: (c) => c.enabled,
+  authservid: (c) => c.authServId,
+  dmarcreject: (c) => c.dmarcReject,
+});
+
 /** More loaders of a reader's files (the filter checks' own), asked after its main one. */
 /** Modern mail security (config/mail_security.ts): remote's MTA-STS switch, admin's own policy. */
 const MAIL_SECURITY = loader<MailSecurityControls>(loadMailSecurityControls, {
@@ -237,7 +245,7 @@ const ADMIN = loader<OwnStsPolicy | null>(loadOwnStsPolicy, {
 });
 
 const MORE_LOADERS: Partial<Record<ControlReader, Loader<unknown>[]>> = {
-  smtpd: [FILTER_DNS, TRACE],
+  smtpd: [FILTER_DNS, TRACE, AUTH_RESULTS],
   remote: [MAIL_SECURITY],
 };
 

@@ -92,6 +92,8 @@ export interface TranscriptFilterHooks {
   lookups?: SmtpConnectionOptions["lookups"];
   onTrace?: (trace: SessionTrace) => void;
   onLog?: (record: LogRecord) => void;
+  /** Where scans that edit the message's head spool it (the role passes queue/pid). */
+  spoolDirectory?: string;
 }
 
 /** A queue that keeps each committed message, or refuses every commit with `@ queue-error`. */
@@ -176,6 +178,7 @@ function connectionOptions(
     contentModules,
     contentControls: loadContentControls(filters.home, contentModules),
     onTrace: filters.onTrace,
+    spoolDirectory: filters.spoolDirectory,
     session: buildSessionOptions(controls, loadMoreRcptHosts(controls), policy, facts, {
       tlsAvailable: setup.tls,
       tlsActive: policy.smtps,

@@ -119,6 +119,8 @@ export async function main(args: string[]): Promise<number> {
     }),
     lookups: { resolver: new Resolver({ home }), home },
     contentControls,
+    // Auth results spool the message until its header is known (net/message_spool.ts).
+    spoolDirectory: layout.pidDir,
     openQueue: policy.qmailQueue === undefined
       ? (request) =>
         openNetworkMessage(layout, controls.queueExtras, {

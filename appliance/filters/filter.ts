@@ -100,7 +100,8 @@ export interface RuleRef {
  * - lookup: ask the driver, then call the same check's `resume` with the answer.
  */
 export type Verdict =
-  | { kind: "pass"; headers?: readonly string[] }
+  /** `log`: what the check found, for the trace (auth results' one-line summary). */
+  | { kind: "pass"; headers?: readonly string[]; log?: string }
   | { kind: "accept"; rule: RuleRef; log?: string }
   | {
     kind: "refuse";
@@ -179,7 +180,18 @@ export type Lookup =
 /** The driver's answer to a lookup: `temporary` when it could not be had (timeout, SERVFAIL). */
 export type LookupAnswer =
   | { kind: "dns"; records: readonly string[]; nxdomain?: boolean }
-  | { kind: "spf"; result: SpfResult; explanation?: string; header?: string }
+  /**
+   * `domain`: the domain SPF was evaluated for (the sender's, else the HELO's),
+   * `info`: mailauth's Authentication-Results entry for it (RFC 8601 §2.7.2).
+   */
+  | {
+    kind: "spf";
+    result: SpfResult;
+    explanation?: string;
+    header?: string;
+    domain?: string;
+    info?: string;
+  }
   | { kind: "program"; exitCode: number; output?: string }
   | { kind: "recipient"; deliverable: boolean }
   /** `blacklisted`: every address of the sender's MX is in mxBlacklist, nothing was asked. */
@@ -227,6 +239,34 @@ export interface ContentScan {
   finish(): Promise<Verdict>;
   /** The message was not completed; release what the scan holds. */
   abort(): Promise<void>;
+  /**
+   * A scan that changes the message's head (auth results) has this: the
+   * driver then spools the body (appliance/net/message_spool.ts) so that
+   * the scan's lines can go first, and asks it after finish() what to change.
+   */
+  edit?(): MessageEdit;
+}
+
+/** What a scan changes in a message it let through. */
+export interface MessageEdit {
+  /** Header lines (LF inside for folding, no final line end) written above every other line. */
+  prepend: readonly string[];
+  /** Whether a field of the client's header (one char per byte, LF line ends) is removed. */
+  drops(field: string): boolean;
+}
+
+/** What a content scan may use besides the request: the role's resolver and lookups. */
+export interface ScanContext {
+  /**
+   * The role's DNS resolver (control/dnsservers) in the shape of node's
+   * dns.promises.resolve, as npm mailauth asks it (net/spf_lookup.ts mailauthResolver).
+   */
+  resolve(name: string, type: string): Promise<unknown[]>;
+  /**
+   * Runs a lookup as the checks' lookups run (filter_lookups.ts), with the
+   * session's answers kept: an SPF result the chain had at MAIL is not asked again.
+   */
+  lookup(lookup: Lookup): Promise<LookupAnswer>;
 }
 
 /** One decision in a session's trace. */

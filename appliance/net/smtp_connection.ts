@@ -20,6 +20,8 @@ import type { FilterRequest, Lookup, LookupAnswer, SessionTrace } from "../filte
 import type { ContentControls, ContentModule } from "../policy/content_modules.ts";
 import { Resolver } from "../dns/resolver.ts";
 import { type LookupContext, type LookupRunners, runLookup } from "./filter_lookups.ts";
+import { SessionAnswers } from "./session_answers.ts";
+import { mailauthResolver } from "./spf_lookup.ts";
 import { commitMessage, type MessageSink, receiveBody, type ReceivedBody } from "./smtp_message.ts";
 import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import { type AuthFailureGuard, checkCredentials } from "./credentials_check.ts";
@@ -127,6 +129,8 @@ export interface SmtpConnectionOptions {
   contentControls?: ContentControls;
   /** Default CONTENT_MODULES (tests pass their own). */
   contentModules?: readonly ContentModule[];
+  /** queue/pid: where a scan that edits the message's head spools it (message_spool.ts). */
+  spoolDirectory?: string;
   /**
    * Called once at the session's end with its decisions and the messages it
    * queued, for the trace store (`qmd explain`).
@@ -265,17 +269,23 @@ export async function serveSmtpConnection(
   /** A complete body the end-of-DATA checks are deciding on, not yet committed. */
   let held: { body: ReceivedBody; data: SmtpDataEffect } | undefined;
 
-  /** A check's lookup: an answer the role already has, else run (the replies so far go first). */
+  const answers = new SessionAnswers();
+  const context = (): LookupContext =>
+    lookupContext ??= { ...(options.lookups ?? { resolver: new Resolver() }), sessionId };
+  /**
+   * A check's (or a scan's) lookup: an answer the role or the session already
+   * has, else run (the replies so far go first).
+   */
   const answerLookup = async (lookup: Lookup): Promise<LookupAnswer> => {
-    const known = options.knownAnswer?.(lookup);
+    const known = options.knownAnswer?.(lookup) ?? answers.get(lookup);
     if (known !== undefined) return known;
     // No command line is taken meanwhile: pipelined ones wait in `lines`.
     await flush();
-    lookupContext ??= { ...(options.lookups ?? { resolver: new Resolver() }), sessionId };
-    const answer = await runLookup(lookup, lookupContext, {
+    const answer = await runLookup(lookup, context(), {
       runners: options.lookupRunners,
       defaultSeconds: options.timeoutSeconds,
     });
+    answers.keep(lookup, answer);
     if (answer.kind === "temporary") {
       logEvent("smtp_lookup", `smtpd ${sessionId}: ${lookup.kind} lookup: ${answer.reason}`, {
         session: sessionId,
@@ -299,7 +309,14 @@ export async function serveSmtpConnection(
           const chunk = await read(deadline);
           deadline.received += chunk?.length ?? 0;
           return chunk;
-        }, options);
+        }, {
+          ...options,
+          scanContext: {
+            // Made on first use: most messages meet no scan that asks DNS.
+            resolve: (name, type) => mailauthResolver(context().resolver)(name, type),
+            lookup: answerLookup,
+          },
+        });
         if (body.kind === "outcome") {
           next = session.dataFinished(body.outcome);
         } else {

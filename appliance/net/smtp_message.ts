@@ -8,8 +8,13 @@
  * (commitMessage) or drops it. Anything but a clean CRLF.CRLF end within
  * the limits aborts the queue message and the scans, so nothing
  * half-written is ever queued.
+ *
+ * When a scan edits the message's head (the Authentication-Results scan,
+ * whose header must come first but is known only at the end), the body
+ * goes to a spool in queue/pid instead and reaches the queue at the commit
+ * (message_spool.ts), with the scans' edit applied.
  */
-import type { ContentScan, FilterRequest } from "../filters/filter.ts";
+import type { ContentScan, FilterRequest, MessageEdit, ScanContext } from "../filters/filter.ts";
 import {
   CONTENT_MODULES,
   type ContentControls,
@@ -22,6 +27,7 @@ import { qmailCloseText, QueueError } from "../queue/qmail_queue.ts";
 import { QUEUE_EXIT } from "../exit_codes.ts";
 import type { LineBuffer } from "./line_buffer.ts";
 import { logEvent } from "../log.ts";
+import { SpooledMessage } from "./message_spool.ts";
 
 /** Where a message goes: the built-in queue (QueueMessage) or a QMAILQUEUE program. */
 export interface MessageSink {
@@ -41,6 +47,13 @@ export interface BodyOptions {
   contentControls?: ContentControls;
   /** Default CONTENT_MODULES. */
   contentModules?: readonly ContentModule[];
+  /** What the scans may use besides the request (the resolver, the session's lookups). */
+  scanContext?: ScanContext;
+  /**
+   * Where a message is spooled while a scan that edits its head decides
+   * (message_spool.ts): queue/pid. Without it such scans are not begun.
+   */
+  spoolDirectory?: string;
 }
 
 /** A body in, uncommitted: the message, the scans' verdicts and its Message-ID. */
@@ -73,17 +86,34 @@ function beginNamedScans(
   controls: ContentControls,
   request: FilterRequest,
   modules: readonly ContentModule[],
+  options: BodyOptions,
 ): NamedScan[] {
   const scans: NamedScan[] = [];
   modules.forEach((module, i) => {
     try {
-      const scan = module.begin(controls[i], request);
+      const scan = module.begin(controls[i], request, options.scanContext);
+      if (scan?.edit !== undefined && options.spoolDirectory === undefined) {
+        scan.abort().catch(() => {});
+        return;
+      }
       if (scan !== undefined) scans.push({ check: module.name, scan });
     } catch (error) {
       scans.push({ check: module.name, failed: (error as Error).message });
     }
   });
   return scans;
+}
+
+/** The edits of the scans that change the message's head, as one. */
+function mergedEdit(scans: readonly NamedScan[]): MessageEdit | undefined {
+  const edits = scans.flatMap((named) =>
+    named.failed === undefined && named.scan?.edit !== undefined ? [named.scan.edit()] : []
+  );
+  if (edits.length === 0) return undefined;
+  return {
+    prepend: edits.flatMap((edit) => edit.prepend),
+    drops: (field) => edits.some((edit) => edit.drops(field)),
+  };
 }
 
 /** Every scan's verdict; a scan that threw is a temporary failure (451). */
@@ -158,14 +188,25 @@ export async function receiveBody(
     // The session id, for the lines a scan logs itself (clamd's CLAMD:).
     { ...data.request, sessionId: options.sessionId },
     options.contentModules ?? CONTENT_MODULES,
+    options,
   );
   let message: MessageSink | undefined;
   let queueError: QueueError | undefined;
   try {
-    message = await options.openQueue(data.request);
     // The checks' header lines go above qmail-smtpd's Received line.
     const headers = data.headers.map((line) => `${line}\n`).join("");
-    await message.write(encoder.encode(headers + data.received));
+    const prefix = encoder.encode(headers + data.received);
+    if (scans.some((named) => named.scan?.edit !== undefined)) {
+      // A scan's lines must go first: the body waits in a spool until the commit.
+      message = SpooledMessage.open(
+        options.spoolDirectory!,
+        () => options.openQueue(data.request),
+        prefix,
+      );
+    } else {
+      message = await options.openQueue(data.request);
+      await message.write(prefix);
+    }
   } catch (error) {
     queueError = asQueueError(error, options.sessionId);
   }
@@ -221,10 +262,12 @@ export async function receiveBody(
   }
   if (reader.tooManyHops) return await drop({ kind: "outcome", outcome: { kind: "hops" } });
   if (reader.tooBig) return await drop({ kind: "outcome", outcome: { kind: "toobig" } });
+  const results = await finishScans(scans, options.sessionId);
+  if (message instanceof SpooledMessage) message.setEdit(mergedEdit(scans));
   return {
     kind: "complete",
     message,
-    scans: await finishScans(scans, options.sessionId),
+    scans: results,
     messageId: findMessageId(sniff.subarray(0, sniffed)),
   };
 }

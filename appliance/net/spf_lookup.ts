@@ -27,7 +27,12 @@ interface MailauthSpf {
     helo: string;
     mta: string;
     resolver: (name: string, type: string) => Promise<unknown[]>;
-  }): Promise<{ status: { result: string; comment?: string }; header?: string }>;
+  }): Promise<{
+    status: { result: string; comment?: string };
+    header?: string;
+    domain?: string;
+    info?: string;
+  }>;
 }
 
 export interface SpfLookupOptions {
@@ -120,6 +125,9 @@ export async function runSpfLookup(
       const answer: LookupAnswer = { kind: "spf", result: status };
       if (result.status.comment !== undefined) answer.explanation = result.status.comment;
       if (result.header !== undefined) answer.header = result.header;
+      // For the Authentication-Results header and DMARC (scan/auth_results_scan.ts).
+      if (result.domain !== undefined) answer.domain = result.domain;
+      if (result.info !== undefined) answer.info = result.info;
       return answer;
     } catch (error) {
       return { kind: "temporary", reason: `SPF evaluation failed: ${(error as Error).message}` };

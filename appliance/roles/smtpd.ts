@@ -127,6 +127,8 @@ async function serve(
       lookups: { resolver: resolver!, home: settings.home, ask: (lookup) => role.lookup(lookup) },
       knownAnswer: (lookup) => role.knownAnswer(lookup),
       contentControls,
+      // Auth results spool the message until its header is known (net/message_spool.ts).
+      spoolDirectory: layout.pidDir,
       openQueue: policy.qmailQueue === undefined
         ? (request) =>
           openNetworkMessage(layout, controls.queueExtras, { ...request, env, remoteIp: remote })

@@ -23,6 +23,7 @@ import { filtersBench } from "./filters.ts";
 import { dkimBench } from "./dkim.ts";
 import { profileBench } from "./profile.ts";
 import { peersBench } from "./peers.ts";
+import { authResultsBench } from "./auth_results.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
 function rssKb(pid: number): number {
@@ -153,6 +154,7 @@ async function main() {
   for (const row of await pop3Bench()) console.log(`  ${row}`);
   for (const row of await filtersBench()) console.log(`  ${row}`);
   for (const row of await dkimBench()) console.log(`  ${row}`);
+  for (const row of await authResultsBench()) console.log(`  ${row}`);
   await Deno.remove(home.replace(/\/home$/, ""), { recursive: true });
 }
 

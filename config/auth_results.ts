@@ -1,0 +1,61 @@
+/**
+ * Incoming authentication results' control files (config/controls/auth_results.ts):
+ * control/authresults turns the verification on, control/authservid names
+ * us in the header (default control/me, then the system's host name),
+ * control/dmarcreject turns DMARC p=reject into a refusal.
+ *
+ * Leaf module: plain data; the verification is appliance/scan/auth_results_scan.ts.
+ */
+import { ControlError, orDefault, readControlLine } from "./control.ts";
+import { flagDefault } from "./controls.ts";
+
+export interface AuthResultsControls {
+  /** control/authresults: set and not 0. */
+  enabled: boolean;
+  /** control/authservid, else control/me, else the host name. */
+  authServId: string;
+  /** control/dmarcreject: set and not 0. */
+  dmarcReject: boolean;
+}
+
+function readFlag(home: string, name: string): boolean {
+  const line = readControlLine(home, name);
+  if (line === undefined) return flagDefault(name);
+  const trimmed = line.trim();
+  return trimmed !== "" && trimmed !== "0";
+}
+
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
+
+/** RFC 8601 §2.2: the authserv-id is a `value`; qmd takes a token (a host name, usually). */
+const AUTHSERV_ID = /^[\x21-\x7e]+$/;
+
+/** control/authservid's line, refused unless it is one token. */
+function readAuthServId(home: string): string | undefined {
+  const named = readControlLine(home, "authservid")?.trim();
+  if (named !== undefined && named !== "" && (!AUTHSERV_ID.test(named) || /[;()"]/.test(named))) {
+    throw new ControlError(
+      `${home}/control/authservid`,
+      1,
+      `expected a host name or other token, found ${JSON.stringify(named)}`,
+    );
+  }
+  return named;
+}
+
+export function loadAuthResultsControls(home: string): AuthResultsControls {
+  // A broken file is reported by a reload (loadAllControls) and read as absent meanwhile.
+  const named = orDefault(() => readAuthServId(home), undefined);
+  const me = readControlLine(home, "me")?.trim();
+  return {
+    enabled: readFlag(home, "authresults"),
+    authServId: named || me || hostName(),
+    dmarcReject: readFlag(home, "dmarcreject"),
+  };
+}
