@@ -143,7 +143,7 @@ export type ToRole =
 /** Role → supervisor. */
 export type FromRole =
   | { type: "log"; record: LogRecord }
-  /** smtpd/pop3d: records in order, counted in the role's LogBacklog until written. */
+  /** Records in order (worker_loop.ts rolePoster); smtpd/pop3d count them in their LogBacklog. */
   | { type: "logs"; records: LogRecord[] }
   /** The role is up; `listening`: where it listens, when the supervisor could not know (port 0). */
   | { type: "ready"; listening?: { host: string; port: number } }

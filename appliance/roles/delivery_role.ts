@@ -12,14 +12,13 @@ import {
   type DeliveryJob,
   type DeliveryReport,
   type FromRole,
-  rolePort,
   type RoleSettings,
   settingsFor,
   type ToRole,
 } from "../ipc.ts";
 import type { Lookup, LookupAnswer } from "../filters/filter.ts";
 import { logWarning } from "../log.ts";
-import { runRoleLoop } from "./worker_loop.ts";
+import { rolePoster, runRoleLoop } from "./worker_loop.ts";
 
 export type DeliveryName = "local" | "remote";
 
@@ -145,7 +144,7 @@ export function runDeliveryWorker<R extends DeliveryName>(
   name: R,
   role: (post: (message: FromRole) => void) => DeliveryRole<R>,
 ): void {
-  const post = (message: FromRole) => rolePort().postMessage(message);
+  const post = rolePoster();
   const delivery = role(post);
   runRoleLoop(name, {
     start: (message) => delivery.start(message.settings),

@@ -6,13 +6,13 @@
  * drains on shutdown (ipc.ts role protocol, worker_loop.ts). The loop itself
  * lives in send/engine/, the controls in config/send.ts.
  */
-import { type FromRole, rolePort, settingsFor } from "../ipc.ts";
+import { settingsFor } from "../ipc.ts";
 import { SendEngine } from "../send/engine/send_engine.ts";
-import { runRoleLoop } from "./worker_loop.ts";
+import { rolePoster, runRoleLoop } from "./worker_loop.ts";
 
 /** Connects a SendEngine to the supervisor's messages inside a Worker. */
 export function runSendWorker(): void {
-  const post = (message: FromRole) => rolePort().postMessage(message);
+  const post = rolePoster();
   let started: Promise<SendEngine | undefined> = Promise.resolve(undefined);
   /** Runs `use` once the engine has started; nothing when it could not start. */
   const withEngine = (use: (engine: SendEngine) => void | Promise<void>) =>

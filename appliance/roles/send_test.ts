@@ -14,9 +14,14 @@ Deno.test("the Worker speaks the role protocol: start, deliver, report, drain", 
     const layout = makeTestQueue(home);
     const worker = new Worker(new URL("./send.ts", import.meta.url).href, { type: "module" });
     const inbox: FromRole[] = [];
+    /** Every message as it came: a log record's text, else the message type. */
+    const arrivals: string[] = [];
     let wake: (() => void) | undefined;
     worker.onmessage = (event: MessageEvent<FromRole>) => {
       inbox.push(event.data);
+      const message = event.data;
+      if (message.type === "logs") arrivals.push(...message.records.map((r) => r.text));
+      else arrivals.push(message.type);
       wake?.();
     };
     const next = async (type: FromRole["type"]): Promise<FromRole> => {
@@ -45,13 +50,18 @@ Deno.test("the Worker speaks the role protocol: start, deliver, report, drain", 
         type: "report",
         report: { delivery: deliver.job.delivery, status: "K", text: "ok\n" },
       });
+      // Log records come in batches, each before any other message the role posts.
       for (;;) {
-        const log = await next("log");
-        if (log.type === "log" && log.record.text === `end msg ${id}`) break;
+        const logs = await next("logs");
+        if (logs.type === "logs" && logs.records.some((r) => r.text === `end msg ${id}`)) break;
       }
       post({ type: "drain" });
       await next("drained");
-      assert(inbox.every((message) => message.type === "log"));
+      assert(inbox.every((message) => message.type === "logs"));
+      // Batched records keep their place among the other messages: each batch goes first.
+      const at = (start: string) => arrivals.findIndex((text) => text.startsWith(start));
+      assert(at("new msg") < at("deliver") && at("deliver") < at("starting delivery 1:"));
+      assert(at("end msg") < at("status: exiting") && at("status: exiting") < at("drained"));
       assertEquals(pathExists(layout.mess(id)), false);
     } finally {
       worker.terminate();
@@ -69,7 +79,7 @@ Deno.test("the Worker reports a fatal start", async () => {
     try {
       const message = await new Promise<FromRole>((resolve) => {
         worker.onmessage = (event: MessageEvent<FromRole>) => {
-          if (event.data.type !== "log") resolve(event.data);
+          if (event.data.type !== "logs") resolve(event.data);
         };
         worker.postMessage(
           {

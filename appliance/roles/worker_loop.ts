@@ -5,8 +5,45 @@
  * `fatal` message naming the role. Messages without a handler are ignored.
  */
 import { type FromRole, type RoleName, rolePort, type ToRole } from "../ipc.ts";
-import { setLogSink } from "../log.ts";
+import { type LogRecord, setLogSink } from "../log.ts";
 import { threadUsage } from "../isolate_usage.ts";
+
+/** Records per `logs` message at most. */
+const BATCH_RECORDS = 256;
+
+/**
+ * How a role posts to the supervisor: log records are gathered for one turn
+ * of the event loop and go as one `logs` message, always before any other
+ * message the role posts, so the supervisor sees everything in the order it
+ * happened (a delivery's "starting delivery" line before the report that
+ * ends it). One message instead of one per record: the supervisor's thread
+ * wakes once per batch. An uncaught error posts what is gathered before the
+ * isolate ends.
+ */
+export function rolePoster(): (message: FromRole) => void {
+  let batch: LogRecord[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (batch.length === 0) return;
+    const records = batch;
+    batch = [];
+    rolePort().postMessage({ type: "logs", records } satisfies FromRole);
+  };
+  globalThis.addEventListener("error", flush);
+  globalThis.addEventListener("unhandledrejection", flush);
+  return (message) => {
+    if (message.type !== "log") {
+      flush();
+      rolePort().postMessage(message);
+      return;
+    }
+    batch.push(message.record);
+    if (batch.length >= BATCH_RECORDS) flush();
+    else timer ??= setTimeout(flush, 0);
+  };
+}
 
 /** A role's handler for each message type it takes. */
 export type RoleHandlers = {
@@ -20,7 +57,7 @@ export type RoleHandlers = {
 export function runRoleLoop(
   name: RoleName,
   handlers: RoleHandlers,
-  post: (message: FromRole) => void = (message) => rolePort().postMessage(message),
+  post: (message: FromRole) => void = rolePoster(),
 ): void {
   setLogSink((record) => post({ type: "log", record }), name);
   const fatal = (error: unknown) =>
