@@ -1,6 +1,8 @@
 /**
  * Incoming authentication results' control files (config/controls/auth_results.ts):
- * control/authresults turns the verification on, control/authservid names
+ * control/authresults turns the verification off (0) or on for every client
+ * that does not relay, loopback ones too (not 0); absent, it is on for
+ * clients that do not relay except loopback ones, control/authservid names
  * us in the header (default control/me, then the system's host name),
  * control/dmarcreject turns DMARC p=reject into a refusal.
  *
@@ -10,8 +12,14 @@ import { ControlError, orDefault, readControlLine } from "./control.ts";
 import { flagDefault } from "./controls.ts";
 
 export interface AuthResultsControls {
-  /** control/authresults: set and not 0. */
+  /** control/authresults: absent, or set and not 0. */
   enabled: boolean;
+  /**
+   * Loopback clients (127.0.0.0/8, ::1) verified too: only when control/authresults
+   * says so. Absent, mail from this box's own programs is left alone (and
+   * asks no DNS).
+   */
+  loopback: boolean;
   /** control/authservid, else control/me, else the host name. */
   authServId: string;
   /** control/dmarcreject: set and not 0. */
@@ -53,8 +61,10 @@ export function loadAuthResultsControls(home: string): AuthResultsControls {
   // A broken file is reported by a reload (loadAllControls) and read as absent meanwhile.
   const named = orDefault(() => readAuthServId(home), undefined);
   const me = readControlLine(home, "me")?.trim();
+  const explicit = readControlLine(home, "authresults");
   return {
     enabled: readFlag(home, "authresults"),
+    loopback: explicit !== undefined && readFlag(home, "authresults"),
     authServId: named || me || hostName(),
     dmarcReject: readFlag(home, "dmarcreject"),
   };

@@ -7,10 +7,11 @@ function withControls(files: Record<string, string>, body: (home: string) => voi
   return withControlFiles(files, body, "qmd-auth-results-controls-");
 }
 
-Deno.test("auth results controls: off by default, control/me names us, dmarcreject marks", async () => {
+Deno.test("auth results controls: on by default but for loopback clients, control/me names us, dmarcreject marks", async () => {
   await withControls({ me: "mx.example.test\n" }, (home) => {
     assertEquals(loadAuthResultsControls(home), {
-      enabled: false,
+      enabled: true,
+      loopback: false,
       authServId: "mx.example.test",
       dmarcReject: false,
     });
@@ -25,6 +26,7 @@ Deno.test("auth results controls: off by default, control/me names us, dmarcreje
     (home) => {
       assertEquals(loadAuthResultsControls(home), {
         enabled: true,
+        loopback: true,
         authServId: "auth.example.test",
         dmarcReject: true,
       });
@@ -33,6 +35,7 @@ Deno.test("auth results controls: off by default, control/me names us, dmarcreje
   await withControls({ authresults: "0\n", authservid: "\n" }, (home) => {
     const controls = loadAuthResultsControls(home);
     assertEquals(controls.enabled, false);
+    assertEquals(controls.loopback, false);
     assertEquals(controls.authServId.length > 0, true, "the host name without me");
   });
 });

@@ -47,6 +47,7 @@ import {
 } from "../filters/auth_results.ts";
 import { SPF_TIMEOUT_SECONDS } from "../filters/spf.ts";
 import { logEvent } from "../log.ts";
+import { isLoopback } from "../net/loopback.ts";
 import type { ScanLog } from "./clamd_scan.ts";
 
 /** The whole verification after the last byte (DNS for keys and policies) may take this long. */
@@ -182,6 +183,7 @@ export function beginAuthResultsScan(
   // RELAYCLIENT, SMTP AUTH and tlsclients certificates relay: their mail is ours to sign, not check.
   if (!controls.enabled || context === undefined) return undefined;
   if (request.relaying || request.authUser !== undefined) return undefined;
+  if (!controls.loopback && isLoopback(request.remoteIp)) return undefined;
   // tcp.smtp may exempt a client (a trusted forwarder whose own header is wanted).
   if (request.env.NOAUTHRESULTS !== undefined) return undefined;
   // Asked now, answered while the body streams (at once when the spf check asked at MAIL).

@@ -24,6 +24,7 @@ import { beginAuthResultsScan } from "./auth_results_scan.ts";
 
 const CONTROLS: AuthResultsControls = {
   enabled: true,
+  loopback: true,
   authServId: "mx.qmd.test",
   dmarcReject: false,
 };
@@ -289,6 +290,19 @@ Deno.test("auth results: a header section over 1 MiB is refused; relay clients a
     undefined,
   );
   assertEquals(beginAuthResultsScan(CONTROLS, request("a@x"), undefined), undefined);
+  // Without control/authresults, this box's own programs (loopback clients) are left alone.
+  const byDefault = { ...CONTROLS, loopback: false };
+  assertEquals(beginAuthResultsScan(byDefault, request("a@x"), context), undefined);
+  assertEquals(
+    beginAuthResultsScan(byDefault, request("a@x", { remoteIp: "::1" }), context),
+    undefined,
+  );
+  const outside = beginAuthResultsScan(
+    byDefault,
+    request("a@x", { remoteIp: "192.0.2.7" }),
+    context,
+  );
+  assert(outside !== undefined, "a client from outside is verified by default");
 });
 
 Deno.test("auth results: more than 50 signatures are not verified", async () => {

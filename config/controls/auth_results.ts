@@ -12,10 +12,10 @@ export const AUTH_RESULTS_CONTROLS: readonly ControlSpec[] = [
   {
     name: "authresults",
     kind: "line",
-    default: "0",
+    default: "1",
     readers: ["smtpd"],
     meaning:
-      "qmd's: not 0: verify DKIM, SPF, DMARC and ARC of mail from clients that do not relay, add one Authentication-Results header and remove forged ones carrying our authservid",
+      "qmd's: verify DKIM, SPF, DMARC and ARC of mail from clients that do not relay, add one Authentication-Results header and remove forged ones carrying our authservid; absent: on except for loopback clients, not 0: loopback clients too, 0: off",
     read: true,
   },
   {
