@@ -19,6 +19,7 @@ import { loadSignatureControls, type SignatureControls } from "./signatures.ts";
 import { loadQueueExtrasControls, type QueueExtrasControls } from "./queue_extras.ts";
 import { loadGreylist, loadRcptCheck, loadRealRcptTo, loadRecipients } from "./recipient_checks.ts";
 import { type FilterDnsControls, loadFilterDnsControls } from "./filter_dns.ts";
+import { type AcmeControls, loadAcmeControls } from "./acme.ts";
 
 const ME = "mx.example.test";
 
@@ -216,6 +217,11 @@ const FILTER_DNS = loader<FilterDnsControls>(loadFilterDnsControls, {
   antispoofing: (c) => c.antispoofing,
 });
 
+/** control/acme (config/acme.ts): absent = no ACME; its keywords' defaults are config/acme.ts's. */
+const ACME = loader<AcmeControls | undefined>(loadAcmeControls, {
+  acme: (c) => c,
+});
+
 /** More loaders of a reader's files (the filter checks' own), asked after its main one. */
 const MORE_LOADERS: Partial<Record<ControlReader, Loader<unknown>[]>> = {
   smtpd: [FILTER_DNS, TRACE],
@@ -228,6 +234,7 @@ const LOADERS: Record<Exclude<ControlReader, "inject" | "local">, Loader<unknown
   send: SEND,
   remote: REMOTE,
   auth: AUTH,
+  acme: ACME,
 };
 
 /** What a loader should hold for an absent file, by the table; `me` stands for control/me. */

@@ -11,7 +11,15 @@
 export type ControlKind = "line" | "lines" | "list" | "number" | "cdb";
 
 /** Who reads a file: qmd's roles, plus the inject/sendmail commands. */
-export type ControlReader = "send" | "smtpd" | "pop3d" | "auth" | "local" | "remote" | "inject";
+export type ControlReader =
+  | "send"
+  | "smtpd"
+  | "pop3d"
+  | "auth"
+  | "local"
+  | "remote"
+  | "inject"
+  | "acme";
 
 export interface ControlSpec {
   name: string;
