@@ -66,3 +66,24 @@ export async function writeAcmeState(home: string, state: AcmeState): Promise<vo
   await Deno.mkdir(acmeStateDirectory(home), { recursive: true, mode: 0o700 });
   await replaceFile(statePath(home), new TextEncoder().encode(JSON.stringify(state, null, 2)));
 }
+
+/** What `qmd showctl` prints about the renewer: its last attempt and the next renewal. */
+export function describeAcmeState(state: AcmeState | undefined): string[] {
+  if (state === undefined) return ["no attempt yet (the acme isolate starts with qmd start)"];
+  const lines: string[] = [];
+  if (state.names !== undefined) lines.push(`names: ${state.names.join(", ")}`);
+  if (state.lastAttempt === undefined) {
+    lines.push("last attempt: none yet");
+  } else if (state.lastOutcome === "failed") {
+    lines.push(
+      `last attempt: ${state.lastAttempt} failed (${state.failures} in a row): ${state.lastError}`,
+    );
+  } else {
+    lines.push(`last attempt: ${state.lastAttempt} issued a certificate`);
+  }
+  if (state.nextOrder !== undefined) {
+    lines.push(`next renewal: ${state.nextOrder} (${state.reason ?? "scheduled"})`);
+  }
+  if (state.nextCheck !== undefined) lines.push(`next check: ${state.nextCheck}`);
+  return lines;
+}
