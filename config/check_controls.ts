@@ -10,6 +10,7 @@ import { loadSmtpdControls } from "./smtpd.ts";
 import { loadPop3dControls } from "./pop3d.ts";
 import { readSendControls } from "./send.ts";
 import { loadRemoteControls } from "./remote.ts";
+import { loadAcmeControls } from "./acme.ts";
 import { controlErrorMessages, ControlErrors, loadAllControls } from "./control.ts";
 
 /**
@@ -27,6 +28,7 @@ export function findControlProblems(
       loadTcpRules(options.tcpSmtp ?? homePaths(home).tcpSmtp);
       readSendControls(home);
       loadRemoteControls(home);
+      loadAcmeControls(home);
       if (options.pop3) loadPop3dControls(home);
     });
   } catch (error) {

@@ -32,23 +32,23 @@ export function acmeOrderer(home: string): OrderCertificate {
 }
 
 async function orderCertificate(home: string, controls: AcmeControls): Promise<IssuedCertificate> {
-  // A private CA's trust anchors (control/acme's ca line), for the directory's HTTPS only.
-  acme.axios.defaults.httpsAgent = controls.caFile === undefined
-    ? undefined
-    : new https.Agent({ ca: await Deno.readTextFile(controls.caFile) });
-  const client = new acme.Client({
-    directoryUrl: controls.directory,
-    accountKey: await accountKey(home),
-    backoffAttempts: 10,
-  });
-  await client.createAccount({ termsOfServiceAgreed: true, contact: controls.contacts });
-  const [key, csr] = await acme.crypto.createCsr(
-    { commonName: controls.names[0], altNames: controls.names },
-    await acme.crypto.createPrivateEcdsaKey("P-256"),
-  );
+  // Listening first: a port that cannot be had fails the attempt before the CA is asked anything.
   const answers: ChallengeAnswers = new Map();
   const responder = await listenForChallenges(controls.http.host, controls.http.port, answers);
   try {
+    // A private CA's trust anchors (control/acme's ca line), for the directory's HTTPS only.
+    acme.axios.defaults.httpsAgent = controls.caFile === undefined
+      ? undefined
+      : new https.Agent({ ca: await Deno.readTextFile(controls.caFile) });
+    const client = new acme.Client({
+      directoryUrl: controls.directory,
+      accountKey: await accountKey(home),
+    });
+    await client.createAccount({ termsOfServiceAgreed: true, contact: controls.contacts });
+    const [key, csr] = await acme.crypto.createCsr(
+      { commonName: controls.names[0], altNames: controls.names },
+      await acme.crypto.createPrivateEcdsaKey("P-256"),
+    );
     const chain = await client.auto({
       csr,
       termsOfServiceAgreed: true,
