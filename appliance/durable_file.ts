@@ -126,28 +126,20 @@ export class SharedDirectorySync {
 
 /**
  * Replaces `path` with `bytes` as cdbmake and qmail-newu do: write PATH.tmp
- * (mode 0644, or `options.mode`: 0600 for a file holding a key), fsync,
- * close, rename over PATH, so readers see the old file or the new one, never
- * a partial one; then fsync the directory, where the file system allows (the
- * rename stands either way). A failure before the rename removes PATH.tmp,
- * leaves PATH alone and throws.
+ * (mode 0644), fsync, close, rename over PATH, so readers see the old file or
+ * the new one, never a partial one; then fsync the directory, where the file
+ * system allows (the rename stands either way). A failure before the rename
+ * removes PATH.tmp, leaves PATH alone and throws.
  */
-export async function replaceFile(
-  path: string,
-  bytes: Uint8Array,
-  options: { mode?: number } = {},
-): Promise<void> {
+export async function replaceFile(path: string, bytes: Uint8Array): Promise<void> {
   const temporary = `${path}.tmp`;
-  const mode = options.mode ?? 0o644;
   const file = await Deno.open(temporary, {
     write: true,
     create: true,
     truncate: true,
-    mode,
+    mode: 0o644,
   });
   try {
-    // A PATH.tmp left by a crash keeps its old mode through `create`.
-    if (options.mode !== undefined) await Deno.chmod(temporary, mode);
     let written = 0;
     while (written < bytes.length) written += await file.write(bytes.subarray(written));
     await file.sync();

@@ -191,7 +191,7 @@ function adminRoleSpec(
  * host only, listens on control/acme's http address only (HTTP-01), reads
  * control/ (control/acme, control/me, servercert.pem), HOME/acme and the ca
  * file, and writes HOME/acme (account key, state) and servercert.pem through
- * servercert.pem.tmp. A broken control/acme grants no network: the role
+ * a temporary file beside it. A broken control/acme grants no network: the role
  * reports the file and stops.
  */
 function acmeRoleSpec(home: string, controls: AcmeControls | undefined): RoleSpec {
@@ -210,7 +210,9 @@ function acmeRoleSpec(home: string, controls: AcmeControls | undefined): RoleSpe
     count: 1,
     permissions: {
       read: [paths.control, state, ...(controls?.caFile === undefined ? [] : [controls.caFile])],
-      write: [state, certificate, `${certificate}.tmp`],
+      // servercert.pem is replaced through servercert.pem.tmp.PID (control_files.ts); isolates
+      // are threads of this process, so the PID is this one.
+      write: [state, certificate, `${certificate}.tmp.${Deno.pid}`],
       net,
       // Read only: npm debug (inside acme-client) lists the environment when it loads, and
       // axios reads HTTPS_PROXY and NO_PROXY, which an operator behind a proxy needs.

@@ -167,6 +167,7 @@ Deno.test({
       const issued = servedCertificate(home)!;
       assertEquals(issued.selfSigned, false);
       assertEquals(issued.names, [NAME]);
+      assertEquals(Deno.statSync(`${home}/control/servercert.pem`).mode! & 0o777, 0o600);
       // Every listener, every isolate: the new certificate, within the watch's second.
       const first = await waitFor(
         async () => {

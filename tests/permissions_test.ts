@@ -343,6 +343,7 @@ Deno.test("permissions: acme reaches only its CA and HTTP-01 address, and writes
     `${home}/control/me`,
   ], [
     `${home}/control/servercert.pem`,
+    `${home}/control/servercert.pem.tmp.${Deno.pid}`,
     `${home}/control/servercert.pem.tmp`,
     `${home}/acme/state.json`,
     `${home}/control/rcpthosts`,
@@ -351,7 +352,8 @@ Deno.test("permissions: acme reaches only its CA and HTTP-01 address, and writes
   assertEquals(results[`read ${home}/accounts.sqlite`], "NotCapable");
   assertEquals(results[`read ${home}/control/me`], "allowed");
   assertEquals(results[`write ${home}/control/servercert.pem`], "allowed");
-  assertEquals(results[`write ${home}/control/servercert.pem.tmp`], "allowed");
+  assertEquals(results[`write ${home}/control/servercert.pem.tmp.${Deno.pid}`], "allowed");
+  assertEquals(results[`write ${home}/control/servercert.pem.tmp`], "NotCapable");
   assertEquals(results[`write ${home}/acme/state.json`], "allowed");
   assertEquals(results[`write ${home}/control/rcpthosts`], "NotCapable");
   assertEquals(results[`write ${home}/control/clientca.pem`], "NotCapable");

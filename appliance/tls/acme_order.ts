@@ -15,7 +15,7 @@ import https from "node:https";
 import type { AcmeControls } from "../../config/acme.ts";
 import { type ChallengeAnswers, listenForChallenges } from "./acme_http.ts";
 import { accountKeyPath, acmeStateDirectory } from "./acme_state.ts";
-import { replaceFile } from "../durable_file.ts";
+import { writeFileAtomically } from "../control_files.ts";
 
 /** What an order gives: the new key (PKCS#8 PEM) and the chain, the certificate first. */
 export interface IssuedCertificate {
@@ -79,6 +79,6 @@ async function accountKey(home: string): Promise<string> {
   }
   await Deno.mkdir(acmeStateDirectory(home), { recursive: true, mode: 0o700 });
   const key = (await acme.crypto.createPrivateEcdsaKey("P-256")).toString();
-  await replaceFile(path, new TextEncoder().encode(key), { mode: 0o600 });
+  writeFileAtomically(path, new TextEncoder().encode(key), 0o600);
   return key;
 }

@@ -1,8 +1,8 @@
 /**
  * One look at the certificate, as the acme isolate takes it at start, once a
  * day and when an order is due (acme_schedule.ts): order when due, and put
- * the new key and chain in control/servercert.pem through servercert.pem.tmp
- * and a rename (mode 0600). Nothing else is told: the supervisor's TLS watch
+ * the new key and chain in control/servercert.pem through a temporary file
+ * and a rename (its mode kept; 0600 when new). Nothing else is told: the supervisor's TLS watch
  * (tls_files_watch.ts) notices the new file within a second, checks it and
  * hands it to every smtpd, pop3d and admin isolate at once, the same hot
  * reload a certificate copied in by hand gets; sessions already open keep
@@ -15,7 +15,7 @@
 import crypto from "node:crypto";
 import type { AcmeControls } from "../../config/acme.ts";
 import { readControlText } from "../../config/control.ts";
-import { replaceFile } from "../durable_file.ts";
+import { writeControlFile } from "../control_files.ts";
 import { logEvent } from "../log.ts";
 import type { IssuedCertificate, OrderCertificate } from "./acme_order.ts";
 import { formatTime, nextAcmeOrder, type ServedCertificate } from "./acme_schedule.ts";
@@ -120,11 +120,8 @@ export class AcmeRenewer {
       throw new Error("the CA's certificate is not for the key of the request");
     }
     const text = `${issued.keyPem.trim()}\n${blocks.map((block) => block.text).join("")}`;
-    await replaceFile(
-      `${this.#home}/control/servercert.pem`,
-      new TextEncoder().encode(text),
-      { mode: 0o600 },
-    );
+    // Atomically (servercert.pem.tmp.PID, fsync, rename), keeping the file's mode; new: 0600.
+    writeControlFile(this.#home, "servercert.pem", text, 0o600);
     return new Date(certificate.validTo);
   }
 

@@ -11,7 +11,7 @@
  * The certificate itself goes where every isolate reads it:
  * control/servercert.pem.
  */
-import { replaceFile } from "../durable_file.ts";
+import { writeFileAtomically } from "../control_files.ts";
 
 export interface AcmeState {
   /** ISO times. */
@@ -61,10 +61,14 @@ export function readAcmeState(home: string): AcmeState | undefined {
   }
 }
 
-/** Replaces state.json (through state.json.tmp and a rename). */
+/** Replaces state.json (through a temporary file and a rename). */
 export async function writeAcmeState(home: string, state: AcmeState): Promise<void> {
   await Deno.mkdir(acmeStateDirectory(home), { recursive: true, mode: 0o700 });
-  await replaceFile(statePath(home), new TextEncoder().encode(JSON.stringify(state, null, 2)));
+  writeFileAtomically(
+    statePath(home),
+    new TextEncoder().encode(JSON.stringify(state, null, 2)),
+    0o600,
+  );
 }
 
 /** What `qmd showctl` prints about the renewer: its last attempt and the next renewal. */
