@@ -14,8 +14,8 @@
  *
  * - directory: the CA's directory URL (https; http only to a loopback
  *   address, for tests). Default: Let's Encrypt's production directory.
- * - contact: the account's contact, a mailto: URL (RFC 8555 §7.3); may be
- *   repeated. Default: none (the CA then has no way to warn about expiry).
+ * - contact: the account's contact, a mailto: URL (RFC 8555 §7.3) or a bare
+ *   address; may be repeated. Default: none (the CA then has no way to warn about expiry).
  * - name: a host name the certificate is for; may be repeated, the first is
  *   the subject's commonName. Default: control/me.
  * - http: where the HTTP-01 challenge (RFC 8555 §8.3) is answered, `ip:port`
@@ -102,12 +102,15 @@ export function parseAcmeControls(
         controls.directory = parseDirectory(argument) ??
           fail(`expected an https:// URL, found ${JSON.stringify(argument)}`);
         break;
-      case "contact":
-        if (!/^mailto:[^@\s]+@[^@\s]+$/.test(argument)) {
-          fail(`expected mailto:address, found ${JSON.stringify(argument)}`);
+      case "contact": {
+        // RFC 8555 §7.3 wants a URL; a bare address is taken as its mailto: URL.
+        const contact = argument.startsWith("mailto:") ? argument : `mailto:${argument}`;
+        if (!/^mailto:[^@\s:]+@[^@\s]+\.[^@\s]+$/.test(contact)) {
+          fail(`expected mailto:address or an address, found ${JSON.stringify(argument)}`);
         }
-        controls.contacts.push(argument);
+        controls.contacts.push(contact);
         break;
+      }
       case "name": {
         const name = argument.toLowerCase().replace(/\.$/, "");
         if (!isHostName(name)) fail(`not a host name: ${JSON.stringify(argument)}`);

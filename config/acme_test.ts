@@ -31,7 +31,7 @@ Deno.test("acme controls: every keyword", async () => {
     "# the test CA",
     "directory https://127.0.0.1:14000/dir",
     "contact mailto:postmaster@example.test",
-    "contact mailto:hostmaster@example.test",
+    "contact hostmaster@example.test",
     "name mail.example.test",
     "name smtp.example.test.",
     "name mail.example.test",
@@ -55,7 +55,8 @@ Deno.test("acme controls: every keyword", async () => {
 Deno.test("acme controls: a broken line is reported with its file and line", async () => {
   const cases: [string, RegExp][] = [
     ["directory http://ca.example.test/dir", /line 2: expected an https:\/\/ URL/],
-    ["contact postmaster@example.test", /line 2: expected mailto:address/],
+    ["contact postmaster", /line 2: expected mailto:address or an address/],
+    ["contact mailto:a@b", /line 2: expected mailto:address or an address/],
     ["name *.example.test", /line 2: not a host name/],
     ["http 0.0.0.0:99999", /line 2: expected ip:port/],
     ["http localhost:80", /line 2: expected ip:port/],
