@@ -9,7 +9,7 @@
  * carry that. This isolate may connect only to the directory's host, listen
  * only on control/acme's http address, read control/ and HOME/acme, and
  * write only HOME/acme and control/servercert.pem (role_table.ts). The
- * certificate reaches the smtpd, pop3d and admin isolates through the
+ * certificate reaches the smtpd and pop3d isolates through the
  * supervisor's TLS watch, the same path as a file copied in by hand.
  *
  * It looks at start, when an order is due, and at least daily

@@ -4,7 +4,7 @@
  * the new key and chain in control/servercert.pem through a temporary file
  * and a rename (its mode kept; 0600 when new). Nothing else is told: the supervisor's TLS watch
  * (tls_files_watch.ts) notices the new file within a second, checks it and
- * hands it to every smtpd, pop3d and admin isolate at once, the same hot
+ * hands it to every smtpd and pop3d isolate at once, the same hot
  * reload a certificate copied in by hand gets; sessions already open keep
  * theirs. A failed order is logged with its reason and retried with backoff;
  * the certificate in force is left alone.
