@@ -44,17 +44,22 @@ export function runAcmeWorker(): void {
   let running: Promise<void> | undefined;
   let stopped = false;
 
+  /** The one timer: the next look, `ms` from now. */
+  const lookIn = (ms: number) => {
+    clearTimeout(timer);
+    if (!stopped) timer = setTimeout(() => void look(), Math.max(0, ms));
+  };
   /** One look now (after the one running, if any), then the next at the time it gives. */
   const look = (): Promise<void> => {
     clearTimeout(timer);
     running = (running ?? Promise.resolve()).then(async () => {
       if (stopped || renewer === undefined || controls === undefined) return;
       const next = await renewer.check(controls);
-      if (stopped) return;
-      timer = setTimeout(() => void look(), Math.max(0, next.getTime() - Date.now()));
+      lookIn(next.getTime() - Date.now());
     }).catch((error) => {
+      // Not an order's failure (check() logs those): the state file could not be written, say.
       logEvent("acme_failed", `alert: acme: ${(error as Error).message}; retrying in an hour`);
-      timer = setTimeout(() => void look(), 60 * 60 * 1000);
+      lookIn(60 * 60 * 1000);
     });
     return running;
   };
