@@ -46,6 +46,7 @@ export class AcmeRenewer {
     const history = {
       failures: previous.failures,
       lastFailure: previous.lastFailure === undefined ? undefined : new Date(previous.lastFailure),
+      lastIssued: previous.lastIssued === undefined ? undefined : new Date(previous.lastIssued),
     };
     const decision = nextAcmeOrder(
       now,
@@ -97,7 +98,11 @@ export class AcmeRenewer {
       controls.names,
       controls.renewDays,
       servedCertificate(this.#home),
-      { failures: state.failures, lastFailure: now },
+      {
+        failures: state.failures,
+        lastFailure: now,
+        lastIssued: state.lastIssued === undefined ? undefined : new Date(state.lastIssued),
+      },
     );
     if (failure !== undefined) {
       logEvent(

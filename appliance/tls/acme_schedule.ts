@@ -5,7 +5,8 @@
  * advice for its 90-day certificates). After a failed attempt the next one
  * waits 1 h, then 2, 4, 8, 16 and at most 24 h, so a CA that is down or a
  * port 80 that is unreachable is not hammered, while the certificate in
- * force is kept. Even with nothing due the renewer looks again once a day,
+ * force is kept; and none comes sooner than a day after the last issued
+ * one, whatever the CA gave. Even with nothing due the renewer looks again once a day,
  * so a certificate replaced by hand or a clock that jumped is noticed.
  *
  * Pure: the time and the certificate's facts come in as arguments.
@@ -31,6 +32,8 @@ export interface AcmeHistory {
   /** Failed attempts since the last success. */
   failures: number;
   lastFailure?: Date;
+  /** The last certificate installed: no new order for a day after it. */
+  lastIssued?: Date;
 }
 
 export interface AcmeDecision {
@@ -71,6 +74,11 @@ export function nextAcmeOrder(
   } else {
     orderAt = served.notAfter.getTime() - renewDays * DAY_MS;
     reason = `the certificate expires ${formatTime(served.notAfter)}`;
+  }
+  // A CA that gives fewer names or a shorter life than asked for must not start a loop of orders.
+  if (history.lastIssued !== undefined && orderAt < history.lastIssued.getTime() + DAY_MS) {
+    orderAt = history.lastIssued.getTime() + DAY_MS;
+    reason = `${reason}; the last one was issued less than a day ago`;
   }
   if (history.failures > 0 && history.lastFailure !== undefined) {
     const retryAt = history.lastFailure.getTime() + retryDelayMs(history.failures);

@@ -67,3 +67,21 @@ Deno.test("acme schedule: failures back off 1 h doubling to 24 h", () => {
   assertEquals(old.orderAt.getTime(), NOW.getTime() - HOUR_MS);
   assertEquals(old.checkAt, NOW);
 });
+
+Deno.test("acme schedule: no new order within a day of the last issued one", () => {
+  const lastIssued = new Date(NOW.getTime() - HOUR_MS);
+  // The CA gave a 7-day certificate (renew 30) or left out a name: wait, do not loop.
+  for (const served of [issued(7), issued(80, ["other.example.test"])]) {
+    const decision = nextAcmeOrder(NOW, NAMES, 30, served, { failures: 0, lastIssued });
+    assertEquals(decision.orderAt.getTime(), lastIssued.getTime() + DAY_MS);
+    assertEquals(decision.checkAt, decision.orderAt);
+    assertEquals(decision.reason.endsWith("; the last one was issued less than a day ago"), true);
+  }
+  // Two days later the order goes ahead.
+  const later = nextAcmeOrder(NOW, NAMES, 30, issued(7), {
+    failures: 0,
+    lastIssued: new Date(NOW.getTime() - 2 * DAY_MS),
+  });
+  assertEquals(later.orderAt.getTime(), NOW.getTime() - DAY_MS);
+  assertEquals(later.checkAt, NOW);
+});
