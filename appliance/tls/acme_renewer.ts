@@ -2,11 +2,11 @@
  * One look at the certificate, as the acme isolate takes it at start, once a
  * day and when an order is due (acme_schedule.ts): order when due, and put
  * the new key and chain in control/servercert.pem through a temporary file
- * and a rename (its mode kept; 0600 when new). Nothing else is told: the supervisor's TLS watch
- * (tls_files_watch.ts) notices the new file within a second, checks it and
- * hands it to every smtpd and pop3d isolate at once, the same hot
- * reload a certificate copied in by hand gets; sessions already open keep
- * theirs. A failed order is logged with its reason and retried with backoff;
+ * and a rename (its mode kept; 0600 when new). Nothing else is told: the
+ * supervisor's TLS watch (tls_files_watch.ts) notices the new file within a
+ * second, checks it and hands it to every smtpd and pop3d isolate at once,
+ * the same hot reload a certificate copied in by hand gets; sessions already
+ * open keep theirs. A failed order is logged with its reason and retried with backoff;
  * the certificate in force is left alone.
  *
  * Time and the order itself come in as arguments, so the tests drive it with
