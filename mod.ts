@@ -43,4 +43,6 @@ export const COMPILE_INCLUDES: readonly string[] = [
   "appliance/roles/pop3d.ts",
   // The admin console; its assets are TypeScript strings (admin/assets.ts), embedded with it.
   "appliance/roles/admin.ts",
+  // control/acme's certificate renewer.
+  "appliance/roles/acme.ts",
 ];

@@ -14,7 +14,15 @@ import type { QueueReply, QueueRequest } from "./queue/control_request.ts";
 import type { CounterSnapshot } from "./log_counters.ts";
 
 /** The roles the supervisor runs. */
-export type RoleName = "smtpd" | "send" | "local" | "remote" | "pop3d" | "admin" | "auth";
+export type RoleName =
+  | "smtpd"
+  | "send"
+  | "local"
+  | "remote"
+  | "pop3d"
+  | "admin"
+  | "auth"
+  | "acme";
 
 /** What an SMTP listener is for: port 25, submission (587, AUTH first) or SMTPS (465). */
 export type ListenerKind = "smtp" | "submission" | "smtps" | "pop3" | "pop3s";
@@ -54,6 +62,8 @@ interface OptionsByRole {
   auth: { role: "auth"; authCapabilities: SharedArrayBuffer };
   /** The console's address (port resolved: never 0); tls: HTTPS with control/servercert.pem. */
   admin: { role: "admin"; listen: { host: string; port: number }; tls: boolean };
+  /** control/acme's renewer (started when the file exists); it reads the file itself. */
+  acme: { role: "acme" };
 }
 
 /** The roles the supervisor starts. */

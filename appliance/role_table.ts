@@ -23,6 +23,7 @@ import { extraRemotePath } from "./remote/extra_remote.ts";
 import { mailSecurityDirectory } from "./remote/mta_sts_cache.ts";
 import { loadMailSecurityControls } from "../config/mail_security.ts";
 import { INTAKE_DIRECTORIES, lockFile, queueDirectory } from "./queue/layout.ts";
+import { type AcmeControls, loadAcmeControls } from "../config/acme.ts";
 
 /** A listener as `qmd start` names it; the kind defaults to smtp. */
 export interface ListenAddress {
@@ -83,6 +84,8 @@ export interface HomeGrants {
   rcptChecks: string[];
   /** The cdbs control/recipients lists (recipientchk 2), read by smtpd. */
   recipientCdbs: string[];
+  /** control/acme: absent (no acme role), broken (the role starts, reports it and stops) or read. */
+  acme?: { controls: AcmeControls | undefined };
 }
 
 /**
@@ -132,6 +135,10 @@ export function readHomeGrants(home: string): HomeGrants {
       () => readRecipientsList(home).map(({ file }) => recipientCdbPath(home, file)),
       [],
     ),
+    acme: orNothing<HomeGrants["acme"]>(() => {
+      const controls = loadAcmeControls(home);
+      return controls === undefined ? undefined : { controls };
+    }, { controls: undefined }),
   };
 }
 
@@ -181,6 +188,46 @@ function adminRoleSpec(
       import: false,
     },
     options: () => ({ role: "admin", listen, tls: admin.tls ?? false }),
+  };
+}
+
+/**
+ * control/acme's renewer (roles/acme.ts): it connects to the CA's directory
+ * host only, listens on control/acme's http address only (HTTP-01), reads
+ * control/ (control/acme, control/me, servercert.pem), HOME/acme and the ca
+ * file, and writes HOME/acme (account key, state) and servercert.pem through
+ * a temporary file beside it. A broken control/acme grants no network: the role
+ * reports the file and stops.
+ */
+function acmeRoleSpec(home: string, controls: AcmeControls | undefined): RoleSpec {
+  const paths = homePaths(home);
+  const state = `${home}/acme`;
+  const certificate = `${paths.control}/servercert.pem`;
+  const net = controls === undefined ? false : [
+    new URL(controls.directory).host || "",
+    `${
+      controls.http.host.includes(":") ? `[${controls.http.host}]` : controls.http.host
+    }:${controls.http.port}`,
+  ];
+  return {
+    name: "acme",
+    module: new URL("./roles/acme.ts", import.meta.url),
+    count: 1,
+    permissions: {
+      read: [paths.control, state, ...(controls?.caFile === undefined ? [] : [controls.caFile])],
+      // servercert.pem is replaced through servercert.pem.tmp.PID (control_files.ts); isolates
+      // are threads of this process, so the PID is this one.
+      write: [state, certificate, `${certificate}.tmp.${Deno.pid}`],
+      net,
+      // Read only: npm debug (inside acme-client) lists the environment when it loads, and
+      // axios reads HTTPS_PROXY and NO_PROXY, which an operator behind a proxy needs.
+      env: true,
+      run: false,
+      ffi: false,
+      sys: false,
+      import: false,
+    },
+    options: () => ({ role: "acme" }),
   };
 }
 
@@ -365,6 +412,7 @@ export function roleTable(
     },
   ];
   if (options.admin !== undefined) table.push(adminRoleSpec(options.home, options.admin));
+  if (grants.acme !== undefined) table.push(acmeRoleSpec(options.home, grants.acme.controls));
   if (pop3.length > 0) {
     table.push({
       name: "pop3d",

@@ -11,6 +11,7 @@ import { loadPop3dControls } from "./pop3d.ts";
 import { readSendControls } from "./send.ts";
 import { loadRemoteControls } from "./remote.ts";
 import { loadOwnStsPolicy } from "./mail_security.ts";
+import { loadAcmeControls } from "./acme.ts";
 import { controlErrorMessages, ControlErrors, loadAllControls } from "./control.ts";
 
 /**
@@ -29,6 +30,7 @@ export function findControlProblems(
       readSendControls(home);
       loadRemoteControls(home);
       loadOwnStsPolicy(home);
+      loadAcmeControls(home);
       if (options.pop3) loadPop3dControls(home);
     });
   } catch (error) {

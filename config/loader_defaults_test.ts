@@ -26,6 +26,7 @@ import {
   type OwnStsPolicy,
 } from "./mail_security.ts";
 import { type AuthResultsControls, loadAuthResultsControls } from "./auth_results.ts";
+import { type AcmeControls, loadAcmeControls } from "./acme.ts";
 
 const ME = "mx.example.test";
 
@@ -233,6 +234,11 @@ const AUTH_RESULTS = loader<AuthResultsControls>(loadAuthResultsControls, {
   dmarcreject: (c) => c.dmarcReject,
 });
 
+/** control/acme (config/acme.ts): absent = no ACME; its keywords' defaults are config/acme.ts's. */
+const ACME = loader<AcmeControls | undefined>(loadAcmeControls, {
+  acme: (c) => c,
+});
+
 /** More loaders of a reader's files (the filter checks' own), asked after its main one. */
 /** Modern mail security (config/mail_security.ts): remote's MTA-STS switch, admin's own policy. */
 const MAIL_SECURITY = loader<MailSecurityControls>(loadMailSecurityControls, {
@@ -257,6 +263,7 @@ const LOADERS: Record<Exclude<ControlReader, "inject" | "local">, Loader<unknown
   remote: REMOTE,
   auth: AUTH,
   admin: ADMIN,
+  acme: ACME,
 };
 
 /** What a loader should hold for an absent file, by the table; `me` stands for control/me. */

@@ -68,6 +68,8 @@ const SOCKET_OWNERS: readonly string[] = [
   "appliance/scan/clamd_client.ts",
   // The admin console's HTTP listener (Deno.serve).
   "appliance/roles/admin.ts",
+  // The HTTP-01 challenge's responder (Deno.serve), open while an ACME order runs.
+  "appliance/tls/acme_http.ts",
 ];
 
 const SOCKET_MODULES = new Set(["node:net", "node:tls", "node:dgram"]);
@@ -139,10 +141,11 @@ const PURE_FILES: readonly string[] = [
   "appliance/tls/pem.ts",
   "appliance/tls/certificate.ts",
   "appliance/tls/client_certificate.ts",
+  "appliance/tls/acme_schedule.ts",
   "appliance/cli/pem_summary.ts",
   // Line framing and the loopback test of the listeners.
   "appliance/net/line_buffer.ts",
-  "appliance/net/loopback.ts",
+  "appliance/loopback.ts",
   // Account names.
   "appliance/accounts/account_names.ts",
   // The neutral helpers: byte strings, qmail's date, quoting and log text; the role messages.

@@ -323,3 +323,45 @@ Deno.test("permissions: the admin console reads the home and writes only HOME/ad
   assertEquals(roleTable(optionsFor(home)).some((role) => role.name === "admin"), false);
   await Deno.remove(home, { recursive: true });
 });
+
+Deno.test("permissions: acme reaches only its CA and HTTP-01 address, and writes only servercert.pem and HOME/acme", async () => {
+  const home = await Deno.makeTempDir();
+  Deno.mkdirSync(`${home}/control`);
+  Deno.mkdirSync(`${home}/acme`);
+  Deno.writeTextFileSync(`${home}/control/me`, "mx.example.test\n");
+  Deno.writeTextFileSync(`${home}/accounts.sqlite`, "db");
+  assertEquals(roleTable(optionsFor(home)).some((role) => role.name === "acme"), false);
+  Deno.writeTextFileSync(
+    `${home}/control/acme`,
+    "directory https://ca.example.test:14000/dir\nhttp [::1]:8080\n",
+  );
+  const acme = roleTable(optionsFor(home)).find((role) => role.name === "acme")!;
+  assertEquals(acme.permissions.net, ["ca.example.test:14000", "[::1]:8080"]);
+  assertEquals([acme.permissions.run, acme.permissions.ffi], [false, false]);
+  const results = await probe(acme.permissions, [
+    `${home}/accounts.sqlite`,
+    `${home}/control/me`,
+  ], [
+    `${home}/control/servercert.pem`,
+    `${home}/control/servercert.pem.tmp.${Deno.pid}`,
+    `${home}/control/servercert.pem.tmp`,
+    `${home}/acme/state.json`,
+    `${home}/control/rcpthosts`,
+    `${home}/control/clientca.pem`,
+  ]);
+  assertEquals(results[`read ${home}/accounts.sqlite`], "NotCapable");
+  assertEquals(results[`read ${home}/control/me`], "allowed");
+  assertEquals(results[`write ${home}/control/servercert.pem`], "allowed");
+  assertEquals(results[`write ${home}/control/servercert.pem.tmp.${Deno.pid}`], "allowed");
+  assertEquals(results[`write ${home}/control/servercert.pem.tmp`], "NotCapable");
+  assertEquals(results[`write ${home}/acme/state.json`], "allowed");
+  assertEquals(results[`write ${home}/control/rcpthosts`], "NotCapable");
+  assertEquals(results[`write ${home}/control/clientca.pem`], "NotCapable");
+  // A broken control/acme grants no network; the isolate reports the file and stops.
+  Deno.writeTextFileSync(`${home}/control/acme`, "directory ftp://x\n");
+  assertEquals(
+    roleTable(optionsFor(home)).find((role) => role.name === "acme")!.permissions.net,
+    false,
+  );
+  await Deno.remove(home, { recursive: true });
+});

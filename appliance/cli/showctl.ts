@@ -3,7 +3,8 @@
  * file qmd knows (config/controls.ts), what it means, its value, or the
  * default in force when it is absent; then the files in control/ that qmd
  * does not read. PEM files are summarised (pem_summary.ts): certificates by
- * subject, names, issuer and validity, never key material.
+ * subject, names, issuer and validity, never key material. With control/acme,
+ * the renewer's last attempt and next renewal (HOME/acme/state.json).
  */
 import { parseCommand } from "./args.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
@@ -12,6 +13,7 @@ import { CONTROLS, type ControlSpec, findControl } from "../../config/controls.t
 import { type CertificateSummary, summarizePem } from "./pem_summary.ts";
 import { listDkimKeyFiles, readDkimKey } from "../../config/dkim.ts";
 import { EXIT } from "../exit_codes.ts";
+import { type AcmeState, describeAcmeState, readAcmeState } from "../tls/acme_state.ts";
 
 const NAME = "qmd showctl";
 
@@ -214,7 +216,12 @@ export function unknownControls(home: string): string[] {
 }
 
 /** The text report, one block per file. */
-export function formatShowctl(home: string, states: ControlState[], unknown: string[]): string {
+export function formatShowctl(
+  home: string,
+  states: ControlState[],
+  unknown: string[],
+  acme?: { state: AcmeState | undefined },
+): string {
   const out: string[] = [`qmd home: ${home}`, ""];
   for (const state of states) {
     const who = state.readers.length > 0 ? state.readers.join(" ") : "nobody";
@@ -233,6 +240,10 @@ export function formatShowctl(home: string, states: ControlState[], unknown: str
     } else {
       out.push(`  ${state.value}`);
     }
+  }
+  if (acme !== undefined) {
+    out.push("", `ACME (control/acme, ${home}/acme/state.json):`);
+    for (const line of describeAcmeState(acme.state)) out.push(`  ${line}`);
   }
   if (unknown.length > 0) {
     out.push("", "Other files in control/ (qmd does not read them):");
@@ -257,10 +268,14 @@ export function main(args: string[]): Promise<number> {
   }
   const states = CONTROLS.map((spec) => describeControl(home, spec));
   const unknown = unknownControls(home);
+  // The renewer's state, when control/acme turns it on (the certificate is servercert.pem's entry).
+  const acme = states.find((state) => state.name === "acme")?.present
+    ? { state: readAcmeState(home) }
+    : undefined;
   if (parsed.values.json) {
-    console.log(JSON.stringify({ home, controls: states, unknown }, null, 2));
+    console.log(JSON.stringify({ home, controls: states, unknown, acme: acme?.state }, null, 2));
   } else {
-    console.log(formatShowctl(home, states, unknown));
+    console.log(formatShowctl(home, states, unknown, acme));
   }
   return Promise.resolve(EXIT.ok);
 }

@@ -4,6 +4,7 @@ import { initHome } from "../home/init_home.ts";
 import { captureConsole } from "./test_io.ts";
 import { CONTROLS } from "../../config/controls.ts";
 import { main } from "./showctl.ts";
+import { writeAcmeState } from "../tls/acme_state.ts";
 
 Deno.test("qmd showctl: values, defaults with me resolved, unknown files, JSON", async () => {
   const home = await Deno.makeTempDir();
@@ -96,6 +97,47 @@ Deno.test("qmd showctl: PEM files by subject, names, issuer and validity, never 
     );
     assertEquals(server.certificates[0].subject, "CN=mx.example.org");
     assertEquals(server.certificates[0].expired, true);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("qmd showctl: with control/acme, the renewer's last attempt and next renewal", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    await initHome(home, { me: "mail.example.com" });
+    const show = async (json = false) => {
+      const run = await captureConsole(() => main(["--home", home, ...(json ? ["--json"] : [])]));
+      assertEquals(run.result, 0);
+      return run.out.join("\n");
+    };
+    assert(!(await show()).includes("ACME ("), "no ACME section without control/acme");
+    Deno.writeTextFileSync(`${home}/control/acme`, "contact mailto:postmaster@mail.example.com\n");
+    assertStringIncludes(
+      await show(),
+      `\nACME (control/acme, ${home}/acme/state.json):\n  no attempt yet`,
+    );
+    await writeAcmeState(home, {
+      failures: 2,
+      lastAttempt: "2026-12-03T07:00:00.000Z",
+      lastOutcome: "failed",
+      lastError: "urn:ietf:params:acme:error:connection: Connection refused",
+      lastFailure: "2026-12-03T07:00:00.000Z",
+      names: ["mail.example.com"],
+      nextOrder: "2026-12-03T09:00:00.000Z",
+      nextCheck: "2026-12-03T09:00:00.000Z",
+      reason: "the certificate is self-signed; retrying after 2 failed attempts",
+    });
+    assertStringIncludes(
+      await show(),
+      "  names: mail.example.com\n" +
+        "  last attempt: 2026-12-03T07:00:00.000Z failed (2 in a row): " +
+        "urn:ietf:params:acme:error:connection: Connection refused\n" +
+        "  next renewal: 2026-12-03T09:00:00.000Z " +
+        "(the certificate is self-signed; retrying after 2 failed attempts)\n" +
+        "  next check: 2026-12-03T09:00:00.000Z",
+    );
+    assertEquals(JSON.parse(await show(true)).acme.failures, 2);
   } finally {
     await Deno.remove(home, { recursive: true });
   }

@@ -9,6 +9,7 @@ import type { TlsStatus } from "../tls/tls_files_watch.ts";
 import { formatListenAddress } from "../net/listen_probe.ts";
 import { qmdCommand, shellQuote } from "./launcher.ts";
 import { formatAdminPasswordLine } from "./admin.ts";
+import { fileExists } from "../durable_file.ts";
 
 export interface BannerFacts {
   home: string;
@@ -126,13 +127,16 @@ function tlsLines(home: string, me: string, tls: TlsStatus): string[] {
     return [`  tls:      STARTTLS off: ${why}`];
   }
   const expires = certificate.expires.toISOString().slice(0, 10);
+  // control/acme: the acme isolate gets and renews the certificate (appliance/roles/acme.ts).
+  const acme = fileExists(`${home}/control/acme`);
   const what = certificate.kind === "self-signed"
     ? `self-signed for ${certificate.commonName}${
       certificate.commonName === me ? "" : ` (me is ${me})`
-    }, until you replace it`
+    }, until ${acme ? "ACME replaces it" : "you replace it"}`
     : `${certificate.commonName}, issued by ${certificate.issuer}, expires ${expires}`;
   return [
     `  tls:      ${file} (${what})`,
+    ...(acme ? ["            acme: control/acme orders and renews it (the log, qmd showctl)"] : []),
     ...problems.map((problem) => `            not served: ${problem}`),
   ];
 }

@@ -168,3 +168,34 @@ Deno.test("banner: the admin console's URL, and a password made by this start sh
   assertEquals(line(off, "admin"), "  admin:    off");
   assert(!off.includes("admin password"));
 });
+
+Deno.test("banner: with control/acme the self-signed certificate waits for ACME, and says so", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    Deno.mkdirSync(`${home}/control`);
+    const facts = {
+      home,
+      listeners,
+      fresh: false,
+      json: false,
+      command: "qmd",
+      tls: {
+        certificate: {
+          kind: "self-signed" as const,
+          commonName: "localhost",
+          expires: new Date("2036-01-01T00:00:00Z"),
+        },
+        problems: [],
+      },
+    };
+    assertStringIncludes(formatBanner(facts), ", until you replace it)\n");
+    Deno.writeTextFileSync(`${home}/control/acme`, "name mail.example.test\n");
+    assertStringIncludes(
+      formatBanner(facts),
+      ", until ACME replaces it)\n" +
+        "            acme: control/acme orders and renews it (the log, qmd showctl)\n",
+    );
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

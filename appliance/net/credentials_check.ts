@@ -15,7 +15,7 @@ import {
   type LoginAttempt,
   type Reservation,
 } from "./auth_failures.ts";
-import { isLoopback } from "./loopback.ts";
+import { isLoopback } from "../loopback.ts";
 import { logEvent } from "../log.ts";
 
 export interface CredentialsCheck {

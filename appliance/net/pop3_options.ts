@@ -14,7 +14,7 @@ import type { Credentials, VerifyResult } from "../auth/sasl_server.ts";
 import type { ServerTls } from "../tls/server_tls.ts";
 import { authFailureDelaySeconds, type AuthFailures } from "./auth_failures.ts";
 import { authFailureGuard } from "./credentials_check.ts";
-import { isLoopback } from "./loopback.ts";
+import { isLoopback } from "../loopback.ts";
 import type { Pop3ConnectionOptions } from "./pop3_connection.ts";
 import type { ConnectionStress } from "./client_wait.ts";
 

@@ -47,7 +47,7 @@ import {
 } from "../filters/auth_results.ts";
 import { SPF_TIMEOUT_SECONDS } from "../filters/spf.ts";
 import { logEvent } from "../log.ts";
-import { isLoopback } from "../net/loopback.ts";
+import { isLoopback } from "../loopback.ts";
 import type { ScanLog } from "./clamd_scan.ts";
 
 /** The whole verification after the last byte (DNS for keys and policies) may take this long. */

@@ -130,6 +130,15 @@ export const AUTH_TLS_CONTROLS: readonly ControlSpec[] = [
     read: true,
   },
   {
+    name: "acme",
+    kind: "list",
+    default: "none",
+    readers: ["acme"],
+    meaning:
+      "qmd's: get servercert.pem from an ACME CA and renew it; lines directory URL, contact mailto:..., name HOST (default me), http IP:PORT (default 0.0.0.0:80), ca FILE, renew DAYS (default 30)",
+    read: true,
+  },
+  {
     name: "clientca.pem",
     kind: "line",
     default: "none",

@@ -19,7 +19,8 @@ export type ControlReader =
   | "local"
   | "remote"
   | "inject"
-  | "admin";
+  | "admin"
+  | "acme";
 
 export interface ControlSpec {
   name: string;

@@ -32,7 +32,12 @@ async function timeScans(
   message: Uint8Array,
   count: number,
 ): Promise<{ count: number; ms: number }> {
-  const controls = { enabled: true, loopback: true, authServId: "mx.bench.test", dmarcReject: false };
+  const controls = {
+    enabled: true,
+    loopback: true,
+    authServId: "mx.bench.test",
+    dmarcReject: false,
+  };
   const request = {
     phase: "data" as const,
     remoteIp: "127.0.0.1",

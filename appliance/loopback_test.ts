@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../tests/assert.ts";
 import { isLoopback } from "./loopback.ts";
 
 Deno.test("isLoopback: 127/8, ::1 and mapped loopback only", () => {
