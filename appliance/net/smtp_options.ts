@@ -6,6 +6,7 @@
  */
 import type { SizeTable, SmtpdControls, SmtpdPolicy } from "../../config/smtpd.ts";
 import { CdbReader } from "../../config/cdb.ts";
+import { stringToBytes, utf8ByteString } from "../bytes.ts";
 import type { SmtpSessionOptions } from "../smtp/session.ts";
 import {
   type ChallengeAuthSupport,
@@ -87,8 +88,6 @@ function batvOptions(controls: SmtpdControls, remoteHost: string | undefined, no
   };
 }
 
-const encoder = new TextEncoder();
-
 /** Loads control/morercpthosts.cdb when the controls name one. */
 export function loadMoreRcptHosts(controls: SmtpdControls): CdbReader | null {
   return controls.moreRcptHostsCdb === null
@@ -101,7 +100,8 @@ const rcptHostSets = new WeakMap<SmtpdControls, Set<string>>();
 function rcptHostSet(controls: SmtpdControls): Set<string> {
   let set = rcptHostSets.get(controls);
   if (set === undefined) {
-    set = new Set(controls.rcptHosts ?? []);
+    // Domains arrive as byte strings (a UTF-8 domain as its bytes): the lines are kept the same way.
+    set = new Set((controls.rcptHosts ?? []).map(utf8ByteString));
     rcptHostSets.set(controls, set);
   }
   return set;
@@ -130,7 +130,7 @@ export function buildSessionOptions(
 ): SmtpSessionOptions {
   const rcptHosts = rcptHostSet(controls);
   const isRcptHost = (domain: string) =>
-    rcptHosts.has(domain) || moreRcptHosts?.get(encoder.encode(domain)) !== undefined;
+    rcptHosts.has(domain) || moreRcptHosts?.get(stringToBytes(domain)) !== undefined;
   const localIp = (facts.localIp ?? "").replace(/^::ffff:/, "");
   const remoteIp = facts.remoteIp.replace(/^::ffff:/, "");
   const filters = extras.filters;
