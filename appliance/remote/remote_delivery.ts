@@ -11,7 +11,9 @@
  * next one; when every one did, the result is the patch's "Sorry, I wasn't able to establish
  * an SMTP connection", a temporary failure, with the last greeting after it.
  */
+import { domainToASCII } from "node:url";
 import { findRoute, type RemoteControls, type Route } from "../../config/remote.ts";
+import { byteStringText } from "../bytes.ts";
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import { formatRemoteReport, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
 import type { OutgoingMessage } from "./attempt.ts";
@@ -45,7 +47,8 @@ export async function deliverRecords(
   const domain = at >= 0 ? job.recipient.slice(at + 1) : "";
   const helo = ctx.controls.helohost;
   if (helo === null) return [REMOTE_TEXTS.noControls];
-  const route = findRoute(ctx.controls, domain, job.sender);
+  // Control files are UTF-8 text: a UTF-8 domain or sender is looked up as the same text.
+  const route = findRoute(ctx.controls, byteStringText(domain), byteStringText(job.sender));
   const first = await deliverByRoute(job, messagePath, domain, route, helo, ctx);
   // The fallback (docs/patches.md seed 001): the default smtproutes entry ":relay" takes the
   // message when a more specific route could not be reached, and with
@@ -57,6 +60,16 @@ export async function deliverRecords(
     return (await deliverByRoute(job, messagePath, domain, fallback, helo, ctx)).records;
   }
   return first.records;
+}
+
+/**
+ * The name DNS is asked for: a domain with non-ASCII bytes (an SMTPUTF8 address's U-labels) as its
+ * IDNA A-labels (RFC 5891 §5, node:url's UTS #46 mapping), since DNS holds only those; ASCII, and
+ * bytes that make no valid name, are asked as they are.
+ */
+export function dnsDomain(domain: string): string {
+  if (!/[\x80-\xff]/.test(domain)) return domain;
+  return domainToASCII(byteStringText(domain)) || domain;
 }
 
 /** smtproutes' default entry as a route, unless it is the route already taken. */
@@ -82,7 +95,7 @@ async function deliverByRoute(
   helo: string,
   ctx: RemoteContext,
 ): Promise<{ records: RemoteRecord[]; unreached: boolean }> {
-  const list = await findTargets(domain, route, ctx);
+  const list = await findTargets(dnsDomain(domain), route, ctx);
   if (!list.ok) return { records: [list.record], unreached: false };
   let file: Deno.FsFile;
   try {

@@ -28,6 +28,7 @@ import type { Target } from "./mx_choice.ts";
 import { SmtpConnection } from "./pooled_connection.ts";
 import type { RemoteContext } from "./remote_context.ts";
 import { readTlsPin, type TlsPin, upgradeToTls } from "./starttls.ts";
+import { needsSmtpUtf8 } from "../smtp/smtputf8.ts";
 
 /**
  * SMTP to one address: a pooled connection when one is idle, else a fresh
@@ -50,6 +51,7 @@ export async function trySmtpTarget(
     sender: message.sender,
     recipients: [message.job.recipient],
     size: message.size,
+    smtpUtf8: needsSmtpUtf8(message.sender, [message.job.recipient]),
   };
   const slot = await ctx.pool.acquire(`${ip}:${route.port}`);
   try {

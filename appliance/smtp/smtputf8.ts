@@ -22,7 +22,8 @@
  * has a byte at or above 0x80 (needsSmtpUtf8). 8-bit header fields alone do
  * not count: they go out as 8BITMIME mail, as qmail sends them.
  */
-import { stringToBytes } from "../bytes.ts";
+import { isUtf8ByteString } from "../bytes.ts";
+import type { RemoteRecord } from "../send/remote_report.ts";
 
 /** MAIL or RCPT with a well-formed non-ASCII address, without SMTPUTF8 (RFC 6531 §3.5). */
 export const REPLY_UTF8_NOT_DECLARED =
@@ -55,17 +56,8 @@ export function hasEightBit(value: string | Uint8Array): boolean {
   return value.some((byte) => byte >= 0x80);
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
 /** Whether a byte string is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates). */
-export function isUtf8(value: string): boolean {
-  try {
-    strictUtf8.decode(stringToBytes(value));
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const isUtf8 = isUtf8ByteString;
 
 /**
  * The refusal for an address of MAIL or RCPT under RFC 6531, or undefined
@@ -91,4 +83,18 @@ export function needsSmtpUtf8(
   recipients: readonly (string | Uint8Array)[],
 ): boolean {
   return hasEightBit(sender) || recipients.some(hasEightBit);
+}
+
+/**
+ * The remote record when a message that needs SMTPUTF8 meets a server that
+ * does not offer it: permanent (RFC 6531 §3.2 leaves downgrading out, so the
+ * message bounces), with RFC 5248's X.6.7 in qmail's `(#x.y.z)` form.
+ */
+export function smtpUtf8Refused(ip: string): RemoteRecord {
+  return {
+    kind: "D",
+    text: `Connected to ${ip} but it does not offer SMTPUTF8, which a non-ASCII address ` +
+      `of this message needs.\n553 5.6.7 non-ASCII addresses not permitted for that ` +
+      `recipient (#5.6.7)\n`,
+  };
 }
