@@ -70,3 +70,9 @@ export function isUtf8ByteString(text: string): boolean {
     return false;
   }
 }
+
+/** Whether a byte string (or bytes) holds a byte at or above 0x80. */
+export function hasEightBit(value: string | Uint8Array): boolean {
+  if (typeof value === "string") return /[\x80-\uffff]/.test(value);
+  return value.some((byte) => byte >= 0x80);
+}

@@ -22,7 +22,7 @@
  * has a byte at or above 0x80 (needsSmtpUtf8). 8-bit header fields alone do
  * not count: they go out as 8BITMIME mail, as qmail sends them.
  */
-import { isUtf8ByteString } from "../bytes.ts";
+import { hasEightBit, isUtf8ByteString } from "../bytes.ts";
 import type { RemoteRecord } from "../send/remote_report.ts";
 
 /** MAIL or RCPT with a well-formed non-ASCII address, without SMTPUTF8 (RFC 6531 §3.5). */
@@ -50,11 +50,7 @@ export function parseSmtpUtf8Parameter(parameters: readonly string[]): SmtpUtf8P
   return found;
 }
 
-/** Whether a byte string (or bytes) holds a byte at or above 0x80. */
-export function hasEightBit(value: string | Uint8Array): boolean {
-  if (typeof value === "string") return /[\x80-\uffff]/.test(value);
-  return value.some((byte) => byte >= 0x80);
-}
+export { hasEightBit };
 
 /** Whether a byte string is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates). */
 export const isUtf8 = isUtf8ByteString;
