@@ -70,9 +70,15 @@ Deno.test("smtputf8 e2e: nodemailer sends to UTF-8 mailboxes; the queue and the 
       envelope: { from: "zoë@sender.example", to: recipients },
       raw,
     });
-    transport.close();
     assertMatch(String(info.response), /^250 2\.6\.0 ok \d+ qp \d+$/);
     assertEquals(info.accepted, recipients);
+    // realrcptto looks for a UTF-8 mailbox as it looks for any other.
+    const unknown = await transport.sendMail({
+      envelope: { from: "zoë@sender.example", to: ["nöbody@example.test"] },
+      raw,
+    }).then(() => undefined, (error: { responseCode?: number; response?: string }) => error);
+    transport.close();
+    assertEquals(unknown?.responseCode, 550, unknown?.response);
 
     const [jorg] = await delivered(`${home}/mail/example.test/jörg/Maildir`, qmd.output);
     const [user] = await delivered(`${cn}/Maildir`, qmd.output);
