@@ -11,9 +11,9 @@
  * next one; when every one did, the result is the patch's "Sorry, I wasn't able to establish
  * an SMTP connection", a temporary failure, with the last greeting after it.
  */
-import { domainToASCII } from "node:url";
 import { findRoute, type RemoteControls, type Route } from "../../config/remote.ts";
 import { byteStringText } from "../bytes.ts";
+import { dnsName } from "../dns/idna.ts";
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import { formatRemoteReport, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
 import type { OutgoingMessage } from "./attempt.ts";
@@ -62,16 +62,6 @@ export async function deliverRecords(
   return first.records;
 }
 
-/**
- * The name DNS is asked for: a domain with non-ASCII bytes (an SMTPUTF8 address's U-labels) as its
- * IDNA A-labels (RFC 5891 §5, node:url's UTS #46 mapping), since DNS holds only those; ASCII, and
- * bytes that make no valid name, are asked as they are.
- */
-export function dnsDomain(domain: string): string {
-  if (!/[\x80-\xff]/.test(domain)) return domain;
-  return domainToASCII(byteStringText(domain)) || domain;
-}
-
 /** smtproutes' default entry as a route, unless it is the route already taken. */
 function fallbackRoute(controls: RemoteControls, taken: Route): Route | undefined {
   const entry = controls.smtproutes.find((candidate) => candidate.key === "");
@@ -95,7 +85,8 @@ async function deliverByRoute(
   helo: string,
   ctx: RemoteContext,
 ): Promise<{ records: RemoteRecord[]; unreached: boolean }> {
-  const list = await findTargets(dnsDomain(domain), route, ctx);
+  // DNS holds an internationalized domain by its A-labels (and findTargets compares its CNAME).
+  const list = await findTargets(dnsName(domain), route, ctx);
   if (!list.ok) return { records: [list.record], unreached: false };
   let file: Deno.FsFile;
   try {
