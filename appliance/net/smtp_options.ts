@@ -6,7 +6,7 @@
  */
 import type { SizeTable, SmtpdControls, SmtpdPolicy } from "../../config/smtpd.ts";
 import { CdbReader } from "../../config/cdb.ts";
-import { stringToBytes, utf8ByteString } from "../bytes.ts";
+import { byteStringText, stringToBytes, utf8ByteString } from "../bytes.ts";
 import type { SmtpSessionOptions } from "../smtp/session.ts";
 import {
   type ChallengeAuthSupport,
@@ -79,7 +79,8 @@ function batvOptions(controls: SmtpdControls, remoteHost: string | undefined, no
   return {
     check: (address: string) => checkBatvAddress(address, key, today, staleDays),
     exempt: (recipient: string, helo: string | undefined) => {
-      const domain = recipient.slice(recipient.lastIndexOf("@") + 1).toLowerCase();
+      // The recipient is a byte string, the list UTF-8 text: a UTF-8 domain is compared as text.
+      const domain = byteStringText(recipient.slice(recipient.lastIndexOf("@") + 1)).toLowerCase();
       if (noSignMyDoms.includes(domain)) return true;
       return [remoteHost, helo].some((host) =>
         host !== undefined && noSignHosts.includes(host.toLowerCase())
@@ -113,7 +114,7 @@ function sizeLookup(
 ): ((address: string) => number | undefined) | undefined {
   if (table === null) return undefined;
   return (address) => {
-    const lower = address.toLowerCase();
+    const lower = byteStringText(address).toLowerCase();
     const exact = table[lower];
     if (exact !== undefined) return exact;
     const at = lower.lastIndexOf("@");
