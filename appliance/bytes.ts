@@ -46,3 +46,33 @@ export function stringToBytes(text: string): Uint8Array {
 export function utf8ByteString(text: string): string {
   return bytesToString(new TextEncoder().encode(text));
 }
+
+/**
+ * A byte string (an address as the queue holds it) as JS text, its bytes read as UTF-8 (bytes that
+ * are not UTF-8 become U+FFFD); ASCII comes back unchanged. The inverse of utf8ByteString.
+ */
+export function byteStringText(text: string): string {
+  // ASCII (nearly every address) is the same in both.
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return new TextDecoder().decode(stringToBytes(text));
+  }
+  return text;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Whether a byte string is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates). */
+export function isUtf8ByteString(text: string): boolean {
+  try {
+    strictUtf8.decode(stringToBytes(text));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a byte string (or bytes) holds a byte at or above 0x80. */
+export function hasEightBit(value: string | Uint8Array): boolean {
+  if (typeof value === "string") return /[\x80-\uffff]/.test(value);
+  return value.some((byte) => byte >= 0x80);
+}

@@ -11,6 +11,7 @@
  * the terminal of whoever reads the log; spaces stay readable.
  */
 import { escapeLogText, safeLogText } from "./log_text.ts";
+import { byteStringText } from "./bytes.ts";
 
 // The text filters are pure and live apart, so pure modules can use them.
 export { escapeLogText, safeLogText } from "./log_text.ts";
@@ -127,7 +128,7 @@ export function logMessageInfo(
     `info msg ${id}: bytes ${bytes} from <${safeLogText(sender)}> qp ${safeLogText(qp)} uid ${
       safeLogText(uid)
     }`,
-    { msg: Number(id), bytes, sender, qp, uid },
+    { msg: Number(id), bytes, sender: byteStringText(sender), qp, uid },
   );
 }
 
@@ -158,7 +159,8 @@ function deliveryFields(delivery: number, target: DeliveryTarget): LogRecord["fi
     delivery,
     msg: Number(target.id),
     channel: target.channel,
-    recipient: target.recipient,
+    // Queue addresses are byte strings: JSON carries a UTF-8 address (SMTPUTF8) as its text.
+    recipient: byteStringText(target.recipient),
   };
 }
 

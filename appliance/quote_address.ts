@@ -5,7 +5,14 @@
  * part quoted only when it must be. Used by send/, deliver/, qmail_inject/
  * and smtp/'s client. Addresses are byte strings (one char, code 0–255, per
  * byte). Pure.
+ *
+ * Departure from quote.c: a local part whose 8-bit bytes are well-formed
+ * UTF-8 stands bare, as RFC 6531 §3.3 and RFC 6532 §3.2 add UTF-8 to atext
+ * (`jörg@example.org`, not `"jörg"@example.org`), so SMTPUTF8 addresses keep
+ * their bytes in MAIL/RCPT, Return-Path and bounces. Other 8-bit bytes are
+ * quoted, as qmail quotes them.
  */
+import { isUtf8ByteString } from "./bytes.ts";
 
 // quote.c's `ok` table: bytes that may stand bare in a local part.
 const BARE = new Set(
@@ -15,7 +22,12 @@ const BARE = new Set(
 /** Whether a local part must be quoted (quote.c's quote_need; §4.10). */
 export function needsQuoting(localPart: string): boolean {
   if (localPart === "") return true;
-  for (const ch of localPart) if (!BARE.has(ch)) return true;
+  let eightBit = false;
+  for (const ch of localPart) {
+    if (ch >= "\x80") eightBit = true;
+    else if (!BARE.has(ch)) return true;
+  }
+  if (eightBit && !isUtf8ByteString(localPart)) return true;
   return localPart.startsWith(".") || localPart.endsWith(".") || localPart.includes("..");
 }
 

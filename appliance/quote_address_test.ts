@@ -13,6 +13,10 @@ Deno.test("quoteLocalPart quotes specials, dots at the ends, double dots and 8-b
   assertEquals(quoteLocalPart("a..b"), '"a..b"');
   assertEquals(quoteLocalPart("a(b)"), '"a(b)"');
   assertEquals(quoteLocalPart("caf\xe9"), '"caf\xe9"');
+  // Departure: well-formed UTF-8 is atext (RFC 6531 §3.3), bare; with a special it is quoted.
+  assertEquals(quoteLocalPart("j\xc3\xb6rg"), "j\xc3\xb6rg");
+  assertEquals(quoteLocalPart("j\xc3\xb6 rg"), '"j\xc3\xb6 rg"');
+  assertEquals(quoteLocalPart("j\xc3rg"), '"j\xc3rg"');
   assertEquals(quoteLocalPart(""), '""');
   assertEquals(quoteLocalPart('a"b\\c\r\nd'), '"a\\"b\\\\c\\\r\\\nd"');
   assertEquals(needsQuoting("a@b"), true);

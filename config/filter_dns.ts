@@ -23,6 +23,7 @@ import {
   readControlNumber,
 } from "./control.ts";
 import { flagDefault } from "./controls.ts";
+import { asciiLower } from "./ascii.ts";
 import { loadRblControls, type RblControls } from "./rblsmtpd.ts";
 
 /** A set-or-not file: present and not empty or "0"; absent gives the table's default. */
@@ -152,7 +153,7 @@ export function parseNetwork(text: string): Ipv4Network | undefined {
 export function parseAntispoofing(entries: readonly ListEntry[], path: string): AntispoofingRule[] {
   return entries.map(({ value, line }) => {
     const colon = value.indexOf(":");
-    const sender = colon < 0 ? "" : value.slice(0, colon).trim().toLowerCase();
+    const sender = colon < 0 ? "" : asciiLower(value.slice(0, colon).trim());
     if (sender === "" || /\s/.test(sender)) {
       throw new ControlError(path, line, `expected "address-or-domain: networks", found ${value}`);
     }

@@ -16,6 +16,7 @@ import {
 } from "./control.ts";
 import { type AuthFailurePolicy, loadAuthFailurePolicy } from "./auth_limits.ts";
 import { flagDefault, numberDefault } from "./controls.ts";
+import { asciiLower } from "./ascii.ts";
 import { loadQueueExtrasControls, type QueueExtrasControls } from "./queue_extras.ts";
 import { readCheckpassword } from "./checkpassword.ts";
 import { loadStressControls, type StressControls } from "./stress.ts";
@@ -148,7 +149,8 @@ export function loadSmtpdControls(home: string): SmtpdControls {
       "missing: qmail-smtpd needs control/me or control/smtpgreeting",
     );
   }
-  const rcptHosts = readControlList(home, "rcpthosts")?.map((entry) => entry.value.toLowerCase()) ??
+  // ASCII letters only, as qmail's case_lowerb: a UTF-8 domain keeps its other characters as written.
+  const rcptHosts = readControlList(home, "rcpthosts")?.map((entry) => asciiLower(entry.value)) ??
     null;
   const morePath = `${home}/control/morercpthosts.cdb`;
   let moreRcptHostsCdb: string | null = null;

@@ -343,7 +343,7 @@ Deno.test("front door: commands sent with STARTTLS in one packet are dropped (CV
     const before = collector(plain);
     await before.until(/^220 .*\r\n/);
     plain.write("EHLO client.example\r\n");
-    await before.until(/250 8BITMIME\r\n/);
+    await before.until(/250 SMTPUTF8\r\n/);
     assertStringIncludes(before.text(), "250-STARTTLS\r\n");
     before.reset();
     plain.write("STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n");

@@ -45,7 +45,7 @@ Deno.test("smtpd: an AUTH from before STARTTLS does not relay after it (RFC 3207
     const before = collector(plain);
     await before.until(/^220 .*\r\n/);
     plain.write("EHLO client.example\r\n");
-    assertStringIncludes(await before.until(/250 8BITMIME\r\n/), "250-STARTTLS\r\n");
+    assertStringIncludes(await before.until(/250 SMTPUTF8\r\n/), "250-STARTTLS\r\n");
     plain.write(`AUTH PLAIN ${btoa(`\0joe@example.test\0${PASSWORD}`)}\r\n`);
     assertEquals(await before.until(/\r\n/), "235 2.7.0 ok, go ahead\r\n");
     plain.write("STARTTLS\r\n");
@@ -59,7 +59,7 @@ Deno.test("smtpd: an AUTH from before STARTTLS does not relay after it (RFC 3207
       secure.once("error", reject);
     });
     secure.write("EHLO client.example\r\n");
-    await after.until(/250 8BITMIME\r\n/);
+    await after.until(/250 SMTPUTF8\r\n/);
     secure.write("MAIL FROM:<joe@example.test>\r\n");
     assertEquals(await after.until(/\r\n/), "250 2.1.0 ok\r\n");
     secure.write("RCPT TO:<friend@elsewhere.example>\r\n");

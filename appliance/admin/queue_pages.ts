@@ -5,6 +5,8 @@
  * queue_routes.ts brings the send role's replies.
  */
 import { html } from "hono/html";
+// Queue addresses are byte strings; a UTF-8 address (SMTPUTF8) is shown as its text.
+import { byteStringText } from "../bytes.ts";
 import type {
   MessageDetail,
   QueuedMessage,
@@ -40,7 +42,9 @@ function recipientLine(message: QueuedMessage, recipient: QueuedRecipient, now: 
     ? "next retry now"
     : `next retry in ${formatSpan(due - now)}`;
   const deferral = recipient.lastDeferral;
-  return html`<div>${recipient.channel ?? "todo"} ${recipient.address} <i>${status}</i>${
+  return html`<div>${recipient.channel ?? "todo"} ${
+    byteStringText(recipient.address)
+  } <i>${status}</i>${
     deferral !== undefined && !recipient.done
       ? html`<br><small>last deferral ${formatTime(deferral.at)}: ${deferral.text}</small>`
       : ""
@@ -79,7 +83,7 @@ export function queuePage(data: QueuePageData): Markup {
         <td><input type="checkbox" form="bulk" name="id" value="${message
           .id}" aria-label="select #${message.id}"></td>
         <td><a href="/queue/message/${message.id}">#${message.id}</a></td>
-        <td>${message.sender}</td>
+        <td>${byteStringText(message.sender)}</td>
         <td>${message.recipients.map((each) => recipientLine(message, each, reply.now))}</td>
         <td class="state">${stateOf(message)}</td>
         <td>${formatSpan(reply.now - message.birth)}</td>
@@ -134,7 +138,7 @@ function envelope(message: MessageDetail, now: number): Markup {
       </tr>
       <tr>
         <th>sender</th>
-        <td>${message.sender}</td>
+        <td>${byteStringText(message.sender)}</td>
       </tr>
       <tr>
         <th>recipients</th>

@@ -5,6 +5,7 @@
  * `list` reply.
  */
 import type { QueuedMessage } from "../queue/control_request.ts";
+import { byteStringText } from "../bytes.ts";
 
 /** The states the search offers, as the page's select names them. */
 export const SEARCH_STATES = ["unprocessed", "queued", "bouncing", "held"] as const;
@@ -38,6 +39,6 @@ export function searchMessages(
   return messages.filter((message) =>
     inState(message, search.state) &&
     (text === "" || [message.sender, ...message.recipients.map((each) => each.address)]
-      .some((address) => address.toLowerCase().includes(text)))
+      .some((address) => byteStringText(address).toLowerCase().includes(text)))
   );
 }

@@ -43,3 +43,12 @@ Deno.test("queue search: a sender or recipient substring, any case; a state; bot
   // An unknown state is any state.
   assertEquals(parseSearch({ state: "lost" }), { text: "" });
 });
+
+Deno.test("queue search: a UTF-8 address (bytes in the queue) is found by its text, any case", () => {
+  const bytes = (text: string) => String.fromCharCode(...new TextEncoder().encode(text));
+  const utf8 = [message("4", bytes("jörg@a.example"), [bytes("用户@例子.测试")], "queued")];
+  const found = (q: string) => searchMessages(utf8, parseSearch({ q })).map((each) => each.id);
+  assertEquals(found("JÖRG"), ["4"]);
+  assertEquals(found("例子"), ["4"]);
+  assertEquals(found("ä"), []);
+});

@@ -36,7 +36,7 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.temporary;
   }
   const { text, exitCode } = describeQueue(queueLayoutFor(home));
-  // The text is ASCII: qmail-qread prints every other byte as "_".
+  // qmail-qread prints bytes outside 32–126 as "_"; qmd prints UTF-8 addresses as UTF-8 text.
   const bytes = new TextEncoder().encode(text);
   let offset = 0;
   while (offset < bytes.length) offset += await Deno.stdout.write(bytes.subarray(offset));

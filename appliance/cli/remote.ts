@@ -8,6 +8,7 @@
  * before RCPT), exit 0 (docs/queue-format.md §5.7). This is what an extraremote
  * wrapper runs at its end, and what a qmail-rspawn can run in qmail-remote's place.
  */
+import { utf8ByteString } from "../bytes.ts";
 import { findHomeProblem, resolveHome } from "../../config/home.ts";
 import { parseCommand } from "./args.ts";
 import { ConnectionPool } from "../remote/connection_pool.ts";
@@ -64,10 +65,17 @@ export async function main(args: string[]): Promise<number> {
     await Deno.stdin.readable.pipeTo(file.writable);
     // Not a queued message: no mess/ name, the file is messagePath.
     const records = await deliverRecords(
-      { delivery: 0, id: "1", mess: "", sender, recipient: recipients[0] },
+      // Arguments are text; the envelope is bytes (a UTF-8 address as its UTF-8 bytes).
+      {
+        delivery: 0,
+        id: "1",
+        mess: "",
+        sender: utf8ByteString(sender),
+        recipient: utf8ByteString(recipients[0]),
+      },
       buildRemoteContext(home, pool),
       messagePath,
-      { host, recipients },
+      { host: utf8ByteString(host), recipients: recipients.map((each) => utf8ByteString(each)) },
     );
     await print(encodeRemoteOutput(records));
   } catch (error) {

@@ -3,10 +3,9 @@
  * they become UTF-8 text only where the OS wants text (paths, environment),
  * and OS text becomes a byte string again for report texts.
  */
-import { bytesToString, stringToBytes } from "../bytes.ts";
+import { bytesToString, byteStringText } from "../bytes.ts";
 
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder();
 
 /** JS text (paths, OS messages) → byte string for report texts. */
 export function toByteString(text: string): string {
@@ -15,9 +14,5 @@ export function toByteString(text: string): string {
 
 /** Byte string (an address) → JS text for paths, environment and lookups. */
 export function fromByteString(text: string): string {
-  // ASCII (nearly every address) is the same in both.
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) > 0x7f) return utf8Decoder.decode(stringToBytes(text));
-  }
-  return text;
+  return byteStringText(text);
 }

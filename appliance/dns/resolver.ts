@@ -21,6 +21,7 @@ import type { NameServer } from "./name_servers.ts";
 import { DnsClient } from "./client.ts";
 import { interpretAnswer } from "./answer.ts";
 import { normaliseName, type QueryType, type RecordData } from "./wire.ts";
+import { dnsName } from "./idna.ts";
 
 export { loadNameServers };
 export type { NameServer };
@@ -73,6 +74,11 @@ const DEFAULT_ATTEMPTS = 2;
 const DEFAULT_MAX_TTL_SECONDS = 86_400;
 const DEFAULT_MAX_NEGATIVE_TTL_SECONDS = 3_600;
 const DEFAULT_CACHE_ENTRIES = 10_000;
+/** The name as asked: an internationalized name by its A-labels (idna.ts), lower case, no final dot. */
+function queryName(name: string): string {
+  return normaliseName(dnsName(name));
+}
+
 /** qmail's dns_cname gives up after 10 hops and keeps the last name (alias loop). */
 const CNAME_HOPS = 10;
 
@@ -180,7 +186,7 @@ export class Resolver {
    * ones are used.
    */
   async mx(domain: string): Promise<DnsResult<MxHost[] | "none" | "null">> {
-    const name = normaliseName(domain);
+    const name = queryName(domain);
     if (!isQueryableName(name)) return permanent(`Invalid domain name: ${domain}`);
     const result = await this.#lookup("MX", name);
     if (!result.ok) return result;
@@ -205,7 +211,7 @@ export class Resolver {
   async addresses(host: string): Promise<DnsResult<string[]>> {
     const literal = parseAddressLiteral(host);
     if (literal !== undefined) return { ok: true, value: [literal] };
-    const name = normaliseName(host);
+    const name = queryName(host);
     if (!isQueryableName(name)) return permanent(`Invalid host name: ${host}`);
     const [a, aaaa] = await Promise.all([this.#lookup("A", name), this.#lookup("AAAA", name)]);
     const found = [a, aaaa].flatMap((result) =>
@@ -231,7 +237,7 @@ export class Resolver {
    * temporarily").
    */
   async cname(host: string): Promise<DnsResult<string>> {
-    let name = host.endsWith("]") ? host : normaliseName(host);
+    let name = host.endsWith("]") ? host : queryName(host);
     for (let hop = 0; hop < CNAME_HOPS; hop++) {
       if (name === "" || name.endsWith("]") || isIpv4(name) || !isQueryableName(name)) break;
       const result = await this.#lookup("CNAME", name);
@@ -254,7 +260,7 @@ export class Resolver {
     name: string,
     type: QueryType,
   ): Promise<DnsResult<{ records: string[]; nxdomain: boolean }>> {
-    const normalised = normaliseName(name);
+    const normalised = queryName(name);
     if (!isQueryableName(normalised)) return permanent(`Invalid domain name: ${name}`);
     const result = await this.#lookup(type, normalised);
     if (!result.ok) return result;

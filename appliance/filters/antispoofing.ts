@@ -18,6 +18,8 @@
 import type { FilterCheck, RuleRef } from "./filter.ts";
 import { PASS, refuse } from "./filter.ts";
 import type { AntispoofingRule, Ipv4Network } from "../../config/filter_dns.ts";
+import { asciiLower } from "../../config/ascii.ts";
+import { utf8ByteString } from "../bytes.ts";
 
 export type { AntispoofingRule, Ipv4Network };
 
@@ -55,10 +57,13 @@ export function ruleFor(
   rules: readonly AntispoofingRule[],
   sender: string,
 ): AntispoofingRule | undefined {
-  const address = sender.toLowerCase();
+  // The sender is a byte string: rule lines compare as their UTF-8 bytes, ASCII case-insensitively.
+  const address = asciiLower(sender);
   const domain = address.slice(address.lastIndexOf("@") + 1);
-  return rules.find((rule) => rule.sender === address) ??
-    (address.includes("@") ? rules.find((rule) => rule.sender === domain) : undefined);
+  const matches = (rule: AntispoofingRule, key: string) =>
+    asciiLower(utf8ByteString(rule.sender)) === key;
+  return rules.find((rule) => matches(rule, address)) ??
+    (address.includes("@") ? rules.find((rule) => matches(rule, domain)) : undefined);
 }
 
 export const antispoofingCheck: FilterCheck<AntispoofingSettings> = {

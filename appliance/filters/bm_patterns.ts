@@ -24,6 +24,7 @@
  * list is kept per list object, so each worker compiles a list once per reload.
  */
 import { asciiLower } from "../../config/ascii.ts";
+import { utf8ByteString } from "../bytes.ts";
 import { MIN_LENGTH, requiredLiteral } from "./required_literal.ts";
 
 /** One line of a list file, as written, with its 1-based line number. */
@@ -174,17 +175,20 @@ function compile(list: PatternList): CompiledList {
   list.lines.forEach((line, position) => {
     // A line the loader let through always compiles (patternError); skip any other defensively.
     if (patternError(line.value) !== undefined) return;
-    if (patternKind(line.value) === "address") {
-      const entry = asciiLower(line.value);
+    // Subjects are byte strings (a UTF-8 address as its bytes): the line is compared as its UTF-8
+    // bytes too, so `jörg@example.com` matches the address qmail would see byte for byte.
+    const value = utf8ByteString(line.value);
+    if (patternKind(value) === "address") {
+      const entry = asciiLower(value);
       if (!addresses.has(entry)) addresses.set(entry, position);
       return;
     }
-    const literal = lineLiteral(line.value);
+    const literal = lineLiteral(value);
     scanned.push({
       position,
       line,
-      test: lineTest(line.value),
-      negated: line.value.startsWith("!"),
+      test: lineTest(value),
+      negated: value.startsWith("!"),
       ...(literal === undefined ? {} : { literal }),
     });
   });

@@ -21,6 +21,8 @@
  */
 import type { FilterCheck, FilterRequest, Lookup, RuleRef, Verdict } from "./filter.ts";
 import { PASS, refuse } from "./filter.ts";
+import { asciiLower } from "../../config/ascii.ts";
+import { hasEightBit } from "../bytes.ts";
 import { MX_BLACKLISTED_REPLY } from "./mxblacklist.ts";
 
 export interface MfcheckSettings {
@@ -40,10 +42,13 @@ export function callbackFailedReply(sender: string): string {
   return `550 5.1.8 bad sender's mailbox address, RCPT TO:<${sender}> failed`;
 }
 
-/** The domain of a sender, lower case; undefined when it has none. */
+/**
+ * The domain of a sender, ASCII lower case (a UTF-8 domain keeps its bytes; the resolver asks
+ * its A-labels, dns/idna.ts); undefined when it has none.
+ */
 export function senderDomain(sender: string): string | undefined {
   const at = sender.lastIndexOf("@");
-  const domain = at < 0 ? "" : sender.slice(at + 1).toLowerCase().replace(/\.$/, "");
+  const domain = at < 0 ? "" : asciiLower(sender.slice(at + 1)).replace(/\.$/, "");
   return domain === "" ? undefined : domain;
 }
 
@@ -58,6 +63,9 @@ function dnsLookup(name: string, type: "MX" | "A" | "AAAA"): Verdict {
 /** After the DNS check passed: the callback (level 2, not relaying) or done. */
 function domainExists(request: FilterRequest, settings: MfcheckSettings): Verdict {
   if (settings.level < 2 || request.relaying) return PASS;
+  // The callback speaks HELO, which cannot carry a UTF-8 address (RFC 6531): such a sender's
+  // domain was checked in DNS, its mailbox is not asked for.
+  if (hasEightBit(request.sender ?? "")) return PASS;
   return {
     kind: "lookup",
     lookup: {

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { filterRequest } from "./test_request.ts";
+import { utf8ByteString } from "../bytes.ts";
 import type { LookupAnswer, Verdict } from "./filter.ts";
 import { driveCheck } from "../../tests/filter_drive.ts";
 import {
@@ -153,4 +154,15 @@ Deno.test("mxblacklist: addresses compared in one spelling", () => {
     withoutBlacklisted(["127.0.0.1", "192.0.2.7", "::ffff:127.0.0.1"], ["127.0.0.1"]),
     ["192.0.2.7"],
   );
+});
+
+Deno.test("mfcheck: a UTF-8 sender domain keeps its bytes (ASCII folded); level 2 asks no callback", () => {
+  const sender = utf8ByteString("jörg@Bücher.Example");
+  const domain = utf8ByteString("bücher.example");
+  assertEquals(senderDomain(sender), domain);
+  const utf8 = filterRequest("mail", { helo: "client.example", sender });
+  const result = drive(mfcheckCheck, utf8, TWO, {
+    [`MX ${domain}`]: { kind: "dns", records: ["10 mx.sender.example"] },
+  });
+  assertEquals(result, { verdict: { kind: "pass" }, asked: [`MX ${domain}`] });
 });

@@ -10,6 +10,7 @@
  * others"). A program that cannot be run, hangs past its time or dies of a
  * signal is seed 001's 120, a temporary failure: never an accept.
  */
+import { byteStringText } from "../bytes.ts";
 import type { FilterCheck, FilterRequest, LookupAnswer, RuleRef, Verdict } from "./filter.ts";
 import { PASS, refuse } from "./filter.ts";
 import { feedsSpamCatcher } from "./realrcptto.ts";
@@ -78,8 +79,9 @@ export interface RcptCheckSettings {
 export function rcptCheckEnvironment(request: FilterRequest): Record<string, string> {
   const env: Record<string, string> = {
     ...request.env,
-    SENDER: request.sender ?? "",
-    RECIPIENT: request.recipient ?? "",
+    // Byte strings as text, which the environment carries as UTF-8: a UTF-8 address keeps its bytes.
+    SENDER: byteStringText(request.sender ?? ""),
+    RECIPIENT: byteStringText(request.recipient ?? ""),
     TCPREMOTEIP: request.remoteIp,
   };
   if (request.remoteHost !== undefined) env.TCPREMOTEHOST = request.remoteHost;

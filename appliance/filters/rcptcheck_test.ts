@@ -103,4 +103,10 @@ Deno.test("rcptcheck: the program gets SENDER, RECIPIENT and the client's variab
     TCPREMOTEHOST: "client.test",
     TCPLOCALIP: "127.0.0.1",
   });
+  // A UTF-8 address (a byte string in the session) is its text in the environment.
+  const utf8 = rcptRequest(String.fromCharCode(...new TextEncoder().encode("用户@b.test")), {
+    sender: String.fromCharCode(...new TextEncoder().encode("jörg@a.test")),
+  });
+  const env = rcptCheckEnvironment(utf8);
+  assertEquals([env.SENDER, env.RECIPIENT], ["jörg@a.test", "用户@b.test"]);
 });

@@ -6,6 +6,7 @@
  */
 import type { SizeTable, SmtpdControls, SmtpdPolicy } from "../../config/smtpd.ts";
 import { CdbReader } from "../../config/cdb.ts";
+import { byteStringText, stringToBytes, utf8ByteString } from "../bytes.ts";
 import type { SmtpSessionOptions } from "../smtp/session.ts";
 import {
   type ChallengeAuthSupport,
@@ -78,7 +79,8 @@ function batvOptions(controls: SmtpdControls, remoteHost: string | undefined, no
   return {
     check: (address: string) => checkBatvAddress(address, key, today, staleDays),
     exempt: (recipient: string, helo: string | undefined) => {
-      const domain = recipient.slice(recipient.lastIndexOf("@") + 1).toLowerCase();
+      // The recipient is a byte string, the list UTF-8 text: a UTF-8 domain is compared as text.
+      const domain = byteStringText(recipient.slice(recipient.lastIndexOf("@") + 1)).toLowerCase();
       if (noSignMyDoms.includes(domain)) return true;
       return [remoteHost, helo].some((host) =>
         host !== undefined && noSignHosts.includes(host.toLowerCase())
@@ -86,8 +88,6 @@ function batvOptions(controls: SmtpdControls, remoteHost: string | undefined, no
     },
   };
 }
-
-const encoder = new TextEncoder();
 
 /** Loads control/morercpthosts.cdb when the controls name one. */
 export function loadMoreRcptHosts(controls: SmtpdControls): CdbReader | null {
@@ -101,7 +101,8 @@ const rcptHostSets = new WeakMap<SmtpdControls, Set<string>>();
 function rcptHostSet(controls: SmtpdControls): Set<string> {
   let set = rcptHostSets.get(controls);
   if (set === undefined) {
-    set = new Set(controls.rcptHosts ?? []);
+    // Domains arrive as byte strings (a UTF-8 domain as its bytes): the lines are kept the same way.
+    set = new Set((controls.rcptHosts ?? []).map(utf8ByteString));
     rcptHostSets.set(controls, set);
   }
   return set;
@@ -113,7 +114,7 @@ function sizeLookup(
 ): ((address: string) => number | undefined) | undefined {
   if (table === null) return undefined;
   return (address) => {
-    const lower = address.toLowerCase();
+    const lower = byteStringText(address).toLowerCase();
     const exact = table[lower];
     if (exact !== undefined) return exact;
     const at = lower.lastIndexOf("@");
@@ -130,7 +131,7 @@ export function buildSessionOptions(
 ): SmtpSessionOptions {
   const rcptHosts = rcptHostSet(controls);
   const isRcptHost = (domain: string) =>
-    rcptHosts.has(domain) || moreRcptHosts?.get(encoder.encode(domain)) !== undefined;
+    rcptHosts.has(domain) || moreRcptHosts?.get(stringToBytes(domain)) !== undefined;
   const localIp = (facts.localIp ?? "").replace(/^::ffff:/, "");
   const remoteIp = facts.remoteIp.replace(/^::ffff:/, "");
   const filters = extras.filters;

@@ -6,7 +6,7 @@
  * one message's additions; this module applies them. Pure.
  */
 import type { QueueExtras } from "../../config/queue_extras.ts";
-import { bytesToString, stringToBytes, utf8ByteString } from "../bytes.ts";
+import { bytesToString, byteStringText, stringToBytes, utf8ByteString } from "../bytes.ts";
 
 /**
  * The header line written after qmail-queue's own Received line, as the
@@ -33,9 +33,12 @@ export function withExtraRecipients(
   if (extras === undefined) return recipients;
   const added: string[] = [];
   if (extras.bigBrother.length > 0) {
-    const seen = new Set([sender, ...recipients].map((each) => bytesToString(each).toLowerCase()));
+    // Compared as text, any case: a UTF-8 address is not dodged by writing its letters otherwise.
+    const seen = new Set(
+      [sender, ...recipients].map((each) => byteStringText(bytesToString(each)).toLowerCase()),
+    );
     for (const entry of extras.bigBrother) {
-      if (seen.has(utf8ByteString(entry.watched))) added.push(utf8ByteString(entry.copy));
+      if (seen.has(entry.watched.toLowerCase())) added.push(utf8ByteString(entry.copy));
     }
   }
   // Control files are UTF-8 text; envelopes are bytes.

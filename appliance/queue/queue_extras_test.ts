@@ -30,6 +30,15 @@ Deno.test("queue extras: bigbrother copies mail from or to the watched address, 
     text(withExtraRecipients({ ...EXTRAS, extraQueue: [] }, b("a@x"), [b("u@x")])),
     ["u@x"],
   );
+  // A UTF-8 address (bytes in the envelope, text in the control file), in any case.
+  const utf8 = new TextEncoder();
+  const watched = {
+    bigBrother: [{ watched: "jörg@example.net", copy: "bb@example.net", line: 1 }],
+  };
+  assertEquals(
+    text(withExtraRecipients({ ...watched, extraQueue: [] }, utf8.encode("JÖRG@example.net"), [])),
+    ["bb@example.net"],
+  );
 });
 
 Deno.test("queue extras: extraqueue goes on every message, after bigbrother; no address twice", () => {

@@ -3,7 +3,7 @@
  * qmail-qstat.sh and qmail-qread.c; queue layout in docs/queue-format.md §2,
  * file formats §4.5).
  */
-import { bytesToString } from "../bytes.ts";
+import { bytesToString, byteStringText, hasEightBit, isUtf8ByteString } from "../bytes.ts";
 import type { Channel, QueueLayout } from "./layout.ts";
 import { formatDate822 } from "../date822.ts";
 import { probeFile } from "../durable_file.ts";
@@ -67,7 +67,7 @@ export function formatQreadMessage(message: QreadMessage): string {
 /**
  * qmail-qread's stats line: `D Mon YYYY HH:MM:SS GMT  #ID  SIZE  <SENDER> `,
  * then ` bouncing` when bounce/ID exists. The birth is shown to the second
- * (UTC); sender bytes outside 32–126 print as `_`.
+ * (UTC); sender bytes outside 32–126 print as `_` (UTF-8 as text, see printable).
  */
 export function formatQreadStats(message: Omit<QreadMessage, "recipients">): string {
   // qmail-qread cuts " -0000\n" off date822fmt's output and appends " GMT".
@@ -167,9 +167,19 @@ function readChannelRecords(bytes: Uint8Array): { done: boolean; address: Uint8A
   }
 }
 
-/** qmail-qread's out(): bytes 32–126 as they are, every other byte as `_`. */
+/**
+ * qmail-qread's out(): bytes 32–126 as they are, every other byte as `_`.
+ * Departure: an address that is well-formed UTF-8 (SMTPUTF8, RFC 6531) is
+ * shown as its text, only control characters (C0, DEL, C1) as `_`; the text
+ * is UTF-8 on output.
+ */
 function printable(bytes: Uint8Array): string {
-  return bytesToString(bytes).replace(/[^\x20-\x7e]/g, "_");
+  const text = bytesToString(bytes);
+  if (hasEightBit(bytes) && isUtf8ByteString(text)) {
+    // deno-lint-ignore no-control-regex
+    return byteStringText(text).replace(/[\x00-\x1f\x7f-\x9f]/g, "_");
+  }
+  return text.replace(/[^\x20-\x7e]/g, "_");
 }
 
 /** Regular files below `dir`, recursively (`find DIR -type f`: symbolic links are not followed). */

@@ -79,6 +79,22 @@ Deno.test("formatQreadMessage is qmail-qread's bytes", () => {
     }),
     "1 Jan 1970 00:00:00 GMT  #1  0  <>  bouncing\n",
   );
+  // Departure: well-formed UTF-8 (SMTPUTF8) prints as its text, control characters still as "_".
+  assertEquals(
+    formatQreadMessage({
+      id: 2n,
+      birth: new Date(0),
+      size: 0,
+      sender: new TextEncoder().encode("zoë@例子.测试"),
+      bouncing: false,
+      recipients: [{
+        channel: "remote",
+        done: false,
+        address: new TextEncoder().encode("a\u009bü"),
+      }],
+    }),
+    "1 Jan 1970 00:00:00 GMT  #2  0  <zoë@例子.测试> \n\tremote\ta_ü\n",
+  );
 });
 
 Deno.test("describeQueue lists info/ messages bucket by bucket", () =>

@@ -9,6 +9,7 @@
  * runs; /bin/sh sets it, since Deno cannot set a child's umask alone and the
  * process-wide one is shared by every role.
  */
+import { byteStringText } from "../bytes.ts";
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import type { QueueLayout } from "../queue/layout.ts";
 import {
@@ -53,7 +54,16 @@ export async function runExtraRemote(
   }
   try {
     child = new Deno.Command("/bin/sh", {
-      args: ["-c", START_WRAPPER, extraRemotePath(home), host, job.sender, job.recipient],
+      // Addresses are byte strings; an argument is text Deno writes as UTF-8, so a UTF-8 address
+      // reaches the wrapper as its own bytes (qmail-rspawn passes bytes).
+      args: [
+        "-c",
+        START_WRAPPER,
+        extraRemotePath(home),
+        ...[host, job.sender, job.recipient].map(
+          byteStringText,
+        ),
+      ],
       cwd: home,
       stdin: "piped",
       stdout: "piped",

@@ -13,6 +13,8 @@
  * an SMTP connection", a temporary failure, with the last greeting after it.
  */
 import { findRoute, type RemoteControls, type Route } from "../../config/remote.ts";
+import { byteStringText } from "../bytes.ts";
+import { dnsName } from "../dns/idna.ts";
 import type { DeliveryJob, DeliveryReport } from "../ipc.ts";
 import { formatRemoteReport, REMOTE_TEXTS, type RemoteRecord } from "../send/remote_report.ts";
 import type { OutgoingMessage, TargetResult } from "./attempt.ts";
@@ -66,7 +68,8 @@ export async function deliverRecords(
   const domain = targets.host;
   const helo = ctx.controls.helohost;
   if (helo === null) return [REMOTE_TEXTS.noControls];
-  const route = findRoute(ctx.controls, domain, job.sender);
+  // Control files are UTF-8 text: a UTF-8 domain or sender is looked up as the same text.
+  const route = findRoute(ctx.controls, byteStringText(domain), byteStringText(job.sender));
   const first = await deliverByRoute(job, messagePath, targets, route, helo, ctx);
   // The fallback (docs/patches.md seed 001): the default smtproutes entry ":relay" takes the
   // message when a more specific route could not be reached, and with
@@ -105,7 +108,8 @@ async function deliverByRoute(
   helo: string,
   ctx: RemoteContext,
 ): Promise<{ records: RemoteRecord[]; unreached: boolean }> {
-  const list = await findTargets(domain, route, ctx);
+  // DNS holds an internationalized domain by its A-labels (and findTargets compares its CNAME).
+  const list = await findTargets(dnsName(domain), route, ctx);
   if (!list.ok) return { records: [list.record], unreached: false };
   // MTA-STS (RFC 8461 §5) and DANE (RFC 7672): the recipient domain's policies, for MX delivery.
   const security = await securityFor(domain, route, ctx);

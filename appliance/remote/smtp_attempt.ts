@@ -30,6 +30,7 @@ import type { RemoteContext } from "./remote_context.ts";
 import { upgradeToTls } from "./starttls.ts";
 import type { TargetTls } from "./target_tls.ts";
 import { noteTlsOutcome } from "./tls_session_report.ts";
+import { needsSmtpUtf8 } from "../smtp/smtputf8.ts";
 
 /**
  * SMTP to one address with the TLS target_tls.ts chose for it: a pooled
@@ -55,6 +56,7 @@ export async function trySmtpTarget(
     // SIZE= as sent, CR LF line ends (RFC 1870); BODY=8BITMIME for 8-bit bytes (RFC 6152).
     size: message.wire?.size ?? message.size,
     ...(message.wire?.eightBit ? { eightBit: true } : {}),
+    smtpUtf8: needsSmtpUtf8(message.sender, message.recipients),
   };
   const slot = await ctx.pool.acquire(`${ip}:${route.port}`);
   try {

@@ -13,6 +13,7 @@
  * (prvs.cpp: make_prvs_hash, prvs_generate, prvs_validate): an address is
  * valid while 0 ≤ (DDD − today) mod 1000 ≤ staleDays.
  */
+import { byteStringText } from "../bytes.ts";
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 /** The BATV day number for a time in ms (days since the epoch). */
@@ -99,6 +100,7 @@ export function shouldSign(
   const at = sender.lastIndexOf("@");
   if (at <= 0 || sender === "#@[]") return false;
   if (/^prvs=/i.test(sender)) return false;
-  if (controls.noSignHosts.includes(recipientDomain.toLowerCase())) return false;
-  return !controls.noSignMyDoms.includes(sender.slice(at + 1).toLowerCase());
+  // Addresses are byte strings, the lists UTF-8 text: a UTF-8 domain is compared as text.
+  if (controls.noSignHosts.includes(byteStringText(recipientDomain).toLowerCase())) return false;
+  return !controls.noSignMyDoms.includes(byteStringText(sender.slice(at + 1)).toLowerCase());
 }

@@ -45,6 +45,8 @@
  *   [Z/D] "Connected to IP but authentication was rejected (AUTH MECH).\n" + said (4xx Z, 5xx D)
  *   [Z] "Connected to IP but authentication failed (AUTH MECH): REASON.\n" (bad challenge)
  *   [Z/stale] "Connected to IP but RSET was rejected.\n" + said (reuse)
+ *   [D] "Connected to IP but it does not offer SMTPUTF8, ...\n553 5.6.7 ...\n" (a message with a
+ *       non-ASCII address, RFC 6531 §3.2: no MAIL is sent; the bounce carries 5.6.7)
  * A reply whose first three characters are not digits counts as code 451.
  *
  * This file holds the dialogue's state and its order; the EHLO reply is read
@@ -58,6 +60,7 @@ import { type ClientResult, type ClientStep, clientStep as step } from "./client
 import { type Capabilities, noCapabilities, parseEhloCapabilities } from "./ehlo_capabilities.ts";
 import { beginClientAuth, type ClientAuthExchange } from "./client_auth.ts";
 import { ClientEnvelope, type EnvelopeVerdict } from "./client_envelope.ts";
+import { smtpUtf8Refused } from "./smtputf8.ts";
 import { tlsAfterHello, tlsFailedRecord, tlsRefusedRecord } from "./client_tls.ts";
 import { replyCode } from "./reply_code.ts";
 
@@ -354,6 +357,10 @@ export class SmtpClientSession {
   }
 
   #sendEnvelope(): ClientStep {
+    if (this.#message.smtpUtf8 && !this.#caps.smtpUtf8) {
+      // Nothing was sent for this message: the connection stays clean for the next one.
+      return this.#finish("failed", true, [smtpUtf8Refused(this.#ip)], false);
+    }
     const envelope = new ClientEnvelope(this.#message, this.#caps);
     this.#state = { phase: "envelope", envelope };
     return step(envelope.start());

@@ -1,6 +1,7 @@
 /**
  * One message's envelope on the wire (docs/queue-format.md §5.8 step 7): MAIL
- * FROM with SIZE= (RFC 1870) and BODY=8BITMIME (RFC 6152) when offered, then
+ * FROM with SIZE= (RFC 1870) and BODY=8BITMIME (RFC 6152) when offered, SMTPUTF8 (RFC 6531)
+ * when the envelope needs it, then
  * the RCPTs, all at once behind MAIL with PIPELINING (RFC 2920), else one
  * per reply; and the verdict on their replies, as qmail-remote's records.
  */
@@ -122,6 +123,8 @@ export class ClientEnvelope {
       line += ` SIZE=${message.size}`;
     }
     if (this.#capabilities.eightBitMime && message.eightBit) line += " BODY=8BITMIME";
+    // RFC 6531 §3.4; the session sends no MAIL for such a message when SMTPUTF8 is not offered.
+    if (message.smtpUtf8) line += " SMTPUTF8";
     return line;
   }
 

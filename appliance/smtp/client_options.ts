@@ -14,6 +14,11 @@ export interface SmtpMessage {
   size?: number;
   /** The body has 8-bit bytes: BODY=8BITMIME when offered (RFC 6152). */
   eightBit?: boolean;
+  /**
+   * The envelope has a non-ASCII address (smtputf8.ts needsSmtpUtf8): MAIL FROM carries SMTPUTF8
+   * (RFC 6531 §3.4), and a server that does not offer it gets no MAIL (553 5.6.7, a D record).
+   */
+  smtpUtf8?: boolean;
 }
 
 /** STARTTLS policy (docs/patches.md seed 001 tlsremote, tlshosts/<FQDN>.pem). */

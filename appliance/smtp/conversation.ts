@@ -12,6 +12,8 @@ import type { SmtpSessionOptions } from "./session_options.ts";
 export interface Transaction {
   /** MAIL FROM, one char per byte. */
   sender: string;
+  /** MAIL FROM carried SMTPUTF8 (RFC 6531 §3.4): UTF-8 addresses are allowed. */
+  smtpUtf8: boolean;
   recipients: string[];
   /** RCPT commands seen, accepted or not (for the tarpit). */
   rcptCount: number;

@@ -1,7 +1,7 @@
 /**
  * What a server offers in its EHLO reply (RFC 5321 §4.1.1.1), as the SMTP
  * client (client.ts) reads it: SIZE (RFC 1870), PIPELINING (RFC 2920),
- * 8BITMIME (RFC 6152), STARTTLS (RFC 3207) and AUTH (RFC 4954).
+ * 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), STARTTLS (RFC 3207) and AUTH (RFC 4954).
  */
 
 /** What the server offered in its EHLO reply. */
@@ -11,6 +11,8 @@ export interface Capabilities {
   size?: number;
   pipelining: boolean;
   eightBitMime: boolean;
+  /** SMTPUTF8 offered (RFC 6531): UTF-8 addresses may be sent; absent = false. */
+  smtpUtf8?: boolean;
   startTls: boolean;
   /** AUTH mechanisms (upper case), from "AUTH x y" and the old "AUTH=x y". */
   auth: string[];
@@ -38,6 +40,7 @@ export function parseEhloCapabilities(lines: string[]): Capabilities {
       caps.size = Number.isSafeInteger(limit) && limit > 0 ? limit : 0;
     } else if (keyword === "PIPELINING") caps.pipelining = true;
     else if (keyword === "8BITMIME") caps.eightBitMime = true;
+    else if (keyword === "SMTPUTF8") caps.smtpUtf8 = true;
     else if (keyword === "STARTTLS") caps.startTls = true;
     else if (keyword === "AUTH") {
       for (const word of words.slice(1)) {

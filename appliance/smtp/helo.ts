@@ -47,7 +47,7 @@ function ehloKeywords(view: SessionView): string[] {
   // RFC 1870 §4: SIZE without a number means no fixed limit (docs/patches.md seed 000 dropped "SIZE
   // 0").
   if (size !== undefined) lines.push(size > 0 ? `SIZE ${size}` : "SIZE");
-  lines.push("8BITMIME");
+  lines.push("8BITMIME", "SMTPUTF8");
   return lines;
 }
 

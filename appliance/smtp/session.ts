@@ -17,7 +17,7 @@
  * no open relay without control/rcpthosts (R20), routing characters in local
  * parts refused (R2–R13), HELO/EHLO need an argument (seed 000), NUL bytes in
  * command lines refused (P3), an empty recipient refused, HTTP verbs close the
- * connection (P7), recipient and command-line limits.
+ * connection (P7), recipient and command-line limits, SMTPUTF8 (smtputf8.ts).
  */
 import { bytesToString, stringToBytes } from "../bytes.ts";
 import type { VerifyResult } from "../auth/sasl_server.ts";

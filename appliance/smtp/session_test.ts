@@ -93,22 +93,23 @@ Deno.test("one trailing CR is removed, a second one is part of the argument", ()
 Deno.test("the data effect carries exact envelope bytes and the Received line", () => {
   const smtp = session({ remoteHost: "client.example.org", remoteInfo: "who" });
   send(smtp, "EHLO helo.example.org");
-  send(smtp, "MAIL FROM:<s\xe4nder@example.org>");
-  send(smtp, "RCPT TO:<\xff\x80@example.net>");
+  // UTF-8 addresses (RFC 6531) as their bytes, one char per byte: "sänder", "用".
+  send(smtp, "MAIL FROM:<s\xc3\xa4nder@example.org> SMTPUTF8");
+  send(smtp, "RCPT TO:<\xe7\x94\xa8@example.net>");
   send(smtp, "RCPT TO:<b@EXAMPLE.net>");
   const step = send(smtp, "DATA");
   assertEquals(step.close, false);
   const effect = dataEffect(step.effects[0]);
   assertEquals(effect.kind, "data");
-  assertEquals([...effect.sender], [...stringToBytes("s\xe4nder@example.org")]);
+  assertEquals([...effect.sender], [...new TextEncoder().encode("sänder@example.org")]);
   assertEquals(effect.recipients.map((r) => [...r]), [
-    [0xff, 0x80, ...new TextEncoder().encode("@example.net")],
+    [...new TextEncoder().encode("用@example.net")],
     [...new TextEncoder().encode("b@EXAMPLE.net")],
   ]);
   assertEquals(
     effect.received,
     "Received: from client.example.org (HELO helo.example.org) (who@192.0.2.1)\n" +
-      "  by mx.example.net with SMTP; 5 Mar 2024 07:08:09 -0000\n",
+      "  by mx.example.net with UTF8SMTP; 5 Mar 2024 07:08:09 -0000\n",
   );
   assertEquals(smtp.phase, "data");
 });

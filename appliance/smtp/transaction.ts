@@ -9,6 +9,7 @@ import { safeLogText } from "../log_text.ts";
 import { stringToBytes } from "../bytes.ts";
 import { hasRoutingLocalPart, isRcptAllowed, parseSmtpAddress } from "./mail_rcpt_address.ts";
 import { formatSmtpReceived } from "./received.ts";
+import { parseSmtpUtf8Parameter, REPLY_SMTPUTF8_VALUE, utf8AddressRefusal } from "./smtputf8.ts";
 import type { FilterRequest } from "../filters/filter.ts";
 import type { Conversation, SessionView, Transaction } from "./conversation.ts";
 import type { SmtpSessionOptions } from "./session_options.ts";
@@ -45,11 +46,16 @@ export interface TransactionStep {
   phase: "command" | "data" | "closed";
 }
 
-/** `SIZE=n` among MAIL FROM's parameters (RFC 1870 §6); undefined when absent or malformed. */
-function parseSizeParameter(argument: string): number | undefined {
+/** MAIL FROM's parameters (RFC 5321 §4.1.2 Mail-parameters): the words after the `>`. */
+function mailParameters(argument: string): string[] {
   const close = argument.indexOf(">");
   const parameters = close >= 0 ? argument.slice(close + 1) : "";
-  for (const word of parameters.split(" ")) {
+  return parameters.split(" ").filter((word) => word !== "");
+}
+
+/** `SIZE=n` among MAIL FROM's parameters (RFC 1870 §6); undefined when absent or malformed. */
+function parseSizeParameter(parameters: readonly string[]): number | undefined {
+  for (const word of parameters) {
     const match = /^size=(\d{1,15})$/i.exec(word);
     if (match !== null) return Number(match[1]);
   }
@@ -113,7 +119,12 @@ export function mailCommand(
   if (sender === null) {
     return { step: tarpitStep(options.tarpit, [REPLY_SYNTAX], "address too long or malformed") };
   }
-  const declared = parseSizeParameter(argument);
+  const parameters = mailParameters(argument);
+  const smtpUtf8 = parseSmtpUtf8Parameter(parameters);
+  if (smtpUtf8 === "invalid") return { step: step([REPLY_SMTPUTF8_VALUE]) };
+  const notUtf8 = utf8AddressRefusal(sender, smtpUtf8 === "declared", "MAIL");
+  if (notUtf8 !== undefined) return { step: step([notUtf8]) };
+  const declared = parseSizeParameter(parameters);
   const limit = messageLimit(view, sender, []);
   if (declared !== undefined && limit > 0 && declared > limit) {
     return { step: step([REPLY_SIZE_TOO_BIG]) };
@@ -124,6 +135,7 @@ export function mailCommand(
     }),
     transaction: {
       sender,
+      smtpUtf8: smtpUtf8 === "declared",
       recipients: [],
       rcptCount: 0,
       refused: [],
@@ -152,6 +164,8 @@ export function rcptCommand(
   if (recipient === null || recipient === "") {
     return refused(tarpitStep(options.tarpit, [REPLY_SYNTAX], "address too long or malformed"));
   }
+  const notUtf8 = utf8AddressRefusal(recipient, transaction.smtpUtf8, "RCPT");
+  if (notUtf8 !== undefined) return refused(step([notUtf8]));
   const batv = options.batv;
   if (batv !== undefined) {
     const checked = batv.check(recipient);
@@ -209,9 +223,13 @@ export function rcptCommand(
   return { step: step([ok], { delay: options.delays?.rcpt ?? 0 }), recipient };
 }
 
-/** RFC 3848 transmission types, as qmail-md writes them (docs/patches.md seed 000 md21). */
-function protocol(view: SessionView): string {
+/**
+ * RFC 3848 transmission types, as qmail-md writes them (docs/patches.md seed 000 md21); with
+ * SMTPUTF8 declared, RFC 6531 §3.7.3's UTF8SMTP, UTF8SMTPA, UTF8SMTPS and UTF8SMTPSA.
+ */
+function protocol(view: SessionView, smtpUtf8: boolean): string {
   const authed = view.authUser !== undefined;
+  if (smtpUtf8) return `UTF8SMTP${view.tlsActive ? "S" : ""}${authed ? "A" : ""}`;
   if (view.tlsActive) return authed ? "ESMTPSA" : "ESMTPS";
   return authed ? "ESMTPA" : "SMTP";
 }
@@ -237,7 +255,7 @@ export function dataCommand(
     remoteInfo: options.remoteInfo,
     remoteIp: options.remoteIp,
     localHost: options.localHost,
-    protocol: protocol(view),
+    protocol: protocol(view, transaction.smtpUtf8),
   }, now);
   const blacklisted = options.blacklisted !== undefined && view.authUser === undefined
     ? options.blacklisted.recipient

@@ -43,6 +43,8 @@ export interface FakeMxOptions {
   auth?: { user: string; password: string };
   /** Advertise SIZE with this limit. */
   size?: number;
+  /** Offer SMTPUTF8 (RFC 6531); default true, as smtp-server does. */
+  smtpUtf8?: boolean;
   /** Bodies longer than this are recorded by size and hash only (default 1 MiB). */
   keepBytes?: number;
 }
@@ -59,6 +61,8 @@ export interface FakeMessage {
   sha256: string;
   tls: boolean;
   user?: string;
+  /** MAIL FROM carried SMTPUTF8. */
+  smtpUtf8: boolean;
   /** The code the fake answered after the final dot. */
   code: number;
 }
@@ -118,6 +122,7 @@ export async function startFakeMx(options: FakeMxOptions = {}): Promise<FakeMx> 
     authMethods: ["PLAIN", "LOGIN", "CRAM-MD5"],
     closeTimeout: 200,
     size: options.size,
+    hideSMTPUTF8: options.smtpUtf8 === false,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     onConnect(session, callback) {
       connectionCount++;
@@ -170,6 +175,7 @@ export async function startFakeMx(options: FakeMxOptions = {}): Promise<FakeMx> 
           sha256: hash.digest("hex"),
           tls: session.secure,
           user: session.user as string | undefined,
+          smtpUtf8: session.envelope.smtpUtf8 === true,
           code: reply?.code ?? 250,
         });
         const error = replyError(reply);
