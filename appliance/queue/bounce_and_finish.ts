@@ -76,7 +76,7 @@ export async function bounceAndFinish(
   }
   logEndMessage(id);
   try {
-    finishMessage(layout, id);
+    await finishMessage(layout, id);
   } catch {
     logWarning(`unable to unlink ${queueName(layout, layout.info(id))}; will try again later`);
     return { bounced, retry: true };

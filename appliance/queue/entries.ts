@@ -67,3 +67,22 @@ export function removeEntry(path: string): void {
 export function removeEntries(paths: readonly string[]): void {
   for (const path of paths) removeEntry(path);
 }
+
+/**
+ * removeEntry with the lstat and the unlink on Deno's I/O threads: the send
+ * role's thread goes on while the file system frees the blocks (an unlink
+ * of a file just fsynced waits for the journal).
+ */
+export async function removeEntryAsync(path: string): Promise<void> {
+  try {
+    if ((await Deno.lstat(path)).isDirectory) return;
+    await Deno.remove(path);
+  } catch (error) {
+    if (!isAbsence(error)) throw error;
+  }
+}
+
+/** removeEntryAsync for every path, one after another, in order. */
+export async function removeEntriesAsync(paths: readonly string[]): Promise<void> {
+  for (const path of paths) await removeEntryAsync(path);
+}

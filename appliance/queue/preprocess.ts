@@ -11,7 +11,7 @@
  * entries that a crash must not lose are created or removed (Linux).
  */
 import { formatChannelRecord, parseTodo } from "./envelope.ts";
-import { findEntry, removeEntries } from "./entries.ts";
+import { findEntry, removeEntries, removeEntriesAsync } from "./entries.ts";
 import { errorText } from "./error_text.ts";
 import { type Channel, type QueueLayout, queueName } from "./layout.ts";
 import { routeRecipient, type RoutingTable } from "../send/routing.ts";
@@ -200,24 +200,48 @@ function prepareMessage(
  * directory.
  */
 function cleanTodo(layout: QueueLayout, id: bigint, prepared: PreparedMessage): PreprocessResult {
-  for (const paths of [layout.intdForms(id), layout.todoForms(id)]) {
-    try {
-      removeEntries(paths);
-    } catch (error) {
-      return {
-        ok: false,
-        warning: `qmail-clean unable to clean up ${prepared.todoName}: ${errorText(error)}`,
-        infoCreated: true,
-        ...prepared.base,
-      };
-    }
+  try {
+    for (const paths of [layout.intdForms(id), layout.todoForms(id)]) removeEntries(paths);
+  } catch (error) {
+    return cleanupFailed(prepared, error);
   }
+  return cleaned(prepared);
+}
+
+/** A message preprocessed and cleaned: where its recipients went. */
+function cleaned(prepared: PreparedMessage): PreprocessResult {
   return {
     ok: true,
     local: prepared.written.local,
     remote: prepared.written.remote,
     ...prepared.base,
   };
+}
+
+/** qmail-send's warning when qmail-clean could not remove intd or todo. */
+function cleanupFailed(prepared: PreparedMessage, error: unknown): PreprocessResult {
+  return {
+    ok: false,
+    warning: `qmail-clean unable to clean up ${prepared.todoName}: ${errorText(error)}`,
+    infoCreated: true,
+    ...prepared.base,
+  };
+}
+
+/** cleanTodo with the unlinks on Deno's I/O threads (removeEntriesAsync): intd, then todo. */
+async function cleanTodoAsync(
+  layout: QueueLayout,
+  id: bigint,
+  prepared: PreparedMessage,
+): Promise<PreprocessResult> {
+  try {
+    for (const paths of [layout.intdForms(id), layout.todoForms(id)]) {
+      await removeEntriesAsync(paths);
+    }
+  } catch (error) {
+    return cleanupFailed(prepared, error);
+  }
+  return cleaned(prepared);
 }
 
 /**
@@ -344,13 +368,14 @@ export async function preprocessMessages(
     }
   });
 
-  // Only now may todo go, message by message; then each todo directory once.
+  // Only now may todo go, each message's intd then todo (the messages side by side, off this
+  // thread); then each todo directory once.
   const todoDirectories = new Set<string>();
-  prepared.forEach((step, index) => {
+  await Promise.all(prepared.map(async (step, index) => {
     if (step === undefined) return;
-    results[index] = cleanTodo(layout, ids[index], step);
     todoDirectories.add(dirname(step.todoPath));
-  });
+    results[index] = await cleanTodoAsync(layout, ids[index], step);
+  }));
   await Promise.all(
     [...todoDirectories].map((directory) =>
       // The todo entry may come back after a crash; preprocessing is idempotent.

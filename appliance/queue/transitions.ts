@@ -9,11 +9,11 @@
  * role is one isolate and a state change must not interleave with another.
  */
 import { parseChannelFile, parseInfo } from "./envelope.ts";
-import { anyEntryExists, removeEntries } from "./entries.ts";
+import { anyEntryExists, removeEntries, removeEntriesAsync } from "./entries.ts";
 import { type Channel, type QueueLayout, SIDECAR_DIRECTORIES } from "./layout.ts";
 import { writeAllSync } from "../write_all.ts";
 import { concatBytes, stringToBytes } from "../bytes.ts";
-import { fileExists, probeFile, removeIfPresentSync } from "../durable_file.ts";
+import { fileExists, probeFile, removeIfPresent, removeIfPresentSync } from "../durable_file.ts";
 
 /** What a delivery pass needs from info/ID (§4.5, §4.6). */
 export interface MessageInfo {
@@ -260,12 +260,14 @@ export function checkMessageDone(layout: QueueLayout, id: bigint): DoneCheck {
  * S5 → S1, the end of messdone (§4.8 step 6): unlinks qmd's sidecars
  * (hold/ID, deferral/ID), then info/ID (the message leaves the sender's
  * view), then does qmail-clean's `foop/ID` (§4.11): intd/ID, then mess/ID.
- * Throws when info cannot be unlinked.
+ * Rejects when info cannot be unlinked.
  */
-export function finishMessage(layout: QueueLayout, id: bigint): void {
-  for (const name of SIDECAR_DIRECTORIES) removeIfPresentSync(layout.sidecar(name, id));
-  removeIfPresentSync(layout.info(id));
-  removeMessage(layout, id);
+export async function finishMessage(layout: QueueLayout, id: bigint): Promise<void> {
+  // On Deno's I/O threads (removeEntryAsync), one after another in qmail's order.
+  await Promise.all(SIDECAR_DIRECTORIES.map((name) => removeIfPresent(layout.sidecar(name, id))));
+  await removeIfPresent(layout.info(id));
+  await removeEntriesAsync(layout.intdForms(id).filter(probeFile));
+  await removeIfPresent(layout.mess(id));
 }
 
 /**

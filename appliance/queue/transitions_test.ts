@@ -68,7 +68,7 @@ Deno.test("finishMessage removes info, intd and mess; removeMessage is qmail-cle
     const { id } = await injectTestMessage(layout, "a@b", []);
     assertEquals(checkMessageDone(layout, id), "not-done");
     preprocessMessage(layout, id, testRoutingTable, TEST_NOW);
-    finishMessage(layout, id);
+    await finishMessage(layout, id);
     for (const path of [layout.info(id), layout.intd(id), layout.mess(id), layout.todo(id)]) {
       assertEquals(pathExists(path), false, path);
     }
