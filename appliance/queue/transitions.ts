@@ -230,6 +230,15 @@ export function removeChannelFile(layout: QueueLayout, channel: Channel, id: big
   removeIfPresentSync(layout.channel(channel, id));
 }
 
+/** removeChannelFile on Deno's I/O threads. Rejects on failure. */
+export async function removeChannelFileAsync(
+  layout: QueueLayout,
+  channel: Channel,
+  id: bigint,
+): Promise<void> {
+  await removeIfPresent(layout.channel(channel, id));
+}
+
 /** Where a message stands when it is taken from the done queue (§4.8 messdone step 1). */
 export type DoneCheck =
   /** A channel file or todo/ID exists: not finished after all (qmail's "false alarm"). */

@@ -21,7 +21,7 @@ import {
   appendBounce,
   openChannelFile,
   readMessageInfo,
-  removeChannelFile,
+  removeChannelFileAsync,
 } from "../../queue/transitions.ts";
 import { probeFile } from "../../durable_file.ts";
 import { recordDeferral } from "../../queue/deferrals.ts";
@@ -61,6 +61,8 @@ export interface DeliveryPassOptions {
   finished(id: bigint, due: number): void;
   /** Called when a delivery starts or ends, for the status line. */
   changed(): void;
+  /** A closed job's channel file is unlinked: the engine looks for work (its pump). */
+  settled(): void;
 }
 
 /** The passes and deliveries of both channels. */
@@ -70,6 +72,8 @@ export class DeliveryPasses {
   #channels: Channels;
   #files: JobFiles;
   #nextDelid = 1;
+  /** Jobs whose channel file is being unlinked on Deno's I/O threads. */
+  readonly #closing = new Set<Promise<void>>();
 
   constructor(options: DeliveryPassOptions) {
     this.#options = options;
@@ -99,6 +103,11 @@ export class DeliveryPasses {
   }
 
   /** Whether any delivery is in flight. */
+  /** Resolves once every channel file being unlinked is gone; undefined when none is. */
+  get busy(): Promise<unknown> | undefined {
+    return this.#closing.size === 0 ? undefined : Promise.all(this.#closing);
+  }
+
   get inFlight(): boolean {
     return CHANNELS.some((channel) => this.#channels[channel].deliveries().length > 0);
   }
@@ -257,10 +266,20 @@ export class DeliveryPasses {
     if (release.kind === "pending") return;
     this.#files.close(job);
     if (release.kind !== "complete") return;
+    // The unlink waits for the file system (a file just fsynced): off this thread, while the
+    // next reports and passes go on. The message is finished only once the file is gone.
+    const closing: Promise<void> = this.#closeJob(job).finally(() => {
+      this.#closing.delete(closing);
+      this.#options.settled();
+    });
+    this.#closing.add(closing);
+  }
+
+  async #closeJob(job: PassJob): Promise<void> {
     const { channel, id } = job;
     const now = this.#options.now();
     try {
-      removeChannelFile(this.#layout, channel, id);
+      await removeChannelFileAsync(this.#layout, channel, id);
     } catch (error) {
       logWarning(
         `unable to unlink ${

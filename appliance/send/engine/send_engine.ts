@@ -131,6 +131,7 @@ export class SendEngine {
       now,
       finished,
       changed: () => this.#logStatus(),
+      settled: pump,
     });
     this.#saved = new SavedSchedule({ layout, channels, now, finished });
     this.#writer = engineQueueWriter({
@@ -280,10 +281,11 @@ export class SendEngine {
   async settle(): Promise<void> {
     for (let round = 0; round < 100000; round++) {
       this.#pump();
-      if (this.#todo.busy || this.#finisher.busy || this.#cleanup.busy) {
+      if (this.#todo.busy || this.#finisher.busy || this.#cleanup.busy || this.#passes.busy) {
         await this.#todo.busy;
         await this.#finisher.busy;
         await this.#cleanup.busy;
+        await this.#passes.busy;
         continue;
       }
       if (!this.#hasImmediateWork()) return;
@@ -374,7 +376,7 @@ export class SendEngine {
   /** Resolves drain()'s wait once nothing is in flight. */
   #checkDrained(): void {
     if (!this.#draining || this.#drainWaiters.length === 0) return;
-    if (this.#passes.inFlight) return;
+    if (this.#passes.inFlight || this.#passes.busy) return;
     if (this.#todo.busy || this.#finisher.busy || this.#cleanup.busy) return;
     for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
