@@ -209,6 +209,20 @@ Deno.test("permissions: remote reads messages and controls, writes only tcpto, r
   await Deno.remove(home, { recursive: true });
 });
 
+Deno.test("permissions: remote writes HOME/mailsec; control/tlsrpt adds qmail-queue's intake for its reports", async () => {
+  const home = await Deno.makeTempDir();
+  Deno.mkdirSync(`${home}/control`, { recursive: true });
+  const remote = () => roleTable(optionsFor(home)).find((role) => role.name === "remote")!;
+  const writes = () => remote().permissions.write as string[];
+  assertEquals(writes().includes(`${home}/mailsec`), true);
+  assertEquals(writes().some((path) => path.endsWith("/queue/todo")), false);
+  assertEquals((remote().permissions.sys as string[]).includes("uid"), false);
+  Deno.writeTextFileSync(`${home}/control/tlsrpt`, "1\n");
+  assertEquals(writes().some((path) => path.endsWith("/queue/todo")), true);
+  assertEquals((remote().permissions.sys as string[]).includes("uid"), true);
+  await Deno.remove(home, { recursive: true });
+});
+
 Deno.test("permissions: pop3d reads and writes mailboxes, not the queue or the accounts", async () => {
   const home = await Deno.makeTempDir();
   Deno.mkdirSync(`${home}/mail/example.test/joe/Maildir/new`, { recursive: true });

@@ -22,7 +22,7 @@ export interface PolicyFetchOptions {
   ca: string[];
   /** 443; tests use a loopback port. */
   port: number;
-  /** The deadline for connecting, the handshake and each read. */
+  /** The deadline of the whole fetch: connecting, the handshake and every read. */
   timeoutMs: number;
 }
 
@@ -35,21 +35,24 @@ export async function fetchStsPolicyText(
 ): Promise<PolicyFetch> {
   const host = `mta-sts.${domain}`;
   let last = `no address for ${host}`;
+  // One deadline for everything, so a server sending a byte at a time cannot hold a delivery.
+  const deadline = Date.now() + options.timeoutMs;
+  const left = () => Math.max(1, deadline - Date.now());
   for (const ip of options.addresses) {
     let socket: ClientSocket | undefined;
     try {
-      socket = await connectClient({ ip, port: options.port, timeoutMs: options.timeoutMs });
+      socket = await connectClient({ ip, port: options.port, timeoutMs: left() });
       await socket.startTls({
         servername: host,
-        timeoutMs: options.timeoutMs,
+        timeoutMs: left(),
         verify: { ca: options.ca, mode: "require" },
       });
       await socket.write(
         `GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: qmd\r\n` +
           "Accept: text/plain\r\nConnection: close\r\n\r\n",
-        options.timeoutMs,
+        left(),
       );
-      return await readResponse(socket, options.timeoutMs);
+      return await readResponse(socket, left);
     } catch (error) {
       if (!(error instanceof ClientSocketError)) throw error;
       last = `https://${host}/ (${ip}): ${error.message}`;
@@ -61,11 +64,11 @@ export async function fetchStsPolicyText(
 }
 
 /** Reads the whole answer (status line, headers, body) within the limits. */
-async function readResponse(socket: ClientSocket, timeoutMs: number): Promise<PolicyFetch> {
+async function readResponse(socket: ClientSocket, left: () => number): Promise<PolicyFetch> {
   let received = new Uint8Array(0);
   let headerEnd = -1;
   for (;;) {
-    const chunk = await socket.readSome(timeoutMs);
+    const chunk = await socket.readSome(left());
     if (chunk === undefined) break;
     const joined = new Uint8Array(received.length + chunk.length);
     joined.set(received);

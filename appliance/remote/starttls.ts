@@ -64,7 +64,9 @@ export async function upgradeToTls(
   } catch (error) {
     if (!(error instanceof ClientSocketError)) throw error;
     const reason = error.message.replace(/\.$/, "");
-    const checked = pin !== undefined || tls.verify !== undefined || tls.checkChain !== undefined;
+    // Only a check that can refuse (a pin, MTA-STS enforce, DANE) is told as a verification failure.
+    const checked = pin !== undefined || tls.verify?.mode === "require" ||
+      tls.checkChain !== undefined;
     if (tls.testing !== undefined) logStsTesting(tls.testing, target, `TLS failed: ${reason}`);
     const verify = checked && isVerifyFailure(error);
     noteTlsOutcome(tls.report, target, { ok: false, reason, verify });

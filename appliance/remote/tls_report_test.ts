@@ -59,6 +59,9 @@ Deno.test("TLS-RPT: a finished day's counts go out as one gzipped JSON report, q
     assertEquals(round.queued.map(({ domain, day, recipients }) => ({ domain, day, recipients })), [
       { domain: "example.test", day: "2026-12-01", recipients: ["tlsrpt@reports.test"] },
     ]);
+    // An ordinary queued message: null sender, the rua address as its recipient.
+    const envelope = Deno.readTextFileSync(s.ctx.layout.todo(round.queued[0].id));
+    assertStringIncludes(envelope, "\0F\0Ttlsrpt@reports.test\0");
     const message = Deno.readTextFileSync(s.ctx.layout.mess(round.queued[0].id));
     assertStringIncludes(message, "TLS-Report-Domain: example.test\n");
     assertStringIncludes(message, "TLS-Report-Submitter: qmd.test\n");
