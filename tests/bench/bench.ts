@@ -22,7 +22,7 @@ import { pop3Bench } from "./pop3.ts";
 import { filtersBench } from "./filters.ts";
 import { dkimBench } from "./dkim.ts";
 import { profileBench } from "./profile.ts";
-import { peersBench } from "./peers.ts";
+import { peersBench, relayBench } from "./peers.ts";
 import { authResultsBench } from "./auth_results.ts";
 
 const TARGETS = { endToEndPerSecond: 1000, rssGrowthMb: 32, coldStartMs: 300 };
@@ -169,9 +169,10 @@ async function profileMain(args: string[]) {
 }
 
 /**
- * `--peers [--rounds N] [--peer NAME ...]`: qmd beside Postfix, Haraka and
- * smtp-sink (peers.ts); `--peer` runs only the peers named (qmd, postfix,
- * haraka, smtp-sink).
+ * `--peers [--rounds N] [--peer NAME ...] [--relay]`: qmd beside Postfix,
+ * Haraka and smtp-sink (peers.ts); `--peer` runs only the peers named (qmd,
+ * postfix, haraka, smtp-sink); `--relay` instead compares qmd and Postfix
+ * relaying to smtp-sink.
  */
 async function peersMain(args: string[]) {
   const at = args.indexOf("--rounds");
@@ -180,7 +181,8 @@ async function peersMain(args: string[]) {
     `qmd bench --peers (${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno})`,
   );
   const only = args.flatMap((arg, i) => args[i - 1] === "--peer" ? [arg.toLowerCase()] : []);
-  for (const row of await peersBench(rounds, only)) console.log(`  ${row}`);
+  const rows = args.includes("--relay") ? await relayBench(rounds) : await peersBench(rounds, only);
+  for (const row of rows) console.log(`  ${row}`);
 }
 
 if (import.meta.main) {

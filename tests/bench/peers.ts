@@ -19,6 +19,8 @@ interface RunningPeer {
   port: number;
   /** Messages in the Maildir so far; undefined for a peer that stores nothing. */
   delivered?: () => number;
+  /** Messages still in its queue (the relay run waits for none). */
+  queued?: () => number;
   stop(): Promise<void>;
 }
 
@@ -26,7 +28,25 @@ interface Peer {
   name: string;
   /** Why it cannot run here, or undefined. */
   missing(): Promise<string | undefined>;
-  start(): Promise<RunningPeer>;
+  /** `relayPort`: also relay mail for RELAY_DOMAIN to 127.0.0.1 on that port. */
+  start(relayPort?: number): Promise<RunningPeer>;
+}
+
+/** The domain the relay run sends to: routed to the sink, never delivered locally. */
+const RELAY_DOMAIN = "relay.test";
+
+/** Regular files under `dir`, at any depth (0 while it does not exist). */
+function countFiles(dir: string): number {
+  let count = 0;
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (entry.isDirectory) count += countFiles(`${dir}/${entry.name}`);
+      else count++;
+    }
+  } catch {
+    // not there (yet)
+  }
+  return count;
 }
 
 /** Files in a Maildir's new/ (0 while it does not exist). */
@@ -84,12 +104,20 @@ async function listening(port: number): Promise<void> {
 const qmd: Peer = {
   name: "qmd",
   missing: () => Promise.resolve(undefined),
-  async start() {
+  async start(relayPort?: number) {
     const { home, maildir } = await makeBenchHome();
+    if (relayPort !== undefined) {
+      await Deno.writeTextFile(`${home}/control/rcpthosts`, `${RELAY_DOMAIN}\n`, { append: true });
+      await Deno.writeTextFile(
+        `${home}/control/smtproutes`,
+        `${RELAY_DOMAIN}:127.0.0.1:${relayPort}\n`,
+      );
+    }
     const running = await startQmd(home, { workers: navigator.hardwareConcurrency });
     return {
       port: running.port,
       delivered: () => countNew(maildir),
+      queued: () => countFiles(`${home}/queue/info`),
       stop: async () => void await running.stop(),
     };
   },
@@ -105,7 +133,7 @@ const postfix: Peer = {
     if (Deno.uid() !== 0) return "a private instance needs root";
     return undefined;
   },
-  async start() {
+  async start(relayPort?: number) {
     const dir = await makeTempHome();
     const port = freePort();
     for (const sub of ["conf", "queue", "data", "mail"]) {
@@ -141,8 +169,16 @@ const postfix: Peer = {
         `maillog_file = ${dir}/maillog`,
         `maillog_file_prefixes = ${dir}`,
         "biff = no",
+        ...(relayPort === undefined ? [] : [
+          `relay_domains = ${RELAY_DOMAIN}`,
+          `transport_maps = texthash:${dir}/conf/transport`,
+        ]),
         "",
       ].join("\n"),
+    );
+    await Deno.writeTextFile(
+      `${dir}/conf/transport`,
+      `${RELAY_DOMAIN} smtp:[127.0.0.1]:${relayPort ?? 25}\n`,
     );
     await Deno.writeTextFile(
       `${dir}/conf/vmailbox`,
@@ -169,6 +205,9 @@ const postfix: Peer = {
     return {
       port,
       delivered: () => countNew(maildir),
+      queued: () =>
+        ["incoming", "active", "deferred", "maildrop"]
+          .reduce((sum, queue) => sum + countFiles(`${dir}/queue/${queue}`), 0),
       stop: () => command(POSTFIX, ["-c", `${dir}/conf`, "stop"]),
     };
   },
@@ -353,6 +392,75 @@ export async function peersBench(rounds: number, only: string[] = []): Promise<s
   const sink = results.get("smtp-sink");
   if (ours !== undefined && sink !== undefined) {
     rows.push(`  qmd accepted / smtp-sink at 10: ${ratio(ours[1].accepted, sink[1].accepted)}`);
+  }
+  return rows;
+}
+
+/**
+ * The relay run (`--relay`): qmd and Postfix take mail for RELAY_DOMAIN and
+ * pass it on to smtp-sink through a route (qmd's smtproutes, Postfix's
+ * transport map), 2,000 messages at 10 and at 50 sessions; end to end is
+ * from the first message sent until the server's queue is empty.
+ */
+export async function relayBench(rounds: number): Promise<string[]> {
+  const rows = [
+    `relay: 2 KiB messages to ${RELAY_DOMAIN} routed to smtp-sink, one connection each; median of ${rounds}; accepted/s / relayed (queue empty)/s`,
+  ];
+  const sinkMissing = await smtpSink.missing();
+  if (sinkMissing !== undefined) return [...rows, `  skipped: smtp-sink ${sinkMissing}`];
+  const sink = await smtpSink.start();
+  const results = new Map<string, { accepted: number; relayed: number }[]>();
+  try {
+    for (const peer of [qmd, postfix]) {
+      const reason = await peer.missing();
+      if (reason !== undefined) {
+        rows.push(`  ${peer.name.padEnd(10)} skipped: ${reason}`);
+        continue;
+      }
+      const running = await peer.start(sink.port);
+      try {
+        const cells = [];
+        for (const sessions of [10, 50]) {
+          const accepted: number[] = [];
+          const relayed: number[] = [];
+          for (let round = 0; round < rounds; round++) {
+            const started = performance.now();
+            const result = await load(
+              running.port,
+              sessions,
+              2000,
+              MAX_MS,
+              `bench@${RELAY_DOMAIN}`,
+            );
+            accepted.push(result.accepted / result.seconds);
+            // Empty queue: every accepted message was passed on (the sink takes them all).
+            await waitCount(() => running.queued!() === 0 ? 1 : 0, 1, MAX_MS);
+            relayed.push(result.accepted / ((performance.now() - started) / 1000));
+          }
+          cells.push({ accepted: median(accepted), relayed: median(relayed) });
+        }
+        results.set(peer.name, cells);
+        rows.push(
+          `  ${peer.name.padEnd(10)} ` +
+            cells.map((cell, i) =>
+              `${[10, 50][i]}: ${cell.accepted.toFixed(0)} / ${cell.relayed.toFixed(0)}`
+            ).join("   "),
+        );
+      } finally {
+        await running.stop();
+      }
+    }
+  } finally {
+    await sink.stop();
+  }
+  const ours = results.get("qmd");
+  const theirs = results.get("Postfix");
+  if (ours !== undefined && theirs !== undefined) {
+    rows.push(
+      `  qmd / Postfix relayed: ${ratio(ours[0].relayed, theirs[0].relayed)} at 10, ${
+        ratio(ours[1].relayed, theirs[1].relayed)
+      } at 50`,
+    );
   }
   return rows;
 }
