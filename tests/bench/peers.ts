@@ -8,7 +8,8 @@
  * run here, is skipped with the reason. Figures and ratios, never
  * assertions; every run is bounded in count and time.
  */
-import { makeTempHome, startQmd } from "../harness.ts";
+import { maildirNew, makeTempHome, startQmd } from "../harness.ts";
+import { findOnPath, freePort, waitForGreeting } from "./remote.ts";
 import { load, makeBenchHome, waitCount } from "./smtp_load.ts";
 
 /** Sessions at once, and messages sent at that many. */
@@ -49,33 +50,18 @@ function countFiles(dir: string): number {
   return count;
 }
 
-/** Files in a Maildir's new/ (0 while it does not exist). */
-function countNew(maildir: string): number {
-  try {
-    let count = 0;
-    for (const _ of Deno.readDirSync(`${maildir}/new`)) count++;
-    return count;
-  } catch {
-    return 0;
-  }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
-async function onPath(program: string): Promise<string | undefined> {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir !== "" && await exists(`${dir}/${program}`)) return `${dir}/${program}`;
-  }
-  return undefined;
+/** Waits (at most 20 s) for the server's 220 on the port. */
+async function greeted(port: number): Promise<void> {
+  if (!await waitForGreeting(port, 20_000)) throw new Error(`no 220 on 127.0.0.1:${port}`);
+}
+
+async function stopChild(child: Deno.ChildProcess): Promise<void> {
+  child.kill("SIGTERM");
+  await child.status;
 }
 
 async function command(program: string, args: string[]): Promise<void> {
@@ -85,20 +71,6 @@ async function command(program: string, args: string[]): Promise<void> {
     const text = new TextDecoder().decode(result.stderr) + new TextDecoder().decode(result.stdout);
     throw new Error(`${program} ${args.join(" ")}: ${text.trim()}`);
   }
-}
-
-/** Waits until something listens on the port (at most 20 s). */
-async function listening(port: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }
 
 const qmd: Peer = {
@@ -116,7 +88,7 @@ const qmd: Peer = {
     const running = await startQmd(home, { workers: navigator.hardwareConcurrency });
     return {
       port: running.port,
-      delivered: () => countNew(maildir),
+      delivered: () => maildirNew(maildir).length,
       queued: () => countFiles(`${home}/queue/info`),
       stop: async () => void await running.stop(),
     };
@@ -200,11 +172,11 @@ const postfix: Peer = {
       const log = await Deno.readTextFile(`${dir}/maillog`).catch(() => "");
       throw new Error(`${error.message} ${/fatal: .*/.exec(log)?.[0] ?? ""}`);
     });
-    await listening(port);
+    await greeted(port);
     const maildir = `${dir}/mail/example.test/joe/Maildir`;
     return {
       port,
-      delivered: () => countNew(maildir),
+      delivered: () => maildirNew(maildir).length,
       queued: () =>
         ["incoming", "active", "deferred", "maildrop"]
           .reduce((sum, queue) => sum + countFiles(`${dir}/queue/${queue}`), 0),
@@ -237,9 +209,7 @@ exports.hook_queue = function (next, connection) {
 const haraka: Peer = {
   name: "Haraka",
   async missing() {
-    return await onPath("haraka") === undefined
-      ? "not installed (npm install -g Haraka)"
-      : undefined;
+    return findOnPath("haraka") === undefined ? "not installed (npm install -g Haraka)" : undefined;
   },
   async start() {
     const dir = await makeTempHome();
@@ -261,14 +231,11 @@ const haraka: Peer = {
       stdout: "null",
       stderr: "null",
     }).spawn();
-    await listening(port);
+    await greeted(port);
     return {
       port,
-      delivered: () => countNew(maildir),
-      stop: async () => {
-        child.kill("SIGTERM");
-        await child.status;
-      },
+      delivered: () => maildirNew(maildir).length,
+      stop: () => stopChild(child),
     };
   },
 };
@@ -289,13 +256,10 @@ const smtpSink: Peer = {
       stdout: "null",
       stderr: "null",
     }).spawn();
-    await listening(port);
+    await greeted(port);
     return {
       port,
-      stop: async () => {
-        child.kill("SIGTERM");
-        await child.status;
-      },
+      stop: () => stopChild(child),
     };
   },
 };

@@ -50,14 +50,15 @@ function cpuSeconds(pid: number): number {
 }
 
 /** A free loopback port chosen by the kernel (closed again at once). */
-function freePort(): number {
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
 }
 
-function findOnPath(name: string): string | undefined {
+/** The program in PATH (or /usr/sbin, /sbin), or undefined. */
+export function findOnPath(name: string): string | undefined {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/sbin", "/sbin"])) {
     try {
       if (dir !== "" && Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
@@ -69,7 +70,7 @@ function findOnPath(name: string): string | undefined {
 }
 
 /** Waits (bounded) until something answers on 127.0.0.1:port with a 220 greeting. */
-async function waitForGreeting(port: number, maxMs: number): Promise<boolean> {
+export async function waitForGreeting(port: number, maxMs: number): Promise<boolean> {
   const deadline = performance.now() + maxMs;
   while (performance.now() < deadline) {
     const greeted = await new Promise<boolean>((resolve) => {
