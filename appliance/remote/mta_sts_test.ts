@@ -5,6 +5,7 @@ import { createCertificate, type CreatedCertificate } from "../tls/self_signed.t
 import { deliverRemote } from "./remote_delivery.ts";
 import { buildRemoteSecurity } from "./remote_security.ts";
 import { makeTestRemote, type TestRemote, withMx } from "./test_remote.ts";
+import type { FakeMx, FakeMxOptions } from "../../tests/fakes/fake_mx.ts";
 import { reportDay } from "./tls_report.ts";
 
 /** TLS-RPT's counts for example.test today: successes and failure result types. */
@@ -84,6 +85,27 @@ async function remoteWithSts(
   return s;
 }
 
+/**
+ * The MX servers of `options` and a remote context (remoteWithSts) sending to
+ * the first one's port; `run` gets both, and everything is closed after it.
+ */
+function withStsRemote(
+  web: FakeHttps,
+  caPem: string,
+  options: FakeMxOptions[],
+  fakeZone: FakeZone,
+  run: (s: TestRemote, mxs: FakeMx[]) => Promise<void>,
+): Promise<void> {
+  return withMx(options, async (mxs) => {
+    const s = await remoteWithSts(fakeZone, mxs[0].port, web, caPem);
+    try {
+      await run(s, mxs);
+    } finally {
+      await s.close();
+    }
+  });
+}
+
 Deno.test("MTA-STS enforce: only the policy's MX, with a verified certificate", async () => {
   const p = await testPki();
   const web = await startFakeHttps(
@@ -91,12 +113,15 @@ Deno.test("MTA-STS enforce: only the policy's MX, with a verified certificate", 
     () => textPlain(policy("enforce", ["mx2.example.test"])),
   );
   try {
-    await withMx([
-      { host: "127.0.0.2", tls: { cert: p.mx1.certPem, key: p.mx1.keyPem } },
-      { host: "127.0.0.3", tls: { cert: p.mx2.certPem, key: p.mx2.keyPem } },
-    ], async ([mx1, mx2]) => {
-      const s = await remoteWithSts(zone(), mx1.port, web, p.caPem);
-      try {
+    await withStsRemote(
+      web,
+      p.caPem,
+      [
+        { host: "127.0.0.2", tls: { cert: p.mx1.certPem, key: p.mx1.keyPem } },
+        { host: "127.0.0.3", tls: { cert: p.mx2.certPem, key: p.mx2.keyPem } },
+      ],
+      zone(),
+      async (s, [mx1, mx2]) => {
         const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
         assertEquals(report.status, "K", report.text);
         assertEquals(mx1.connections(), 0, "mx1 is not in the policy");
@@ -112,10 +137,8 @@ Deno.test("MTA-STS enforce: only the policy's MX, with a verified certificate", 
           success: 2,
           failures: ["validation-failure", "validation-failure"],
         });
-      } finally {
-        await s.close();
-      }
-    });
+      },
+    );
   } finally {
     await web.close();
   }
@@ -130,87 +153,73 @@ Deno.test("MTA-STS enforce: no TLS, an unverified certificate or no listed MX de
   );
   try {
     // No STARTTLS offered.
-    await withMx([{ host: "127.0.0.2" }], async ([mx]) => {
-      const s = await remoteWithSts(zone(), mx.port, web, p.caPem);
-      try {
-        const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
-        assertEquals(report.status, "Z");
-        assertEquals(
-          report.text,
-          "No TLS achieved while the MTA-STS policy of example.test requires it; connected to 127.0.0.2.\n",
-        );
-        assertEquals(mx.messages.length, 0);
-        // mx2 is not in the policy: tried after mx1 failed, skipped, counted.
-        assertEquals(reported(s), {
-          success: 0,
-          failures: ["starttls-not-supported", "validation-failure"],
-        });
-      } finally {
-        await s.close();
-      }
+    await withStsRemote(web, p.caPem, [{ host: "127.0.0.2" }], zone(), async (s, [mx]) => {
+      const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
+      assertEquals(report.status, "Z");
+      assertEquals(
+        report.text,
+        "No TLS achieved while the MTA-STS policy of example.test requires it; connected to 127.0.0.2.\n",
+      );
+      assertEquals(mx.messages.length, 0);
+      // mx2 is not in the policy: tried after mx1 failed, skipped, counted.
+      assertEquals(reported(s), {
+        success: 0,
+        failures: ["starttls-not-supported", "validation-failure"],
+      });
     });
     // A certificate the trusted CAs did not sign.
-    await withMx(
+    await withStsRemote(
+      web,
+      p.caPem,
       [{ host: "127.0.0.2", tls: { cert: p.stranger.certPem, key: p.stranger.keyPem } }],
-      async ([mx]) => {
-        const s = await remoteWithSts(zone("2"), mx.port, web, p.caPem);
-        try {
-          const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
-          assertEquals(report.status, "Z");
-          assertMatch(
-            report.text,
-            /^TLS unable to verify server with the MTA-STS policy of example\.test's rules: .+; connected to 127\.0\.0\.2\.\n$/,
-          );
-          assertEquals(mx.messages.length, 0);
-          assertEquals(reported(s), {
-            success: 0,
-            failures: ["certificate-not-trusted", "validation-failure"],
-          });
-          // A tlshosts pin wins over MTA-STS: pinned to that very certificate, it goes.
-          Deno.writeTextFileSync(
-            `${s.home}/control/tlshosts/mx1.example.test.pem`,
-            p.stranger.certPem,
-          );
-          const pinned = await deliverRemote(await s.job("bob@example.test"), s.ctx);
-          assertEquals(pinned.status, "K", pinned.text);
-        } finally {
-          await s.close();
-        }
+      zone("2"),
+      async (s, [mx]) => {
+        const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
+        assertEquals(report.status, "Z");
+        assertMatch(
+          report.text,
+          /^TLS unable to verify server with the MTA-STS policy of example\.test's rules: .+; connected to 127\.0\.0\.2\.\n$/,
+        );
+        assertEquals(mx.messages.length, 0);
+        assertEquals(reported(s), {
+          success: 0,
+          failures: ["certificate-not-trusted", "validation-failure"],
+        });
+        // A tlshosts pin wins over MTA-STS: pinned to that very certificate, it goes.
+        Deno.writeTextFileSync(
+          `${s.home}/control/tlshosts/mx1.example.test.pem`,
+          p.stranger.certPem,
+        );
+        const pinned = await deliverRemote(await s.job("bob@example.test"), s.ctx);
+        assertEquals(pinned.status, "K", pinned.text);
       },
     );
     // A certificate for another name (mx2's certificate on mx1).
-    await withMx(
+    await withStsRemote(
+      web,
+      p.caPem,
       [{ host: "127.0.0.2", tls: { cert: p.mx2.certPem, key: p.mx2.keyPem } }],
-      async ([mx]) => {
-        const s = await remoteWithSts(zone("3"), mx.port, web, p.caPem);
-        try {
-          const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
-          assertEquals(report.status, "Z");
-          assertMatch(report.text, /^TLS unable to verify server with .*mx1\.example\.test/);
-          assertEquals(reported(s), {
-            success: 0,
-            failures: ["certificate-host-mismatch", "validation-failure"],
-          });
-        } finally {
-          await s.close();
-        }
+      zone("3"),
+      async (s, [mx]) => {
+        const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
+        assertEquals(report.status, "Z");
+        assertMatch(report.text, /^TLS unable to verify server with .*mx1\.example\.test/);
+        assertEquals(reported(s), {
+          success: 0,
+          failures: ["certificate-host-mismatch", "validation-failure"],
+        });
       },
     );
     // No MX host of the domain is in the policy.
     served = policy("enforce", ["*.elsewhere.test"]);
-    await withMx([{ host: "127.0.0.2" }], async ([mx]) => {
-      const s = await remoteWithSts(zone("4"), mx.port, web, p.caPem);
-      try {
-        const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
-        assertEquals(report.status, "Z");
-        assertEquals(
-          report.text,
-          "Sorry, no MX may be used: MX mx1.example.test is not in the MTA-STS policy of example.test; MX mx2.example.test is not in the MTA-STS policy of example.test. (#4.7.5)\n",
-        );
-        assertEquals(mx.connections(), 0);
-      } finally {
-        await s.close();
-      }
+    await withStsRemote(web, p.caPem, [{ host: "127.0.0.2" }], zone("4"), async (s, [mx]) => {
+      const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
+      assertEquals(report.status, "Z");
+      assertEquals(
+        report.text,
+        "Sorry, no MX may be used: MX mx1.example.test is not in the MTA-STS policy of example.test; MX mx2.example.test is not in the MTA-STS policy of example.test. (#4.7.5)\n",
+      );
+      assertEquals(mx.connections(), 0);
     });
   } finally {
     await web.close();
@@ -224,18 +233,16 @@ Deno.test("MTA-STS testing: delivered anyway with an unverified certificate", as
     () => textPlain(policy("testing", ["mx1.example.test"])),
   );
   try {
-    await withMx(
+    await withStsRemote(
+      web,
+      p.caPem,
       [{ host: "127.0.0.2", tls: { cert: p.stranger.certPem, key: p.stranger.keyPem } }],
-      async ([mx]) => {
-        const s = await remoteWithSts(zone(), mx.port, web, p.caPem);
-        try {
-          const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
-          assertEquals(report.status, "K", report.text);
-          assertEquals(mx.messages[0].tls, true, "testing mode asks for STARTTLS");
-          assertEquals(reported(s), { success: 0, failures: ["certificate-not-trusted"] });
-        } finally {
-          await s.close();
-        }
+      zone(),
+      async (s, [mx]) => {
+        const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
+        assertEquals(report.status, "K", report.text);
+        assertEquals(mx.messages[0].tls, true, "testing mode asks for STARTTLS");
+        assertEquals(reported(s), { success: 0, failures: ["certificate-not-trusted"] });
       },
     );
   } finally {
@@ -248,38 +255,33 @@ Deno.test("MTA-STS: a policy that cannot be had is no policy; the cache file out
   let answer = (): Response => new Response("", { status: 301, headers: { location: "/x" } });
   const web = await startFakeHttps({ cert: p.web.certPem, key: p.web.keyPem }, () => answer());
   try {
-    await withMx([{ host: "127.0.0.2" }], async ([mx]) => {
-      const s = await remoteWithSts(zone("a1"), mx.port, web, p.caPem);
-      try {
-        // A redirect is not followed: no policy, delivered in plain text.
-        assertEquals((await deliverRemote(await s.job("bob@example.test"), s.ctx)).status, "K");
-        // Too big, or not text/plain: no policy either (new ids make it fetch again).
-        answer = () => textPlain("x".repeat(70 * 1024));
-        s.ctx.security = buildRemoteSecurity(s.home, s.ctx.resolver, { httpsPort: web.port });
-        assertEquals((await deliverRemote(await s.job("bob@example.test"), s.ctx)).status, "K");
-        answer = () =>
-          new Response(policy("enforce", ["mx9.example.test"]), {
-            headers: { "content-type": "text/html" },
-          });
-        s.ctx.security = buildRemoteSecurity(s.home, s.ctx.resolver, { httpsPort: web.port });
-        const before = web.hosts.length;
-        assertEquals((await deliverRemote(await s.job("bob@example.test"), s.ctx)).status, "K");
-        assertEquals(web.hosts.length, before + 1);
-        // A good enforce policy naming no MX of the domain: deferred, and remembered on disk.
-        answer = () => textPlain(policy("enforce", ["mx9.example.test"]));
-        s.ctx.security = buildRemoteSecurity(s.home, s.ctx.resolver, { httpsPort: web.port });
-        assertEquals((await deliverRemote(await s.job("bob@example.test"), s.ctx)).status, "Z");
-        const file = JSON.parse(Deno.readTextFileSync(`${s.home}/mailsec/mtasts.json`));
-        assertEquals(file.policies["example.test"].id, "a1");
-        // A restarted role (new state, same home) with the web server unreachable still enforces.
-        s.ctx.security = buildRemoteSecurity(s.home, s.ctx.resolver, { httpsPort: 1 });
-        const again = await deliverRemote(await s.job("bob@example.test"), s.ctx);
-        assertEquals(again.status, "Z");
-        assert(again.text.includes("not in the MTA-STS policy"), again.text);
-        assertEquals(mx.messages.length, 3);
-      } finally {
-        await s.close();
-      }
+    await withStsRemote(web, p.caPem, [{ host: "127.0.0.2" }], zone("a1"), async (s, [mx]) => {
+      // A redirect is not followed: no policy, delivered in plain text.
+      assertEquals((await deliverRemote(await s.job("bob@example.test"), s.ctx)).status, "K");
+      // Too big, or not text/plain: no policy either (new ids make it fetch again).
+      answer = () => textPlain("x".repeat(70 * 1024));
+      s.ctx.security = buildRemoteSecurity(s.home, s.ctx.resolver, { httpsPort: web.port });
+      assertEquals((await deliverRemote(await s.job("bob@example.test"), s.ctx)).status, "K");
+      answer = () =>
+        new Response(policy("enforce", ["mx9.example.test"]), {
+          headers: { "content-type": "text/html" },
+        });
+      s.ctx.security = buildRemoteSecurity(s.home, s.ctx.resolver, { httpsPort: web.port });
+      const before = web.hosts.length;
+      assertEquals((await deliverRemote(await s.job("bob@example.test"), s.ctx)).status, "K");
+      assertEquals(web.hosts.length, before + 1);
+      // A good enforce policy naming no MX of the domain: deferred, and remembered on disk.
+      answer = () => textPlain(policy("enforce", ["mx9.example.test"]));
+      s.ctx.security = buildRemoteSecurity(s.home, s.ctx.resolver, { httpsPort: web.port });
+      assertEquals((await deliverRemote(await s.job("bob@example.test"), s.ctx)).status, "Z");
+      const file = JSON.parse(Deno.readTextFileSync(`${s.home}/mailsec/mtasts.json`));
+      assertEquals(file.policies["example.test"].id, "a1");
+      // A restarted role (new state, same home) with the web server unreachable still enforces.
+      s.ctx.security = buildRemoteSecurity(s.home, s.ctx.resolver, { httpsPort: 1 });
+      const again = await deliverRemote(await s.job("bob@example.test"), s.ctx);
+      assertEquals(again.status, "Z");
+      assert(again.text.includes("not in the MTA-STS policy"), again.text);
+      assertEquals(mx.messages.length, 3);
     });
   } finally {
     await web.close();
@@ -293,20 +295,21 @@ Deno.test("MTA-STS enforce: a host whose TLS fails passes the message to the nex
     () => textPlain(policy("enforce", ["*.example.test"])),
   );
   try {
-    await withMx([
-      { host: "127.0.0.2", tls: { cert: p.stranger.certPem, key: p.stranger.keyPem } },
-      { host: "127.0.0.3", tls: { cert: p.mx2.certPem, key: p.mx2.keyPem } },
-    ], async ([mx1, mx2]) => {
-      const s = await remoteWithSts(zone(), mx1.port, web, p.caPem);
-      try {
+    await withStsRemote(
+      web,
+      p.caPem,
+      [
+        { host: "127.0.0.2", tls: { cert: p.stranger.certPem, key: p.stranger.keyPem } },
+        { host: "127.0.0.3", tls: { cert: p.mx2.certPem, key: p.mx2.keyPem } },
+      ],
+      zone(),
+      async (s, [mx1, mx2]) => {
         const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
         assertEquals(report.status, "K", report.text);
         assertEquals([mx1.messages.length, mx2.messages.length], [0, 1]);
         assertEquals(reported(s), { success: 1, failures: ["certificate-not-trusted"] });
-      } finally {
-        await s.close();
-      }
-    });
+      },
+    );
   } finally {
     await web.close();
   }
