@@ -26,8 +26,8 @@ export interface AuthResultsControls {
   dmarcReject: boolean;
 }
 
-function readFlag(home: string, name: string): boolean {
-  const line = readControlLine(home, name);
+/** A flag file's value: set and not 0; absent, the table's default. */
+function flagValue(name: string, line: string | undefined): boolean {
   if (line === undefined) return flagDefault(name);
   const trimmed = line.trim();
   return trimmed !== "" && trimmed !== "0";
@@ -61,11 +61,13 @@ export function loadAuthResultsControls(home: string): AuthResultsControls {
   // A broken file is reported by a reload (loadAllControls) and read as absent meanwhile.
   const named = orDefault(() => readAuthServId(home), undefined);
   const me = readControlLine(home, "me")?.trim();
-  const explicit = readControlLine(home, "authresults");
+  const authResults = readControlLine(home, "authresults");
+  const enabled = flagValue("authresults", authResults);
   return {
-    enabled: readFlag(home, "authresults"),
-    loopback: explicit !== undefined && readFlag(home, "authresults"),
+    enabled,
+    // Loopback clients only when the file says so; absent, they are left alone.
+    loopback: authResults !== undefined && enabled,
     authServId: named || me || hostName(),
-    dmarcReject: readFlag(home, "dmarcreject"),
+    dmarcReject: flagValue("dmarcreject", readControlLine(home, "dmarcreject")),
   };
 }
