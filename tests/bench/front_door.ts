@@ -13,6 +13,7 @@
  * (client sockets bind 127.0.0.2 and up to act as different IPs).
  * `deno run -A tests/bench/front_door.ts` runs just this part.
  */
+import { MESSAGE as BENCH_MESSAGE } from "./smtp_load.ts";
 import net from "node:net";
 import tls from "node:tls";
 import { cramResponse, plainInitialResponse } from "../../appliance/auth/sasl_client.ts";
@@ -22,9 +23,8 @@ const TARGETS = { idleRssMb: 512 };
 const ME = "mx.example.test";
 const USER = "joe@example.test";
 const PASSWORD = "bench password 5";
-/** The same 2 KiB message as bench.ts, with CR LF line ends and the final dot. */
-const MESSAGE = (`Subject: bench\n\n${`${"x".repeat(72)}\n`.repeat(28)}`.slice(0, 2047) + "\n")
-  .replace(/\n/g, "\r\n") + ".\r\n";
+/** The load tool's 2 KiB message (smtp_load.ts), with CR LF line ends and the final dot. */
+const MESSAGE = BENCH_MESSAGE.replace(/\n/g, "\r\n") + ".\r\n";
 const REPLY_TIMEOUT_MS = 15_000;
 const LATIN1 = new TextDecoder("latin1");
 
