@@ -200,7 +200,7 @@ Deno.test("MTA-STS enforce: no TLS, an unverified certificate or no listed MX de
       p.caPem,
       [{ host: "127.0.0.2", tls: { cert: p.mx2.certPem, key: p.mx2.keyPem } }],
       zone("3"),
-      async (s, [mx]) => {
+      async (s) => {
         const report = await deliverRemote(await s.job("bob@example.test"), s.ctx);
         assertEquals(report.status, "Z");
         assertMatch(report.text, /^TLS unable to verify server with .*mx1\.example\.test/);

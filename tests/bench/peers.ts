@@ -208,8 +208,10 @@ exports.hook_queue = function (next, connection) {
 
 const haraka: Peer = {
   name: "Haraka",
-  async missing() {
-    return findOnPath("haraka") === undefined ? "not installed (npm install -g Haraka)" : undefined;
+  missing() {
+    return Promise.resolve(
+      findOnPath("haraka") === undefined ? "not installed (npm install -g Haraka)" : undefined,
+    );
   },
   async start() {
     const dir = await makeTempHome();
