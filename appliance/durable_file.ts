@@ -153,8 +153,15 @@ export async function replaceFile(path: string, bytes: Uint8Array): Promise<void
   await syncDirectory(dirname(path)).catch(() => {});
 }
 
-/** Unlinks `path`; absence (ENOENT) is success, every other error throws. */
+/**
+ * Unlinks `path`; absence (ENOENT) is success, every other error throws. The
+ * cheap probe goes first: most names removed this way (sidecars, leftovers
+ * of a crash) are absent, and a failed unlink costs an exception. A probe
+ * that cannot stat the name (EACCES on a parent) leaves it alone, as the
+ * unlink would have failed too; queue entries are never symbolic links.
+ */
 export function removeIfPresentSync(path: string): void {
+  if (!probeFile(path)) return;
   try {
     Deno.removeSync(path);
   } catch (error) {
@@ -162,8 +169,9 @@ export function removeIfPresentSync(path: string): void {
   }
 }
 
-/** removeIfPresentSync on Deno's I/O threads. */
+/** removeIfPresentSync with the unlink on Deno's I/O threads (the probe stays on this one). */
 export async function removeIfPresent(path: string): Promise<void> {
+  if (!probeFile(path)) return;
   try {
     await Deno.remove(path);
   } catch (error) {

@@ -55,6 +55,7 @@ export function anyEntryExists(paths: readonly string[]): boolean {
  * a directory left alone). Other errors throw.
  */
 export function removeEntry(path: string): void {
+  if (!probeFile(path)) return;
   try {
     if (Deno.lstatSync(path).isDirectory) return;
     Deno.removeSync(path);
@@ -69,13 +70,16 @@ export function removeEntries(paths: readonly string[]): void {
 }
 
 /**
- * removeEntry with the lstat and the unlink on Deno's I/O threads: the send
- * role's thread goes on while the file system frees the blocks (an unlink
- * of a file just fsynced waits for the journal).
+ * removeEntry with the unlink on Deno's I/O threads: the send role's thread
+ * goes on while the file system frees the blocks (an unlink of a file just
+ * fsynced waits for the disk). The probe and the lstat stay on this thread:
+ * each is a few microseconds, and an operation sent to the I/O threads costs
+ * tens of microseconds of CPU in thread hand-offs (README, issue 16).
  */
 export async function removeEntryAsync(path: string): Promise<void> {
+  if (!probeFile(path)) return;
   try {
-    if ((await Deno.lstat(path)).isDirectory) return;
+    if (Deno.lstatSync(path).isDirectory) return;
     await Deno.remove(path);
   } catch (error) {
     if (!isAbsence(error)) throw error;

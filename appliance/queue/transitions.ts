@@ -275,7 +275,7 @@ export async function finishMessage(layout: QueueLayout, id: bigint): Promise<vo
   // On Deno's I/O threads (removeEntryAsync), one after another in qmail's order.
   await Promise.all(SIDECAR_DIRECTORIES.map((name) => removeIfPresent(layout.sidecar(name, id))));
   await removeIfPresent(layout.info(id));
-  await removeEntriesAsync(layout.intdForms(id).filter(probeFile));
+  await removeEntriesAsync(layout.intdForms(id));
   await removeIfPresent(layout.mess(id));
 }
 
@@ -286,6 +286,6 @@ export async function finishMessage(layout: QueueLayout, id: bigint): Promise<vo
  */
 export function removeMessage(layout: QueueLayout, id: bigint): void {
   // intd/ID is normally gone already (removed with todo/ID at preprocessing).
-  removeEntries(layout.intdForms(id).filter(probeFile));
+  removeEntries(layout.intdForms(id));
   removeIfPresentSync(layout.mess(id));
 }
