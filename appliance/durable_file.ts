@@ -154,14 +154,14 @@ export async function replaceFile(path: string, bytes: Uint8Array): Promise<void
 }
 
 /**
- * Unlinks `path`; absence (ENOENT) is success, every other error throws. The
- * cheap probe goes first: most names removed this way (sidecars, leftovers
- * of a crash) are absent, and a failed unlink costs an exception. A probe
- * that cannot stat the name (EACCES on a parent) leaves it alone, as the
- * unlink would have failed too; queue entries are never symbolic links.
+ * Unlinks `path`; absence (ENOENT) is success, every other error throws.
+ * With `usuallyAbsent` (sidecars, the leftovers of a crash) the cheap probe
+ * goes first, since a failed unlink costs an exception; a probe that cannot
+ * stat the name (EACCES on a parent) leaves it alone, as the unlink would
+ * have failed too. Queue entries are never symbolic links.
  */
-export function removeIfPresentSync(path: string): void {
-  if (!probeFile(path)) return;
+export function removeIfPresentSync(path: string, options: { usuallyAbsent?: boolean } = {}): void {
+  if (options.usuallyAbsent && !probeFile(path)) return;
   try {
     Deno.removeSync(path);
   } catch (error) {
@@ -170,8 +170,11 @@ export function removeIfPresentSync(path: string): void {
 }
 
 /** removeIfPresentSync with the unlink on Deno's I/O threads (the probe stays on this one). */
-export async function removeIfPresent(path: string): Promise<void> {
-  if (!probeFile(path)) return;
+export async function removeIfPresent(
+  path: string,
+  options: { usuallyAbsent?: boolean } = {},
+): Promise<void> {
+  if (options.usuallyAbsent && !probeFile(path)) return;
   try {
     await Deno.remove(path);
   } catch (error) {

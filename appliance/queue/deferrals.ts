@@ -57,5 +57,5 @@ export function recordDeferral(
 
 /** Removes deferral/ID; absence is success. */
 export function removeDeferrals(layout: QueueLayout, id: bigint): void {
-  removeIfPresentSync(layout.sidecar("deferral", id));
+  removeIfPresentSync(layout.sidecar("deferral", id), { usuallyAbsent: true });
 }

@@ -45,9 +45,13 @@ export function findEntry(paths: readonly string[]): string | undefined {
   return paths.find((path) => entryExists(path));
 }
 
-/** Whether an entry exists under any of `paths`; a cheap probe first, then the exact check. */
+/**
+ * Whether an entry exists under any of `paths`, each checked exactly. No
+ * cheap probe first: the callers ask about entries that are normally absent,
+ * and only the exact check can confirm absence.
+ */
 export function anyEntryExists(paths: readonly string[]): boolean {
-  return paths.some((path) => probeEntry(path) || entryExists(path));
+  return paths.some((path) => entryExists(path));
 }
 
 /**

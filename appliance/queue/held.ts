@@ -18,7 +18,7 @@ export function markHeld(layout: QueueLayout, id: bigint): void {
 
 /** Removes hold/ID; absence is success. */
 export function clearHeld(layout: QueueLayout, id: bigint): void {
-  removeIfPresentSync(layout.sidecar("hold", id));
+  removeIfPresentSync(layout.sidecar("hold", id), { usuallyAbsent: true });
 }
 
 /** Whether hold/ID exists. */

@@ -17,7 +17,8 @@ import { type Channel, type QueueLayout, queueName } from "./layout.ts";
 import { routeRecipient, type RoutingTable } from "../send/routing.ts";
 import { writeAllSync } from "../write_all.ts";
 import { concatBytes, stringToBytes } from "../bytes.ts";
-import { dirname, removeIfPresentSync, syncDirectory, syncDirectorySync } from "../durable_file.ts";
+import { dirname, removeIfPresentSync } from "../durable_file.ts";
+import { queueDirectories } from "../held_directories.ts";
 
 const CHANNELS: readonly Channel[] = ["local", "remote"];
 
@@ -110,7 +111,7 @@ function prepareMessage(
   const infoPath = layout.info(id);
   for (const path of [layout.local(id), layout.remote(id), infoPath]) {
     try {
-      removeIfPresentSync(path);
+      removeIfPresentSync(path, { usuallyAbsent: true });
     } catch (error) {
       return {
         ok: false,
@@ -276,7 +277,7 @@ export function preprocessMessage(
   }
   closeAll(prepared);
   try {
-    for (const directory of prepared.directories) syncDirectorySync(directory);
+    for (const directory of prepared.directories) queueDirectories.syncSync(directory);
   } catch (error) {
     return {
       ok: false,
@@ -287,7 +288,7 @@ export function preprocessMessage(
   }
   const result = cleanTodo(layout, id, prepared);
   try {
-    syncDirectorySync(dirname(prepared.todoPath));
+    queueDirectories.syncSync(dirname(prepared.todoPath));
   } catch {
     // The todo entry may come back after a crash; preprocessing is idempotent.
   }
@@ -347,7 +348,7 @@ export async function preprocessMessages(
       if (!directorySyncs.has(directory)) {
         directorySyncs.set(
           directory,
-          syncDirectory(directory).then(() => undefined, (error) => error ?? "error"),
+          queueDirectories.sync(directory).then(() => undefined, (error) => error ?? "error"),
         );
       }
     }
@@ -379,7 +380,7 @@ export async function preprocessMessages(
   await Promise.all(
     [...todoDirectories].map((directory) =>
       // The todo entry may come back after a crash; preprocessing is idempotent.
-      syncDirectory(directory).catch(() => {})
+      queueDirectories.sync(directory).catch(() => {})
     ),
   );
   return results as PreprocessResult[];

@@ -14,7 +14,8 @@ import type { QueueExtras } from "../../config/queue_extras.ts";
 import { pullTrigger } from "./trigger.ts";
 import { writeAllSync } from "../write_all.ts";
 import { concatBytes, stringToBytes } from "../bytes.ts";
-import { dirname, syncDirectory } from "../durable_file.ts";
+import { dirname } from "../durable_file.ts";
+import { queueDirectories } from "../held_directories.ts";
 import { QUEUE_EXIT } from "../exit_codes.ts";
 import { QueueError } from "./queue_error.ts";
 
@@ -268,7 +269,10 @@ class MessageWriter implements QueueMessage {
       } finally {
         intd.close();
       }
-      await syncQueueDirectory(dirname(intdPath), QUEUE_EXIT.intd);
+      // intd/ itself is not fsynced: the commit below makes todo/ID durable, a
+      // second name of the inode whose bytes were just fsynced. Losing the
+      // intd name in a crash loses nothing; qmail-clean ignores its absence
+      // (§4.11), and before the commit the message was not acknowledged.
 
       // §3.2 step 10: the commit point.
       const todoPath = layout.todo(id);
@@ -361,10 +365,10 @@ function inodeOf(file: Deno.FsFile, path: string): bigint {
   return statSync(path, { bigint: true }).ino;
 }
 
-/** syncDirectory, a failure of which is qmail-queue's `exitCode`. */
+/** A held directory's fsync (held_directories.ts), a failure of which is qmail-queue's `exitCode`. */
 async function syncQueueDirectory(path: string, exitCode: number): Promise<void> {
   try {
-    await syncDirectory(path);
+    await queueDirectories.sync(path);
   } catch (error) {
     throw new QueueError(exitCode, `Cannot fsync directory ${path}`, { cause: error });
   }

@@ -252,8 +252,7 @@ export type DoneCheck =
 export function checkMessageDone(layout: QueueLayout, id: bigint): DoneCheck {
   // This check decides whether the message may be deleted, so absence is
   // confirmed exactly (an I/O error must not read as "absent" and lose
-  // recipients); the cheap probe answers the common "present" case. Every
-  // entry counts in both its forms (split and flat).
+  // recipients). Every entry counts in both its forms (split and flat).
   const entries = [
     ...layout.entryForms("local", id),
     ...layout.entryForms("remote", id),
@@ -273,7 +272,11 @@ export function checkMessageDone(layout: QueueLayout, id: bigint): DoneCheck {
  */
 export async function finishMessage(layout: QueueLayout, id: bigint): Promise<void> {
   // On Deno's I/O threads (removeEntryAsync), one after another in qmail's order.
-  await Promise.all(SIDECAR_DIRECTORIES.map((name) => removeIfPresent(layout.sidecar(name, id))));
+  await Promise.all(
+    SIDECAR_DIRECTORIES.map((name) =>
+      removeIfPresent(layout.sidecar(name, id), { usuallyAbsent: true })
+    ),
+  );
   await removeIfPresent(layout.info(id));
   await removeEntriesAsync(layout.intdForms(id));
   await removeIfPresent(layout.mess(id));

@@ -6,26 +6,51 @@ import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { logWarning } from "../log.ts";
 import type { QueueLayout } from "./layout.ts";
 
+/** Write ends of trigger FIFOs kept open by path, for writers that pull again and again. */
+const heldTriggers = new Map<string, number>();
+
 /**
  * Wakes whoever watches lock/trigger, as qmail-queue does: open it
  * write-only and non-blocking, write one NUL byte, close. Every error is
  * ignored; ENXIO (nobody listening) is the usual one (§3.2 step 11).
+ *
+ * Not qmail: the write end stays open after a successful write, since this
+ * process (an smtpd isolate) commits message after message and an open costs
+ * a permission walk (held_directories.ts). A write that fails (EPIPE once the
+ * reader is gone) drops the held end and tries once more with a fresh open.
  */
 export function pullTrigger(layout: QueueLayout): void {
-  let fd: number | undefined;
+  const held = heldTriggers.get(layout.trigger);
+  if (held !== undefined) {
+    if (writeNul(held)) return;
+    heldTriggers.delete(layout.trigger);
+    closeQuietly(held);
+  }
+  let fd: number;
   try {
     fd = openSync(layout.trigger, constants.O_WRONLY | constants.O_NONBLOCK);
-    writeSync(fd, new Uint8Array(1));
   } catch {
-    // qmail-queue ignores every trigger error.
-  } finally {
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {
-        // Nothing to do.
-      }
-    }
+    return; // qmail-queue ignores every trigger error.
+  }
+  if (writeNul(fd)) heldTriggers.set(layout.trigger, fd);
+  else closeQuietly(fd);
+}
+
+function writeNul(fd: number): boolean {
+  try {
+    writeSync(fd, new Uint8Array(1));
+    return true;
+  } catch (error) {
+    // A full FIFO (EAGAIN) already holds a wake-up: the end is still good.
+    return (error as { code?: string }).code === "EAGAIN";
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Nothing to do.
   }
 }
 

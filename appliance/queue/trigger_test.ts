@@ -54,6 +54,27 @@ Deno.test("pullTrigger: one NUL to a reader; a FIFO nobody reads and a missing F
     assertThrows(() => Deno.lstatSync(nowhere.root), Deno.errors.NotFound);
   }));
 
+Deno.test("pullTrigger keeps its write end between pulls and reopens it after the reader went away", () =>
+  withTestQueue((layout) => {
+    const buffer = new Uint8Array(8);
+    const first = openSync(layout.trigger, constants.O_RDONLY | constants.O_NONBLOCK);
+    pullTrigger(layout);
+    pullTrigger(layout);
+    assertEquals(readSync(first, buffer), 2, "both pulls arrive");
+    // Held open for writing: the reader sees no end of file between pulls.
+    assertEquals(errorCode(() => readSync(first, buffer)), "EAGAIN");
+    closeSync(first);
+
+    pullTrigger(layout); // nobody reads: EPIPE on the held end, then ENXIO; both ignored
+    const second = openSync(layout.trigger, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      pullTrigger(layout);
+      assertEquals(readSync(second, buffer), 1, "the new reader is woken");
+    } finally {
+      closeSync(second);
+    }
+  }));
+
 Deno.test("watchTrigger wakes once per pull and stops on close", () =>
   withTestQueue(async (layout) => {
     let wakes = 0;
