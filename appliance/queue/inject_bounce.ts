@@ -12,7 +12,7 @@ import { type QueueLayout, queueName } from "./layout.ts";
 import { readMessageSender } from "./transitions.ts";
 import { stripVerpMarker } from "../send/verp.ts";
 import { bounceCopyLimit, formatBounceHead, planBounce, STRIPPED_NOTICE } from "../send/bounce.ts";
-import { fileExists, isNotFound, probeFile, removeIfPresentSync } from "../durable_file.ts";
+import { fileExists, isNotFound, removeIfPresentSync } from "../durable_file.ts";
 import { isTemporary, MailError } from "../mail_error.ts";
 
 /** The bounce-related controls (§9). */
@@ -69,13 +69,14 @@ export async function injectBounce(
   id: bigint,
   options: InjectBounceOptions,
 ): Promise<BounceResult> {
+  const bouncePath = layout.bounce(id);
+  // A bounce hidden by an I/O error would be lost with the message: absence is confirmed
+  // exactly. qmail's order: the stat of bounce/ID first, info only when there is one.
+  if (!fileExists(bouncePath)) return { kind: "none" };
   const infoSender = readMessageSender(layout, id);
   if (infoSender === undefined) {
     throw new BounceError(`unable to read ${queueName(layout, layout.info(id))}`, true);
   }
-  const bouncePath = layout.bounce(id);
-  // A bounce hidden by an I/O error would be lost with the message: absence is confirmed exactly.
-  if (!probeFile(bouncePath) && !fileExists(bouncePath)) return { kind: "none" };
   let bounceText: Uint8Array;
   try {
     bounceText = Deno.readFileSync(bouncePath);
