@@ -62,6 +62,12 @@ const BUFFER_BYTES = 65536;
 /** qmail-queue tries SEQ = 1..9 for its pid file name; qmd counts on so that in-process calls differ. */
 const PID_FILE_ATTEMPTS = 9;
 let pidFileSequence = 0;
+/**
+ * Whether a file created with mode 0644 came out 0644 (the process umask
+ * strips none of its bits), learnt from the pid file: then intd needs no
+ * chmod. The umask is the process's and qmd never changes it.
+ */
+let umaskKeeps0644 = false;
 
 /**
  * Starts a message: creates pid/PID.TIME.SEQ with O_EXCL, takes its inode
@@ -94,9 +100,12 @@ export async function openQueueMessage(
 
   let id: bigint;
   try {
-    // qmail-queue runs with umask 033, so its files are exactly 0644 (§2.1).
-    Deno.chmodSync(pidPath, 0o644);
-    id = inodeOf(file, pidPath);
+    // qmail-queue runs with umask 033, so its files are exactly 0644 (§2.1):
+    // qmd's umask may strip more, and then the mode is set outright.
+    const stat = file.statSync();
+    if (((stat.mode ?? 0) & 0o777) !== 0o644) Deno.chmodSync(pidPath, 0o644);
+    else umaskKeeps0644 = true;
+    id = inodeOf(stat, pidPath);
   } catch (error) {
     await discardPidFile(file, pidPath);
     throw new QueueError(QUEUE_EXIT.pid, `Cannot stat ${pidPath}`, { cause: error });
@@ -260,7 +269,7 @@ class MessageWriter implements QueueMessage {
       }
       this.#intdCreated = true;
       try {
-        Deno.chmodSync(intdPath, 0o644);
+        if (!umaskKeeps0644) Deno.chmodSync(intdPath, 0o644);
         const records = formatIntd(uid ?? String(Deno.uid() ?? 0), this.qp, sender, recipients);
         writeAllSync(intd, records);
         await intd.sync();
@@ -358,8 +367,7 @@ function checkAddress(address: Uint8Array): void {
   }
 }
 
-function inodeOf(file: Deno.FsFile, path: string): bigint {
-  const { ino } = file.statSync();
+function inodeOf({ ino }: Deno.FileInfo, path: string): bigint {
   if (ino !== null && Number.isSafeInteger(ino)) return BigInt(ino);
   // Inode numbers above 2^53 do not survive a JS number.
   return statSync(path, { bigint: true }).ino;

@@ -307,3 +307,28 @@ Deno.test("queueLayoutFor reads the split from mess/ and injects into it", async
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("under a umask that strips 0644's bits, mess and intd still come out 0644", () =>
+  withTestQueue(async (layout) => {
+    // The umask is the process's: a child process with umask 077 queues one message.
+    const script = `
+      import { injectMessage } from "${new URL("./qmail_queue.ts", import.meta.url).href}";
+      import { QueueLayout } from "${new URL("./layout.ts", import.meta.url).href}";
+      const layout = new QueueLayout(Deno.args[0]);
+      for (let i = 0; i < 2; i++) {
+        const { id } = await injectMessage(layout, new TextEncoder().encode("x\\n"),
+          new TextEncoder().encode("a@b.c"), [new TextEncoder().encode("r@s.t")], {});
+        console.log(String(id));
+      }`;
+    const child = await new Deno.Command("sh", {
+      args: ["-c", 'umask 077 && exec "$0" eval "$1" "$2"', Deno.execPath(), script, layout.root],
+    }).output();
+    assert(child.success, new TextDecoder().decode(child.stderr));
+    const ids = new TextDecoder().decode(child.stdout).trim().split("\n").map(BigInt);
+    assertEquals(ids.length, 2);
+    for (const id of ids) {
+      for (const path of [layout.mess(id), layout.intd(id)]) {
+        assertEquals(Deno.statSync(path).mode! & 0o777, 0o644, path);
+      }
+    }
+  }));
