@@ -147,10 +147,74 @@ export function dataDeadline(
   };
 }
 
+/** A wait that is still on, and when it looks again. */
+interface PendingWait {
+  wakeAt: number;
+  look(): void;
+}
+
+/**
+ * One timer for all the waits of an isolate, armed for the earliest wake.
+ * A session waits for its client at every read and write, nearly always far
+ * less than its timeout: a timer of its own per wait (set, then cleared)
+ * cost more CPU than the wait's own work (README, issue 16). A wait that
+ * ends only leaves the set; the timer is cleared once the set is empty.
+ */
+class WaitTimer {
+  readonly #pending = new Set<PendingWait>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #at = Infinity;
+
+  /** The waits on, and whether the timer is armed (tests). */
+  get state(): { waits: number; armed: boolean } {
+    return { waits: this.#pending.size, armed: this.#timer !== undefined };
+  }
+
+  add(wait: PendingWait): void {
+    this.#pending.add(wait);
+    if (wait.wakeAt < this.#at) this.#arm(wait.wakeAt);
+  }
+
+  delete(wait: PendingWait): void {
+    this.#pending.delete(wait);
+    if (this.#pending.size === 0) this.#arm(Infinity);
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#at = at;
+    if (at === Infinity) return;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - Date.now()));
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#at = Infinity;
+    const now = Date.now();
+    for (const wait of [...this.#pending]) {
+      if (wait.wakeAt > now) continue;
+      this.#pending.delete(wait);
+      wait.look(); // adds it again (re-arming) unless the wait is over
+    }
+    let next = Infinity;
+    for (const wait of this.#pending) next = Math.min(next, wait.wakeAt);
+    if (next < this.#at) this.#arm(next);
+  }
+}
+
+const waitTimer = new WaitTimer();
+
+/** How many client waits this isolate has on, and whether their timer is armed (tests). */
+export function clientWaitState(): { waits: number; armed: boolean } {
+  return waitTimer.state;
+}
+
 /**
  * Waits for `promise` (a read or a write) while checkWait allows: rejects
- * with its ReadTimeout or DeadlineExceeded when the wait is over. One timer
- * at a time, re-armed at each look, and one reaction on `promise`.
+ * with its ReadTimeout or DeadlineExceeded when the wait is over. The wait
+ * looks again when checkWait says (the isolate's one WaitTimer), and holds
+ * one reaction on `promise`.
  */
 export function waitForClient<T>(
   promise: Promise<T>,
@@ -158,32 +222,34 @@ export function waitForClient<T>(
   stress?: ConnectionStress,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     let settled = false;
-    const look = () => {
-      const now = Date.now();
-      const next = checkWait(wait, stress, now);
-      if ("cut" in next) {
-        settled = true;
-        reject(next.cut);
-      } else {
-        timer = setTimeout(look, next.wakeAt - now);
-      }
+    const pending: PendingWait = {
+      wakeAt: 0,
+      look: () => {
+        const next = checkWait(wait, stress, Date.now());
+        if ("cut" in next) {
+          settled = true;
+          reject(next.cut);
+        } else {
+          pending.wakeAt = next.wakeAt;
+          waitTimer.add(pending);
+        }
+      },
     };
     promise.then(
       (value) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        waitTimer.delete(pending);
         resolve(value);
       },
       (error) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        waitTimer.delete(pending);
         reject(error);
       },
     );
-    look();
+    pending.look();
   });
 }

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
 import {
   checkWait,
+  clientWaitState,
   commandDeadline,
   type ConnectionStress,
   dataDeadline,
@@ -146,4 +147,29 @@ Deno.test("waitForClient: a read that began calm is cut once the stress begins",
   } finally {
     clearTimeout(flip);
   }
+});
+
+Deno.test("waitForClient: waits side by side are each cut at their own time, and ended ones leave no timer", async () => {
+  const never = new Promise<string>(() => {});
+  const start = Date.now();
+  const cutAt: Record<string, number> = {};
+  const cutTime = (name: string, seconds: number) =>
+    assertRejects(() => waitForClient(never, { start, seconds }), ReadTimeout).then(() => {
+      cutAt[name] = Date.now() - start;
+    });
+  // A wait that ends at once, between them, must not take the shared timer with it.
+  const quick = waitForClient(Promise.resolve("line"), { start, seconds: 0.01 });
+  await Promise.all([cutTime("late", 0.2), cutTime("early", 0.05), quick]);
+  assert(cutAt.early >= 50 && cutAt.late >= 200, JSON.stringify(cutAt));
+  assert(cutAt.early < cutAt.late, "the earlier wait is cut first");
+  // Alone, a wait that ends at once arms a 30 s timer, which must go with it.
+  let resolve!: (line: string) => void;
+  const read = waitForClient(new Promise<string>((r) => resolve = r), {
+    start: Date.now(),
+    seconds: 30,
+  });
+  assertEquals(clientWaitState(), { waits: 1, armed: true });
+  resolve("x");
+  assertEquals(await read, "x");
+  assertEquals(clientWaitState(), { waits: 0, armed: false });
 });
