@@ -31,12 +31,14 @@
  *
  * Cost: the metadata calls and the reads are synchronous (page-cache reads,
  * cheaper in CPU than a trip to Deno's I/O threads, as appliance/deliver/
- * maildir.ts found); the output is coalesced into writes of 64 to 192 KiB,
- * one write for a message of up to 64 KiB including the ending.
+ * maildir.ts found), into one read buffer kept for the session, a short
+ * read taken as the end of the file; the output is converted straight into
+ * the session's OutputBuffer (output_buffer.ts), written in large writes.
  */
 import { addMaildirQuota, sizeFromName } from "../deliver/quota.ts";
 import type { Pop3Message } from "./session_step.ts";
 import { MailError } from "../mail_error.ts";
+import { OutputBuffer } from "./output_buffer.ts";
 
 export type { Pop3Message };
 
@@ -182,53 +184,6 @@ function openLock(maildir: string): Deno.FsFile {
   }
 }
 
-/** The output side of stream(): bytes coalesced into large writes. */
-class Output {
-  #write: (bytes: Uint8Array) => Promise<void>;
-  #buffer: Uint8Array;
-  #used = 0;
-
-  constructor(write: (bytes: Uint8Array) => Promise<void>, capacity: number) {
-    this.#write = write;
-    this.#buffer = new Uint8Array(capacity);
-  }
-
-  /** Makes room for `length` more bytes, writing out what is buffered if need be. */
-  async reserve(length: number): Promise<void> {
-    if (this.#used + length <= this.#buffer.length) return;
-    await this.flush();
-    if (length > this.#buffer.length) this.#buffer = new Uint8Array(length);
-  }
-
-  /** Enough buffered for one write. */
-  get full(): boolean {
-    return this.#used >= FLUSH_BYTES;
-  }
-
-  byte(value: number): void {
-    this.#buffer[this.#used++] = value;
-  }
-
-  crlf(): void {
-    this.#buffer[this.#used++] = CR;
-    this.#buffer[this.#used++] = LF;
-  }
-
-  range(bytes: Uint8Array, start: number, end: number): void {
-    this.#buffer.set(bytes.subarray(start, end), this.#used);
-    this.#used += end - start;
-  }
-
-  async flush(): Promise<void> {
-    if (this.#used === 0) return;
-    // A fresh buffer each time: the writer may hold on to what it was given.
-    const bytes = this.#buffer.subarray(0, this.#used);
-    this.#buffer = new Uint8Array(this.#buffer.length);
-    this.#used = 0;
-    await this.#write(bytes);
-  }
-}
-
 /**
  * The most a chunk of `length` bytes becomes: every byte a line end (CRLF),
  * plus the CRLF of a CR withheld at the end of the previous chunk.
@@ -250,61 +205,67 @@ interface BlastState {
   stopped: boolean;
 }
 
-/** Ends the current line with CRLF; a line with no content ends the header. */
-function endLine(state: BlastState, out: Output): void {
-  if (state.lineLength === 0) state.inHeaders = false;
-  out.crlf();
-  state.lineStart = true;
-}
-
 /**
- * Converts one chunk (at most READ_BYTES) into `out`, which has room for it.
- * qmail-pop3d's blast(): a line starting with "." gets another; each line
- * ends in CRLF; past the header's blank line, the TOP count is checked at the
- * start of each line. A line ends at LF, CRLF or a lone CR (sent as CRLF and
+ * Converts one chunk (at most READ_BYTES) into `out` from `used` on (room
+ * for converted(chunk.length) bytes); returns the new end. qmail-pop3d's
+ * blast(): a line starting with "." gets another; each line ends in CRLF;
+ * past the header's blank line, the TOP count is checked at the start of
+ * each line. A line ends at LF, CRLF or a lone CR (sent as CRLF and
  * dot-stuffed after), so no client that takes a bare CR for a line end can
  * read `\r.\r` as the end of the message (RFC 1939 §3, RFC 5321 §2.3.8).
+ * Whole lines are copied at a time (indexOf, set): a loop per byte costs more.
  */
-function blastChunk(chunk: Uint8Array, state: BlastState, out: Output): void {
+function blastChunk(chunk: Uint8Array, state: BlastState, out: Uint8Array, used: number): number {
+  const length = chunk.length;
   let pos = 0;
   if (state.pendingCr) {
     state.pendingCr = false;
-    if (chunk.length > 0 && chunk[0] === LF) pos = 1;
-    endLine(state, out);
+    if (length > 0 && chunk[0] === LF) pos = 1;
+    // The line ends: a line with no content ends the header.
+    if (state.lineLength === 0) state.inHeaders = false;
+    out[used++] = CR;
+    out[used++] = LF;
+    state.lineStart = true;
   }
   let cr = chunk.indexOf(CR, pos);
-  while (pos < chunk.length) {
+  while (pos < length) {
     if (state.lineStart) {
       if (!state.inHeaders) {
         if (state.remaining <= 0) {
           state.stopped = true;
-          return;
+          return used;
         }
         state.remaining--;
       }
-      if (chunk[pos] === DOT) out.byte(DOT);
+      if (chunk[pos] === DOT) out[used++] = DOT;
       state.lineStart = false;
       state.lineLength = 0;
     }
     if (cr !== -1 && cr < pos) cr = chunk.indexOf(CR, pos);
-    const lf = chunk.indexOf(LF, pos);
-    const end = cr === -1 ? (lf === -1 ? chunk.length : lf) : (lf === -1 ? cr : Math.min(cr, lf));
+    let end = chunk.indexOf(LF, pos);
+    if (end === -1) end = length;
+    if (cr !== -1 && cr < end) end = cr;
     if (end > pos) {
-      out.range(chunk, pos, end);
+      out.set(chunk.subarray(pos, end), used);
+      used += end - pos;
       state.lineLength += end - pos;
     }
-    if (end === chunk.length) return;
+    if (end === length) return used;
     if (chunk[end] === CR) {
-      if (end + 1 === chunk.length) {
+      if (end + 1 === length) {
         state.pendingCr = true;
-        return;
+        return used;
       }
       pos = chunk[end + 1] === LF ? end + 2 : end + 1;
     } else {
       pos = end + 1;
     }
-    endLine(state, out);
+    if (state.lineLength === 0) state.inHeaders = false;
+    out[used++] = CR;
+    out[used++] = LF;
+    state.lineStart = true;
   }
+  return used;
 }
 
 /** A locked Maildir, listed once, for one POP3 session. */
@@ -312,6 +273,8 @@ export class MaildirBox {
   readonly maildir: string;
   readonly messages: Pop3Message[];
   #lock: Deno.FsFile | undefined;
+  /** stream()'s read buffer, kept for the session. */
+  #chunk: Uint8Array | undefined;
 
   private constructor(maildir: string, messages: Pop3Message[], lock: Deno.FsFile) {
     this.maildir = maildir;
@@ -362,10 +325,15 @@ export class MaildirBox {
    * framed as qmail-pop3d does, ending with "\r\n.\r\n" after the last line's
    * CRLF. The "+OK " line is the caller's. "gone" when the file has vanished
    * (deleted or moved by another client); nothing has been written then.
+   *
+   * `out` is the session's output (the message is appended to it and written
+   * out whenever its flushBytes are waiting, the rest left for the caller), or a
+   * function that gets the message in writes of FLUSH_BYTES to 192 KiB, one
+   * write for a message of up to 64 KiB including the ending.
    */
   async stream(
     message: Pop3Message,
-    write: (bytes: Uint8Array) => Promise<void>,
+    out: OutputBuffer | ((bytes: Uint8Array) => Promise<void>),
     lines?: number,
   ): Promise<"sent" | "gone"> {
     let file: Deno.FsFile;
@@ -375,6 +343,13 @@ export class MaildirBox {
       if (isMissing(error)) return "gone";
       throw error;
     }
+    const own = typeof out === "function";
+    const output = own
+      ? new OutputBuffer(out, {
+        initialBytes: converted(Math.min(READ_BYTES, message.size + 1)) + TAIL_BYTES,
+        flushBytes: FLUSH_BYTES,
+      })
+      : out;
     try {
       const state: BlastState = {
         lineStart: true,
@@ -384,29 +359,35 @@ export class MaildirBox {
         remaining: lines === undefined || !(lines >= 0) ? Infinity : Math.floor(lines),
         stopped: false,
       };
-      // Sized for the file as listed (it may have grown: the loop reads to EOF).
-      const chunk = new Uint8Array(Math.min(READ_BYTES, Math.max(message.size, 0) + 1));
-      // A small message: one write. A large one: writes of FLUSH_BYTES or more.
-      const small = chunk.length < READ_BYTES;
-      const out = new Output(
-        write,
-        (small ? 0 : FLUSH_BYTES) + converted(chunk.length) + TAIL_BYTES,
-      );
+      // One buffer for the session's reads, sized for the first message
+      // (a file larger than listed is read to EOF all the same).
+      const wanted = Math.min(READ_BYTES, Math.max(message.size, 0) + 1);
+      if (this.#chunk === undefined || this.#chunk.length < wanted) {
+        this.#chunk = new Uint8Array(wanted < READ_BYTES ? Math.max(wanted, 4096) : READ_BYTES);
+      }
+      const chunk = this.#chunk;
       for (;;) {
         const count = file.readSync(chunk);
-        if (count === null) break;
-        await out.reserve(converted(count));
-        blastChunk(chunk.subarray(0, count), state, out);
+        if (count === null || count === 0) break;
+        const bytes = output.room(converted(count));
+        output.advance(
+          blastChunk(chunk.subarray(0, count), state, bytes, output.size) - output.size,
+        );
         if (state.stopped) break;
-        if (out.full) await out.flush();
+        if (output.size >= output.flushBytes) await output.flush();
+        // A short read of a regular file is its end: no read just to hear EOF.
+        if (count < chunk.length) break;
       }
-      await out.reserve(TAIL_BYTES);
+      const bytes = output.room(TAIL_BYTES);
+      let used = output.size;
       if (!state.stopped && !state.lineStart) {
         // A last line without LF (or ending in a CR): qmail adds the CRLF.
-        out.crlf();
+        bytes[used++] = CR;
+        bytes[used++] = LF;
       }
-      out.range(ENDING, 0, ENDING.length);
-      await out.flush();
+      bytes.set(ENDING, used);
+      output.advance(used + ENDING.length - output.size);
+      if (own) await output.flush();
       return "sent";
     } finally {
       file.close();

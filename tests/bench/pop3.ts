@@ -105,7 +105,7 @@ export function makeMessage(index: number, size: number): string {
 }
 
 /** Writes `count` messages into maildir/cur with mtimes in the past. */
-function fillMaildir(maildir: string, count: number, size: number, epoch: number): void {
+export function fillMaildir(maildir: string, count: number, size: number, epoch: number): void {
   for (const sub of ["cur", "new", "tmp"]) Deno.mkdirSync(`${maildir}/${sub}`, { recursive: true });
   const past = new Date((epoch - MESSAGE_AGE_SECONDS) * 1000);
   for (let i = 0; i < count; i++) {
@@ -233,7 +233,7 @@ async function login(
 }
 
 /** One session: log in, then RETR 1..N with `IN_FLIGHT` outstanding, then QUIT. */
-async function retrAll(port: number, user: string, count: number): Promise<RetrResult> {
+export async function retrAll(port: number, user: string, count: number): Promise<RetrResult> {
   const client = await Pop3Client.connect(port);
   let ok = 0;
   let bytes = 0;
