@@ -65,6 +65,8 @@ const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
 const ENDING = new Uint8Array([CR, LF, DOT, CR, LF]);
+/** Bytes as UTF-8 text, to find line ends in (a BOM is kept as a character). */
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 export interface MaildirBoxOptions {
   /**
@@ -213,10 +215,15 @@ interface BlastState {
  * each line. A line ends at LF, CRLF or a lone CR (sent as CRLF and
  * dot-stuffed after), so no client that takes a bare CR for a line end can
  * read `\r.\r` as the end of the message (RFC 1939 §3, RFC 5321 §2.3.8).
- * Whole lines are copied at a time (indexOf, set): a loop per byte costs more.
+ * Whole lines are copied at a time (set): a loop per byte costs more. Line
+ * ends are found in the chunk decoded as UTF-8 when that kept one character
+ * per byte (ASCII, the usual case): a string's indexOf is a memchr, about
+ * three times as fast as a Uint8Array's (issue 16's profile).
  */
 function blastChunk(chunk: Uint8Array, state: BlastState, out: Uint8Array, used: number): number {
   const length = chunk.length;
+  const decoded = decoder.decode(chunk);
+  const text = decoded.length === length ? decoded : undefined;
   let pos = 0;
   if (state.pendingCr) {
     state.pendingCr = false;
@@ -227,7 +234,7 @@ function blastChunk(chunk: Uint8Array, state: BlastState, out: Uint8Array, used:
     out[used++] = LF;
     state.lineStart = true;
   }
-  let cr = chunk.indexOf(CR, pos);
+  let cr = text === undefined ? chunk.indexOf(CR, pos) : text.indexOf("\r", pos);
   while (pos < length) {
     if (state.lineStart) {
       if (!state.inHeaders) {
@@ -241,8 +248,10 @@ function blastChunk(chunk: Uint8Array, state: BlastState, out: Uint8Array, used:
       state.lineStart = false;
       state.lineLength = 0;
     }
-    if (cr !== -1 && cr < pos) cr = chunk.indexOf(CR, pos);
-    let end = chunk.indexOf(LF, pos);
+    if (cr !== -1 && cr < pos) {
+      cr = text === undefined ? chunk.indexOf(CR, pos) : text.indexOf("\r", pos);
+    }
+    let end = text === undefined ? chunk.indexOf(LF, pos) : text.indexOf("\n", pos);
     if (end === -1) end = length;
     if (cr !== -1 && cr < end) end = cr;
     if (end > pos) {
