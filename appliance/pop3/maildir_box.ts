@@ -39,6 +39,7 @@ import { addMaildirQuota, sizeFromName } from "../deliver/quota.ts";
 import type { Pop3Message } from "./session_step.ts";
 import { MailError } from "../mail_error.ts";
 import { OutputBuffer } from "./output_buffer.ts";
+import { simdBlast } from "./blast_simd.ts";
 
 export type { Pop3Message };
 
@@ -368,20 +369,23 @@ export class MaildirBox {
         remaining: lines === undefined || !(lines >= 0) ? Infinity : Math.floor(lines),
         stopped: false,
       };
-      // One buffer for the session's reads, sized for the first message
-      // (a file larger than listed is read to EOF all the same).
-      const wanted = Math.min(READ_BYTES, Math.max(message.size, 0) + 1);
-      if (this.#chunk === undefined || this.#chunk.length < wanted) {
-        this.#chunk = new Uint8Array(wanted < READ_BYTES ? Math.max(wanted, 4096) : READ_BYTES);
-      }
-      const chunk = this.#chunk;
+      const chunk = simdBlast?.input ?? this.#readBuffer(message.size);
       for (;;) {
+        // Read, convert and copy out with no await between: simdBlast is the isolate's.
         const count = file.readSync(chunk);
         if (count === null || count === 0) break;
-        const bytes = output.room(converted(count));
-        output.advance(
-          blastChunk(chunk.subarray(0, count), state, bytes, output.size) - output.size,
-        );
+        const fast = state.remaining === Infinity && !state.pendingCr
+          ? simdBlast?.convert(count, state.lineStart)
+          : undefined;
+        if (fast !== undefined) {
+          output.room(fast.length).set(fast, output.size);
+          output.advance(fast.length);
+          state.lineStart = chunk[count - 1] === LF;
+        } else {
+          const bytes = output.room(converted(count));
+          const end = blastChunk(chunk.subarray(0, count), state, bytes, output.size);
+          output.advance(end - output.size);
+        }
         if (state.stopped) break;
         if (output.size >= output.flushBytes) await output.flush();
         // A short read of a regular file is its end: no read just to hear EOF.
@@ -401,6 +405,18 @@ export class MaildirBox {
     } finally {
       file.close();
     }
+  }
+
+  /**
+   * The session's read buffer (without simdBlast), sized for the first
+   * message (a file larger than listed is read to EOF all the same).
+   */
+  #readBuffer(size: number): Uint8Array {
+    const wanted = Math.min(READ_BYTES, Math.max(size, 0) + 1);
+    if (this.#chunk === undefined || this.#chunk.length < wanted) {
+      this.#chunk = new Uint8Array(wanted < READ_BYTES ? Math.max(wanted, 4096) : READ_BYTES);
+    }
+    return this.#chunk;
   }
 
   /**
