@@ -16,7 +16,7 @@
  *   maildirsize if there is one, and rename every other message still in new/
  *   to cur/NAME:2, (rename errors ignored, as qmail).
  *
- * The lock is an flock(2) (FsFile.tryLock) on Maildir/.qmd-pop3.lock, a dot
+ * The lock is an flock(2) (FsFile.tryLockSync) on Maildir/.qmd-pop3.lock, a dot
  * file so listings skip it; it holds across isolates and processes and goes
  * away with the file descriptor (close or process death). The file itself is
  * left in place: removing it would let two sessions lock two different files.
@@ -313,7 +313,7 @@ export class MaildirBox {
     }
     const lock = openLock(maildir);
     try {
-      if (!(await lock.tryLock(true))) {
+      if (!lock.tryLockSync(true)) {
         lock.close();
         return "in-use";
       }
