@@ -297,13 +297,27 @@ export class MaildirBox {
    * process, holds it), cleans tmp/ and lists the messages. A missing Maildir
    * (or new/, cur/) throws a MaildirBoxError with temporary false
    * (qmail-pop3d: "-ERR this user has no $HOME/Maildir"); other I/O errors
-   * throw one with temporary true.
+   * throw one with temporary true. Everything is synchronous (openSync's
+   * work); this is its promise form.
    */
-  static async open(
+  static open(
     maildir: string,
     now: Date,
     options: MaildirBoxOptions = {},
   ): Promise<MaildirBox | "in-use"> {
+    try {
+      return Promise.resolve(MaildirBox.openSync(maildir, now, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** open() without the promise. */
+  static openSync(
+    maildir: string,
+    now: Date,
+    options: MaildirBoxOptions = {},
+  ): MaildirBox | "in-use" {
     if (options.create) {
       try {
         makeMaildir(maildir);
