@@ -114,7 +114,8 @@ export async function servePop3Connection(
   const apply = async (step: Pop3Step): Promise<boolean> => {
     // A pipelining client that does not read: write (and stop reading) before
     // queueing more. Done first, so a RETR's "+OK" stays last in the queue.
-    if (step.delay > 0 || output.size >= OUTPUT_HIGH_WATER) await flush();
+    if (step.delay > 0) await flush();
+    else if (output.size >= OUTPUT_HIGH_WATER) await output.send();
     if (step.delay > 0) await sleep(step.delay);
     for (const reply of step.replies) {
       if (options.log?.pop3Out) {
@@ -126,12 +127,17 @@ export async function servePop3Connection(
     return step.close;
   };
   const read = async (deadline: Deadline | undefined): Promise<Uint8Array | undefined> => {
-    await flush();
-    return await waitForClient(
-      transport.read(),
-      { start: Date.now(), seconds: options.timeoutSeconds, deadline },
-      options.stress,
-    );
+    // The replies go out while the next commands are awaited; a write that
+    // fails or times out meanwhile ends the wait.
+    await output.send();
+    return await Promise.race([
+      waitForClient(
+        transport.read(),
+        { start: Date.now(), seconds: options.timeoutSeconds, deadline },
+        options.stress,
+      ),
+      output.failed,
+    ]);
   };
   const startTls = async (): Promise<tls.TLSSocket> => {
     const tlsOptions = options.tls?.();

@@ -7,7 +7,7 @@
  * bytes, the queue joined for the write); here a message is read once into
  * a scratch buffer and converted once into this one.
  *
- * Two buffers take turns: flush() lends the filled one to the writer and
+ * Two buffers take turns: send() lends the filled one to the writer and
  * appends to the other meanwhile, and takes the lent one back only when its
  * write has finished (a transport may hold the bytes until then: node's
  * socket.write calls back once they are handed to the kernel). A buffer
@@ -32,6 +32,11 @@ export class OutputBuffer {
   #spare: Uint8Array | undefined;
   #used = 0;
   #flushes = 0;
+  /** The write send() started, until it has finished. */
+  #inFlight: Promise<void> | undefined;
+  #failure: { error: unknown } | undefined;
+  readonly #failed: Promise<never>;
+  readonly #rejectFailed: (error: unknown) => void;
   readonly flushBytes: number;
 
   /** `write` sends bytes to the client; they stay untouched until its promise settles. */
@@ -39,6 +44,11 @@ export class OutputBuffer {
     this.#write = write;
     this.#bytes = new Uint8Array(options.initialBytes ?? INITIAL_BYTES);
     this.flushBytes = options.flushBytes;
+    const { promise, reject } = Promise.withResolvers<never>();
+    this.#failed = promise;
+    this.#rejectFailed = reject;
+    // Raced against reads (failed), so never an unhandled rejection by itself.
+    promise.catch(() => {});
   }
 
   /** Bytes appended and not written yet. */
@@ -83,8 +93,15 @@ export class OutputBuffer {
     this.#used = size;
   }
 
-  /** Writes out everything appended; appending may go on meanwhile. */
-  async flush(): Promise<void> {
+  /**
+   * Starts writing everything appended, once the write before has finished
+   * (so at most one write is under way, and at most two buffers are held),
+   * without waiting for this one: the session reads its next commands and
+   * converts the next message meanwhile. A failed write is thrown by the
+   * next send() or flush(), and rejects `failed`.
+   */
+  async send(): Promise<void> {
+    await this.#settle();
     if (this.#used === 0) return;
     const lent = this.#bytes;
     const bytes = lent.subarray(0, this.#used);
@@ -92,8 +109,31 @@ export class OutputBuffer {
     this.#spare = undefined;
     this.#used = 0;
     this.#flushes++;
-    await this.#write(bytes);
-    // A write that failed or timed out may still hold `lent`: it is not reused then.
-    if (lent.length <= RETAIN_BYTES) this.#spare = lent;
+    this.#inFlight = this.#write(bytes).then(() => {
+      // A write that failed or timed out may still hold `lent`: it is not reused then.
+      if (lent.length <= RETAIN_BYTES) this.#spare = lent;
+    }, (error) => {
+      this.#failure = { error };
+      this.#rejectFailed(error);
+    });
+  }
+
+  /** Writes out everything appended and waits until it is written. */
+  async flush(): Promise<void> {
+    await this.send();
+    await this.#settle();
+  }
+
+  /** Rejects with the error of a write send() started; never resolves. */
+  get failed(): Promise<never> {
+    return this.#failed;
+  }
+
+  async #settle(): Promise<void> {
+    if (this.#inFlight !== undefined) {
+      await this.#inFlight;
+      this.#inFlight = undefined;
+    }
+    if (this.#failure !== undefined) throw this.#failure.error;
   }
 }
