@@ -226,8 +226,8 @@ export async function servePop3Connection(
 
   /**
    * Streams a message after its "+OK" line (the step's, the last reply
-   * queued), both appended to the output: pipelined RETRs leave in large
-   * writes at the next read. A message that vanished (qmail-pop3d opens it
+   * queued), both appended to the output, and starts writing them (with any
+   * replies before). A message that vanished (qmail-pop3d opens it
    * before answering) gets retrieveFailed()'s reply instead of the "+OK".
    */
   const retrieve = async (message: Pop3Message, count: number | undefined): Promise<Pop3Step> => {
@@ -241,7 +241,13 @@ export async function servePop3Connection(
       if (output.flushes === flushes) output.truncate(okAt);
       throw error;
     }
-    if (result === "sent") return { replies: [], effects: [], close: false, delay: 0 };
+    if (result === "sent") {
+      // Out at once, not at the next read: a pipelining client gets to work
+      // on this message while the next is converted (issue 16's bench: a
+      // third more RETRs a second than writing each batch of them at once).
+      await output.send();
+      return { replies: [], effects: [], close: false, delay: 0 };
+    }
     output.truncate(okAt);
     return session.retrieveFailed();
   };
