@@ -401,7 +401,7 @@ export class MaildirBox {
           output.advance(end - output.size);
         }
         if (state.stopped) break;
-        if (output.size >= output.flushBytes) await output.send();
+        if (output.size >= output.flushBytes) await output.wait(output.flushBytes);
         // A short read of a regular file is its end: no read just to hear EOF.
         if (count < chunk.length) break;
       }

@@ -1,18 +1,27 @@
 /**
  * A POP3 session's output: reply lines and RETR/TOP messages appended in
- * place to one byte buffer, written to the client in few, large writes.
- * issue 16's profile of 1,000 pipelined RETRs found the bytes of each
- * message allocated and copied five times (a read buffer, a conversion
- * buffer and its fresh replacement, the "+OK" line joined to the first
- * bytes, the queue joined for the write); here a message is read once into
- * a scratch buffer and converted once into this one.
+ * place to one byte buffer, written to the client with at most one write
+ * under way. issue 16's profile of 1,000 pipelined RETRs found the bytes of
+ * each message allocated and copied five times (a read buffer, a
+ * conversion buffer and its fresh replacement, the "+OK" line joined to the
+ * first bytes, the queue joined for the write); here a message is read once
+ * into a scratch buffer and converted once into this one.
  *
- * Two buffers take turns: send() lends the filled one to the writer and
- * appends to the other meanwhile, and takes the lent one back only when its
- * write has finished (a transport may hold the bytes until then: node's
- * socket.write calls back once they are handed to the kernel). A buffer
- * grown past RETAIN_BYTES is not kept, so an idle session holds at most
- * two of that size.
+ * send() asks for everything appended so far to go out and returns at
+ * once: written now if no write is under way, else as soon as it has
+ * finished, together with whatever else was asked for meanwhile. So a
+ * message leaves as soon as it is converted when the client keeps up (a
+ * pipelining client works on it while the next is converted), and many
+ * leave in one write when it does not. wait() is the backpressure: it holds
+ * the session while a write is under way and too much is waiting.
+ *
+ * Two buffers take turns: a write gets the filled one, appending goes on in
+ * the other, and the written one is taken back only when its write has
+ * finished (a transport may hold the bytes until then: node's socket.write
+ * calls back once they are handed to the kernel). A buffer grown past
+ * RETAIN_BYTES is not kept, so an idle session holds at most two of that
+ * size. Positions (position, sent, truncate) count from the session's
+ * first byte.
  */
 export interface OutputBufferOptions {
   /** The first buffer's size; it grows as needed. */
@@ -31,8 +40,11 @@ export class OutputBuffer {
   #bytes: Uint8Array;
   #spare: Uint8Array | undefined;
   #used = 0;
-  #flushes = 0;
-  /** The write send() started, until it has finished. */
+  /** The position of #bytes[0]: everything before it went to the writer. */
+  #base = 0;
+  /** send() asked for everything before this position to go out. */
+  #sendTo = 0;
+  /** The write under way, until it has finished. */
   #inFlight: Promise<void> | undefined;
   #failure: { error: unknown } | undefined;
   readonly #failed: Promise<never>;
@@ -51,15 +63,25 @@ export class OutputBuffer {
     promise.catch(() => {});
   }
 
-  /** Bytes appended and not written yet. */
+  /** Bytes appended and not handed to the writer yet. */
   get size(): number {
     return this.#used;
   }
 
+  /** Where the next byte appended goes. */
+  get position(): number {
+    return this.#base + this.#used;
+  }
+
+  /** Everything before this position has been handed to the writer. */
+  get sent(): number {
+    return this.#base;
+  }
+
   /**
    * The buffer, with room for `length` more bytes from `size` on (grown by
-   * copying when short). Valid until the next room(), text() or flush();
-   * say what was filled with advance().
+   * copying when short). Valid until the next room(), text() or await; say
+   * what was filled with advance().
    */
   room(length: number): Uint8Array {
     const needed = this.#used + length;
@@ -69,11 +91,6 @@ export class OutputBuffer {
       this.#bytes = grown;
     }
     return this.#bytes;
-  }
-
-  /** How many times bytes were handed to the writer. */
-  get flushes(): number {
-    return this.#flushes;
   }
 
   /** `length` bytes were filled in at `size`. */
@@ -87,53 +104,67 @@ export class OutputBuffer {
     this.#used += encoder.encodeInto(text, bytes.subarray(this.#used)).written;
   }
 
-  /** Drops what was appended after `size` (a reply taken back). */
-  truncate(size: number): void {
-    if (size < 0 || size > this.#used) throw new RangeError(`Cannot truncate to ${size}`);
-    this.#used = size;
+  /** Drops what was appended from `position` on (taken back before it was handed out). */
+  truncate(position: number): void {
+    if (position < this.#base || position > this.position) {
+      throw new RangeError(`Cannot truncate the output to ${position}`);
+    }
+    this.#used = position - this.#base;
+    this.#sendTo = Math.min(this.#sendTo, position);
   }
 
   /**
-   * Starts writing everything appended, once the write before has finished
-   * (so at most one write is under way, and at most two buffers are held),
-   * without waiting for this one: the session reads its next commands and
-   * converts the next message meanwhile. A failed write is thrown by the
-   * next send() or flush(), and rejects `failed`.
+   * Asks for everything appended so far to go out: now, or when the write
+   * under way has finished. Throws the error of a write that failed.
    */
-  async send(): Promise<void> {
-    await this.#settle();
-    if (this.#used === 0) return;
-    const lent = this.#bytes;
-    const bytes = lent.subarray(0, this.#used);
-    this.#bytes = this.#spare ?? new Uint8Array(INITIAL_BYTES);
-    this.#spare = undefined;
-    this.#used = 0;
-    this.#flushes++;
-    this.#inFlight = this.#write(bytes).then(() => {
-      // A write that failed or timed out may still hold `lent`: it is not reused then.
-      if (lent.length <= RETAIN_BYTES) this.#spare = lent;
-    }, (error) => {
-      this.#failure = { error };
-      this.#rejectFailed(error);
-    });
+  send(): void {
+    if (this.#failure !== undefined) throw this.#failure.error;
+    this.#sendTo = this.position;
+    if (this.#inFlight === undefined) this.#start();
+  }
+
+  /** send(), then waits while a write is under way and `limit` bytes or more are waiting. */
+  async wait(limit: number): Promise<void> {
+    this.send();
+    while (this.#inFlight !== undefined && this.#used >= limit) await this.#inFlight;
+    if (this.#failure !== undefined) throw this.#failure.error;
   }
 
   /** Writes out everything appended and waits until it is written. */
   async flush(): Promise<void> {
-    await this.send();
-    await this.#settle();
+    this.send();
+    while (this.#inFlight !== undefined) await this.#inFlight;
+    if (this.#failure !== undefined) throw this.#failure.error;
   }
 
-  /** Rejects with the error of a write send() started; never resolves. */
+  /** Rejects with the error of a write that failed; never resolves. */
   get failed(): Promise<never> {
     return this.#failed;
   }
 
-  async #settle(): Promise<void> {
-    if (this.#inFlight !== undefined) {
-      await this.#inFlight;
+  /** Writes what send() asked for; what was appended after that moves to the other buffer. */
+  #start(): void {
+    const length = this.#sendTo - this.#base;
+    if (length <= 0) return;
+    const lent = this.#bytes;
+    const rest = this.#used - length;
+    const next = this.#spare !== undefined && this.#spare.length >= rest
+      ? this.#spare
+      : new Uint8Array(Math.max(INITIAL_BYTES, rest));
+    if (rest > 0) next.set(lent.subarray(length, this.#used));
+    this.#spare = undefined;
+    this.#bytes = next;
+    this.#used = rest;
+    this.#base = this.#sendTo;
+    this.#inFlight = this.#write(lent.subarray(0, length)).then(() => {
+      // A write that failed or timed out may still hold `lent`: it is not reused then.
+      if (lent.length <= RETAIN_BYTES) this.#spare = lent;
       this.#inFlight = undefined;
-    }
-    if (this.#failure !== undefined) throw this.#failure.error;
+      this.#start();
+    }, (error) => {
+      this.#failure = { error };
+      this.#inFlight = undefined;
+      this.#rejectFailed(error);
+    });
   }
 }
