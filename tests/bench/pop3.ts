@@ -14,7 +14,11 @@
  *    the rate without scrypt.
  *
  * When Dovecot is installed (dovecot on PATH or in /usr/sbin), the same runs
- * go against `dovecot -F` with a minimal config in a temporary directory:
+ * go against `dovecot -F`, running beside qmd (the RETR sessions of the two
+ * take turns, so both meet the same load from the rest of the machine; each
+ * server's CPU for them is read: qmd's pop3d isolates from `qmd status`,
+ * Dovecot's pop3 and pop3-login processes from /proc), with a minimal
+ * config in a temporary directory:
  * POP3 only on a kernel-chosen 127.0.0.1 port, ssl = no, plaintext passwords
  * in a passwd-file, a static userdb pointing at a copy of the same Maildirs,
  * and its high-performance login mode (pop3-login service_count = 0). Run as
