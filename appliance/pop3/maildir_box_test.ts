@@ -62,8 +62,8 @@ async function collect(
  * qmail-pop3d's blast() written plainly over the whole file (with this
  * module's CRLF deviation): the reference the streaming version must match.
  */
-function referenceBlast(bytes: Uint8Array, lines?: number): string {
-  const text = decoder.decode(bytes);
+function referenceBlast(bytes: Uint8Array | string, lines?: number): string {
+  const text = typeof bytes === "string" ? bytes : decoder.decode(bytes);
   // A line ends at CRLF, LF or a lone CR (this module's deviation from qmail).
   const complete = text.split(/\r\n|\r|\n/);
   if (complete[complete.length - 1] === "") complete.pop();
@@ -243,6 +243,43 @@ Deno.test("maildir box: RETR and TOP bytes (CRLF, dot-stuffing, qmail-pop3d's en
         const raw = Deno.readFileSync(`${dir}/${message.name}`);
         for (const lines of [undefined, 0, 1, 2, 5]) {
           assertEquals(await retr(message, lines), referenceBlast(raw, lines));
+        }
+      }
+    } finally {
+      box.close();
+    }
+  });
+});
+
+Deno.test("maildir box: 8-bit messages (UTF-8, stray bytes, a BOM) go out byte for byte", async () => {
+  await withMaildir(async (dir) => {
+    const latin1 = (text: string) => Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+    const chunk = 64 * 1024;
+    const utf8 = encoder.encode("Subject: Grüße 🎉\n\n.ünd\nZeile\r\n.\r€\n");
+    const bodies = [
+      utf8,
+      // ISO-8859-1 text: stray bytes, each kept as it is.
+      latin1("Subject: caf\xe9\n\n.r\xe9sum\xe9\n\xe9\r.\n\xff\xfe\n"),
+      // A UTF-8 byte order mark first, and bytes that are not UTF-8 at all.
+      Uint8Array.from([0xef, 0xbb, 0xbf, ...latin1("A: 1\n\n.x\n"), 0xc3, 0x0a, 0x80, 0x2e]),
+      // A UTF-8 character split by the first read, a dot line right after.
+      new Uint8Array([
+        ...new Uint8Array(chunk - 1).fill(0x61),
+        ...encoder.encode("ü\n.ä\r\n"),
+        ...encoder.encode("ö\n".repeat(30_000)),
+      ]),
+    ];
+    bodies.forEach((body, index) => put(dir, `new/${index + 1}.bit.host`, body, T - 60 + index));
+    const box = await open(dir);
+    try {
+      for (const message of box.messages) {
+        const raw = Deno.readFileSync(`${dir}/${message.name}`);
+        // The reference over the bytes as Latin-1 characters: one per byte.
+        let rawText = "";
+        for (const byte of raw) rawText += String.fromCharCode(byte);
+        for (const lines of [undefined, 0, 1]) {
+          const { bytes } = await collect(box, message, lines);
+          assertEquals(bytes, latin1(referenceBlast(rawText, lines)));
         }
       }
     } finally {

@@ -14,7 +14,11 @@
  *    the rate without scrypt.
  *
  * When Dovecot is installed (dovecot on PATH or in /usr/sbin), the same runs
- * go against `dovecot -F` with a minimal config in a temporary directory:
+ * go against `dovecot -F`, running beside qmd (the RETR sessions of the two
+ * take turns, so both meet the same load from the rest of the machine; each
+ * server's CPU for them is read: qmd's pop3d isolates from `qmd status`,
+ * Dovecot's pop3 and pop3-login processes from /proc), with a minimal
+ * config in a temporary directory:
  * POP3 only on a kernel-chosen 127.0.0.1 port, ssl = no, plaintext passwords
  * in a passwd-file, a static userdb pointing at a copy of the same Maildirs,
  * and its high-performance login mode (pop3-login service_count = 0). Run as
@@ -30,6 +34,7 @@ import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import { makeTempHome, runQmd, startQmd } from "../harness.ts";
+import type { IsolateUsage } from "../../appliance/isolate_usage.ts";
 
 const MESSAGES = 1000;
 const MESSAGE_BYTES = 20 * 1024;
@@ -57,6 +62,8 @@ interface Server {
   /** Mail user name for the 1,000-message box and the login boxes. */
   retrUser: string;
   loginUsers: string[];
+  /** The server's CPU ms so far, where it can be read. */
+  cpuMs?: () => Promise<number | undefined>;
 }
 
 interface RetrResult {
@@ -105,7 +112,7 @@ export function makeMessage(index: number, size: number): string {
 }
 
 /** Writes `count` messages into maildir/cur with mtimes in the past. */
-function fillMaildir(maildir: string, count: number, size: number, epoch: number): void {
+export function fillMaildir(maildir: string, count: number, size: number, epoch: number): void {
   for (const sub of ["cur", "new", "tmp"]) Deno.mkdirSync(`${maildir}/${sub}`, { recursive: true });
   const past = new Date((epoch - MESSAGE_AGE_SECONDS) * 1000);
   for (let i = 0; i < count; i++) {
@@ -233,7 +240,7 @@ async function login(
 }
 
 /** One session: log in, then RETR 1..N with `IN_FLIGHT` outstanding, then QUIT. */
-async function retrAll(port: number, user: string, count: number): Promise<RetrResult> {
+export async function retrAll(port: number, user: string, count: number): Promise<RetrResult> {
   const client = await Pop3Client.connect(port);
   let ok = 0;
   let bytes = 0;
@@ -336,36 +343,111 @@ interface Figures {
   retr?: RetrResult;
   /** Median messages/s over the RETR sessions. */
   retrMedian?: number;
+  /** The server's CPU ms per 1,000 messages retrieved (login and listing included). */
+  retrCpuMs?: number;
   logins: Map<LoginKind, LoginResult>;
 }
 
-async function measure(server: Server): Promise<Figures> {
-  const figures: Figures = { logins: new Map() };
-  // Warm-up: one session per mailbox lists it once (page cache; Dovecot builds its index).
+/** Warm-up: one session per mailbox lists it once (page cache; Dovecot builds its index). */
+async function warmUp(server: Server): Promise<void> {
   await retrAll(server.port, server.retrUser, 0);
   for (const user of server.loginUsers) {
     await loginRate(server.port, [user], "pass", 1, 5_000).catch(() => undefined);
   }
-  // RETR_RUNS sessions (each retrieves all messages; none is deleted): the fastest, and the median.
-  const rates: number[] = [];
+}
+
+/**
+ * RETR_RUNS sessions per server (each retrieves all messages; none is
+ * deleted), the servers taking turns so that both meet the same load from
+ * the rest of the machine: the fastest session, the median, and the
+ * server's CPU for them all.
+ */
+async function measureRetr(servers: Server[]): Promise<Figures[]> {
+  const figures: Figures[] = servers.map(() => ({ logins: new Map() }));
+  const rates: number[][] = servers.map(() => []);
+  const cpuBefore = await Promise.all(servers.map((server) => server.cpuMs?.()));
+  let retrieved = servers.map(() => 0);
   for (let run = 0; run < RETR_RUNS; run++) {
-    const result = await retrAll(server.port, server.retrUser, MESSAGES);
-    if (result.error === undefined && result.seconds > 0) rates.push(result.ok / result.seconds);
-    const best = figures.retr;
-    if (
-      best === undefined || best.error !== undefined ||
-      (result.error === undefined && result.ok / result.seconds > best.ok / best.seconds)
-    ) figures.retr = result;
+    for (let turn = 0; turn < servers.length; turn++) {
+      const index = (run + turn) % servers.length;
+      const server = servers[index];
+      const result = await retrAll(server.port, server.retrUser, MESSAGES);
+      retrieved[index] += result.ok;
+      if (result.error === undefined && result.seconds > 0) {
+        rates[index].push(result.ok / result.seconds);
+      }
+      const best = figures[index].retr;
+      if (
+        best === undefined || best.error !== undefined ||
+        (result.error === undefined && result.ok / result.seconds > best.ok / best.seconds)
+      ) figures[index].retr = result;
+    }
   }
-  rates.sort((a, b) => a - b);
-  figures.retrMedian = rates.length === 0 ? 0 : rates[Math.floor(rates.length / 2)];
+  const cpuAfter = await Promise.all(servers.map((server) => server.cpuMs?.()));
+  retrieved = retrieved.map((count) => Math.max(count, 1));
+  figures.forEach((figure, index) => {
+    const sorted = rates[index].sort((a, b) => a - b);
+    figure.retrMedian = sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)];
+    const before = cpuBefore[index];
+    const after = cpuAfter[index];
+    if (before !== undefined && after !== undefined) {
+      figure.retrCpuMs = (after - before) * 1000 / retrieved[index];
+    }
+  });
+  return figures;
+}
+
+async function measureLogins(server: Server, figures: Figures): Promise<void> {
   for (const run of LOGIN_RUNS) {
     figures.logins.set(
       run.kind,
       await loginRate(server.port, server.loginUsers, run.kind, run.count, run.maxMs),
     );
   }
-  return figures;
+}
+
+/** CPU ms of qmd's pop3d isolates (`qmd status --json`, each isolate's own thread). */
+async function qmdPop3dCpuMs(home: string): Promise<number | undefined> {
+  const status = await runQmd(["status", "--home", home, "--json"]);
+  if (status.code !== 0) return undefined;
+  let total = 0;
+  for (const { isolate, usage } of JSON.parse(status.stdout).isolates as IsolateUsage[]) {
+    if (isolate.startsWith("pop3d") && usage !== undefined) {
+      total += usage.cpuUserMs + usage.cpuSystemMs;
+    }
+  }
+  return total;
+}
+
+/**
+ * CPU ms of Dovecot's POP3 side: its pop3-login processes, and the pop3
+ * processes (one per session) as the master has reaped them (its children's
+ * times). Auth, log and config processes are left out, as qmd's auth role is.
+ */
+function dovecotPop3CpuMs(masterPid: number): number | undefined {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const fields = (pid: string) => {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    return { name, values: stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number) };
+  };
+  try {
+    // After the name: state ppid ... utime (11) stime (12) cutime (13) cstime (14).
+    const master = fields(String(masterPid)).values;
+    let ticks = master[13] + master[14];
+    for (const entry of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      try {
+        const { name, values } = fields(entry.name);
+        if (values[1] === masterPid && /^pop3/.test(name)) ticks += values[11] + values[12];
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return ticks * 1000 / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
 }
 
 function findOnPath(name: string): string | undefined {
@@ -426,6 +508,7 @@ async function waitForGreeting(port: number, maxMs: number): Promise<boolean> {
 
 interface RunningDovecot {
   port: number;
+  pid: number;
   log(): string;
   stop(): Promise<void>;
 }
@@ -542,7 +625,7 @@ ${uid === 0 ? "" : "# Not root: chroot(2) is not permitted.\nservice anvil {\n  
   };
   const deadline = performance.now() + START_WAIT_MS;
   while (!exited && performance.now() < deadline) {
-    if (await waitForGreeting(port, 500)) return { port, log, stop };
+    if (await waitForGreeting(port, 500)) return { port, pid: child.pid, log, stop };
   }
   await stop();
   const reason = log().split("\n").find((line) => /Fatal|Error/.test(line)) ??
@@ -637,48 +720,58 @@ export async function pop3Bench(): Promise<string[]> {
         epoch,
       );
     }
+    // Both servers run side by side: their RETR sessions take turns (measureRetr).
     const qmd = await startQmd(home);
     let qmdFigures: Figures;
-    try {
-      qmdFigures = await measure({
-        name: "qmd",
-        port: qmd.pop3Port,
-        retrUser: "joe@example.test",
-        loginUsers: loginUsers.map((user) => `${user}@example.test`),
-      });
-    } finally {
-      await qmd.stop();
-    }
-    const qmdProblems = problems(qmd.output());
-
     let dovecotFigures: Figures | undefined;
     let dovecotNote = "";
     let dovecotProblems: string[] = [];
     const binary = findOnPath("dovecot");
-    if (binary === undefined) {
-      dovecotNote = "dovecot: not installed (no dovecot on PATH, /usr/sbin or /sbin)";
-    } else {
-      dovecotDir = await Deno.makeTempDir({
-        prefix: "qmd-bench-dovecot-",
-        dir: Deno.env.get("QMD_BENCH_DIR"),
-      });
-      const dovecot = await startDovecot(binary, dovecotDir, ["joe", ...loginUsers], epoch);
-      if (typeof dovecot === "string") {
-        dovecotNote = `dovecot: ${dovecot}`;
+    let dovecot: RunningDovecot | string | undefined;
+    try {
+      const servers: Server[] = [{
+        name: "qmd",
+        port: qmd.pop3Port,
+        retrUser: "joe@example.test",
+        loginUsers: loginUsers.map((user) => `${user}@example.test`),
+        cpuMs: () => qmdPop3dCpuMs(home),
+      }];
+      if (binary === undefined) {
+        dovecotNote = "dovecot: not installed (no dovecot on PATH, /usr/sbin or /sbin)";
       } else {
-        try {
-          dovecotFigures = await measure({
+        dovecotDir = await Deno.makeTempDir({
+          prefix: "qmd-bench-dovecot-",
+          dir: Deno.env.get("QMD_BENCH_DIR"),
+        });
+        dovecot = await startDovecot(binary, dovecotDir, ["joe", ...loginUsers], epoch);
+        if (typeof dovecot === "string") {
+          dovecotNote = `dovecot: ${dovecot}`;
+        } else {
+          const pid = dovecot.pid;
+          servers.push({
             name: "dovecot",
             port: dovecot.port,
             retrUser: "joe",
             loginUsers,
+            cpuMs: () => Promise.resolve(dovecotPop3CpuMs(pid)),
           });
-        } finally {
-          await dovecot.stop();
         }
+      }
+      for (const server of servers) await warmUp(server);
+      const figures = await measureRetr(servers);
+      for (const [index, server] of servers.entries()) {
+        await measureLogins(server, figures[index]);
+      }
+      qmdFigures = figures[0];
+      dovecotFigures = figures[1];
+    } finally {
+      await qmd.stop();
+      if (typeof dovecot === "object") {
+        await dovecot.stop();
         dovecotProblems = problems(dovecot.log());
       }
     }
+    const qmdProblems = problems(qmd.output());
 
     const q = retrFigure(qmdFigures);
     const retrHead = `POP3 RETR ${MESSAGES.toLocaleString("en")} x ${
@@ -691,7 +784,24 @@ export async function pop3Bench(): Promise<string[]> {
       rows.push(
         `${retrHead}; dovecot ${d.text}; ratio qmd/dovecot ${ratio(q.rate, d.rate)} (target >= 1)`,
       );
+      rows.push(
+        `POP3 RETR median of ${RETR_RUNS} sessions (taking turns): qmd ${
+          (qmdFigures.retrMedian ?? 0).toFixed(0)
+        } msg/s, dovecot ${(dovecotFigures.retrMedian ?? 0).toFixed(0)} msg/s; ratio ${
+          ratio(qmdFigures.retrMedian ?? 0, dovecotFigures.retrMedian ?? 0)
+        }`,
+      );
     }
+    const cpu = (figures: Figures | undefined) =>
+      figures?.retrCpuMs === undefined ? "n/a" : `${figures.retrCpuMs.toFixed(0)} ms`;
+    rows.push(
+      `POP3 server CPU per 1,000 RETR (login and listing included): qmd pop3d ${cpu(qmdFigures)}` +
+        (dovecotFigures === undefined
+          ? ""
+          : `, dovecot pop3 + pop3-login ${cpu(dovecotFigures)}; ratio dovecot/qmd ${
+            ratio(dovecotFigures.retrCpuMs ?? 0, qmdFigures.retrCpuMs ?? 0)
+          } (higher = qmd cheaper)`),
+    );
     const labels: Record<LoginKind, string> = {
       pass: "USER/PASS (qmd: scrypt; dovecot: plaintext passwd-file)",
       apop: "APOP (no scrypt on either side)",

@@ -36,7 +36,8 @@ export class ScriptedClient implements Transport {
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    this.written.push(bytes);
+    // A copy: a driver may reuse its buffer once the write has finished.
+    this.written.push(bytes.slice());
     if (this.written.length <= this.#blockAfter) return Promise.resolve();
     // A client that does not read: the socket's buffers are full.
     return new Promise((resolve) => this.#release.push(resolve));
