@@ -56,7 +56,11 @@ export function anyEntryExists(paths: readonly string[]): boolean {
 
 /**
  * Unlinks the entry at `path` if there is one (ENOENT and ENOTDIR ignored,
- * a directory left alone). Other errors throw.
+ * a directory left alone). Other errors throw. The cheap probe goes first,
+ * since most names tried are absent (the other form of intd and todo): a
+ * name the probe cannot stat (EACCES, EIO) is left alone without an error;
+ * the entry then stays, which at worst means work done again (a todo entry
+ * preprocessed twice), never a message lost.
  */
 export function removeEntry(path: string): void {
   if (!probeFile(path)) return;
