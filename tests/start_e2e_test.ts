@@ -109,6 +109,26 @@ Deno.test("start: a home that cannot be created gives one line naming it, no sta
   assertEquals(result.stdout, "");
 });
 
+Deno.test("start: a home under /dev is refused in one line, before anything is created", async () => {
+  const home = `/dev/shm/qmd-refused-${crypto.randomUUID()}`;
+  const result = await runQmd(["start", "--home", home, "--smtp", "127.0.0.1:0"]);
+  assertEquals(result.code, 111);
+  const lines = result.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, result.stderr);
+  assertMatch(
+    lines[0],
+    /^qmd: cannot start: the home \/dev\/shm\/qmd-refused-\S+ lies under \/dev, /,
+  );
+  assertEquals(result.stdout, "");
+  let created = true;
+  try {
+    Deno.statSync(home);
+  } catch {
+    created = false;
+  }
+  assertEquals(created, false, "nothing created");
+});
+
 Deno.test("start: with --log-format json every stdout line is a JSON object; the banner is on stderr", async () => {
   const home = await makeInitedHome();
   const port = await freePort("127.0.0.1");

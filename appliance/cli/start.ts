@@ -318,11 +318,32 @@ interface Prepared {
  * kernel's choice). Returns whether a new home was created, what init noted
  * and the holds to release once the isolates listen; throws StartError.
  */
+/**
+ * Deno asks for every permission for any path under /dev, which the
+ * isolates never have: a home there (e.g. /dev/shm) would start and then
+ * fail in every isolate. Said at once, before anything is created.
+ */
+function refuseDeviceHome(home: string): void {
+  let path = home.startsWith("/") ? home : `${Deno.cwd()}/${home}`;
+  try {
+    path = Deno.realPathSync(path);
+  } catch {
+    // Not there yet: the path as given.
+  }
+  if (path === "/dev" || path.startsWith("/dev/")) {
+    throw new StartError(
+      `the home ${home} lies under /dev, where Deno asks for every permission and the ` +
+        "isolates have none; use another directory (a tmpfs mounted elsewhere for a home in memory)",
+    );
+  }
+}
+
 async function prepare(
   home: string,
   addresses: ListenAddress[],
   pop3: boolean,
 ): Promise<Prepared> {
+  refuseDeviceHome(home);
   let created: boolean;
   let notes: string[];
   let adminPassword: string | undefined;
