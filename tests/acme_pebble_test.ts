@@ -13,7 +13,7 @@
  */
 import tls from "node:tls";
 import { assert, assertEquals } from "./assert.ts";
-import { makeInitedHome, startQmd, waitFor } from "./harness.ts";
+import { collectOutput, makeInitedHome, startQmd, waitFor } from "./harness.ts";
 import { startFakeDns } from "./fakes/fake_dns.ts";
 import { freePort } from "../appliance/net/free_port.ts";
 import { createCertificate } from "../appliance/tls/self_signed.ts";
@@ -80,13 +80,8 @@ async function startPebble(dir: string, dnsPort: number, httpPort: number): Prom
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let output = "";
-  const decoder = new TextDecoder();
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
-  };
-  const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  await waitFor(() => output.includes("ACME directory available"), 20_000, () => output);
+  const { text: output, done } = collectOutput(child);
+  await waitFor(() => output().includes("ACME directory available"), 20_000, output);
   return {
     directory: `https://127.0.0.1:${port}/dir`,
     caFile: `${dir}/ca.pem`,

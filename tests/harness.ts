@@ -107,6 +107,44 @@ export async function runQmd(
   };
 }
 
+/**
+ * `qmd inject`s a message from `from` (a local mailbox) to `to`, which is
+ * expected to fail, and waits (20 s at most) for the bounce to land in
+ * `from`'s Maildir; the bounce's path.
+ */
+export async function injectAndAwaitBounce(
+  qmd: RunningQmd,
+  from: string,
+  to: string,
+  body: string,
+): Promise<string> {
+  const injected = await runQmd(["inject", "--home", qmd.home, "-f", from, to], { stdin: body });
+  assertEquals(injected.code, 0, injected.stderr);
+  const [user, domain] = from.split("@");
+  const maildir = `${qmd.home}/mail/${domain}/${user}/Maildir`;
+  const [bounce] = await waitFor(
+    () => maildirNew(maildir).length > 0 ? maildirNew(maildir) : undefined,
+    20_000,
+    () => qmd.output(),
+  );
+  return bounce;
+}
+
+/**
+ * A spawned child's stdout and stderr, collected as text in the order the
+ * chunks arrive; `done` settles when both streams have ended.
+ */
+export function collectOutput(
+  child: Deno.ChildProcess,
+): { text: () => string; done: Promise<unknown> } {
+  let text = "";
+  const decoder = new TextDecoder();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  };
+  return { text: () => text, done: Promise.all([collect(child.stdout), collect(child.stderr)]) };
+}
+
 /** Starts `qmd start` on a kernel-chosen loopback port and waits for its banner. */
 export async function startQmd(
   home: string,
@@ -157,20 +195,16 @@ export async function startQmd(
     stderr: "piped",
     env: { NO_COLOR: "1", ...options.env },
   }).spawn();
-  let text = "";
-  const decoder = new TextDecoder();
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  };
-  const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const { text: output, done } = collectOutput(child);
   const port = await waitFor(
     () => {
-      const match = /smtp: +127\.0\.0\.1:(\d+)/.exec(text);
+      const match = /smtp: +127\.0\.0\.1:(\d+)/.exec(output());
       return match ? Number(match[1]) : undefined;
     },
     30_000,
-    () => `qmd did not start:\n${text}`,
+    () => `qmd did not start:\n${output()}`,
   );
+  const text = output();
   const listenerPort = (name: string) =>
     Number(new RegExp(`${name}: +127\\.0\\.0\\.1:(\\d+)`).exec(text)?.[1] ?? 0);
   return {
@@ -182,7 +216,7 @@ export async function startQmd(
     pop3sPort: listenerPort("pop3s"),
     adminPort: Number(/admin: +http:\/\/127\.0\.0\.1:(\d+)/.exec(text)?.[1] ?? 0),
     process: child,
-    output: () => text,
+    output,
     async stop() {
       try {
         child.kill("SIGTERM");

@@ -6,7 +6,14 @@
  * remote host's words; the log keeps qmail-send's delivery lines.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
-import { addUser, maildirNew, makeInitedHome, runQmd, startQmd, waitFor } from "./harness.ts";
+import {
+  addUser,
+  injectAndAwaitBounce,
+  makeInitedHome,
+  runQmd,
+  startQmd,
+  waitFor,
+} from "./harness.ts";
 import { startFakeDns } from "./fakes/fake_dns.ts";
 import { startFakeMx } from "./fakes/fake_mx.ts";
 import { RUN_FLAGS } from "../mod.ts";
@@ -51,16 +58,11 @@ Deno.test("remote: a message to a remote address reaches the smart host; a 550 b
       () => qmd.output(),
     );
 
-    const refused = await runQmd(
-      ["inject", "--home", home, "-f", "joe@example.test", "nobody@remote.example"],
-      { stdin: "Subject: to nobody\n\nhello\n" },
-    );
-    assertEquals(refused.code, 0, refused.stderr);
-    const maildir = `${home}/mail/example.test/joe/Maildir`;
-    const [bounce] = await waitFor(
-      () => maildirNew(maildir).length > 0 ? maildirNew(maildir) : undefined,
-      20_000,
-      () => qmd.output(),
+    const bounce = await injectAndAwaitBounce(
+      qmd,
+      "joe@example.test",
+      "nobody@remote.example",
+      "Subject: to nobody\n\nhello\n",
     );
     const text = Deno.readTextFileSync(bounce);
     assertStringIncludes(text, "<nobody@remote.example>:\n");

@@ -8,7 +8,14 @@
  */
 import nodemailer from "nodemailer";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
-import { addUser, maildirNew, makeInitedHome, runQmd, startQmd, waitFor } from "./harness.ts";
+import {
+  addUser,
+  injectAndAwaitBounce,
+  makeInitedHome,
+  runQmd,
+  startQmd,
+  waitFor,
+} from "./harness.ts";
 import { delivered, makeUserHome } from "./user_homes.ts";
 import { startFakeDns } from "./fakes/fake_dns.ts";
 import { startFakeMx } from "./fakes/fake_mx.ts";
@@ -139,16 +146,11 @@ Deno.test("smtputf8 e2e: the remote role sends SMTPUTF8 to an MX that offers it;
     assertEquals(message.recipients, ["用户@例子.测试"]);
     assertEquals(message.smtpUtf8, true);
 
-    const refused = await runQmd(
-      ["inject", "--home", home, "-f", "joe@example.test", "用户@plain.test"],
-      { stdin: "Subject: to a plain MX\n\nhello\n" },
-    );
-    assertEquals(refused.code, 0, refused.stderr);
-    const maildir = `${home}/mail/example.test/joe/Maildir`;
-    const [bounce] = await waitFor(
-      () => maildirNew(maildir).length > 0 ? maildirNew(maildir) : undefined,
-      20_000,
-      () => qmd.output(),
+    const bounce = await injectAndAwaitBounce(
+      qmd,
+      "joe@example.test",
+      "用户@plain.test",
+      "Subject: to a plain MX\n\nhello\n",
     );
     const report = text.decode(Deno.readFileSync(bounce));
     assertStringIncludes(report, "<用户@plain.test>:\n");

@@ -33,7 +33,7 @@ import net from "node:net";
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import { makeTempHome, runQmd, startQmd } from "../harness.ts";
+import { collectOutput, makeTempHome, runQmd, startQmd } from "../harness.ts";
 import type { IsolateUsage } from "../../appliance/isolate_usage.ts";
 
 const MESSAGES = 1000;
@@ -587,16 +587,11 @@ ${uid === 0 ? "" : "# Not root: chroot(2) is not permitted.\nservice anvil {\n  
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let output = "";
-  const decoder = new TextDecoder();
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
-  };
-  const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const { text: output, done } = collectOutput(child);
   let exited = false;
   child.status.then(() => (exited = true));
   const log = () => {
-    let text = output;
+    let text = output();
     try {
       text += Deno.readTextFileSync(`${dir}/dovecot.log`);
     } catch {
