@@ -4,7 +4,7 @@ import type { FakeZone } from "../../tests/fakes/fake_dns.ts";
 import { createCertificate, type CreatedCertificate } from "../tls/self_signed.ts";
 import { deliverRemote } from "./remote_delivery.ts";
 import { buildRemoteSecurity } from "./remote_security.ts";
-import { makeTestRemote, type TestRemote, withMx } from "./test_remote.ts";
+import { makeTestRemote, type TestRemote, withMx, ZONE } from "./test_remote.ts";
 import type { FakeMx, FakeMxOptions } from "../../tests/fakes/fake_mx.ts";
 import { reportDay } from "./tls_report.ts";
 
@@ -47,16 +47,10 @@ async function testPki(): Promise<Pki> {
   return pki;
 }
 
+/** test_remote's ZONE (example.test's two MXes), with an MTA-STS policy for example.test. */
 function zone(id = "20261203"): FakeZone {
   return {
-    "example.test": {
-      mx: [{ preference: 10, exchange: "mx1.example.test" }, {
-        preference: 20,
-        exchange: "mx2.example.test",
-      }],
-    },
-    "mx1.example.test": { a: ["127.0.0.2"] },
-    "mx2.example.test": { a: ["127.0.0.3"] },
+    ...ZONE,
     "_mta-sts.example.test": { txt: [`v=STSv1; id=${id};`] },
     "mta-sts.example.test": { a: ["127.0.0.1"] },
   };
