@@ -6,6 +6,9 @@ import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { logWarning } from "../log.ts";
 import type { QueueLayout } from "./layout.ts";
 
+/** The one NUL byte a pull writes. */
+const NUL = new Uint8Array(1);
+
 /** Write ends of trigger FIFOs kept open by path, for writers that pull again and again. */
 const heldTriggers = new Map<string, number>();
 
@@ -38,7 +41,7 @@ export function pullTrigger(layout: QueueLayout): void {
 
 function writeNul(fd: number): boolean {
   try {
-    writeSync(fd, new Uint8Array(1));
+    writeSync(fd, NUL);
     return true;
   } catch (error) {
     // A full FIFO (EAGAIN) already holds a wake-up: the end is still good.

@@ -43,7 +43,7 @@ async function cpuByRole(home: string): Promise<Map<string, number>> {
  * helper threads (garbage collection, compilation); and the whole process.
  * Undefined where /proc cannot be read.
  */
-export function threadCpuMs(pid: number): Map<string, number> | undefined {
+function threadCpuMs(pid: number): Map<string, number> | undefined {
   const kinds = new Map<string, number>();
   try {
     for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
@@ -126,7 +126,7 @@ async function cpuRows(qmd: RunningQmd, maildir: string): Promise<string[]> {
 }
 
 /** `strace -c` summary lines → calls by syscall name. */
-export function parseStraceSummary(text: string): Map<string, number> {
+function parseStraceSummary(text: string): Map<string, number> {
   const calls = new Map<string, number>();
   for (const line of text.split("\n")) {
     const fields = line.trim().split(/\s+/);
