@@ -158,34 +158,51 @@ interface PendingWait {
  * A session waits for its client at every read and write, nearly always far
  * less than its timeout: a timer of its own per wait (set, then cleared)
  * cost more CPU than the wait's own work (README, issue 16). A wait that
- * ends only leaves the set; the timer is cleared once the set is empty.
+ * ends only leaves the set. When the set is empty the timer stays armed but
+ * no longer keeps the isolate alive (unref), so the next wait, which nearly
+ * always wakes later, takes it over without a new timer: it is re-armed only
+ * for an earlier wake, and when it fires for nothing it is simply not set
+ * again.
  */
 class WaitTimer {
   readonly #pending = new Set<PendingWait>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #at = Infinity;
+  /** Whether the armed timer keeps the isolate alive: only while a wait is on. */
+  #holding = false;
 
-  /** The waits on, and whether the timer is armed (tests). */
-  get state(): { waits: number; armed: boolean } {
-    return { waits: this.#pending.size, armed: this.#timer !== undefined };
+  /** The waits on, whether the timer is armed, and whether it keeps the isolate alive (tests). */
+  get state(): { waits: number; armed: boolean; holding: boolean } {
+    return {
+      waits: this.#pending.size,
+      armed: this.#timer !== undefined,
+      holding: this.#timer !== undefined && this.#holding,
+    };
   }
 
   add(wait: PendingWait): void {
     this.#pending.add(wait);
     if (wait.wakeAt < this.#at) this.#arm(wait.wakeAt);
+    else this.#hold(true);
   }
 
   delete(wait: PendingWait): void {
     this.#pending.delete(wait);
-    if (this.#pending.size === 0) this.#arm(Infinity);
+    if (this.#pending.size === 0) this.#hold(false);
+  }
+
+  #hold(holding: boolean): void {
+    if (this.#timer === undefined || this.#holding === holding) return;
+    this.#holding = holding;
+    if (holding) Deno.refTimer(this.#timer);
+    else Deno.unrefTimer(this.#timer);
   }
 
   #arm(at: number): void {
     clearTimeout(this.#timer);
-    this.#timer = undefined;
     this.#at = at;
-    if (at === Infinity) return;
     this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - Date.now()));
+    this.#holding = true;
   }
 
   #fire(): void {
@@ -205,8 +222,11 @@ class WaitTimer {
 
 const waitTimer = new WaitTimer();
 
-/** How many client waits this isolate has on, and whether their timer is armed (tests). */
-export function clientWaitState(): { waits: number; armed: boolean } {
+/**
+ * How many client waits this isolate has on, whether their timer is armed,
+ * and whether it keeps the isolate alive (tests).
+ */
+export function clientWaitState(): { waits: number; armed: boolean; holding: boolean } {
   return waitTimer.state;
 }
 

@@ -149,7 +149,7 @@ Deno.test("waitForClient: a read that began calm is cut once the stress begins",
   }
 });
 
-Deno.test("waitForClient: waits side by side are each cut at their own time, and ended ones leave no timer", async () => {
+Deno.test("waitForClient: waits side by side are each cut at their own time, and ended ones leave no timer holding the isolate", async () => {
   const never = new Promise<string>(() => {});
   const start = Date.now();
   const cutAt: Record<string, number> = {};
@@ -162,14 +162,52 @@ Deno.test("waitForClient: waits side by side are each cut at their own time, and
   await Promise.all([cutTime("late", 0.2), cutTime("early", 0.05), quick]);
   assert(cutAt.early >= 50 && cutAt.late >= 200, JSON.stringify(cutAt));
   assert(cutAt.early < cutAt.late, "the earlier wait is cut first");
-  // Alone, a wait that ends at once arms a 30 s timer, which must go with it.
+  // Alone, a wait arms a 30 s timer; once it ended, the timer stays for the
+  // next wait but no longer keeps the isolate alive.
   let resolve!: (line: string) => void;
   const read = waitForClient(new Promise<string>((r) => resolve = r), {
     start: Date.now(),
     seconds: 30,
   });
-  assertEquals(clientWaitState(), { waits: 1, armed: true });
+  assertEquals(clientWaitState(), { waits: 1, armed: true, holding: true });
   resolve("x");
   assertEquals(await read, "x");
-  assertEquals(clientWaitState(), { waits: 0, armed: false });
+  assertEquals(clientWaitState(), { waits: 0, armed: true, holding: false });
+  // The next wait, later than the armed wake, holds the same timer again.
+  const next = waitForClient(new Promise<string>((r) => resolve = r), {
+    start: Date.now(),
+    seconds: 60,
+  });
+  assertEquals(clientWaitState(), { waits: 1, armed: true, holding: true });
+  resolve("y");
+  assertEquals(await next, "y");
+  assertEquals(clientWaitState(), { waits: 0, armed: true, holding: false });
+});
+
+Deno.test("waitForClient: an isolate whose waits all ended exits although their timer is armed", async () => {
+  // A process that waited once with a 600 s timeout must end by itself, at once.
+  const module = new URL("./client_wait.ts", import.meta.url).href;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { waitForClient, clientWaitState } from "${module}";
+       await waitForClient(Promise.resolve("line"), { start: Date.now(), seconds: 600 });
+       console.log(JSON.stringify(clientWaitState()));`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // A guard against a hang, far below the timer and far above a normal exit.
+  const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  try {
+    const output = await child.output();
+    assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
+    assertEquals(JSON.parse(new TextDecoder().decode(output.stdout)), {
+      waits: 0,
+      armed: true,
+      holding: false,
+    });
+  } finally {
+    clearTimeout(guard);
+  }
 });
