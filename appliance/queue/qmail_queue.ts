@@ -244,22 +244,20 @@ class MessageWriter implements QueueMessage {
     try {
       for (const address of [sender, ...recipients]) checkAddress(address);
 
-      // §3.2 step 7: flush and fsync mess.
+      // §3.2 steps 7–9: mess flushed, intd created O_EXCL and written, and
+      // both fsynced. qmail fsyncs mess before it creates intd; qmd lets the
+      // two fsyncs and the mess/NN directory's run side by side and links
+      // todo (the commit) only once all three succeeded, so with one session
+      // the 250 waits for two rounds of fsyncs instead of four. Nothing reads
+      // intd/ before the commit: a crash in between leaves mess and intd
+      // without todo, the same state qmail's cleanup removes (§4.9, §4.11).
       try {
         this.#flush();
-        await this.#file!.sync();
       } catch (error) {
         throw new QueueError(QUEUE_EXIT.write, `Cannot write ${layout.mess(id)}`, {
           cause: error,
         });
       }
-      this.#file!.close();
-      this.#file = undefined;
-      // Not in qmail (which assumes synchronous BSD FFS metadata): on Linux the
-      // new directory entries are only durable once their directory is fsynced.
-      await syncQueueDirectory(dirname(layout.mess(id)), QUEUE_EXIT.mess);
-
-      // §3.2 steps 8–9: intd, created O_EXCL, written and fsynced.
       const intdPath = layout.intd(id);
       let intd: Deno.FsFile;
       try {
@@ -269,15 +267,33 @@ class MessageWriter implements QueueMessage {
       }
       this.#intdCreated = true;
       try {
-        if (!umaskKeeps0644) Deno.chmodSync(intdPath, 0o644);
-        const records = formatIntd(uid ?? String(Deno.uid() ?? 0), this.qp, sender, recipients);
-        writeAllSync(intd, records);
-        await intd.sync();
-      } catch (error) {
-        throw new QueueError(QUEUE_EXIT.write, `Cannot write ${intdPath}`, { cause: error });
+        try {
+          if (!umaskKeeps0644) Deno.chmodSync(intdPath, 0o644);
+          writeAllSync(
+            intd,
+            formatIntd(uid ?? String(Deno.uid() ?? 0), this.qp, sender, recipients),
+          );
+        } catch (error) {
+          throw new QueueError(QUEUE_EXIT.write, `Cannot write ${intdPath}`, { cause: error });
+        }
+        await allSucceeded([
+          this.#file!.sync().catch((error) => {
+            throw new QueueError(QUEUE_EXIT.write, `Cannot write ${layout.mess(id)}`, {
+              cause: error,
+            });
+          }),
+          // Not in qmail (which assumes synchronous BSD FFS metadata): on Linux
+          // the new directory entry is only durable once its directory is fsynced.
+          syncQueueDirectory(dirname(layout.mess(id)), QUEUE_EXIT.mess),
+          intd.sync().catch((error) => {
+            throw new QueueError(QUEUE_EXIT.write, `Cannot write ${intdPath}`, { cause: error });
+          }),
+        ]);
       } finally {
         intd.close();
       }
+      this.#file!.close();
+      this.#file = undefined;
       // intd/ itself is not fsynced: the commit below makes todo/ID durable, a
       // second name of the inode whose bytes were just fsynced. Losing the
       // intd name in a crash loses nothing; qmail-clean ignores its absence
@@ -371,6 +387,17 @@ function inodeOf({ ino }: Deno.FileInfo, path: string): bigint {
   if (ino !== null && Number.isSafeInteger(ino)) return BigInt(ino);
   // Inode numbers above 2^53 do not survive a JS number.
   return statSync(path, { bigint: true }).ino;
+}
+
+/**
+ * Waits for every promise to settle (so nothing is still running when the
+ * caller cleans up) and throws the first failure, in the list's order.
+ */
+async function allSucceeded(promises: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  for (const result of results) {
+    if (result.status === "rejected") throw result.reason;
+  }
 }
 
 /** A held directory's fsync (held_directories.ts), a failure of which is qmail-queue's `exitCode`. */
