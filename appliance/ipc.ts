@@ -109,8 +109,6 @@ export type ToRole =
   | { type: "drain" }
   /** SIGALRM / `qmd flush`: retry everything now (send only). */
   | { type: "flush" }
-  /** A message was committed to todo/ (send only; the FIFO also wakes it). */
-  | { type: "trigger" }
   /** `qmd status`: answer with this isolate's CPU time and heap (isolate_usage.ts). */
   | { type: "usage"; request: number }
   /** `qmd queue`, qmail-remove: an operator's queue request, numbered by the supervisor (send only). */
@@ -164,8 +162,6 @@ export type FromRole =
   | { type: "reloaded"; round: number; errors: string[] }
   /** send → supervisor: the answer to one queue-control request. */
   | { type: "queue-control-result"; request: number; reply: QueueReply }
-  /** smtpd/local (forwarding) committed a message; the supervisor pokes send. */
-  | { type: "queued"; id: string }
   /** send → the channel's delivery role: route a delivery command (default channel local). */
   | { type: "deliver"; job: DeliveryJob; channel?: DeliveryChannel }
   /** local/remote → send: route a delivery report (the supervisor adds the channel). */

@@ -238,9 +238,6 @@ export class Supervisor {
         void answerAdminWrite(this.#options.home, message, (request) => this.controlQueue(request))
           .then((answer) => role.worker.postMessage(answer));
         break;
-      case "queued":
-        this.#post("send", { type: "trigger" });
-        break;
       case "deliver":
         this.#post(message.channel ?? "local", { type: "deliver", job: message.job });
         break;

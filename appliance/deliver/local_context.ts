@@ -99,17 +99,13 @@ function currentUid(): number {
  * a MailError whose message is qmail_close's text without its status letter
  * (the QueueError, with path and errno for the log, is its cause).
  */
-function forwardInjector(
-  settings: RoleSettings,
-  onQueued: (id: bigint) => void,
-): LocalContext["inject"] {
+function forwardInjector(settings: RoleSettings): LocalContext["inject"] {
   const layout = queueLayoutFor(settings.home);
   const who = `by uid ${currentUid()}`;
   return async (body, sender, recipients) => {
     try {
-      const queued = await injectMessage(layout, body, sender, recipients, { who });
-      onQueued(queued.id);
-      return queued;
+      // The commit pulls lock/trigger, which wakes send (§3.2 step 11).
+      return await injectMessage(layout, body, sender, recipients, { who });
     } catch (error) {
       if (!(error instanceof QueueError)) throw error;
       throw new MailError(error.peerText, {
@@ -124,7 +120,6 @@ function forwardInjector(
 /** Builds the LocalContext the role uses; `close` releases the accounts database. */
 export function createLocalContext(
   settings: RoleSettings<"local">,
-  onQueued: (id: bigint) => void,
 ): { context: LocalContext; close(): void } {
   const mailboxes = new MailboxDirectory(settings.home);
   const defaultDelivery = settings.options.defaultDelivery;
@@ -134,7 +129,7 @@ export function createLocalContext(
     findMailbox: (domain, user) => mailboxes.find(domain, user),
     hostname: hostnameFor(settings.home),
     now: () => new Date(),
-    inject: forwardInjector(settings, onQueued),
+    inject: forwardInjector(settings),
     defaultDelivery,
     env: settings.env,
   };

@@ -25,10 +25,11 @@ export class InProcessLookups {
     try {
       switch (lookup.kind) {
         case "recipient": {
-          this.#local ??= createLocalContext(
-            { home: this.#home, env: {}, options: { role: "local" } },
-            () => {},
-          );
+          this.#local ??= createLocalContext({
+            home: this.#home,
+            env: {},
+            options: { role: "local" },
+          });
           const deliverable = await wouldDeliverLocal(lookup.address, this.#local.context);
           return { kind: "recipient", deliverable };
         }

@@ -1,8 +1,8 @@
 /**
  * The local role: qmail-lspawn in an isolate. Each `deliver` job from send
- * runs as qmail-local would (appliance/deliver/local.ts); a forward that
- * queued a message also posts `queued`. It opens no sockets: forwards go
- * through the queue (injectMessage), as qmail-local's go through qmail-queue.
+ * runs as qmail-local would (appliance/deliver/local.ts). It opens no
+ * sockets: forwards go through the queue (injectMessage), as qmail-local's go
+ * through qmail-queue, whose commit pulls lock/trigger to wake send.
  * The job loop, reports and drain are the delivery skeleton's
  * (delivery_role.ts).
  */
@@ -17,11 +17,8 @@ class LocalWork implements DeliveryWork<"local"> {
   #context: LocalContext | undefined;
   #close: () => void = () => {};
 
-  open(settings: RoleSettings<"local">, post: (message: FromRole) => void): void {
-    const { context, close } = createLocalContext(
-      settings,
-      (id) => post({ type: "queued", id: String(id) }),
-    );
+  open(settings: RoleSettings<"local">, _post: (message: FromRole) => void): void {
+    const { context, close } = createLocalContext(settings);
     this.#context = context;
     this.#close = close;
   }

@@ -2,7 +2,8 @@
  * The send role: qmail-send (docs/queue-format.md §4) in a Worker. It starts a
  * SendEngine on the queue of the home in its settings, posts the engine's
  * deliveries to the supervisor (which forwards them to the channel's role),
- * feeds reports, triggers, flushes, reloads and peer restarts back in, and
+ * feeds reports, flushes, reloads and peer restarts back in (lock/trigger
+ * wakes the engine itself when a message is committed), and
  * drains on shutdown (ipc.ts role protocol, worker_loop.ts). The loop itself
  * lives in send/engine/, the controls in config/send.ts.
  */
@@ -38,7 +39,6 @@ export function runSendWorker(): void {
     },
     report: (message) =>
       withEngine((engine) => engine.report(message.report, message.channel ?? "local")),
-    trigger: () => withEngine((engine) => engine.trigger()),
     flush: () => withEngine((engine) => engine.flush()),
     "queue-control": (message) =>
       started.then(async (engine) => {

@@ -157,11 +157,11 @@ async function serve(
       onTrace: writeTrace,
       onQueued: (id) => {
         if (id === undefined) return;
+        // send learns of it from lock/trigger, pulled at the commit (§3.2 step 11).
         logEvent("smtp_queued", `smtpd ${sessionId}: queued msg ${id}`, {
           session: sessionId,
           msg: Number(id),
         });
-        role.post({ type: "queued", id: String(id) });
       },
     });
   } finally {
