@@ -22,9 +22,10 @@ const BATCH_RECORDS = 256;
  */
 export function rolePoster(): (message: FromRole) => void {
   let batch: LogRecord[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** The end of this turn of the event loop (setImmediate: a 0 ms timer costs ten times the CPU). */
+  let timer: ReturnType<typeof setImmediate> | undefined;
   const flush = () => {
-    if (timer !== undefined) clearTimeout(timer);
+    if (timer !== undefined) clearImmediate(timer);
     timer = undefined;
     if (batch.length === 0) return;
     const records = batch;
@@ -41,7 +42,7 @@ export function rolePoster(): (message: FromRole) => void {
     }
     batch.push(message.record);
     if (batch.length >= BATCH_RECORDS) flush();
-    else timer ??= setTimeout(flush, 0);
+    else timer ??= setImmediate(flush);
   };
 }
 
