@@ -163,25 +163,19 @@ Deno.test("waitForClient: waits side by side are each cut at their own time, and
   assert(cutAt.early >= 50 && cutAt.late >= 200, JSON.stringify(cutAt));
   assert(cutAt.early < cutAt.late, "the earlier wait is cut first");
   // Alone, a wait arms a 30 s timer; once it ended, the timer stays for the
-  // next wait but no longer keeps the isolate alive.
-  let resolve!: (line: string) => void;
-  const read = waitForClient(new Promise<string>((r) => resolve = r), {
-    start: Date.now(),
-    seconds: 30,
-  });
-  assertEquals(clientWaitState(), { waits: 1, armed: true, holding: true });
-  resolve("x");
-  assertEquals(await read, "x");
-  assertEquals(clientWaitState(), { waits: 0, armed: true, holding: false });
-  // The next wait, later than the armed wake, holds the same timer again.
-  const next = waitForClient(new Promise<string>((r) => resolve = r), {
-    start: Date.now(),
-    seconds: 60,
-  });
-  assertEquals(clientWaitState(), { waits: 1, armed: true, holding: true });
-  resolve("y");
-  assertEquals(await next, "y");
-  assertEquals(clientWaitState(), { waits: 0, armed: true, holding: false });
+  // next wait (which wakes later and holds it again) but no longer keeps the
+  // isolate alive.
+  for (const [seconds, line] of [[30, "x"], [60, "y"]] as const) {
+    let resolve!: (line: string) => void;
+    const read = waitForClient(new Promise<string>((r) => resolve = r), {
+      start: Date.now(),
+      seconds,
+    });
+    assertEquals(clientWaitState(), { waits: 1, armed: true, holding: true });
+    resolve(line);
+    assertEquals(await read, line);
+    assertEquals(clientWaitState(), { waits: 0, armed: true, holding: false });
+  }
 });
 
 Deno.test("waitForClient: an isolate whose waits all ended exits although their timer is armed", async () => {
