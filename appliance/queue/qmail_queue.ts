@@ -229,9 +229,7 @@ class MessageWriter implements QueueMessage {
       }
     } catch (error) {
       await this.abort();
-      throw new QueueError(QUEUE_EXIT.write, `Cannot write ${this.#layout.mess(this.id)}`, {
-        cause: error,
-      });
+      throw cannotWrite(this.#layout.mess(this.id), error);
     }
     this.#bytesWritten += chunk.length;
   }
@@ -254,9 +252,7 @@ class MessageWriter implements QueueMessage {
       try {
         this.#flush();
       } catch (error) {
-        throw new QueueError(QUEUE_EXIT.write, `Cannot write ${layout.mess(id)}`, {
-          cause: error,
-        });
+        throw cannotWrite(layout.mess(id), error);
       }
       const intdPath = layout.intd(id);
       let intd: Deno.FsFile;
@@ -274,19 +270,17 @@ class MessageWriter implements QueueMessage {
             formatIntd(uid ?? String(Deno.uid() ?? 0), this.qp, sender, recipients),
           );
         } catch (error) {
-          throw new QueueError(QUEUE_EXIT.write, `Cannot write ${intdPath}`, { cause: error });
+          throw cannotWrite(intdPath, error);
         }
         await allSucceeded([
           this.#file!.sync().catch((error) => {
-            throw new QueueError(QUEUE_EXIT.write, `Cannot write ${layout.mess(id)}`, {
-              cause: error,
-            });
+            throw cannotWrite(layout.mess(id), error);
           }),
           // Not in qmail (which assumes synchronous BSD FFS metadata): on Linux
           // the new directory entry is only durable once its directory is fsynced.
           syncQueueDirectory(dirname(layout.mess(id)), QUEUE_EXIT.mess),
           intd.sync().catch((error) => {
-            throw new QueueError(QUEUE_EXIT.write, `Cannot write ${intdPath}`, { cause: error });
+            throw cannotWrite(intdPath, error);
           }),
         ]);
       } finally {
@@ -387,6 +381,11 @@ function inodeOf({ ino }: Deno.FileInfo, path: string): bigint {
   if (ino !== null && Number.isSafeInteger(ino)) return BigInt(ino);
   // Inode numbers above 2^53 do not survive a JS number.
   return statSync(path, { bigint: true }).ino;
+}
+
+/** A failed write or fsync of `path`: qmail-queue's exit 53. */
+function cannotWrite(path: string, cause: unknown): QueueError {
+  return new QueueError(QUEUE_EXIT.write, `Cannot write ${path}`, { cause });
 }
 
 /**
