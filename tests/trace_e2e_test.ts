@@ -127,7 +127,6 @@ S~ ^221
       onTrace: writeTrace,
     },
   );
-  await writeTrace.flush();
   const explained = await explainWhenWritten(home, "e2e-refusal");
   const lines = explained.stdout.split("\n");
   assertEquals(lines[0].replace(/ at .*/, ""), "session e2e-refusal");

@@ -80,7 +80,6 @@ Deno.test("decision trace: the traces qmd explain shows, found by session id", a
     };
     const store = new TraceStore(`${console.home}/log/trace`, { now: () => now });
     store.append(trace);
-    await store.flush();
     const session = await console.login();
     const found = await (await console.request("/api/trace?id=2.17", { cookie: session.cookie }))
       .json();

@@ -148,7 +148,6 @@ export async function main(args: string[]): Promise<number> {
     onSession: (started) => session = started,
     onTrace: writeTrace,
   });
-  await writeTrace.flush();
   // qmail-smtpd's only _exit(0) follows QUIT; EOF (also inside DATA), the
   // bare-LF 451, a timeout and every other end exit 1.
   return session?.quit ? EXIT.ok : EXIT.sessionEnded;

@@ -95,7 +95,7 @@ async function handleConnection(socket: net.Socket, listen: ListenerAddress): Pr
     setTimeout(() => socket.destroy(), 1000).unref?.();
     return;
   }
-  await role.session(() => serve(socket, listen, log, client).finally(writeTrace.flush));
+  await role.session(() => serve(socket, listen, log, client));
 }
 
 /** One session that tcp.smtp and the connection limits admitted. */

@@ -117,11 +117,6 @@ export class TraceStore {
     }
   }
 
-  /** Every trace is written when append returns; kept for callers that wait for the writer. */
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-
   #write(file: string, line: string): void {
     const day = traceFileDay(file)!;
     const bytes = encoder.encode(`${line}\n`);
@@ -204,25 +199,20 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The `onTrace` of the SMTP driver, with a way to wait for what it queued. */
-export interface TraceWriter {
-  (trace: SessionTrace): void;
-  /** Resolves once every trace handed over so far is written (or dropped). */
-  flush(): Promise<void>;
-}
+/** The `onTrace` of the SMTP driver: the trace is written when it returns. */
+export type TraceWriter = (trace: SessionTrace) => void;
 
 /**
  * The `onTrace` the smtpd role hands the SMTP driver: appends each session's
- * trace to HOME/log/trace without waiting, reporting failures in the log.
+ * trace to HOME/log/trace as it ends, reporting failures in the log.
  * keepDays 0 (control/tracedays 0): nothing is recorded.
  */
 export function traceWriter(home: string, options: TraceStoreOptions = {}): TraceWriter {
   if (options.keepDays === 0) {
-    return Object.assign((_trace: SessionTrace) => {}, { flush: () => Promise.resolve() });
+    return () => {};
   }
   const store = new TraceStore(traceDirectory(home), options);
-  const write = (trace: SessionTrace) => store.append(trace);
-  return Object.assign(write, { flush: () => store.flush() });
+  return (trace) => store.append(trace);
 }
 
 /** The lines of a file (or a stream), one at a time, without loading it whole. */

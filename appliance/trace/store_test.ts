@@ -39,7 +39,6 @@ Deno.test("trace store: one JSON line per session in log/trace/DAY.jsonl, read b
     store.append(trace("1.2", {
       messages: [{ queueId: "123", messageId: "<a@b>", sender: "x@y", recipients: ["r@s"] }],
     }));
-    await store.flush();
     const written = lines(`${home}/log/trace/2026-12-02.jsonl`);
     assertEquals(written.length, 2);
     assertEquals(parseTraceLine(written[0]), trace("1.1"));
@@ -64,7 +63,6 @@ Deno.test("trace store: fields other than the trace's own (an AUTH user, the env
       env: { PASSWORD: "hunter2" },
     } as SessionTrace;
     store.append(leaky);
-    await store.flush();
     const text = Deno.readTextFileSync(`${home}/log/trace/2026-12-02.jsonl`);
     assert(!text.includes("hunter2"), text);
     assert(!text.includes("joe@example.test"), text);
@@ -81,7 +79,6 @@ Deno.test("trace store: a new file each UTC day, and days past keepDays are dele
     const store = new TraceStore(directory, { now: () => now, keepDays: 3 });
     for (let day = 0; day < 5; day++) {
       store.append(trace(`1.${day}`));
-      await store.flush();
       now += DAY;
     }
     // Five days written, three kept: the 4th, 5th and 6th of December.
@@ -93,7 +90,6 @@ Deno.test("trace store: a new file each UTC day, and days past keepDays are dele
     // Files that are not trace files are left alone.
     Deno.writeTextFileSync(`${directory}/notes.txt`, "mine");
     store.append(trace("1.9"));
-    await store.flush();
     assertEquals(Deno.readTextFileSync(`${directory}/notes.txt`), "mine");
     assertEquals(await findTraces(home, "1.0"), []);
     assertEquals((await findTraces(home, "1.4")).length, 1);
@@ -115,19 +111,15 @@ Deno.test("trace store: over the size cap the oldest days go, then today's later
       warn: (text) => warnings.push(text),
     });
     for (let i = 0; i < 3; i++) store.append(trace(`1.${i}`));
-    await store.flush();
     now += DAY;
     // The new day: yesterday's three lines plus today's two would be five, over four.
     store.append(trace("2.0"));
-    await store.flush();
     store.append(trace("2.1"));
-    await store.flush();
     assertEquals(listTraceFiles(directory).map((file) => file.day), ["2026-12-03"]);
     assertEquals(warnings, []);
     // Today alone reaches the cap: each write checks once over 1/16 of it, so later ones drop.
     for (let i = 2; i < 8; i++) {
       store.append(trace(`2.${i}`));
-      await store.flush();
     }
     const kept = lines(`${directory}/2026-12-03.jsonl`).length;
     assertEquals(kept, 4);
@@ -137,7 +129,6 @@ Deno.test("trace store: over the size cap the oldest days go, then today's later
     // The next day writes again.
     now += DAY;
     store.append(trace("3.0"));
-    await store.flush();
     assertEquals(lines(`${directory}/2026-12-04.jsonl`).length, 1);
   } finally {
     await Deno.remove(home, { recursive: true });
@@ -155,7 +146,6 @@ Deno.test("trace store: a write failure is reported once, never thrown; the writ
     const returned = write(trace("1.1"));
     assertEquals(returned, undefined);
     write(trace("1.2"));
-    await write.flush();
     assertEquals(warnings.length, 1, warnings.join("\n"));
     assert(warnings[0].includes(`${home}/log/trace`), warnings[0]);
   } finally {
