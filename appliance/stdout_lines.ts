@@ -2,8 +2,9 @@
  * The supervisor's log lines on stdout, written together: a line is queued
  * and all lines queued during one turn of the event loop go out in one write
  * from a setImmediate callback (instead of one console.log, one write(2), per
- * line). A 0 ms timer would cost about ten times the CPU (README, issue 16). Order is kept; `flush` writes what is queued at once and runs on
- * drain, terminate and unload, so nothing is lost at exit. A write error
+ * line; a 0 ms timer would cost about ten times the CPU, README issue 16).
+ * Order is kept; `flush` writes what is queued at once and runs on drain,
+ * terminate and unload, so nothing is lost at exit. A write error
  * (stdout closed) drops the lines, as nothing could be logged anyway.
  */
 export class StdoutLines {

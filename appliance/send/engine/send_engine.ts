@@ -185,7 +185,7 @@ export class SendEngine {
     this.#pump();
   }
 
-  /** A queue writer committed a message (the trigger FIFO, or smtpd's `queued`). */
+  /** A queue writer committed a message and pulled the trigger FIFO. */
   trigger(): void {
     this.#todo.request();
     this.#pump();
