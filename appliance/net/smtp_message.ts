@@ -28,6 +28,7 @@ import { QUEUE_EXIT } from "../exit_codes.ts";
 import type { LineBuffer } from "./line_buffer.ts";
 import { logEvent } from "../log.ts";
 import { SpooledMessage } from "./message_spool.ts";
+import { HeaderSniff } from "./message_id.ts";
 
 /** Where a message goes: the built-in queue (QueueMessage) or a QMAILQUEUE program. */
 export interface MessageSink {
@@ -65,9 +66,6 @@ export interface ReceivedBody {
 }
 
 const encoder = new TextEncoder();
-
-/** How much of the header is looked at for the Message-ID. */
-const HEADER_SNIFF_BYTES = 64 * 1024;
 
 /** One content scan of this message, by its check's name; `failed` once it threw. */
 interface NamedScan {
@@ -150,23 +148,6 @@ async function abortScans(scans: NamedScan[]): Promise<void> {
   }
 }
 
-/** The Message-ID header's value in the first bytes of a message (LF line ends), if any. */
-export function findMessageId(header: Uint8Array): string | undefined {
-  let text = "";
-  for (const byte of header) text += String.fromCharCode(byte);
-  const end = text.search(/\r?\n\r?\n/);
-  const lines = (end < 0 ? text : text.slice(0, end)).split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const match = /^message-id:(.*)$/i.exec(lines[i]);
-    if (match === null) continue;
-    let value = match[1];
-    for (let j = i + 1; j < lines.length && /^[ \t]/.test(lines[j]); j++) value += lines[j];
-    const trimmed = value.trim();
-    return trimmed === "" ? undefined : trimmed;
-  }
-  return undefined;
-}
-
 /**
  * Streams the DATA section into a new queue message and the content scans.
  * Returns the complete body, or the outcome that ends DATA without it.
@@ -210,8 +191,7 @@ export async function receiveBody(
   } catch (error) {
     queueError = asQueueError(error, options.sessionId);
   }
-  const sniff = new Uint8Array(HEADER_SNIFF_BYTES);
-  let sniffed = 0;
+  const sniff = new HeaderSniff();
   const drop = async <T>(result: T): Promise<T> => {
     await message?.abort();
     await abortScans(scans);
@@ -235,9 +215,7 @@ export async function receiveBody(
             if (named.failed !== undefined || named.scan === undefined) continue;
             await named.scan.write(piece).catch((error) => named.failed = error.message);
           }
-          const room = Math.min(piece.length, HEADER_SNIFF_BYTES - sniffed);
-          sniff.set(piece.subarray(0, room), sniffed);
-          sniffed += room;
+          sniff.push(piece);
         }
         if (step.bareLf) return await drop({ kind: "outcome", outcome: { kind: "barelf" } });
         if (step.done) {
@@ -268,7 +246,7 @@ export async function receiveBody(
     kind: "complete",
     message,
     scans: results,
-    messageId: findMessageId(sniff.subarray(0, sniffed)),
+    messageId: sniff.messageId(),
   };
 }
 
