@@ -59,6 +59,8 @@ function loadControls(): void {
     resolver: new Resolver({ home: settings.home }),
     trace: loadTraceControls(settings.home),
   }));
+  // Sessions still running keep the old writer; closed, it opens the file for each trace.
+  writeTrace?.close?.();
   writeTrace = traceWriter(settings.home, next.trace);
   controls = next.controls;
   tcpRules = next.tcpRules;

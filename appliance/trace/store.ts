@@ -14,10 +14,13 @@
  * cap holds within one check interval per isolate.
  *
  * Writing never throws into a session: a trace is formatted and appended at
- * once with synchronous calls (open, one write, close), which cost a few
- * microseconds against about 40 µs of CPU for each async file operation on
- * Deno's I/O threads (README, issue 16). A failure is logged once (a
- * warning), then again only after a write has succeeded.
+ * once with one synchronous write, which costs a few microseconds against
+ * about 40 µs of CPU for each async file operation on Deno's I/O threads
+ * (README, issue 16). The day's file stays open between sessions (its open
+ * costs Deno's permission walk, a readlink per path component) and is opened
+ * again after HANDLE_REUSE_MS, so a file removed or replaced meanwhile is
+ * written to again within a second. A failure is logged once (a warning),
+ * then again only after a write has succeeded.
  */
 import type { SessionTrace } from "../filters/filter.ts";
 import { logWarning } from "../log.ts";
@@ -38,6 +41,8 @@ export const TRACE_MAX_BYTES = 256 * 1024 * 1024;
 /** The trace files' mode: they hold client addresses and envelopes, not for every user. */
 const FILE_MODE = 0o640;
 const DAY_MS = 86_400_000;
+/** How long the day's file is appended to through the same handle before it is opened again. */
+const HANDLE_REUSE_MS = 1000;
 const encoder = new TextEncoder();
 
 export interface TraceStoreOptions {
@@ -86,6 +91,10 @@ export class TraceStore {
   #fullDay: string | undefined;
   #failing = false;
   #dropped = 0;
+  /** The file last appended to, while it may be used again. */
+  #open: { file: string; handle: Deno.FsFile; until: number } | undefined;
+  /** After close(): each append opens and closes the file (sessions that outlive a reload). */
+  #closed = false;
 
   constructor(directory: string, options: TraceStoreOptions = {}) {
     this.#directory = directory;
@@ -98,6 +107,22 @@ export class TraceStore {
   /** Traces dropped so far (today over the size cap). */
   get dropped(): number {
     return this.#dropped;
+  }
+
+  /** Closes the held file; later appends still write, opening the file each time. */
+  close(): void {
+    this.#closed = true;
+    this.#release();
+  }
+
+  #release(): void {
+    const open = this.#open;
+    this.#open = undefined;
+    try {
+      open?.handle.close();
+    } catch {
+      // closed already
+    }
   }
 
   /** Appends one session's trace; a failure is reported, never thrown. */
@@ -129,18 +154,37 @@ export class TraceStore {
       return;
     }
     // One write with O_APPEND: other isolates' whole lines never interleave with it.
+    const handle = this.#handle(file);
+    try {
+      writeAllSync(handle, bytes);
+    } catch (error) {
+      // Opened again next time: the handle may be what failed.
+      this.#release();
+      throw error;
+    }
+    if (this.#closed) this.#release();
+    this.#sinceCheck += bytes.length;
+    this.#failing = false;
+  }
+
+  /** The held handle on `file`, or a new one (another file, or held long enough). */
+  #handle(file: string): Deno.FsFile {
+    const now = this.#now();
+    const open = this.#open;
+    if (
+      open !== undefined && open.file === file && now < open.until &&
+      now >= open.until - HANDLE_REUSE_MS
+    ) {
+      return open.handle;
+    }
+    this.#release();
     const handle = Deno.openSync(`${this.#directory}/${file}`, {
       append: true,
       create: true,
       mode: FILE_MODE,
     });
-    try {
-      writeAllSync(handle, bytes);
-    } finally {
-      handle.close();
-    }
-    this.#sinceCheck += bytes.length;
-    this.#failing = false;
+    this.#open = { file, handle, until: now + HANDLE_REUSE_MS };
+    return handle;
   }
 
   /** Deletes old and oversize days; marks `day` full when its own file is over the cap. */
@@ -199,8 +243,11 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The `onTrace` of the SMTP driver: the trace is written when it returns. */
-export type TraceWriter = (trace: SessionTrace) => void;
+/**
+ * The `onTrace` of the SMTP driver: the trace is written when it returns.
+ * `close` lets the file go (a reload replaces the writer).
+ */
+export type TraceWriter = ((trace: SessionTrace) => void) & { close?: () => void };
 
 /**
  * The `onTrace` the smtpd role hands the SMTP driver: appends each session's
@@ -212,7 +259,9 @@ export function traceWriter(home: string, options: TraceStoreOptions = {}): Trac
     return () => {};
   }
   const store = new TraceStore(traceDirectory(home), options);
-  return (trace) => store.append(trace);
+  return Object.assign((trace: SessionTrace) => store.append(trace), {
+    close: () => store.close(),
+  });
 }
 
 /** The lines of a file (or a stream), one at a time, without loading it whole. */

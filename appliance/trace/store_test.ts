@@ -27,6 +27,11 @@ function trace(sessionId: string, extra: Partial<SessionTrace> = {}): SessionTra
   };
 }
 
+/** This process's open file descriptors. */
+function openFiles(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
 function lines(path: string): string[] {
   return Deno.readTextFileSync(path).split("\n").filter((line) => line !== "");
 }
@@ -148,6 +153,32 @@ Deno.test("trace store: a write failure is reported once, never thrown; the writ
     write(trace("1.2"));
     assertEquals(warnings.length, 1, warnings.join("\n"));
     assert(warnings[0].includes(`${home}/log/trace`), warnings[0]);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("trace store: the day's file is held up to a second; one removed meanwhile comes back; close", async () => {
+  const home = await Deno.makeTempDir();
+  const path = `${home}/log/trace/2026-12-02.jsonl`;
+  try {
+    const before = openFiles();
+    let now = NOON;
+    const write = traceWriter(home, { now: () => now });
+    write(trace("1.1"));
+    // An operator removes today's file: the held handle still takes this second's traces...
+    Deno.removeSync(path);
+    write(trace("1.2"));
+    assertEquals(listTraceFiles(`${home}/log/trace`), []);
+    // ...and the next second's go to the file opened again.
+    now += 1000;
+    write(trace("1.3"));
+    assertEquals(lines(path).map((line) => parseTraceLine(line)?.sessionId), ["1.3"]);
+    // Closed (a reload): sessions that outlive it still write, and nothing stays open.
+    write.close!();
+    write(trace("1.4"));
+    assertEquals(lines(path).map((line) => parseTraceLine(line)?.sessionId), ["1.3", "1.4"]);
+    assertEquals(openFiles(), before);
   } finally {
     await Deno.remove(home, { recursive: true });
   }
