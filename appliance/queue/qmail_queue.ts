@@ -102,7 +102,11 @@ export async function openQueueMessage(
   try {
     // qmail-queue runs with umask 033, so its files are exactly 0644 (§2.1):
     // qmd's umask may strip more, and then the mode is set outright.
-    const stat = file.statSync();
+    // By name, not through the handle: a handle's stat repeats the permission
+    // walk its open made (a readlink per path component), lstat does not. The
+    // name was just created with O_EXCL in pid/, where only this process
+    // makes names with its pid, so both give the same inode.
+    const stat = Deno.lstatSync(pidPath);
     if (((stat.mode ?? 0) & 0o777) !== 0o644) Deno.chmodSync(pidPath, 0o644);
     else umaskKeeps0644 = true;
     id = inodeOf(stat, pidPath);
