@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../tests/assert.ts";
 import type { LogRecord } from "./log.ts";
-import { HARD_LIMIT, LogBacklog, RESUME_BELOW, SOFT_LIMIT } from "./log_backlog.ts";
+import { BATCH_MS, HARD_LIMIT, LogBacklog, RESUME_BELOW, SOFT_LIMIT } from "./log_backlog.ts";
 
 function record(event: string, text = event): LogRecord {
   return { time: 0, role: "smtpd", event, text, fields: {} };
@@ -24,6 +24,22 @@ Deno.test("log backlog: records go out in order, in batches, counted until writt
   assertEquals(supervisor.inFlight, 600);
   supervisor.written(600);
   assertEquals(worker.inFlight, 0);
+});
+
+Deno.test("log backlog: a session's records within BATCH_MS go as one message", async () => {
+  const { sent, sink } = pair();
+  sink(record("smtp_connect"));
+  // Due before the batch's timer, which was set first for BATCH_MS.
+  await new Promise((resolve) => setTimeout(resolve, BATCH_MS / 5));
+  sink(record("smtp_queued"));
+  sink(record("smtp_close"));
+  // Not after a turn of the event loop, nor a few ms: the batch waits for BATCH_MS.
+  assertEquals(sent.length, 0);
+  // A later timer fires after the batch's.
+  await new Promise((resolve) => setTimeout(resolve, BATCH_MS * 2));
+  assertEquals(sent.map((batch) => batch.map((r) => r.event)), [
+    ["smtp_connect", "smtp_queued", "smtp_close"],
+  ]);
 });
 
 Deno.test("log backlog: past the soft limit the drivers wait until the writer caught up", async () => {
