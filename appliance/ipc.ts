@@ -148,11 +148,21 @@ export type ToRole =
   /** supervisor → admin: what became of one admin-write. */
   | { type: "admin-write-result"; request: number; result: AdminWriteResult };
 
+/**
+ * Records in order (worker_loop.ts rolePoster); smtpd/pop3d count them in
+ * their LogBacklog. `then`: the message the role posted next, handled right
+ * after the records are written (one postMessage for both).
+ */
+export interface LogsMessage {
+  type: "logs";
+  records: LogRecord[];
+  then?: FromRole;
+}
+
 /** Role → supervisor. */
 export type FromRole =
   | { type: "log"; record: LogRecord }
-  /** Records in order (worker_loop.ts rolePoster); smtpd/pop3d count them in their LogBacklog. */
-  | { type: "logs"; records: LogRecord[] }
+  | LogsMessage
   /** The role is up; `listening`: where it listens, when the supervisor could not know (port 0). */
   | { type: "ready"; listening?: { host: string; port: number } }
   | { type: "drained" }

@@ -221,6 +221,7 @@ export class Supervisor {
       case "logs":
         for (const record of message.records) this.#writeLog(record);
         role.logBacklog.written(message.records.length);
+        if (message.then !== undefined) this.#receive(role, message.then);
         break;
       case "ready":
         role.ready = true;

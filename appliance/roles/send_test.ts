@@ -17,11 +17,16 @@ Deno.test("the Worker speaks the role protocol: start, deliver, report, drain", 
     /** Every message as it came: a log record's text, else the message type. */
     const arrivals: string[] = [];
     let wake: (() => void) | undefined;
+    const receive = (message: FromRole) => {
+      inbox.push(message);
+      if (message.type === "logs") {
+        arrivals.push(...message.records.map((r) => r.text));
+        // The message posted after the records rides with them: it comes next.
+        if (message.then !== undefined) receive(message.then);
+      } else arrivals.push(message.type);
+    };
     worker.onmessage = (event: MessageEvent<FromRole>) => {
-      inbox.push(event.data);
-      const message = event.data;
-      if (message.type === "logs") arrivals.push(...message.records.map((r) => r.text));
-      else arrivals.push(message.type);
+      receive(event.data);
       wake?.();
     };
     const next = async (type: FromRole["type"]): Promise<FromRole> => {
@@ -79,7 +84,9 @@ Deno.test("the Worker reports a fatal start", async () => {
     try {
       const message = await new Promise<FromRole>((resolve) => {
         worker.onmessage = (event: MessageEvent<FromRole>) => {
-          if (event.data.type !== "logs") resolve(event.data);
+          const message = event.data;
+          if (message.type !== "logs") resolve(message);
+          else if (message.then !== undefined) resolve(message.then);
         };
         worker.postMessage(
           {

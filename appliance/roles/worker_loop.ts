@@ -7,42 +7,50 @@
 import { type FromRole, type RoleName, rolePort, type ToRole } from "../ipc.ts";
 import { type LogRecord, setLogSink } from "../log.ts";
 import { threadUsage } from "../isolate_usage.ts";
+import { BATCH_MS } from "../log_backlog.ts";
 
 /** Records per `logs` message at most. */
 const BATCH_RECORDS = 256;
 
 /**
- * How a role posts to the supervisor: log records are gathered for one turn
- * of the event loop and go as one `logs` message, always before any other
- * message the role posts, so the supervisor sees everything in the order it
- * happened (a delivery's "starting delivery" line before the report that
- * ends it). One message instead of one per record: the supervisor's thread
- * wakes once per batch. An uncaught error posts what is gathered before the
- * isolate ends.
+ * How a role posts to the supervisor: log records are gathered for up to
+ * BATCH_MS and go as one `logs` message, always before any other message the
+ * role posts, so the supervisor sees everything in the order it happened (a
+ * delivery's "starting delivery" line before the report that ends it). The
+ * next other message rides in the same `logs` message (its `then`): while
+ * deliveries flow, the records cost no postMessage of their own, and the
+ * supervisor's thread wakes once for both. An uncaught error posts what is
+ * gathered before the isolate ends.
  */
 export function rolePoster(): (message: FromRole) => void {
   let batch: LogRecord[] = [];
-  /** The end of this turn of the event loop (setImmediate: a 0 ms timer costs ten times the CPU). */
-  let timer: ReturnType<typeof setImmediate> | undefined;
-  const flush = () => {
-    if (timer !== undefined) clearImmediate(timer);
+  /** Armed by the first record of a batch. */
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = (then?: FromRole) => {
+    if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    if (batch.length === 0) return;
+    if (batch.length === 0) {
+      if (then !== undefined) rolePort().postMessage(then);
+      return;
+    }
     const records = batch;
     batch = [];
-    rolePort().postMessage({ type: "logs", records } satisfies FromRole);
+    rolePort().postMessage(
+      (then === undefined
+        ? { type: "logs", records }
+        : { type: "logs", records, then }) satisfies FromRole,
+    );
   };
-  globalThis.addEventListener("error", flush);
-  globalThis.addEventListener("unhandledrejection", flush);
+  globalThis.addEventListener("error", () => flush());
+  globalThis.addEventListener("unhandledrejection", () => flush());
   return (message) => {
     if (message.type !== "log") {
-      flush();
-      rolePort().postMessage(message);
+      flush(message);
       return;
     }
     batch.push(message.record);
     if (batch.length >= BATCH_RECORDS) flush();
-    else timer ??= setImmediate(flush);
+    else timer ??= setTimeout(() => flush(), BATCH_MS);
   };
 }
 
