@@ -329,19 +329,10 @@ export async function preprocessMessages(
     results[index] = { ok: false, warning, infoCreated: true, ...step.base };
   };
 
-  // The files: all fsyncs in flight at once; a message fails with its first failing file.
-  await Promise.all(prepared.map(async (step, index) => {
-    if (step === undefined) return;
-    const outcomes = await Promise.allSettled(step.files.map(({ file }) => file.sync()));
-    const failed = outcomes.findIndex((outcome) => outcome.status === "rejected");
-    const warning = failed < 0
-      ? undefined
-      : step.files[failed].warning((outcomes[failed] as PromiseRejectedResult).reason);
-    closeAll(step);
-    if (warning !== undefined) failWith(index, warning);
-  }));
-
-  // The directories: one fsync per distinct directory, covering every entry made in it.
+  // The files and the directories that received them: all fsyncs in flight at
+  // once, one per distinct directory (it covers every entry made in it). Issued
+  // together, the file system serves them with shared flushes; a message fails
+  // with its first failing file or directory.
   const directorySyncs = new Map<string, Promise<unknown>>();
   for (const step of prepared) {
     for (const directory of step?.directories ?? []) {
@@ -353,6 +344,16 @@ export async function preprocessMessages(
       }
     }
   }
+  await Promise.all(prepared.map(async (step, index) => {
+    if (step === undefined) return;
+    const outcomes = await Promise.allSettled(step.files.map(({ file }) => file.sync()));
+    const failed = outcomes.findIndex((outcome) => outcome.status === "rejected");
+    const warning = failed < 0
+      ? undefined
+      : step.files[failed].warning((outcomes[failed] as PromiseRejectedResult).reason);
+    closeAll(step);
+    if (warning !== undefined) failWith(index, warning);
+  }));
   const directoryErrors = new Map<string, unknown>();
   for (const [directory, sync] of directorySyncs) {
     const error = await sync;
