@@ -54,7 +54,10 @@ export class LogBacklog {
   readonly buffer: SharedArrayBuffer;
   readonly #count: Int32Array;
   #batch: LogRecord[] = [];
-  /** Armed by the first record of a batch. */
+  /**
+   * Armed by a record when none is; a flush leaves it armed, so that posting
+   * often makes one timer per BATCH_MS, not one per batch.
+   */
   #timer: ReturnType<typeof setTimeout> | undefined;
   #send: ((records: LogRecord[]) => void) | undefined;
   #dropped = 0;
@@ -93,14 +96,17 @@ export class LogBacklog {
       }
       this.#batch.push(record);
       if (this.#batch.length >= BATCH_RECORDS) this.flush();
-      else this.#timer ??= setTimeout(() => this.flush(), BATCH_MS);
+      else {
+        this.#timer ??= setTimeout(() => {
+          this.#timer = undefined;
+          this.flush();
+        }, BATCH_MS);
+      }
     };
   }
 
   /** Worker side: sends what is batched now (before any other message, so order is kept). */
   flush(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
     if (this.#batch.length === 0 || this.#send === undefined) return;
     const records = this.#batch;
     this.#batch = [];
