@@ -248,11 +248,11 @@ export class QueueLayout {
    * Every message number found under a directory (qmail's readsubdir:
    * decimal names only), ascending and each once. Directories are not
    * entries: in todo/ and intd/ the split subdirectories sit among the flat
-   * entries.
+   * entries. `only`: these of its directories alone (a hinted trigger).
    */
-  listIds(name: QueueDirectory): bigint[] {
+  listIds(name: QueueDirectory, only?: readonly string[]): bigint[] {
     const ids = new Set<bigint>();
-    for (const dir of this.directories(name)) {
+    for (const dir of only ?? this.directories(name)) {
       let entries: Iterable<Deno.DirEntry>;
       try {
         entries = Deno.readDirSync(dir);

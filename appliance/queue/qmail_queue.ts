@@ -318,7 +318,7 @@ class MessageWriter implements QueueMessage {
     try {
       await syncQueueDirectory(dirname(layout.todo(id)), QUEUE_EXIT.write);
     } finally {
-      pullTrigger(layout);
+      pullTrigger(layout, id);
     }
   }
 

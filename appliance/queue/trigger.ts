@@ -6,26 +6,68 @@ import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { logWarning } from "../log.ts";
 import type { QueueLayout } from "./layout.ts";
 
-/** The one NUL byte a pull writes. */
-const NUL = new Uint8Array(1);
+/**
+ * What a pull writes: one byte. qmail-queue writes NUL, which tells the
+ * sender only that something came. qmd's writers name where the new todo
+ * entry is, so that with one message at a time the sender lists one
+ * directory instead of todo/ and its 23 splits: 1 + the split directory's
+ * number, or FLAT_TODO for todo/ itself. Readers that only wake on the byte
+ * (qmail-send) are not affected by its value.
+ */
+const BYTES = Array.from({ length: 256 }, (_, value) => Uint8Array.of(value));
+/** The byte for an entry in todo/ itself (not split). */
+const FLAT_TODO = 255;
+/** Bytes read at once: a read that fills this may have followed a full FIFO, which drops pulls. */
+const READ_BYTES = 512;
+
+/** The byte a pull for message `id` writes; NUL when it cannot say (qmail's byte). */
+function triggerByte(layout: QueueLayout, id: bigint | undefined): number {
+  if (id === undefined) return 0;
+  if (!layout.todoSplit) return FLAT_TODO;
+  const bucket = Number(id % BigInt(layout.split));
+  return bucket + 1 < FLAT_TODO ? bucket + 1 : 0;
+}
+
+/**
+ * The todo directories that `bytes` (read from the FIFO) name, or undefined
+ * when all of todo/ must be listed: a NUL (qmail-queue's pull), a byte that
+ * names no directory, or a read that filled the buffer (pulls may have been
+ * dropped while the FIFO was full).
+ */
+export function triggeredDirectories(
+  layout: QueueLayout,
+  bytes: Uint8Array | undefined,
+): string[] | undefined {
+  if (bytes === undefined || bytes.length >= READ_BYTES) return undefined;
+  const top = layout.directory("todo");
+  const named = new Set<string>();
+  for (const byte of bytes) {
+    if (byte === FLAT_TODO) named.add(top);
+    else if (byte === 0 || !layout.todoSplit || byte > layout.split) return undefined;
+    else named.add(`${top}/${byte - 1}`);
+  }
+  return [...named];
+}
 
 /** Write ends of trigger FIFOs kept open by path, for writers that pull again and again. */
 const heldTriggers = new Map<string, number>();
 
 /**
  * Wakes whoever watches lock/trigger, as qmail-queue does: open it
- * write-only and non-blocking, write one NUL byte, close. Every error is
- * ignored; ENXIO (nobody listening) is the usual one (§3.2 step 11).
+ * write-only and non-blocking, write one byte, close. Every error is
+ * ignored; ENXIO (nobody listening) is the usual one (§3.2 step 11). With
+ * `id`, the byte says which todo directory its entry is in (triggerByte).
  *
  * Not qmail: the write end stays open after a successful write, since this
  * process (an smtpd isolate) commits message after message and an open costs
  * a permission walk (held_directories.ts). A write that fails (EPIPE once the
  * reader is gone) drops the held end and tries once more with a fresh open.
  */
-export function pullTrigger(layout: QueueLayout): void {
+export function pullTrigger(layout: QueueLayout, id?: bigint): void {
+  const byte = BYTES[triggerByte(layout, id)];
   const held = heldTriggers.get(layout.trigger);
   if (held !== undefined) {
-    if (writeNul(held)) return;
+    if (writeByte(held, byte)) return;
     heldTriggers.delete(layout.trigger);
     closeQuietly(held);
   }
@@ -35,13 +77,13 @@ export function pullTrigger(layout: QueueLayout): void {
   } catch {
     return; // qmail-queue ignores every trigger error.
   }
-  if (writeNul(fd)) heldTriggers.set(layout.trigger, fd);
+  if (writeByte(fd, byte)) heldTriggers.set(layout.trigger, fd);
   else closeQuietly(fd);
 }
 
-function writeNul(fd: number): boolean {
+function writeByte(fd: number, byte: Uint8Array): boolean {
   try {
-    writeSync(fd, NUL);
+    writeSync(fd, byte);
     return true;
   } catch (error) {
     // A full FIFO (EAGAIN) already holds a wake-up: the end is still good.
@@ -65,7 +107,8 @@ export interface TriggerWatch {
 }
 
 /**
- * Calls `onWake` each time something is written to lock/trigger. The FIFO is
+ * Calls `onWake` with the bytes read each time something is written to
+ * lock/trigger (undefined when the read filled its buffer: triggeredDirectories). The FIFO is
  * opened read-write so that the open never blocks and reads never see EOF
  * when writers go away; qmail-send instead reopens it O_RDONLY|O_NDELAY
  * before each todo scan (§4.2), which this replaces. A read error stops the
@@ -73,21 +116,22 @@ export interface TriggerWatch {
  */
 export function watchTrigger(
   layout: QueueLayout,
-  onWake: () => void,
+  onWake: (bytes: Uint8Array | undefined) => void,
   onError: (error: unknown) => void = (error) =>
     logWarning(`trouble reading ${layout.trigger}: ${(error as Error).message}`),
 ): TriggerWatch {
   const file = Deno.openSync(layout.trigger, { read: true, write: true });
   let stopped = false;
   const closed = (async () => {
-    const buffer = new Uint8Array(512);
+    const buffer = new Uint8Array(READ_BYTES);
     try {
       while (!stopped) {
         // Null (EOF) cannot happen while we hold the write side ourselves.
-        if (await file.read(buffer) === null) break;
+        const read = await file.read(buffer);
+        if (read === null) break;
         if (stopped) break;
         try {
-          onWake();
+          onWake(read === buffer.length ? undefined : buffer.subarray(0, read));
         } catch (error) {
           onError(error);
         }

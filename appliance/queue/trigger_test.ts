@@ -2,7 +2,7 @@ import { closeSync, constants, openSync, readSync } from "node:fs";
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { QueueLayout } from "./layout.ts";
 import { withTestQueue } from "./test_queue.ts";
-import { makeFifo, pullTrigger, watchTrigger } from "./trigger.ts";
+import { makeFifo, pullTrigger, triggeredDirectories, watchTrigger } from "./trigger.ts";
 
 Deno.test("makeFifo makes a named pipe with the exact mode", async () => {
   const dir = await Deno.makeTempDir({ prefix: "qmd-fifo-" });
@@ -136,4 +136,37 @@ Deno.test("a wake callback that throws is reported and the watch goes on", () =>
     }
     assertEquals(calls, 2);
     assertEquals(errors.length, 1);
+  }));
+
+Deno.test("a pull names the todo directory of its message; the reader decodes it", () =>
+  withTestQueue((layout) => {
+    const reader = openSync(layout.trigger, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const buffer = new Uint8Array(8);
+      pullTrigger(layout, 47n);
+      pullTrigger(layout);
+      assertEquals(readSync(reader, buffer), 2);
+      const todo = layout.directory("todo");
+      const split = layout.split;
+      assertEquals([...buffer.subarray(0, 2)], [Number(47n % BigInt(split)) + 1, 0]);
+      assertEquals(triggeredDirectories(layout, Uint8Array.of(3, 3, 5)), [
+        `${todo}/2`,
+        `${todo}/4`,
+      ]);
+      // qmail-queue's NUL, a byte past the splits, or a full read: all of todo/.
+      assertEquals(triggeredDirectories(layout, Uint8Array.of(3, 0)), undefined);
+      assertEquals(triggeredDirectories(layout, Uint8Array.of(split + 1)), undefined);
+      assertEquals(triggeredDirectories(layout, new Uint8Array(512).fill(1)), undefined);
+      assertEquals(triggeredDirectories(layout, undefined), undefined);
+      // A flat todo/ (no split): the writer says so with 255.
+      const flat = new QueueLayout(layout.root, { todoSplit: false });
+      pullTrigger(flat, 47n);
+      assertEquals(readSync(reader, buffer), 1);
+      assertEquals(buffer[0], 255);
+      assertEquals(triggeredDirectories(flat, Uint8Array.of(255)), [todo]);
+      assertEquals(triggeredDirectories(flat, Uint8Array.of(3)), undefined);
+    } finally {
+      closeSync(reader);
+    }
+    return Promise.resolve();
   }));

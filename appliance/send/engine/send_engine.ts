@@ -23,7 +23,7 @@ import { logExiting } from "../../log.ts";
 import { recoverQueue } from "../../queue/cleanup.ts";
 import type { openQueueMessage } from "../../queue/qmail_queue.ts";
 import { type Channel, type QueueLayout, queueLayoutFor } from "../../queue/layout.ts";
-import { watchTrigger } from "../../queue/trigger.ts";
+import { triggeredDirectories, watchTrigger } from "../../queue/trigger.ts";
 import { MAX_SLEEP_SECONDS } from "../retry.ts";
 import { CHANNELS, type Channels, newChannels } from "./channels.ts";
 import { CleanupSchedule, type RecoverQueue } from "./cleanup_schedule.ts";
@@ -180,14 +180,22 @@ export class SendEngine {
     }
     this.#todo.request();
     this.#started = true;
-    if (this.#watch) this.#trigger = watchTrigger(this.#layout, () => this.trigger());
+    if (this.#watch) {
+      this.#trigger = watchTrigger(
+        this.#layout,
+        (bytes) => this.trigger(triggeredDirectories(this.#layout, bytes)),
+      );
+    }
     this.#logStatus();
     this.#pump();
   }
 
-  /** A queue writer committed a message and pulled the trigger FIFO. */
-  trigger(): void {
-    this.#todo.request();
+  /**
+   * A queue writer committed a message and pulled the trigger FIFO: list the
+   * todo directories its byte named, or all of todo/.
+   */
+  trigger(directories?: readonly string[]): void {
+    this.#todo.request(directories);
     this.#pump();
   }
 

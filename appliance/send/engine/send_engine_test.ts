@@ -69,6 +69,31 @@ Deno.test("todo is preprocessed and local recipients become deliver jobs", () =>
     assertEquals(engine.queued("remote"), [{ id, due: BIRTH }]);
   }));
 
+Deno.test("a trigger that names todo directories lists only those; a plain one lists all", () =>
+  withSend(async ({ layout, engine, jobs, queue }) => {
+    await engine.start();
+    await engine.settle();
+    const todo = layout.directory("todo");
+    const first = await queue("joe@a.org", ["bob@mx.example.com"]);
+    const bucket = Number(first % BigInt(layout.split));
+    // Another directory named: the entry is not seen (until a full scan).
+    engine.trigger([`${todo}/${(bucket + 1) % layout.split}`]);
+    await engine.settle();
+    assertEquals(pathExists(layout.todo(first)), true);
+    assertEquals(jobs.length, 0);
+    // Its own directory named: preprocessed and handed on.
+    engine.trigger([`${todo}/${bucket}`]);
+    await engine.settle();
+    assertEquals(pathExists(layout.todo(first)), false);
+    assertEquals(jobs.map(({ job }) => job.id), [String(first)]);
+    // A plain trigger (qmail-queue's NUL byte) lists all of todo/.
+    const second = await queue("joe@a.org", ["bob@mx.example.com"]);
+    engine.trigger();
+    await engine.settle();
+    assertEquals(pathExists(layout.todo(second)), false);
+    assertEquals(jobs.map(({ job }) => job.id), [String(first), String(second)]);
+  }));
+
 Deno.test("K marks D, D appends the bounce paragraph; a finished message bounces and leaves", () =>
   withSend(async ({ layout, engine, jobs, logs, queue }) => {
     const id = await queue("joe@a.org", ["bob@mx.example.com", "info@nowhere.mil"]);

@@ -31,6 +31,10 @@ export interface TodoIntakeOptions {
 export class TodoIntake {
   #options: TodoIntakeOptions;
   #requested = false;
+  /** The request names all of todo/ (not only the directories in #hinted). */
+  #everywhere = false;
+  /** The todo directories the requests named (a qmd writer's trigger byte). */
+  #hinted = new Set<string>();
   #ids: bigint[] = [];
   #nextScan = 0;
   #preprocessing: Promise<void> | undefined;
@@ -44,8 +48,17 @@ export class TodoIntake {
     return this.#preprocessing;
   }
 
-  /** A queue writer committed a message: scan todo/ at the next step. */
-  request(): void {
+  /**
+   * A queue writer committed a message: scan at the next step the todo
+   * directories it named, or all of todo/ (no `directories`).
+   */
+  request(directories?: readonly string[]): void {
+    if (directories === undefined) this.#everywhere = true;
+    else if (!this.#everywhere) {
+      for (const directory of directories) {
+        this.#hinted.add(directory);
+      }
+    }
     this.#requested = true;
   }
 
@@ -66,10 +79,14 @@ export class TodoIntake {
     if (this.#preprocessing) return false;
     if (this.#ids.length === 0) {
       if (!this.#requested && now < this.#nextScan) return false;
+      const everywhere = this.#everywhere || now >= this.#nextScan;
+      const only = everywhere ? undefined : [...this.#hinted];
       this.#requested = false;
-      this.#nextScan = now + TODO_RESCAN_SECONDS;
+      this.#everywhere = false;
+      this.#hinted.clear();
+      if (everywhere) this.#nextScan = now + TODO_RESCAN_SECONDS;
       try {
-        this.#ids = this.#options.layout.listIds("todo");
+        this.#ids = this.#options.layout.listIds("todo", only);
       } catch (error) {
         logWarning(`unable to scan todo: ${(error as Error).message}`);
         return false;
