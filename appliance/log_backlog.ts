@@ -8,10 +8,10 @@
  * Records are sent in batches (one message per BATCH_MS, or per
  * BATCH_RECORDS), which also makes each record far cheaper to pass: a
  * session's connect, queued and close lines go to the supervisor as one
- * message instead of three. One
- * Int32 in a SharedArrayBuffer counts the records sent and not yet written;
- * there is one buffer per worker, so a restarted worker starts from zero
- * whatever its predecessor left in flight. Past SOFT_LIMIT the connection
+ * message instead of three. One Int32 in a SharedArrayBuffer counts the
+ * records sent and not yet written; there is one buffer per worker, so a
+ * restarted worker starts from zero whatever its predecessor left in
+ * flight. Past SOFT_LIMIT the connection
  * drivers take no more client input (logPressure) until the count fell below
  * RESUME_BELOW, for a few seconds at most; past HARD_LIMIT, which only many
  * sessions logging at once or a stuck writer can reach, session dialogue
