@@ -140,12 +140,13 @@ const closing = new Map<Duplex, number>();
 let sweeper: ReturnType<typeof setInterval> | undefined;
 
 /**
- * Destroys `stream` if its client has not closed within CLOSE_GRACE_MS. One
- * shared timer instead of one per connection: a node timer costs tens of
- * microseconds of CPU to make and fire (README, issue 16), and nearly every
- * client closes first.
+ * Destroys `stream` (its end already sent) if its client has not closed
+ * within CLOSE_GRACE_MS. One shared timer instead of one per connection: a
+ * node timer costs tens of microseconds of CPU to make and fire (README,
+ * issue 16), and nearly every client closes first. The listeners use it too
+ * for the connections they turn away, many at once in a flood.
  */
-function destroyLater(stream: Duplex): void {
+export function destroyLater(stream: Duplex): void {
   if (stream.destroyed) return;
   closing.set(stream, Date.now() + CLOSE_GRACE_MS);
   stream.once("close", () => closing.delete(stream));

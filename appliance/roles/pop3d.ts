@@ -12,7 +12,7 @@ import { loadPop3dControls, type Pop3dControls } from "../../config/pop3d.ts";
 import { loadAllControls } from "../../config/control.ts";
 import { servePop3Connection } from "../net/pop3_connection.ts";
 import { buildPop3Options } from "../net/pop3_options.ts";
-import { socketTransport } from "../net/socket_transport.ts";
+import { destroyLater, socketTransport } from "../net/socket_transport.ts";
 import { connectionStress, logStressChange } from "../net/stress_mode.ts";
 import { ListenerRole } from "./listener_role.ts";
 
@@ -38,7 +38,7 @@ async function handleConnection(socket: net.Socket, listen: ListenerAddress): Pr
       remote,
     });
     socket.end("-ERR [SYS/TEMP] too many connections, try again later\r\n");
-    setTimeout(() => socket.destroy(), 1000).unref?.();
+    destroyLater(socket);
     return;
   }
   await role.session(async () => {

@@ -18,7 +18,7 @@ import { type QueueLayout, queueLayoutFor } from "../queue/layout.ts";
 import { openNetworkMessage } from "../queue/network_message.ts";
 import { openExternalQueue } from "../queue/external_queue.ts";
 import { serveSmtpConnection } from "../net/smtp_connection.ts";
-import { socketTransport } from "../net/socket_transport.ts";
+import { destroyLater, socketTransport } from "../net/socket_transport.ts";
 import { buildSessionOptions, loadMoreRcptHosts, tlsHooks } from "../net/smtp_options.ts";
 import { authFailureGuard } from "../net/credentials_check.ts";
 import { findClientPolicy } from "../net/smtp_client_policy.ts";
@@ -94,7 +94,7 @@ async function handleConnection(socket: net.Socket, listen: ListenerAddress): Pr
   if (admitted !== "ok") {
     log.limited(admitted);
     socket.end(REPLY_TOO_MANY_CONNECTIONS);
-    setTimeout(() => socket.destroy(), 1000).unref?.();
+    destroyLater(socket);
     return;
   }
   await role.session(() => serve(socket, listen, log, client));
