@@ -36,9 +36,9 @@ function triggerByte(layout: QueueLayout, id: bigint | undefined): number {
  */
 export function triggeredDirectories(
   layout: QueueLayout,
-  bytes: Uint8Array | undefined,
+  bytes: Uint8Array,
 ): string[] | undefined {
-  if (bytes === undefined || bytes.length >= READ_BYTES) return undefined;
+  if (bytes.length >= READ_BYTES) return undefined;
   const top = layout.directory("todo");
   const named = new Set<string>();
   for (const byte of bytes) {
@@ -108,7 +108,7 @@ export interface TriggerWatch {
 
 /**
  * Calls `onWake` with the bytes read each time something is written to
- * lock/trigger (undefined when the read filled its buffer: triggeredDirectories). The FIFO is
+ * lock/trigger (triggeredDirectories says what they name). The FIFO is
  * opened read-write so that the open never blocks and reads never see EOF
  * when writers go away; qmail-send instead reopens it O_RDONLY|O_NDELAY
  * before each todo scan (§4.2), which this replaces. A read error stops the
@@ -116,7 +116,7 @@ export interface TriggerWatch {
  */
 export function watchTrigger(
   layout: QueueLayout,
-  onWake: (bytes: Uint8Array | undefined) => void,
+  onWake: (bytes: Uint8Array) => void,
   onError: (error: unknown) => void = (error) =>
     logWarning(`trouble reading ${layout.trigger}: ${(error as Error).message}`),
 ): TriggerWatch {
@@ -131,7 +131,7 @@ export function watchTrigger(
         if (read === null) break;
         if (stopped) break;
         try {
-          onWake(read === buffer.length ? undefined : buffer.subarray(0, read));
+          onWake(buffer.subarray(0, read));
         } catch (error) {
           onError(error);
         }

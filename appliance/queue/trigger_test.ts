@@ -157,7 +157,6 @@ Deno.test("a pull names the todo directory of its message; the reader decodes it
       assertEquals(triggeredDirectories(layout, Uint8Array.of(3, 0)), undefined);
       assertEquals(triggeredDirectories(layout, Uint8Array.of(split + 1)), undefined);
       assertEquals(triggeredDirectories(layout, new Uint8Array(512).fill(1)), undefined);
-      assertEquals(triggeredDirectories(layout, undefined), undefined);
       // A flat todo/ (no split): the writer says so with 255.
       const flat = new QueueLayout(layout.root, { todoSplit: false });
       pullTrigger(flat, 47n);

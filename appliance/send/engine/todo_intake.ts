@@ -30,8 +30,7 @@ export interface TodoIntakeOptions {
 /** The scan of todo/ and the batch being preprocessed. */
 export class TodoIntake {
   #options: TodoIntakeOptions;
-  #requested = false;
-  /** The request names all of todo/ (not only the directories in #hinted). */
+  /** A request named all of todo/ (not only the directories in #hinted). */
   #everywhere = false;
   /** The todo directories the requests named (a qmd writer's trigger byte). */
   #hinted = new Set<string>();
@@ -55,11 +54,13 @@ export class TodoIntake {
   request(directories?: readonly string[]): void {
     if (directories === undefined) this.#everywhere = true;
     else if (!this.#everywhere) {
-      for (const directory of directories) {
-        this.#hinted.add(directory);
-      }
+      for (const directory of directories) this.#hinted.add(directory);
     }
-    this.#requested = true;
+  }
+
+  /** A scan was asked for since the last one. */
+  get #requested(): boolean {
+    return this.#everywhere || this.#hinted.size > 0;
   }
 
   /** Whether a scan or a batch is due at `now` (a batch in flight aside). */
@@ -81,7 +82,6 @@ export class TodoIntake {
       if (!this.#requested && now < this.#nextScan) return false;
       const everywhere = this.#everywhere || now >= this.#nextScan;
       const only = everywhere ? undefined : [...this.#hinted];
-      this.#requested = false;
       this.#everywhere = false;
       this.#hinted.clear();
       if (everywhere) this.#nextScan = now + TODO_RESCAN_SECONDS;
