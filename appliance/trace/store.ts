@@ -92,7 +92,7 @@ export class TraceStore {
   #failing = false;
   #dropped = 0;
   /** The file last appended to, while it may be used again. */
-  #open: { file: string; handle: Deno.FsFile; until: number } | undefined;
+  #open: { file: string; handle: Deno.FsFile; openedAt: number } | undefined;
   /** After close(): each append opens and closes the file (sessions that outlive a reload). */
   #closed = false;
 
@@ -171,11 +171,10 @@ export class TraceStore {
   #handle(file: string): Deno.FsFile {
     const now = this.#now();
     const open = this.#open;
-    if (
-      open !== undefined && open.file === file && now < open.until &&
-      now >= open.until - HANDLE_REUSE_MS
-    ) {
-      return open.handle;
+    if (open?.file === file) {
+      // A clock set back counts as held too long.
+      const age = now - open.openedAt;
+      if (age >= 0 && age < HANDLE_REUSE_MS) return open.handle;
     }
     this.#release();
     const handle = Deno.openSync(`${this.#directory}/${file}`, {
@@ -183,7 +182,7 @@ export class TraceStore {
       create: true,
       mode: FILE_MODE,
     });
-    this.#open = { file, handle, until: now + HANDLE_REUSE_MS };
+    this.#open = { file, handle, openedAt: now };
     return handle;
   }
 
