@@ -208,3 +208,15 @@ export function fileExists(path: string, options: { followLinks?: boolean } = {}
 export function probeFile(path: string): boolean {
   return existsSync(path);
 }
+
+/**
+ * The size of an open file, its offset left at the start: two lseeks.
+ * Deno's `FsFile.statSync()` checks read permission on the file's path again
+ * and, in a sandboxed isolate, resolves every component of it with readlink
+ * (about 12 µs against 3 µs here, README issue 16); lseek checks nothing.
+ */
+export function openFileSize(file: Deno.FsFile): number {
+  const size = file.seekSync(0, Deno.SeekMode.End);
+  file.seekSync(0, Deno.SeekMode.Start);
+  return size;
+}

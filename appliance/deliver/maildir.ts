@@ -22,7 +22,7 @@
 import { DeliveryError, isQuotaError } from "./delivery_error.ts";
 import { addMaildirQuota, exceedsQuota, type MaildirQuota, readMaildirQuota } from "./quota.ts";
 import { writeAll, writeAllSync } from "../write_all.ts";
-import { SharedDirectorySync, syncDirectory } from "../durable_file.ts";
+import { openFileSize, SharedDirectorySync, syncDirectory } from "../durable_file.ts";
 
 export const MAILDIR_CHDIR = "Unable to chdir to maildir. (#4.2.1)";
 export const MAILDIR_TEMPORARY = "Temporary error on maildir delivery. (#4.3.0)";
@@ -145,7 +145,7 @@ function openMessage(messagePath: string, bytes: Uint8Array | undefined): Messag
   try {
     const file = Deno.openSync(messagePath, { read: true });
     try {
-      return { file, size: file.statSync().size };
+      return { file, size: openFileSize(file) };
     } catch (error) {
       file.close();
       throw error;

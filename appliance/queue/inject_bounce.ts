@@ -12,7 +12,7 @@ import { type QueueLayout, queueName } from "./layout.ts";
 import { readMessageSender } from "./transitions.ts";
 import { stripVerpMarker } from "../send/verp.ts";
 import { bounceCopyLimit, formatBounceHead, planBounce, STRIPPED_NOTICE } from "../send/bounce.ts";
-import { fileExists, isNotFound, removeIfPresentSync } from "../durable_file.ts";
+import { fileExists, isNotFound, openFileSize, removeIfPresentSync } from "../durable_file.ts";
 import { isTemporary, MailError } from "../mail_error.ts";
 
 /** The bounce-related controls (§9). */
@@ -98,7 +98,7 @@ export async function injectBounce(
   let messBytes: number;
   try {
     mess = Deno.openSync(messPath, { read: true });
-    messBytes = mess.statSync().size;
+    messBytes = openFileSize(mess);
   } catch (error) {
     throw new BounceError(`unable to open ${queueName(layout, messPath)}`, true, plan.kind, {
       cause: error,

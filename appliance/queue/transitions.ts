@@ -33,7 +33,8 @@ export function readMessageInfo(layout: QueueLayout, id: bigint): MessageInfo | 
     return undefined;
   }
   try {
-    const stat = file.statSync();
+    // By name: FsFile.statSync would resolve the path for the permission check again.
+    const stat = Deno.statSync(path);
     const sender = parseInfo(readFirstRecordSync(file));
     if (sender === undefined) return undefined;
     return { sender, birth: Math.floor((stat.mtime?.getTime() ?? 0) / 1000) };

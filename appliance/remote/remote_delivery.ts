@@ -121,7 +121,8 @@ async function deliverByRoute(
   }
   try {
     // DKIM (dkim_sign.ts): the signature fields in front of the file when a key of ours signs.
-    const info = await file.stat();
+    // By name: FsFile.stat would resolve the path for the permission check again.
+    const info = Deno.statSync(messagePath);
     const outgoing = await withDkimSignature(
       file,
       info.size,
