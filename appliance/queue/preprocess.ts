@@ -19,6 +19,7 @@ import { writeAllSync } from "../write_all.ts";
 import { concatBytes, stringToBytes } from "../bytes.ts";
 import { dirname, removeIfPresentSync } from "../durable_file.ts";
 import { queueDirectories } from "../held_directories.ts";
+import { type OpenChannelPass, parseChannelPass } from "./transitions.ts";
 
 const CHANNELS: readonly Channel[] = ["local", "remote"];
 
@@ -34,6 +35,8 @@ export type PreprocessResult =
     sender?: Uint8Array;
     qp: string;
     uid: string;
+    /** With keepChannelFiles: what the first pass would read back, the channel files open. */
+    passes?: PreprocessedPasses;
   }
   | {
     ok: false;
@@ -47,14 +50,38 @@ export type PreprocessResult =
     uid?: string;
   };
 
+/**
+ * What a delivery pass reads from info and a channel file (§4.6), as
+ * preprocessing wrote them: the sender, the birth (info's mtime) and each
+ * channel's records, with the channel file left open (for writing) to mark
+ * them done.
+ * The send role's first pass starts from this instead of opening and
+ * reading the files it has just written; the files stay what they are on
+ * disk, so a pass that starts without it reads them as qmail-send does.
+ */
+export interface PreprocessedPasses {
+  sender: Uint8Array;
+  birth: number;
+  channels: Partial<Record<Channel, OpenChannelPass>>;
+}
+
 /** A message whose info and channel files are written but not yet durable (§4.3 steps 4–6). */
 interface PreparedMessage {
   todoPath: string;
   todoName: string;
   infoName: string;
   written: Record<Channel, boolean>;
-  /** Files still open, in creation order, each with the warning its fsync failure gives. */
-  files: { file: Deno.FsFile; warning: (error: unknown) => string }[];
+  /**
+   * Files still open, in creation order, each with the warning its fsync
+   * failure gives; a channel file with its channel and bytes.
+   */
+  files: {
+    file: Deno.FsFile;
+    warning: (error: unknown) => string;
+    channel?: { name: Channel; bytes: Uint8Array };
+  }[];
+  /** The channel files kept open after their fsync (keepChannelFiles). */
+  kept: PreparedMessage["files"];
   /** The directories whose new entries must be durable before todo goes. */
   directories: string[];
   base: { bytes: number; sender?: Uint8Array; qp: string; uid: string };
@@ -63,7 +90,11 @@ interface PreparedMessage {
 type PreprocessFailure = Extract<PreprocessResult, { ok: false }>;
 
 function closeAll(prepared: PreparedMessage): void {
-  for (const { file } of prepared.files.splice(0)) {
+  closeFiles(prepared.files.splice(0));
+}
+
+function closeFiles(files: readonly { file: Deno.FsFile }[]): void {
+  for (const { file } of files) {
     try {
       file.close();
     } catch {
@@ -139,6 +170,7 @@ function prepareMessage(
     todoName,
     infoName,
     written: { local: false, remote: false },
+    kept: [],
     files: [{
       file: info,
       warning: (error) => `trouble writing to ${infoName}: ${errorText(error)}`,
@@ -175,9 +207,10 @@ function prepareMessage(
     } catch (error) {
       return fail(warning(error));
     }
-    prepared.files.push({ file, warning });
+    const bytes = concatBytes(channelRecords[channel]);
+    prepared.files.push({ file, warning, channel: { name: channel, bytes } });
     try {
-      writeAllSync(file, concatBytes(channelRecords[channel]));
+      writeAllSync(file, bytes);
     } catch (error) {
       return fail(warning(error));
     }
@@ -295,6 +328,25 @@ export function preprocessMessage(
   return result;
 }
 
+/** An ok result with the kept channel files as its passes; the files are closed otherwise. */
+function withPasses(
+  result: PreprocessResult,
+  step: PreparedMessage,
+  now: number | undefined,
+): PreprocessResult {
+  const kept = step.kept.splice(0);
+  if (!result.ok || kept.length === 0 || now === undefined || step.base.sender === undefined) {
+    closeFiles(kept);
+    return result;
+  }
+  const channels: PreprocessedPasses["channels"] = {};
+  for (const { file, channel } of kept) {
+    channels[channel!.name] = { ...parseChannelPass(channel!.bytes), file };
+  }
+  // info's mtime was set to `now` (prepareMessage); a pass reads it back in whole seconds.
+  return { ...result, passes: { sender: step.base.sender, birth: Math.floor(now), channels } };
+}
+
 /**
  * preprocessMessage for several todo entries at once, with the same result
  * per message (in `ids` order). The durability argument is unchanged: every
@@ -304,12 +356,16 @@ export function preprocessMessage(
  * file system serves concurrent fsyncs with shared flushes), and that a
  * directory holding entries of several messages is fsynced once for all of
  * them, which makes every one of those entries durable.
+ *
+ * With `keepChannelFiles` (and `now`), an ok result carries its
+ * PreprocessedPasses: the channel files stay open, and the caller closes them.
  */
 export async function preprocessMessages(
   layout: QueueLayout,
   ids: readonly bigint[],
   table: RoutingTable,
   now?: number,
+  options: { keepChannelFiles?: boolean } = {},
 ): Promise<PreprocessResult[]> {
   const results: (PreprocessResult | undefined)[] = [];
   const prepared: (PreparedMessage | undefined)[] = [];
@@ -326,6 +382,7 @@ export async function preprocessMessages(
   const failWith = (index: number, warning: string) => {
     const step = prepared[index]!;
     prepared[index] = undefined;
+    closeFiles(step.kept.splice(0));
     results[index] = { ok: false, warning, infoCreated: true, ...step.base };
   };
 
@@ -351,7 +408,12 @@ export async function preprocessMessages(
     const warning = failed < 0
       ? undefined
       : step.files[failed].warning((outcomes[failed] as PromiseRejectedResult).reason);
-    closeAll(step);
+    // The channel files stay open for the first pass (PreprocessedPasses) when asked to.
+    const keep = options.keepChannelFiles === true && warning === undefined &&
+      now !== undefined && step.base.sender !== undefined;
+    const files = step.files.splice(0);
+    step.kept = keep ? files.filter((entry) => entry.channel !== undefined) : [];
+    closeFiles(keep ? files.filter((entry) => entry.channel === undefined) : files);
     if (warning !== undefined) failWith(index, warning);
   }));
   const directoryErrors = new Map<string, unknown>();
@@ -376,7 +438,8 @@ export async function preprocessMessages(
   await Promise.all(prepared.map(async (step, index) => {
     if (step === undefined) return;
     todoDirectories.add(dirname(step.todoPath));
-    results[index] = await cleanTodoAsync(layout, ids[index], step);
+    const result = await cleanTodoAsync(layout, ids[index], step);
+    results[index] = withPasses(result, step, now);
   }));
   await Promise.all(
     [...todoDirectories].map((directory) =>

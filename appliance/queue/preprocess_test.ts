@@ -8,7 +8,7 @@ import {
   testRoutingTable,
   withTestQueue,
 } from "./test_queue.ts";
-import { checkMessageDone, readMessageInfo } from "./transitions.ts";
+import { checkMessageDone, markDoneAt, readChannelFile, readMessageInfo } from "./transitions.ts";
 
 const b = (text: string) => stringToBytes(text);
 const read = (path: string) => bytesToString(Deno.readFileSync(path));
@@ -115,4 +115,36 @@ Deno.test("preprocessMessages gives each message of a batch preprocessMessage's 
     assert(!results[2].ok);
     assertEquals(results[2].warning, `unable to stat mess/${broken.id % 23n}/${broken.id}`);
     assert(pathExists(layout.todo(broken.id)), "a failed message stays in todo/");
+  }));
+
+Deno.test("keepChannelFiles: an ok result holds what a pass reads back, its channel files open", () =>
+  withTestQueue(async (layout) => {
+    const both = await injectTestMessage(layout, "joe@a.org", [
+      "bob@mx.example.com",
+      "far@remote.org",
+      "info@nowhere.mil",
+    ]);
+    const broken = await injectTestMessage(layout, "e@f", ["y@mx.example.com"]);
+    Deno.removeSync(layout.mess(broken.id));
+    const results = await preprocessMessages(
+      layout,
+      [both.id, broken.id],
+      testRoutingTable,
+      TEST_NOW,
+      { keepChannelFiles: true },
+    );
+    assert(results[0].ok && !results[1].ok);
+    const passes = results[0].passes!;
+    assertEquals(passes.sender, b("joe@a.org"));
+    assertEquals(passes.birth, readMessageInfo(layout, both.id)?.birth);
+    for (const channel of ["local", "remote"] as const) {
+      const pass = passes.channels[channel]!;
+      const { file, ...records } = pass;
+      assertEquals(records, readChannelFile(layout, channel, both.id));
+      // The handle writes where a pass's mark goes (markDoneAt).
+      assert(markDoneAt(file!, pass.records.at(-1)!.offset));
+      file!.close();
+    }
+    assertEquals(read(layout.local(both.id)), "Tbob@mx.example.com\0Djoe-foo-info@nowhere.mil\0");
+    assertEquals(read(layout.remote(both.id)), "Dfar@remote.org\0");
   }));

@@ -111,7 +111,8 @@ export function readChannelFile(layout: QueueLayout, channel: Channel, id: bigin
   return parseChannelPass(Deno.readFileSync(layout.channel(channel, id)));
 }
 
-function parseChannelPass(bytes: Uint8Array): ChannelPass {
+/** A channel file's bytes as a pass reads them. */
+export function parseChannelPass(bytes: Uint8Array): ChannelPass {
   const records = parseChannelFile(bytes);
   const last = records.at(-1);
   const end = last === undefined ? 0 : last.offset + last.address.length + 2;

@@ -19,10 +19,13 @@ import { describeError } from "../../queue/error_text.ts";
 import { type Channel, type QueueLayout, queueName } from "../../queue/layout.ts";
 import {
   appendBounce,
+  type MessageInfo,
   openChannelFile,
+  type OpenChannelPass,
   readMessageInfo,
   removeChannelFileAsync,
 } from "../../queue/transitions.ts";
+import type { PreprocessedPasses } from "../../queue/preprocess.ts";
 import { probeFile } from "../../durable_file.ts";
 import { recordDeferral } from "../../queue/deferrals.ts";
 import { formatBounceParagraph } from "../bounce.ts";
@@ -43,6 +46,15 @@ export const LOCAL_CRASHED = "qmail-local crashed.\n";
 
 /** The text of a delivery lost with a crashed remote role. */
 const REMOTE_CRASHED = "qmail-remote crashed.\n";
+
+/**
+ * Prepared first passes kept per channel (each holds its channel file open);
+ * a message preprocessed beyond this reads its files at its first pass.
+ */
+export const PREPARED_PASSES = 128;
+
+/** A first pass as preprocessing wrote it: info's fields and the open channel file. */
+type PreparedPass = { info: MessageInfo; pass: OpenChannelPass };
 
 export interface DeliveryPassOptions {
   layout: QueueLayout;
@@ -74,6 +86,11 @@ export class DeliveryPasses {
   #nextDelid = 1;
   /** Jobs whose channel file is being unlinked on Deno's I/O threads. */
   readonly #closing = new Set<Promise<void>>();
+  /** First passes preprocessing prepared, until they open (or the message is forgotten). */
+  readonly #prepared: Record<Channel, Map<bigint, PreparedPass>> = {
+    local: new Map(),
+    remote: new Map(),
+  };
 
   constructor(options: DeliveryPassOptions) {
     this.#options = options;
@@ -162,19 +179,58 @@ export class DeliveryPasses {
   abandon(now: number): void {
     for (const channel of CHANNELS) this.#channels[channel].abandon(now);
     this.#files.closeUnreferenced();
+    this.#dropPrepared();
   }
 
   /** Closes every channel file still open. */
   close(): void {
     this.#files.closeAll();
+    this.#dropPrepared();
+  }
+
+  /**
+   * A message was just preprocessed: its first pass in each channel starts
+   * from what was written (info is not read again, the channel file not
+   * opened again). The files are taken over: kept, or closed.
+   */
+  prepared(id: bigint, passes: PreprocessedPasses): void {
+    for (const channel of CHANNELS) {
+      const pass = passes.channels[channel];
+      if (pass === undefined) continue;
+      const kept = this.#prepared[channel];
+      if (kept.size >= PREPARED_PASSES || kept.has(id)) {
+        pass.file?.close();
+        continue;
+      }
+      kept.set(id, { info: { sender: passes.sender, birth: passes.birth }, pass });
+    }
+  }
+
+  /** The operator is about to change the message's files: its next pass reads them. */
+  forget(id: bigint): void {
+    for (const channel of CHANNELS) this.#takePrepared(channel, id)?.pass.file?.close();
+  }
+
+  #takePrepared(channel: Channel, id: bigint): PreparedPass | undefined {
+    const prepared = this.#prepared[channel].get(id);
+    if (prepared !== undefined) this.#prepared[channel].delete(id);
+    return prepared;
+  }
+
+  #dropPrepared(): void {
+    for (const channel of CHANNELS) {
+      for (const { pass } of this.#prepared[channel].values()) pass.file?.close();
+      this.#prepared[channel].clear();
+    }
   }
 
   #openPass(channel: Channel, id: bigint, now: number): void {
-    const info = readMessageInfo(this.#layout, id);
+    const prepared = this.#takePrepared(channel, id);
+    const info = prepared?.info ?? readMessageInfo(this.#layout, id);
     let file: Deno.FsFile | undefined;
     try {
       if (info === undefined) throw new Error("no info");
-      const pass = openChannelFile(this.#layout, channel, id);
+      const pass = prepared?.pass ?? openChannelFile(this.#layout, channel, id);
       file = pass.file;
       const records = pass.records.map((record) => ({
         offset: record.offset,

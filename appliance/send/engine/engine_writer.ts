@@ -21,6 +21,8 @@ export interface EngineWriterParts {
   finishing(): bigint | undefined;
   /** Hands a message with no channel file left to the done queue. */
   finished(id: bigint, due: number): void;
+  /** The message leaves the schedule: what is kept in memory for its passes goes. */
+  forgotten(id: bigint): void;
   /** Runs what became due. */
   pump(): void;
 }
@@ -51,6 +53,7 @@ export function engineQueueWriter(parts: EngineWriterParts): QueueWriter {
     forget(id) {
       for (const channel of CHANNELS) channels[channel].queue.remove(id);
       held.release(id);
+      parts.forgotten(id);
     },
     retryNow(id) {
       for (const channel of CHANNELS) channels[channel].queue.makeDue(id, now());

@@ -114,7 +114,8 @@ export class SendEngine {
     const finished = (id: bigint, due: number) => this.#finisher.add(id, due);
     this.#todo = new TodoIntake({
       layout,
-      queued: (id, queued, at) => {
+      queued: (id, queued, at, passes) => {
+        if (passes !== undefined) this.#passes.prepared(id, passes);
         if (queued.local) channels.local.queue.insert(id, at);
         if (queued.remote) channels.remote.queue.insert(id, at);
         if (!queued.local && !queued.remote) finished(id, at);
@@ -141,6 +142,7 @@ export class SendEngine {
       now,
       finishing: () => this.#finisher.finishingId,
       finished,
+      forgotten: (id) => this.#passes.forget(id),
       pump,
     });
     this.#cleanup = new CleanupSchedule(

@@ -7,7 +7,7 @@ import {
 import { bytesToString, stringToBytes } from "../../bytes.ts";
 import { openQueueMessage, QueueError } from "../../queue/qmail_queue.ts";
 import type { QueueLayout } from "../../queue/layout.ts";
-import { LOCAL_CRASHED } from "./delivery_passes.ts";
+import { LOCAL_CRASHED, PREPARED_PASSES } from "./delivery_passes.ts";
 import { SendStartError } from "./start_error.ts";
 import { pathExists } from "../../queue/test_queue.ts";
 import { BIRTH, withSend } from "./test_send_engine.ts";
@@ -345,6 +345,60 @@ Deno.test("concurrencylocal limits deliveries in flight; reload re-reads it and 
     await engine.settle();
     assertEquals(jobs.at(-1)?.job.recipient, "x@new.example.com");
     assertEquals(jobs.at(-1)?.job.id, String(id));
+  }, { controls: { concurrencylocal: "1" } }));
+
+/**
+ * This process's descriptors open on a queue's channel files, `local/NN/ID` (tests run side by
+ * side; the split directories themselves are held open too).
+ */
+function channelFilesOpen(directory: string): number {
+  let count = 0;
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      const target = Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
+      if (
+        target.startsWith(`${directory}/`) && /^\d+\/\d+$/.test(target.slice(directory.length + 1))
+      ) count++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return count;
+}
+
+Deno.test("first passes start from what preprocessing wrote, as many as are kept; the rest read the files", () =>
+  withSend(async ({ layout, engine, jobs, queue }) => {
+    const count = PREPARED_PASSES + 12;
+    const recipients = new Map<string, string>();
+    for (let i = 0; i < count; i++) {
+      const recipient = `r${i}@mx.example.com`;
+      recipients.set(
+        String(await queue(`s${i}@a.org`, [recipient, `q${i}@mx.example.com`])),
+        recipient,
+      );
+    }
+    await engine.start();
+    await engine.settle();
+    // One delivery in flight (concurrencylocal 1), its pass's file open; the waiting messages'
+    // first passes are kept, each with its channel file open, up to the bound.
+    assertEquals(jobs.length, 1);
+    const local = layout.directory("local");
+    assertEquals(channelFilesOpen(local), PREPARED_PASSES + 1);
+    for (let done = 0; done < 2 * count; done++) {
+      engine.report({ delivery: 0, status: "K", text: "did 0+0+1/\n" });
+      await engine.settle();
+    }
+    // Every recipient once, with its own message's sender; every channel file closed and gone.
+    assertEquals(jobs.length, 2 * count);
+    const seen = new Set(jobs.map(({ job }) => `${job.id} ${job.sender} ${job.recipient}`));
+    assertEquals(seen.size, 2 * count);
+    for (const { job } of jobs) {
+      const i = /^[rq](\d+)@/.exec(job.recipient)![1];
+      assertEquals(job.sender, `s${i}@a.org`);
+      if (job.recipient.startsWith("r")) assertEquals(recipients.get(job.id), job.recipient);
+    }
+    assertEquals(channelFilesOpen(local), 0);
+    assertEquals(layout.listIds("local"), []);
   }, { controls: { concurrencylocal: "1" } }));
 
 Deno.test("a crash leaves todo with stale info/local: start rebuilds them", () =>

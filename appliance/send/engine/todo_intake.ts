@@ -8,7 +8,11 @@ import { logMessageInfo, logNewMessage, logWarning } from "../../log.ts";
 import { bytesToString } from "../../bytes.ts";
 import { describeError } from "../../queue/error_text.ts";
 import type { QueueLayout } from "../../queue/layout.ts";
-import { preprocessMessages, type PreprocessResult } from "../../queue/preprocess.ts";
+import {
+  type PreprocessedPasses,
+  preprocessMessages,
+  type PreprocessResult,
+} from "../../queue/preprocess.ts";
 import { TODO_RESCAN_SECONDS } from "../retry.ts";
 import type { RoutingTable } from "../routing.ts";
 
@@ -21,8 +25,17 @@ const TODO_BATCH = 64;
 
 export interface TodoIntakeOptions {
   layout: QueueLayout;
-  /** A message is in info/ with these channel files (neither: it is already done). */
-  queued(id: bigint, channels: { local: boolean; remote: boolean }, now: number): void;
+  /**
+   * A message is in info/ with these channel files (neither: it is already
+   * done); `passes`, when there, holds its channel files open for the first
+   * pass, and the callee owns them.
+   */
+  queued(
+    id: bigint,
+    channels: { local: boolean; remote: boolean },
+    now: number,
+    passes?: PreprocessedPasses,
+  ): void;
   /** A batch is over (the loop looks for more work). */
   settled(): void;
 }
@@ -94,7 +107,8 @@ export class TodoIntake {
       if (this.#ids.length === 0) return false;
     }
     const ids = this.#ids.splice(0, TODO_BATCH);
-    this.#preprocessing = preprocessMessages(this.#options.layout, ids, routing, now).then(
+    const keep = { keepChannelFiles: true };
+    this.#preprocessing = preprocessMessages(this.#options.layout, ids, routing, now, keep).then(
       (results) => results.forEach((result, index) => this.#preprocessed(ids[index], result, now)),
       (error) => logWarning(`trouble preprocessing todo: ${describeError(error)}`),
     ).finally(() => {
@@ -122,6 +136,6 @@ export class TodoIntake {
       logWarning(result.warning, { msg: Number(id) });
       return;
     }
-    this.#options.queued(id, { local: result.local, remote: result.remote }, now);
+    this.#options.queued(id, { local: result.local, remote: result.remote }, now, result.passes);
   }
 }
