@@ -136,7 +136,11 @@ export class DeliveryPasses {
     if (!scheduler.passOpen) {
       const id = scheduler.takeDue(now);
       if (id === undefined) return false;
-      if (this.#options.held.park(channel, id)) return true;
+      if (this.#options.held.park(channel, id)) {
+        // Held for as long as the operator likes: its pass reads the files when it is released.
+        this.#takePrepared(channel, id)?.pass.file?.close();
+        return true;
+      }
       this.#openPass(channel, id, now);
       return true;
     }

@@ -3,7 +3,8 @@ import { bytesToString } from "../../bytes.ts";
 import { describeQueue } from "../../queue/status.ts";
 import { pathExists } from "../../queue/test_queue.ts";
 import type { QueuedMessage } from "../../queue/control_request.ts";
-import { BIRTH, withSend } from "./test_send_engine.ts";
+import { BIRTH, channelFilesOpen, withSend } from "./test_send_engine.ts";
+import { markHeld } from "../../queue/held.ts";
 
 const REMOTE = { engine: { remoteDelivery: true } };
 const REFUSED = "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n";
@@ -204,3 +205,21 @@ Deno.test("held past queuelifetime: no bounce while held; after the release one 
       "this message has been in the queue too long.",
     );
   }, { ...REMOTE, controls: { queuelifetime: "1000" } }));
+
+Deno.test("a message held before its first pass keeps no file open; released, it is delivered", () =>
+  withSend(async ({ layout, engine, jobs, queue }) => {
+    const id = await queue("joe@a.org", ["bob@mx.example.com"]);
+    markHeld(layout, id);
+    await engine.start();
+    await engine.settle();
+    assertEquals(jobs.length, 0, "no delivery while held");
+    assert(pathExists(layout.local(id)), "preprocessed");
+    assertEquals(channelFilesOpen(layout.directory("local")), 0);
+    const released = await engine.control({ action: "release", ids: [String(id)] });
+    assertEquals(released.results?.[0].ok, true);
+    await engine.settle();
+    assertEquals(jobs.map(({ job }) => [job.id, job.sender, job.recipient]), [
+      [String(id), "joe@a.org", "bob@mx.example.com"],
+    ]);
+    assertEquals(channelFilesOpen(layout.directory("local")), 1, "the pass's own handle");
+  }));

@@ -10,7 +10,7 @@ import type { QueueLayout } from "../../queue/layout.ts";
 import { LOCAL_CRASHED, PREPARED_PASSES } from "./delivery_passes.ts";
 import { SendStartError } from "./start_error.ts";
 import { pathExists } from "../../queue/test_queue.ts";
-import { BIRTH, withSend } from "./test_send_engine.ts";
+import { BIRTH, channelFilesOpen, withSend } from "./test_send_engine.ts";
 
 const b = (text: string) => stringToBytes(text);
 const read = (path: string) => bytesToString(Deno.readFileSync(path));
@@ -346,25 +346,6 @@ Deno.test("concurrencylocal limits deliveries in flight; reload re-reads it and 
     assertEquals(jobs.at(-1)?.job.recipient, "x@new.example.com");
     assertEquals(jobs.at(-1)?.job.id, String(id));
   }, { controls: { concurrencylocal: "1" } }));
-
-/**
- * This process's descriptors open on a queue's channel files, `local/NN/ID` (tests run side by
- * side; the split directories themselves are held open too).
- */
-function channelFilesOpen(directory: string): number {
-  let count = 0;
-  for (const entry of Deno.readDirSync("/proc/self/fd")) {
-    try {
-      const target = Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
-      if (
-        target.startsWith(`${directory}/`) && /^\d+\/\d+$/.test(target.slice(directory.length + 1))
-      ) count++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return count;
-}
 
 Deno.test("first passes start from what preprocessing wrote, as many as are kept; the rest read the files", () =>
   withSend(async ({ layout, engine, jobs, queue }) => {

@@ -81,3 +81,22 @@ export async function withSend(
     await Deno.remove(home, { recursive: true });
   }
 }
+
+/**
+ * This process's descriptors open on a queue's channel files, `local/NN/ID` (tests run side by
+ * side; the split directories themselves are held open too).
+ */
+export function channelFilesOpen(directory: string): number {
+  let count = 0;
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      const target = Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
+      if (
+        target.startsWith(`${directory}/`) && /^\d+\/\d+$/.test(target.slice(directory.length + 1))
+      ) count++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return count;
+}
