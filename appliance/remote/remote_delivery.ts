@@ -21,6 +21,7 @@ import type { OutgoingMessage, TargetResult } from "./attempt.ts";
 import { withDkimSignature } from "./dkim_sign.ts";
 import { envelopeSender } from "./envelope_sender.ts";
 import { measureMessage } from "./message_measure.ts";
+import { type MessageSource, openMessageSource } from "./message_source.ts";
 import { findTargets, type Target } from "./mx_choice.ts";
 import { qmtpFirstRoute, tryQmtpTarget } from "./qmtp_attempt.ts";
 import type { RemoteContext } from "./remote_context.ts";
@@ -113,9 +114,9 @@ async function deliverByRoute(
   if (!list.ok) return { records: [list.record], unreached: false };
   // MTA-STS (RFC 8461 §5) and DANE (RFC 7672): the recipient domain's policies, for MX delivery.
   const security = await securityFor(domain, route, ctx);
-  let file: Deno.FsFile;
+  let source: MessageSource;
   try {
-    file = await Deno.open(messagePath, { read: true });
+    source = openMessageSource(messagePath);
   } catch {
     return { records: [REMOTE_TEXTS.unreadable], unreached: false };
   }
@@ -124,8 +125,8 @@ async function deliverByRoute(
     // By name: FsFile.stat would resolve the path for the permission check again.
     const info = Deno.statSync(messagePath);
     const outgoing = await withDkimSignature(
-      file,
-      info.size,
+      source.file,
+      source.size,
       job.sender,
       ctx.dkimKeys ?? [],
       new Date(ctx.now()),
@@ -189,7 +190,7 @@ async function deliverByRoute(
       unreached: true,
     };
   } finally {
-    file.close();
+    source.close();
   }
 }
 
