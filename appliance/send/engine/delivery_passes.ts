@@ -202,7 +202,8 @@ export class DeliveryPasses {
       const pass = passes.channels[channel];
       if (pass === undefined) continue;
       const kept = this.#prepared[channel];
-      if (kept.size >= PREPARED_PASSES || kept.has(id)) {
+      // A channel that starts no deliveries (remote delivery off) would keep its files for ever.
+      if (!this.enabled(channel) || kept.size >= PREPARED_PASSES || kept.has(id)) {
         pass.file?.close();
         continue;
       }

@@ -468,3 +468,12 @@ Deno.test("remote jobs are posted on the remote channel when remote delivery is 
     await engine.settle();
     assertEquals(engine.status().remote.inUse, 0);
   }, { engine: { remoteDelivery: true } }));
+
+Deno.test("with remote delivery off, no remote channel file is kept open for a pass that never comes", () =>
+  withSend(async ({ layout, engine, queue }) => {
+    await queue("joe@a.org", ["far@remote.org", "bob@mx.example.com"]);
+    await engine.start();
+    await engine.settle();
+    assertEquals(channelFilesOpen(layout.directory("remote")), 0);
+    assertEquals(layout.listIds("remote").length, 1, "queued all the same");
+  }));
