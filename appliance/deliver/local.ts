@@ -18,7 +18,7 @@ import { ADDRESS_NEEDS_HOST, formatLocalReport, MESSID_NONNUMERIC } from "./loca
 import { type LocalUser, resolveLocalUser } from "./local_user.ts";
 import { runQmailLocal } from "./qmail_local.ts";
 import { checkHome, findDotQmail } from "./dot_qmail_search.ts";
-import { openFileSize } from "../durable_file.ts";
+import { readSmallFileSync } from "../durable_file.ts";
 
 /** Messages up to this size are read once: the loop check and each delivery use the bytes. */
 const SMALL_MESSAGE_BYTES = 256 * 1024;
@@ -36,17 +36,7 @@ function readSmallMessage(messagePath: string): Uint8Array | undefined {
     return undefined;
   }
   try {
-    const size = openFileSize(file);
-    if (size > SMALL_MESSAGE_BYTES) return undefined;
-    const bytes = new Uint8Array(size + 1);
-    let length = 0;
-    for (;;) {
-      const count = file.readSync(bytes.subarray(length));
-      if (count === null) break;
-      length += count;
-      if (length > size) return undefined;
-    }
-    return bytes.subarray(0, length);
+    return readSmallFileSync(file, SMALL_MESSAGE_BYTES);
   } catch {
     return undefined;
   } finally {

@@ -7,7 +7,7 @@
  * threads, about 30 µs of CPU each (README, issue 16's fifth round). A queue
  * message never changes once queued. A larger one is read from the file.
  */
-import { openFileSize } from "../durable_file.ts";
+import { openFileSize, readSmallFileSync } from "../durable_file.ts";
 import type { MessageFile } from "./dkim_sign.ts";
 
 /** Messages up to this size are sent from memory. */
@@ -53,38 +53,17 @@ export interface MessageSource {
 /** Opens mess/ID: in memory when small (the file is closed at once), else the open file. Throws. */
 export function openMessageSource(path: string): MessageSource {
   const file = Deno.openSync(path, { read: true });
+  let bytes: Uint8Array | undefined;
   try {
-    const size = openFileSize(file);
-    if (size > SMALL_MESSAGE_BYTES) return { file, size, close: () => file.close() };
-    // One byte more than the size: a file that grew since is read to its end all the same.
-    const chunks: Uint8Array[] = [];
-    let length = 0;
-    for (;;) {
-      const buffer = new Uint8Array(Math.max(size + 1 - length, 4096));
-      const count = file.readSync(buffer);
-      if (count === null) break;
-      chunks.push(buffer.subarray(0, count));
-      length += count;
-    }
-    file.close();
-    const bytes = chunks.length === 1 ? chunks[0] : concat(chunks, length);
-    return { file: new MemoryMessage(bytes), size: bytes.length, close: () => {} };
+    bytes = readSmallFileSync(file, SMALL_MESSAGE_BYTES);
   } catch (error) {
-    try {
-      file.close();
-    } catch {
-      // closed already
-    }
+    file.close();
     throw error;
   }
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
+  if (bytes === undefined) {
+    // Large, or it grew while it was read: the attempts read the file.
+    return { file, size: openFileSize(file), close: () => file.close() };
   }
-  return bytes;
+  file.close();
+  return { file: new MemoryMessage(bytes), size: bytes.length, close: () => {} };
 }
