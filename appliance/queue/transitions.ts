@@ -124,9 +124,10 @@ export function parseChannelPass(bytes: Uint8Array): ChannelPass {
 /** A channel file opened for a pass, with the handle its records are marked done through. */
 export interface OpenChannelPass extends ChannelPass {
   /**
-   * Open for reading and writing until the job is over; undefined when the
-   * file could be read but not opened for writing (markDone then opens it
-   * per record, as qmail does).
+   * Open for writing (markDoneAt) until the job is over: read and write when a
+   * pass opened it, write only when preprocessing kept it (PreprocessedPasses);
+   * undefined when the file could be read but not opened for writing
+   * (markDone then opens it per record, as qmail does).
    */
   file: Deno.FsFile | undefined;
 }
