@@ -85,6 +85,8 @@ export interface RoleSettings<R extends StartedRole = StartedRole> {
   tls?: TlsFiles;
   /** The isolate's count of log records posted and not yet written (log_backlog.ts). */
   logBacklog?: SharedArrayBuffer;
+  /** Nice levels this isolate's thread goes below the process's (send, local, remote). */
+  nice?: number;
 }
 
 /** The settings for role R, or an error when the supervisor sent another role's. */

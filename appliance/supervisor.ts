@@ -169,6 +169,7 @@ export class Supervisor {
           env: this.#options.env,
           options: spec.options(index),
           logBacklog: role.logBacklog.buffer,
+          ...(spec.nice === undefined ? {} : { nice: spec.nice }),
           // The console serves HTTPS with the same certificate under --admin-tls.
           ...(TLS_ROLES.has(spec.name) || spec.name === "admin" ? { tls: this.#tls.files } : {}),
         },

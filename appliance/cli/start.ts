@@ -12,6 +12,7 @@ import { findControlProblems } from "../../config/check_controls.ts";
 import type { ListenerKind } from "../ipc.ts";
 import { initHome } from "../home/init_home.ts";
 import { type ListenAddress, Supervisor } from "../supervisor.ts";
+import { DELIVERY_NICE } from "../role_table.ts";
 import { queueLayoutFor } from "../queue/layout.ts";
 import {
   formatListenAddress,
@@ -30,7 +31,8 @@ import { exitCodeFor, MailError } from "../mail_error.ts";
 const USAGE = `usage: qmd start [--home DIR] [--smtp ADDR:PORT ...] [--submission ADDR:PORT ...]
                  [--smtps ADDR:PORT ...] [--pop3 ADDR:PORT ...] [--pop3s ADDR:PORT ...]
                  [--admin ADDR:PORT|off] [--admin-tls] [--smtpd-workers N]
-                 [--log-format text|json] [--grace SECONDS] [--default-delivery TEXT]
+                 [--delivery-nice N] [--log-format text|json] [--grace SECONDS]
+                 [--default-delivery TEXT]
 
 Runs the appliance in the foreground with its log on stdout (the banner goes
 to stderr with --log-format json, so stdout holds JSON lines only).
@@ -44,6 +46,8 @@ to stderr with --log-format json, so stdout holds JSON lines only).
   --admin ADDR:PORT   the admin console and /metrics (default 127.0.0.1:8025; off: none)
   --admin-tls         serve the console over HTTPS with control/servercert.pem
   --smtpd-workers N   smtpd isolates sharing each port (default: number of CPUs)
+  --delivery-nice N   send, local and remote run N nice levels below the sessions,
+                      0 to 19 (default 10; Linux; 0: all alike)
   --log-format F      text (qmail's lines with a timestamp) or json (one object a line)
   --grace SECONDS     how long SIGTERM waits for sessions and deliveries (default 10)
   --default-delivery TEXT
@@ -146,6 +150,7 @@ export async function main(args: string[], wiring: StartWiring = {}): Promise<nu
       pop3: { type: "string", multiple: true },
       pop3s: { type: "string", multiple: true },
       "smtpd-workers": { type: "string" },
+      "delivery-nice": { type: "string" },
       admin: { type: "string" },
       "admin-tls": { type: "boolean" },
       "log-format": { type: "string" },
@@ -193,6 +198,10 @@ export async function main(args: string[], wiring: StartWiring = {}): Promise<nu
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     return usageError("qmd start", "--smtpd-workers must be a whole number from 1 to 64");
   }
+  const deliveryNice = Number(values["delivery-nice"] ?? DELIVERY_NICE);
+  if (!Number.isInteger(deliveryNice) || deliveryNice < 0 || deliveryNice > 19) {
+    return usageError("qmd start", "--delivery-nice must be a whole number from 0 to 19");
+  }
   const logFormat = (values["log-format"] ?? "text") as LogFormat;
   if (logFormat !== "text" && logFormat !== "json") {
     return usageError("qmd start", "--log-format must be text or json");
@@ -239,6 +248,7 @@ export async function main(args: string[], wiring: StartWiring = {}): Promise<nu
     smtp: smtp.filter((address) => !isPop3(address)),
     pop3: smtp.filter(isPop3),
     smtpdWorkers: workers,
+    deliveryNice,
     admin: adminConsole,
     logFormat,
     graceSeconds,

@@ -5,7 +5,8 @@
  * `fatal` message naming the role. Messages without a handler are ignored.
  */
 import { type FromRole, type RoleName, rolePort, type ToRole } from "../ipc.ts";
-import { type LogRecord, setLogSink } from "../log.ts";
+import os from "node:os";
+import { type LogRecord, logWarning, setLogSink } from "../log.ts";
 import { threadUsage } from "../isolate_usage.ts";
 import { BATCH_MS } from "../log_backlog.ts";
 
@@ -84,6 +85,9 @@ export function runRoleLoop(
       post({ type: "usage", request: message.request, usage: threadUsage() });
       return;
     }
+    if (message.type === "start" && message.settings.nice !== undefined) {
+      lowerThreadPriority(message.settings.nice);
+    }
     // The handler for this message's own type (the map is keyed by type).
     const handler = handlers[message.type] as
       | ((message: ToRole) => void | Promise<void>)
@@ -94,4 +98,18 @@ export function runRoleLoop(
       fatal(error);
     }
   };
+}
+
+/**
+ * Puts this isolate's thread `nice` levels below where it is (at most 19).
+ * On Linux the nice value belongs to the thread, and setpriority for "this
+ * process" (pid 0) sets the calling thread's alone: the other isolates keep
+ * theirs. A refusal leaves the thread as it was.
+ */
+function lowerThreadPriority(nice: number): void {
+  try {
+    os.setPriority(Math.min(19, os.getPriority() + nice));
+  } catch (error) {
+    logWarning(`unable to lower this role's priority: ${(error as Error).message}`);
+  }
 }
