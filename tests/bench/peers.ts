@@ -85,7 +85,9 @@ const qmd: Peer = {
         `${RELAY_DOMAIN}:127.0.0.1:${relayPort}\n`,
       );
     }
-    const running = await startQmd(home, { workers: navigator.hardwareConcurrency });
+    // QMD_BENCH_START_ARGS: more `qmd start` flags for an A/B run ("--delivery-nice 0").
+    const extraArgs = (Deno.env.get("QMD_BENCH_START_ARGS") ?? "").split(" ").filter(Boolean);
+    const running = await startQmd(home, { workers: navigator.hardwareConcurrency, extraArgs });
     return {
       port: running.port,
       delivered: () => maildirNew(maildir).length,
