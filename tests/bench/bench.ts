@@ -171,8 +171,8 @@ async function profileMain(args: string[]) {
 /**
  * `--peers [--rounds N] [--peer NAME ...] [--relay]`: qmd beside Postfix,
  * Haraka and smtp-sink (peers.ts); `--peer` runs only the peers named (qmd,
- * postfix, haraka, smtp-sink); `--relay` instead compares qmd and Postfix
- * relaying to smtp-sink.
+ * postfix, haraka, smtp-sink; with --relay, qmd or postfix); `--relay`
+ * instead compares qmd and Postfix relaying to smtp-sink.
  */
 async function peersMain(args: string[]) {
   const at = args.indexOf("--rounds");
@@ -181,7 +181,9 @@ async function peersMain(args: string[]) {
     `qmd bench --peers (${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno})`,
   );
   const only = args.flatMap((arg, i) => args[i - 1] === "--peer" ? [arg.toLowerCase()] : []);
-  const rows = args.includes("--relay") ? await relayBench(rounds) : await peersBench(rounds, only);
+  const rows = args.includes("--relay")
+    ? await relayBench(rounds, only)
+    : await peersBench(rounds, only);
   for (const row of rows) console.log(`  ${row}`);
 }
 

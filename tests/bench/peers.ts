@@ -370,7 +370,7 @@ export async function peersBench(rounds: number, only: string[] = []): Promise<s
  * transport map), 2,000 messages at 10 and at 50 sessions; end to end is
  * from the first message sent until the server's queue is empty.
  */
-export async function relayBench(rounds: number): Promise<string[]> {
+export async function relayBench(rounds: number, only: string[] = []): Promise<string[]> {
   const rows = [
     `relay: 2 KiB messages to ${RELAY_DOMAIN} routed to smtp-sink, one connection each; median of ${rounds}; accepted/s / relayed (queue empty)/s`,
   ];
@@ -379,7 +379,10 @@ export async function relayBench(rounds: number): Promise<string[]> {
   const sink = await smtpSink.start();
   const results = new Map<string, { accepted: number; relayed: number }[]>();
   try {
-    for (const peer of [qmd, postfix]) {
+    const named = [qmd, postfix].filter((peer) =>
+      only.length === 0 || only.includes(peer.name.toLowerCase())
+    );
+    for (const peer of named) {
       const reason = await peer.missing();
       if (reason !== undefined) {
         rows.push(`  ${peer.name.padEnd(10)} skipped: ${reason}`);
