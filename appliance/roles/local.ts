@@ -17,7 +17,7 @@ class LocalWork implements DeliveryWork<"local"> {
   #context: LocalContext | undefined;
   #close: () => void = () => {};
 
-  open(settings: RoleSettings<"local">, _post: (message: FromRole) => void): void {
+  open(settings: RoleSettings<"local">): void {
     const { context, close } = createLocalContext(settings);
     this.#context = context;
     this.#close = close;
