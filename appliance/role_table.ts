@@ -78,8 +78,11 @@ export type RoleSpec = {
  */
 export const DELIVERY_NICE = 10;
 
-/** `spec` with its thread `nice` levels lower; Linux only (nice is per thread there). */
-function inBackground<S extends RoleSpec>(spec: S, nice: number): S {
+/**
+ * `spec` with its thread `nice` levels lower (default DELIVERY_NICE); Linux only (nice is per
+ * thread there).
+ */
+function inBackground<S extends RoleSpec>(spec: S, nice = DELIVERY_NICE): S {
   if (nice <= 0 || Deno.build.os !== "linux") return spec;
   const sys = spec.permissions.sys;
   return {
@@ -298,7 +301,7 @@ export function localRoleSpec(
       role: "local",
       ...(defaultDelivery === undefined ? {} : { defaultDelivery }),
     }),
-  }, deliveryNice ?? DELIVERY_NICE);
+  }, deliveryNice);
 }
 
 /** The table for these options; `grants` as read from the home unless given. */
@@ -332,7 +335,6 @@ export function roleTable(
   ];
   const pop3 = options.pop3 ?? [];
   const clamdSocket = grants.clamdSocket === undefined ? [] : [grants.clamdSocket];
-  const nice = options.deliveryNice ?? DELIVERY_NICE;
   const table: RoleSpec[] = [
     inBackground({
       name: "send",
@@ -350,7 +352,7 @@ export function roleTable(
         import: false,
       },
       options: () => ({ role: "send", remoteDelivery: true }),
-    }, nice),
+    }, options.deliveryNice),
     localRoleSpec(options, grants.userHomes),
     inBackground({
       name: "remote",
@@ -384,7 +386,7 @@ export function roleTable(
         import: false,
       },
       options: () => ({ role: "remote" }),
-    }, nice),
+    }, options.deliveryNice),
     {
       name: "auth",
       module: new URL("./roles/auth.ts", import.meta.url),
