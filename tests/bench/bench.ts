@@ -14,8 +14,8 @@
  * Haraka and smtp-sink, with the ratios (peers.ts).
  */
 import { RUN_FLAGS } from "../../mod.ts";
-import { maildirNew, SmtpClient, startQmd } from "../harness.ts";
-import { load, makeBenchHome, waitDelivered } from "./smtp_load.ts";
+import { SmtpClient, startQmd } from "../harness.ts";
+import { countNew, emptyNew, load, makeBenchHome, waitDelivered } from "./smtp_load.ts";
 import { frontDoorBench } from "./front_door.ts";
 import { remoteBench } from "./remote.ts";
 import { pop3Bench } from "./pop3.ts";
@@ -81,14 +81,14 @@ async function main() {
   const { home, maildir } = await makeBenchHome();
   const rows: string[] = [];
   const qmd = await startQmd(home, { workers: navigator.hardwareConcurrency });
-  let delivered = maildirNew(maildir).length;
   let endToEnd10 = 0;
   try {
     for (const [sessions, count] of [[1, 300], [10, 2000], [50, 2000]]) {
-      const before = delivered;
+      emptyNew(maildir);
+      const before = countNew(maildir);
       const started = performance.now();
       const result = await load(qmd.port, sessions, count, 60_000);
-      delivered = await waitDelivered(maildir, before + result.accepted, 120_000);
+      const delivered = await waitDelivered(maildir, before + result.accepted, 120_000);
       const totalSeconds = (performance.now() - started) / 1000;
       const perSecond = (delivered - before) / totalSeconds;
       if (sessions === 10) endToEnd10 = perSecond;

@@ -8,9 +8,10 @@
  * run here, is skipped with the reason. Figures and ratios, never
  * assertions; every run is bounded in count and time.
  */
-import { maildirNew, makeTempHome, startQmd } from "../harness.ts";
+import { makeTempHome, startQmd } from "../harness.ts";
 import { findOnPath, freePort, waitForGreeting } from "./remote.ts";
-import { load, makeBenchHome, waitCount } from "./smtp_load.ts";
+import { countNew, emptyNew, load, makeBenchHome, waitCount, waitDelivered } from "./smtp_load.ts";
+import { type CpuSplit, startCpuMeter } from "./machine_cpu.ts";
 
 /** Sessions at once, and messages sent at that many. */
 const LOADS: [number, number][] = [[1, 300], [10, 2000], [50, 2000]];
@@ -18,8 +19,8 @@ const MAX_MS = 120_000;
 
 interface RunningPeer {
   port: number;
-  /** Messages in the Maildir so far; undefined for a peer that stores nothing. */
-  delivered?: () => number;
+  /** The Maildir it delivers to; undefined for a peer that stores nothing. */
+  maildir?: string;
   /** Messages still in its queue (the relay run waits for none). */
   queued?: () => number;
   stop(): Promise<void>;
@@ -90,7 +91,7 @@ const qmd: Peer = {
     const running = await startQmd(home, { workers: navigator.hardwareConcurrency, extraArgs });
     return {
       port: running.port,
-      delivered: () => maildirNew(maildir).length,
+      maildir,
       queued: () => countFiles(`${home}/queue/info`),
       stop: async () => void await running.stop(),
     };
@@ -178,7 +179,7 @@ const postfix: Peer = {
     const maildir = `${dir}/mail/example.test/joe/Maildir`;
     return {
       port,
-      delivered: () => maildirNew(maildir).length,
+      maildir,
       queued: () =>
         ["incoming", "active", "deferred", "maildrop"]
           .reduce((sum, queue) => sum + countFiles(`${dir}/queue/${queue}`), 0),
@@ -238,7 +239,7 @@ const haraka: Peer = {
     await greeted(port);
     return {
       port,
-      delivered: () => maildirNew(maildir).length,
+      maildir,
       stop: () => stopChild(child),
     };
   },
@@ -271,6 +272,20 @@ const smtpSink: Peer = {
 interface Cell {
   accepted: number;
   endToEnd?: number;
+  /** Median CPU a message (ms), over the stretch until the last message was stored. */
+  cpu?: CpuSplit;
+}
+
+/** The median of each part of the splits, per message (`counts[i]` messages in round i). */
+function cpuPerMessage(splits: (CpuSplit | undefined)[], counts: number[]): CpuSplit | undefined {
+  if (splits.some((split) => split === undefined)) return undefined;
+  const per = (part: keyof CpuSplit) =>
+    median(splits.map((split, i) => split![part] / Math.max(1, counts[i])));
+  return { serverMs: per("serverMs"), loadToolMs: per("loadToolMs") };
+}
+
+function cpuText(cpu: CpuSplit | undefined): string {
+  return cpu === undefined ? "n/a" : `${cpu.serverMs.toFixed(2)} + ${cpu.loadToolMs.toFixed(2)}`;
 }
 
 function median(values: number[]): number {
@@ -284,19 +299,29 @@ async function measure(peer: RunningPeer, rounds: number): Promise<Cell[]> {
   for (const [sessions, count] of LOADS) {
     const accepted: number[] = [];
     const endToEnd: number[] = [];
+    const splits: (CpuSplit | undefined)[] = [];
+    const stored: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      const before = peer.delivered?.() ?? 0;
+      // Each round's looks read only that round's messages (see emptyNew).
+      if (peer.maildir !== undefined) emptyNew(peer.maildir);
+      const before = peer.maildir === undefined ? 0 : countNew(peer.maildir);
       const started = performance.now();
+      const cpu = startCpuMeter();
       const result = await load(peer.port, sessions, count, MAX_MS);
       accepted.push(result.accepted / result.seconds);
-      if (peer.delivered !== undefined) {
-        const after = await waitCount(peer.delivered, before + result.accepted, MAX_MS);
+      let done = result.accepted;
+      if (peer.maildir !== undefined) {
+        const after = await waitDelivered(peer.maildir, before + result.accepted, MAX_MS);
         endToEnd.push((after - before) / ((performance.now() - started) / 1000));
+        done = after - before;
       }
+      splits.push(cpu());
+      stored.push(done);
     }
     cells.push({
       accepted: median(accepted),
       endToEnd: endToEnd.length > 0 ? median(endToEnd) : undefined,
+      cpu: cpuPerMessage(splits, stored),
     });
   }
   return cells;
@@ -311,7 +336,8 @@ export async function peersBench(rounds: number, only: string[] = []): Promise<s
   const rows = [
     `peers: 2 KiB messages, one connection each, sessions ${
       LOADS.map(([sessions, count]) => `${sessions} (${count} messages)`).join(", ")
-    }; median of ${rounds}; accepted/s / end to end (in the Maildir)/s`,
+    }; median of ${rounds}; accepted/s / end to end (in the Maildir)/s; CPU ms a message,`,
+    "  server + load tool (the machine's busy time from /proc/stat until the last message is stored)",
   ];
   const results = new Map<string, Cell[]>();
   const chosen = [qmd, postfix, haraka, smtpSink].filter((peer) =>
@@ -339,6 +365,8 @@ export async function peersBench(rounds: number, only: string[] = []): Promise<s
             `${LOADS[i][0]}: ${cell.accepted.toFixed(0)}` +
             (cell.endToEnd === undefined ? "" : ` / ${cell.endToEnd.toFixed(0)}`)
           ).join("   "),
+        `  ${"".padEnd(10)} CPU ` +
+          cells.map((cell, i) => `${LOADS[i][0]}: ${cpuText(cell.cpu)}`).join("   "),
       );
     } finally {
       await running.stop();
@@ -372,12 +400,16 @@ export async function peersBench(rounds: number, only: string[] = []): Promise<s
  */
 export async function relayBench(rounds: number, only: string[] = []): Promise<string[]> {
   const rows = [
-    `relay: 2 KiB messages to ${RELAY_DOMAIN} routed to smtp-sink, one connection each; median of ${rounds}; accepted/s / relayed (queue empty)/s`,
+    `relay: 2 KiB messages to ${RELAY_DOMAIN} routed to smtp-sink, one connection each; median of ${rounds}; accepted/s / relayed (queue empty)/s;`,
+    "  CPU ms a message, server (the sink's included) + load tool",
   ];
   const sinkMissing = await smtpSink.missing();
   if (sinkMissing !== undefined) return [...rows, `  skipped: smtp-sink ${sinkMissing}`];
   const sink = await smtpSink.start();
-  const results = new Map<string, { accepted: number; relayed: number }[]>();
+  const results = new Map<
+    string,
+    { accepted: number; relayed: number; cpu: CpuSplit | undefined }[]
+  >();
   try {
     const named = [qmd, postfix].filter((peer) =>
       only.length === 0 || only.includes(peer.name.toLowerCase())
@@ -394,8 +426,11 @@ export async function relayBench(rounds: number, only: string[] = []): Promise<s
         for (const sessions of [10, 50]) {
           const accepted: number[] = [];
           const relayed: number[] = [];
+          const splits: (CpuSplit | undefined)[] = [];
+          const counts: number[] = [];
           for (let round = 0; round < rounds; round++) {
             const started = performance.now();
+            const cpu = startCpuMeter();
             const result = await load(
               running.port,
               sessions,
@@ -407,8 +442,14 @@ export async function relayBench(rounds: number, only: string[] = []): Promise<s
             // Empty queue: every accepted message was passed on (the sink takes them all).
             await waitCount(() => running.queued!() === 0 ? 1 : 0, 1, MAX_MS);
             relayed.push(result.accepted / ((performance.now() - started) / 1000));
+            splits.push(cpu());
+            counts.push(result.accepted);
           }
-          cells.push({ accepted: median(accepted), relayed: median(relayed) });
+          cells.push({
+            accepted: median(accepted),
+            relayed: median(relayed),
+            cpu: cpuPerMessage(splits, counts),
+          });
         }
         results.set(peer.name, cells);
         rows.push(
@@ -416,6 +457,8 @@ export async function relayBench(rounds: number, only: string[] = []): Promise<s
             cells.map((cell, i) =>
               `${[10, 50][i]}: ${cell.accepted.toFixed(0)} / ${cell.relayed.toFixed(0)}`
             ).join("   "),
+          `  ${"".padEnd(10)} CPU ` +
+            cells.map((cell, i) => `${[10, 50][i]}: ${cpuText(cell.cpu)}`).join("   "),
         );
       } finally {
         await running.stop();

@@ -12,9 +12,9 @@
  * Every run is bounded in count and time.
  */
 import process from "node:process";
-import { maildirNew, type RunningQmd, runQmd, startQmd } from "../harness.ts";
+import { type RunningQmd, runQmd, startQmd } from "../harness.ts";
 import type { IsolateUsage } from "../../appliance/isolate_usage.ts";
-import { load, makeBenchHome, waitDelivered } from "./smtp_load.ts";
+import { countNew, emptyNew, load, makeBenchHome, waitDelivered } from "./smtp_load.ts";
 
 const WARM_UP = 100;
 const MESSAGES = 1000;
@@ -77,7 +77,8 @@ function ownCpuMs(): number {
 
 /** Sends `count` messages and waits for them in the Maildir; how many arrived. */
 async function run(qmd: RunningQmd, maildir: string, count: number): Promise<number> {
-  const before = maildirNew(maildir).length;
+  emptyNew(maildir);
+  const before = countNew(maildir);
   const result = await load(qmd.port, SESSIONS, count, MAX_MS);
   return (await waitDelivered(maildir, before + result.accepted, MAX_MS)) - before;
 }
