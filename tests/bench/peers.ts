@@ -109,7 +109,7 @@ const postfix: Peer = {
     return undefined;
   },
   async start(relayPort?: number) {
-    const dir = await makeTempHome();
+    const dir = await makeTempHome(Deno.env.get("QMD_BENCH_DIR"));
     const port = freePort();
     for (const sub of ["conf", "queue", "data", "mail"]) {
       await Deno.mkdir(`${dir}/${sub}`, { recursive: true });
@@ -217,7 +217,7 @@ const haraka: Peer = {
     );
   },
   async start() {
-    const dir = await makeTempHome();
+    const dir = await makeTempHome(Deno.env.get("QMD_BENCH_DIR"));
     const maildir = `${dir}/Maildir`;
     for (const sub of ["tmp", "new", "cur"]) {
       await Deno.mkdir(`${maildir}/${sub}`, { recursive: true });
